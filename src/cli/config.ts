@@ -1,0 +1,235 @@
+// A node's configuration: defaults, then a JSON file (--config), then
+// environment variables (RINGKV_<FLAG>), then command-line flags, each later
+// source winning. Every option is described once in `options`, so parsing,
+// env names, the file's keys and the usage text cannot drift apart.
+// Bad configuration is a ConfigError with a one-line message (exit code 2).
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { vnodesDefault, vnodesMax } from '../ring/tokens.js';
+
+export interface NodeConfig {
+  nodeId: string | undefined;
+  bind: string;
+  /** The host other nodes and clients reach this node at (default: bind, or 127.0.0.1 for 0.0.0.0). */
+  advertiseHost: string;
+  port: number;
+  peerPort: number;
+  dataDir: string;
+  seeds: string[];
+  n: number;
+  r: number;
+  w: number;
+  vnodes: number;
+  requirepass: string | undefined;
+  clusterSecret: string;
+  clusterName: string;
+  requestTimeoutMs: number;
+  tombstoneGraceMs: number;
+  siblingsMax: number;
+  siblingsWarn: number;
+  protoMaxBulkLen: number;
+  maxClients: number;
+  gossipIntervalMs: number;
+  downAfterMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'string' | 'integer' | 'list';
+
+interface OptionSpec {
+  readonly flag: string;
+  readonly key: keyof NodeConfig;
+  readonly kind: Kind;
+  readonly min?: number;
+  readonly max?: number;
+  readonly help: string;
+}
+
+const portMax = 65535;
+
+export const options: readonly OptionSpec[] = [
+  { flag: 'node-id', key: 'nodeId', kind: 'string', help: 'this node\'s id (default: generated once, kept in the data dir)' },
+  { flag: 'bind', key: 'bind', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
+  { flag: 'advertise-host', key: 'advertiseHost', kind: 'string', help: 'host other nodes reach this one at (default: --bind)' },
+  { flag: 'port', key: 'port', kind: 'integer', min: 0, max: portMax, help: 'RESP port for clients (default 6379)' },
+  { flag: 'peer-port', key: 'peerPort', kind: 'integer', min: 0, max: portMax, help: 'peer protocol port (default port+10000)' },
+  { flag: 'data', key: 'dataDir', kind: 'string', help: 'data directory (default ./data/<port>)' },
+  { flag: 'seeds', key: 'seeds', kind: 'list', help: 'host:peerport,... of nodes to join (may include this node)' },
+  { flag: 'n', key: 'n', kind: 'integer', min: 1, max: 15, help: 'replicas per key (default 3 with seeds, 1 without)' },
+  { flag: 'r', key: 'r', kind: 'integer', min: 1, max: 15, help: 'read quorum (default 2 with seeds, 1 without)' },
+  { flag: 'w', key: 'w', kind: 'integer', min: 1, max: 15, help: 'write quorum (default 2 with seeds, 1 without)' },
+  { flag: 'vnodes', key: 'vnodes', kind: 'integer', min: 1, max: vnodesMax, help: `virtual nodes per node (default ${vnodesDefault})` },
+  { flag: 'requirepass', key: 'requirepass', kind: 'string', help: 'password clients must AUTH with' },
+  { flag: 'cluster-secret', key: 'clusterSecret', kind: 'string', help: 'shared secret nodes prove to each other' },
+  { flag: 'cluster-name', key: 'clusterName', kind: 'string', help: 'cluster name checked in the peer handshake (default ringkv)' },
+  { flag: 'request-timeout-ms', key: 'requestTimeoutMs', kind: 'integer', min: 10, max: 600_000, help: 'replica request timeout (default 1000)' },
+  { flag: 'tombstone-grace-ms', key: 'tombstoneGraceMs', kind: 'integer', min: 0, max: 3_153_600_000_000, help: 'how long deletes are remembered (default 86400000 = 1 day)' },
+  { flag: 'siblings-max', key: 'siblingsMax', kind: 'integer', min: 1, max: 10_000, help: 'writes leaving more siblings are refused (default 100)' },
+  { flag: 'siblings-warn', key: 'siblingsWarn', kind: 'integer', min: 1, max: 10_000, help: 'log a warning past this many siblings (default 25)' },
+  { flag: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: 'integer', min: 1024 * 1024, max: 2 ** 31 - 1, help: 'largest value accepted, bytes (default 536870912)' },
+  { flag: 'maxclients', key: 'maxClients', kind: 'integer', min: 1, max: 1_000_000, help: 'client connections (default 10000)' },
+  { flag: 'gossip-interval-ms', key: 'gossipIntervalMs', kind: 'integer', min: 10, max: 60_000, help: 'gossip round interval (default 500)' },
+  { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: 'a silent member is down after this (default 5000)' },
+  { flag: 'log-level', key: 'logLevel', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+];
+
+const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
+
+function convert(spec: OptionSpec, value: unknown, source: string): string | number | string[] {
+  const where = `${source} ${spec.flag}`;
+  if (spec.kind === 'list') {
+    if (Array.isArray(value)) return value.map(String);
+    if (typeof value !== 'string') throw new ConfigError(`${where}: expected a comma-separated list`);
+    return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+  if (spec.kind === 'integer') {
+    const text = String(value);
+    if (!/^-?\d+$/.test(text)) throw new ConfigError(`${where}: expected an integer, got '${text}'`);
+    const n = Number(text);
+    if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+      throw new ConfigError(`${where}: ${n} is out of range ${spec.min}..${spec.max}`);
+    }
+    return n;
+  }
+  if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${where}: expected a string`);
+  return String(value);
+}
+
+/** Flags from argv: `--flag value` or `--flag=value`. Unknown flags are errors. */
+export function parseFlags(argv: readonly string[], known: readonly OptionSpec[] = options): Map<OptionSpec, string> {
+  const out = new Map<OptionSpec, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const spec = known.find((o) => o.flag === name);
+    if (spec === undefined) throw new ConfigError(`unknown option --${name}`);
+    let value: string | undefined;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      value = argv[++i];
+      if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    }
+    out.set(spec, value);
+  }
+  return out;
+}
+
+function fromFile(file: string): Raw {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: expected a JSON object`);
+  const raw: Raw = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    const spec = options.find((o) => o.flag === name || o.key === name);
+    if (spec === undefined) throw new ConfigError(`config file ${file}: unknown option '${name}'`);
+    raw[spec.key] = convert(spec, value, `config file ${file}:`);
+  }
+  return raw;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Raw {
+  const raw: Raw = {};
+  for (const spec of options) {
+    const name = `RINGKV_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[spec.key] = convert(spec, value, `environment ${name} (`);
+  }
+  return raw;
+}
+
+/** Resolves a node's configuration from argv (after `start`) and the environment. */
+export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const configFlag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  let rest = [...argv];
+  let file: Raw = {};
+  if (configFlag >= 0) {
+    const arg = argv[configFlag]!;
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[configFlag + 1];
+    if (value === undefined) throw new ConfigError('--config needs a file');
+    file = fromFile(value);
+    rest.splice(configFlag, arg.includes('=') ? 1 : 2);
+  }
+  const flags: Raw = {};
+  for (const [spec, value] of parseFlags(rest)) flags[spec.key] = convert(spec, value, 'option --');
+  const raw: Raw = { ...file, ...fromEnv(env), ...flags };
+  return finish(raw);
+}
+
+function finish(raw: Raw): NodeConfig {
+  const seeds = (raw.seeds as string[] | undefined) ?? [];
+  for (const seed of seeds) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(seed)) throw new ConfigError(`seed '${seed}' is not host:peerport`);
+  }
+  const clustered = seeds.length > 0;
+  const port = (raw.port as number | undefined) ?? 6379;
+  const bind = (raw.bind as string | undefined) ?? '127.0.0.1';
+  const n = (raw.n as number | undefined) ?? (clustered ? 3 : 1);
+  const quorumDefault = Math.floor(n / 2) + 1;
+  const config: NodeConfig = {
+    nodeId: raw.nodeId as string | undefined,
+    bind,
+    advertiseHost: (raw.advertiseHost as string | undefined) ?? (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind),
+    port,
+    peerPort: (raw.peerPort as number | undefined) ?? (port === 0 ? 0 : port + 10000),
+    dataDir: path.resolve((raw.dataDir as string | undefined) ?? path.join('data', String(port))),
+    seeds,
+    n,
+    r: (raw.r as number | undefined) ?? Math.min(quorumDefault, n),
+    w: (raw.w as number | undefined) ?? Math.min(quorumDefault, n),
+    vnodes: (raw.vnodes as number | undefined) ?? vnodesDefault,
+    requirepass: raw.requirepass as string | undefined,
+    clusterSecret: (raw.clusterSecret as string | undefined) ?? '',
+    clusterName: (raw.clusterName as string | undefined) ?? 'ringkv',
+    requestTimeoutMs: (raw.requestTimeoutMs as number | undefined) ?? 1000,
+    tombstoneGraceMs: (raw.tombstoneGraceMs as number | undefined) ?? 86_400_000,
+    siblingsMax: (raw.siblingsMax as number | undefined) ?? 100,
+    siblingsWarn: (raw.siblingsWarn as number | undefined) ?? 25,
+    protoMaxBulkLen: (raw.protoMaxBulkLen as number | undefined) ?? 512 * 1024 * 1024,
+    maxClients: (raw.maxClients as number | undefined) ?? 10_000,
+    gossipIntervalMs: (raw.gossipIntervalMs as number | undefined) ?? 500,
+    downAfterMs: (raw.downAfterMs as number | undefined) ?? 5000,
+    logLevel: (raw.logLevel as string | undefined) ?? 'info',
+  };
+  validate(config);
+  return config;
+}
+
+function validate(c: NodeConfig): void {
+  if (c.r > c.n) throw new ConfigError(`--r ${c.r} is larger than --n ${c.n}`);
+  if (c.w > c.n) throw new ConfigError(`--w ${c.w} is larger than --n ${c.n}`);
+  if (c.siblingsWarn > c.siblingsMax) throw new ConfigError(`--siblings-warn ${c.siblingsWarn} is larger than --siblings-max ${c.siblingsMax}`);
+  if (c.port !== 0 && c.port === c.peerPort) throw new ConfigError(`--port and --peer-port are both ${c.port}`);
+  if (!logLevels.has(c.logLevel)) throw new ConfigError(`--log-level '${c.logLevel}' is not one of ${[...logLevels].join(', ')}`);
+  if (c.nodeId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(c.nodeId)) {
+    throw new ConfigError(`--node-id '${c.nodeId}' must be 1-64 characters of letters, digits, '.', '_' or '-'`);
+  }
+}
+
+export function usage(): string {
+  const lines = options.map((o) => `  --${o.flag.padEnd(22)} ${o.help}`);
+  return [
+    'usage: ringkv start [options]      one node in the foreground',
+    '       ringkv cluster --nodes K [--base-port 7001] [--data DIR] [node options]',
+    '       ringkv status [-h HOST] [-p PORT] [-a PASSWORD]',
+    '',
+    'node options (also RINGKV_<OPTION> environment variables, or keys of a --config FILE JSON object):',
+    ...lines,
+  ].join('\n');
+}

@@ -1,0 +1,70 @@
+// The `ringkv` command: `start` runs one node in the foreground, `cluster`
+// a local cluster of child processes, `status` a table of the members.
+// Configuration errors print one line and exit with code 2.
+
+import pino from 'pino';
+import { runCluster } from './cluster.js';
+import { ConfigError, resolveConfig, usage } from './config.js';
+import { RingkvNode } from './node.js';
+import { runStatus } from './status.js';
+
+const exitConfig = 2;
+
+async function start(argv: string[]): Promise<void> {
+  const config = resolveConfig(argv);
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  let node: RingkvNode;
+  try {
+    node = await RingkvNode.start(config, logger);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'IDENTITY_CONFLICT' || code === 'IDENTITY_INVALID' || code === 'IDENTITY_CORRUPT') {
+      throw new ConfigError((err as Error).message);
+    }
+    throw err;
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    node.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'cluster':
+      return runCluster(rest);
+    case 'status':
+      return runStatus(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage()}\n`);
+      return;
+    default:
+      throw new ConfigError(`unknown command '${command}' (try: ringkv help)`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`ringkv: ${err.message}\n`);
+    process.exit(exitConfig);
+  }
+  process.stderr.write(`ringkv: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

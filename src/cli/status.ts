@@ -1,0 +1,120 @@
+// `ringkv status`: the members of the cluster as one node sees them, like
+// `nodetool status` — state, addresses, effective ownership, and the records
+// each reachable member stores. A small RESP client on redis-parser keeps the
+// command free of any client library.
+
+import net from 'node:net';
+import RedisParser from 'redis-parser';
+import { ConfigError } from './config.js';
+
+/** How long status waits for any one node before reporting it unreachable. */
+const statusTimeoutMs = 2000;
+
+type Reply = string | number | null | Buffer | Reply[] | Error;
+
+function request(host: string, port: number, commands: string[][]): Promise<Reply[]> {
+  return new Promise((resolve, reject) => {
+    const replies: Reply[] = [];
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from ${host}:${port} within ${statusTimeoutMs} ms`));
+    }, statusTimeoutMs);
+    const parser = new RedisParser({
+      returnReply: (reply: Reply) => {
+        replies.push(reply);
+        if (replies.length === commands.length) {
+          clearTimeout(timer);
+          socket.end();
+          resolve(replies);
+        }
+      },
+      returnError: (err: Error) => {
+        replies.push(err);
+        if (replies.length === commands.length) {
+          clearTimeout(timer);
+          socket.end();
+          resolve(replies);
+        }
+      },
+    });
+    socket.on('data', (chunk) => parser.execute(chunk));
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('connect', () => {
+      for (const command of commands) {
+        socket.write(`*${command.length}\r\n${command.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+      }
+    });
+  });
+}
+
+function fieldsOf(entry: Reply): Map<string, string> {
+  const fields = new Map<string, string>();
+  if (!Array.isArray(entry)) return fields;
+  for (let i = 0; i + 1 < entry.length; i += 2) fields.set(String(entry[i]), String(entry[i + 1]));
+  return fields;
+}
+
+function infoField(info: Reply, name: string): string | undefined {
+  const match = new RegExp(`^${name}:(.*)$`, 'm').exec(String(info));
+  return match?.[1]?.trim();
+}
+
+async function localRecords(address: string, password: string | undefined): Promise<string> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  try {
+    const commands = password === undefined ? [['INFO', 'cluster']] : [['AUTH', password], ['INFO', 'cluster']];
+    const replies = await request(host, port, commands);
+    return infoField(replies[replies.length - 1]!, 'local_records') ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+export async function runStatus(argv: string[]): Promise<void> {
+  let host = '127.0.0.1';
+  let port = 7001;
+  let password: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    if (flag === '-h' || flag === '--host') host = value;
+    else if (flag === '-p' || flag === '--port') port = Number(value);
+    else if (flag === '-a' || flag === '--password') password = value;
+    else throw new ConfigError(`unknown option ${flag}`);
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('-p needs a port number');
+  const commands = password === undefined ? [['RING', 'MEMBERS'], ['INFO', 'cluster']] : [['AUTH', password], ['RING', 'MEMBERS'], ['INFO', 'cluster']];
+  let replies: Reply[];
+  try {
+    replies = await request(host, port, commands);
+  } catch (err) {
+    throw new ConfigError(`cannot reach ${host}:${port}: ${(err as Error).message}`);
+  }
+  const members = replies[replies.length - 2]!;
+  const info = replies[replies.length - 1]!;
+  if (members instanceof Error) throw new ConfigError(`${host}:${port} answered: ${members.message}`);
+  const rows = await Promise.all((members as Reply[]).map(async (entry) => {
+    const f = fieldsOf(entry);
+    const state = f.get('state') ?? '?';
+    const up = state === 'down' ? 'D' : 'U';
+    const mode = state === 'joining' ? 'J' : state === 'leaving' ? 'L' : 'N';
+    const records = state === 'down' ? '-' : await localRecords(f.get('address') ?? '', password);
+    return [`${up}${mode}`, f.get('id') ?? '?', f.get('address') ?? '?', f.get('peer_address') ?? '?',
+      `${(Number(f.get('ownership') ?? 0) * 100).toFixed(1)}%`, records, f.get('vnodes') ?? '?'];
+  }));
+  const header = ['--', 'Node', 'Address', 'Peer address', 'Owns (effective)', 'Records', 'Vnodes'];
+  const table = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  const lines = table.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  process.stdout.write([
+    `Cluster: ${infoField(info, 'cluster_name') ?? '?'}  (N=${infoField(info, 'replication_factor')}, R=${infoField(info, 'read_quorum')}, W=${infoField(info, 'write_quorum')})`,
+    'Status=Up/Down  State=Normal/Leaving/Joining',
+    ...lines,
+    '',
+  ].join('\n'));
+}

@@ -1,0 +1,88 @@
+// ringkv's own commands (DESIGN.md contract): the causal context and the
+// siblings of a key, the connection's quorum sizes, and the ring.
+
+import { encodeContext } from '../clock/context.js';
+import { live, versionOrder } from '../clock/siblings.js';
+import { tokenOf } from '../storage/keys.js';
+import { MapReply, OK, type Reply } from '../resp/reply.js';
+import { parseInteger, upper } from './args.js';
+import { readKey } from './data.js';
+import { CommandError, type CommandContext } from './types.js';
+
+async function vclock(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const state = await readKey(ctx, key);
+  if (state.current === undefined) return null;
+  return encodeContext(key, state.context);
+}
+
+async function siblings(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const state = await readKey(ctx, args[1]!);
+  return [...live(state.versions, state.now)].sort(versionOrder).map((s) => s.value);
+}
+
+function consistency(ctx: CommandContext, args: Buffer[]): Reply {
+  const session = ctx.session;
+  const n = ctx.server.config.n;
+  if (args.length === 1) {
+    return new MapReply([
+      ['n', n],
+      ['r', session.r ?? ctx.server.config.r],
+      ['w', session.w ?? ctx.server.config.w],
+    ]);
+  }
+  if (args.length === 2 && upper(args[1]!) === 'DEFAULT') {
+    session.r = undefined;
+    session.w = undefined;
+    return OK;
+  }
+  if (args.length !== 3) throw new CommandError('ERR syntax error, use CONSISTENCY, CONSISTENCY <r> <w> or CONSISTENCY DEFAULT');
+  const r = parseInteger(args[1]!);
+  const w = parseInteger(args[2]!);
+  if (r === null || w === null || r < 1 || w < 1 || r > n || w > n) {
+    throw new CommandError(`ERR R and W must be integers between 1 and N (${n})`);
+  }
+  session.r = r;
+  session.w = w;
+  return OK;
+}
+
+function ring(ctx: CommandContext, args: Buffer[]): Reply {
+  const sub = upper(args[1]!);
+  const cluster = ctx.server.cluster;
+  const arity = (n: number) => {
+    if (args.length !== n) throw new CommandError(`ERR wrong number of arguments for 'ring|${sub.toLowerCase()}' command`);
+  };
+  switch (sub) {
+    case 'MEMBERS':
+      arity(2);
+      return cluster.members().map((m) => new MapReply([
+        ['id', m.id],
+        ['address', `${m.host}:${m.respPort}`],
+        ['peer_address', `${m.host}:${m.peerPort}`],
+        ['state', m.state],
+        ['vnodes', m.vnodes],
+        ['ownership', m.ownership.toFixed(4)],
+      ]));
+    case 'OWNERS':
+      arity(3);
+      return cluster.owners(args[2]!).map((o) => [o.id, o.state]);
+    case 'LOCAL': {
+      arity(3);
+      const key = args[2]!;
+      const stored = ctx.server.coordinator.storage.get(key, tokenOf(key));
+      return stored.map((s) => new MapReply([
+        ['value', s.value],
+        ['clock', s.clock.map((e) => `${e.node}:${e.counter}`).join(',')],
+        ['context', encodeContext(key, s.clock)],
+        ['timestamp', s.timestamp],
+        ['expires_at', s.expiresAt ?? -1],
+        ['deleted', s.deleted ? 1 : 0],
+      ]));
+    }
+    default:
+      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key or RING LOCAL key.`);
+  }
+}
+
+export const clusterCommands = { vclock, siblings, consistency, ring };

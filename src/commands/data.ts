@@ -1,0 +1,57 @@
+// The bridge from command handlers to the coordinator: quorum reads and
+// versioned writes with this connection's consistency, and the live view of a
+// record that Redis semantics are defined on (one value, or none).
+
+import { causalContext, live, winner } from '../clock/siblings.js';
+import type { Sibling, Siblings, VClock } from '../clock/types.js';
+import type { PutResult } from '../coordinator/coordinator.js';
+import type { Mutation } from '../coordinator/versioning.js';
+import type { CommandContext } from './types.js';
+
+export interface KeyState {
+  /** Every version the read met, tombstones included. */
+  readonly versions: Siblings;
+  /** The live value GET returns, if any. */
+  readonly current: Sibling | undefined;
+  /** What a write superseding everything read must carry. */
+  readonly context: VClock;
+  readonly now: number;
+}
+
+export function readQuorum(ctx: CommandContext): number {
+  return ctx.session.r ?? ctx.server.config.r;
+}
+
+export function writeQuorum(ctx: CommandContext): number {
+  return ctx.session.w ?? ctx.server.config.w;
+}
+
+export async function readKey(ctx: CommandContext, key: Buffer): Promise<KeyState> {
+  const coordinator = ctx.server.coordinator;
+  const versions = await coordinator.get(key, readQuorum(ctx));
+  const now = coordinator.now();
+  return { versions, current: winner(live(versions, now)), context: causalContext(versions), now };
+}
+
+/** The live value GET would return, without the context (cheaper: no clock merge). */
+export async function readValue(ctx: CommandContext, key: Buffer): Promise<Sibling | undefined> {
+  const coordinator = ctx.server.coordinator;
+  const versions = await coordinator.get(key, readQuorum(ctx));
+  return winner(live(versions, coordinator.now()));
+}
+
+export function writeKey(ctx: CommandContext, key: Buffer, mutation: Mutation, context?: VClock): Promise<PutResult> {
+  const options = context === undefined ? { w: writeQuorum(ctx) } : { w: writeQuorum(ctx), context };
+  return ctx.server.coordinator.put(key, mutation, options);
+}
+
+export function hadLiveValue(result: PutResult, now: number): boolean {
+  return live(result.previous, now).length > 0;
+}
+
+/** A value version keeping `expiresAt` only when set. */
+export function valueMutation(value: Buffer, expiresAt: number | undefined): Mutation {
+  return expiresAt === undefined ? { kind: 'value', value } : { kind: 'value', value, expiresAt };
+}
+
+export const deleteMutation: Mutation = { kind: 'delete' };

@@ -1,0 +1,171 @@
+// Keyspace commands. DEL writes a tombstone (so a replica that missed the
+// delete cannot bring the value back); expiry changes are versioned writes
+// like any other; KEYS, SCAN and DBSIZE walk the whole cluster's keyspace.
+
+import { OK, SimpleReply, type Reply } from '../resp/reply.js';
+import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
+import { deleteMutation, hadLiveValue, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { globMatch } from './glob.js';
+import { CommandError, type CommandContext } from './types.js';
+
+async function del(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const deletes = [];
+  for (let i = 1; i < args.length; i++) deletes.push(writeKey(ctx, args[i]!, deleteMutation));
+  const results = await Promise.all(deletes);
+  const now = ctx.server.coordinator.now();
+  let count = 0;
+  for (const result of results) if (hadLiveValue(result, now)) count++;
+  return count;
+}
+
+async function exists(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const reads = [];
+  for (let i = 1; i < args.length; i++) reads.push(readValue(ctx, args[i]!));
+  const values = await Promise.all(reads);
+  return values.filter((v) => v !== undefined).length;
+}
+
+type ExpireCondition = 'NX' | 'XX' | 'GT' | 'LT' | undefined;
+
+function expireCondition(args: Buffer[], from: number): ExpireCondition {
+  let condition: ExpireCondition;
+  for (let i = from; i < args.length; i++) {
+    const option = upper(args[i]!);
+    if (option !== 'NX' && option !== 'XX' && option !== 'GT' && option !== 'LT') {
+      throw new CommandError(`ERR Unsupported option ${args[i]!.toString('utf8')}`);
+    }
+    if (condition !== undefined && condition !== option) {
+      const pair = [condition, option].sort().join(' ');
+      if (pair === 'GT LT') throw new CommandError('ERR GT and LT options at the same time are not compatible');
+      throw new CommandError('ERR NX and XX, GT or LT options at the same time are not compatible');
+    }
+    condition = option;
+  }
+  return condition;
+}
+
+/** EXPIRE and friends: `unitMs` scales the amount, `absolute` makes it a timestamp. */
+function expire(unitMs: number, absolute: boolean, command: string) {
+  return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> => {
+    const key = args[1]!;
+    const amount = parseInteger(args[2]!);
+    if (amount === null) throw new CommandError(notInteger);
+    const condition = expireCondition(args, 3);
+    const now = ctx.server.coordinator.now();
+    const at = absolute ? amount * unitMs : now + amount * unitMs;
+    if (!Number.isSafeInteger(amount * unitMs) || !Number.isSafeInteger(at)) {
+      throw new CommandError(`ERR invalid expire time in '${command}' command`);
+    }
+    const state = await readKey(ctx, key);
+    const current = state.current;
+    if (current === undefined) return 0;
+    const ttl = current.expiresAt;
+    if (condition === 'NX' && ttl !== undefined) return 0;
+    if (condition === 'XX' && ttl === undefined) return 0;
+    if (condition === 'GT' && (ttl === undefined || at <= ttl)) return 0;
+    if (condition === 'LT' && ttl !== undefined && at >= ttl) return 0;
+    if (at <= now) await writeKey(ctx, key, deleteMutation, state.context);
+    else await writeKey(ctx, key, valueMutation(current.value, at), state.context);
+    return 1;
+  };
+}
+
+function ttl(unitMs: number) {
+  return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> => {
+    const current = await readValue(ctx, args[1]!);
+    if (current === undefined) return -2;
+    if (current.expiresAt === undefined) return -1;
+    const remaining = Math.max(0, current.expiresAt - ctx.server.coordinator.now());
+    return unitMs === 1 ? remaining : Math.floor((remaining + 500) / 1000);
+  };
+}
+
+async function persist(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const state = await readKey(ctx, key);
+  const current = state.current;
+  if (current === undefined || current.expiresAt === undefined) return 0;
+  await writeKey(ctx, key, valueMutation(current.value, undefined), state.context);
+  return 1;
+}
+
+const typeString = new SimpleReply('string');
+const typeNone = new SimpleReply('none');
+
+async function type(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return (await readValue(ctx, args[1]!)) === undefined ? typeNone : typeString;
+}
+
+async function keys(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const pattern = args[1]!;
+  const matchAll = pattern.length === 1 && pattern[0] === 0x2a;
+  const found: Buffer[] = [];
+  let cursor = 0n;
+  do {
+    const page = await ctx.server.coordinator.scan(cursor, scanPageKeys);
+    for (const key of page.keys) if (matchAll || globMatch(pattern, key)) found.push(key);
+    cursor = page.cursor;
+  } while (cursor !== 0n);
+  return found;
+}
+
+/** Keys per page when KEYS walks the keyspace. */
+const scanPageKeys = 1000;
+/** SCAN COUNT is a hint; larger values are clamped to bound one reply. */
+const scanCountMax = 10_000;
+const cursorPattern = /^(0|[1-9][0-9]{0,19})$/;
+
+async function scan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const cursorText = args[1]!.toString('latin1');
+  if (!cursorPattern.test(cursorText) || BigInt(cursorText) >= 1n << 64n) throw new CommandError('ERR invalid cursor');
+  let count = 10;
+  let pattern: Buffer | undefined;
+  let typeFilter: string | undefined;
+  for (let i = 2; i < args.length; i += 2) {
+    const option = upper(args[i]!);
+    const value = args[i + 1];
+    if (value === undefined) throw new CommandError(syntaxError);
+    if (option === 'COUNT') {
+      count = integerArg(value);
+      if (count < 1) throw new CommandError(syntaxError);
+    } else if (option === 'MATCH') pattern = value;
+    else if (option === 'TYPE') typeFilter = value.toString('latin1').toLowerCase();
+    else throw new CommandError(syntaxError);
+  }
+  const page = await ctx.server.coordinator.scan(BigInt(cursorText), Math.min(count, scanCountMax));
+  let found = page.keys;
+  if (pattern !== undefined) found = found.filter((k) => globMatch(pattern, k));
+  if (typeFilter !== undefined && typeFilter !== 'string') found = [];
+  return [page.cursor.toString(), found];
+}
+
+async function dbsize(ctx: CommandContext): Promise<Reply> {
+  return ctx.server.coordinator.dbsize();
+}
+
+async function flushall(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  if (args.length > 2) throw new CommandError(syntaxError);
+  if (args.length === 2) {
+    const mode = upper(args[1]!);
+    if (mode !== 'ASYNC' && mode !== 'SYNC') throw new CommandError(syntaxError);
+  }
+  await ctx.server.coordinator.flushAll();
+  return OK;
+}
+
+export const keyCommands = {
+  del,
+  exists,
+  expire: expire(1000, false, 'expire'),
+  pexpire: expire(1, false, 'pexpire'),
+  expireat: expire(1000, true, 'expireat'),
+  pexpireat: expire(1, true, 'pexpireat'),
+  ttl: ttl(1000),
+  pttl: ttl(1),
+  persist,
+  type,
+  keys,
+  scan,
+  dbsize,
+  flushall,
+};

@@ -1,0 +1,225 @@
+// Server commands: INFO, CONFIG GET, COMMAND, TIME. INFO keeps Redis's
+// `field:value` layout and the fields clients read (ioredis waits for
+// `loading:0`), plus ringkv's `# Cluster` section.
+
+import { MapReply, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
+import { upper } from './args.js';
+import { globMatch } from './glob.js';
+import { redisVersionCompatible } from './connection.js';
+import { CommandError, type CommandContext, type CommandSpec } from './types.js';
+
+export const ringkvVersion = '0.1.0';
+
+type Section = (ctx: CommandContext) => [string, string | number][];
+
+const sections: Record<string, Section> = {
+  server: (ctx) => {
+    const uptimeMs = Date.now() - ctx.server.stats.startedAtMs;
+    return [
+      ['redis_version', redisVersionCompatible],
+      ['ringkv_version', ringkvVersion],
+      ['redis_mode', 'standalone'],
+      ['os', `${process.platform} ${process.arch}`],
+      ['arch_bits', 64],
+      ['process_id', process.pid],
+      ['tcp_port', ctx.server.config.port],
+      ['uptime_in_seconds', Math.floor(uptimeMs / 1000)],
+      ['uptime_in_days', Math.floor(uptimeMs / 86_400_000)],
+      ['executable', process.argv[1] ?? ''],
+    ];
+  },
+  clients: (ctx) => [
+    ['connected_clients', ctx.server.clients.connectedClients],
+    ['maxclients', ctx.server.config.maxClients],
+    ['blocked_clients', 0],
+  ],
+  memory: () => {
+    const m = process.memoryUsage();
+    return [
+      ['used_memory', m.heapUsed + m.external],
+      ['used_memory_human', `${((m.heapUsed + m.external) / 1048576).toFixed(2)}M`],
+      ['used_memory_rss', m.rss],
+      ['maxmemory', 0],
+      ['maxmemory_policy', 'noeviction'],
+    ];
+  },
+  persistence: () => [
+    ['loading', 0],
+    ['async_loading', 0],
+    ['rdb_bgsave_in_progress', 0],
+    ['aof_enabled', 0],
+    ['storage_engine', 'leveldb'],
+  ],
+  stats: (ctx) => {
+    const s = ctx.server.coordinator.stats;
+    return [
+      ['total_connections_received', ctx.server.clients.totalConnections],
+      ['total_commands_processed', ctx.server.stats.commandsProcessed],
+      ['rejected_connections', ctx.server.clients.rejectedConnections],
+      ['total_error_replies', ctx.server.stats.errorReplies],
+      ['protocol_errors', ctx.server.stats.protocolErrors],
+      ['read_repairs', s.readRepairs],
+      ['read_repairs_skipped', s.readRepairsSkipped],
+      ['sibling_reads', s.siblingReads],
+      ['sibling_limit_refusals', s.siblingLimitRefusals],
+      ['read_quorum_failures', s.readQuorumFailures],
+      ['write_quorum_failures', s.writeQuorumFailures],
+      ['forwarded_writes', s.forwardedWrites],
+    ];
+  },
+  replication: () => [
+    ['role', 'master'],
+    ['connected_slaves', 0],
+  ],
+  cpu: () => {
+    const u = process.cpuUsage();
+    return [
+      ['used_cpu_sys', (u.system / 1e6).toFixed(6)],
+      ['used_cpu_user', (u.user / 1e6).toFixed(6)],
+    ];
+  },
+  cluster: (ctx) => {
+    const members = ctx.server.cluster.members();
+    const s = ctx.server.coordinator.stats;
+    const config = ctx.server.config;
+    return [
+      ['cluster_enabled', 0],
+      ['ringkv_node_id', ctx.server.coordinator.selfId],
+      ['cluster_name', config.clusterName],
+      ['cluster_members', members.length],
+      ['cluster_members_up', members.filter((m) => m.state === 'up').length],
+      ['replication_factor', config.n],
+      ['read_quorum', config.r],
+      ['write_quorum', config.w],
+      ['vnodes', config.vnodes],
+      ['local_records', ctx.server.coordinator.storage.recordCount()],
+      ['read_repairs', s.readRepairs],
+      ['quorum_failures', s.readQuorumFailures + s.writeQuorumFailures],
+      ['sibling_reads', s.siblingReads],
+    ];
+  },
+  keyspace: (ctx) => {
+    const records = ctx.server.coordinator.storage.recordCount();
+    return records === 0 ? [] : [['db0', `keys=${records},expires=0,avg_ttl=0`]];
+  },
+};
+
+const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace'];
+
+function title(name: string): string {
+  return name[0]!.toUpperCase() + name.slice(1);
+}
+
+export function infoText(ctx: CommandContext, requested: readonly string[]): string {
+  let names = requested.length === 0 ? defaultSections : requested.flatMap((r) =>
+    r === 'all' || r === 'everything' || r === 'default' ? defaultSections : [r]);
+  names = [...new Set(names)].filter((n) => n in sections);
+  const blocks = names.map((name) => {
+    const lines = sections[name]!(ctx).map(([field, value]) => `${field}:${value}`);
+    return `# ${title(name)}\r\n${lines.map((l) => `${l}\r\n`).join('')}`;
+  });
+  return blocks.join('\r\n');
+}
+
+function info(ctx: CommandContext, args: Buffer[]): Reply {
+  const requested = args.slice(1).map((a) => a.toString('latin1').toLowerCase());
+  return new VerbatimReply(infoText(ctx, requested));
+}
+
+function configParameters(ctx: CommandContext): [string, string][] {
+  const c = ctx.server.config;
+  return [
+    ['bind', c.bind],
+    ['port', String(c.port)],
+    ['databases', '1'],
+    ['save', ''],
+    ['appendonly', 'no'],
+    ['maxmemory', '0'],
+    ['maxmemory-policy', 'noeviction'],
+    ['maxclients', String(c.maxClients)],
+    ['timeout', '0'],
+    ['proto-max-bulk-len', String(c.protoMaxBulkLen)],
+    ['dir', c.dataDir],
+    ['cluster-enabled', 'no'],
+    ['requirepass', c.requirepass ?? ''],
+  ];
+}
+
+function config(ctx: CommandContext, args: Buffer[]): Reply {
+  const sub = upper(args[1]!);
+  if (sub === 'GET') {
+    if (args.length < 3) throw new CommandError("ERR wrong number of arguments for 'config|get' command");
+    const patterns = args.slice(2).map((a) => Buffer.from(a.toString('latin1').toLowerCase(), 'latin1'));
+    const entries = configParameters(ctx)
+      .filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'), true)))
+      .map(([name, value]): [Reply, Reply] => [name, value]);
+    return new MapReply(entries);
+  }
+  if (sub === 'SET' || sub === 'RESETSTAT' || sub === 'REWRITE') {
+    throw new CommandError(`ERR CONFIG ${sub} is not supported by ringkv: restart the node with the option instead`);
+  }
+  throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
+}
+
+function time(): Reply {
+  const now = process.hrtime.bigint();
+  const micros = BigInt(Date.now()) * 1000n + (now / 1000n) % 1000n;
+  return [String(micros / 1_000_000n), String(micros % 1_000_000n)];
+}
+
+function commandInfo(spec: CommandSpec): Reply {
+  const subcommands = spec.subcommands === undefined ? [] : [...spec.subcommands.values()].map(commandInfo);
+  return [
+    spec.name,
+    spec.arity,
+    spec.flags.map((f) => new SimpleReply(f)),
+    spec.firstKey,
+    spec.lastKey,
+    spec.step,
+    [],
+    [],
+    [],
+    subcommands,
+  ];
+}
+
+function commandDocs(spec: CommandSpec): Reply {
+  const entries: [Reply, Reply][] = [
+    ['summary', spec.summary],
+    ['since', spec.since],
+    ['group', spec.group],
+  ];
+  if (spec.subcommands !== undefined) {
+    entries.push(['subcommands', new MapReply([...spec.subcommands.values()].map((s): [Reply, Reply] => [s.name, commandDocs(s)]))]);
+  }
+  return new MapReply(entries);
+}
+
+function uniqueSpecs(ctx: CommandContext): CommandSpec[] {
+  return [...new Set(ctx.server.commands.values())];
+}
+
+function command(ctx: CommandContext, args: Buffer[]): Reply {
+  if (args.length === 1) return uniqueSpecs(ctx).map(commandInfo);
+  const sub = upper(args[1]!);
+  const lookup = (a: Buffer) => ctx.server.commands.get(a.toString('latin1').toLowerCase());
+  switch (sub) {
+    case 'COUNT':
+      return uniqueSpecs(ctx).length;
+    case 'INFO':
+      return args.length === 2 ? uniqueSpecs(ctx).map(commandInfo) : args.slice(2).map((a) => {
+        const spec = lookup(a);
+        return spec === undefined ? null : commandInfo(spec);
+      });
+    case 'DOCS': {
+      const specs = args.length === 2 ? uniqueSpecs(ctx) : args.slice(2).map(lookup).filter((s): s is CommandSpec => s !== undefined);
+      return new MapReply(specs.map((s): [Reply, Reply] => [s.name, commandDocs(s)]));
+    }
+    case 'LIST':
+      return uniqueSpecs(ctx).map((s) => s.name);
+    default:
+      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try COMMAND HELP.`);
+  }
+}
+
+export const serverCommands = { info, config, time, command };

@@ -1,0 +1,237 @@
+// String commands. Plain writes (SET, MSET) go straight to the coordinator;
+// commands that depend on the current value (NX/XX/GET, APPEND, SETRANGE…)
+// read at R, then write with the context of what they read, so they
+// supersede exactly that. Across clients they are not atomic: two APPENDs
+// racing through different nodes can become siblings, never a silent loss.
+
+import { OK, type Reply } from '../resp/reply.js';
+import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
+import { deleteMutation, hadLiveValue, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { decodeContext } from '../clock/context.js';
+import { CommandError, type CommandContext } from './types.js';
+import type { VClock } from '../clock/types.js';
+
+const expireUnits = { EX: 1000, PX: 1, EXAT: 1000, PXAT: 1 } as const;
+type ExpireOption = keyof typeof expireUnits;
+
+/** Largest ms timestamp Redis accepts for an expiry (it must not overflow when added to now). */
+const expiresAtMsMax = 8.64e15;
+
+interface SetOptions {
+  condition?: 'NX' | 'XX';
+  get: boolean;
+  keepTtl: boolean;
+  expiresAt?: number;
+  context?: VClock;
+}
+
+/** Absolute expiry from an EX/PX/EXAT/PXAT amount, or the command's error. */
+export function expiryFrom(option: ExpireOption, amount: Buffer, now: number, command: string): number {
+  const value = parseInteger(amount);
+  if (value === null) throw new CommandError(notInteger);
+  const invalid = new CommandError(`ERR invalid expire time in '${command}' command`);
+  if (value <= 0) throw invalid;
+  const ms = value * expireUnits[option];
+  const at = option === 'EX' || option === 'PX' ? now + ms : ms;
+  if (!Number.isSafeInteger(ms) || at > expiresAtMsMax) throw invalid;
+  return at;
+}
+
+function parseSetOptions(ctx: CommandContext, key: Buffer, args: Buffer[], from: number): SetOptions {
+  const options: SetOptions = { get: false, keepTtl: false };
+  let expirySet = false;
+  const now = ctx.server.coordinator.now();
+  for (let i = from; i < args.length; i++) {
+    const option = upper(args[i]!);
+    const hasNext = i + 1 < args.length;
+    if ((option === 'NX' || option === 'XX') && options.condition === undefined) options.condition = option;
+    else if (option === 'GET' && !options.get) options.get = true;
+    else if (option === 'KEEPTTL' && !expirySet && !options.keepTtl) options.keepTtl = true;
+    else if (option in expireUnits && !expirySet && !options.keepTtl && hasNext) {
+      options.expiresAt = expiryFrom(option as ExpireOption, args[++i]!, now, 'set');
+      expirySet = true;
+    } else if (option === 'VCLOCK' && options.context === undefined && hasNext) {
+      options.context = decodeContext(key, args[++i]!.toString('latin1'));
+    } else throw new CommandError(syntaxError);
+  }
+  return options;
+}
+
+async function set(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const value = args[2]!;
+  if (args.length === 3) {
+    await writeKey(ctx, key, valueMutation(value, undefined));
+    return OK;
+  }
+  const options = parseSetOptions(ctx, key, args, 3);
+  if (options.condition === undefined && !options.get && !options.keepTtl) {
+    await writeKey(ctx, key, valueMutation(value, options.expiresAt), options.context);
+    return OK;
+  }
+  const state = await readKey(ctx, key);
+  const exists = state.current !== undefined;
+  const previous = options.get ? state.current?.value ?? null : OK;
+  if ((options.condition === 'NX' && exists) || (options.condition === 'XX' && !exists)) {
+    return options.get ? previous : null;
+  }
+  const expiresAt = options.keepTtl ? state.current?.expiresAt : options.expiresAt;
+  await writeKey(ctx, key, valueMutation(value, expiresAt), options.context ?? state.context);
+  return previous;
+}
+
+function setConcurrently(args: Buffer[]): boolean {
+  // Plain SET and SET with only an expiry or a context need no read.
+  for (let i = 3; i < args.length; i++) {
+    const option = upper(args[i]!);
+    if (option === 'NX' || option === 'XX' || option === 'GET' || option === 'KEEPTTL') return false;
+  }
+  return true;
+}
+
+async function get(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const current = await readValue(ctx, args[1]!);
+  return current === undefined ? null : current.value;
+}
+
+async function setnx(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const state = await readKey(ctx, key);
+  if (state.current !== undefined) return 0;
+  await writeKey(ctx, key, valueMutation(args[2]!, undefined), state.context);
+  return 1;
+}
+
+function setWithExpiry(option: 'EX' | 'PX', command: string) {
+  return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> => {
+    const expiresAt = expiryFrom(option, args[2]!, ctx.server.coordinator.now(), command);
+    await writeKey(ctx, args[1]!, valueMutation(args[3]!, expiresAt));
+    return OK;
+  };
+}
+
+async function getset(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const state = await readKey(ctx, key);
+  await writeKey(ctx, key, valueMutation(args[2]!, undefined), state.context);
+  return state.current?.value ?? null;
+}
+
+async function getdel(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const state = await readKey(ctx, key);
+  if (state.current === undefined) return null;
+  await writeKey(ctx, key, deleteMutation, state.context);
+  return state.current.value;
+}
+
+async function getex(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const now = ctx.server.coordinator.now();
+  let expiresAt: number | undefined;
+  let persist = false;
+  if (args.length > 2) {
+    const option = upper(args[2]!);
+    if (option === 'PERSIST' && args.length === 3) persist = true;
+    else if (option in expireUnits && args.length === 4) expiresAt = expiryFrom(option as ExpireOption, args[3]!, now, 'getex');
+    else throw new CommandError(syntaxError);
+  }
+  const state = await readKey(ctx, key);
+  const current = state.current;
+  if (current === undefined) return null;
+  if (expiresAt !== undefined || (persist && current.expiresAt !== undefined)) {
+    await writeKey(ctx, key, valueMutation(current.value, expiresAt), state.context);
+  }
+  return current.value;
+}
+
+async function mget(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const reads = [];
+  for (let i = 1; i < args.length; i++) reads.push(readValue(ctx, args[i]!));
+  const values = await Promise.all(reads);
+  return values.map((v) => (v === undefined ? null : v.value));
+}
+
+async function mset(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  if (args.length % 2 === 0) throw new CommandError("ERR wrong number of arguments for 'mset' command");
+  const writes = [];
+  for (let i = 1; i < args.length; i += 2) writes.push(writeKey(ctx, args[i]!, valueMutation(args[i + 1]!, undefined)));
+  await Promise.all(writes);
+  return OK;
+}
+
+async function strlen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const current = await readValue(ctx, args[1]!);
+  return current === undefined ? 0 : current.value.length;
+}
+
+async function append(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const state = await readKey(ctx, key);
+  const current = state.current;
+  const value = current === undefined ? Buffer.from(args[2]!) : Buffer.concat([current.value, args[2]!]);
+  checkSize(ctx, value.length);
+  await writeKey(ctx, key, valueMutation(value, current?.expiresAt), state.context);
+  return value.length;
+}
+
+function checkSize(ctx: CommandContext, bytes: number): void {
+  if (bytes > ctx.server.config.protoMaxBulkLen) throw new CommandError('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+}
+
+/** Redis's GETRANGE index arithmetic: negatives count from the end, clamped. */
+export function rangeOf(length: number, start: number, end: number): [number, number] | null {
+  if (start < 0 && end < 0 && start > end) return null;
+  if (start < 0) start = length + start;
+  if (end < 0) end = length + end;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= length) end = length - 1;
+  if (length === 0 || start > end) return null;
+  return [start, end + 1];
+}
+
+async function getrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const start = integerArg(args[2]!);
+  const end = integerArg(args[3]!);
+  const current = await readValue(ctx, args[1]!);
+  if (current === undefined) return Buffer.alloc(0);
+  const range = rangeOf(current.value.length, start, end);
+  return range === null ? Buffer.alloc(0) : current.value.subarray(range[0], range[1]);
+}
+
+async function setrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const key = args[1]!;
+  const offset = integerArg(args[2]!);
+  const patch = args[3]!;
+  if (offset < 0) throw new CommandError('ERR offset is out of range');
+  const state = await readKey(ctx, key);
+  const current = state.current;
+  if (patch.length === 0) return current === undefined ? 0 : current.value.length;
+  checkSize(ctx, offset + patch.length);
+  const length = Math.max(current?.value.length ?? 0, offset + patch.length);
+  const value = Buffer.alloc(length);
+  current?.value.copy(value);
+  patch.copy(value, offset);
+  await writeKey(ctx, key, valueMutation(value, current?.expiresAt), state.context);
+  return length;
+}
+
+export const stringCommands = {
+  get,
+  set,
+  setConcurrently,
+  setnx,
+  setex: setWithExpiry('EX', 'setex'),
+  psetex: setWithExpiry('PX', 'psetex'),
+  getset,
+  getdel,
+  getex,
+  mget,
+  mset,
+  strlen,
+  append,
+  getrange,
+  setrange,
+  hadLiveValue,
+};

@@ -1,0 +1,111 @@
+// The command table's shape: each command is data (name, arity, flags, key
+// positions) plus a handler, as Redis keeps it (src/commands/*.json), so the
+// dispatcher checks existence, arity and auth before any handler runs, and
+// COMMAND INFO/DOCS answer from the same table.
+
+import type { Logger } from 'pino';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import type { Reply } from '../resp/reply.js';
+import type { NodeConfig } from '../cli/config.js';
+
+export type CommandFlag =
+  | 'write' | 'readonly' | 'denyoom' | 'admin' | 'pubsub' | 'noscript' | 'blocking'
+  | 'loading' | 'stale' | 'skip_monitor' | 'fast' | 'no_auth' | 'allow_busy' | 'module';
+
+export type Handler = (ctx: CommandContext, args: Buffer[]) => Reply | Promise<Reply>;
+
+export interface CommandSpec {
+  /** Lowercase, as Redis reports it ("client|setname" for subcommands). */
+  readonly name: string;
+  /** Redis convention: N exact argument count including the name; -N at least N. */
+  readonly arity: number;
+  readonly flags: readonly CommandFlag[];
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly step: number;
+  readonly group: string;
+  readonly summary: string;
+  readonly since: string;
+  readonly handler: Handler;
+  /**
+   * May run while the connection's earlier commands are still in flight.
+   * Commands that read then write, or change the connection, wait for the
+   * ones before them and hold back the ones after (see resp/connection.ts).
+   */
+  readonly concurrent?: boolean | ((args: Buffer[]) => boolean);
+  readonly subcommands?: ReadonlyMap<string, CommandSpec>;
+}
+
+/** Per-connection state the commands read and change. */
+export interface Session {
+  readonly id: number;
+  protocol: 2 | 3;
+  authenticated: boolean;
+  name: string;
+  libName: string;
+  libVersion: string;
+  /** CONSISTENCY R W for this connection; undefined = the node's default. */
+  r: number | undefined;
+  w: number | undefined;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly createdAtMs: number;
+  lastCommandAtMs: number;
+  lastCommand: string;
+  /** Set by QUIT: close once the reply is written. */
+  closeAfterReply: boolean;
+}
+
+export interface ClientRegistry {
+  sessions(): Iterable<Session>;
+  readonly connectedClients: number;
+  readonly totalConnections: number;
+  readonly rejectedConnections: number;
+}
+
+export interface ServerStats {
+  commandsProcessed: number;
+  protocolErrors: number;
+  errorReplies: number;
+  readonly startedAtMs: number;
+}
+
+/** What the RING and INFO commands show of the cluster. */
+export interface ClusterInfo {
+  members(): readonly MemberInfo[];
+  /** The key's preference list with each node's state. */
+  owners(key: Buffer): readonly { id: string; state: string }[];
+}
+
+export interface MemberInfo {
+  readonly id: string;
+  readonly host: string;
+  readonly respPort: number;
+  readonly peerPort: number;
+  readonly state: 'up' | 'down' | 'joining' | 'leaving';
+  readonly vnodes: number;
+  readonly ownership: number;
+}
+
+export interface ServerServices {
+  readonly coordinator: Coordinator;
+  readonly config: NodeConfig;
+  readonly stats: ServerStats;
+  readonly clients: ClientRegistry;
+  readonly cluster: ClusterInfo;
+  readonly logger: Logger;
+  readonly commands: ReadonlyMap<string, CommandSpec>;
+}
+
+export interface CommandContext {
+  readonly session: Session;
+  readonly server: ServerServices;
+}
+
+/** A client-visible failure raised inside a handler; `message` carries the prefix (ERR, WRONGTYPE…). */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}

@@ -1,0 +1,14 @@
+// What the coordinator needs to know of the cluster: the key's preference
+// list and who is reachable. Membership (gossip) provides it in a cluster;
+// a node without seeds is a ring of one.
+
+export interface ClusterView {
+  readonly selfId: string;
+  /** The key's N replicas, in ring order. */
+  preferenceList(key: Buffer): readonly string[];
+  isUp(nodeId: string): boolean;
+  /** "host:port" of the node's peer listener. */
+  peerAddress(nodeId: string): string;
+  /** Every member's id, up or down. */
+  memberIds(): readonly string[];
+}

@@ -1,0 +1,349 @@
+// The coordinator: every client read and write becomes a quorum operation
+// over the key's preference list (Dynamo §4.5). Writes are versioned at a
+// node of the preference list (a node outside it forwards the write there, so
+// only replicas ever mint clock entries), stored locally, sent to the other
+// replicas and acknowledged at W; reads ask the N replicas, answer at R with
+// the reconciled record, and repair replicas found behind once the rest of
+// the answers are in (read repair).
+//
+// Why forward writes instead of coordinating anywhere: a clock entry per
+// coordinating node would grow every clock with the cluster size (Riak moved
+// to vnode clocks for this reason), and the forward costs one hop only when
+// the client's node is not a replica — never in a cluster of N nodes or fewer.
+
+import type { Logger } from 'pino';
+import { live, reconcile } from '../clock/siblings.js';
+import type { Sibling, VClock } from '../clock/types.js';
+import type { PruneLimits } from '../clock/vclock.js';
+import { decodeReplicaGetReply, encodeReplicaGet, encodeReplicaPut } from '../peer/codec.js';
+import { MessageType } from '../peer/message-types.js';
+import type { Transport } from '../peer/transport.js';
+import { tokenOf } from '../storage/keys.js';
+import type { Storage } from '../storage/storage.js';
+import type { ClusterView } from './cluster-view.js';
+import { ClusterUnavailableError, QuorumError, SiblingLimitError } from './errors.js';
+import { QuorumState } from './quorum.js';
+import { decodeCoordinatePutReply, encodeCoordinatePut, type CoordinatePutRequest } from './messages.js';
+import { foldVersions, newVersion, sameVersions, type Mutation } from './versioning.js';
+import { KeyspaceScanner, type ScanResult } from './keyspace.js';
+
+export interface CoordinatorOptions {
+  readonly n: number;
+  readonly requestTimeoutMs: number;
+  /** Writes that would leave more siblings than this are refused (Riak: max_siblings 100). */
+  readonly siblingsMax: number;
+  /** Records growing past this many siblings are logged (Riak: warn_siblings 25). */
+  readonly siblingsWarn: number;
+  readonly tombstoneGraceMs: number;
+  readonly pruneLimits: PruneLimits;
+  /** Background repairs in flight; past it a repair is skipped and left to anti-entropy. */
+  readonly readRepairsInFlightMax: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export interface PutOptions {
+  readonly w: number;
+  /** The causal context the client supplied (SET … VCLOCK); absent = everything the coordinator knows. */
+  readonly context?: VClock;
+}
+
+export interface PutResult {
+  /** The coordinator's record before the write: lets DEL count and SET GET answer. */
+  readonly previous: readonly Sibling[];
+  readonly stored: readonly Sibling[];
+}
+
+export class CoordinatorStats {
+  readRepairs = 0;
+  readRepairsSkipped = 0;
+  readQuorumFailures = 0;
+  writeQuorumFailures = 0;
+  siblingReads = 0;
+  forwardedWrites = 0;
+  siblingLimitRefusals = 0;
+}
+
+export class Coordinator {
+  readonly stats = new CoordinatorStats();
+  readonly now: () => number;
+  private readRepairsInFlight = 0;
+  private readonly keyspace: KeyspaceScanner;
+
+  constructor(
+    readonly storage: Storage,
+    readonly view: ClusterView,
+    private readonly transport: Transport | undefined,
+    readonly options: CoordinatorOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.keyspace = new KeyspaceScanner(storage, view, transport, options.requestTimeoutMs, this.now);
+  }
+
+  get selfId(): string {
+    return this.view.selfId;
+  }
+
+  /** The key's reconciled record from R replicas (tombstones and expired versions included). */
+  get(key: Buffer, r: number): Promise<Sibling[]> {
+    const token = tokenOf(key);
+    const replicas = this.view.preferenceList(key);
+    const read = new QuorumRead(this, key, token, replicas, r);
+    return read.run();
+  }
+
+  async put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
+    const replicas = this.view.preferenceList(key);
+    if (!replicas.includes(this.selfId)) return this.forwardPut(key, mutation, options, replicas);
+    return this.coordinatePut(key, mutation, options, replicas);
+  }
+
+  /** Versions, stores and replicates a write; this node is one of `replicas`. */
+  async coordinatePut(key: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
+    const token = tokenOf(key);
+    let previous: readonly Sibling[] = [];
+    const stored = await this.storage.update(key, token, (current) => {
+      previous = current;
+      const now = this.now();
+      const version = newVersion(current, mutation, options.context, this.selfId, now, this.options.pruneLimits);
+      const next = foldVersions(current, [version], now, this.options);
+      this.checkSiblingLimit(key, current, next);
+      return next;
+    });
+    const quorum = new QuorumState(replicas.length, options.w);
+    if (quorum.success() !== 'met') await this.replicate(key, token, stored, replicas, quorum);
+    else this.replicate(key, token, stored, replicas, undefined).catch(() => undefined);
+    return { previous, stored };
+  }
+
+  /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
+  applyLocal(key: Buffer, token: Buffer, incoming: readonly Sibling[]): Promise<Sibling[]> {
+    return this.storage.update(key, token, (current) => {
+      const next = foldVersions(current, incoming, this.now(), this.options);
+      if (next.length > this.options.siblingsWarn && next.length > current.length) this.warnSiblings(key, next.length);
+      return next;
+    });
+  }
+
+  scan(cursor: bigint, count: number): Promise<ScanResult> {
+    return this.keyspace.scan(cursor, count);
+  }
+
+  async dbsize(): Promise<number> {
+    return this.keyspace.count();
+  }
+
+  async flushAll(): Promise<void> {
+    const down = this.view.memberIds().filter((id) => id !== this.selfId && !this.view.isUp(id));
+    if (down.length > 0) {
+      throw new ClusterUnavailableError(`FLUSHALL needs every member up; down: ${down.join(', ')}`);
+    }
+    await this.keyspace.flushAll();
+  }
+
+  private checkSiblingLimit(key: Buffer, current: readonly Sibling[], next: readonly Sibling[]): void {
+    if (next.length <= current.length) return;
+    if (next.length > this.options.siblingsMax) {
+      this.stats.siblingLimitRefusals++;
+      throw new SiblingLimitError(next.length, this.options.siblingsMax);
+    }
+    if (next.length > this.options.siblingsWarn) this.warnSiblings(key, next.length);
+  }
+
+  private warnSiblings(key: Buffer, count: number): void {
+    this.options.logger.warn({ key: key.toString('utf8', 0, Math.min(key.length, 64)), siblings: count }, 'key has many siblings: resolve them with SIBLINGS/VCLOCK');
+  }
+
+  /**
+   * Sends the record to every other replica. With a quorum, resolves once it
+   * is met and rejects with QuorumError once it cannot be.
+   */
+  private replicate(key: Buffer, token: Buffer, stored: readonly Sibling[], replicas: readonly string[], quorum: QuorumState | undefined): Promise<void> {
+    const transport = this.transport;
+    const others = replicas.filter((id) => id !== this.selfId);
+    if (others.length === 0 || transport === undefined) {
+      return quorum === undefined || quorum.verdict() === 'met' ? Promise.resolve() : Promise.reject(this.writeQuorumError(quorum, false));
+    }
+    const payload = encodeReplicaPut(key, stored);
+    return new Promise<void>((resolve, reject) => {
+      let decided = quorum === undefined;
+      let timedOut = false;
+      const settle = (verdict: 'pending' | 'met' | 'failed') => {
+        if (decided || quorum === undefined) return;
+        if (verdict === 'met') {
+          decided = true;
+          resolve();
+        } else if (verdict === 'failed') {
+          decided = true;
+          reject(this.writeQuorumError(quorum, timedOut));
+        }
+      };
+      if (quorum === undefined) resolve();
+      for (const id of others) {
+        transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs).then(
+          () => quorum !== undefined && settle(quorum.success()),
+          (err: { code?: string }) => {
+            if (err.code === 'PEER_TIMEOUT') timedOut = true;
+            if (quorum !== undefined) settle(quorum.failure());
+          },
+        );
+      }
+    });
+  }
+
+  private writeQuorumError(quorum: QuorumState, timedOut: boolean): QuorumError {
+    this.stats.writeQuorumFailures++;
+    return new QuorumError('write', quorum.needed, quorum.succeeded, quorum.asked, timedOut);
+  }
+
+  /** This node is not a replica of the key: a replica coordinates the write (tried in ring order). */
+  private async forwardPut(key: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
+    const transport = this.transport;
+    const candidates = replicas.filter((id) => this.view.isUp(id));
+    if (transport === undefined || candidates.length === 0) {
+      this.stats.writeQuorumFailures++;
+      throw new QuorumError('write', options.w, 0, replicas.length, false);
+    }
+    this.stats.forwardedWrites++;
+    const request: CoordinatePutRequest = { key, mutation, w: options.w, context: options.context };
+    const payload = encodeCoordinatePut(request);
+    let lastError: unknown;
+    for (const id of candidates) {
+      try {
+        const reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, this.options.requestTimeoutMs);
+        // A replica that coordinated is final, whether it met the quorum or not.
+        return decodeCoordinatePutReply(reply.payload);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    this.stats.writeQuorumFailures++;
+    throw new QuorumError('write', options.w, 0, replicas.length, (lastError as { code?: string })?.code === 'PEER_TIMEOUT');
+  }
+
+  /** @internal QuorumRead reports here. */
+  readRepair(key: Buffer, token: Buffer, merged: readonly Sibling[], behind: readonly string[]): void {
+    for (const id of behind) {
+      if (this.readRepairsInFlight >= this.options.readRepairsInFlightMax) {
+        this.stats.readRepairsSkipped++;
+        continue;
+      }
+      this.readRepairsInFlight++;
+      this.stats.readRepairs++;
+      const done = () => {
+        this.readRepairsInFlight--;
+      };
+      if (id === this.selfId) {
+        this.applyLocal(key, token, merged).then(done, done);
+      } else if (this.transport !== undefined) {
+        const payload = encodeReplicaPut(key, merged);
+        this.transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs).then(done, done);
+      } else {
+        done();
+      }
+    }
+  }
+
+  /** @internal */
+  readRemote(id: string, key: Buffer): Promise<Sibling[]> {
+    const transport = this.transport;
+    if (transport === undefined) return Promise.reject(new Error('no transport'));
+    return transport
+      .request(this.view.peerAddress(id), { type: MessageType.ReplicaGet, payload: encodeReplicaGet(key) }, this.options.requestTimeoutMs)
+      .then((reply) => decodeReplicaGetReply(reply.payload));
+  }
+}
+
+/** One quorum read: asks every replica, answers at R, repairs the ones behind when all are in. */
+class QuorumRead {
+  private readonly replies: (Sibling[] | undefined)[];
+  private readonly quorum: QuorumState;
+  private merged: Sibling[] = [];
+  private timedOut = false;
+  private settled = 0;
+  private resolve!: (record: Sibling[]) => void;
+  private reject!: (err: Error) => void;
+  private decided = false;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly key: Buffer,
+    private readonly token: Buffer,
+    private readonly replicas: readonly string[],
+    r: number,
+  ) {
+    this.replies = new Array(replicas.length);
+    this.quorum = new QuorumState(replicas.length, r);
+  }
+
+  run(): Promise<Sibling[]> {
+    const promise = new Promise<Sibling[]>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    const self = this.coordinator.selfId;
+    for (let i = 0; i < this.replicas.length; i++) {
+      const id = this.replicas[i]!;
+      if (id === self) {
+        let local: Sibling[];
+        try {
+          local = this.coordinator.storage.get(this.key, this.token);
+        } catch (err) {
+          this.failed(err);
+          continue;
+        }
+        this.answered(i, local);
+      } else {
+        this.coordinator.readRemote(id, this.key).then(
+          (record) => this.answered(i, record),
+          (err) => this.failed(err),
+        );
+      }
+    }
+    if (this.replicas.length === 0) this.fail();
+    return promise;
+  }
+
+  private answered(index: number, record: Sibling[]): void {
+    this.replies[index] = record;
+    this.merged = this.merged.length === 0 ? record : reconcile([...this.merged, ...record]);
+    this.step(this.quorum.success());
+  }
+
+  private failed(err: unknown): void {
+    if ((err as { code?: string }).code === 'PEER_TIMEOUT') this.timedOut = true;
+    this.step(this.quorum.failure());
+  }
+
+  private step(verdict: 'pending' | 'met' | 'failed'): void {
+    this.settled++;
+    if (!this.decided) {
+      if (verdict === 'met') {
+        this.decided = true;
+        if (live(this.merged, this.coordinator.now()).length > 1) this.coordinator.stats.siblingReads++;
+        this.resolve(this.merged);
+      } else if (verdict === 'failed') {
+        this.fail();
+      }
+    }
+    if (this.settled === this.replicas.length) this.repair();
+  }
+
+  private fail(): void {
+    this.decided = true;
+    this.coordinator.stats.readQuorumFailures++;
+    this.reject(new QuorumError('read', this.quorum.needed, this.quorum.succeeded, this.quorum.asked, this.timedOut));
+  }
+
+  /** Every replica has answered or failed: send the merged record to those that were behind. */
+  private repair(): void {
+    if (this.merged.length === 0) return;
+    const behind: string[] = [];
+    for (let i = 0; i < this.replicas.length; i++) {
+      const reply = this.replies[i];
+      if (reply !== undefined && !sameVersions(reply, this.merged)) behind.push(this.replicas[i]!);
+    }
+    if (behind.length > 0) this.coordinator.readRepair(this.key, this.token, this.merged, behind);
+  }
+}
+

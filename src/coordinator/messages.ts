@@ -1,0 +1,131 @@
+// Payloads of the coordinator's control messages (forwarded writes, keyspace
+// pages, flush). They are off the hot path, so they ride on the generic
+// msgpack codec; records inside them use the record codec.
+
+import { decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
+import type { ClockEntry, Sibling, VClock } from '../clock/types.js';
+import { CodecError, decodeControl, encodeControl } from '../peer/codec.js';
+import { QuorumError, SiblingLimitError } from './errors.js';
+import type { Mutation } from './versioning.js';
+
+export interface CoordinatePutRequest {
+  readonly key: Buffer;
+  readonly mutation: Mutation;
+  readonly w: number;
+  readonly context: VClock | undefined;
+}
+
+type WireClock = [string, number, number][];
+
+interface WireCoordinatePut {
+  k: Buffer;
+  d?: true;
+  v?: Buffer;
+  x?: number;
+  w: number;
+  c?: WireClock;
+}
+
+function clockToWire(clock: VClock): WireClock {
+  return clock.map((e) => [e.node, e.counter, e.timestamp]);
+}
+
+function clockFromWire(wire: unknown): VClock {
+  if (!Array.isArray(wire)) throw new CodecError('context is not an array');
+  return wire.map((e): ClockEntry => {
+    if (!Array.isArray(e) || typeof e[0] !== 'string' || !Number.isSafeInteger(e[1]) || typeof e[2] !== 'number') {
+      throw new CodecError('bad context entry');
+    }
+    return { node: e[0], counter: e[1], timestamp: e[2] };
+  });
+}
+
+export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
+  const wire: WireCoordinatePut = { k: request.key, w: request.w };
+  if (request.mutation.kind === 'delete') wire.d = true;
+  else {
+    wire.v = request.mutation.value;
+    if (request.mutation.expiresAt !== undefined) wire.x = request.mutation.expiresAt;
+  }
+  if (request.context !== undefined) wire.c = clockToWire(request.context);
+  return encodeControl(wire);
+}
+
+export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
+  const wire = decodeControl<WireCoordinatePut>(payload);
+  if (!wire || !Buffer.isBuffer(wire.k) || !Number.isInteger(wire.w)) throw new CodecError('bad coordinate-put');
+  let mutation: Mutation;
+  if (wire.d === true) mutation = { kind: 'delete' };
+  else if (Buffer.isBuffer(wire.v)) mutation = wire.x === undefined ? { kind: 'value', value: wire.v } : { kind: 'value', value: wire.v, expiresAt: wire.x };
+  else throw new CodecError('coordinate-put without value');
+  return { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+}
+
+type WirePutReply =
+  | { ok: true; p: Buffer; s: Buffer }
+  | { ok: false; code: 'NOQUORUM'; n: number; a: number; asked: number; t: boolean; op: 'read' | 'write' }
+  | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number };
+
+export function encodeCoordinatePutReply(outcome: { previous: readonly Sibling[]; stored: readonly Sibling[] } | Error): Buffer {
+  if (outcome instanceof QuorumError) {
+    return encodeControl({ ok: false, code: 'NOQUORUM', n: outcome.needed, a: outcome.succeeded, asked: outcome.asked, t: outcome.timedOut, op: outcome.operation });
+  }
+  if (outcome instanceof SiblingLimitError) {
+    return encodeControl({ ok: false, code: 'SIBLINGS_MAX', siblings: outcome.siblings, limit: outcome.limit });
+  }
+  if (outcome instanceof Error) throw outcome;
+  return encodeControl({ ok: true, p: encodeSiblings(outcome.previous), s: encodeSiblings(outcome.stored) });
+}
+
+/** The forwarded write's outcome; a failure the remote coordinator decided is thrown as the same typed error. */
+export function decodeCoordinatePutReply(payload: Buffer): { previous: Sibling[]; stored: Sibling[] } {
+  const wire = decodeControl<WirePutReply>(payload);
+  if (wire?.ok === true) return { previous: decodeSiblings(wire.p), stored: decodeSiblings(wire.s) };
+  if (wire?.ok === false && wire.code === 'NOQUORUM') throw new QuorumError(wire.op, wire.n, wire.a, wire.asked, wire.t);
+  if (wire?.ok === false && wire.code === 'SIBLINGS_MAX') throw new SiblingLimitError(wire.siblings, wire.limit);
+  throw new CodecError('bad coordinate-put reply');
+}
+
+export interface KeysScanRequest {
+  readonly from: bigint;
+  readonly limit: number;
+}
+
+export interface KeysScanReply {
+  readonly entries: { key: Buffer; token: bigint; siblings: Sibling[] }[];
+  readonly more: boolean;
+}
+
+export function encodeKeysScan(request: KeysScanRequest): Buffer {
+  return encodeControl({ f: request.from.toString(), l: request.limit });
+}
+
+export function decodeKeysScan(payload: Buffer): KeysScanRequest {
+  const wire = decodeControl<{ f: string; l: number }>(payload);
+  if (!wire || typeof wire.f !== 'string' || !/^\d{1,20}$/.test(wire.f) || !Number.isInteger(wire.l) || wire.l < 1) {
+    throw new CodecError('bad keys-scan');
+  }
+  return { from: BigInt(wire.f), limit: wire.l };
+}
+
+const noValue = Buffer.alloc(0);
+
+/** Pages carry versions without values: enough to reconcile liveness across replicas. */
+export function encodeKeysScanReply(reply: KeysScanReply): Buffer {
+  return encodeControl({
+    e: reply.entries.map((e) => [e.key, e.token.toString(), encodeSiblings(e.siblings.map((s) => ({ ...s, value: noValue })))]),
+    m: reply.more,
+  });
+}
+
+export function decodeKeysScanReply(payload: Buffer): KeysScanReply {
+  const wire = decodeControl<{ e: [Buffer, string, Buffer][]; m: boolean }>(payload);
+  if (!wire || !Array.isArray(wire.e) || typeof wire.m !== 'boolean') throw new CodecError('bad keys-scan reply');
+  const entries = wire.e.map((e) => {
+    if (!Array.isArray(e) || !Buffer.isBuffer(e[0]) || typeof e[1] !== 'string' || !Buffer.isBuffer(e[2])) {
+      throw new CodecError('bad keys-scan entry');
+    }
+    return { key: e[0], token: BigInt(e[1]), siblings: decodeSiblings(e[2]) };
+  });
+  return { entries, more: wire.m };
+}

@@ -1,0 +1,66 @@
+// The replica side of the peer protocol: what a node does when another node,
+// as coordinator, sends it a key's versions, asks for its record, forwards a
+// client write, or pages through its keys. One handler per message type.
+
+import { decodeReplicaGet, decodeReplicaPut, encodeReplicaGetReply } from '../peer/codec.js';
+import { MessageType } from '../peer/message-types.js';
+import type { PeerMessage } from '../peer/transport.js';
+import { tokenOf } from '../storage/keys.js';
+import type { Coordinator } from './coordinator.js';
+import { decodeCoordinatePut, decodeKeysScan, encodeCoordinatePutReply, encodeKeysScanReply } from './messages.js';
+
+const empty = Buffer.alloc(0);
+/** A remote page request asks for at most this many keys: bounds the reply. */
+const scanPageKeysMax = 10_000;
+
+export class ReplicaService {
+  constructor(private readonly coordinator: Coordinator) {}
+
+  /** True for the message types this service answers. */
+  static handles(type: number): boolean {
+    return (
+      type === MessageType.ReplicaPut ||
+      type === MessageType.ReplicaGet ||
+      type === MessageType.CoordinatePut ||
+      type === MessageType.KeysScan ||
+      type === MessageType.Flush
+    );
+  }
+
+  async handle(_from: string, message: PeerMessage): Promise<PeerMessage> {
+    switch (message.type) {
+      case MessageType.ReplicaPut: {
+        const { key, siblings } = decodeReplicaPut(message.payload);
+        await this.coordinator.applyLocal(key, tokenOf(key), siblings);
+        return { type: MessageType.ReplicaPutAck, payload: empty };
+      }
+      case MessageType.ReplicaGet: {
+        const key = decodeReplicaGet(message.payload);
+        const record = this.coordinator.storage.get(key, tokenOf(key));
+        return { type: MessageType.ReplicaGetReply, payload: encodeReplicaGetReply(record) };
+      }
+      case MessageType.CoordinatePut: {
+        const request = decodeCoordinatePut(message.payload);
+        const replicas = this.coordinator.view.preferenceList(request.key);
+        let outcome: Awaited<ReturnType<Coordinator['coordinatePut']>> | Error;
+        try {
+          outcome = await this.coordinator.coordinatePut(request.key, request.mutation, { w: request.w, context: request.context }, replicas);
+        } catch (err) {
+          outcome = err as Error;
+        }
+        return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(outcome) };
+      }
+      case MessageType.KeysScan: {
+        const request = decodeKeysScan(message.payload);
+        const page = await this.coordinator.storage.scan(request.from, Math.min(request.limit, scanPageKeysMax));
+        return { type: MessageType.KeysScanReply, payload: encodeKeysScanReply(page) };
+      }
+      case MessageType.Flush: {
+        await this.coordinator.storage.clear();
+        return { type: MessageType.FlushAck, payload: empty };
+      }
+      default:
+        throw new Error(`replica service does not handle message type ${message.type}`);
+    }
+  }
+}

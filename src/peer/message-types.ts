@@ -1,0 +1,28 @@
+// Peer message types. WARNING: ONLY APPEND TO THIS LIST. The numbers are part
+// of the wire protocol: nodes of different versions must agree on them.
+// A reply travels with the request's correlation id; its type names the reply.
+
+export const MessageType = {
+  Error: 0,              // reply: a UTF-8 {code, message} (msgpack) from a failed handler
+  Ping: 1,
+  Pong: 2,
+  GossipSyn: 3,          // digests of what the sender knows
+  GossipAck: 4,          // states the receiver has newer + digests it wants
+  ReplicaPut: 5,         // key + siblings: merge into the local record
+  ReplicaPutAck: 6,
+  ReplicaGet: 7,         // key: the local record
+  ReplicaGetReply: 8,
+  CoordinatePut: 9,      // a client write forwarded to a node of the key's preference list
+  CoordinatePutReply: 10,
+  KeysScan: 11,          // a page of this node's keys (cluster-wide KEYS/SCAN/DBSIZE)
+  KeysScanReply: 12,
+  Flush: 13,             // FLUSHALL on this node
+  FlushAck: 14,
+  HandshakeChallenge: 15, // acceptor → dialer: a nonce (peer/handshake.ts)
+  HandshakeHello: 16,     // dialer → acceptor: cluster, node id, version, nonce, proof
+  HandshakeWelcome: 17,   // acceptor → dialer: node id, proof
+  HandshakeRefused: 18,   // acceptor → dialer: why, then the connection closes
+} as const;
+
+export type MessageTypeName = keyof typeof MessageType;
+export type MessageTypeNumber = (typeof MessageType)[MessageTypeName];

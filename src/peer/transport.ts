@@ -1,0 +1,44 @@
+// The seam between the cluster logic and the network: request/response
+// messages between nodes, addressed by "host:port". Two implementations stand
+// behind it (TCP in tcp-transport.ts, in-memory in memory-transport.ts) so the
+// coordinator, gossip and handoff can run over seeded faults in tests.
+
+export interface PeerMessage {
+  /** A MessageType from message-types.ts. */
+  readonly type: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * Serves one request from a peer. `from` is the node id the peer proved in
+ * the handshake. A thrown PeerError (or any error) is sent back as an error
+ * reply and surfaces at the requester as PeerError('PEER_REMOTE_ERROR').
+ */
+export type RequestHandler = (from: string, message: PeerMessage) => Promise<PeerMessage> | PeerMessage;
+
+export interface Transport {
+  readonly nodeId: string;
+  /** Starts accepting peers (no-op for transports that need no listener). */
+  listen(): Promise<void>;
+  /** Sends a request and resolves with the reply; rejects with PeerError, never hangs past timeoutMs. */
+  request(address: string, message: PeerMessage, timeoutMs: number): Promise<PeerMessage>;
+  setHandler(handler: RequestHandler): void;
+  /** Stops listening, fails pending requests with PEER_CLOSED, closes every connection. */
+  close(): Promise<void>;
+}
+
+export type PeerErrorCode =
+  | 'PEER_TIMEOUT'        // no reply within the request's timeout
+  | 'PEER_UNREACHABLE'    // could not connect (refused, reset, backing off)
+  | 'PEER_REFUSED'        // the handshake failed: wrong cluster, secret or version
+  | 'PEER_CLOSED'         // the connection or the transport closed with the request pending
+  | 'PEER_REMOTE_ERROR'   // the peer's handler failed
+  | 'PEER_OVERLOADED';    // the bounded outbound queue for that peer is full
+
+/** An operating failure of the peer layer, with a stable code. */
+export class PeerError extends Error {
+  constructor(readonly code: PeerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PeerError';
+  }
+}

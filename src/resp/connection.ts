@@ -1,0 +1,306 @@
+// One client connection: parse, dispatch, reply in order, write once per
+// turn. A pipelined batch runs its `concurrent` commands side by side (a
+// GET and a SET of different keys need not wait for each other's quorum);
+// a command that reads then writes, or changes the connection (AUTH, HELLO,
+// CONSISTENCY, QUIT), waits for those before it and holds back those after,
+// so a pipeline behaves as if run one by one. Per-key order among concurrent
+// commands holds because every layer below keeps call order per key.
+//
+// Bounded: at most `inFlightCommandsMax` commands run per connection, and when
+// the client does not read its replies (the socket's write buffer passes
+// `outputBytesHigh`) the connection stops reading, so it cannot make the
+// server buffer without bound. Replies completed during one event-loop turn
+// are encoded together and written with one socket.write.
+
+import type { Socket } from 'node:net';
+import { lookupCommand } from '../commands/table.js';
+import type { CommandContext, CommandSpec, ServerServices, Session } from '../commands/types.js';
+import { ReplyBuffer } from './encoder.js';
+import { errorReplyFor } from './errors.js';
+import type { ProtocolLimits } from './limits.js';
+import { ProtocolError, RequestParser } from './parser.js';
+import { ErrorReply, type Reply } from './reply.js';
+
+/** Commands of one connection running at once; past it parsing pauses (~a 1k-deep pipeline). */
+export const inFlightCommandsMax = 1024;
+/** Unsent reply bytes past which we stop reading the client's requests. */
+export const outputBytesHigh = 4 * 1024 * 1024;
+
+interface Slot {
+  reply: Reply | undefined;
+  /** The protocol the reply is encoded in: the session's when it completed (HELLO switches it). */
+  protocol: 2 | 3;
+  done: boolean;
+}
+
+interface Deferred {
+  readonly spec: CommandSpec;
+  readonly args: Buffer[];
+  readonly slot: Slot;
+}
+
+/** One encoder for all connections: replies are encoded and taken in one synchronous step. */
+const sharedReplyBuffer = new ReplyBuffer();
+const dirtyConnections = new Set<Connection>();
+let flushScheduled = false;
+
+function flushDirty(): void {
+  flushScheduled = false;
+  for (const connection of dirtyConnections) connection.flush();
+  dirtyConnections.clear();
+}
+
+export interface ConnectionHooks {
+  closed(connection: Connection): void;
+}
+
+export class Connection implements CommandContext {
+  readonly parser: RequestParser;
+  private readonly slots: Slot[] = [];
+  private slotsHead = 0;
+  private inFlight = 0;
+  private deferred: Deferred | undefined;
+  private barrierRunning = false;
+  private stopped = false;
+  private closed = false;
+  private endAfterFlush = false;
+  private pausedForOutput = false;
+  private pausedForPipeline = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly socket: Socket,
+    readonly session: Session,
+    readonly server: ServerServices,
+    limits: ProtocolLimits,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.parser = new RequestParser(limits);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => this.server.logger.debug({ err, client: session.id }, 'client socket error'));
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Stops reading requests; resolves once every command in flight has replied. */
+  quiesce(): Promise<void> {
+    this.stopped = true;
+    this.socket.pause();
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  end(): void {
+    if (!this.closed) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private idle(): boolean {
+    return this.inFlight === 0 && this.deferred === undefined && this.slotsHead === this.slots.length;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.parser.append(chunk);
+    this.pump();
+    if (this.slotsHead < this.slots.length) this.markDirty();
+  }
+
+  /** Parses and dispatches until the parser needs bytes or the connection must wait. */
+  private pump(): void {
+    while (!this.stopped) {
+      if (this.deferred !== undefined || this.barrierRunning || this.inFlight >= inFlightCommandsMax) {
+        this.pauseForPipeline();
+        return;
+      }
+      let args: Buffer[] | null;
+      try {
+        args = this.parser.next(this.session.authenticated);
+      } catch (err) {
+        this.protocolError(err);
+        return;
+      }
+      if (args === null) {
+        this.resumeFromPipeline();
+        return;
+      }
+      this.dispatch(args);
+    }
+  }
+
+  private dispatch(args: Buffer[]): void {
+    const server = this.server;
+    server.stats.commandsProcessed++;
+    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false };
+    this.slots.push(slot);
+    const spec = lookupCommand(server.commands, args[0]!);
+    const refusal = spec === undefined ? unknownCommand(args) : this.refusal(spec, args);
+    if (refusal !== undefined) {
+      server.stats.errorReplies++;
+      this.complete(slot, refusal, false);
+      return;
+    }
+    const command = spec!;
+    this.session.lastCommand = command.name;
+    this.session.lastCommandAtMs = Date.now();
+    const concurrent = command.concurrent === true || (typeof command.concurrent === 'function' && command.concurrent(args));
+    if (!concurrent && this.inFlight > 0) {
+      this.deferred = { spec: command, args, slot };
+      return;
+    }
+    this.run(command, args, slot, !concurrent);
+  }
+
+  /** Checks that need no handler: arity and authentication, as Redis does before calling. */
+  private refusal(spec: CommandSpec, args: Buffer[]): ErrorReply | undefined {
+    const arity = spec.arity;
+    if ((arity > 0 && args.length !== arity) || args.length < -arity) {
+      return new ErrorReply(`ERR wrong number of arguments for '${spec.name}' command`);
+    }
+    if (!this.session.authenticated && !spec.flags.includes('no_auth')) {
+      return new ErrorReply('NOAUTH Authentication required.');
+    }
+    return undefined;
+  }
+
+  private run(spec: CommandSpec, args: Buffer[], slot: Slot, barrier: boolean): void {
+    let result: Reply | Promise<Reply>;
+    try {
+      result = spec.handler(this, args);
+    } catch (err) {
+      this.fail(slot, err, false);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      this.complete(slot, result, false);
+      return;
+    }
+    this.inFlight++;
+    if (barrier) this.barrierRunning = true;
+    result.then(
+      (reply) => this.complete(slot, reply, true),
+      (err) => this.fail(slot, err, true),
+    );
+  }
+
+  private fail(slot: Slot, err: unknown, async: boolean): void {
+    this.server.stats.errorReplies++;
+    this.complete(slot, errorReplyFor(err, this.server.logger), async);
+  }
+
+  private complete(slot: Slot, reply: Reply, async: boolean): void {
+    slot.reply = reply;
+    slot.protocol = this.session.protocol;
+    slot.done = true;
+    if (!async) return;
+    this.inFlight--;
+    this.barrierRunning = false;
+    if (this.closed) return;
+    this.markDirty();
+    if (this.deferred !== undefined && this.inFlight === 0) {
+      const { spec, args, slot: deferredSlot } = this.deferred;
+      this.deferred = undefined;
+      this.run(spec, args, deferredSlot, true);
+    }
+    this.pump();
+    if (this.stopped && this.idle()) this.notifyDrained();
+  }
+
+  private protocolError(err: unknown): void {
+    if (!(err instanceof ProtocolError)) throw err;
+    this.server.stats.protocolErrors++;
+    this.server.logger.info({ client: this.session.id, addr: this.session.remoteAddress, reason: err.message }, 'protocol error, closing client');
+    this.slots.push({ reply: new ErrorReply(`ERR ${err.message}`), protocol: this.session.protocol, done: true });
+    this.stopped = true;
+    this.endAfterFlush = true;
+    this.markDirty();
+  }
+
+  private markDirty(): void {
+    dirtyConnections.add(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushDirty);
+    }
+  }
+
+  /** Writes every reply completed in order so far, in one socket write. */
+  flush(): void {
+    if (this.closed) return;
+    const out = sharedReplyBuffer;
+    let quit = false;
+    while (this.slotsHead < this.slots.length) {
+      const slot = this.slots[this.slotsHead]!;
+      if (!slot.done) break;
+      out.write(slot.reply!, slot.protocol);
+      slot.reply = undefined;
+      this.slotsHead++;
+      if (this.session.closeAfterReply) {
+        quit = true;
+        break;
+      }
+    }
+    if (this.slotsHead === this.slots.length) {
+      this.slots.length = 0;
+      this.slotsHead = 0;
+    } else if (this.slotsHead > 1024) {
+      this.slots.splice(0, this.slotsHead);
+      this.slotsHead = 0;
+    }
+    if (out.length > 0) this.socket.write(out.take());
+    if (quit || (this.endAfterFlush && this.idle())) {
+      this.stopped = true;
+      this.socket.end();
+      return;
+    }
+    if (this.socket.writableLength > outputBytesHigh && !this.pausedForOutput) {
+      this.pausedForOutput = true;
+      this.socket.pause();
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.pausedForOutput) return;
+    this.pausedForOutput = false;
+    if (!this.pausedForPipeline && !this.stopped) this.socket.resume();
+  }
+
+  private pauseForPipeline(): void {
+    if (this.pausedForPipeline) return;
+    this.pausedForPipeline = true;
+    this.socket.pause();
+  }
+
+  private resumeFromPipeline(): void {
+    if (!this.pausedForPipeline) return;
+    this.pausedForPipeline = false;
+    if (!this.pausedForOutput && !this.stopped) this.socket.resume();
+  }
+
+  private notifyDrained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopped = true;
+    dirtyConnections.delete(this);
+    this.notifyDrained();
+    this.hooks.closed(this);
+  }
+}
+
+/** Redis's reply for an unknown command: the name and the first arguments, each quoted and cut. */
+function unknownCommand(args: Buffer[]): ErrorReply {
+  const name = args[0]!.toString('utf8', 0, 128);
+  let rest = '';
+  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${args[i]!.toString('utf8', 0, 128 - rest.length)}' `;
+  return new ErrorReply(`ERR unknown command '${name}', with args beginning with: ${rest}`);
+}

@@ -1,0 +1,26 @@
+// The one place where failures become client-visible replies. Handlers throw
+// CommandError with Redis's exact text; operating failures from below
+// (quorum, siblings cap, a bad causal context, storage) carry a stable code
+// and get their uppercase prefix here. Anything else is a bug: logged, and
+// the client sees a generic error rather than a crash.
+
+import type { Logger } from 'pino';
+import { ContextError } from '../clock/context.js';
+import { CommandError } from '../commands/types.js';
+import { ClusterUnavailableError, QuorumError, SiblingLimitError } from '../coordinator/errors.js';
+import { ErrorReply } from './reply.js';
+
+export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
+  if (err instanceof CommandError) return new ErrorReply(err.message);
+  if (err instanceof QuorumError) return new ErrorReply(`NOQUORUM ${err.message}`);
+  if (err instanceof SiblingLimitError) return new ErrorReply(`SIBLINGS ${err.message}; resolve them with SIBLINGS, VCLOCK and SET … VCLOCK`);
+  if (err instanceof ContextError) return new ErrorReply(`ERR invalid VCLOCK context: ${err.message}`);
+  if (err instanceof ClusterUnavailableError) return new ErrorReply(`CLUSTERDOWN ${err.message}`);
+  const code = (err as { code?: unknown }).code;
+  if (code === 'STORAGE_IO' || code === 'STORAGE_CLOSED') {
+    logger.error({ err }, 'storage failure');
+    return new ErrorReply(`ERR storage failure: ${(err as Error).message}`);
+  }
+  logger.error({ err }, 'unexpected error in command');
+  return new ErrorReply('ERR internal error; see the node log');
+}

@@ -1,0 +1,110 @@
+// The RESP listener: accepts clients, gives each a session and a
+// Connection, and shuts down the way Redis clients expect — stop accepting,
+// let the commands in flight reply, then close.
+
+import net from 'node:net';
+import type { ClientRegistry, ServerServices, Session } from '../commands/types.js';
+import { Connection } from './connection.js';
+import type { ProtocolLimits } from './limits.js';
+
+/** How long shutdown waits for commands in flight before closing their sockets. */
+export const shutdownGraceMs = 5_000;
+
+export interface RespServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxClients: number;
+  readonly limits: ProtocolLimits;
+  /** True when a password is set: new connections start unauthenticated. */
+  readonly requiresAuth: boolean;
+}
+
+export class RespServer implements ClientRegistry {
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  private nextClientId = 1;
+  totalConnections = 0;
+  rejectedConnections = 0;
+  private services: ServerServices | undefined;
+
+  constructor(private readonly options: RespServerOptions) {
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  get connectedClients(): number {
+    return this.connections.size;
+  }
+
+  *sessions(): Iterable<Session> {
+    for (const c of this.connections) yield c.session;
+  }
+
+  async listen(services: ServerServices): Promise<void> {
+    this.services = services;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', (err) => services.logger.error({ err }, 'RESP listener error'));
+  }
+
+  address(): net.AddressInfo {
+    return this.server.address() as net.AddressInfo;
+  }
+
+  /** Stops accepting, lets in-flight commands reply (up to shutdownGraceMs), closes every client. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const quiet = Promise.all([...this.connections].map((c) => c.quiesce()));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, shutdownGraceMs);
+    });
+    await Promise.race([quiet, grace]);
+    clearTimeout(timer);
+    for (const c of this.connections) {
+      c.flush();
+      c.end();
+    }
+    // Clients that do not close their side are cut after a short wait.
+    const linger = setTimeout(() => {
+      for (const c of this.connections) c.destroy();
+    }, 500);
+    await closed;
+    clearTimeout(linger);
+  }
+
+  private accept(socket: net.Socket): void {
+    const services = this.services!;
+    this.totalConnections++;
+    if (this.connections.size >= this.options.maxClients) {
+      this.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const now = Date.now();
+    const session: Session = {
+      id: this.nextClientId++,
+      protocol: 2,
+      authenticated: !this.options.requiresAuth,
+      name: '',
+      libName: '',
+      libVersion: '',
+      r: undefined,
+      w: undefined,
+      remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`,
+      localAddress: `${socket.localAddress}:${socket.localPort}`,
+      createdAtMs: now,
+      lastCommandAtMs: now,
+      lastCommand: 'NULL',
+      closeAfterReply: false,
+    };
+    const connection = new Connection(socket, session, services, this.options.limits, {
+      closed: (c) => this.connections.delete(c),
+    });
+    this.connections.add(connection);
+  }
+}

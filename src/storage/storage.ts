@@ -1,0 +1,46 @@
+// The storage seam: what a node keeps of the records it replicates. The
+// coordinator and replica handlers see only this interface; LevelDB
+// (level-storage.ts) and memory (memory-storage.ts) stand behind it.
+//
+// Every change to a record is a read-modify-write through `update`, so the
+// one merge function (clock/siblings.ts reconcile) decides every outcome and
+// concurrent writers to one key cannot interleave.
+
+import type { Sibling } from '../clock/types.js';
+
+export interface ScanEntry {
+  readonly key: Buffer;
+  readonly token: bigint;
+  readonly siblings: Sibling[];
+}
+
+export interface ScanPage {
+  readonly entries: ScanEntry[];
+  /** True when keys with greater tokens remain. Pages end on a token boundary. */
+  readonly more: boolean;
+}
+
+export interface Storage {
+  /** The key's stored siblings, [] when absent. Sees writes not yet durable. */
+  get(key: Buffer, token: Buffer): Sibling[];
+  /**
+   * Replaces the key's record with `change(current)` ([] deletes it) and
+   * resolves with the new record once it is durable (survives kill -9).
+   * Changes to one key apply in call order.
+   */
+  update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]>;
+  /** Records with token ≥ fromToken in ring order, at most about `limit` keys. */
+  scan(fromToken: bigint, limit: number): Promise<ScanPage>;
+  /** Records stored on this node (replicas and tombstones included): cheap, for INFO. */
+  recordCount(): number;
+  /** Removes every record. */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StorageError extends Error {
+  constructor(readonly code: 'STORAGE_CLOSED' | 'STORAGE_IO', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
