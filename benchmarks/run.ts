@@ -1,0 +1,153 @@
+// `npm run bench`: ringkv against redis-server, measured by redis-benchmark in
+// one run so the comparison is fair on whatever machine runs it. Each target
+// (redis-server, one ringkv node, a 3-node N=3 R=2 W=2 cluster) is started on
+// free ports, loaded with SET and GET at pipeline depths 1 and 16, and stopped
+// before the next, because a 2-core box cannot host two targets plus the load
+// generator without the numbers measuring contention. Results go to
+// benchmarks/results/<timestamp>.json and latest.md; processes and temp dirs
+// are cleaned up on failure and on Ctrl-C (see test/helpers/cluster.ts).
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../test/helpers/cluster.js';
+import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
+import { markdownReport, withRatios, type Failure, type Row } from './report.js';
+import { startTarget, targetNames, toolVersion, type Target, type TargetName } from './targets.js';
+
+const defaultRequests = 200_000;
+const clients = 50;
+// Three generators of 17 connections ≈ the 50 of the single-node runs.
+const spreadClientsPerNode = 17;
+const keyspace = 100_000;
+const pipelines = [1, 16] as const;
+const tests = 'set,get';
+const resultsDir = path.join(repoRoot, 'benchmarks', 'results');
+
+interface Plan {
+  requests: number;
+  targets: TargetName[];
+}
+
+function readPlan(env: NodeJS.ProcessEnv): Plan {
+  const requests = env.BENCH_REQUESTS === undefined || env.BENCH_REQUESTS === '' ? defaultRequests : Number(env.BENCH_REQUESTS);
+  if (!Number.isInteger(requests) || requests < 1) throw new Error(`BENCH_REQUESTS must be a positive integer, got ${env.BENCH_REQUESTS}`);
+  const listed = (env.BENCH_TARGETS ?? targetNames.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = listed.filter((name) => !(targetNames as readonly string[]).includes(name));
+  if (unknown.length > 0 || listed.length === 0) throw new Error(`BENCH_TARGETS takes a comma list of ${targetNames.join(', ')}; got ${env.BENCH_TARGETS}`);
+  return { requests, targets: targetNames.filter((name) => listed.includes(name)) };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function toRows(target: string, mode: string, pipeline: number, results: BenchResult[]): Row[] {
+  return results.map((r) => ({ target, mode, pipeline, test: r.test, rps: r.rps, avgMs: r.avgMs, p50Ms: r.p50Ms, p99Ms: r.p99Ms }));
+}
+
+interface Collected {
+  rows: Row[];
+  failures: Failure[];
+}
+
+async function measure(out: Collected, target: Target, mode: string, pipeline: number, run: () => Promise<BenchResult[]>): Promise<void> {
+  progress(`${target.label} — ${mode}, -P ${pipeline}`);
+  try {
+    out.rows.push(...toRows(target.label, mode, pipeline, await run()));
+  } catch (err) {
+    out.failures.push({ target: target.label, mode, pipeline, error: (err as Error).message });
+    progress(`  failed: ${(err as Error).message}`);
+  }
+}
+
+async function benchTarget(out: Collected, target: Target, requests: number): Promise<void> {
+  const [first] = target.ports;
+  if (first === undefined) throw new Error(`${target.label} has no ports`);
+  const spreadMode = `spread ${target.ports.length}×c${spreadClientsPerNode} (Σ rps, max p50/p99)`;
+  for (const pipeline of pipelines) {
+    const spec = { requests, clients, pipeline, keyspace, tests };
+    const singleMode = target.ports.length > 1 ? `node 1 only, c${clients}` : `c${clients}`;
+    await measure(out, target, singleMode, pipeline, () => runRedisBenchmark({ ...spec, port: first }));
+    if (target.ports.length > 1) {
+      await measure(out, target, spreadMode, pipeline, () => runSpread(target.ports, spec, spreadClientsPerNode));
+    }
+  }
+}
+
+async function runTarget(out: Collected, name: TargetName, requests: number): Promise<void> {
+  let target: Target | undefined;
+  try {
+    progress(`starting ${name}`);
+    target = await startTarget(name);
+    await benchTarget(out, target, requests);
+  } catch (err) {
+    out.failures.push({ target: target?.label ?? name, mode: target ? 'run' : 'start', error: (err as Error).message });
+    progress(`${name} failed: ${(err as Error).message}`);
+  } finally {
+    await target?.stop().catch((err: Error) => progress(`stopping ${name}: ${err.message}`));
+  }
+}
+
+function describeMachine(benchVersion: string): string {
+  const cpus = os.cpus();
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `${cpus.length}× ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${benchVersion}, load avg ${load} at start`;
+}
+
+function standingNotes(plan: Plan): string[] {
+  return [
+    `Load: redis-benchmark -t ${tests} -n ${plan.requests} -c ${clients} -r ${keyspace}, at -P 1 and -P 16; 127.0.0.1 only.`,
+    `Spread rows: ${spreadClientsPerNode} connections from each of 3 concurrent redis-benchmark processes, one per node, -n split between them; requests/s is their sum, p50/p99 the worst of the three.`,
+    'Ratios are against redis-server for the same test and pipeline in this run: rps ratio higher is better, p99 ratio lower is better.',
+    'The machine is a noisy shared 2-core box and redis-benchmark itself takes a core: read the ratios, not the absolute figures.',
+  ];
+}
+
+async function writeResults(startedAt: Date, plan: Plan, machine: string, rows: Row[], failures: Failure[], notes: string[]): Promise<string> {
+  await mkdir(resultsDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/:/g, '-');
+  const json = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    config: { ...plan, clients, spreadClientsPerNode, keyspace, pipelines, tests },
+    machine,
+    rows,
+    failures,
+    notes,
+  };
+  await writeFile(path.join(resultsDir, `${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
+  const markdown = markdownReport(rows, { startedAt: startedAt.toISOString(), requests: plan.requests, machine, notes, failures });
+  await writeFile(path.join(resultsDir, 'latest.md'), markdown);
+  return markdown;
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const plan = readPlan(process.env);
+  const benchVersion = await toolVersion('redis-benchmark');
+  if (!benchVersion) {
+    progress('redis-benchmark is not installed (apt-get install redis-tools); nothing to measure with.');
+    return 1;
+  }
+  const notes = standingNotes(plan);
+  if (plan.targets.includes('redis') && !(await toolVersion('redis-server'))) {
+    notes.push('redis-server is not installed: ringkv is reported alone, without ratios.');
+    plan.targets = plan.targets.filter((name) => name !== 'redis');
+  }
+  const machine = describeMachine(benchVersion);
+  const out: Collected = { rows: [], failures: [] };
+  for (const name of plan.targets) await runTarget(out, name, plan.requests);
+  const markdown = await writeResults(startedAt, plan, machine, withRatios(out.rows), out.failures, notes);
+  process.stdout.write(markdown);
+  return out.failures.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    progress(err.stack ?? err.message);
+    process.exitCode = 1;
+  },
+);
