@@ -128,7 +128,7 @@ export class RingkvNode {
 function clusterView(membership: Membership): ClusterView {
   return {
     selfId: membership.self.id,
-    preferenceList: (key) => membership.ring().preferenceList(key),
+    preferenceList: (_key, token) => membership.ring().preferenceListForDigest(token),
     isUp: (id) => membership.isUp(id),
     peerAddress: (id) => membership.peerAddress(id),
     memberIds: () => membership.ring().members,

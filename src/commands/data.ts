@@ -33,10 +33,14 @@ export async function readKey(ctx: CommandContext, key: Buffer): Promise<KeyStat
   return { versions, current: winner(live(versions, now)), context: causalContext(versions), now };
 }
 
-/** The live value GET would return, without the context (cheaper: no clock merge). */
-export async function readValue(ctx: CommandContext, key: Buffer): Promise<Sibling | undefined> {
+/**
+ * The live value GET would return, without the context (no clock merge).
+ * Synchronous when the read is (a single-replica key): the GET hot path.
+ */
+export function readValue(ctx: CommandContext, key: Buffer): Sibling | undefined | Promise<Sibling | undefined> {
   const coordinator = ctx.server.coordinator;
-  const versions = await coordinator.get(key, readQuorum(ctx));
+  const versions = coordinator.get(key, readQuorum(ctx));
+  if (versions instanceof Promise) return versions.then((v) => winner(live(v, coordinator.now())));
   return winner(live(versions, coordinator.now()));
 }
 

@@ -9,7 +9,7 @@ import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args
 import { deleteMutation, hadLiveValue, readKey, readValue, valueMutation, writeKey } from './data.js';
 import { decodeContext } from '../clock/context.js';
 import { CommandError, type CommandContext } from './types.js';
-import type { VClock } from '../clock/types.js';
+import type { Sibling, VClock } from '../clock/types.js';
 
 const expireUnits = { EX: 1000, PX: 1, EXAT: 1000, PXAT: 1 } as const;
 type ExpireOption = keyof typeof expireUnits;
@@ -89,9 +89,13 @@ function setConcurrently(args: Buffer[]): boolean {
   return true;
 }
 
-async function get(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const current = await readValue(ctx, args[1]!);
+function valueOf(current: Sibling | undefined): Reply {
   return current === undefined ? null : current.value;
+}
+
+function get(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
+  const current = readValue(ctx, args[1]!);
+  return current instanceof Promise ? current.then(valueOf) : valueOf(current);
 }
 
 async function setnx(ctx: CommandContext, args: Buffer[]): Promise<Reply> {

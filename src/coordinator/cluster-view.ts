@@ -4,8 +4,8 @@
 
 export interface ClusterView {
   readonly selfId: string;
-  /** The key's N replicas, in ring order. */
-  preferenceList(key: Buffer): readonly string[];
+  /** The key's N replicas, in ring order; `token` is the key's digest (storage/keys.ts tokenOf), hashed once per request. */
+  preferenceList(key: Buffer, token: Buffer): readonly string[];
   isUp(nodeId: string): boolean;
   /** "host:port" of the node's peer listener. */
   peerAddress(nodeId: string): string;

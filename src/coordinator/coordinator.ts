@@ -84,23 +84,28 @@ export class Coordinator {
     return this.view.selfId;
   }
 
-  /** The key's reconciled record from R replicas (tombstones and expired versions included). */
-  get(key: Buffer, r: number): Promise<Sibling[]> {
+  /**
+   * The key's reconciled record from R replicas (tombstones and expired
+   * versions included). Synchronous when this node is the only replica, so a
+   * single-node GET costs no promise.
+   */
+  get(key: Buffer, r: number): Sibling[] | Promise<Sibling[]> {
     const token = tokenOf(key);
-    const replicas = this.view.preferenceList(key);
+    const replicas = this.view.preferenceList(key, token);
+    if (replicas.length === 1 && replicas[0] === this.selfId && r <= 1) return this.storage.get(key, token);
     const read = new QuorumRead(this, key, token, replicas, r);
     return read.run();
   }
 
   async put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
-    const replicas = this.view.preferenceList(key);
+    const token = tokenOf(key);
+    const replicas = this.view.preferenceList(key, token);
     if (!replicas.includes(this.selfId)) return this.forwardPut(key, mutation, options, replicas);
-    return this.coordinatePut(key, mutation, options, replicas);
+    return this.coordinatePut(key, token, mutation, options, replicas);
   }
 
   /** Versions, stores and replicates a write; this node is one of `replicas`. */
-  async coordinatePut(key: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
-    const token = tokenOf(key);
+  async coordinatePut(key: Buffer, token: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
     let previous: readonly Sibling[] = [];
     const stored = await this.storage.update(key, token, (current) => {
       previous = current;

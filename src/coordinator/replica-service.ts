@@ -41,10 +41,12 @@ export class ReplicaService {
       }
       case MessageType.CoordinatePut: {
         const request = decodeCoordinatePut(message.payload);
-        const replicas = this.coordinator.view.preferenceList(request.key);
+        const token = tokenOf(request.key);
+        const replicas = this.coordinator.view.preferenceList(request.key, token);
         let outcome: Awaited<ReturnType<Coordinator['coordinatePut']>> | Error;
         try {
-          outcome = await this.coordinator.coordinatePut(request.key, request.mutation, { w: request.w, context: request.context }, replicas);
+          const options = request.context === undefined ? { w: request.w } : { w: request.w, context: request.context };
+          outcome = await this.coordinator.coordinatePut(request.key, token, request.mutation, options, replicas);
         } catch (err) {
           outcome = err as Error;
         }

@@ -107,7 +107,8 @@ export class Connection implements CommandContext {
     if (this.stopped) return;
     this.parser.append(chunk);
     this.pump();
-    if (this.slotsHead < this.slots.length) this.markDirty();
+    // Replies that are ready now go out now; the rest follow when they complete.
+    if (this.slotsHead < this.slots.length && this.slots[this.slotsHead]!.done) this.flush();
   }
 
   /** Parses and dispatches until the parser needs bytes or the connection must wait. */

@@ -6,14 +6,15 @@
 // kill -9 of the process (not power loss: that would take sync:true and an
 // fsync per batch, which the `--fsync` option may add later).
 //
-// Reads are synchronous (`getSync`): a hit in LevelDB's memtable or block
-// cache costs a few microseconds, where an async get costs a thread-pool round
-// trip per key. The price is that a cold read blocks the loop for one disk
-// read; records are small and the working set of a node is expected to sit in
-// the page cache.
+// Reads are synchronous (`getSync`) behind a record cache: a hit costs a Map
+// lookup, a miss a LevelDB read from its memtable or block cache (a few
+// microseconds) where an async get would cost a thread-pool round trip. The
+// price of a miss that goes to disk is a blocked loop for one read; records
+// are small and a node's working set is expected to sit in memory.
 //
-// Read-modify-write needs the latest record even while its write is still in
-// a pending batch: `pending` holds those records until their batch commits.
+// The cache holds each key's latest record, including changes still waiting
+// in a batch (so read-modify-write sees them); it is bounded by
+// `cacheBytesMax` and evicts least recently used records that are durable.
 
 import { ClassicLevel } from 'classic-level';
 import { decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
@@ -25,24 +26,53 @@ import { StorageError, type ScanPage, type Storage } from './storage.js';
 const batchOperationsMax = 4096;
 /** Scan pages are read in chunks of this many entries. */
 const scanChunkEntries = 256;
+/** Default record cache: ~64 MB holds ~300k small records. */
+export const cacheBytesDefault = 64 * 1024 * 1024;
+/** Bookkeeping per cached record beyond its values (objects, clock entries, map slot). */
+const cachedRecordOverheadBytes = 160;
+/** LevelDB memtable: large enough that bursts of small writes do not stall on L0 compaction. */
+const writeBufferBytes = 32 * 1024 * 1024;
+/** LevelDB block cache for records that fell out of ours. */
+const blockCacheBytes = 32 * 1024 * 1024;
 
-interface PendingRecord {
+interface CachedRecord {
   readonly storageKey: Buffer;
   siblings: Sibling[];
-  /** Bumped on every change; the commit clears the entry only if nothing changed since. */
+  bytes: number;
+  /** Bumped on every change, so a commit knows whether it wrote the latest. */
   version: number;
+  /** Writes queued or in flight: such a record must stay cached until they commit. */
+  unflushed: number;
 }
 
 interface QueuedWrite {
-  readonly pending: PendingRecord;
-  readonly version: number;
+  readonly record: CachedRecord;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
 
+function recordBytes(storageKey: Buffer, siblings: readonly Sibling[]): number {
+  let bytes = cachedRecordOverheadBytes + storageKey.length * 2;
+  for (const s of siblings) bytes += s.value.length + 48 + s.clock.length * 48;
+  return bytes;
+}
+
+/** New versions may be views into a socket chunk; the cache keeps its own copy. */
+function owned(next: Sibling[], current: readonly Sibling[]): Sibling[] {
+  let out = next;
+  for (let i = 0; i < next.length; i++) {
+    const s = next[i]!;
+    if (s.value.length === 0 || current.includes(s)) continue;
+    if (out === next) out = next.slice();
+    out[i] = { ...s, value: Buffer.from(s.value) };
+  }
+  return out;
+}
+
 export class LevelStorage implements Storage {
   private readonly db: ClassicLevel<Buffer, Buffer>;
-  private readonly pending = new Map<string, PendingRecord>();
+  private readonly cache = new Map<string, CachedRecord>();
+  private cacheBytes = 0;
   private queue: QueuedWrite[] = [];
   private committing = false;
   private flushScheduled = false;
@@ -50,14 +80,14 @@ export class LevelStorage implements Storage {
   private idleWaiters: (() => void)[] = [];
   private records = 0;
 
-  private constructor(location: string) {
+  private constructor(location: string, private readonly cacheBytesMax: number) {
     this.db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   }
 
-  static async open(location: string): Promise<LevelStorage> {
-    const storage = new LevelStorage(location);
+  static async open(location: string, cacheBytesMax = cacheBytesDefault): Promise<LevelStorage> {
+    const storage = new LevelStorage(location, cacheBytesMax);
     try {
-      await storage.db.open();
+      await storage.db.open({ writeBufferSize: writeBufferBytes, cacheSize: blockCacheBytes });
     } catch (err) {
       throw new StorageError('STORAGE_IO', `cannot open LevelDB at ${location}: ${(err as Error).message}`, { cause: err });
     }
@@ -85,32 +115,64 @@ export class LevelStorage implements Storage {
 
   get(key: Buffer, token: Buffer): Sibling[] {
     const storageKey = dataKey(token, key);
-    const pending = this.pending.get(storageKey.toString('latin1'));
-    if (pending !== undefined) return pending.siblings;
-    return this.readDurable(storageKey);
+    const id = storageKey.toString('latin1');
+    const cached = this.cache.get(id);
+    if (cached !== undefined) {
+      this.touch(id, cached);
+      return cached.siblings;
+    }
+    const siblings = this.readDurable(storageKey);
+    this.remember(id, { storageKey, siblings, bytes: recordBytes(storageKey, siblings), version: 0, unflushed: 0 });
+    return siblings;
   }
 
   update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
     const storageKey = dataKey(token, key);
     const id = storageKey.toString('latin1');
-    let pending = this.pending.get(id);
-    const current = pending !== undefined ? pending.siblings : this.readDurable(storageKey);
-    const next = change(current);
+    let record = this.cache.get(id);
+    const current = record !== undefined ? record.siblings : this.readDurable(storageKey);
+    const next = owned(change(current), current);
     if (current.length === 0 && next.length > 0) this.records++;
     else if (current.length > 0 && next.length === 0) this.records--;
-    if (pending === undefined) {
-      pending = { storageKey, siblings: next, version: 0 };
-      this.pending.set(id, pending);
+    if (record === undefined) {
+      record = { storageKey, siblings: next, bytes: recordBytes(storageKey, next), version: 0, unflushed: 1 };
+      this.remember(id, record);
     } else {
-      pending.siblings = next;
-      pending.version++;
+      this.cacheBytes -= record.bytes;
+      record.siblings = next;
+      record.bytes = recordBytes(storageKey, next);
+      this.cacheBytes += record.bytes;
+      record.version++;
+      record.unflushed++;
+      this.touch(id, record);
     }
-    const queued = pending;
+    const queued = record;
     return new Promise<Sibling[]>((resolve, reject) => {
-      this.queue.push({ pending: queued, version: queued.version, resolve: () => resolve(next), reject });
+      this.queue.push({ record: queued, resolve: () => resolve(next), reject });
       this.scheduleFlush();
     });
+  }
+
+  private touch(id: string, record: CachedRecord): void {
+    this.cache.delete(id);
+    this.cache.set(id, record);
+  }
+
+  private remember(id: string, record: CachedRecord): void {
+    this.cache.set(id, record);
+    this.cacheBytes += record.bytes;
+    if (this.cacheBytes > this.cacheBytesMax) this.evict();
+  }
+
+  /** Drops least recently used durable records until the cache fits its budget. */
+  private evict(): void {
+    for (const [id, record] of this.cache) {
+      if (this.cacheBytes <= this.cacheBytesMax) return;
+      if (record.unflushed > 0) continue;
+      this.cache.delete(id);
+      this.cacheBytes -= record.bytes;
+    }
   }
 
   async scan(fromToken: bigint, limit: number): Promise<ScanPage> {
@@ -138,6 +200,8 @@ export class LevelStorage implements Storage {
   async clear(): Promise<void> {
     await this.drain();
     await this.db.clear({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
+    this.cache.clear();
+    this.cacheBytes = 0;
     this.records = 0;
   }
 
@@ -171,13 +235,13 @@ export class LevelStorage implements Storage {
     this.committing = true;
     const batch = this.db.batch();
     // Only the newest version of a record in this batch needs writing.
-    const written = new Set<PendingRecord>();
+    const written = new Set<CachedRecord>();
     for (let i = writes.length - 1; i >= 0; i--) {
-      const { pending } = writes[i]!;
-      if (written.has(pending)) continue;
-      written.add(pending);
-      if (pending.siblings.length === 0) batch.del(pending.storageKey);
-      else batch.put(pending.storageKey, encodeSiblings(pending.siblings));
+      const { record } = writes[i]!;
+      if (written.has(record)) continue;
+      written.add(record);
+      if (record.siblings.length === 0) batch.del(record.storageKey);
+      else batch.put(record.storageKey, encodeSiblings(record.siblings));
     }
     batch.write().then(
       () => this.committed(writes, undefined),
@@ -188,14 +252,25 @@ export class LevelStorage implements Storage {
   private committed(writes: QueuedWrite[], err: StorageError | undefined): void {
     this.committing = false;
     for (const w of writes) {
-      if (w.pending.version === w.version && this.pending.get(w.pending.storageKey.toString('latin1')) === w.pending) {
-        this.pending.delete(w.pending.storageKey.toString('latin1'));
-      }
+      w.record.unflushed--;
       if (err === undefined) w.resolve();
       else w.reject(err);
     }
+    if (err !== undefined) this.forgetUnflushed(writes);
+    if (this.cacheBytes > this.cacheBytesMax) this.evict();
     if (this.queue.length > 0) this.flush();
     else this.notifyIdle();
+  }
+
+  /** After a failed batch the cache may be ahead of the disk: drop those records so reads go to LevelDB. */
+  private forgetUnflushed(writes: QueuedWrite[]): void {
+    for (const w of writes) {
+      const id = w.record.storageKey.toString('latin1');
+      if (this.cache.get(id) === w.record && w.record.unflushed === 0) {
+        this.cache.delete(id);
+        this.cacheBytes -= w.record.bytes;
+      }
+    }
   }
 
   private notifyIdle(): void {

@@ -1,0 +1,284 @@
+// An in-memory network for tests and seeded simulation: transports register
+// on a hub by address, and the hub decides with a seeded PRNG what each
+// message meets: drops, delays, partitions, nodes down. The same seed gives
+// the same decisions, so a failing simulation replays (TigerBeetle's VOPR and
+// FoundationDB's simulator rest on the same idea).
+//
+// Fault semantics, chosen to match what the TCP transport reports:
+// - target unknown, down, or partitioned from the sender when the request is
+//   sent: rejects with PEER_UNREACHABLE, asynchronously, at once (a refused
+//   dial, or the TCP link backing off);
+// - a message dropped (drop rate), or whose path breaks while it is in
+//   flight (partition, node down, transport closed): nothing comes back, and
+//   the request rejects with PEER_TIMEOUT after its timeout.
+// Delivery is always asynchronous (at least a 0 ms timer), payloads are
+// copied as a wire would, and a handler's failure arrives as PEER_REMOTE_ERROR.
+
+import assert from 'node:assert';
+import { frameBytesMax, frameHeaderBytes } from './frame.js';
+import { requestTimeoutMsDefault, requestTimeoutMsMax } from './tcp-transport.js';
+import { PeerError, type PeerMessage, type RequestHandler, type Transport } from './transport.js';
+
+export interface MemoryNetworkOptions {
+  /** PRNG seed: same seed, same drops and delays. */
+  readonly seed?: number;
+  /** Probability in [0, 1] that any one message (request or reply) is lost. */
+  readonly dropRate?: number;
+  readonly delayMsMin?: number;
+  readonly delayMsMax?: number;
+}
+
+/** mulberry32: tiny, fast, good enough for fault injection; not for crypto. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface MemoryNetworkStats {
+  delivered: number;
+  dropped: number;
+  unreachable: number;
+}
+
+export class MemoryNetwork {
+  readonly stats: MemoryNetworkStats = { delivered: 0, dropped: 0, unreachable: 0 };
+  private readonly nodes = new Map<string, MemoryTransport>();
+  private readonly downNodes = new Set<string>();
+  /** Blocked pairs, stored as "a\nb" with a < b. */
+  private readonly cuts = new Set<string>();
+  private readonly random: () => number;
+  private dropRate: number;
+  private delayMsMin: number;
+  private delayMsMax: number;
+
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.random = mulberry32(options.seed ?? 1);
+    this.dropRate = 0;
+    this.delayMsMin = 0;
+    this.delayMsMax = 0;
+    this.setDropRate(options.dropRate ?? 0);
+    this.setDelay(options.delayMsMin ?? 0, options.delayMsMax ?? options.delayMsMin ?? 0);
+  }
+
+  setDropRate(rate: number): void {
+    assert(rate >= 0 && rate <= 1, 'dropRate in [0, 1]');
+    this.dropRate = rate;
+  }
+
+  setDelay(minMs: number, maxMs: number): void {
+    assert(minMs >= 0 && maxMs >= minMs, '0 <= delayMsMin <= delayMsMax');
+    this.delayMsMin = minMs;
+    this.delayMsMax = maxMs;
+  }
+
+  /** Cuts every link between the two sides (addresses or groups of them), both ways. */
+  partition(a: string | readonly string[], b: string | readonly string[]): void {
+    for (const x of typeof a === 'string' ? [a] : a) {
+      for (const y of typeof b === 'string' ? [b] : b) if (x !== y) this.cuts.add(pairKey(x, y));
+    }
+  }
+
+  /** Restores every cut link. */
+  heal(): void {
+    this.cuts.clear();
+  }
+
+  down(address: string): void {
+    this.downNodes.add(address);
+  }
+
+  up(address: string): void {
+    this.downNodes.delete(address);
+  }
+
+  /** Whether a request from `from` can reach a listening `to` right now (drops aside). */
+  reachable(from: string, to: string): boolean {
+    const target = this.nodes.get(to);
+    return target !== undefined && target.listening && this.linkUp(from, to);
+  }
+
+  /** Whether neither end is down and no partition cuts them (replies need no listener). */
+  linkUp(a: string, b: string): boolean {
+    return !this.downNodes.has(a) && !this.downNodes.has(b) && !this.cuts.has(pairKey(a, b));
+  }
+
+  /** One seeded draw: is this message lost? */
+  drops(): boolean {
+    const lost = this.dropRate > 0 && this.random() < this.dropRate;
+    if (lost) this.stats.dropped++;
+    return lost;
+  }
+
+  /** One seeded draw of a delivery delay in ms. */
+  delayMs(): number {
+    return this.delayMsMin + Math.floor(this.random() * (this.delayMsMax - this.delayMsMin + 1));
+  }
+
+  node(address: string): MemoryTransport | undefined {
+    return this.nodes.get(address);
+  }
+
+  register(transport: MemoryTransport): void {
+    const existing = this.nodes.get(transport.address);
+    assert(existing === undefined || existing === transport || !existing.listening, `address ${transport.address} already registered`);
+    this.nodes.set(transport.address, transport);
+  }
+
+  unregister(transport: MemoryTransport): void {
+    if (this.nodes.get(transport.address) === transport) this.nodes.delete(transport.address);
+  }
+}
+
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}\n${b}` : `${b}\n${a}`;
+}
+
+/** One request in flight: owned by the requester, which clears its timers. */
+class MemoryCall {
+  timeoutTimer: NodeJS.Timeout | null = null;
+  hopTimer: NodeJS.Timeout | null = null;
+  settled = false;
+
+  constructor(
+    readonly from: MemoryTransport,
+    readonly to: string,
+    readonly message: PeerMessage,
+    readonly resolve: (reply: PeerMessage) => void,
+    readonly reject: (error: PeerError) => void,
+  ) {}
+
+  settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+    if (this.hopTimer !== null) clearTimeout(this.hopTimer);
+    this.timeoutTimer = null;
+    this.hopTimer = null;
+    this.from.calls.delete(this);
+    return true;
+  }
+}
+
+export interface MemoryTransportOptions {
+  readonly network: MemoryNetwork;
+  readonly nodeId: string;
+  /** Where peers reach this node; defaults to the node id. */
+  readonly address?: string;
+  /** The timeout of a request passed without a positive one, as in TcpTransport. */
+  readonly requestTimeoutMs?: number;
+}
+
+export class MemoryTransport implements Transport {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly calls = new Set<MemoryCall>();
+  listening = false;
+  private handler: RequestHandler | null = null;
+  private closed = false;
+  private readonly network: MemoryNetwork;
+  private readonly requestTimeoutMs: number;
+
+  constructor(options: MemoryTransportOptions) {
+    this.network = options.network;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? requestTimeoutMsDefault;
+    this.nodeId = options.nodeId;
+    this.address = options.address ?? options.nodeId;
+  }
+
+  async listen(): Promise<void> {
+    assert(!this.closed, 'listen() after close()');
+    this.network.register(this);
+    this.listening = true;
+  }
+
+  setHandler(handler: RequestHandler): void {
+    this.handler = handler;
+  }
+
+  request(address: string, message: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+    if (this.closed) return Promise.reject(new PeerError('PEER_CLOSED', 'transport closed'));
+    if (frameHeaderBytes + message.payload.length > frameBytesMax) {
+      return Promise.reject(new PeerError('PEER_OVERLOADED', `payload of ${message.payload.length} bytes exceeds frameBytesMax`));
+    }
+    return new Promise<PeerMessage>((resolve, reject) => {
+      const call = new MemoryCall(this, address, { type: message.type, payload: Buffer.from(message.payload) }, resolve, reject);
+      this.calls.add(call);
+      const effectiveMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : this.requestTimeoutMs;
+      call.timeoutTimer = setTimeout(onCallTimeout, Math.min(effectiveMs, requestTimeoutMsMax), call);
+      if (!this.network.reachable(this.address, address)) {
+        this.network.stats.unreachable++;
+        call.hopTimer = setTimeout(onCallUnreachable, 0, call);
+      } else if (!this.network.drops()) {
+        call.hopTimer = setTimeout(deliverRequest, this.network.delayMs(), call, this.network);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listening = false;
+    this.network.unregister(this);
+    for (const call of [...this.calls]) {
+      if (call.settle()) call.reject(new PeerError('PEER_CLOSED', 'transport closed'));
+    }
+  }
+
+  /** Runs the handler for a delivered request; resolves to the reply or the error to send back. */
+  serve(from: string, message: PeerMessage): Promise<PeerMessage> {
+    const handler = this.handler;
+    if (handler === null) return Promise.reject(new PeerError('PEER_REMOTE_ERROR', 'no handler set'));
+    try {
+      return Promise.resolve(handler(from, message));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+function onCallTimeout(call: MemoryCall): void {
+  call.timeoutTimer = null;
+  if (call.settle()) call.reject(new PeerError('PEER_TIMEOUT', `request to ${call.to} timed out`));
+}
+
+function onCallUnreachable(call: MemoryCall): void {
+  call.hopTimer = null;
+  if (call.settle()) call.reject(new PeerError('PEER_UNREACHABLE', `${call.to} is unreachable`));
+}
+
+function deliverRequest(call: MemoryCall, network: MemoryNetwork): void {
+  call.hopTimer = null;
+  if (call.settled || !network.reachable(call.from.address, call.to)) return; // lost in flight: times out
+  const target = network.node(call.to)!;
+  network.stats.delivered++;
+  target.serve(call.from.nodeId, call.message).then(
+    (reply) => sendReply(call, network, { type: reply.type, payload: Buffer.from(reply.payload) }, null),
+    (error: unknown) => sendReply(call, network, null, error),
+  );
+}
+
+function sendReply(call: MemoryCall, network: MemoryNetwork, reply: PeerMessage | null, error: unknown): void {
+  const server = network.node(call.to);
+  if (call.settled || server === undefined || !server.listening || !network.linkUp(call.to, call.from.address) || network.drops()) return;
+  call.hopTimer = setTimeout(deliverReply, network.delayMs(), call, network, reply, error);
+}
+
+function deliverReply(call: MemoryCall, network: MemoryNetwork, reply: PeerMessage | null, error: unknown): void {
+  call.hopTimer = null;
+  if (!network.linkUp(call.to, call.from.address) || !call.settle()) return;
+  network.stats.delivered++;
+  if (reply !== null) call.resolve(reply);
+  else call.reject(remoteError(call.to, error));
+}
+
+function remoteError(peer: string, error: unknown): PeerError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = String((error as Error | null)?.message ?? error);
+  return new PeerError('PEER_REMOTE_ERROR', `peer ${peer} failed: ${typeof code === 'string' ? code : 'ERR'}: ${message}`);
+}

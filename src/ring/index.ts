@@ -1,0 +1,15 @@
+// The ring's public face: token hashing and generation, the Ring itself, and
+// the annotated preference list used by the sloppy quorum.
+
+export {
+  compareBigint,
+  generateTokens,
+  keyToken,
+  randomToken,
+  splitmix64,
+  tokenSpace,
+  vnodesDefault,
+  vnodesMax,
+} from './tokens.js';
+export { Ring, type RingMember } from './ring.js';
+export { annotatedPreferenceList, annotatedPreferenceListForToken, type AnnotatedNode } from './apl.js';

@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { ConfigError, resolveConfig } from '../../src/cli/config.js';
+
+test('config › a node without seeds is a ring of one', (t) => {
+  const c = resolveConfig(['--port', '7001'], {});
+  t.is(c.n, 1);
+  t.is(c.r, 1);
+  t.is(c.w, 1);
+  t.is(c.peerPort, 17001);
+});
+
+test('config › with seeds the defaults are N=3 R=2 W=2', (t) => {
+  const c = resolveConfig(['--seeds', '127.0.0.1:17001,127.0.0.1:17002'], {});
+  t.deepEqual([c.n, c.r, c.w], [3, 2, 2]);
+  t.deepEqual(c.seeds, ['127.0.0.1:17001', '127.0.0.1:17002']);
+});
+
+test('config › flags beat the environment, which beats the file', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ringkv.json');
+  writeFileSync(file, JSON.stringify({ port: 7100, 'cluster-name': 'from-file', n: 5, r: 3 }));
+  const c = resolveConfig(['--config', file, '--port', '7300'], { RINGKV_PORT: '7200', RINGKV_W: '4' });
+  t.is(c.port, 7300);
+  t.is(c.clusterName, 'from-file');
+  t.deepEqual([c.n, c.r, c.w], [5, 3, 4]);
+});
+
+test('config › bad values are ConfigErrors with one-line messages', (t) => {
+  const bad: string[][] = [
+    ['--port', 'x'], ['--port', '70000'], ['--unknown', '1'], ['--n', '2', '--r', '3'], ['--seeds', 'nocolon'],
+    ['--log-level', 'loud'], ['--node-id', 'has space'], ['stray'], ['--port'],
+  ];
+  for (const args of bad) {
+    const err = t.throws(() => resolveConfig(args, {}), { instanceOf: ConfigError }, args.join(' '));
+    t.false(err!.message.includes('\n'));
+  }
+  t.throws(() => resolveConfig([], { RINGKV_PORT: 'abc' }), { instanceOf: ConfigError });
+});
