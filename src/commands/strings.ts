@@ -57,13 +57,19 @@ function parseSetOptions(ctx: CommandContext, key: Buffer, args: Buffer[], from:
   return options;
 }
 
-async function set(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+function ok(): Reply {
+  return OK;
+}
+
+function set(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  // Plain SET is the hot path: no read, one promise.
+  if (args.length === 3) return writeKey(ctx, args[1]!, valueMutation(args[2]!, undefined)).then(ok);
+  return setWithOptions(ctx, args);
+}
+
+async function setWithOptions(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const key = args[1]!;
   const value = args[2]!;
-  if (args.length === 3) {
-    await writeKey(ctx, key, valueMutation(value, undefined));
-    return OK;
-  }
   const options = parseSetOptions(ctx, key, args, 3);
   if (options.condition === undefined && !options.get && !options.keepTtl) {
     await writeKey(ctx, key, valueMutation(value, options.expiresAt), options.context);

@@ -97,7 +97,7 @@ export class Coordinator {
     return read.run();
   }
 
-  async put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
+  put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
     const token = tokenOf(key);
     const replicas = this.view.preferenceList(key, token);
     if (!replicas.includes(this.selfId)) return this.forwardPut(key, mutation, options, replicas);
@@ -105,9 +105,9 @@ export class Coordinator {
   }
 
   /** Versions, stores and replicates a write; this node is one of `replicas`. */
-  async coordinatePut(key: Buffer, token: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
+  coordinatePut(key: Buffer, token: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
     let previous: readonly Sibling[] = [];
-    const stored = await this.storage.update(key, token, (current) => {
+    const stored = this.storage.update(key, token, (current) => {
       previous = current;
       const now = this.now();
       const version = newVersion(current, mutation, options.context, this.selfId, now, this.options.pruneLimits);
@@ -115,10 +115,17 @@ export class Coordinator {
       this.checkSiblingLimit(key, current, next);
       return next;
     });
-    const quorum = new QuorumState(replicas.length, options.w);
-    if (quorum.success() !== 'met') await this.replicate(key, token, stored, replicas, quorum);
-    else this.replicate(key, token, stored, replicas, undefined).catch(() => undefined);
-    return { previous, stored };
+    // A ring of one (N=1) has nothing to replicate: the local write is the quorum.
+    if (replicas.length === 1) return stored.then((record) => ({ previous, stored: record }));
+    return stored.then((record) => {
+      const quorum = new QuorumState(replicas.length, options.w);
+      const result = { previous, stored: record };
+      if (quorum.success() === 'met') {
+        this.replicate(key, token, record, replicas, undefined).catch(() => undefined);
+        return result;
+      }
+      return this.replicate(key, token, record, replicas, quorum).then(() => result);
+    });
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */

@@ -43,6 +43,8 @@ interface CachedRecord {
   version: number;
   /** Writes queued or in flight: such a record must stay cached until they commit. */
   unflushed: number;
+  /** Used since the eviction sweep last passed it (CLOCK's second chance: no reordering on the hot path). */
+  referenced: boolean;
 }
 
 interface QueuedWrite {
@@ -118,11 +120,11 @@ export class LevelStorage implements Storage {
     const id = storageKey.toString('latin1');
     const cached = this.cache.get(id);
     if (cached !== undefined) {
-      this.touch(id, cached);
+      cached.referenced = true;
       return cached.siblings;
     }
     const siblings = this.readDurable(storageKey);
-    this.remember(id, { storageKey, siblings, bytes: recordBytes(storageKey, siblings), version: 0, unflushed: 0 });
+    this.remember(id, { storageKey, siblings, bytes: recordBytes(storageKey, siblings), version: 0, unflushed: 0, referenced: false });
     return siblings;
   }
 
@@ -136,7 +138,7 @@ export class LevelStorage implements Storage {
     if (current.length === 0 && next.length > 0) this.records++;
     else if (current.length > 0 && next.length === 0) this.records--;
     if (record === undefined) {
-      record = { storageKey, siblings: next, bytes: recordBytes(storageKey, next), version: 0, unflushed: 1 };
+      record = { storageKey, siblings: next, bytes: recordBytes(storageKey, next), version: 0, unflushed: 1, referenced: false };
       this.remember(id, record);
     } else {
       this.cacheBytes -= record.bytes;
@@ -145,7 +147,7 @@ export class LevelStorage implements Storage {
       this.cacheBytes += record.bytes;
       record.version++;
       record.unflushed++;
-      this.touch(id, record);
+      record.referenced = true;
     }
     const queued = record;
     return new Promise<Sibling[]>((resolve, reject) => {
@@ -154,24 +156,29 @@ export class LevelStorage implements Storage {
     });
   }
 
-  private touch(id: string, record: CachedRecord): void {
-    this.cache.delete(id);
-    this.cache.set(id, record);
-  }
-
   private remember(id: string, record: CachedRecord): void {
     this.cache.set(id, record);
     this.cacheBytes += record.bytes;
     if (this.cacheBytes > this.cacheBytesMax) this.evict();
   }
 
-  /** Drops least recently used durable records until the cache fits its budget. */
+  /**
+   * Drops durable records, oldest insertion first, until the cache fits its
+   * budget; a record used since the last sweep gets a second chance (moved
+   * to the back), which approximates LRU without reordering on every hit.
+   */
   private evict(): void {
+    let visits = this.cache.size * 2;
     for (const [id, record] of this.cache) {
-      if (this.cacheBytes <= this.cacheBytesMax) return;
+      if (this.cacheBytes <= this.cacheBytesMax || visits-- <= 0) return;
       if (record.unflushed > 0) continue;
       this.cache.delete(id);
-      this.cacheBytes -= record.bytes;
+      if (record.referenced) {
+        record.referenced = false;
+        this.cache.set(id, record);
+      } else {
+        this.cacheBytes -= record.bytes;
+      }
     }
   }
 

@@ -1,0 +1,154 @@
+// Records in a Map, for tests and the seeded cluster simulation: the same
+// contract as LevelStorage (level-storage.ts) without a disk, so a cluster of
+// nodes runs in one process in milliseconds and a failing seed replays exactly.
+//
+// It keeps LevelStorage's semantics where callers can see them: `change` runs
+// synchronously in call order (a throw leaves the record as it was and throws
+// to the caller), `get` sees changes at once, and every change made during
+// one event-loop turn becomes "durable" together on the next setImmediate, so
+// code that would race a group commit races here too. New values are copied,
+// since they may be views into a socket chunk that is about to be reused.
+// Nothing survives close(): a restarted node starts empty.
+
+import type { Sibling } from '../clock/types.js';
+import { dataKey, dataKeyAtToken, tokenOfDataKey, userKeyOf } from './keys.js';
+import { StorageError, type ScanPage, type Storage } from './storage.js';
+
+interface StoredRecord {
+  /** `0x01 ‖ token ‖ key`, as LevelStorage lays it out: sorting these gives ring order. */
+  readonly storageKey: Buffer;
+  readonly siblings: Sibling[];
+}
+
+/** New versions may be views into a larger buffer; the store keeps its own copy. */
+function owned(next: Sibling[], current: readonly Sibling[]): Sibling[] {
+  let out = next;
+  for (let i = 0; i < next.length; i++) {
+    const s = next[i]!;
+    if (s.value.length === 0 || current.includes(s)) continue;
+    if (out === next) out = next.slice();
+    out[i] = { ...s, value: Buffer.from(s.value) };
+  }
+  return out;
+}
+
+export class MemoryStorage implements Storage {
+  private readonly records = new Map<string, StoredRecord>();
+  /** Storage keys in ring order; rebuilt lazily after a key is added or removed. */
+  private sorted: Buffer[] | null = [];
+  /** Callers waiting for the current turn's "commit". */
+  private pending: (() => void)[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  recordCount(): number {
+    return this.records.size;
+  }
+
+  get(key: Buffer, token: Buffer): Sibling[] {
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
+    return this.records.get(idOf(dataKey(token, key)))?.siblings ?? [];
+  }
+
+  update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
+    if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
+    const storageKey = dataKey(token, key);
+    const id = idOf(storageKey);
+    const record = this.records.get(id);
+    const current = record?.siblings ?? [];
+    const next = owned(change(current), current);
+    if (next.length === 0) {
+      if (record !== undefined && this.records.delete(id)) this.sorted = null;
+    } else {
+      if (record === undefined) this.sorted = null;
+      this.records.set(id, { storageKey: record?.storageKey ?? storageKey, siblings: next });
+    }
+    return new Promise<Sibling[]>((resolve) => {
+      this.pending.push(() => resolve(next));
+      this.scheduleFlush();
+    });
+  }
+
+  async scan(fromToken: bigint, limit: number): Promise<ScanPage> {
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
+    await this.drain();
+    const keys = this.sortedKeys();
+    const entries: ScanPage['entries'] = [];
+    let lastToken: bigint | undefined;
+    for (let i = lowerBound(keys, dataKeyAtToken(fromToken)); i < keys.length; i++) {
+      const storageKey = keys[i]!;
+      const token = tokenOfDataKey(storageKey);
+      // End pages on a token boundary so a cursor never splits one token's keys.
+      if (entries.length >= limit && token !== lastToken) return { entries, more: true };
+      const record = this.records.get(idOf(storageKey))!;
+      entries.push({ key: Buffer.from(userKeyOf(storageKey)), token, siblings: record.siblings });
+      lastToken = token;
+    }
+    return { entries, more: false };
+  }
+
+  async clear(): Promise<void> {
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
+    await this.drain();
+    this.records.clear();
+    this.sorted = [];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.drain();
+    this.records.clear();
+    this.sorted = [];
+  }
+
+  private sortedKeys(): Buffer[] {
+    if (this.sorted === null) {
+      this.sorted = [...this.records.values()].map((r) => r.storageKey).sort(Buffer.compare);
+    }
+    return this.sorted;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(flushMemoryStorage, this);
+  }
+
+  /** @internal called from setImmediate: the turn's changes are now "durable". */
+  flush(): void {
+    this.flushScheduled = false;
+    const waiters = this.pending;
+    this.pending = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once every change made so far has resolved. */
+  private drain(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.pending.push(resolve);
+      this.scheduleFlush();
+    });
+  }
+}
+
+function flushMemoryStorage(storage: MemoryStorage): void {
+  storage.flush();
+}
+
+function idOf(storageKey: Buffer): string {
+  return storageKey.toString('latin1');
+}
+
+/** Index of the first key ≥ `probe` in `sorted`. */
+function lowerBound(sorted: readonly Buffer[], probe: Buffer): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (Buffer.compare(sorted[mid]!, probe) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
