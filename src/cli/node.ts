@@ -101,9 +101,11 @@ export class RingkvNode {
       commands: buildCommandTable(),
     };
     membership.start();
+    coordinator.collector.start();
     try {
       await resp.listen(services);
     } catch (err) {
+      await coordinator.collector.stop();
       await membership.stop();
       await transport.close();
       await storage.close();
@@ -118,6 +120,7 @@ export class RingkvNode {
   async stop(): Promise<void> {
     this.logger.info('shutting down');
     await this.resp.close();
+    await this.coordinator.collector.stop();
     await this.membership.stop();
     await this.transport.close();
     await this.storage.close();

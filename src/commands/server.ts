@@ -65,6 +65,7 @@ const sections: Record<string, Section> = {
       ['read_quorum_failures', s.readQuorumFailures],
       ['write_quorum_failures', s.writeQuorumFailures],
       ['forwarded_writes', s.forwardedWrites],
+      ['records_collected', ctx.server.coordinator.collector.collected],
     ];
   },
   replication: () => [

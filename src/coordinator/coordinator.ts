@@ -26,6 +26,7 @@ import { QuorumState } from './quorum.js';
 import { decodeCoordinatePutReply, encodeCoordinatePut, type CoordinatePutRequest } from './messages.js';
 import { foldVersions, newVersion, sameVersions, type Mutation } from './versioning.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
+import { Collector } from './collector.js';
 
 export interface CoordinatorOptions {
   readonly n: number;
@@ -69,6 +70,8 @@ export class Coordinator {
   readonly now: () => number;
   private readRepairsInFlight = 0;
   private readonly keyspace: KeyspaceScanner;
+  /** Removes tombstones and expired values past their grace period. */
+  readonly collector: Collector;
 
   constructor(
     readonly storage: Storage,
@@ -78,6 +81,7 @@ export class Coordinator {
   ) {
     this.now = options.now ?? Date.now;
     this.keyspace = new KeyspaceScanner(storage, view, transport, options.requestTimeoutMs, this.now);
+    this.collector = new Collector(storage, options.tombstoneGraceMs, options.logger, this.now);
   }
 
   get selfId(): string {
