@@ -5,6 +5,7 @@
 import { MapReply, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
 import { upper } from './args.js';
 import { globMatch } from './glob.js';
+import { argumentReply } from './syntax.js';
 import { redisVersionCompatible } from './connection.js';
 import { CommandError, type CommandContext, type CommandSpec } from './types.js';
 
@@ -190,6 +191,7 @@ function commandDocs(spec: CommandSpec): Reply {
     ['since', spec.since],
     ['group', spec.group],
   ];
+  if (spec.arguments.length > 0) entries.push(['arguments', spec.arguments.map(argumentReply)]);
   if (spec.subcommands !== undefined) {
     entries.push(['subcommands', new MapReply([...spec.subcommands.values()].map((s): [Reply, Reply] => [s.name, commandDocs(s)]))]);
   }

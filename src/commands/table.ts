@@ -8,9 +8,12 @@ import { connectionCommands } from './connection.js';
 import { keyCommands } from './keys.js';
 import { serverCommands } from './server.js';
 import { stringCommands } from './strings.js';
+import { parseSyntax } from './syntax.js';
 import type { CommandFlag, CommandSpec, Handler } from './types.js';
 
 interface Definition {
+  /** As Redis's help shows it; COMMAND DOCS derives its argument tree from this (syntax.ts). */
+  syntax: string;
   arity: number;
   flags: CommandFlag[];
   keys?: [first: number, last: number, step: number];
@@ -23,62 +26,62 @@ interface Definition {
 
 const definitions: Record<string, Definition> = {
   // connection
-  ping: { arity: -1, flags: ['fast', 'stale', 'loading'], group: 'connection', summary: 'Returns the server\'s liveliness response.', since: '1.0.0', handler: connectionCommands.ping, concurrent: true },
-  echo: { arity: 2, flags: ['fast', 'stale', 'loading'], group: 'connection', summary: 'Returns the given string.', since: '1.0.0', handler: connectionCommands.echo, concurrent: true },
-  quit: { arity: -1, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Closes the connection.', since: '1.0.0', handler: connectionCommands.quit },
-  auth: { arity: -2, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Authenticates the connection.', since: '1.0.0', handler: connectionCommands.auth },
-  hello: { arity: -1, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Handshakes with the server: protocol version, auth, name.', since: '6.0.0', handler: connectionCommands.hello },
-  select: { arity: 2, flags: ['fast', 'stale', 'loading'], group: 'connection', summary: 'Changes the selected database (only 0 exists).', since: '1.0.0', handler: connectionCommands.select },
-  client: { arity: -2, flags: ['stale', 'loading'], group: 'connection', summary: 'A container for client connection commands.', since: '2.4.0', handler: connectionCommands.client },
+  ping: { syntax: '[message]', arity: -1, flags: ['fast', 'stale', 'loading'], group: 'connection', summary: 'Returns the server\'s liveliness response.', since: '1.0.0', handler: connectionCommands.ping, concurrent: true },
+  echo: { syntax: 'message', arity: 2, flags: ['fast', 'stale', 'loading'], group: 'connection', summary: 'Returns the given string.', since: '1.0.0', handler: connectionCommands.echo, concurrent: true },
+  quit: { syntax: '', arity: -1, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Closes the connection.', since: '1.0.0', handler: connectionCommands.quit },
+  auth: { syntax: '[username] password', arity: -2, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Authenticates the connection.', since: '1.0.0', handler: connectionCommands.auth },
+  hello: { syntax: '[protover [AUTH username password] [SETNAME clientname]]', arity: -1, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Handshakes with the server: protocol version, auth, name.', since: '6.0.0', handler: connectionCommands.hello },
+  select: { syntax: 'index', arity: 2, flags: ['fast', 'stale', 'loading'], group: 'connection', summary: 'Changes the selected database (only 0 exists).', since: '1.0.0', handler: connectionCommands.select },
+  client: { syntax: 'SETNAME connection-name|GETNAME|ID|INFO|LIST|SETINFO LIB-NAME libname|SETINFO LIB-VER libver', arity: -2, flags: ['stale', 'loading'], group: 'connection', summary: 'A container for client connection commands.', since: '2.4.0', handler: connectionCommands.client },
   // server
-  info: { arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns information and statistics about the server.', since: '1.0.0', handler: serverCommands.info },
-  config: { arity: -2, flags: ['admin', 'stale', 'loading'], group: 'server', summary: 'CONFIG GET: the values of configuration parameters.', since: '2.0.0', handler: serverCommands.config },
-  command: { arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns detailed information about commands.', since: '2.8.13', handler: serverCommands.command },
-  time: { arity: 1, flags: ['fast', 'stale', 'loading'], group: 'server', summary: 'Returns the server time.', since: '2.6.0', handler: serverCommands.time, concurrent: true },
-  dbsize: { arity: 1, flags: ['readonly', 'fast'], group: 'server', summary: 'Returns the number of keys in the cluster.', since: '1.0.0', handler: keyCommands.dbsize },
-  flushall: { arity: -1, flags: ['write'], group: 'server', summary: 'Removes every key from the cluster (all members must be up).', since: '1.0.0', handler: keyCommands.flushall },
-  flushdb: { arity: -1, flags: ['write'], group: 'server', summary: 'Removes every key from the cluster (all members must be up).', since: '1.0.0', handler: keyCommands.flushall },
+  info: { syntax: '[section [section ...]]', arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns information and statistics about the server.', since: '1.0.0', handler: serverCommands.info },
+  config: { syntax: 'GET parameter [parameter ...]', arity: -2, flags: ['admin', 'stale', 'loading'], group: 'server', summary: 'CONFIG GET: the values of configuration parameters.', since: '2.0.0', handler: serverCommands.config },
+  command: { syntax: '[COUNT|DOCS [command-name [command-name ...]]|INFO [command-name [command-name ...]]|LIST]', arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns detailed information about commands.', since: '2.8.13', handler: serverCommands.command },
+  time: { syntax: '', arity: 1, flags: ['fast', 'stale', 'loading'], group: 'server', summary: 'Returns the server time.', since: '2.6.0', handler: serverCommands.time, concurrent: true },
+  dbsize: { syntax: '', arity: 1, flags: ['readonly', 'fast'], group: 'server', summary: 'Returns the number of keys in the cluster.', since: '1.0.0', handler: keyCommands.dbsize },
+  flushall: { syntax: '[ASYNC|SYNC]', arity: -1, flags: ['write'], group: 'server', summary: 'Removes every key from the cluster (all members must be up).', since: '1.0.0', handler: keyCommands.flushall },
+  flushdb: { syntax: '[ASYNC|SYNC]', arity: -1, flags: ['write'], group: 'server', summary: 'Removes every key from the cluster (all members must be up).', since: '1.0.0', handler: keyCommands.flushall },
   // strings
-  get: { arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the string value of a key.', since: '1.0.0', handler: stringCommands.get, concurrent: true },
-  set: { arity: -3, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Sets the string value of a key (VCLOCK ctx: supersede what ctx covers).', since: '1.0.0', handler: stringCommands.set, concurrent: stringCommands.setConcurrently },
-  setnx: { arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Sets the value of a key only when it does not exist.', since: '1.0.0', handler: stringCommands.setnx },
-  setex: { arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Sets the value and expiration in seconds of a key.', since: '2.0.0', handler: stringCommands.setex, concurrent: true },
-  psetex: { arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Sets the value and expiration in milliseconds of a key.', since: '2.6.0', handler: stringCommands.psetex, concurrent: true },
-  getset: { arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the previous value of a key after setting it.', since: '1.0.0', handler: stringCommands.getset },
-  getdel: { arity: 2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the value of a key after deleting it.', since: '6.2.0', handler: stringCommands.getdel },
-  getex: { arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the value of a key after setting its expiration.', since: '6.2.0', handler: stringCommands.getex },
-  mget: { arity: -2, flags: ['readonly', 'fast'], keys: [1, -1, 1], group: 'string', summary: 'Returns the values of keys (read key by key, not atomically).', since: '1.0.0', handler: stringCommands.mget, concurrent: true },
-  mset: { arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 2], group: 'string', summary: 'Sets the values of keys (key by key, not atomically).', since: '1.0.1', handler: stringCommands.mset, concurrent: true },
-  strlen: { arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the length of a string value.', since: '2.2.0', handler: stringCommands.strlen, concurrent: true },
-  append: { arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Appends a string to the value of a key.', since: '2.0.0', handler: stringCommands.append },
-  getrange: { arity: 4, flags: ['readonly'], keys: [1, 1, 1], group: 'string', summary: 'Returns a substring of a string value.', since: '2.4.0', handler: stringCommands.getrange, concurrent: true },
-  setrange: { arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Overwrites part of a string value from an offset.', since: '2.2.0', handler: stringCommands.setrange },
+  get: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the string value of a key.', since: '1.0.0', handler: stringCommands.get, concurrent: true },
+  set: { syntax: 'key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL] [VCLOCK context]', arity: -3, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Sets the string value of a key (VCLOCK ctx: supersede what ctx covers).', since: '1.0.0', handler: stringCommands.set, concurrent: stringCommands.setConcurrently },
+  setnx: { syntax: 'key value', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Sets the value of a key only when it does not exist.', since: '1.0.0', handler: stringCommands.setnx },
+  setex: { syntax: 'key seconds value', arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Sets the value and expiration in seconds of a key.', since: '2.0.0', handler: stringCommands.setex, concurrent: true },
+  psetex: { syntax: 'key milliseconds value', arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Sets the value and expiration in milliseconds of a key.', since: '2.6.0', handler: stringCommands.psetex, concurrent: true },
+  getset: { syntax: 'key value', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the previous value of a key after setting it.', since: '1.0.0', handler: stringCommands.getset },
+  getdel: { syntax: 'key', arity: 2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the value of a key after deleting it.', since: '6.2.0', handler: stringCommands.getdel },
+  getex: { syntax: 'key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]', arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the value of a key after setting its expiration.', since: '6.2.0', handler: stringCommands.getex },
+  mget: { syntax: 'key [key ...]', arity: -2, flags: ['readonly', 'fast'], keys: [1, -1, 1], group: 'string', summary: 'Returns the values of keys (read key by key, not atomically).', since: '1.0.0', handler: stringCommands.mget, concurrent: true },
+  mset: { syntax: 'key value [key value ...]', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 2], group: 'string', summary: 'Sets the values of keys (key by key, not atomically).', since: '1.0.1', handler: stringCommands.mset, concurrent: true },
+  strlen: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the length of a string value.', since: '2.2.0', handler: stringCommands.strlen, concurrent: true },
+  append: { syntax: 'key value', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Appends a string to the value of a key.', since: '2.0.0', handler: stringCommands.append },
+  getrange: { syntax: 'key start end', arity: 4, flags: ['readonly'], keys: [1, 1, 1], group: 'string', summary: 'Returns a substring of a string value.', since: '2.4.0', handler: stringCommands.getrange, concurrent: true },
+  setrange: { syntax: 'key offset value', arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Overwrites part of a string value from an offset.', since: '2.2.0', handler: stringCommands.setrange },
   // keys
-  del: { arity: -2, flags: ['write'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (writes tombstones).', since: '1.0.0', handler: keyCommands.del, concurrent: true },
-  unlink: { arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (as DEL).', since: '4.0.0', handler: keyCommands.del, concurrent: true },
-  exists: { arity: -2, flags: ['readonly', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Counts how many of the given keys exist.', since: '1.0.0', handler: keyCommands.exists, concurrent: true },
-  expire: { arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s time to live in seconds.', since: '1.0.0', handler: keyCommands.expire },
-  pexpire: { arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s time to live in milliseconds.', since: '2.6.0', handler: keyCommands.pexpire },
-  expireat: { arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s expiration as a Unix time in seconds.', since: '1.2.0', handler: keyCommands.expireat },
-  pexpireat: { arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s expiration as a Unix time in milliseconds.', since: '2.6.0', handler: keyCommands.pexpireat },
-  ttl: { arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns a key\'s time to live in seconds.', since: '1.0.0', handler: keyCommands.ttl, concurrent: true },
-  pttl: { arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns a key\'s time to live in milliseconds.', since: '2.6.0', handler: keyCommands.pttl, concurrent: true },
-  persist: { arity: 2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Removes a key\'s expiration.', since: '2.2.0', handler: keyCommands.persist },
-  type: { arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns the type of a key\'s value.', since: '1.0.0', handler: keyCommands.type, concurrent: true },
-  keys: { arity: 2, flags: ['readonly'], group: 'generic', summary: 'Returns the cluster\'s keys matching a pattern.', since: '1.0.0', handler: keyCommands.keys },
-  scan: { arity: -2, flags: ['readonly'], group: 'generic', summary: 'Iterates over the cluster\'s keys with a cursor valid on any node.', since: '2.8.0', handler: keyCommands.scan },
+  del: { syntax: 'key [key ...]', arity: -2, flags: ['write'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (writes tombstones).', since: '1.0.0', handler: keyCommands.del, concurrent: true },
+  unlink: { syntax: 'key [key ...]', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (as DEL).', since: '4.0.0', handler: keyCommands.del, concurrent: true },
+  exists: { syntax: 'key [key ...]', arity: -2, flags: ['readonly', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Counts how many of the given keys exist.', since: '1.0.0', handler: keyCommands.exists, concurrent: true },
+  expire: { syntax: 'key seconds [NX|XX|GT|LT]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s time to live in seconds.', since: '1.0.0', handler: keyCommands.expire },
+  pexpire: { syntax: 'key milliseconds [NX|XX|GT|LT]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s time to live in milliseconds.', since: '2.6.0', handler: keyCommands.pexpire },
+  expireat: { syntax: 'key unix-time-seconds [NX|XX|GT|LT]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s expiration as a Unix time in seconds.', since: '1.2.0', handler: keyCommands.expireat },
+  pexpireat: { syntax: 'key unix-time-milliseconds [NX|XX|GT|LT]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s expiration as a Unix time in milliseconds.', since: '2.6.0', handler: keyCommands.pexpireat },
+  ttl: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns a key\'s time to live in seconds.', since: '1.0.0', handler: keyCommands.ttl, concurrent: true },
+  pttl: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns a key\'s time to live in milliseconds.', since: '2.6.0', handler: keyCommands.pttl, concurrent: true },
+  persist: { syntax: 'key', arity: 2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Removes a key\'s expiration.', since: '2.2.0', handler: keyCommands.persist },
+  type: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns the type of a key\'s value.', since: '1.0.0', handler: keyCommands.type, concurrent: true },
+  keys: { syntax: 'pattern', arity: 2, flags: ['readonly'], group: 'generic', summary: 'Returns the cluster\'s keys matching a pattern.', since: '1.0.0', handler: keyCommands.keys },
+  scan: { syntax: 'cursor [MATCH pattern] [COUNT count] [TYPE type]', arity: -2, flags: ['readonly'], group: 'generic', summary: 'Iterates over the cluster\'s keys with a cursor valid on any node.', since: '2.8.0', handler: keyCommands.scan },
   // ringkv
-  vclock: { arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context (all siblings\' clocks merged).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
-  siblings: { arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key.', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },
-  consistency: { arity: -1, flags: ['fast', 'stale'], group: 'ringkv', summary: 'Shows or sets this connection\'s read and write quorum.', since: '0.1.0', handler: clusterCommands.consistency },
-  ring: { arity: -2, flags: ['readonly', 'stale'], group: 'ringkv', summary: 'RING MEMBERS | OWNERS key | LOCAL key: the ring and a key\'s replicas.', since: '0.1.0', handler: clusterCommands.ring },
+  vclock: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context (all siblings\' clocks merged).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
+  siblings: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key.', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },
+  consistency: { syntax: '[r w|DEFAULT]', arity: -1, flags: ['fast', 'stale'], group: 'ringkv', summary: 'Shows or sets this connection\'s read and write quorum.', since: '0.1.0', handler: clusterCommands.consistency },
+  ring: { syntax: 'MEMBERS|OWNERS key|LOCAL key', arity: -2, flags: ['readonly', 'stale'], group: 'ringkv', summary: 'RING MEMBERS | OWNERS key | LOCAL key: the ring and a key\'s replicas.', since: '0.1.0', handler: clusterCommands.ring },
 };
 
 function specOf(name: string, d: Definition): CommandSpec {
   const [firstKey, lastKey, step] = d.keys ?? [0, 0, 0];
   const spec: CommandSpec = {
     name, arity: d.arity, flags: d.flags, firstKey, lastKey, step,
-    group: d.group, summary: d.summary, since: d.since, handler: d.handler,
+    group: d.group, summary: d.summary, since: d.since, handler: d.handler, arguments: parseSyntax(d.syntax),
   };
   return d.concurrent === undefined ? spec : { ...spec, concurrent: d.concurrent };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import type { Reply } from '../resp/reply.js';
 import type { NodeConfig } from '../cli/config.js';
+import type { ArgumentDoc } from './syntax.js';
 
 export type CommandFlag =
   | 'write' | 'readonly' | 'denyoom' | 'admin' | 'pubsub' | 'noscript' | 'blocking'
@@ -27,6 +28,8 @@ export interface CommandSpec {
   readonly summary: string;
   readonly since: string;
   readonly handler: Handler;
+  /** The argument tree COMMAND DOCS reports (redis-cli's hints). */
+  readonly arguments: readonly ArgumentDoc[];
   /**
    * May run while the connection's earlier commands are still in flight.
    * Commands that read then write, or change the connection, wait for the
