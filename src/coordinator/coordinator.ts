@@ -108,28 +108,34 @@ export class Coordinator {
     return this.coordinatePut(key, token, mutation, options, replicas);
   }
 
-  /** Versions, stores and replicates a write; this node is one of `replicas`. */
+  /**
+   * Versions, stores and replicates a write; this node is one of `replicas`.
+   * The new record exists as soon as the local change has run (storage
+   * applies changes synchronously), so it goes to the other replicas at once,
+   * in parallel with the local commit: the write costs one commit latency,
+   * not two in a row. The local commit is one of the W acknowledgements.
+   */
   coordinatePut(key: Buffer, token: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
     let previous: readonly Sibling[] = [];
-    const stored = this.storage.update(key, token, (current) => {
-      previous = current;
-      const now = this.now();
-      const version = newVersion(current, mutation, options.context, this.selfId, now, this.options.pruneLimits);
-      const next = foldVersions(current, [version], now, this.options);
-      this.checkSiblingLimit(key, current, next);
-      return next;
-    });
+    let record: Sibling[] | undefined;
+    let durable: Promise<Sibling[]>;
+    try {
+      durable = this.storage.update(key, token, (current) => {
+        previous = current;
+        const now = this.now();
+        const version = newVersion(current, mutation, options.context, this.selfId, now, this.options.pruneLimits);
+        const next = foldVersions(current, [version], now, this.options);
+        this.checkSiblingLimit(key, current, next);
+        record = next;
+        return next;
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // A ring of one (N=1) has nothing to replicate: the local write is the quorum.
-    if (replicas.length === 1) return stored.then((record) => ({ previous, stored: record }));
-    return stored.then((record) => {
-      const quorum = new QuorumState(replicas.length, options.w);
-      const result = { previous, stored: record };
-      if (quorum.success() === 'met') {
-        this.replicate(key, token, record, replicas, undefined).catch(() => undefined);
-        return result;
-      }
-      return this.replicate(key, token, record, replicas, quorum).then(() => result);
-    });
+    if (replicas.length === 1 || record === undefined) return durable.then((stored) => ({ previous, stored }));
+    const stored = record;
+    return this.replicate(key, stored, replicas, options.w, durable).then(() => ({ previous, stored }));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -171,21 +177,19 @@ export class Coordinator {
   }
 
   /**
-   * Sends the record to every other replica. With a quorum, resolves once it
-   * is met and rejects with QuorumError once it cannot be.
+   * Sends the record to every other replica and counts `local` (this node's
+   * commit) as one more: resolves at W acknowledgements, rejects with
+   * QuorumError as soon as W can no longer be met. Replicas answering after
+   * the decision still get the write.
    */
-  private replicate(key: Buffer, token: Buffer, stored: readonly Sibling[], replicas: readonly string[], quorum: QuorumState | undefined): Promise<void> {
+  private replicate(key: Buffer, record: readonly Sibling[], replicas: readonly string[], w: number, local: Promise<unknown>): Promise<void> {
+    const quorum = new QuorumState(replicas.length, w);
     const transport = this.transport;
-    const others = replicas.filter((id) => id !== this.selfId);
-    if (others.length === 0 || transport === undefined) {
-      return quorum === undefined || quorum.verdict() === 'met' ? Promise.resolve() : Promise.reject(this.writeQuorumError(quorum, false));
-    }
-    const payload = encodeReplicaPut(key, stored);
     return new Promise<void>((resolve, reject) => {
-      let decided = quorum === undefined;
+      let decided = false;
       let timedOut = false;
       const settle = (verdict: 'pending' | 'met' | 'failed') => {
-        if (decided || quorum === undefined) return;
+        if (decided) return;
         if (verdict === 'met') {
           decided = true;
           resolve();
@@ -194,15 +198,17 @@ export class Coordinator {
           reject(this.writeQuorumError(quorum, timedOut));
         }
       };
-      if (quorum === undefined) resolve();
-      for (const id of others) {
-        transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs).then(
-          () => quorum !== undefined && settle(quorum.success()),
-          (err: { code?: string }) => {
-            if (err.code === 'PEER_TIMEOUT') timedOut = true;
-            if (quorum !== undefined) settle(quorum.failure());
-          },
-        );
+      const acked = () => settle(quorum.success());
+      const failed = (err: { code?: string }) => {
+        if (err?.code === 'PEER_TIMEOUT') timedOut = true;
+        settle(quorum.failure());
+      };
+      local.then(acked, failed);
+      const payload = encodeReplicaPut(key, record);
+      for (const id of replicas) {
+        if (id === this.selfId) continue;
+        if (transport === undefined) settle(quorum.failure());
+        else transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs).then(acked, failed);
       }
     });
   }
@@ -225,13 +231,18 @@ export class Coordinator {
     const payload = encodeCoordinatePut(request);
     let lastError: unknown;
     for (const id of candidates) {
+      let reply;
       try {
-        const reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, this.options.requestTimeoutMs);
-        // A replica that coordinated is final, whether it met the quorum or not.
-        return decodeCoordinatePutReply(reply.payload);
+        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, this.options.requestTimeoutMs);
       } catch (err) {
         lastError = err;
+        // Only a replica that never got the request is skipped; one that timed
+        // out may have applied it, and a second coordinator would mint a second version.
+        if ((err as { code?: string }).code === 'PEER_UNREACHABLE' || (err as { code?: string }).code === 'PEER_REFUSED') continue;
+        break;
       }
+      // The replica coordinated: its outcome, success or quorum failure, is final.
+      return decodeCoordinatePutReply(reply.payload);
     }
     this.stats.writeQuorumFailures++;
     throw new QuorumError('write', options.w, 0, replicas.length, (lastError as { code?: string })?.code === 'PEER_TIMEOUT');

@@ -26,7 +26,9 @@ export interface Storage {
   /**
    * Replaces the key's record with `change(current)` ([] deletes it) and
    * resolves with the new record once it is durable (survives kill -9).
-   * Changes to one key apply in call order.
+   * `change` runs synchronously, before update returns (a `change` that
+   * throws makes update throw and changes nothing), so changes to one key
+   * apply in call order and the caller may act on the new record at once.
    */
   update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]>;
   /** Records with token ≥ fromToken in ring order, at most about `limit` keys. */
