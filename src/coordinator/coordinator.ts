@@ -28,6 +28,9 @@ import { foldVersions, newVersion, sameVersions, type Mutation } from './version
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
 import { Collector } from './collector.js';
 
+/** Slack on a forwarded write's timeout beyond the replica's own quorum wait. */
+const forwardMarginMs = 250;
+
 export interface CoordinatorOptions {
   readonly n: number;
   readonly requestTimeoutMs: number;
@@ -233,7 +236,8 @@ export class Coordinator {
     for (const id of candidates) {
       let reply;
       try {
-        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, this.options.requestTimeoutMs);
+        // The replica waits up to requestTimeoutMs for its own quorum: wait longer than that for its verdict.
+        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 2 * this.options.requestTimeoutMs + forwardMarginMs);
       } catch (err) {
         lastError = err;
         // Only a replica that never got the request is skipped; one that timed
