@@ -20,7 +20,7 @@ import { ClassicLevel } from 'classic-level';
 import { decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
 import { dataEnd, dataKey, dataKeyAtToken, dataPrefix, tokenOfDataKey, userKeyOf } from './keys.js';
-import { StorageError, type ScanPage, type Storage } from './storage.js';
+import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
 
 /** Changes queued beyond this wait for the batch in flight; bounds one batch's memory. */
 const batchOperationsMax = 4096;
@@ -59,17 +59,6 @@ function recordBytes(storageKey: Buffer, siblings: readonly Sibling[]): number {
   return bytes;
 }
 
-/** New versions may be views into a socket chunk; the cache keeps its own copy. */
-function owned(next: Sibling[], current: readonly Sibling[]): Sibling[] {
-  let out = next;
-  for (let i = 0; i < next.length; i++) {
-    const s = next[i]!;
-    if (s.value.length === 0 || current.includes(s)) continue;
-    if (out === next) out = next.slice();
-    out[i] = { ...s, value: Buffer.from(s.value) };
-  }
-  return out;
-}
 
 export class LevelStorage implements Storage {
   private readonly db: ClassicLevel<Buffer, Buffer>;
@@ -134,7 +123,7 @@ export class LevelStorage implements Storage {
     const id = storageKey.toString('latin1');
     let record = this.cache.get(id);
     const current = record !== undefined ? record.siblings : this.readDurable(storageKey);
-    const next = owned(change(current), current);
+    const next = ownedVersions(change(current), current);
     if (current.length === 0 && next.length > 0) this.records++;
     else if (current.length > 0 && next.length === 0) this.records--;
     if (record === undefined) {

@@ -12,7 +12,7 @@
 
 import type { Sibling } from '../clock/types.js';
 import { dataKey, dataKeyAtToken, tokenOfDataKey, userKeyOf } from './keys.js';
-import { StorageError, type ScanPage, type Storage } from './storage.js';
+import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
 
 interface StoredRecord {
   /** `0x01 ‖ token ‖ key`, as LevelStorage lays it out: sorting these gives ring order. */
@@ -20,17 +20,6 @@ interface StoredRecord {
   readonly siblings: Sibling[];
 }
 
-/** New versions may be views into a larger buffer; the store keeps its own copy. */
-function owned(next: Sibling[], current: readonly Sibling[]): Sibling[] {
-  let out = next;
-  for (let i = 0; i < next.length; i++) {
-    const s = next[i]!;
-    if (s.value.length === 0 || current.includes(s)) continue;
-    if (out === next) out = next.slice();
-    out[i] = { ...s, value: Buffer.from(s.value) };
-  }
-  return out;
-}
 
 export class MemoryStorage implements Storage {
   private readonly records = new Map<string, StoredRecord>();
@@ -56,7 +45,7 @@ export class MemoryStorage implements Storage {
     const id = idOf(storageKey);
     const record = this.records.get(id);
     const current = record?.siblings ?? [];
-    const next = owned(change(current), current);
+    const next = ownedVersions(change(current), current);
     if (next.length === 0) {
       if (record !== undefined && this.records.delete(id)) this.sorted = null;
     } else {

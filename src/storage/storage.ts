@@ -40,6 +40,22 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/**
+ * The record a store keeps: versions new in `next` may be views into a
+ * larger buffer (a socket chunk, a peer frame) that would stay pinned, or be
+ * reused, while the record lives; they get their own copy.
+ */
+export function ownedVersions(next: Sibling[], current: readonly Sibling[]): Sibling[] {
+  let out = next;
+  for (let i = 0; i < next.length; i++) {
+    const s = next[i]!;
+    if (s.value.length === 0 || current.includes(s)) continue;
+    if (out === next) out = next.slice();
+    out[i] = { ...s, value: Buffer.from(s.value) };
+  }
+  return out;
+}
+
 export class StorageError extends Error {
   constructor(readonly code: 'STORAGE_CLOSED' | 'STORAGE_IO', message: string, options?: { cause?: unknown }) {
     super(message, options);
