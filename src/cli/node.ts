@@ -73,6 +73,10 @@ export class RingkvNode {
       downAfterMs: config.downAfterMs,
       requestTimeoutMs: Math.min(config.requestTimeoutMs, config.downAfterMs - 1),
     });
+    // A member seen up again is dialled again at once, whatever backoff its failures had earned.
+    membership.onChange(() => {
+      for (const id of membership.upSet()) if (id !== identity.nodeId) transport.resetBackoff(membership.peerAddress(id));
+    });
     const view = clusterView(membership);
     const coordinator = new Coordinator(storage, view, transport, {
       n: config.n,

@@ -49,10 +49,6 @@ export function writeKey(ctx: CommandContext, key: Buffer, mutation: Mutation, c
   return ctx.server.coordinator.put(key, mutation, options);
 }
 
-export function hadLiveValue(result: PutResult, now: number): boolean {
-  return live(result.previous, now).length > 0;
-}
-
 /** A value version keeping `expiresAt` only when set. */
 export function valueMutation(value: Buffer, expiresAt: number | undefined): Mutation {
   return expiresAt === undefined ? { kind: 'value', value } : { kind: 'value', value, expiresAt };

@@ -4,18 +4,27 @@
 
 import { OK, SimpleReply, type Reply } from '../resp/reply.js';
 import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
-import { deleteMutation, hadLiveValue, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
 import { globMatch } from './glob.js';
 import { CommandError, type CommandContext } from './types.js';
 
+/**
+ * Reads the key at R, then writes a tombstone with that context, so the
+ * delete covers every version a quorum holds (not only the coordinator's),
+ * and the count is Redis's: keys that existed.
+ */
+async function deleteKey(ctx: CommandContext, key: Buffer): Promise<boolean> {
+  const state = await readKey(ctx, key);
+  if (state.versions.length === 0) return false;
+  await writeKey(ctx, key, deleteMutation, state.context);
+  return state.current !== undefined;
+}
+
 async function del(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const deletes = [];
-  for (let i = 1; i < args.length; i++) deletes.push(writeKey(ctx, args[i]!, deleteMutation));
-  const results = await Promise.all(deletes);
-  const now = ctx.server.coordinator.now();
-  let count = 0;
-  for (const result of results) if (hadLiveValue(result, now)) count++;
-  return count;
+  for (let i = 1; i < args.length; i++) deletes.push(deleteKey(ctx, args[i]!));
+  const existed = await Promise.all(deletes);
+  return existed.filter(Boolean).length;
 }
 
 async function exists(ctx: CommandContext, args: Buffer[]): Promise<Reply> {

@@ -6,7 +6,7 @@
 
 import { OK, type Reply } from '../resp/reply.js';
 import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
-import { deleteMutation, hadLiveValue, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
 import { decodeContext } from '../clock/context.js';
 import { CommandError, type CommandContext } from './types.js';
 import type { Sibling, VClock } from '../clock/types.js';
@@ -243,5 +243,4 @@ export const stringCommands = {
   append,
   getrange,
   setrange,
-  hadLiveValue,
 };

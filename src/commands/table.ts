@@ -57,8 +57,8 @@ const definitions: Record<string, Definition> = {
   getrange: { syntax: 'key start end', arity: 4, flags: ['readonly'], keys: [1, 1, 1], group: 'string', summary: 'Returns a substring of a string value.', since: '2.4.0', handler: stringCommands.getrange, concurrent: true },
   setrange: { syntax: 'key offset value', arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Overwrites part of a string value from an offset.', since: '2.2.0', handler: stringCommands.setrange },
   // keys
-  del: { syntax: 'key [key ...]', arity: -2, flags: ['write'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (writes tombstones).', since: '1.0.0', handler: keyCommands.del, concurrent: true },
-  unlink: { syntax: 'key [key ...]', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (as DEL).', since: '4.0.0', handler: keyCommands.del, concurrent: true },
+  del: { syntax: 'key [key ...]', arity: -2, flags: ['write'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys: reads each at R, then writes a tombstone covering what it read.', since: '1.0.0', handler: keyCommands.del },
+  unlink: { syntax: 'key [key ...]', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (as DEL).', since: '4.0.0', handler: keyCommands.del },
   exists: { syntax: 'key [key ...]', arity: -2, flags: ['readonly', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Counts how many of the given keys exist.', since: '1.0.0', handler: keyCommands.exists, concurrent: true },
   expire: { syntax: 'key seconds [NX|XX|GT|LT]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s time to live in seconds.', since: '1.0.0', handler: keyCommands.expire },
   pexpire: { syntax: 'key milliseconds [NX|XX|GT|LT]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Sets a key\'s time to live in milliseconds.', since: '2.6.0', handler: keyCommands.pexpire },

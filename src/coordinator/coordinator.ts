@@ -240,9 +240,12 @@ export class Coordinator {
         reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 2 * this.options.requestTimeoutMs + forwardMarginMs);
       } catch (err) {
         lastError = err;
-        // Only a replica that never got the request is skipped; one that timed
-        // out may have applied it, and a second coordinator would mint a second version.
-        if ((err as { code?: string }).code === 'PEER_UNREACHABLE' || (err as { code?: string }).code === 'PEER_REFUSED') continue;
+        // A replica that never got the request, or died with it, is skipped: at
+        // worst the write is coordinated twice and leaves a sibling of itself.
+        // One that timed out is alive and deciding; a second coordinator then
+        // would race it, so the client hears NOQUORUM (timed out) instead.
+        const code = (err as { code?: string }).code;
+        if (code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED') continue;
         break;
       }
       // The replica coordinated: its outcome, success or quorum failure, is final.

@@ -491,6 +491,16 @@ export class TcpTransport implements Transport {
     return connection.request(message, Math.min(effectiveMs, requestTimeoutMsMax));
   }
 
+  /**
+   * Forgets the dial backoff for a peer that is known to be back (membership
+   * heard its heartbeat), so requests to it stop failing fast at once rather
+   * than after the remaining backoff (up to reconnectBackoffMsMax).
+   */
+  resetBackoff(address: string): void {
+    const link = this.links.get(address);
+    if (link !== undefined && link.connection === null) link.recordSuccess();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
