@@ -13,7 +13,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-putpath-'));
 const storage = await LevelStorage.open(dir);
 const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'] };
 const coordinator = new Coordinator(storage, view, undefined, {
-  n: 1, requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
+  requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
   pruneLimits: defaultPruneLimits, readRepairsInFlightMax: 100, logger: pino({ level: 'silent' }),
 });
 const keys = Array.from({ length: 100_000 }, (_, i) => Buffer.from(`key:${String(i).padStart(12, '0')}`));

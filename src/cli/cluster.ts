@@ -9,10 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, options, parseFlags } from './config.js';
 
-const clusterOptions = [
-  { flag: 'nodes', key: 'nodeId', kind: 'integer', min: 1, max: 64, help: 'number of nodes' },
-  { flag: 'base-port', key: 'port', kind: 'integer', min: 1, max: 55535, help: 'first RESP port (default 7001)' },
-] as const;
+/** The launcher's own flags; the node flags in `passThrough` go to every node. */
+const clusterFlags = [{ flag: 'nodes' }, { flag: 'base-port' }];
 
 /** Options passed through to every node. */
 const passThrough = new Set(['n', 'r', 'w', 'vnodes', 'requirepass', 'cluster-secret', 'cluster-name', 'log-level', 'request-timeout-ms', 'tombstone-grace-ms', 'bind', 'data']);
@@ -20,7 +18,7 @@ const passThrough = new Set(['n', 'r', 'w', 'vnodes', 'requirepass', 'cluster-se
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/ringkv.js');
 
 export async function runCluster(argv: string[]): Promise<void> {
-  const known = [...clusterOptions, ...options.filter((o) => passThrough.has(o.flag))];
+  const known = [...clusterFlags, ...options.filter((o) => passThrough.has(o.flag))];
   const flags = new Map([...parseFlags(argv, known)].map(([spec, value]) => [spec.flag, value]));
   const count = Number(flags.get('nodes'));
   if (!Number.isInteger(count) || count < 1 || count > 64) throw new ConfigError('--nodes K (1..64) is required');

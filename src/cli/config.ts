@@ -107,8 +107,8 @@ function convert(spec: OptionSpec, value: unknown, source: string): string | num
 }
 
 /** Flags from argv: `--flag value` or `--flag=value`. Unknown flags are errors. */
-export function parseFlags(argv: readonly string[], known: readonly OptionSpec[] = options): Map<OptionSpec, string> {
-  const out = new Map<OptionSpec, string>();
+export function parseFlags<S extends { readonly flag: string }>(argv: readonly string[], known: readonly S[]): Map<S, string> {
+  const out = new Map<S, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
@@ -167,7 +167,7 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = 
     rest.splice(configFlag, arg.includes('=') ? 1 : 2);
   }
   const flags: Raw = {};
-  for (const [spec, value] of parseFlags(rest)) flags[spec.key] = convert(spec, value, 'option --');
+  for (const [spec, value] of parseFlags(rest, options)) flags[spec.key] = convert(spec, value, 'option --');
   const raw: Raw = { ...file, ...fromEnv(env), ...flags };
   return finish(raw);
 }

@@ -79,7 +79,6 @@ export class RingkvNode {
     });
     const view = clusterView(membership);
     const coordinator = new Coordinator(storage, view, transport, {
-      n: config.n,
       requestTimeoutMs: config.requestTimeoutMs,
       siblingsMax: config.siblingsMax,
       siblingsWarn: config.siblingsWarn,

@@ -32,7 +32,6 @@ import { Collector } from './collector.js';
 const forwardMarginMs = 250;
 
 export interface CoordinatorOptions {
-  readonly n: number;
   readonly requestTimeoutMs: number;
   /** Writes that would leave more siblings than this are refused (Riak: max_siblings 100). */
   readonly siblingsMax: number;

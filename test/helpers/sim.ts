@@ -97,7 +97,6 @@ export class SimCluster {
         memberIds: () => ring.members,
       };
       const coordinator = new Coordinator(storage, view, transport, {
-        n: options.n,
         requestTimeoutMs,
         siblingsMax: 100,
         siblingsWarn: 25,

@@ -1,0 +1,57 @@
+// `ringkv cluster --nodes K` (what `npm start` runs): K nodes on consecutive
+// ports that form one cluster, and Ctrl-C stops them all cleanly.
+
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import test from 'ava';
+import { makeTempDir, removeTempDir, repoRoot, respCommand } from '../helpers/cluster.js';
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A base port with base..base+2 and base+10000..base+10002 free. */
+async function freeBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const ports = [0, 1, 2].flatMap((i) => [base + i, base + 10000 + i]);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range');
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+test('ringkv cluster › three nodes form one cluster and stop together on SIGINT', async (t) => {
+  const base = await freeBase();
+  const data = await makeTempDir('ringkv-launcher-');
+  const launcher = spawn(process.execPath, [path.join(repoRoot, 'bin/ringkv.js'), 'cluster', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-level', 'warn'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    launcher.kill('SIGKILL');
+    await removeTempDir(data);
+  });
+  const converged = await eventually(async () => {
+    const infos = await Promise.all([0, 1, 2].map((i) => respCommand(base + i, ['INFO', 'cluster'])));
+    return infos.every((info) => /cluster_members_up:3/.test(info));
+  }, 30_000);
+  t.true(converged, 'all three nodes see three members up');
+  t.is(await respCommand(base, ['SET', 'launched', 'yes']), 'OK');
+  t.is(await respCommand(base + 2, ['GET', 'launched']), 'yes');
+  launcher.kill('SIGINT');
+  const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
+  t.is(code, 0);
+  t.true(await portFree(base), 'node 1 released its port');
+});
