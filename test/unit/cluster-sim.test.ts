@@ -103,6 +103,18 @@ test('cluster sim › read repair: a read at R=3 that met a stale replica repair
   t.true(sim.node('b').coordinator.stats.readRepairs >= 1);
 });
 
+test('cluster sim › read repair at R=1 still repairs a replica whose answer arrives after the reply', async (t) => {
+  const sim = await cluster(t);
+  sim.down('c');
+  await sim.put('a', 'k', 'fresh', 2);
+  sim.up('c');
+  // Coordinated by the stale replica itself: its own (empty) answer is first,
+  // so the client may be answered from it; the others' answers still repair it.
+  await sim.get('c', 'k', 1);
+  t.true(await eventually(() => values(sim.local('c', 'k')).includes('fresh')), 'c was repaired after answering');
+  t.true(sim.node('c').coordinator.stats.readRepairs >= 1);
+});
+
 test('cluster sim › read repair merges siblings into every replica', async (t) => {
   const sim = await cluster(t);
   sim.partition(['a'], ['b', 'c']);
