@@ -36,11 +36,11 @@ const writeBufferBytes = 32 * 1024 * 1024;
 const blockCacheBytes = 32 * 1024 * 1024;
 
 interface CachedRecord {
+  /** The cache's key: the user key's bytes as a latin1 string (the token is a function of it). */
+  readonly id: string;
   readonly storageKey: Buffer;
   siblings: Sibling[];
   bytes: number;
-  /** Bumped on every change, so a commit knows whether it wrote the latest. */
-  version: number;
   /** Writes queued or in flight: such a record must stay cached until they commit. */
   unflushed: number;
   /** Used since the eviction sweep last passed it (CLOCK's second chance: no reordering on the hot path). */
@@ -105,36 +105,35 @@ export class LevelStorage implements Storage {
   }
 
   get(key: Buffer, token: Buffer): Sibling[] {
-    const storageKey = dataKey(token, key);
-    const id = storageKey.toString('latin1');
+    const id = key.toString('latin1');
     const cached = this.cache.get(id);
     if (cached !== undefined) {
       cached.referenced = true;
       return cached.siblings;
     }
+    const storageKey = dataKey(token, key);
     const siblings = this.readDurable(storageKey);
-    this.remember(id, { storageKey, siblings, bytes: recordBytes(storageKey, siblings), version: 0, unflushed: 0, referenced: false });
+    this.remember({ id, storageKey, siblings, bytes: recordBytes(storageKey, siblings), unflushed: 0, referenced: false });
     return siblings;
   }
 
   update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
-    const storageKey = dataKey(token, key);
-    const id = storageKey.toString('latin1');
+    const id = key.toString('latin1');
     let record = this.cache.get(id);
+    const storageKey = record !== undefined ? record.storageKey : dataKey(token, key);
     const current = record !== undefined ? record.siblings : this.readDurable(storageKey);
     const next = ownedVersions(change(current), current);
     if (current.length === 0 && next.length > 0) this.records++;
     else if (current.length > 0 && next.length === 0) this.records--;
     if (record === undefined) {
-      record = { storageKey, siblings: next, bytes: recordBytes(storageKey, next), version: 0, unflushed: 1, referenced: false };
-      this.remember(id, record);
+      record = { id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false };
+      this.remember(record);
     } else {
       this.cacheBytes -= record.bytes;
       record.siblings = next;
       record.bytes = recordBytes(storageKey, next);
       this.cacheBytes += record.bytes;
-      record.version++;
       record.unflushed++;
       record.referenced = true;
     }
@@ -145,8 +144,8 @@ export class LevelStorage implements Storage {
     });
   }
 
-  private remember(id: string, record: CachedRecord): void {
-    this.cache.set(id, record);
+  private remember(record: CachedRecord): void {
+    this.cache.set(record.id, record);
     this.cacheBytes += record.bytes;
     if (this.cacheBytes > this.cacheBytesMax) this.evict();
   }
@@ -261,9 +260,8 @@ export class LevelStorage implements Storage {
   /** After a failed batch the cache may be ahead of the disk: drop those records so reads go to LevelDB. */
   private forgetUnflushed(writes: QueuedWrite[]): void {
     for (const w of writes) {
-      const id = w.record.storageKey.toString('latin1');
-      if (this.cache.get(id) === w.record && w.record.unflushed === 0) {
-        this.cache.delete(id);
+      if (this.cache.get(w.record.id) === w.record && w.record.unflushed === 0) {
+        this.cache.delete(w.record.id);
         this.cacheBytes -= w.record.bytes;
       }
     }
