@@ -21,12 +21,20 @@ import type { Transport } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 import type { ClusterView } from './cluster-view.js';
-import { ClusterUnavailableError, QuorumError, SiblingLimitError } from './errors.js';
+import { ClusterUnavailableError, QuorumError, SiblingLimitError, ValueTooLargeError } from './errors.js';
+import { frameBytesMax } from '../peer/frame.js';
 import { QuorumState } from './quorum.js';
 import { decodeCoordinatePutReply, encodeCoordinatePut, type CoordinatePutRequest } from './messages.js';
 import { foldVersions, newVersion, sameVersions, type Mutation } from './versioning.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
 import { Collector } from './collector.js';
+
+/**
+ * The largest value that fits a ReplicaPut frame, keeping room for the key,
+ * clocks and siblings' metadata: a larger one could be stored here but never
+ * replicated, so it is refused when N > 1.
+ */
+export const replicatedValueBytesMax = frameBytesMax - 1024 * 1024;
 
 /** Slack on a forwarded write's timeout beyond the replica's own quorum wait. */
 const forwardMarginMs = 250;
@@ -106,6 +114,9 @@ export class Coordinator {
   put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
     const token = tokenOf(key);
     const replicas = this.view.preferenceList(key, token);
+    if (mutation.kind === 'value' && replicas.length > 1 && mutation.value.length > replicatedValueBytesMax) {
+      return Promise.reject(new ValueTooLargeError(mutation.value.length, replicatedValueBytesMax));
+    }
     if (!replicas.includes(this.selfId)) return this.forwardPut(key, mutation, options, replicas);
     return this.coordinatePut(key, token, mutation, options, replicas);
   }

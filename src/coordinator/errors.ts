@@ -34,3 +34,12 @@ export class ClusterUnavailableError extends Error {
     this.name = 'ClusterUnavailableError';
   }
 }
+
+/** A value too large for a peer frame cannot reach the other replicas: refused before anything is written. */
+export class ValueTooLargeError extends Error {
+  readonly code = 'VALUE_TOO_LARGE';
+  constructor(readonly bytes: number, readonly limit: number) {
+    super(`value of ${bytes} bytes is larger than the ${limit} bytes a replicated value may have`);
+    this.name = 'ValueTooLargeError';
+  }
+}

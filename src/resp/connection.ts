@@ -108,15 +108,23 @@ export class Connection implements CommandContext {
     this.parser.append(chunk);
     this.pump();
     // Replies that are ready now go out now; the rest follow when they complete.
-    if (this.slotsHead < this.slots.length && this.slots[this.slotsHead]!.done) this.flush();
+    if (this.slotsHead < this.slots.length && this.slots[this.slotsHead]!.done) this.writeReplies();
   }
 
   /** Parses and dispatches until the parser needs bytes or the connection must wait. */
   private pump(): void {
     while (!this.stopped) {
-      if (this.deferred !== undefined || this.barrierRunning || this.inFlight >= inFlightCommandsMax) {
+      if (this.deferred !== undefined || this.barrierRunning || this.pausedForOutput || this.inFlight >= inFlightCommandsMax) {
         this.pauseForPipeline();
         return;
+      }
+      // Replies waiting to be written are bounded too: write what is ready, then wait.
+      if (this.slots.length - this.slotsHead >= inFlightCommandsMax) {
+        this.writeReplies();
+        if (this.pausedForOutput || this.slots.length - this.slotsHead >= inFlightCommandsMax) {
+          this.pauseForPipeline();
+          return;
+        }
       }
       let args: Buffer[] | null;
       try {
@@ -229,21 +237,43 @@ export class Connection implements CommandContext {
     }
   }
 
-  /** Writes every reply completed in order so far, in one socket write. */
+  /** Writes the replies completed in order so far, then goes on parsing if that was waiting on them. */
   flush(): void {
+    this.writeReplies();
+    if (this.pausedForPipeline && !this.stopped) this.pump();
+  }
+
+  /**
+   * Encodes the replies completed in order and writes them, a socket write
+   * per outputBytesHigh of replies; stops when the client is not reading
+   * (the socket holds more than outputBytesHigh) until 'drain'.
+   */
+  private writeReplies(): void {
     if (this.closed) return;
     const out = sharedReplyBuffer;
     let quit = false;
-    while (this.slotsHead < this.slots.length) {
-      const slot = this.slots[this.slotsHead]!;
-      if (!slot.done) break;
-      out.write(slot.reply!, slot.protocol);
-      slot.reply = undefined;
-      this.slotsHead++;
-      if (this.session.closeAfterReply) {
-        quit = true;
+    for (;;) {
+      while (this.slotsHead < this.slots.length && out.length < outputBytesHigh) {
+        const slot = this.slots[this.slotsHead]!;
+        if (!slot.done) break;
+        out.write(slot.reply!, slot.protocol);
+        slot.reply = undefined;
+        this.slotsHead++;
+        if (this.session.closeAfterReply) {
+          quit = true;
+          break;
+        }
+      }
+      if (out.length > 0) this.socket.write(out.take());
+      if (quit) break;
+      if (this.socket.writableLength > outputBytesHigh) {
+        if (!this.pausedForOutput) {
+          this.pausedForOutput = true;
+          this.socket.pause();
+        }
         break;
       }
+      if (this.slotsHead >= this.slots.length || !this.slots[this.slotsHead]!.done) break;
     }
     if (this.slotsHead === this.slots.length) {
       this.slots.length = 0;
@@ -252,22 +282,19 @@ export class Connection implements CommandContext {
       this.slots.splice(0, this.slotsHead);
       this.slotsHead = 0;
     }
-    if (out.length > 0) this.socket.write(out.take());
     if (quit || (this.endAfterFlush && this.idle())) {
       this.stopped = true;
       this.socket.end();
-      return;
-    }
-    if (this.socket.writableLength > outputBytesHigh && !this.pausedForOutput) {
-      this.pausedForOutput = true;
-      this.socket.pause();
     }
   }
 
   private onDrain(): void {
     if (!this.pausedForOutput) return;
     this.pausedForOutput = false;
-    if (!this.pausedForPipeline && !this.stopped) this.socket.resume();
+    this.writeReplies();
+    if (this.pausedForOutput || this.stopped) return;
+    if (this.pausedForPipeline) this.pump();
+    else this.socket.resume();
   }
 
   private pauseForPipeline(): void {

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { ContextError } from '../clock/context.js';
 import { CommandError } from '../commands/types.js';
-import { ClusterUnavailableError, QuorumError, SiblingLimitError } from '../coordinator/errors.js';
+import { ClusterUnavailableError, QuorumError, SiblingLimitError, ValueTooLargeError } from '../coordinator/errors.js';
 import { ErrorReply } from './reply.js';
 
 export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
@@ -16,6 +16,7 @@ export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
   if (err instanceof SiblingLimitError) return new ErrorReply(`SIBLINGS ${err.message}; resolve them with SIBLINGS, VCLOCK and SET … VCLOCK`);
   if (err instanceof ContextError) return new ErrorReply(`ERR invalid VCLOCK context: ${err.message}`);
   if (err instanceof ClusterUnavailableError) return new ErrorReply(`CLUSTERDOWN ${err.message}`);
+  if (err instanceof ValueTooLargeError) return new ErrorReply(`ERR ${err.message}`);
   const code = (err as { code?: unknown }).code;
   if (code === 'STORAGE_IO' || code === 'STORAGE_CLOSED') {
     logger.error({ err }, 'storage failure');

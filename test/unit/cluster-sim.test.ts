@@ -7,6 +7,7 @@ import { live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
 import { QuorumError } from '../../src/coordinator/errors.js';
 import { sameVersions } from '../../src/coordinator/versioning.js';
+import { replicatedValueBytesMax } from '../../src/coordinator/coordinator.js';
 import { eventually, seededRandom, SimCluster, values, type SimOptions } from '../helpers/sim.js';
 
 async function cluster(t: ExecutionContext, options: Partial<SimOptions> = {}): Promise<SimCluster> {
@@ -113,6 +114,14 @@ test('cluster sim › read repair at R=1 still repairs a replica whose answer ar
   await sim.get('c', 'k', 1);
   t.true(await eventually(() => values(sim.local('c', 'k')).includes('fresh')), 'c was repaired after answering');
   t.true(sim.node('c').coordinator.stats.readRepairs >= 1);
+});
+
+test('cluster sim › a value too large for a peer frame is refused before anything is written', async (t) => {
+  const sim = await cluster(t);
+  const huge = Buffer.alloc(replicatedValueBytesMax + 1);
+  const error = await t.throwsAsync(sim.node('a').coordinator.put(Buffer.from('big'), { kind: 'value', value: huge }, { w: 2 }));
+  t.is((error as { code?: string }).code, 'VALUE_TOO_LARGE');
+  for (const id of ['a', 'b', 'c']) t.deepEqual(sim.local(id, 'big'), []);
 });
 
 test('cluster sim › read repair merges siblings into every replica', async (t) => {
