@@ -29,7 +29,7 @@ export interface MemoryNetworkOptions {
 }
 
 /** mulberry32: tiny, fast, good enough for fault injection; not for crypto. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

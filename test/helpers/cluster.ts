@@ -51,7 +51,7 @@ function findRepoRoot(start: string): string {
   throw new Error(`cannot find bin/ringkv.js above ${start}`);
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
@@ -576,4 +576,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw err;
   }
   return cluster;
+}
+
+/** Polls `probe` (a failure counts as false) until it holds or `timeoutMs` passes; bounded in attempts too. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, pollMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; attempt < Math.ceil(timeoutMs / pollMs) + 1; attempt++) {
+    if (await probe().catch(() => false)) return true;
+    if (Date.now() >= deadline) break;
+    await sleep(pollMs);
+  }
+  return false;
 }

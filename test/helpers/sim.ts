@@ -15,7 +15,7 @@ import { defaultPruneLimits } from '../../src/clock/vclock.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
 import { Coordinator, type PutResult } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
-import { MemoryNetwork, MemoryTransport } from '../../src/peer/memory-transport.js';
+import { MemoryNetwork, MemoryTransport, mulberry32 } from '../../src/peer/memory-transport.js';
 import type { PeerMessage } from '../../src/peer/transport.js';
 import { generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
 import { tokenOf } from '../../src/storage/keys.js';
@@ -199,14 +199,5 @@ export async function eventually(check: () => boolean, timeoutMs = 2_000): Promi
   }
 }
 
-/** mulberry32: a small seeded PRNG for simulation plans (same seed, same plan). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, as the memory network uses: a seeded PRNG for simulation plans (same seed, same plan). */
+export const seededRandom = mulberry32;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
-import { makeTempDir, removeTempDir, repoRoot, respCommand } from '../helpers/cluster.js';
+import { eventually, makeTempDir, removeTempDir, repoRoot, respCommand } from '../helpers/cluster.js';
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -25,14 +25,6 @@ async function freeBase(): Promise<number> {
   throw new Error('no free port range');
 }
 
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
-}
 
 test('ringkv cluster › three nodes form one cluster and stop together on SIGINT', async (t) => {
   const base = await freeBase();

@@ -10,32 +10,17 @@ import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { repoRoot, startCluster, startNode, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { repoRoot, startCluster, startNode, type Cluster, type RingkvNode, eventually, sleep } from '../helpers/cluster.js';
 
 const requestTimeoutMs = 1000;
 const secret = 'cluster-test-secret';
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', String(requestTimeoutMs)];
-const pollMs = 100;
 
 let cluster: Cluster;
 let n1: RingkvNode;
 let n2: RingkvNode;
 let n3: RingkvNode;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` until it returns true or the deadline passes; returns the last verdict. */
-async function eventually(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; attempt < Math.ceil(timeoutMs / pollMs) + 1; attempt++) {
-    if (await probe().catch(() => false)) return true;
-    if (Date.now() >= deadline) break;
-    await sleep(pollMs);
-  }
-  return false;
-}
 
 /** RESP2 maps arrive as flat [field, value, ...] arrays. */
 function fields(entry: unknown): Map<string, unknown> {

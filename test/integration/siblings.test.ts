@@ -7,10 +7,9 @@
 
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { startCluster, startNode, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { startCluster, startNode, type Cluster, type RingkvNode, eventually, sleep } from '../helpers/cluster.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
-const pollMs = 100;
 const repairWaitMs = 5000;
 
 let cluster: Cluster;
@@ -22,19 +21,6 @@ let n3: RingkvNode;
 const kA = 'split:a';
 const kC = 'split:c';
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function eventually(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; attempt < Math.ceil(timeoutMs / pollMs) + 1; attempt++) {
-    if (await probe().catch(() => false)) return true;
-    if (Date.now() >= deadline) break;
-    await sleep(pollMs);
-  }
-  return false;
-}
 
 interface Version {
   value: string;
