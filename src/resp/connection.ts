@@ -249,7 +249,8 @@ export class Connection implements CommandContext {
    * (the socket holds more than outputBytesHigh) until 'drain'.
    */
   private writeReplies(): void {
-    if (this.closed) return;
+    // While the client is not reading, nothing more is encoded: 'drain' resumes.
+    if (this.closed || this.pausedForOutput) return;
     const out = sharedReplyBuffer;
     let quit = false;
     for (;;) {
