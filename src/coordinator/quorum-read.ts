@@ -23,7 +23,7 @@ export class QuorumRead {
   constructor(
     private readonly coordinator: Coordinator,
     private readonly key: Buffer,
-    private readonly token: Buffer,
+    private readonly token: Buffer | undefined,
     private readonly replicas: readonly string[],
     r: number,
   ) {

@@ -19,7 +19,7 @@
 import { ClassicLevel } from 'classic-level';
 import { decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
-import { dataEnd, dataKey, dataKeyAtToken, dataPrefix, tokenOfDataKey, userKeyOf } from './keys.js';
+import { dataEnd, dataKey, dataKeyAtToken, dataPrefix, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
 import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
 
 /** Changes queued beyond this wait for the batch in flight; bounds one batch's memory. */
@@ -104,24 +104,24 @@ export class LevelStorage implements Storage {
     return this.records;
   }
 
-  get(key: Buffer, token: Buffer): Sibling[] {
+  get(key: Buffer, token: Buffer | undefined): Sibling[] {
     const id = key.toString('latin1');
     const cached = this.cache.get(id);
     if (cached !== undefined) {
       cached.referenced = true;
       return cached.siblings;
     }
-    const storageKey = dataKey(token, key);
+    const storageKey = dataKey(token ?? tokenOf(key), key);
     const siblings = this.readDurable(storageKey);
     this.remember({ id, storageKey, siblings, bytes: recordBytes(storageKey, siblings), unflushed: 0, referenced: false });
     return siblings;
   }
 
-  update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
+  update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
     const id = key.toString('latin1');
     let record = this.cache.get(id);
-    const storageKey = record !== undefined ? record.storageKey : dataKey(token, key);
+    const storageKey = record !== undefined ? record.storageKey : dataKey(token ?? tokenOf(key), key);
     const current = record !== undefined ? record.siblings : this.readDurable(storageKey);
     const next = ownedVersions(change(current), current);
     if (current.length === 0 && next.length > 0) this.records++;

@@ -11,7 +11,7 @@
 // Nothing survives close(): a restarted node starts empty.
 
 import type { Sibling } from '../clock/types.js';
-import { dataKey, dataKeyAtToken, tokenOfDataKey, userKeyOf } from './keys.js';
+import { dataKey, dataKeyAtToken, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
 import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
 
 interface StoredRecord {
@@ -34,14 +34,14 @@ export class MemoryStorage implements Storage {
     return this.records.size;
   }
 
-  get(key: Buffer, token: Buffer): Sibling[] {
+  get(key: Buffer, token: Buffer | undefined): Sibling[] {
     if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
-    return this.records.get(idOf(dataKey(token, key)))?.siblings ?? [];
+    return this.records.get(idOf(dataKey(token ?? tokenOf(key), key)))?.siblings ?? [];
   }
 
-  update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
+  update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
-    const storageKey = dataKey(token, key);
+    const storageKey = dataKey(token ?? tokenOf(key), key);
     const id = idOf(storageKey);
     const record = this.records.get(id);
     const current = record?.siblings ?? [];

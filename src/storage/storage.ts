@@ -21,8 +21,12 @@ export interface ScanPage {
 }
 
 export interface Storage {
-  /** The key's stored siblings, [] when absent. Sees writes not yet durable. */
-  get(key: Buffer, token: Buffer): Sibling[];
+  /**
+   * The key's stored siblings, [] when absent. Sees writes not yet durable.
+   * `token` is the key's tokenOf digest when the caller has it; otherwise the
+   * store computes it if it needs it.
+   */
+  get(key: Buffer, token: Buffer | undefined): Sibling[];
   /**
    * Replaces the key's record with `change(current)` ([] deletes it) and
    * resolves with the new record once it is durable (survives kill -9).
@@ -30,7 +34,7 @@ export interface Storage {
    * throws makes update throw and changes nothing), so changes to one key
    * apply in call order and the caller may act on the new record at once.
    */
-  update(key: Buffer, token: Buffer, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]>;
+  update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]>;
   /** Records with token ≥ fromToken in ring order, at most about `limit` keys. */
   scan(fromToken: bigint, limit: number): Promise<ScanPage>;
   /** Records stored on this node (replicas and tombstones included): cheap, for INFO. */

@@ -1,0 +1,119 @@
+// CPU per command through the whole node minus the network: RESP bytes in,
+// parser, dispatch, coordinator (N=1), storage with group commit, reply
+// encoding, out — over a fake socket, so the figure is JavaScript work, not
+// system calls or the benchmark client.
+// `node dist/benchmarks/command-path.js [SET|GET ...]` (default: SET GET SET GET)
+
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import pino from 'pino';
+import { defaultPruneLimits } from '../src/clock/vclock.js';
+import { buildCommandTable } from '../src/commands/table.js';
+import type { ServerServices, Session } from '../src/commands/types.js';
+import { resolveConfig } from '../src/cli/config.js';
+import { Coordinator } from '../src/coordinator/coordinator.js';
+import { Connection } from '../src/resp/connection.js';
+import { protocolLimits } from '../src/resp/limits.js';
+import { LevelStorage } from '../src/storage/level-storage.js';
+
+const pipeline = 16;
+const connections = 50;
+const commandsPerRun = 400_000;
+const keySpace = 100_000;
+
+class FakeSocket extends EventEmitter {
+  writableLength = 0;
+  replies = 0;
+  onReplies: (() => void) | undefined;
+  setNoDelay(): void {}
+  pause(): void {}
+  resume(): void {}
+  end(): void {}
+  destroy(): void {}
+  write(chunk: Buffer): boolean {
+    this.replies += countReplies(chunk);
+    this.onReplies?.();
+    return true;
+  }
+}
+
+/** Counts the +status and $bulk replies in a chunk (the only shapes SET and GET produce). */
+function countReplies(chunk: Buffer): number {
+  let count = 0;
+  let p = 0;
+  while (p < chunk.length) {
+    const eol = chunk.indexOf(10, p);
+    if (chunk[p] === 0x24) {
+      const length = Number(chunk.toString('latin1', p + 1, eol - 1));
+      p = length < 0 ? eol + 1 : eol + 1 + length + 2;
+    } else {
+      p = eol + 1;
+    }
+    count++;
+  }
+  return count;
+}
+
+function request(command: string, key: string): Buffer {
+  return command === 'SET'
+    ? Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$3\r\nxxx\r\n`)
+    : Buffer.from(`*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`);
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-cmdpath-'));
+const storage = await LevelStorage.open(dir);
+const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'] };
+const logger = pino({ level: 'silent' });
+const coordinator = new Coordinator(storage, view, undefined, {
+  requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
+  pruneLimits: defaultPruneLimits, readRepairsInFlightMax: 100, logger,
+});
+const services: ServerServices = {
+  coordinator,
+  config: resolveConfig(['--port', '0'], {}),
+  stats: { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, startedAtMs: Date.now() },
+  clients: { sessions: () => [], connectedClients: 0, totalConnections: 0, rejectedConnections: 0 },
+  cluster: { members: () => [], owners: () => [] },
+  logger,
+  commands: buildCommandTable(),
+};
+
+async function run(command: 'SET' | 'GET'): Promise<number> {
+  let next = 0;
+  const batch = (): Buffer => {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < pipeline; i++) parts.push(request(command, `key:${String((next++ * 7919) % keySpace).padStart(12, '0')}`));
+    return Buffer.concat(parts);
+  };
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: connections }, (_, c) => new Promise<void>((resolve) => {
+    const socket = new FakeSocket();
+    const session: Session = {
+      id: c, protocol: 2, authenticated: true, name: '', libName: '', libVersion: '', r: undefined, w: undefined,
+      remoteAddress: 'bench', localAddress: 'bench', createdAtMs: 0, lastCommandAtMs: 0, lastCommand: '', closeAfterReply: false,
+    };
+    new Connection(socket as unknown as Socket, session, services, protocolLimits(), { closed: () => undefined });
+    let sent = 0;
+    const perConnection = commandsPerRun / connections;
+    socket.onReplies = () => {
+      if (socket.replies < sent) return;
+      if (sent >= perConnection) return resolve();
+      sent += pipeline;
+      socket.emit('data', batch());
+    };
+    sent += pipeline;
+    socket.emit('data', batch());
+  })));
+  return Number(process.hrtime.bigint() - started) / commandsPerRun / 1000;
+}
+
+const commands = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['SET', 'GET', 'SET', 'GET'];
+for (const command of commands as ('SET' | 'GET')[]) {
+  const us = await run(command);
+  console.log(`${command} -P ${pipeline} x${connections}: ${us.toFixed(2)} µs/command, ${(1000 / us).toFixed(0)}k commands/s`);
+}
+await storage.close();
+rmSync(dir, { recursive: true, force: true });
