@@ -11,7 +11,7 @@
 // version vectors solve in Riak 2, met here without changing the clock shape.
 // Those one-off entries are few and are pruned like any other.
 
-import { increment, prune, type PruneLimits } from '../clock/vclock.js';
+import { dominates, increment, prune, type PruneLimits } from '../clock/vclock.js';
 import { causalContext, collectGarbage, reconcile } from '../clock/siblings.js';
 import type { ClockEntry, Sibling, VClock } from '../clock/types.js';
 
@@ -66,8 +66,16 @@ export function newVersion(
 
 /** The record after folding `incoming` versions into `stored`: the one merge every path uses. */
 export function foldVersions(stored: readonly Sibling[], incoming: readonly Sibling[], nowMs: number, options: VersioningOptions): Sibling[] {
+  // The common write: one version that dominates everything stored replaces it
+  // (what reconcile would decide, without its copies and sort).
+  if (incoming.length === 1 && dominatesAll(incoming[0]!, stored)) return collectGarbage([incoming[0]!], nowMs, options.tombstoneGraceMs);
   const all = stored.length === 0 ? incoming : incoming.length === 0 ? stored : [...stored, ...incoming];
   return collectGarbage(reconcile(all), nowMs, options.tombstoneGraceMs);
+}
+
+function dominatesAll(version: Sibling, stored: readonly Sibling[]): boolean {
+  for (const s of stored) if (!dominates(version.clock, s.clock)) return false;
+  return true;
 }
 
 /** True when both records hold the same versions (by clock). */
