@@ -31,12 +31,13 @@ export class ReplicaService {
     switch (message.type) {
       case MessageType.ReplicaPut: {
         const { key, siblings } = decodeReplicaPut(message.payload);
-        await this.coordinator.applyLocal(key, tokenOf(key), siblings);
+        // No token: storage hashes the key only if it must read the record from disk.
+        await this.coordinator.applyLocal(key, undefined, siblings);
         return { type: MessageType.ReplicaPutAck, payload: empty };
       }
       case MessageType.ReplicaGet: {
         const key = decodeReplicaGet(message.payload);
-        const record = this.coordinator.storage.get(key, tokenOf(key));
+        const record = this.coordinator.storage.get(key, undefined);
         return { type: MessageType.ReplicaGetReply, payload: encodeReplicaGetReply(record) };
       }
       case MessageType.CoordinatePut: {
