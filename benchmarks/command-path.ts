@@ -65,7 +65,7 @@ function request(command: string, key: string): Buffer {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-cmdpath-'));
 const storage = await LevelStorage.open(dir);
-const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'] };
+const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1 };
 const logger = pino({ level: 'silent' });
 const coordinator = new Coordinator(storage, view, undefined, {
   requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,

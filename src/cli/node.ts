@@ -138,6 +138,7 @@ function clusterView(membership: Membership): ClusterView {
     isUp: (id) => membership.isUp(id),
     peerAddress: (id) => membership.peerAddress(id),
     memberIds: () => membership.ring().members,
+    replicationFactor: () => membership.ring().n,
   };
 }
 

@@ -11,4 +11,6 @@ export interface ClusterView {
   peerAddress(nodeId: string): string;
   /** Every member's id, up or down. */
   memberIds(): readonly string[];
+  /** N: how many replicas each key has (fewer while the ring is smaller). */
+  replicationFactor(): number;
 }

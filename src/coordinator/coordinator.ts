@@ -121,6 +121,17 @@ export class Coordinator {
     return this.view.memberIds().length > 1 ? tokenOf(key) : undefined;
   }
 
+  /**
+   * True when a write of `key` would be coordinated here rather than
+   * forwarded: always when the ring has no more members than N (every node
+   * replicates every key), else when this node is in the key's preference list.
+   */
+  coordinatesLocally(key: Buffer): boolean {
+    const members = this.view.memberIds();
+    if (members.length <= this.view.replicationFactor()) return members.length === 0 || members.includes(this.selfId);
+    return this.view.preferenceList(key, tokenOf(key)).includes(this.selfId);
+  }
+
   put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
     const token = this.routingToken(key);
     const replicas = token === undefined ? this.view.memberIds() : this.view.preferenceList(key, token);

@@ -156,12 +156,23 @@ export class Connection implements CommandContext {
     const command = spec!;
     this.session.lastCommand = command.name;
     this.session.lastCommandAtMs = Date.now();
-    const concurrent = command.concurrent === true || (typeof command.concurrent === 'function' && command.concurrent(args));
+    let concurrent = command.concurrent === true || (typeof command.concurrent === 'function' && command.concurrent(args));
+    // A forwarded write is applied by another node, out of this connection's
+    // sight: what follows it in the pipeline waits for it.
+    if (concurrent && command.flags.includes('write') && !this.writesLocally(command, args)) concurrent = false;
     if (!concurrent && this.inFlight > 0) {
       this.deferred = { spec: command, args, slot };
       return;
     }
     this.run(command, args, slot, !concurrent);
+  }
+
+  private writesLocally(spec: CommandSpec, args: Buffer[]): boolean {
+    const last = spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey;
+    for (let i = spec.firstKey; i > 0 && i <= last; i += spec.step) {
+      if (!this.server.coordinator.coordinatesLocally(args[i]!)) return false;
+    }
+    return true;
   }
 
   /** Checks that need no handler: arity and authentication, as Redis does before calling. */

@@ -95,6 +95,7 @@ export class SimCluster {
         isUp: (other) => network.reachable(address, addressOf(other)),
         peerAddress: addressOf,
         memberIds: () => ring.members,
+        replicationFactor: () => ring.n,
       };
       const coordinator = new Coordinator(storage, view, transport, {
         requestTimeoutMs,

@@ -166,6 +166,29 @@ test.serial('a write through a node outside the preference list is forwarded', a
   }
 });
 
+test.serial('a pipeline through a non-owner reads its own forwarded writes in order', async (t) => {
+  const entry = cluster.nodes[0]!;
+  const client = entry.client();
+  const candidates = Array.from({ length: 200 }, (_, i) => `pipe-fwd:${i}`);
+  const lists = await owners(client, candidates);
+  const foreign = candidates.filter((_, i) => !lists[i]!.some(([id]) => id === entry.id)).slice(0, 40);
+  t.true(foreign.length >= 20);
+  for (let round = 0; round < 3; round++) {
+    const pipeline = client.pipeline();
+    for (const key of foreign) {
+      pipeline.set(key, `v${round}`);
+      pipeline.get(key);
+      pipeline.set(key, `w${round}`);
+      pipeline.get(key);
+    }
+    const results = (await pipeline.exec())!;
+    for (let i = 0; i < foreign.length; i++) {
+      t.deepEqual(results[i * 4 + 1], [null, `v${round}`], `${foreign[i]} read after its first write`);
+      t.deepEqual(results[i * 4 + 3], [null, `w${round}`], `${foreign[i]} read after its second write`);
+    }
+  }
+});
+
 test.serial('RING MEMBERS lists 5 members up with ownership values', async (t) => {
   for (const node of cluster.nodes) {
     const members = ((await node.client({ protocol: 2 }).call('RING', 'MEMBERS')) as unknown[]).map(fields);
