@@ -109,17 +109,12 @@ async function keys(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const pattern = args[1]!;
   const matchAll = pattern.length === 1 && pattern[0] === 0x2a;
   const found: Buffer[] = [];
-  let cursor = 0n;
-  do {
-    const page = await ctx.server.coordinator.scan(cursor, scanPageKeys);
-    for (const key of page.keys) if (matchAll || globMatch(pattern, key)) found.push(key);
-    cursor = page.cursor;
-  } while (cursor !== 0n);
+  for await (const page of ctx.server.coordinator.allKeys()) {
+    for (const key of page) if (matchAll || globMatch(pattern, key)) found.push(key);
+  }
   return found;
 }
 
-/** Keys per page when KEYS walks the keyspace. */
-const scanPageKeys = 1000;
 /** SCAN COUNT is a hint; larger values are clamped to bound one reply. */
 const scanCountMax = 10_000;
 const cursorPattern = /^(0|[1-9][0-9]{0,19})$/;

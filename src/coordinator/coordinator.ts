@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { Sibling, VClock } from '../clock/types.js';
 import type { PruneLimits } from '../clock/vclock.js';
-import { decodeReplicaGetReply, encodeReplicaGet, encodeReplicaPut } from '../peer/codec.js';
+import { decodeReplicaGetReply, encodeReplicaPut } from '../peer/codec.js';
 import { MessageType } from '../peer/message-types.js';
 import type { Transport } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
@@ -60,8 +60,7 @@ export interface PutOptions {
 }
 
 export interface PutResult {
-  /** The coordinator's record before the write: lets DEL count and SET GET answer. */
-  readonly previous: readonly Sibling[];
+  /** The coordinator's record after the write. */
   readonly stored: readonly Sibling[];
 }
 
@@ -105,7 +104,7 @@ export class Coordinator {
    */
   get(key: Buffer, r: number): Sibling[] | Promise<Sibling[]> {
     const token = this.routingToken(key);
-    const replicas = token === undefined ? this.view.memberIds() : this.view.preferenceList(key, token);
+    const replicas = this.replicasOf(key, token);
     if (replicas.length === 1 && replicas[0] === this.selfId && r <= 1) return this.storage.get(key, token);
     const read = new QuorumRead(this, key, token, replicas, r);
     return read.run();
@@ -121,6 +120,11 @@ export class Coordinator {
     return this.view.memberIds().length > 1 ? tokenOf(key) : undefined;
   }
 
+  /** The key's preference list; a ring of one (no token) is its only member. */
+  private replicasOf(key: Buffer, token: Buffer | undefined): readonly string[] {
+    return token === undefined ? this.view.memberIds() : this.view.preferenceList(key, token);
+  }
+
   /**
    * True when a write of `key` would be coordinated here rather than
    * forwarded: always when the ring has no more members than N (every node
@@ -134,7 +138,7 @@ export class Coordinator {
 
   put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
     const token = this.routingToken(key);
-    const replicas = token === undefined ? this.view.memberIds() : this.view.preferenceList(key, token);
+    const replicas = this.replicasOf(key, token);
     if (mutation.kind === 'value' && replicas.length > 1 && mutation.value.length > replicatedValueBytesMax) {
       return Promise.reject(new ValueTooLargeError(mutation.value.length, replicatedValueBytesMax));
     }
@@ -150,12 +154,10 @@ export class Coordinator {
    * not two in a row. The local commit is one of the W acknowledgements.
    */
   coordinatePut(key: Buffer, token: Buffer | undefined, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
-    let previous: readonly Sibling[] = [];
     let record: Sibling[] | undefined;
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storage.update(key, token, (current) => {
-        previous = current;
         const now = this.now();
         const version = newVersion(current, mutation, options.context, this.selfId, now, this.options.pruneLimits);
         const next = foldVersions(current, [version], now, this.options);
@@ -167,9 +169,10 @@ export class Coordinator {
       return Promise.reject(err);
     }
     // A ring of one (N=1) has nothing to replicate: the local write is the quorum.
-    if (replicas.length === 1 || record === undefined) return durable.then((stored) => ({ previous, stored }));
+    // (No record means storage refused the change, closing: `durable` rejects.)
+    if (replicas.length === 1 || record === undefined) return durable.then((stored) => ({ stored }));
     const stored = record;
-    return this.replicate(key, stored, replicas, options.w, durable).then(() => ({ previous, stored }));
+    return this.replicate(key, stored, replicas, options.w, durable).then(() => ({ stored }));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -185,7 +188,12 @@ export class Coordinator {
     return this.keyspace.scan(cursor, count);
   }
 
-  async dbsize(): Promise<number> {
+  /** Every live key of the cluster, a page at a time (KEYS). */
+  allKeys(): AsyncGenerator<Buffer[]> {
+    return this.keyspace.all();
+  }
+
+  dbsize(): Promise<number> {
     return this.keyspace.count();
   }
 
@@ -288,6 +296,7 @@ export class Coordinator {
 
   /** @internal QuorumRead reports here. */
   readRepair(key: Buffer, token: Buffer | undefined, merged: readonly Sibling[], behind: readonly string[]): void {
+    let payload: Buffer | undefined;
     for (const id of behind) {
       if (this.readRepairsInFlight >= this.options.readRepairsInFlightMax) {
         this.stats.readRepairsSkipped++;
@@ -301,7 +310,7 @@ export class Coordinator {
       if (id === this.selfId) {
         this.applyLocal(key, token, merged).then(done, done);
       } else if (this.transport !== undefined) {
-        const payload = encodeReplicaPut(key, merged);
+        payload ??= encodeReplicaPut(key, merged);
         this.transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs).then(done, done);
       } else {
         done();
@@ -309,12 +318,12 @@ export class Coordinator {
     }
   }
 
-  /** @internal */
-  readRemote(id: string, key: Buffer): Promise<Sibling[]> {
+  /** @internal `request` is encodeReplicaGet(key), encoded once per read for all replicas. */
+  readRemote(id: string, request: Buffer): Promise<Sibling[]> {
     const transport = this.transport;
     if (transport === undefined) return Promise.reject(new Error('no transport'));
     return transport
-      .request(this.view.peerAddress(id), { type: MessageType.ReplicaGet, payload: encodeReplicaGet(key) }, this.options.requestTimeoutMs)
+      .request(this.view.peerAddress(id), { type: MessageType.ReplicaGet, payload: request }, this.options.requestTimeoutMs)
       .then((reply) => decodeReplicaGetReply(reply.payload));
   }
 }

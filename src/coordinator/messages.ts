@@ -62,11 +62,11 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
 }
 
 type WirePutReply =
-  | { ok: true; p: Buffer; s: Buffer }
+  | { ok: true; s: Buffer }
   | { ok: false; code: 'NOQUORUM'; n: number; a: number; asked: number; t: boolean; op: 'read' | 'write' }
   | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number };
 
-export function encodeCoordinatePutReply(outcome: { previous: readonly Sibling[]; stored: readonly Sibling[] } | Error): Buffer {
+export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[] } | Error): Buffer {
   if (outcome instanceof QuorumError) {
     return encodeControl({ ok: false, code: 'NOQUORUM', n: outcome.needed, a: outcome.succeeded, asked: outcome.asked, t: outcome.timedOut, op: outcome.operation });
   }
@@ -74,13 +74,13 @@ export function encodeCoordinatePutReply(outcome: { previous: readonly Sibling[]
     return encodeControl({ ok: false, code: 'SIBLINGS_MAX', siblings: outcome.siblings, limit: outcome.limit });
   }
   if (outcome instanceof Error) throw outcome;
-  return encodeControl({ ok: true, p: encodeSiblings(outcome.previous), s: encodeSiblings(outcome.stored) });
+  return encodeControl({ ok: true, s: encodeSiblings(outcome.stored) });
 }
 
 /** The forwarded write's outcome; a failure the remote coordinator decided is thrown as the same typed error. */
-export function decodeCoordinatePutReply(payload: Buffer): { previous: Sibling[]; stored: Sibling[] } {
+export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[] } {
   const wire = decodeControl<WirePutReply>(payload);
-  if (wire?.ok === true) return { previous: decodeSiblings(wire.p), stored: decodeSiblings(wire.s) };
+  if (wire?.ok === true) return { stored: decodeSiblings(wire.s) };
   if (wire?.ok === false && wire.code === 'NOQUORUM') throw new QuorumError(wire.op, wire.n, wire.a, wire.asked, wire.t);
   if (wire?.ok === false && wire.code === 'SIBLINGS_MAX') throw new SiblingLimitError(wire.siblings, wire.limit);
   throw new CodecError('bad coordinate-put reply');

@@ -9,6 +9,7 @@ import type { Coordinator } from './coordinator.js';
 import { QuorumError } from './errors.js';
 import { QuorumState } from './quorum.js';
 import { sameVersions } from './versioning.js';
+import { encodeReplicaGet } from '../peer/codec.js';
 
 export class QuorumRead {
   private readonly replies: (Sibling[] | undefined)[];
@@ -37,6 +38,7 @@ export class QuorumRead {
       this.reject = reject;
     });
     const self = this.coordinator.selfId;
+    let request: Buffer | undefined;
     for (let i = 0; i < this.replicas.length; i++) {
       const id = this.replicas[i]!;
       if (id === self) {
@@ -49,7 +51,8 @@ export class QuorumRead {
         }
         this.answered(i, local);
       } else {
-        this.coordinator.readRemote(id, this.key).then(
+        request ??= encodeReplicaGet(this.key);
+        this.coordinator.readRemote(id, request).then(
           (record) => this.answered(i, record),
           (err) => this.failed(err),
         );
@@ -61,7 +64,9 @@ export class QuorumRead {
 
   private answered(index: number, record: Sibling[]): void {
     this.replies[index] = record;
-    this.merged = this.merged.length === 0 ? record : reconcile([...this.merged, ...record]);
+    // Replicas usually agree: merge only when this answer brings something new.
+    if (this.merged.length === 0) this.merged = record;
+    else if (!sameVersions(this.merged, record)) this.merged = reconcile([...this.merged, ...record]);
     this.step(this.quorum.success());
   }
 

@@ -15,9 +15,15 @@
 // copied as a wire would, and a handler's failure arrives as PEER_REMOTE_ERROR.
 
 import assert from 'node:assert';
-import { frameBytesMax, frameHeaderBytes } from './frame.js';
-import { requestTimeoutMsDefault, requestTimeoutMsMax } from './tcp-transport.js';
-import { PeerError, type PeerMessage, type RequestHandler, type Transport } from './transport.js';
+import {
+  effectiveTimeoutMs,
+  oversizedRequest,
+  PeerError,
+  requestTimeoutMsDefault,
+  type PeerMessage,
+  type RequestHandler,
+  type Transport,
+} from './transport.js';
 
 export interface MemoryNetworkOptions {
   /** PRNG seed: same seed, same drops and delays. */
@@ -203,14 +209,12 @@ export class MemoryTransport implements Transport {
 
   request(address: string, message: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
     if (this.closed) return Promise.reject(new PeerError('PEER_CLOSED', 'transport closed'));
-    if (frameHeaderBytes + message.payload.length > frameBytesMax) {
-      return Promise.reject(new PeerError('PEER_OVERLOADED', `payload of ${message.payload.length} bytes exceeds frameBytesMax`));
-    }
+    const oversized = oversizedRequest(message);
+    if (oversized !== undefined) return Promise.reject(oversized);
     return new Promise<PeerMessage>((resolve, reject) => {
       const call = new MemoryCall(this, address, { type: message.type, payload: Buffer.from(message.payload) }, resolve, reject);
       this.calls.add(call);
-      const effectiveMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : this.requestTimeoutMs;
-      call.timeoutTimer = setTimeout(onCallTimeout, Math.min(effectiveMs, requestTimeoutMsMax), call);
+      call.timeoutTimer = setTimeout(onCallTimeout, effectiveTimeoutMs(timeoutMs, this.requestTimeoutMs), call);
       if (!this.network.reachable(this.address, address)) {
         this.network.stats.unreachable++;
         call.hopTimer = setTimeout(onCallUnreachable, 0, call);

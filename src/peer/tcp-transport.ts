@@ -47,12 +47,18 @@ import {
   type RefusalReason,
 } from './handshake.js';
 import { MessageType } from './message-types.js';
-import { PeerError, type PeerErrorCode, type PeerMessage, type RequestHandler, type Transport } from './transport.js';
+import {
+  effectiveTimeoutMs,
+  oversizedRequest,
+  PeerError,
+  requestTimeoutMsDefault,
+  type PeerErrorCode,
+  type PeerMessage,
+  type RequestHandler,
+  type Transport,
+} from './transport.js';
 
-/** No request waits longer than this, whatever the caller asks: a stuck peer must not pin memory. */
-export const requestTimeoutMsMax = 60_000;
-/** The timeout for a request whose caller passes none (0, negative, not finite): a LAN round trip plus a slow disk. */
-export const requestTimeoutMsDefault = 1_000;
+
 /** In-flight requests per connection: far above a node's fan-out at LAN latency, low enough to bound memory. */
 export const pendingRequestsMax = 4096;
 /** Inbound connections: one per peer in a cluster of a few hundred nodes, plus reconnect overlap. */
@@ -475,9 +481,8 @@ export class TcpTransport implements Transport {
 
   request(address: string, message: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
     if (this.closed) return Promise.reject(new PeerError('PEER_CLOSED', 'transport closed'));
-    if (frameHeaderBytes + message.payload.length > frameBytesMax) {
-      return Promise.reject(new PeerError('PEER_OVERLOADED', `payload of ${message.payload.length} bytes exceeds frameBytesMax`));
-    }
+    const oversized = oversizedRequest(message);
+    if (oversized !== undefined) return Promise.reject(oversized);
     const link = this.link(address);
     if (link === null) return Promise.reject(new PeerError('PEER_UNREACHABLE', `bad peer address ${address}`));
     let connection = link.connection;
@@ -487,8 +492,7 @@ export class TcpTransport implements Transport {
       }
       connection = this.dial(link);
     }
-    const effectiveMs = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : this.requestTimeoutMs;
-    return connection.request(message, Math.min(effectiveMs, requestTimeoutMsMax));
+    return connection.request(message, effectiveTimeoutMs(timeoutMs, this.requestTimeoutMs));
   }
 
   /**

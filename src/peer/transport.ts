@@ -3,6 +3,13 @@
 // behind it (TCP in tcp-transport.ts, in-memory in memory-transport.ts) so the
 // coordinator, gossip and handoff can run over seeded faults in tests.
 
+import { frameBytesMax, frameHeaderBytes } from './frame.js';
+
+/** No request waits longer than this, whatever the caller asks: a stuck peer must not pin memory. */
+export const requestTimeoutMsMax = 60_000;
+/** The timeout for a request whose caller passes none (0, negative, not finite): a LAN round trip plus a slow disk. */
+export const requestTimeoutMsDefault = 1_000;
+
 export interface PeerMessage {
   /** A MessageType from message-types.ts. */
   readonly type: number;
@@ -41,4 +48,17 @@ export class PeerError extends Error {
     super(message, options);
     this.name = 'PeerError';
   }
+}
+
+/** The rules every transport applies to a request before sending it. */
+
+/** The timeout a request gets: the caller's, else the transport's default, never past requestTimeoutMsMax. */
+export function effectiveTimeoutMs(timeoutMs: number, defaultMs: number): number {
+  return Math.min(Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : defaultMs, requestTimeoutMsMax);
+}
+
+/** A request whose payload cannot fit one frame fails at once (the peer would drop the connection). */
+export function oversizedRequest(message: PeerMessage): PeerError | undefined {
+  if (frameHeaderBytes + message.payload.length <= frameBytesMax) return undefined;
+  return new PeerError('PEER_OVERLOADED', `payload of ${message.payload.length} bytes exceeds frameBytesMax`);
 }

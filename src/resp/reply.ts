@@ -64,7 +64,3 @@ export const PONG = new SimpleReply('PONG');
 export const QUEUED = new SimpleReply('QUEUED');
 export const NULL_ARRAY = new NullArrayReply();
 export const EMPTY_ARRAY: readonly Reply[] = Object.freeze([]);
-
-export function error(message: string): ErrorReply {
-  return new ErrorReply(message);
-}

@@ -26,10 +26,6 @@ export function dataKey(token: Buffer, key: Buffer): Buffer {
   return out;
 }
 
-export function isDataKey(storageKey: Buffer): boolean {
-  return storageKey.length >= dataHeaderBytes && storageKey[0] === dataPrefix;
-}
-
 export function userKeyOf(storageKey: Buffer): Buffer {
   return storageKey.subarray(dataHeaderBytes);
 }

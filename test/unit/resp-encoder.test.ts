@@ -10,7 +10,7 @@ import {
   BooleanReply,
   DoubleReply,
   EMPTY_ARRAY,
-  error,
+  ErrorReply,
   MapReply,
   NULL_ARRAY,
   OK,
@@ -38,8 +38,8 @@ const vectors: [name: string, reply: Reply, resp2: string, resp3: string][] = [
   ['+QUEUED', QUEUED, '+QUEUED\r\n', '+QUEUED\r\n'],
   ['simple', new SimpleReply('string'), '+string\r\n', '+string\r\n'],
   ['simple with CR/LF', new SimpleReply('a\r\nb'), '+a  b\r\n', '+a  b\r\n'],
-  ['error', error('ERR syntax error'), '-ERR syntax error\r\n', '-ERR syntax error\r\n'],
-  ['error with CR/LF', error('MY a\r\nb\n'), '-MY a  b\r\n', '-MY a  b\r\n'],
+  ['error', new ErrorReply('ERR syntax error'), '-ERR syntax error\r\n', '-ERR syntax error\r\n'],
+  ['error with CR/LF', new ErrorReply('MY a\r\nb\n'), '-MY a  b\r\n', '-MY a  b\r\n'],
   ['integer 0', 0, ':0\r\n', ':0\r\n'],
   ['integer 9999', 9999, ':9999\r\n', ':9999\r\n'],
   ['integer 10000', 10000, ':10000\r\n', ':10000\r\n'],
@@ -176,8 +176,8 @@ test('encoder › RESP2 output round-trips through redis-parser', (t) => {
 
 test('encoder › errors decode as errors in redis-parser', (t) => {
   const buffer = new ReplyBuffer();
-  buffer.write(error('WRONGTYPE Operation against a key holding the wrong kind of value'), 2);
-  buffer.write(error('ERR a\nb'), 2);
+  buffer.write(new ErrorReply('WRONGTYPE Operation against a key holding the wrong kind of value'), 2);
+  buffer.write(new ErrorReply('ERR a\nb'), 2);
   const decoded: Error[] = [];
   const parser = new RedisParser({ returnReply: () => t.fail(), returnError: (e) => decoded.push(e) });
   parser.execute(buffer.take());
