@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import pino from 'pino';
-import { defaultPruneLimits } from '../src/clock/vclock.js';
+import { MemoryActor } from '../src/storage/actor.js';
 import { buildCommandTable } from '../src/commands/table.js';
 import type { ServerServices, Session } from '../src/commands/types.js';
 import { resolveConfig } from '../src/cli/config.js';
@@ -65,11 +65,11 @@ function request(command: string, key: string): Buffer {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-cmdpath-'));
 const storage = await LevelStorage.open(dir);
-const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1 };
+const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1, joined: () => true };
 const logger = pino({ level: 'silent' });
 const coordinator = new Coordinator(storage, view, undefined, {
   requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
-  pruneLimits: defaultPruneLimits, readRepairsInFlightMax: 100, logger,
+  actor: new MemoryActor('n1#bench'), readRepairsInFlightMax: 100, logger,
 });
 const services: ServerServices = {
   coordinator,

@@ -6,15 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Coordinator } from '../src/coordinator/coordinator.js';
-import { defaultPruneLimits } from '../src/clock/vclock.js';
+import { MemoryActor } from '../src/storage/actor.js';
 import { LevelStorage } from '../src/storage/level-storage.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-putpath-'));
 const storage = await LevelStorage.open(dir);
-const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1 };
+const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1, joined: () => true };
 const coordinator = new Coordinator(storage, view, undefined, {
   requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
-  pruneLimits: defaultPruneLimits, readRepairsInFlightMax: 100, logger: pino({ level: 'silent' }),
+  actor: new MemoryActor('n1#bench'), readRepairsInFlightMax: 100, logger: pino({ level: 'silent' }),
 });
 const keys = Array.from({ length: 100_000 }, (_, i) => Buffer.from(`key:${String(i).padStart(12, '0')}`));
 const value = Buffer.from('xxx');

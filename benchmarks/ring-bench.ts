@@ -8,7 +8,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { Ring, generateTokens, splitmix64, vnodesDefault, type RingMember } from '../src/ring/index.js';
-import { keyDigest } from '../src/ring/tokens.js';
+import { tokenOf } from '../src/ring/tokens.js';
 
 const lookupsCount = 1_000_000;
 /** Distinct keys cycled through, so the hash sees varied input but keys are prebuilt. */
@@ -35,7 +35,7 @@ function benchLookups(): void {
   const buildMs = performance.now() - buildStart;
   const keys = Array.from({ length: keysCount }, (_, i) => Buffer.from(`user:${i}:profile`));
   const lookup = (key: Buffer) => ring.preferenceList(key).length;
-  const hashOnly = (key: Buffer) => keyDigest(key)[0]!;
+  const hashOnly = (key: Buffer) => tokenOf(key)[0]!;
   console.log(`5 nodes, V=${vnodesDefault}, n=${replicas}: ${ring.tokenCount} tokens, build ${buildMs.toFixed(1)} ms`);
   let ns = Infinity;
   let hashNs = Infinity;

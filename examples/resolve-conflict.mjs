@@ -18,18 +18,18 @@ const key = `cart:${process.pid}`;
 
 try {
   await redis.set(key, JSON.stringify(['milk']));
-  const base = await redis.call('VCLOCK', key);            // both writers start from this version
+  const [base] = await redis.call('SIBLINGS', key, 'WITHVCLOCK'); // both writers start from this version
 
   // Writer A and writer B each add an item to the cart they read.
   await redis.call('SET', key, JSON.stringify(['milk', 'eggs']), 'VCLOCK', base);
   await redis.call('SET', key, JSON.stringify(['milk', 'bread']), 'VCLOCK', base);
 
-  const siblings = await redis.call('SIBLINGS', key);
+  // Resolve: read every sibling and the context that covers exactly them in
+  // ONE read (a separate VCLOCK could cover a write you were never shown),
+  // merge, and write back with that context, which supersedes them all.
+  const [context, siblings] = await redis.call('SIBLINGS', key, 'WITHVCLOCK');
   console.log('GET returns one of them:', await redis.get(key));
   console.log('SIBLINGS:', siblings);
-
-  // Resolve: merge every sibling, write back with the context that covers them all.
-  const context = await redis.call('VCLOCK', key);
   const merged = [...new Set(siblings.flatMap((s) => JSON.parse(s)))].sort();
   await redis.call('SET', key, JSON.stringify(merged), 'VCLOCK', context);
 

@@ -9,7 +9,7 @@ import type { ClusterInfo, MemberInfo, ServerServices, ServerStats } from '../co
 import type { ClusterView } from '../coordinator/cluster-view.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { ReplicaService } from '../coordinator/replica-service.js';
-import { defaultPruneLimits } from '../clock/vclock.js';
+import { FileActor } from '../storage/actor.js';
 import { loadIdentity } from '../membership/identity.js';
 import { Membership } from '../membership/membership.js';
 import { MessageType } from '../peer/message-types.js';
@@ -83,7 +83,7 @@ export class RingkvNode {
       siblingsMax: config.siblingsMax,
       siblingsWarn: config.siblingsWarn,
       tombstoneGraceMs: config.tombstoneGraceMs,
-      pruneLimits: defaultPruneLimits,
+      actor: FileActor.open(config.dataDir, identity.nodeId),
       readRepairsInFlightMax,
       logger: log.child({ component: 'coordinator' }),
     });
@@ -138,6 +138,7 @@ function clusterView(membership: Membership): ClusterView {
     isUp: (id) => membership.isUp(id),
     peerAddress: (id) => membership.peerAddress(id),
     memberIds: () => membership.ring().members,
+    joined: () => membership.joined(),
     replicationFactor: () => membership.ring().n,
   };
 }

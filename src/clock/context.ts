@@ -6,24 +6,27 @@
 // another key would silently supersede unrelated versions), bounded sizes,
 // and strict checks that yield either a valid clock or a ContextError.
 //
-// Layout (varint = unsigned LEB128, minimal, at most 8 bytes, <= 2^53 - 1):
-//   u8       contextVersion
+// Layout (varint = unsigned LEB128, minimal, at most 8 bytes):
+//   u8       contextVersion (2; 1 carried vector clocks before dotted versions)
 //   4 bytes  key tag: the first bytes of xxhash64(key)
 //   varint   entry count
-//   per entry, sorted by node id:
-//     varint node-id byte length, node id (UTF-8)
-//     varint counter (>= 1)
-//     f64 BE timestamp ms (finite)
+//   per entry, sorted by actor id:
+//     varint actor-id byte length, actor id (UTF-8)
+//     varint counter (1 ..= counterMax)
 
 import assert from 'node:assert/strict';
 import xxhash from 'xxhash-addon';
-import { nodeIdBytesMax } from './record-codec.js';
-import { isValidClock } from './vclock.js';
+import { actorBytesMax } from './record-codec.js';
+import { counterMax, isValidClock } from './vclock.js';
 import type { ClockEntry, VClock } from './types.js';
 
 const { XXHash64 } = xxhash;
 
-export type ContextErrorCode = 'CONTEXT_MALFORMED' | 'CONTEXT_FOREIGN';
+export type ContextErrorCode =
+  | 'CONTEXT_MALFORMED'    // not a context this format can hold
+  | 'CONTEXT_FOREIGN'      // read from another key
+  | 'CONTEXT_IMPLAUSIBLE'  // claims writes far beyond any the key has seen (a forgery)
+  | 'CONTEXT_TOO_LARGE';   // a version or record would need more entries than a context may carry
 
 export class ContextError extends Error {
   readonly code: ContextErrorCode;
@@ -34,21 +37,31 @@ export class ContextError extends Error {
   }
 }
 
-/** The only format so far; bump (never reuse) when the layout changes. */
-const contextVersion = 1;
+/** Bump (never reuse) when the layout changes; a context of another version is refused. */
+const contextVersion = 2;
 /** 32 bits: a context from another key slips through one time in 4 billion. */
 const keyTagBytes = 4;
 /**
- * A clock has one entry per node that ever coordinated a write to the key, and
- * pruning caps each sibling's clock at bigVclock (50); 1024 leaves room for
- * merging many siblings while bounding a hostile context to ~380 KB of text.
+ * A context has one entry per actor (node storage epoch) that ever wrote the
+ * key: tens in practice; 1024 leaves room for long-lived keys on changing
+ * clusters while bounding a hostile context to ~380 KB of text.
  */
 export const contextEntriesMax = 1024;
+/**
+ * The largest counter a client's context may claim beyond what the
+ * coordinator's record already mentions (versioning.ts checkContext). A
+ * context's counters raise the counter the coordinator mints next (a new
+ * version must not be covered by its own past), so a forged one could push
+ * a node toward `counterMax`; 2^50 (35 years of a million writes a second)
+ * leaves 3·2^50 writes of headroom after any forgery. The decoder itself
+ * accepts every counter up to counterMax, so a context the node gave out is
+ * always accepted back.
+ */
+export const contextCounterMax = 2 ** 50;
 /** 2^53 - 1 needs 8 groups of 7 bits. */
 const varintBytesMax = 8;
-const timestampBytes = 8;
 const headerBytesMax = 1 + keyTagBytes + varintBytesMax;
-const entryBytesMax = varintBytesMax + nodeIdBytesMax + varintBytesMax + timestampBytes;
+const entryBytesMax = varintBytesMax + actorBytesMax + varintBytesMax;
 const contextBytesMax = headerBytesMax + contextEntriesMax * entryBytesMax;
 /** Checked before decoding base64 so an absurd argument costs nothing. */
 export const contextTextCharsMax = Math.ceil((contextBytesMax * 4) / 3);
@@ -58,21 +71,21 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 /** The context text for `clock` read from `key`. */
 export function encodeContext(key: Buffer, clock: VClock): string {
   assert(isValidClock(clock), 'encodeContext needs a valid clock');
-  assert(clock.length <= contextEntriesMax, 'clock has more entries than a context may carry');
-  const nodeIds = clock.map(nodeIdUtf8);
+  // Reachable through merges of many siblings' histories: an error reply, not a crash.
+  if (clock.length > contextEntriesMax) throw new ContextError('CONTEXT_TOO_LARGE', `the key's context has ${clock.length} entries, over ${contextEntriesMax}`);
+  const actorIds = clock.map(actorUtf8);
   let size = 1 + keyTagBytes + varintBytes(clock.length);
   for (let i = 0; i < clock.length; i++) {
-    size += varintBytes(nodeIds[i]!.length) + nodeIds[i]!.length + varintBytes(clock[i]!.counter) + timestampBytes;
+    size += varintBytes(actorIds[i]!.length) + actorIds[i]!.length + varintBytes(clock[i]!.counter);
   }
   const out = Buffer.allocUnsafe(size);
   let o = out.writeUInt8(contextVersion, 0);
   o += keyTag(key).copy(out, o);
   o = writeVarint(out, o, clock.length);
   for (let i = 0; i < clock.length; i++) {
-    o = writeVarint(out, o, nodeIds[i]!.length);
-    o += nodeIds[i]!.copy(out, o);
+    o = writeVarint(out, o, actorIds[i]!.length);
+    o += actorIds[i]!.copy(out, o);
     o = writeVarint(out, o, clock[i]!.counter);
-    o = out.writeDoubleBE(clock[i]!.timestamp, o);
   }
   assert.equal(o, size);
   return out.toString('base64url');
@@ -86,34 +99,33 @@ export function decodeContext(key: Buffer, text: string): VClock {
   if (bytes.toString('base64url') !== text) throw malformed('context is not base64url');
   const r = new Reader(bytes);
   const version = r.u8();
-  if (version !== contextVersion) throw malformed(`unknown context version ${version}`);
+  if (version !== contextVersion) throw malformed(`unknown context version ${version}: read the key again`);
   if (!r.bytes(keyTagBytes).equals(keyTag(key))) {
     throw new ContextError('CONTEXT_FOREIGN', 'context was read from another key');
   }
   const count = r.varint();
   if (count > contextEntriesMax) throw malformed('context has too many entries');
   const clock: ClockEntry[] = [];
-  for (let i = 0; i < count; i++) clock.push(readEntry(r, i > 0 ? clock[i - 1]!.node : undefined));
+  for (let i = 0; i < count; i++) clock.push(readEntry(r, i > 0 ? clock[i - 1]!.actor : undefined));
   if (r.offset !== bytes.length) throw malformed('trailing bytes after context');
   return clock;
 }
 
 function readEntry(r: Reader, previous: string | undefined): ClockEntry {
-  const nodeBytes = r.varint();
-  if (nodeBytes === 0 || nodeBytes > nodeIdBytesMax) throw malformed('bad node id length');
-  const node = utf8Strict(r.bytes(nodeBytes));
-  if (previous !== undefined && !(previous < node)) throw malformed('context entries not sorted');
+  const actorBytes = r.varint();
+  if (actorBytes === 0 || actorBytes > actorBytesMax) throw malformed('bad actor id length');
+  const actor = utf8Strict(r.bytes(actorBytes));
+  if (previous !== undefined && !(previous < actor)) throw malformed('context entries not sorted');
   const counter = r.varint();
   if (counter < 1) throw malformed('clock counter must be positive');
-  const timestamp = r.f64();
-  if (!Number.isFinite(timestamp)) throw malformed('clock timestamp not finite');
-  return { node, counter, timestamp };
+  if (counter > counterMax) throw malformed('clock counter too large');
+  return { actor, counter };
 }
 
 /** Buffer's decoder turns bad UTF-8 into U+FFFD; only then is a re-encode needed to tell. */
 function utf8Strict(bytes: Buffer): string {
   const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(bytes)) throw malformed('node id is not UTF-8');
+  if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(bytes)) throw malformed('actor id is not UTF-8');
   return text;
 }
 
@@ -125,10 +137,10 @@ function keyTag(key: Buffer): Buffer {
   return XXHash64.hash(key).subarray(0, keyTagBytes);
 }
 
-function nodeIdUtf8(entry: ClockEntry): Buffer {
-  assert(!loneSurrogate.test(entry.node), 'node id must be well-formed UTF-16');
-  const bytes = Buffer.from(entry.node, 'utf8');
-  assert(bytes.length <= nodeIdBytesMax, 'node id too long for a context');
+function actorUtf8(entry: ClockEntry): Buffer {
+  assert(!loneSurrogate.test(entry.actor), 'actor id must be well-formed UTF-16');
+  const bytes = Buffer.from(entry.actor, 'utf8');
+  assert(bytes.length <= actorBytesMax, 'actor id too long for a context');
   return bytes;
 }
 
@@ -170,13 +182,6 @@ class Reader {
     const view = this.buf.subarray(this.offset, this.offset + length);
     this.offset += length;
     return view;
-  }
-
-  f64(): number {
-    this.need(timestampBytes);
-    const value = this.buf.readDoubleBE(this.offset);
-    this.offset += timestampBytes;
-    return value;
   }
 
   /** Minimal LEB128 only, so each clock has exactly one encoding. */

@@ -5,27 +5,33 @@
 // decoded once) and its fixed layout needs no field names.
 //
 // Layout (all integers big-endian):
-//   u8  formatVersion (1)
+//   u8  formatVersion (2)
 //   u16 siblingCount
 //   per sibling:
 //     u8  flags            bit0 deleted, bit1 has expiresAt
 //     f64 timestamp        ms; doubles hold integers exactly up to 2^53
 //     f64 expiresAt        only when flag bit1
-//     u16 clockEntryCount
-//     per entry: u8 nodeIdBytes, nodeId (UTF-8), f64 counter, f64 timestamp
+//     dot: u8 actorBytes, actor (UTF-8), f64 counter
+//     u16 pastEntryCount
+//     per entry: u8 actorBytes, actor (UTF-8), f64 counter
 //     u32 valueBytes, value
+// Format 1 (vector clocks with per-entry timestamps, before dotted versions)
+// is still read: each version's dot is its clock's newest entry (the write
+// that made it) and its past the rest of that clock.
 
+import { isCounter } from './vclock.js';
 import type { ClockEntry, Sibling, Siblings } from './types.js';
 
-const formatVersion = 1;
+const formatVersion = 2;
+const formatVersionClocks = 1;
 const flagDeleted = 1;
 const flagExpires = 2;
 
 /** u16 counts: the sibling cap (commands/config) and vclock pruning keep both far below. */
 export const siblingsPerRecordMax = 0xffff;
 export const clockEntriesMax = 0xffff;
-/** Node ids are short names; one length byte. */
-export const nodeIdBytesMax = 255;
+/** Actor ids (a node id and its storage epoch) are short names; one length byte. */
+export const actorBytesMax = 255;
 
 export class RecordCodecError extends Error {
   readonly code = 'RECORD_MALFORMED';
@@ -44,7 +50,7 @@ function nodeIdBytes(node: string): Buffer {
   let bytes = nodeIdBytesCache.get(node);
   if (bytes === undefined) {
     bytes = Buffer.from(node, 'utf8');
-    if (bytes.length > nodeIdBytesMax) throw new RecordCodecError(`node id longer than ${nodeIdBytesMax} bytes`);
+    if (bytes.length > actorBytesMax) throw new RecordCodecError(`actor id longer than ${actorBytesMax} bytes`);
     if (nodeIdBytesCache.size >= nodeIdBytesCacheEntriesMax) nodeIdBytesCache.clear();
     nodeIdBytesCache.set(node, bytes);
   }
@@ -54,8 +60,8 @@ function nodeIdBytes(node: string): Buffer {
 export function encodedSize(siblings: Siblings): number {
   let size = 3;
   for (const s of siblings) {
-    size += 1 + 8 + (s.expiresAt !== undefined ? 8 : 0) + 2 + 4 + s.value.length;
-    for (const e of s.clock) size += 1 + nodeIdBytes(e.node).length + 16;
+    size += 1 + 8 + (s.expiresAt !== undefined ? 8 : 0) + 1 + nodeIdBytes(s.dot.actor).length + 8 + 2 + 4 + s.value.length;
+    for (const e of s.past) size += 1 + nodeIdBytes(e.actor).length + 8;
   }
   return size;
 }
@@ -70,19 +76,21 @@ export function writeSiblings(siblings: Siblings, out: Buffer, offset: number): 
     o = out.writeUInt8(flags, o);
     o = out.writeDoubleBE(s.timestamp, o);
     if (s.expiresAt !== undefined) o = out.writeDoubleBE(s.expiresAt, o);
-    if (s.clock.length > clockEntriesMax) throw new RecordCodecError('too many clock entries');
-    o = out.writeUInt16BE(s.clock.length, o);
-    for (const e of s.clock) {
-      const id = nodeIdBytes(e.node);
-      o = out.writeUInt8(id.length, o);
-      o += id.copy(out, o);
-      o = out.writeDoubleBE(e.counter, o);
-      o = out.writeDoubleBE(e.timestamp, o);
-    }
+    o = writeEntry(s.dot, out, o);
+    if (s.past.length > clockEntriesMax) throw new RecordCodecError('too many clock entries');
+    o = out.writeUInt16BE(s.past.length, o);
+    for (const e of s.past) o = writeEntry(e, out, o);
     o = out.writeUInt32BE(s.value.length, o);
     o += s.value.copy(out, o);
   }
   return o;
+}
+
+function writeEntry(e: ClockEntry, out: Buffer, offset: number): number {
+  const id = nodeIdBytes(e.actor);
+  let o = out.writeUInt8(id.length, offset);
+  o += id.copy(out, o);
+  return out.writeDoubleBE(e.counter, o);
 }
 
 export function encodeSiblings(siblings: Siblings): Buffer {
@@ -130,19 +138,21 @@ class Reader {
   }
 }
 
-function readEntry(r: Reader, previous: string | undefined): ClockEntry {
+function readActor(r: Reader): string {
   const idLength = r.u8();
-  if (idLength === 0) throw new RecordCodecError('empty node id');
-  const node = r.bytes(idLength).toString('utf8');
-  if (previous !== undefined && !(previous < node)) throw new RecordCodecError('clock entries not sorted');
-  const counter = r.f64();
-  const timestamp = r.f64();
-  if (!Number.isSafeInteger(counter) || counter < 1) throw new RecordCodecError('bad clock counter');
-  if (!Number.isFinite(timestamp)) throw new RecordCodecError('bad clock timestamp');
-  return { node, counter, timestamp };
+  if (idLength === 0) throw new RecordCodecError('empty actor id');
+  return r.bytes(idLength).toString('utf8');
 }
 
-function readSibling(r: Reader): Sibling {
+function readEntry(r: Reader, previous: string | undefined): ClockEntry {
+  const actor = readActor(r);
+  if (previous !== undefined && !(previous < actor)) throw new RecordCodecError('clock entries not sorted');
+  const counter = r.f64();
+  if (!isCounter(counter)) throw new RecordCodecError('bad clock counter');
+  return { actor, counter };
+}
+
+function readFlagsAndTimes(r: Reader): { flags: number; timestamp: number; expiresAt: number | undefined } {
   const flags = r.u8();
   if (flags & ~(flagDeleted | flagExpires)) throw new RecordCodecError('unknown sibling flags');
   const timestamp = r.f64();
@@ -150,14 +160,46 @@ function readSibling(r: Reader): Sibling {
   if (!Number.isFinite(timestamp) || (expiresAt !== undefined && !Number.isFinite(expiresAt))) {
     throw new RecordCodecError('bad sibling timestamp');
   }
-  const entries = r.u16();
-  const clock: ClockEntry[] = new Array(entries);
-  for (let i = 0; i < entries; i++) clock[i] = readEntry(r, i > 0 ? clock[i - 1]!.node : undefined);
-  const value = r.bytes(r.u32());
-  const sibling: Sibling = { value, clock, timestamp };
+  return { flags, timestamp, expiresAt };
+}
+
+function makeSibling(value: Buffer, dot: ClockEntry, past: ClockEntry[], flags: number, timestamp: number, expiresAt: number | undefined): Sibling {
+  if (past.some((e) => e.actor === dot.actor && e.counter >= dot.counter)) throw new RecordCodecError('version past covers its own dot');
+  const sibling: Sibling = { value, dot, past, timestamp };
   if (expiresAt !== undefined) (sibling as { expiresAt?: number }).expiresAt = expiresAt;
   if (flags & flagDeleted) (sibling as { deleted?: boolean }).deleted = true;
   return sibling;
+}
+
+function readSibling(r: Reader): Sibling {
+  const { flags, timestamp, expiresAt } = readFlagsAndTimes(r);
+  const dot = readEntry(r, undefined);
+  const entries = r.u16();
+  const past: ClockEntry[] = new Array(entries);
+  for (let i = 0; i < entries; i++) past[i] = readEntry(r, i > 0 ? past[i - 1]!.actor : undefined);
+  return makeSibling(r.bytes(r.u32()), dot, past, flags, timestamp, expiresAt);
+}
+
+/** A format-1 version: its clock's newest entry is its dot, the rest (and the writer's earlier events) its past. */
+function readClockSibling(r: Reader): Sibling {
+  const { flags, timestamp, expiresAt } = readFlagsAndTimes(r);
+  const entries = r.u16();
+  if (entries === 0) throw new RecordCodecError('format-1 version without a clock');
+  const clock: { actor: string; counter: number; at: number }[] = [];
+  for (let i = 0; i < entries; i++) {
+    const entry = readEntry(r, i > 0 ? clock[i - 1]!.actor : undefined);
+    const at = r.f64();
+    if (!Number.isFinite(at)) throw new RecordCodecError('bad clock timestamp');
+    clock.push({ ...entry, at });
+  }
+  let writer = clock[0]!;
+  for (const e of clock) if (e.at > writer.at || (e.at === writer.at && e.actor > writer.actor)) writer = e;
+  const past: ClockEntry[] = [];
+  for (const e of clock) {
+    if (e !== writer) past.push({ actor: e.actor, counter: e.counter });
+    else if (e.counter > 1) past.push({ actor: e.actor, counter: e.counter - 1 });
+  }
+  return makeSibling(r.bytes(r.u32()), { actor: writer.actor, counter: writer.counter }, past, flags, timestamp, expiresAt);
 }
 
 /**
@@ -167,10 +209,11 @@ function readSibling(r: Reader): Sibling {
 export function readSiblings(buf: Buffer, start = 0, end = buf.length): Sibling[] {
   const r = new Reader(buf, start, end);
   const version = r.u8();
-  if (version !== formatVersion) throw new RecordCodecError(`unknown record format ${version}`);
+  if (version !== formatVersion && version !== formatVersionClocks) throw new RecordCodecError(`unknown record format ${version}`);
+  const read = version === formatVersion ? readSibling : readClockSibling;
   const count = r.u16();
   const siblings: Sibling[] = new Array(count);
-  for (let i = 0; i < count; i++) siblings[i] = readSibling(r);
+  for (let i = 0; i < count; i++) siblings[i] = read(r);
   if (r.offset !== end) throw new RecordCodecError('trailing bytes after record');
   return siblings;
 }

@@ -1,25 +1,22 @@
-// Sibling reconciliation: the one rule every path that stores or merges
-// records uses (replica writes, read merge, read repair, handoff,
-// anti-entropy), so all replicas converge to byte-identical records. A record
-// keeps exactly the versions no other version dominates (Dynamo §4.4, Riak's
-// `riak_object:reconcile`); versions with equal clocks collapse to one, chosen
-// by a total order on content, and the result is listed in that order, so the
-// same set of inputs gives the same array on every replica whatever the order
-// they arrived in (Merkle hashes of equal records agree).
+// Sibling reconciliation with dotted versions: the one rule every path that
+// stores or merges records uses (replica writes, read merge, read repair,
+// handoff, anti-entropy), so all replicas converge to identical records. A
+// version is superseded exactly when another version's past covers its dot
+// (DVV: Preguiça et al.; Riak 2.0's dvv_enabled objects); two copies of one
+// dot are one version. The result is listed in a total order on versions, so
+// the same inputs give the same array on every replica whatever the order
+// they arrived in.
 //
 // Dead versions (tombstones, expired values) carry causality: a tombstone is
-// what stops a stale replica's older copy from coming back. Invariant kept by
-// `collectGarbage`: a record's dead versions leave storage only all together,
-// only when the record holds no live version, and only once every one of them
-// is past the grace period. Dropping one tombstone early while a concurrent
-// sibling stays would let a version that only the dropped one covered return.
-// The grace period must outlast the time a replica can lag (hint window,
-// anti-entropy round), or that stale replica resurrects the key.
+// what stops a stale replica's older copy from coming back. So a fold never
+// drops them; only the collector reaps a record, all of it at once, once it is
+// entirely dead, past its grace period, and every replica of the key is known
+// to hold nothing the dead versions supersede (coordinator/collector.ts).
 
-import { compare, merge } from './vclock.js';
-import type { Sibling, Siblings, VClock } from './types.js';
+import { covers, merge, withDot } from './vclock.js';
+import type { Dot, Sibling, Siblings, VClock } from './types.js';
 
-/** Keeps the versions no other version dominates; equal clocks collapse to the first in `versionOrder`. */
+/** Keeps the versions no other version supersedes, one copy per dot, in `versionOrder`. */
 export function reconcile(siblings: Siblings): Sibling[] {
   const ranked = siblings.slice();
   if (ranked.length < 2) return ranked;
@@ -31,7 +28,16 @@ export function reconcile(siblings: Siblings): Sibling[] {
   return kept;
 }
 
-/** GET's deterministic choice: newest timestamp, then writer node id, then value bytes. */
+/** True when `later`'s past covers `earlier`'s dot: a write that saw `earlier` made `later`. */
+export function supersedes(later: Sibling, earlier: Sibling): boolean {
+  return covers(later.past, earlier.dot);
+}
+
+export function sameDot(a: Dot, b: Dot): boolean {
+  return a.counter === b.counter && a.actor === b.actor;
+}
+
+/** GET's deterministic choice: newest timestamp, then writer, then value bytes. */
 export function winner(siblings: Siblings): Sibling | undefined {
   let best: Sibling | undefined;
   for (const s of siblings) if (best === undefined || versionOrder(s, best) < 0) best = s;
@@ -58,84 +64,112 @@ export function isLive(sibling: Sibling, nowMs: number): boolean {
   return !sibling.deleted && (sibling.expiresAt === undefined || sibling.expiresAt > nowMs);
 }
 
-/** Every sibling's clock merged, tombstones' included: a write carrying it supersedes all of them. */
+/**
+ * What a write superseding every sibling must carry: every sibling's past
+ * and dot merged, tombstones' included. Built from ONE read of the record, it
+ * covers exactly the versions that read returned and their histories.
+ */
 export function causalContext(siblings: Siblings): VClock {
-  return merge(siblings.map(clockOf));
+  if (siblings.length === 1) return withDot(siblings[0]!.past, siblings[0]!.dot);
+  return merge(siblings.map(ceiling));
+}
+
+/** A version's past with its own dot: everything a reader of it has seen. */
+export function ceiling(sibling: Sibling): VClock {
+  return withDot(sibling.past, sibling.dot);
+}
+
+/** When a dead version died: its deletion or its expiry; undefined while live. */
+export function deadSinceMs(sibling: Sibling, nowMs: number): number | undefined {
+  if (sibling.deleted) return sibling.timestamp;
+  if (sibling.expiresAt !== undefined && sibling.expiresAt <= nowMs) return sibling.expiresAt;
+  return undefined;
 }
 
 /**
- * Drops the whole record ([]) once it is entirely dead and every version is
- * past `tombstoneGraceMs` since its deletion (tombstone) or expiry;
- * otherwise returns `siblings` itself. See the module comment for why it is
- * all or nothing.
+ * True when the record may be reaped as far as this node can tell: it holds
+ * only dead versions, each dead for at least `graceMs`. The collector must
+ * still confirm with the key's other replicas (see `leavesNothingStale`).
  */
-export function collectGarbage(siblings: Sibling[], nowMs: number, tombstoneGraceMs: number): Sibling[];
-export function collectGarbage(siblings: Siblings, nowMs: number, tombstoneGraceMs: number): Siblings;
-export function collectGarbage(siblings: Siblings, nowMs: number, tombstoneGraceMs: number): Siblings {
+export function reapable(siblings: Siblings, nowMs: number, graceMs: number): boolean {
+  if (siblings.length === 0) return false;
   for (const s of siblings) {
-    if (isLive(s, nowMs)) return siblings;
-    const deadSinceMs = s.deleted ? s.timestamp : s.expiresAt!;
-    if (nowMs - deadSinceMs < tombstoneGraceMs) return siblings;
+    const since = deadSinceMs(s, nowMs);
+    if (since === undefined || nowMs - since < graceMs) return false;
   }
-  return [];
+  return true;
+}
+
+/**
+ * True when reaping `dead` here cannot bring anything back through the
+ * replica that holds `theirs`: it holds no version that `dead` supersedes
+ * without also holding what supersedes it. (A replica holding the same dead
+ * versions, newer ones, or nothing at all is fine.)
+ */
+export function leavesNothingStale(dead: Siblings, theirs: Siblings): boolean {
+  for (const v of theirs) {
+    if (dead.some((d) => sameDot(d.dot, v.dot))) continue;
+    if (dead.some((d) => supersedes(d, v))) return false;
+  }
+  return true;
+}
+
+/** True when both records hold the same versions (by dot), whatever their order. */
+export function sameVersions(a: Siblings, b: Siblings): boolean {
+  if (a.length !== b.length) return false;
+  return holdsEvery(a, b) && holdsEvery(b, a);
+}
+
+function holdsEvery(holder: Siblings, wanted: Siblings): boolean {
+  outer: for (const x of wanted) {
+    for (const y of holder) if (sameDot(x.dot, y.dot)) continue outer;
+    return false;
+  }
+  return true;
 }
 
 /**
  * A total order on versions, first = preferred: newest `timestamp`, then the
- * writer's node id (greatest first), then value bytes (greatest first), then
- * live before tombstone, later expiry, and finally the clock itself. Zero
- * only for versions identical in every field.
+ * writer (greatest actor first), then value bytes (greatest first), then live
+ * before tombstone, later expiry, and finally the dot and past. Zero only for
+ * versions identical in every field.
  */
 export function versionOrder(a: Sibling, b: Sibling): number {
   if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp ? -1 : 1;
-  const writerA = writerOf(a.clock);
-  const writerB = writerOf(b.clock);
-  if (writerA !== writerB) return writerA > writerB ? -1 : 1;
+  if (a.dot.actor !== b.dot.actor) return a.dot.actor > b.dot.actor ? -1 : 1;
   const byValue = Buffer.compare(b.value, a.value);
   if (byValue !== 0) return byValue;
   if (!a.deleted !== !b.deleted) return a.deleted ? 1 : -1;
   const expiresA = a.expiresAt ?? Infinity;
   const expiresB = b.expiresAt ?? Infinity;
   if (expiresA !== expiresB) return expiresA > expiresB ? -1 : 1;
-  return clockOrder(a.clock, b.clock);
-}
-
-/** The node that wrote a version: its clock's newest entry (ties: greatest node id); '' for a fresh clock. */
-export function writerOf(clock: VClock): string {
-  let writer = '';
-  let newest = -Infinity;
-  for (const e of clock) {
-    if (e.timestamp > newest || (e.timestamp === newest && e.node > writer)) {
-      writer = e.node;
-      newest = e.timestamp;
-    }
-  }
-  return writer;
+  if (a.dot.counter !== b.dot.counter) return b.dot.counter - a.dot.counter;
+  return clockOrder(a.past, b.past);
 }
 
 function isSuperseded(ranked: readonly Sibling[], i: number): boolean {
-  const clock = ranked[i]!.clock;
+  const s = ranked[i]!;
   for (let j = 0; j < ranked.length; j++) {
     if (j === i) continue;
-    const order = compare(ranked[j]!.clock, clock);
-    if (order === 'after' || (order === 'equal' && j < i)) return true;
+    const t = ranked[j]!;
+    // Two copies of one dot are one version: the first in rank order stays.
+    if (sameDot(t.dot, s.dot)) {
+      if (j < i) return true;
+      continue;
+    }
+    if (supersedes(t, s)) return true;
   }
   return false;
 }
 
-/** Lexicographic over entries (node, counter, timestamp): the last tie-break of `versionOrder`. */
+/** Lexicographic over entries (actor, counter): the last tie-break of `versionOrder`. */
 function clockOrder(a: VClock, b: VClock): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const ea = a[i]!;
     const eb = b[i]!;
-    if (ea.node !== eb.node) return ea.node < eb.node ? -1 : 1;
+    if (ea.actor !== eb.actor) return ea.actor < eb.actor ? -1 : 1;
     if (ea.counter !== eb.counter) return ea.counter - eb.counter;
-    if (ea.timestamp !== eb.timestamp) return ea.timestamp - eb.timestamp;
   }
   return a.length - b.length;
-}
-
-function clockOf(sibling: Sibling): VClock {
-  return sibling.clock;
 }

@@ -1,21 +1,32 @@
 // The data model every layer shares (DESIGN.md "Data model"): a stored record
-// is a set of siblings, each carrying the vector clock that orders it against
-// the others. Plain readonly data so the pure modules can reason about it.
+// is a set of siblings, each the value of one write event. Dotted version
+// vectors (Preguiça, Almeida et al., "Dotted Version Vectors", 2012; Riak
+// 2.0's DVV): each sibling carries its `dot`, the (actor, counter) of the
+// write that made it, and its `past`, the causal context that write was made
+// over. A sibling supersedes exactly the versions whose dots its past covers,
+// so a write from a stale context leaves what it did not see standing beside
+// it, with no extra actors and no pruning. Plain readonly data so the pure
+// modules can reason about it.
 
-/** One actor's entry in a vector clock. `timestamp` (ms) is kept only for pruning. */
+/** One actor's entry in a version vector: every event of `actor` numbered ≤ `counter` on this key is covered. */
 export interface ClockEntry {
-  readonly node: string;
+  readonly actor: string;
   readonly counter: number;
-  readonly timestamp: number;
 }
 
-/** A vector clock: entries sorted by `node` (plain code-unit order), no duplicates. */
+/** A version vector: entries sorted by `actor` (plain code-unit order), no duplicates, counters ≥ 1. */
 export type VClock = readonly ClockEntry[];
+
+/** The identity of one write event: actor (a node's storage epoch) and that actor's counter, never reused. */
+export type Dot = ClockEntry;
 
 /** One version of a key's value. */
 export interface Sibling {
   readonly value: Buffer;
-  readonly clock: VClock;
+  /** The write event that made this version: unique across the cluster. */
+  readonly dot: Dot;
+  /** The causal context the write was made over: the versions it supersedes. Never covers `dot`. */
+  readonly past: VClock;
   /** Wall-clock ms at the coordinator when written; orders GET's deterministic choice. */
   readonly timestamp: number;
   /** Absolute expiry in ms since the epoch; absent = no TTL. */
@@ -24,5 +35,5 @@ export interface Sibling {
   readonly deleted?: boolean;
 }
 
-/** A stored record: the siblings that no other stored version dominates. */
+/** A stored record: the siblings that no other stored version supersedes. */
 export type Siblings = readonly Sibling[];

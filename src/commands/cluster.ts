@@ -2,7 +2,7 @@
 // siblings of a key, the connection's quorum sizes, and the ring.
 
 import { encodeContext } from '../clock/context.js';
-import { live, versionOrder } from '../clock/siblings.js';
+import { ceiling, live, versionOrder } from '../clock/siblings.js';
 import { tokenOf } from '../storage/keys.js';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { parseInteger, upper } from './args.js';
@@ -16,9 +16,19 @@ async function vclock(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   return encodeContext(key, state.context);
 }
 
+/**
+ * SIBLINGS key [WITHVCLOCK]. The values and the context come from ONE quorum
+ * read: a context from a second read could cover a version written between
+ * the two that the client was never shown, and a write carrying it would
+ * silently supersede that version.
+ */
 async function siblings(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const state = await readKey(ctx, args[1]!);
-  return [...live(state.versions, state.now)].sort(versionOrder).map((s) => s.value);
+  const key = args[1]!;
+  if (args.length > 3 || (args.length === 3 && upper(args[2]!) !== 'WITHVCLOCK')) throw new CommandError('ERR syntax error');
+  const state = await readKey(ctx, key);
+  const values = [...live(state.versions, state.now)].sort(versionOrder).map((s) => s.value);
+  if (args.length === 2) return values;
+  return [state.current === undefined ? null : encodeContext(key, state.context), values];
 }
 
 function consistency(ctx: CommandContext, args: Buffer[]): Reply {
@@ -73,8 +83,9 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply {
       const stored = ctx.server.coordinator.storage.get(key, tokenOf(key));
       return stored.map((s) => new MapReply([
         ['value', s.value],
-        ['clock', s.clock.map((e) => `${e.node}:${e.counter}`).join(',')],
-        ['context', encodeContext(key, s.clock)],
+        ['dot', `${s.dot.actor}:${s.dot.counter}`],
+        ['past', s.past.map((e) => `${e.actor}:${e.counter}`).join(',')],
+        ['context', encodeContext(key, ceiling(s))],
         ['timestamp', s.timestamp],
         ['expires_at', s.expiresAt ?? -1],
         ['deleted', s.deleted ? 1 : 0],

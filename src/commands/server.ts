@@ -44,8 +44,8 @@ const sections: Record<string, Section> = {
       ['maxmemory_policy', 'noeviction'],
     ];
   },
-  persistence: () => [
-    ['loading', 0],
+  persistence: (ctx) => [
+    ['loading', ctx.server.coordinator.view.joined() ? 0 : 1],
     ['async_loading', 0],
     ['rdb_bgsave_in_progress', 0],
     ['aof_enabled', 0],
@@ -66,7 +66,9 @@ const sections: Record<string, Section> = {
       ['read_quorum_failures', s.readQuorumFailures],
       ['write_quorum_failures', s.writeQuorumFailures],
       ['forwarded_writes', s.forwardedWrites],
-      ['records_collected', ctx.server.coordinator.collector.collected],
+      ['records_collected', ctx.server.coordinator.collector.stats.collected],
+      ['reaps_unconfirmed', ctx.server.coordinator.collector.stats.unconfirmed],
+      ['reap_repairs', ctx.server.coordinator.collector.stats.repaired],
     ];
   },
   replication: () => [

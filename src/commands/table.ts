@@ -71,8 +71,8 @@ const definitions: Record<string, Definition> = {
   keys: { syntax: 'pattern', arity: 2, flags: ['readonly'], group: 'generic', summary: 'Returns the cluster\'s keys matching a pattern.', since: '1.0.0', handler: keyCommands.keys },
   scan: { syntax: 'cursor [MATCH pattern] [COUNT count] [TYPE type]', arity: -2, flags: ['readonly'], group: 'generic', summary: 'Iterates over the cluster\'s keys with a cursor valid on any node.', since: '2.8.0', handler: keyCommands.scan },
   // ringkv
-  vclock: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context (all siblings\' clocks merged).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
-  siblings: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key.', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },
+  vclock: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context, for inspection: to resolve siblings use SIBLINGS key WITHVCLOCK (one read).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
+  siblings: { syntax: 'key [WITHVCLOCK]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key; WITHVCLOCK adds the context that covers exactly them, from the same read.', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },
   consistency: { syntax: '[r w|DEFAULT]', arity: -1, flags: ['fast', 'stale'], group: 'ringkv', summary: 'Shows or sets this connection\'s read and write quorum.', since: '0.1.0', handler: clusterCommands.consistency },
   ring: { syntax: 'MEMBERS|OWNERS key|LOCAL key', arity: -2, flags: ['readonly', 'stale'], group: 'ringkv', summary: 'RING MEMBERS | OWNERS key | LOCAL key: the ring and a key\'s replicas.', since: '0.1.0', handler: clusterCommands.ring },
 };

@@ -13,4 +13,10 @@ export interface ClusterView {
   memberIds(): readonly string[];
   /** N: how many replicas each key has (fewer while the ring is smaller). */
   replicationFactor(): number;
+  /**
+   * True once this node has heard its cluster (a seed answered, or none is
+   * configured): before that its ring may hold only itself, and a quorum
+   * counted on it would be a lie.
+   */
+  joined(): boolean;
 }

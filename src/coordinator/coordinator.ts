@@ -12,20 +12,24 @@
 // the client's node is not a replica — never in a cluster of N nodes or fewer.
 
 import type { Logger } from 'pino';
+import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling, VClock } from '../clock/types.js';
-import type { PruneLimits } from '../clock/vclock.js';
-import { decodeReplicaGetReply, encodeReplicaPut } from '../peer/codec.js';
+import type { Actor } from '../storage/actor.js';
+import { decodeReplicaGetReply, encodeReplicaGet, encodeReplicaPut } from '../peer/codec.js';
+import { leavesNothingStale, live } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
 import type { Transport } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 import type { ClusterView } from './cluster-view.js';
-import { ClusterUnavailableError, QuorumError, SiblingLimitError, ValueTooLargeError } from './errors.js';
+import {
+  ClusterUnavailableError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
+} from './errors.js';
 import { frameBytesMax } from '../peer/frame.js';
-import { QuorumState } from './quorum.js';
+import { callQuorum } from './quorum-call.js';
 import { decodeCoordinatePutReply, encodeCoordinatePut, type CoordinatePutRequest } from './messages.js';
-import { foldVersions, newVersion, type Mutation } from './versioning.js';
-import { QuorumRead } from './quorum-read.js';
+import { checkRecordContext, foldVersions, newVersion, type Mutation } from './versioning.js';
+import { quorumRead, type ReadReplicas } from './quorum-read.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
 import { Collector } from './collector.js';
 
@@ -35,6 +39,12 @@ import { Collector } from './collector.js';
  * replicated, so it is refused when N > 1.
  */
 export const replicatedValueBytesMax = frameBytesMax - 1024 * 1024;
+/**
+ * A whole record (every sibling) travels in one ReplicaPut or ReplicaGet
+ * reply frame; a coordinator refuses a write that would grow the record past
+ * this, so a key never becomes unreadable for being too big to send.
+ */
+export const replicatedRecordBytesMax = frameBytesMax - 64 * 1024;
 
 /** Slack on a forwarded write's timeout beyond the replica's own quorum wait. */
 const forwardMarginMs = 250;
@@ -46,7 +56,8 @@ export interface CoordinatorOptions {
   /** Records growing past this many siblings are logged (Riak: warn_siblings 25). */
   readonly siblingsWarn: number;
   readonly tombstoneGraceMs: number;
-  readonly pruneLimits: PruneLimits;
+  /** This node's write actor: the dots it mints (storage/actor.ts). */
+  readonly actor: Actor;
   /** Background repairs in flight; past it a repair is skipped and left to anti-entropy. */
   readonly readRepairsInFlightMax: number;
   readonly logger: Logger;
@@ -78,6 +89,8 @@ export class Coordinator {
   readonly stats = new CoordinatorStats();
   readonly now: () => number;
   private readRepairsInFlight = 0;
+  /** What a quorum read asks of this node (quorum-read.ts). */
+  private readonly readReplicas: ReadReplicas;
   private readonly keyspace: KeyspaceScanner;
   /** Removes tombstones and expired values past their grace period. */
   readonly collector: Collector;
@@ -89,8 +102,14 @@ export class Coordinator {
     readonly options: CoordinatorOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.readReplicas = {
+      selfId: view.selfId,
+      readLocal: (key, token) => this.storage.get(key, token),
+      readRemote: (id, key) => this.readRemote(id, encodeReplicaGet(key)),
+      repair: (key, token, merged, behind) => this.readRepair(key, token, merged, behind),
+    };
     this.keyspace = new KeyspaceScanner(storage, view, transport, options.requestTimeoutMs, this.now);
-    this.collector = new Collector(storage, options.tombstoneGraceMs, options.logger, this.now);
+    this.collector = new Collector(this, options.tombstoneGraceMs, options.logger);
   }
 
   get selfId(): string {
@@ -103,11 +122,20 @@ export class Coordinator {
    * single-node GET costs no promise.
    */
   get(key: Buffer, r: number): Sibling[] | Promise<Sibling[]> {
+    if (!this.view.joined()) return Promise.reject(new NotJoinedError());
     const token = this.routingToken(key);
     const replicas = this.replicasOf(key, token);
     if (replicas.length === 1 && replicas[0] === this.selfId && r <= 1) return this.storage.get(key, token);
-    const read = new QuorumRead(this, key, token, replicas, r);
-    return read.run();
+    return quorumRead(this.readReplicas, key, token, replicas, r).then(
+      (record) => {
+        if (live(record, this.now()).length > 1) this.stats.siblingReads++;
+        return record;
+      },
+      (err: unknown) => {
+        if (err instanceof QuorumError) this.stats.readQuorumFailures++;
+        throw err;
+      },
+    );
   }
 
   /**
@@ -137,6 +165,7 @@ export class Coordinator {
   }
 
   put(key: Buffer, mutation: Mutation, options: PutOptions): Promise<PutResult> {
+    if (!this.view.joined()) return Promise.reject(new NotJoinedError());
     const token = this.routingToken(key);
     const replicas = this.replicasOf(key, token);
     if (mutation.kind === 'value' && replicas.length > 1 && mutation.value.length > replicatedValueBytesMax) {
@@ -158,19 +187,20 @@ export class Coordinator {
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storage.update(key, token, (current) => {
-        const now = this.now();
-        const version = newVersion(current, mutation, options.context, this.selfId, now, this.options.pruneLimits);
-        const next = foldVersions(current, [version], now, this.options);
+        const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
+        const next = foldVersions(current, [version]);
         this.checkSiblingLimit(key, current, next);
+        if (next.length > current.length) checkRecordContext(next);
+        if (replicas.length > 1) this.checkRecordSize(next);
         record = next;
         return next;
       });
     } catch (err) {
       return Promise.reject(err);
     }
-    // A ring of one (N=1) has nothing to replicate: the local write is the quorum.
-    // (No record means storage refused the change, closing: `durable` rejects.)
-    if (replicas.length === 1 || record === undefined) return durable.then((stored) => ({ stored }));
+    // One replica asked for one ack: the local commit is the quorum. (No
+    // record means storage refused the change, closing: `durable` rejects.)
+    if ((replicas.length === 1 && options.w <= 1) || record === undefined) return durable.then((stored) => ({ stored }));
     const stored = record;
     return this.replicate(key, stored, replicas, options.w, durable).then(() => ({ stored }));
   }
@@ -178,7 +208,7 @@ export class Coordinator {
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
   applyLocal(key: Buffer, token: Buffer | undefined, incoming: readonly Sibling[]): Promise<Sibling[]> {
     return this.storage.update(key, token, (current) => {
-      const next = foldVersions(current, incoming, this.now(), this.options);
+      const next = foldVersions(current, incoming);
       if (next.length > this.options.siblingsWarn && next.length > current.length) this.warnSiblings(key, next.length);
       return next;
     });
@@ -214,6 +244,11 @@ export class Coordinator {
     if (next.length > this.options.siblingsWarn) this.warnSiblings(key, next.length);
   }
 
+  private checkRecordSize(next: readonly Sibling[]): void {
+    const bytes = encodedSize(next);
+    if (bytes > replicatedRecordBytesMax) throw new RecordTooLargeError(bytes, replicatedRecordBytesMax);
+  }
+
   private warnSiblings(key: Buffer, count: number): void {
     this.options.logger.warn({ key: key.toString('utf8', 0, Math.min(key.length, 64)), siblings: count }, 'key has many siblings: resolve them with SIBLINGS/VCLOCK');
   }
@@ -221,43 +256,27 @@ export class Coordinator {
   /**
    * Sends the record to every other replica and counts `local` (this node's
    * commit) as one more: resolves at W acknowledgements, rejects with
-   * QuorumError as soon as W can no longer be met. Replicas answering after
-   * the decision still get the write.
+   * QuorumError once W can no longer be met (quorum-call.ts). Replicas
+   * answering after the decision still get the write.
    */
   private replicate(key: Buffer, record: readonly Sibling[], replicas: readonly string[], w: number, local: Promise<unknown>): Promise<void> {
-    const quorum = new QuorumState(replicas.length, w);
     const transport = this.transport;
-    return new Promise<void>((resolve, reject) => {
-      let decided = false;
-      let timedOut = false;
-      const settle = (verdict: 'pending' | 'met' | 'failed') => {
-        if (decided) return;
-        if (verdict === 'met') {
-          decided = true;
-          resolve();
-        } else if (verdict === 'failed') {
-          decided = true;
-          reject(this.writeQuorumError(quorum, timedOut));
-        }
-      };
-      const acked = () => settle(quorum.success());
-      const failed = (err: { code?: string }) => {
-        if (err?.code === 'PEER_TIMEOUT') timedOut = true;
-        settle(quorum.failure());
-      };
-      local.then(acked, failed);
-      const payload = encodeReplicaPut(key, record);
-      for (const id of replicas) {
-        if (id === this.selfId) continue;
-        if (transport === undefined) settle(quorum.failure());
-        else transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs).then(acked, failed);
-      }
+    let payload: Buffer | undefined;
+    return callQuorum<unknown>({
+      operation: 'write',
+      replicas,
+      needed: w,
+      selfIndex: replicas.indexOf(this.selfId),
+      ask: (id) => {
+        if (id === this.selfId) return local;
+        if (transport === undefined) throw new Error('no transport');
+        payload ??= encodeReplicaPut(key, record);
+        return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs);
+      },
+    }).catch((err: unknown) => {
+      if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
+      throw err;
     });
-  }
-
-  private writeQuorumError(quorum: QuorumState, timedOut: boolean): QuorumError {
-    this.stats.writeQuorumFailures++;
-    return new QuorumError('write', quorum.needed, quorum.succeeded, quorum.asked, timedOut);
   }
 
   /** This node is not a replica of the key: a replica coordinates the write (tried in ring order). */
@@ -287,15 +306,44 @@ export class Coordinator {
         if (code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED') continue;
         break;
       }
-      // The replica coordinated: its outcome, success or quorum failure, is final.
-      return decodeCoordinatePutReply(reply.payload);
+      // The replica coordinated: its outcome, success or quorum failure, is
+      // final — unless it refused as no replica of the key (its view differs).
+      try {
+        return decodeCoordinatePutReply(reply.payload);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'NOT_REPLICA') throw err;
+        lastError = err;
+      }
     }
     this.stats.writeQuorumFailures++;
     throw new QuorumError('write', options.w, 0, replicas.length, (lastError as { code?: string })?.code === 'PEER_TIMEOUT');
   }
 
-  /** @internal QuorumRead reports here. */
-  readRepair(key: Buffer, token: Buffer | undefined, merged: readonly Sibling[], behind: readonly string[]): void {
+  /**
+   * Whether every other replica of the key, asked now, holds nothing that the
+   * dead versions in `dead` supersede (collector.ts explains the rule).
+   * Replicas found behind are sent `dead` so a later pass can confirm.
+   */
+  async confirmReap(key: Buffer, dead: readonly Sibling[]): Promise<'confirmed' | 'unconfirmed' | 'repaired'> {
+    const token = this.routingToken(key);
+    const others = this.replicasOf(key, token).filter((id) => id !== this.selfId);
+    if (others.length === 0) return 'confirmed';
+    if (!this.view.joined()) return 'unconfirmed';
+    const request = encodeReplicaGet(key);
+    const answers = await Promise.allSettled(others.map((id) => this.readRemote(id, request)));
+    let verdict: 'confirmed' | 'unconfirmed' | 'repaired' = 'confirmed';
+    const behind: string[] = [];
+    answers.forEach((answer, i) => {
+      if (answer.status === 'rejected') verdict = 'unconfirmed';
+      else if (!leavesNothingStale(dead, answer.value)) behind.push(others[i]!);
+    });
+    if (behind.length === 0) return verdict;
+    this.readRepair(key, token, dead, behind);
+    return 'repaired';
+  }
+
+  /** Sends `merged` to the replicas found behind it, bounded by readRepairsInFlightMax. */
+  private readRepair(key: Buffer, token: Buffer | undefined, merged: readonly Sibling[], behind: readonly string[]): void {
     let payload: Buffer | undefined;
     for (const id of behind) {
       if (this.readRepairsInFlight >= this.options.readRepairsInFlightMax) {
@@ -318,8 +366,8 @@ export class Coordinator {
     }
   }
 
-  /** @internal `request` is encodeReplicaGet(key), encoded once per read for all replicas. */
-  readRemote(id: string, request: Buffer): Promise<Sibling[]> {
+  /** `request` is encodeReplicaGet(key). */
+  private readRemote(id: string, request: Buffer): Promise<Sibling[]> {
     const transport = this.transport;
     if (transport === undefined) return Promise.reject(new Error('no transport'));
     return transport

@@ -43,3 +43,33 @@ export class ValueTooLargeError extends Error {
     this.name = 'ValueTooLargeError';
   }
 }
+
+/**
+ * This node has not heard its cluster yet (just started, seeds unreachable):
+ * it knows too little of the ring to count a quorum, so it serves none.
+ */
+export class NotJoinedError extends Error {
+  readonly code = 'NOT_JOINED';
+  constructor() {
+    super('this node has not joined its cluster yet');
+    this.name = 'NotJoinedError';
+  }
+}
+
+/** A forwarded write reached a node outside the key's preference list (views differ during a change): the forwarder tries the next. */
+export class NotReplicaError extends Error {
+  readonly code = 'NOT_REPLICA';
+  constructor(readonly nodeId: string) {
+    super(`node ${nodeId} is not a replica of the key`);
+    this.name = 'NotReplicaError';
+  }
+}
+
+/** A record (every sibling together) must fit one peer frame to reach the other replicas. */
+export class RecordTooLargeError extends Error {
+  readonly code = 'RECORD_TOO_LARGE';
+  constructor(readonly bytes: number, readonly limit: number) {
+    super(`write refused: the key's record would be ${bytes} bytes with its siblings, over the ${limit} bytes a replicated record may have; resolve its siblings first`);
+    this.name = 'RecordTooLargeError';
+  }
+}

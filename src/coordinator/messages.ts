@@ -2,10 +2,12 @@
 // pages, flush). They are off the hot path, so they ride on the generic
 // msgpack codec; records inside them use the record codec.
 
-import { decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
+import { ContextError, contextEntriesMax, type ContextErrorCode } from '../clock/context.js';
+import { actorBytesMax, decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { ClockEntry, Sibling, VClock } from '../clock/types.js';
 import { CodecError, decodeControl, encodeControl } from '../peer/codec.js';
-import { QuorumError, SiblingLimitError } from './errors.js';
+import { isValidClock } from '../clock/vclock.js';
+import { NotReplicaError, QuorumError, RecordTooLargeError, SiblingLimitError } from './errors.js';
 import type { Mutation } from './versioning.js';
 
 export interface CoordinatePutRequest {
@@ -15,7 +17,12 @@ export interface CoordinatePutRequest {
   readonly context: VClock | undefined;
 }
 
-type WireClock = [string, number, number][];
+type WireClock = [string, number][];
+const contextErrorCodes: readonly ContextErrorCode[] = ['CONTEXT_MALFORMED', 'CONTEXT_FOREIGN', 'CONTEXT_IMPLAUSIBLE', 'CONTEXT_TOO_LARGE'];
+/** A forwarded write's W: at most the largest N anyone configures (config caps N far lower). */
+const forwardedWMax = 64;
+/** Expiries a command can produce: Redis's limit on absolute times, in ms. */
+const expiresAtMsMax = 8.64e15;
 
 interface WireCoordinatePut {
   k: Buffer;
@@ -27,17 +34,20 @@ interface WireCoordinatePut {
 }
 
 function clockToWire(clock: VClock): WireClock {
-  return clock.map((e) => [e.node, e.counter, e.timestamp]);
+  return clock.map((e) => [e.actor, e.counter]);
 }
 
+/** A peer's context is checked as strictly as a client's: sorted, distinct, counters in range. */
 function clockFromWire(wire: unknown): VClock {
-  if (!Array.isArray(wire)) throw new CodecError('context is not an array');
-  return wire.map((e): ClockEntry => {
-    if (!Array.isArray(e) || typeof e[0] !== 'string' || !Number.isSafeInteger(e[1]) || typeof e[2] !== 'number') {
-      throw new CodecError('bad context entry');
-    }
-    return { node: e[0], counter: e[1], timestamp: e[2] };
+  if (!Array.isArray(wire) || wire.length > contextEntriesMax) throw new CodecError('context is not an array of entries');
+  const clock = wire.map((e): ClockEntry => {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'number') throw new CodecError('bad context entry');
+    return { actor: e[0], counter: e[1] };
   });
+  if (!isValidClock(clock) || clock.some((e) => Buffer.byteLength(e.actor) > actorBytesMax)) {
+    throw new CodecError('bad context');
+  }
+  return clock;
 }
 
 export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
@@ -53,18 +63,23 @@ export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
 
 export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
   const wire = decodeControl<WireCoordinatePut>(payload);
-  if (!wire || !Buffer.isBuffer(wire.k) || !Number.isInteger(wire.w)) throw new CodecError('bad coordinate-put');
+  if (!wire || !Buffer.isBuffer(wire.k) || !Number.isInteger(wire.w) || wire.w < 1 || wire.w > forwardedWMax) throw new CodecError('bad coordinate-put');
   let mutation: Mutation;
   if (wire.d === true) mutation = { kind: 'delete' };
-  else if (Buffer.isBuffer(wire.v)) mutation = wire.x === undefined ? { kind: 'value', value: wire.v } : { kind: 'value', value: wire.v, expiresAt: wire.x };
-  else throw new CodecError('coordinate-put without value');
+  else if (Buffer.isBuffer(wire.v)) {
+    if (wire.x !== undefined && (!Number.isSafeInteger(wire.x) || wire.x < 0 || wire.x > expiresAtMsMax)) throw new CodecError('bad coordinate-put expiry');
+    mutation = wire.x === undefined ? { kind: 'value', value: wire.v } : { kind: 'value', value: wire.v, expiresAt: wire.x };
+  } else throw new CodecError('coordinate-put without value');
   return { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
 }
 
 type WirePutReply =
   | { ok: true; s: Buffer }
   | { ok: false; code: 'NOQUORUM'; n: number; a: number; asked: number; t: boolean; op: 'read' | 'write' }
-  | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number };
+  | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number }
+  | { ok: false; code: 'RECORD_TOO_LARGE'; bytes: number; limit: number }
+  | { ok: false; code: 'NOT_REPLICA'; node: string }
+  | { ok: false; code: 'CONTEXT'; reason: ContextErrorCode; message: string };
 
 export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[] } | Error): Buffer {
   if (outcome instanceof QuorumError) {
@@ -73,6 +88,9 @@ export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[] }
   if (outcome instanceof SiblingLimitError) {
     return encodeControl({ ok: false, code: 'SIBLINGS_MAX', siblings: outcome.siblings, limit: outcome.limit });
   }
+  if (outcome instanceof RecordTooLargeError) return encodeControl({ ok: false, code: 'RECORD_TOO_LARGE', bytes: outcome.bytes, limit: outcome.limit });
+  if (outcome instanceof ContextError) return encodeControl({ ok: false, code: 'CONTEXT', reason: outcome.code, message: outcome.message });
+  if (outcome instanceof NotReplicaError) return encodeControl({ ok: false, code: 'NOT_REPLICA', node: outcome.nodeId });
   if (outcome instanceof Error) throw outcome;
   return encodeControl({ ok: true, s: encodeSiblings(outcome.stored) });
 }
@@ -83,6 +101,9 @@ export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[] }
   if (wire?.ok === true) return { stored: decodeSiblings(wire.s) };
   if (wire?.ok === false && wire.code === 'NOQUORUM') throw new QuorumError(wire.op, wire.n, wire.a, wire.asked, wire.t);
   if (wire?.ok === false && wire.code === 'SIBLINGS_MAX') throw new SiblingLimitError(wire.siblings, wire.limit);
+  if (wire?.ok === false && wire.code === 'RECORD_TOO_LARGE') throw new RecordTooLargeError(wire.bytes, wire.limit);
+  if (wire?.ok === false && wire.code === 'CONTEXT' && contextErrorCodes.includes(wire.reason)) throw new ContextError(wire.reason, String(wire.message));
+  if (wire?.ok === false && wire.code === 'NOT_REPLICA') throw new NotReplicaError(String(wire.node));
   throw new CodecError('bad coordinate-put reply');
 }
 

@@ -7,6 +7,7 @@ import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
 import type { Coordinator } from './coordinator.js';
+import { NotReplicaError } from './errors.js';
 import { decodeCoordinatePut, decodeKeysScan, encodeCoordinatePutReply, encodeKeysScanReply } from './messages.js';
 
 const empty = Buffer.alloc(0);
@@ -45,6 +46,10 @@ export class ReplicaService {
         const token = tokenOf(request.key);
         const replicas = this.coordinator.view.preferenceList(request.key, token);
         let outcome: Awaited<ReturnType<Coordinator['coordinatePut']>> | Error;
+        // Only a replica of the key mints its versions and counts toward its W.
+        if (!replicas.includes(this.coordinator.selfId)) {
+          return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(new NotReplicaError(this.coordinator.selfId)) };
+        }
         try {
           const options = request.context === undefined ? { w: request.w } : { w: request.w, context: request.context };
           outcome = await this.coordinator.coordinatePut(request.key, token, request.mutation, options, replicas);

@@ -1,96 +1,100 @@
 // How a coordinator mints a new version and how any node folds versions into
-// its record. Pure: record and clock in, record out.
+// its record. Pure apart from the actor's counter: record in, record out.
 //
-// The new version's clock is the causal context (what the writer had seen)
-// incremented at this node. The counter must exceed every counter this node
-// has issued for the key, which the stored siblings carry. When the context
-// is stale for this node's own entry (a client resolving from an old read),
-// a plain increment would dominate versions the client never saw and lose
-// them; instead the event is recorded under a one-off actor (`id~tag`) so it
-// supersedes exactly what the context covers — the problem that dotted
-// version vectors solve in Riak 2, met here without changing the clock shape.
-// Those one-off entries are few and are pruned like any other.
+// A new version gets a fresh dot from the node's actor (a node-wide counter
+// that never repeats, storage/actor.ts) and a past:
+//  - a client's context (SET … VCLOCK ctx): exactly what the client was
+//    shown, so the write supersedes exactly that and nothing it did not see;
+//  - otherwise everything the coordinator knows: its record's context and
+//    every event its own actor made before (a plain SET supersedes what its
+//    coordinator has seen — including its own earlier writes to the key that
+//    its record no longer holds, e.g. a tombstone already reaped).
+// The dot's counter is above every counter of this actor that the record or
+// the context mention, so the new version is never covered by a past that
+// already exists (that would make it lose to an older write).
 
-import { dominates, increment, prune, type PruneLimits } from '../clock/vclock.js';
-import { causalContext, collectGarbage, reconcile } from '../clock/siblings.js';
-import type { ClockEntry, Sibling, VClock } from '../clock/types.js';
+import { ContextError, contextCounterMax, contextEntriesMax } from '../clock/context.js';
+import { causalContext, reconcile } from '../clock/siblings.js';
+import { counterOf, merge } from '../clock/vclock.js';
+import type { Sibling, VClock } from '../clock/types.js';
+import type { Actor } from '../storage/actor.js';
 
 export type Mutation =
   | { readonly kind: 'value'; readonly value: Buffer; readonly expiresAt?: number }
   | { readonly kind: 'delete' };
 
-export interface VersioningOptions {
-  readonly pruneLimits: PruneLimits;
-  readonly tombstoneGraceMs: number;
-}
-
-let oneOffActorSeq = 0;
-
-function counterOf(clock: VClock, node: string): number {
-  for (const e of clock) if (e.node === node) return e.counter;
-  return 0;
-}
-
-function highestIssued(siblings: readonly Sibling[], node: string): number {
+/** The highest counter of `actor` that `siblings` mention, in dots or pasts. */
+function highestCounter(siblings: readonly Sibling[], actor: string): number {
   let max = 0;
-  for (const s of siblings) max = Math.max(max, counterOf(s.clock, node));
+  for (const s of siblings) {
+    if (s.dot.actor === actor && s.dot.counter > max) max = s.dot.counter;
+    const inPast = counterOf(s.past, actor);
+    if (inPast > max) max = inPast;
+  }
   return max;
 }
 
-/** The clock of a new version written at `node` over `context` (or over all it stores). */
-export function newVersionClock(
-  stored: readonly Sibling[],
-  context: VClock | undefined,
-  node: string,
-  nowMs: number,
-  limits: PruneLimits,
-): VClock {
-  const base = context ?? causalContext(stored);
-  const actor = counterOf(base, node) >= highestIssued(stored, node) ? node : `${node}~${nowMs.toString(36)}.${(oneOffActorSeq++).toString(36)}`;
-  return prune(increment(base, actor, nowMs), nowMs, limits);
-}
-
-export function newVersion(
-  stored: readonly Sibling[],
-  mutation: Mutation,
-  context: VClock | undefined,
-  node: string,
-  nowMs: number,
-  limits: PruneLimits,
-): Sibling {
-  const clock = newVersionClock(stored, context, node, nowMs, limits);
-  if (mutation.kind === 'delete') return { value: emptyValue, clock, timestamp: nowMs, deleted: true };
-  if (mutation.expiresAt !== undefined) return { value: mutation.value, clock, timestamp: nowMs, expiresAt: mutation.expiresAt };
-  return { value: mutation.value, clock, timestamp: nowMs };
-}
-
-/** The record after folding `incoming` versions into `stored`: the one merge every path uses. */
-export function foldVersions(stored: readonly Sibling[], incoming: readonly Sibling[], nowMs: number, options: VersioningOptions): Sibling[] {
-  // The common write: one version that dominates everything stored replaces it
-  // (what reconcile would decide, without its copies and sort).
-  if (incoming.length === 1 && dominatesAll(incoming[0]!, stored)) return collectGarbage([incoming[0]!], nowMs, options.tombstoneGraceMs);
-  const all = stored.length === 0 ? incoming : incoming.length === 0 ? stored : [...stored, ...incoming];
-  return collectGarbage(reconcile(all), nowMs, options.tombstoneGraceMs);
-}
-
-function dominatesAll(version: Sibling, stored: readonly Sibling[]): boolean {
-  for (const s of stored) if (!dominates(version.clock, s.clock)) return false;
-  return true;
-}
-
-/** True when both records hold the same versions (by clock). */
-export function sameVersions(a: readonly Sibling[], b: readonly Sibling[]): boolean {
-  if (a.length !== b.length) return false;
-  outer: for (const x of a) {
-    for (const y of b) if (clockEquals(x.clock, y.clock) && x.deleted === y.deleted) continue outer;
-    return false;
+/**
+ * The version a write at this coordinator makes over `stored`. A value whose
+ * absolute expiry has already passed is a delete, as in Redis (`SET k v PXAT
+ * 1` removes k): storing it as a value would leave it dead on arrival and
+ * the versions it superseded to be reaped with nothing to mark the delete.
+ */
+export function newVersion(stored: readonly Sibling[], mutation: Mutation, context: VClock | undefined, actor: Actor, nowMs: number): Sibling {
+  if (context !== undefined) checkContext(stored, context, actor.id);
+  const counter = actor.next(Math.max(highestCounter(stored, actor.id), context === undefined ? 0 : counterOf(context, actor.id)));
+  const dot = { actor: actor.id, counter };
+  const past = context ?? (counter > 1 ? merge([causalContext(stored), [{ actor: actor.id, counter: counter - 1 }]]) : causalContext(stored));
+  if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
+    return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };
   }
-  return true;
+  if (mutation.expiresAt !== undefined) return { value: mutation.value, dot, past, timestamp: nowMs, expiresAt: mutation.expiresAt };
+  return { value: mutation.value, dot, past, timestamp: nowMs };
 }
 
-function clockEquals(a: readonly ClockEntry[], b: readonly ClockEntry[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i]!.node !== b[i]!.node || a[i]!.counter !== b[i]!.counter) return false;
+/**
+ * Refuses a client's context that would poison the key: a counter beyond
+ * contextCounterMax that the stored record does not already mention (only a
+ * forgery claims it: every counter minted so far is far below), or more
+ * entries than a context may carry once this actor's dot joins them.
+ * Throws ContextError; changes nothing.
+ */
+export function checkContext(stored: readonly Sibling[], context: VClock, actorId: string): void {
+  const entries = context.length + (counterOf(context, actorId) === 0 ? 1 : 0);
+  if (entries > contextEntriesMax) {
+    throw new ContextError('CONTEXT_TOO_LARGE', `a version over this context would have ${entries} entries, over ${contextEntriesMax}`);
+  }
+  for (const e of context) {
+    if (e.counter > contextCounterMax && e.counter > highestCounter(stored, e.actor)) {
+      throw new ContextError('CONTEXT_IMPLAUSIBLE', `context claims write ${e.counter} of ${e.actor}, which this key has never seen`);
+    }
+  }
+}
+
+/** Refuses a write that would leave the record with a context too large to give out (ContextError). */
+export function checkRecordContext(record: readonly Sibling[]): void {
+  const entries = causalContext(record).length;
+  if (entries > contextEntriesMax) {
+    throw new ContextError('CONTEXT_TOO_LARGE', `the key's siblings would need a context of ${entries} entries, over ${contextEntriesMax}: resolve them first`);
+  }
+}
+
+/**
+ * The record after folding `incoming` versions into `stored`: the one merge
+ * every path uses. Nothing is collected here: a version is never dropped by
+ * the fold that stores it (only the collector reaps, see collector.ts).
+ */
+export function foldVersions(stored: readonly Sibling[], incoming: readonly Sibling[]): Sibling[] {
+  // The common write: one version whose past covers everything stored replaces it.
+  if (incoming.length === 1 && supersedesAll(incoming[0]!, stored)) return [incoming[0]!];
+  const all = stored.length === 0 ? incoming : incoming.length === 0 ? stored : [...stored, ...incoming];
+  return reconcile(all);
+}
+
+function supersedesAll(version: Sibling, stored: readonly Sibling[]): boolean {
+  for (const s of stored) {
+    if (counterOf(version.past, s.dot.actor) < s.dot.counter) return false;
+  }
   return true;
 }
 

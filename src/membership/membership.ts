@@ -100,6 +100,8 @@ export class Membership {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private warnedSelfClash = false;
+  /** Heard the cluster: a peer answered our gossip, or there is no seed to wait for. */
+  private heard: boolean;
 
   constructor(options: MembershipOptions) {
     this.self = options.self;
@@ -120,6 +122,7 @@ export class Membership {
     this.states.set(this.self.id, {
       ...options.self, status: 'normal', generation: options.generation, version: 1,
     });
+    this.heard = this.seeds.length === 0;
     this.up.add(this.self.id);
     this.upSnapshot = new Set(this.up);
   }
@@ -158,6 +161,15 @@ export class Membership {
         up: this.up.has(s.id), vnodes: s.tokens.length, generation: s.generation,
         lastSeenMs: s.id === this.self.id ? nowMs : this.progressAtMs.get(s.id) ?? 0,
       }));
+  }
+
+  /**
+   * True once a peer has answered this node's gossip (or no seed is
+   * configured). Until then the ring may hold only this node, and quorums
+   * counted on it would be wrong, so the coordinator serves none.
+   */
+  joined(): boolean {
+    return this.heard;
   }
 
   isUp(id: string): boolean {
@@ -241,6 +253,11 @@ export class Membership {
   private async exchange(address: string): Promise<void> {
     const ack = await this.sendSyn(address, []);
     this.absorb(ack.states);
+    if (!this.heard) {
+      this.heard = true;
+      this.logger.info({ peer: address }, 'joined the cluster: serving quorum reads and writes');
+      this.emitChange();
+    }
     if (ack.wants.length === 0) return;
     const push = withinBudget(answerWants(this.states, ack.wants));
     if (push.length === 0) return;

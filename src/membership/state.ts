@@ -42,41 +42,6 @@ export function compareStamps(a: Digest, b: Digest): number {
   return 0;
 }
 
-/**
- * The newer of two states of the same member. Equal stamps with different
- * content should not happen (the owner bumps on every change); if they do, a
- * canonical comparison picks one so merging stays commutative.
- */
-export function mergeState(a: MemberState, b: MemberState): MemberState {
-  assert.equal(a.id, b.id, 'merging states of different members');
-  const order = compareStamps(a, b);
-  if (order !== 0) return order > 0 ? a : b;
-  const ka = canonicalKey(a);
-  const kb = canonicalKey(b);
-  return ka >= kb ? a : b;
-}
-
-function canonicalKey(s: MemberState): string {
-  return `${s.status}|${s.host}|${s.respPort}|${s.peerPort}|${s.tokens.join(',')}`;
-}
-
-/** Merges remote states into a map, returning the new map and the ids whose state changed. */
-export function mergeStates(
-  local: StateMap,
-  remote: Iterable<MemberState>,
-): { readonly states: Map<string, MemberState>; readonly changed: readonly string[] } {
-  const states = new Map(local);
-  const changed = new Set<string>();
-  for (const incoming of remote) {
-    const current = states.get(incoming.id);
-    const winner = current === undefined ? incoming : mergeState(current, incoming);
-    if (winner !== current) {
-      states.set(incoming.id, winner);
-      changed.add(incoming.id);
-    }
-  }
-  return { states, changed: [...changed] };
-}
 
 export function digestOf(s: MemberState): Digest {
   return { id: s.id, generation: s.generation, version: s.version };

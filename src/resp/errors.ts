@@ -7,16 +7,20 @@
 import type { Logger } from 'pino';
 import { ContextError } from '../clock/context.js';
 import { CommandError } from '../commands/types.js';
-import { ClusterUnavailableError, QuorumError, SiblingLimitError, ValueTooLargeError } from '../coordinator/errors.js';
+import {
+  ClusterUnavailableError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
+} from '../coordinator/errors.js';
 import { ErrorReply } from './reply.js';
 
 export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
   if (err instanceof CommandError) return new ErrorReply(err.message);
   if (err instanceof QuorumError) return new ErrorReply(`NOQUORUM ${err.message}`);
-  if (err instanceof SiblingLimitError) return new ErrorReply(`SIBLINGS ${err.message}; resolve them with SIBLINGS, VCLOCK and SET … VCLOCK`);
+  if (err instanceof SiblingLimitError) return new ErrorReply(`SIBLINGS ${err.message}; resolve them with SIBLINGS key WITHVCLOCK and SET … VCLOCK`);
   if (err instanceof ContextError) return new ErrorReply(`ERR invalid VCLOCK context: ${err.message}`);
   if (err instanceof ClusterUnavailableError) return new ErrorReply(`CLUSTERDOWN ${err.message}`);
-  if (err instanceof ValueTooLargeError) return new ErrorReply(`ERR ${err.message}`);
+  if (err instanceof ValueTooLargeError || err instanceof RecordTooLargeError) return new ErrorReply(`ERR ${err.message}`);
+  // Redis's prefix for "not ready to serve data yet"; clients' ready checks wait on INFO loading:1.
+  if (err instanceof NotJoinedError) return new ErrorReply(`LOADING ${err.message}`);
   const code = (err as { code?: unknown }).code;
   if (code === 'STORAGE_IO' || code === 'STORAGE_CLOSED') {
     logger.error({ err }, 'storage failure');

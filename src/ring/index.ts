@@ -7,6 +7,7 @@ export {
   keyToken,
   randomToken,
   splitmix64,
+  tokenOf,
   tokenSpace,
   vnodesDefault,
   vnodesMax,

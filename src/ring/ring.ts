@@ -12,7 +12,7 @@
 // beyond the 8-byte hash digest.
 
 import assert from 'node:assert';
-import { keyDigest, tokenSpace } from './tokens.js';
+import { tokenOf, tokenSpace } from './tokens.js';
 
 export interface RingMember {
   readonly id: string;
@@ -62,7 +62,7 @@ export class Ring {
     return this.lists[this.tokenIndexOfKey(key)]!;
   }
 
-  /** As preferenceList, from the key's 8-byte digest (keyDigest) when the caller already hashed it. */
+  /** As preferenceList, from the key's 8-byte digest (tokenOf) when the caller already hashed it. */
   preferenceListForDigest(digest: Buffer): readonly string[] {
     if (this.tokenCount === 0) return emptyList;
     return this.lists[this.successor(digest.readUInt32BE(0), digest.readUInt32BE(4))]!;
@@ -81,7 +81,7 @@ export class Ring {
 
   /** Index of the first token ≥ the key's token, wrapping to 0. Ring must be non-empty. */
   tokenIndexOfKey(key: Buffer): number {
-    const digest = keyDigest(key);
+    const digest = tokenOf(key);
     return this.successor(digest.readUInt32BE(0), digest.readUInt32BE(4));
   }
 

@@ -72,9 +72,12 @@ export function keyToken(key: Buffer): bigint {
   return XXHash64.hash(key).readBigUInt64BE(0);
 }
 
-/** The raw 8-byte digest, for callers (the ring's hot path) that read it as
- * two 32-bit halves to avoid allocating a bigint. */
-export function keyDigest(key: Buffer): Buffer {
+/**
+ * The key's token as 8 big-endian bytes: the one routing hash (the ring
+ * places keys by it, storage orders records by it). Callers on the hot path
+ * read it as two 32-bit halves to avoid allocating a bigint.
+ */
+export function tokenOf(key: Buffer): Buffer {
   return XXHash64.hash(key);
 }
 

@@ -5,18 +5,13 @@
 // ranges and handoff of ranges all need. Other prefixes are kept for other
 // namespaces (hints, metadata) so they never interleave with data.
 
-import xxhash from 'xxhash-addon';
+import { tokenOf } from '../ring/tokens.js';
 
-const { XXHash64 } = xxhash;
+export { tokenOf };
 
 export const dataPrefix = 0x01;
 export const tokenBytes = 8;
 const dataHeaderBytes = 1 + tokenBytes;
-
-/** The key's 8-byte ring token (big-endian xxhash64, the same the ring hashes). */
-export function tokenOf(key: Buffer): Buffer {
-  return XXHash64.hash(key);
-}
 
 export function dataKey(token: Buffer, key: Buffer): Buffer {
   const out = Buffer.allocUnsafe(dataHeaderBytes + key.length);

@@ -55,7 +55,7 @@ interface QueuedWrite {
 
 function recordBytes(storageKey: Buffer, siblings: readonly Sibling[]): number {
   let bytes = cachedRecordOverheadBytes + storageKey.length * 2;
-  for (const s of siblings) bytes += s.value.length + 48 + s.clock.length * 48;
+  for (const s of siblings) bytes += s.value.length + 96 + s.past.length * 40;
   return bytes;
 }
 

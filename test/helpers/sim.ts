@@ -11,7 +11,7 @@
 import { pino } from 'pino';
 import { live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
-import { defaultPruneLimits } from '../../src/clock/vclock.js';
+import { MemoryActor } from '../../src/storage/actor.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
 import { Coordinator, type PutResult } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
@@ -33,10 +33,16 @@ export interface SimOptions {
   readonly dropRate?: number;
   readonly delayMsMin?: number;
   readonly delayMsMax?: number;
+  /** Defaults to a day, so nothing is reaped unless a test asks for it. */
+  readonly tombstoneGraceMs?: number;
+  /** The coordinators' clock (ms); defaults to Date.now. */
+  readonly now?: () => number;
 }
 
 export interface SimNode {
   readonly id: string;
+  /** Bumped when the node is rebuilt without its disk: its actor is then new. */
+  readonly epoch: number;
   /** The node's address on the memory network; distinct from its id, so a mix-up shows. */
   readonly address: string;
   readonly storage: MemoryStorage;
@@ -59,16 +65,60 @@ export function simNodeId(index: number): string {
   return String.fromCharCode(0x61 + index);
 }
 
+const addressOf = (id: string) => `${id}.sim:7000`;
+const silent = pino({ level: 'silent' });
+
+/** One node's storage, coordinator and replica service on its transport; `epoch` names its actor. */
+function wire(id: string, epoch: number, transport: MemoryTransport, storage: MemoryStorage, ring: Ring, network: MemoryNetwork, options: SimOptions, requestTimeoutMs: number): SimNode {
+  const address = addressOf(id);
+  const view: ClusterView = {
+    selfId: id,
+    preferenceList: (_key, token) => ring.preferenceListForDigest(token),
+    isUp: (other) => network.reachable(address, addressOf(other)),
+    peerAddress: addressOf,
+    memberIds: () => ring.members,
+    replicationFactor: () => ring.n,
+    joined: () => true,
+  };
+  const coordinator = new Coordinator(storage, view, transport, {
+    requestTimeoutMs,
+    siblingsMax: 100,
+    siblingsWarn: 25,
+    tombstoneGraceMs: options.tombstoneGraceMs ?? 24 * 60 * 60 * 1000,
+    actor: new MemoryActor(`${id}#${epoch}`),
+    readRepairsInFlightMax: 100,
+    logger: silent,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const replicas = new ReplicaService(coordinator);
+  transport.setHandler((from: string, message: PeerMessage) => {
+    if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
+    throw new Error(`unexpected peer message type ${message.type}`);
+  });
+  return { id, epoch, address, storage, transport, coordinator };
+}
+
 export class SimCluster {
   private readonly byId = new Map<string, SimNode>();
 
   private constructor(
     readonly network: MemoryNetwork,
     readonly ring: Ring,
-    readonly nodes: readonly SimNode[],
+    readonly nodes: SimNode[],
     readonly requestTimeoutMs: number,
+    private readonly options: SimOptions,
   ) {
     for (const node of nodes) this.byId.set(node.id, node);
+  }
+
+  /** Rebuilds `id` with an empty disk: new storage, new actor epoch, same node id and address. */
+  async wipe(id: string): Promise<SimNode> {
+    const old = this.node(id);
+    await old.storage.close();
+    const node = wire(id, old.epoch + 1, old.transport, new MemoryStorage(), this.ring, this.network, this.options, this.requestTimeoutMs);
+    this.nodes[this.nodes.indexOf(old)] = node;
+    this.byId.set(id, node);
+    return node;
   }
 
   static async start(options: SimOptions): Promise<SimCluster> {
@@ -82,39 +132,13 @@ export class SimCluster {
     const random = splitmix64(BigInt(options.seed));
     const ids = Array.from({ length: options.nodes }, (_, i) => simNodeId(i));
     const ring = Ring.build(ids.map((id) => ({ id, tokens: generateTokens(id, options.vnodes ?? simVnodes, random) })), options.n);
-    const addressOf = (id: string) => `${id}.sim:7000`;
-    const logger = pino({ level: 'silent' });
     const nodes: SimNode[] = [];
     for (const id of ids) {
-      const address = addressOf(id);
-      const transport = new MemoryTransport({ network, nodeId: id, address, requestTimeoutMs });
-      const storage = new MemoryStorage();
-      const view: ClusterView = {
-        selfId: id,
-        preferenceList: (_key, token) => ring.preferenceListForDigest(token),
-        isUp: (other) => network.reachable(address, addressOf(other)),
-        peerAddress: addressOf,
-        memberIds: () => ring.members,
-        replicationFactor: () => ring.n,
-      };
-      const coordinator = new Coordinator(storage, view, transport, {
-        requestTimeoutMs,
-        siblingsMax: 100,
-        siblingsWarn: 25,
-        tombstoneGraceMs: 24 * 60 * 60 * 1000,
-        pruneLimits: defaultPruneLimits,
-        readRepairsInFlightMax: 100,
-        logger,
-      });
-      const replicas = new ReplicaService(coordinator);
-      transport.setHandler((from: string, message: PeerMessage) => {
-        if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
-        throw new Error(`unexpected peer message type ${message.type}`);
-      });
+      const transport = new MemoryTransport({ network, nodeId: id, address: addressOf(id), requestTimeoutMs });
+      nodes.push(wire(id, 1, transport, new MemoryStorage(), ring, network, options, requestTimeoutMs));
       await transport.listen();
-      nodes.push({ id, address, storage, transport, coordinator });
     }
-    return new SimCluster(network, ring, nodes, requestTimeoutMs);
+    return new SimCluster(network, ring, nodes, requestTimeoutMs, options);
   }
 
   node(id: string): SimNode {

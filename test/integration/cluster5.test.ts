@@ -152,12 +152,12 @@ test.serial('a write through a node outside the preference list is forwarded', a
       ok = await ownersHold();
     }
     t.true(ok, `${key} stored on exactly ${replicas.join(',')}`);
-    // Only replicas mint clock entries: the clock names an owner, not the forwarder.
-    const clock = String(fields(((await clients[cluster.nodes.findIndex((x) => x.id === replicas[0])]!.call('RING', 'LOCAL', key)) as unknown[])[0]).get('clock'));
-    t.false(clock.includes(`${node.id}:`), `clock ${clock}`);
-    t.true(replicas.some((id) => clock.startsWith(`${id}:`) || clock.includes(`,${id}:`)), `clock ${clock}`);
+    // Only replicas mint versions: the dot names an owner's actor, not the forwarder's.
+    const dot = String(fields(((await clients[cluster.nodes.findIndex((x) => x.id === replicas[0])]!.call('RING', 'LOCAL', key)) as unknown[])[0]).get('dot'));
+    t.false(dot.startsWith(`${node.id}#`), `dot ${dot}`);
+    t.true(replicas.some((id) => dot.startsWith(`${id}#`)), `dot ${dot}`);
     // Delete and a context write through the same non-owner are forwarded too.
-    const ctx = (await clients[j]!.call('VCLOCK', key)) as string;
+    const [ctx] = (await clients[j]!.call('SIBLINGS', key, 'WITHVCLOCK')) as [string, string[]];
     t.is(await clients[j]!.call('SET', key, 'resolved', 'VCLOCK', ctx), 'OK');
     t.deepEqual(await clients[j]!.call('SIBLINGS', key), ['resolved']);
     t.is(await clients[j]!.del(key), 1);

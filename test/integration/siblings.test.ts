@@ -128,8 +128,9 @@ test.serial('(a) siblings from the two sides of a split', async (t) => {
 
 test.serial('(b) resolution with SET … VCLOCK ctx', async (t) => {
   const c = await clientWith(n1, 3, 3);
-  t.deepEqual(await siblingsOf(c, kA), ['A', 'B']);
-  const context = (await c.call('VCLOCK', kA)) as string;
+  const [context, shown] = (await c.call('SIBLINGS', kA, 'WITHVCLOCK')) as [string, string[]];
+  t.deepEqual([...shown].sort(), ['A', 'B']);
+  t.is(context, (await c.call('VCLOCK', kA)) as string, 'the same context VCLOCK reports when nothing changed between');
   t.is(await c.call('SET', kA, 'merged', 'VCLOCK', context), 'OK');
   t.deepEqual(await siblingsOf(c, kA), ['merged']);
   for (const node of cluster.nodes) {
@@ -197,6 +198,7 @@ test.serial('(e) a delete that a returning stale replica does not undo', async (
   t.is(await via3.get(key), null, 'R=3 through the stale replica');
   t.deepEqual(await siblingsOf(via3, key), []);
   t.is(await via3.call('VCLOCK', key), null);
+  t.deepEqual(await via3.call('SIBLINGS', key, 'WITHVCLOCK'), [null, []], 'a deleted key: no context, no values');
   t.false((await via3.keys('delete:*')).includes(key), 'KEYS does not list it');
 
   const tombstoned = await eventually(async () => {

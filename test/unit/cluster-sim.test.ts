@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import { live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
 import { QuorumError } from '../../src/coordinator/errors.js';
-import { sameVersions } from '../../src/coordinator/versioning.js';
+import { sameVersions } from '../../src/clock/siblings.js';
 import { replicatedValueBytesMax } from '../../src/coordinator/coordinator.js';
 import { eventually, seededRandom, SimCluster, values, type SimOptions } from '../helpers/sim.js';
 
@@ -165,9 +165,9 @@ test('cluster sim › a non-replica forwards the put (5 nodes, N=3) and stores n
   for (const id of replicas) t.true(await eventually(() => values(sim.local(id, key)).includes('forwarded')), `${id} stores it`);
   t.deepEqual(sim.local('a', key), []);
   t.is(sim.node('a').storage.recordCount(), 0);
-  // The clock names a replica, never the forwarding node.
-  const writers = result.stored[0]!.clock.map((e) => e.node);
-  t.true(writers.every((id) => replicas.includes(id)), `clock entries ${writers.join(',')}`);
+  // The version's dot names a replica's actor, never the forwarding node's.
+  const writer = result.stored[0]!.dot.actor.split('#')[0]!;
+  t.true(replicas.includes(writer), `dot actor ${result.stored[0]!.dot.actor}`);
 });
 
 test('cluster sim › a forwarded put skips a down first replica', async (t) => {
@@ -292,5 +292,5 @@ test('cluster sim › a forwarded put whose coordinator times out is not applied
   await t.throwsAsync(sim.put('a', key, 'once', 2), { code: 'NOQUORUM' });
   sim.heal();
   const record = await sim.get('a', key, 3);
-  t.is(live(record, Date.now()).length, 1, `siblings: ${record.map((s) => `${s.value} ${JSON.stringify(s.clock.map((e) => e.node + e.counter))}`).join(' | ')}`);
+  t.is(live(record, Date.now()).length, 1, `siblings: ${record.map((s) => `${s.value} ${s.dot.actor}:${s.dot.counter}`).join(' | ')}`);
 });

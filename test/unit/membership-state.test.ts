@@ -7,7 +7,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { Digest, MemberState, StateMap } from '../../src/membership/state.js';
 import {
-  compareStamps, diff, digestsOf, isAlive, mergeState, mergeStates, ringPlacementChanged,
+  compareStamps, diff, digestsOf, isAlive, ringPlacementChanged,
 } from '../../src/membership/state.js';
 import { answerWants, fromWire, toWire } from '../../src/membership/gossip.js';
 
@@ -44,6 +44,43 @@ const freeStateArb: fc.Arbitrary<MemberState> = fc.record({
 
 const idArb = fc.constantFrom('a', 'b', 'c', 'd');
 const listArb = fc.array(stateArb(idArb), { maxLength: 8 });
+
+// The model of what an exchange should achieve: per member, the newer state
+// (membership.ts absorbs by the same stamps, one state at a time).
+/**
+ * The newer of two states of the same member. Equal stamps with different
+ * content should not happen (the owner bumps on every change); if they do, a
+ * canonical comparison picks one so merging stays commutative.
+ */
+function mergeState(a: MemberState, b: MemberState): MemberState {
+  const order = compareStamps(a, b);
+  if (order !== 0) return order > 0 ? a : b;
+  const ka = canonicalKey(a);
+  const kb = canonicalKey(b);
+  return ka >= kb ? a : b;
+}
+
+function canonicalKey(s: MemberState): string {
+  return `${s.status}|${s.host}|${s.respPort}|${s.peerPort}|${s.tokens.join(',')}`;
+}
+
+/** Merges remote states into a map, returning the new map and the ids whose state changed. */
+function mergeStates(
+  local: StateMap,
+  remote: Iterable<MemberState>,
+): { readonly states: Map<string, MemberState>; readonly changed: readonly string[] } {
+  const states = new Map(local);
+  const changed = new Set<string>();
+  for (const incoming of remote) {
+    const current = states.get(incoming.id);
+    const winner = current === undefined ? incoming : mergeState(current, incoming);
+    if (winner !== current) {
+      states.set(incoming.id, winner);
+      changed.add(incoming.id);
+    }
+  }
+  return { states, changed: [...changed] };
+}
 
 function mapOf(states: readonly MemberState[]): Map<string, MemberState> {
   return mergeStates(new Map(), states).states;

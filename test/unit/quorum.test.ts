@@ -40,3 +40,65 @@ test('quorum › verdict agrees with counting, for any order of replies', (t) =>
   );
   t.pass();
 });
+
+// The driver (quorum-call.ts) over controllable answers.
+import { callQuorum } from '../../src/coordinator/quorum-call.js';
+import { QuorumError } from '../../src/coordinator/errors.js';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+test('quorum call › a failed verdict waits for this node\'s own answer and counts it', async (t) => {
+  const self = deferred<string>();
+  const answered: number[] = [];
+  const call = callQuorum<string>({
+    operation: 'write', replicas: ['a', 'b', 'c'], needed: 2, selfIndex: 0,
+    ask: (id) => (id === 'a' ? self.promise : Promise.reject(Object.assign(new Error('down'), { code: 'PEER_UNREACHABLE' }))),
+    answered: (i) => answered.push(i),
+  });
+  let done = false;
+  call.then(() => (done = true), () => (done = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(done, 'both peers failed, but the local commit is still pending');
+  self.resolve('ok');
+  const error = await t.throwsAsync(call, { instanceOf: QuorumError });
+  t.is(error?.succeeded, 1);
+  t.deepEqual(answered, [0]);
+});
+
+test('quorum call › met at R; later answers still arrive; settled once after the last', async (t) => {
+  const slow = deferred<string>();
+  const answered: number[] = [];
+  let settled = 0;
+  await callQuorum<string>({
+    operation: 'read', replicas: ['a', 'b', 'c'], needed: 2, selfIndex: 0,
+    ask: (id) => (id === 'c' ? slow.promise : id),
+    answered: (i) => answered.push(i),
+    settled: () => settled++,
+  });
+  t.deepEqual(answered, [0, 1]);
+  t.is(settled, 0);
+  slow.resolve('c');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(answered, [0, 1, 2]);
+  t.is(settled, 1);
+});
+
+test('quorum call › a synchronous throw is that replica\'s failure; a timeout is reported', async (t) => {
+  const error = await t.throwsAsync(callQuorum<string>({
+    operation: 'read', replicas: ['a', 'b'], needed: 1, selfIndex: -1,
+    ask: (id) => {
+      if (id === 'a') throw new Error('boom');
+      return Promise.reject(Object.assign(new Error('slow'), { code: 'PEER_TIMEOUT' }));
+    },
+  }), { instanceOf: QuorumError });
+  t.true(error?.timedOut);
+  t.is(error?.succeeded, 0);
+});

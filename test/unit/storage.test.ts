@@ -51,12 +51,14 @@ const memoryFactory: StorageFactory = {
   },
 };
 
-function sib(value: string, node = 'a', counter = 1, timestamp = 1_000): Sibling {
-  return { value: Buffer.from(value), clock: [{ node, counter, timestamp }], timestamp };
+/** A version written by `actor` as its event `counter`, over its own earlier events. */
+function sib(value: string, actor = 'a', counter = 1, timestamp = 1_000): Sibling {
+  return { value: Buffer.from(value), dot: { actor, counter }, past: counter > 1 ? [{ actor, counter: counter - 1 }] : [], timestamp };
 }
 
-function tombstone(node = 'a', counter = 2, timestamp = 2_000): Sibling {
-  return { value: Buffer.alloc(0), clock: [{ node, counter, timestamp }], timestamp, deleted: true };
+/** A tombstone by `actor`, over the actor's earlier events and one of another actor's. */
+function tombstone(actor = 'a', counter = 2, timestamp = 2_000): Sibling {
+  return { value: Buffer.alloc(0), dot: { actor, counter }, past: [{ actor: '0', counter: 9 }, { actor, counter: counter - 1 }], timestamp, deleted: true };
 }
 
 const k = (s: string) => Buffer.from(s);
