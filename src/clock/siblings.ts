@@ -7,6 +7,14 @@
 // the same inputs give the same array on every replica whatever the order
 // they arrived in.
 //
+// One invariant every caller keeps: versions travel between nodes only as
+// whole records (a coordinator sends its whole record, read repair the whole
+// merge, the collector the whole dead record). A context is the merge of a
+// record's histories, so a replica holding an actor's later version but not
+// an earlier one still standing beside it would hand out a context covering
+// a version its reader was never shown. Hinted handoff and anti-entropy must
+// ship whole records too.
+//
 // Dead versions (tombstones, expired values) carry causality: a tombstone is
 // what stops a stale replica's older copy from coming back. So a fold never
 // drops them; only the collector reaps a record, all of it at once, once it is
