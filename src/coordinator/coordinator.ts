@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling, VClock } from '../clock/types.js';
 import type { Actor } from '../storage/actor.js';
-import { decodeReplicaGetReply, encodeReplicaGet, encodeReplicaPut } from '../peer/codec.js';
+import { decodeReplicaGetReply, encodeReplicaGet, encodeReplicaPut } from './replica-messages.js';
 import { leavesNothingStale, live } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
 import type { Transport } from '../peer/transport.js';

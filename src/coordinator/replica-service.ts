@@ -2,7 +2,7 @@
 // as coordinator, sends it a key's versions, asks for its record, forwards a
 // client write, or pages through its keys. One handler per message type.
 
-import { decodeReplicaGet, decodeReplicaPut, encodeReplicaGetReply } from '../peer/codec.js';
+import { decodeReplicaGet, decodeReplicaPut, encodeReplicaGetReply } from './replica-messages.js';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';

@@ -1,111 +1,18 @@
-// Payload codecs for peer messages. The replica messages (every client read
-// and write fans out to N of them) are hand-written around the record codec
-// of clock/record-codec.ts, so a replica stores the very bytes it receives
-// and nothing names fields on the wire. Everything else (gossip, scans,
-// control, error replies) is msgpack via msgpackr: rarer, shaped like
-// objects, and free to grow fields. Every decoder validates and throws only
-// CodecError ('CODEC_MALFORMED'): a peer's bytes never crash a node.
-//
-// Measured (Node 20.20, shared 2-core VM under load, best of 9 runs of 100k
-// encode+decode round trips of one ReplicaPut: 12-byte key, one sibling with
-// a 3-entry clock; msgpackr packs the same {key, siblings} object):
-//                  hand-written              msgpackr (useRecords: false)
-//   3-byte value   ~0.50 M ops/s, 107 bytes  ~0.22 M ops/s, 200 bytes
-//   1 KiB value    ~0.40 M ops/s, 1128 bytes ~0.20 M ops/s, 1222 bytes
-// Hand-written is ~2x faster and ~half the bytes for small values, so the
-// replica messages use it; msgpackr stays for everything else.
-//
-// ReplicaPut layout (big-endian):
-//   u8  flags        bit0: hintFor present
-//   u32 keyBytes, key
-//   u8  hintBytes, hintFor (UTF-8)   only with bit0
-//   record           clock/record-codec.ts, to the end of the payload
+// Payload codecs the peer layer owns: the generic control codec (gossip,
+// scans, forwarded writes, error replies — msgpack via msgpackr: rare, shaped
+// like objects, free to grow fields) and the one error every payload decoder
+// throws. The replica messages, which carry records, live with the
+// coordinator (coordinator/replica-messages.ts): peer/ carries frames and
+// knows no records. A peer's bytes never crash a node: decoders validate and
+// throw only CodecError ('CODEC_MALFORMED').
 
 import { Packr } from 'msgpackr';
-import { encodedSize, readSiblings, writeSiblings } from '../clock/record-codec.js';
-import type { Sibling, Siblings } from '../clock/types.js';
 
 export class CodecError extends Error {
   readonly code = 'CODEC_MALFORMED';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'CodecError';
-  }
-}
-
-/** hintFor is a node id: one length byte, like node ids in clocks. */
-export const hintForBytesMax = 255;
-const flagHint = 1;
-
-export interface ReplicaPut {
-  readonly key: Buffer;
-  readonly siblings: Sibling[];
-  readonly hintFor?: string;
-}
-
-export function encodeReplicaPut(key: Buffer, siblings: Siblings, hintFor?: string): Buffer {
-  const hint = hintFor === undefined ? null : Buffer.from(hintFor, 'utf8');
-  if (hint !== null && (hint.length === 0 || hint.length > hintForBytesMax)) {
-    throw new CodecError(`hintFor must be 1..${hintForBytesMax} bytes`);
-  }
-  const headBytes = 1 + 4 + key.length + (hint === null ? 0 : 1 + hint.length);
-  const out = Buffer.allocUnsafe(headBytes + encodedSize(siblings));
-  let o = out.writeUInt8(hint === null ? 0 : flagHint, 0);
-  o = out.writeUInt32BE(key.length, o);
-  o += key.copy(out, o);
-  if (hint !== null) {
-    o = out.writeUInt8(hint.length, o);
-    o += hint.copy(out, o);
-  }
-  const end = writeSiblings(siblings, out, o);
-  return end === out.length ? out : out.subarray(0, end);
-}
-
-/** Key and values are views into `buf`. */
-export function decodeReplicaPut(buf: Buffer): ReplicaPut {
-  if (buf.length < 5) throw new CodecError('ReplicaPut truncated');
-  const flags = buf[0]!;
-  if (flags & ~flagHint) throw new CodecError('ReplicaPut: unknown flags');
-  const keyBytes = buf.readUInt32BE(1);
-  let o = 5 + keyBytes;
-  if (o > buf.length) throw new CodecError('ReplicaPut: key truncated');
-  const key = buf.subarray(5, o);
-  let hintFor: string | undefined;
-  if (flags & flagHint) {
-    const hintBytes = o < buf.length ? buf[o]! : 0;
-    if (hintBytes === 0 || o + 1 + hintBytes > buf.length) throw new CodecError('ReplicaPut: bad hintFor');
-    hintFor = buf.toString('utf8', o + 1, o + 1 + hintBytes);
-    o += 1 + hintBytes;
-  }
-  const siblings = readRecord(buf, o);
-  return hintFor === undefined ? { key, siblings } : { key, siblings, hintFor };
-}
-
-/** ReplicaGet carries the key's raw bytes and nothing else. */
-export function encodeReplicaGet(key: Buffer): Buffer {
-  return key;
-}
-
-export function decodeReplicaGet(buf: Buffer): Buffer {
-  return buf;
-}
-
-/** The local record as stored: empty siblings for a missing key. */
-export function encodeReplicaGetReply(siblings: Siblings): Buffer {
-  const out = Buffer.allocUnsafe(encodedSize(siblings));
-  const end = writeSiblings(siblings, out, 0);
-  return end === out.length ? out : out.subarray(0, end);
-}
-
-export function decodeReplicaGetReply(buf: Buffer): Sibling[] {
-  return readRecord(buf, 0);
-}
-
-function readRecord(buf: Buffer, start: number): Sibling[] {
-  try {
-    return readSiblings(buf, start, buf.length);
-  } catch (cause) {
-    throw new CodecError(`malformed record: ${(cause as Error).message}`, { cause });
   }
 }
 

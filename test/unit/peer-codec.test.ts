@@ -3,17 +3,15 @@ import fc from 'fast-check';
 import { covers, isCounter, isValidClock } from '../../src/clock/vclock.js';
 import { RecordCodecError, decodeSiblings, encodeSiblings, encodedSize, readSiblings, writeSiblings } from '../../src/clock/record-codec.js';
 import type { ClockEntry, Sibling } from '../../src/clock/types.js';
+import { CodecError, decodeControl, encodeControl } from '../../src/peer/codec.js';
 import {
-  CodecError,
-  decodeControl,
   decodeReplicaGet,
   decodeReplicaGetReply,
   decodeReplicaPut,
-  encodeControl,
   encodeReplicaGet,
   encodeReplicaGetReply,
   encodeReplicaPut,
-} from '../../src/peer/codec.js';
+} from '../../src/coordinator/replica-messages.js';
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
 const time = fc.integer({ min: 0, max: 2 ** 45 });
