@@ -533,14 +533,27 @@ export class TcpTransport implements Transport {
   }
 
   private accept(socket: Socket): void {
-    if (this.closed) return void socket.destroy();
+    if (this.closed) return dropSocket(socket);
     if (this.inbound.size >= this.inboundPeersMax) {
       this.logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `peer connection refused: ${this.inboundPeersMax} inbound peers already`);
-      socket.destroy();
-      return;
+      return dropSocket(socket);
     }
     this.inbound.add(new InboundConnection(this, socket));
   }
+}
+
+/**
+ * Drops a socket we will not serve. It still gets an 'error' listener: no
+ * socket may be without one, since an unhandled 'error' (a reset racing the
+ * destroy) would take the process down.
+ */
+function dropSocket(socket: Socket): void {
+  socket.on('error', ignoreSocketError);
+  socket.destroy();
+}
+
+function ignoreSocketError(): void {
+  // a dropped socket: nothing waits on it, so its errors have no one to tell
 }
 
 /** "host:port" or "[v6]:port" → parts; null when malformed. */

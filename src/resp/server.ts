@@ -9,6 +9,12 @@ import type { ProtocolLimits } from './limits.js';
 
 /** How long shutdown waits for commands in flight before closing their sockets. */
 export const shutdownGraceMs = 5_000;
+/**
+ * A refused client (over maxclients) gets its error line, then this long to
+ * close before we cut it: a client that never closes must not keep a
+ * descriptor that maxclients does not count.
+ */
+export const refusedClientLingerMs = 1_000;
 
 export interface RespServerOptions {
   readonly host: string;
@@ -82,7 +88,7 @@ export class RespServer implements ClientRegistry {
     this.totalConnections++;
     if (this.connections.size >= this.options.maxClients) {
       this.rejectedConnections++;
-      socket.end('-ERR max number of clients reached\r\n');
+      refuse(socket, services);
       return;
     }
     const now = Date.now();
@@ -107,4 +113,21 @@ export class RespServer implements ClientRegistry {
     });
     this.connections.add(connection);
   }
+}
+
+/**
+ * Tells an over-the-limit client why and closes. Every socket needs an 'error'
+ * listener: a refused client that resets (ECONNRESET) would otherwise emit an
+ * unhandled 'error' and take the whole process down.
+ */
+function refuse(socket: net.Socket, services: ServerServices): void {
+  socket.on('error', (err) => services.logger.debug({ err }, 'refused client socket error'));
+  const linger = setTimeout(destroyRefused, refusedClientLingerMs, socket);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+  socket.end('-ERR max number of clients reached\r\n');
+}
+
+function destroyRefused(socket: net.Socket): void {
+  socket.destroy();
 }
