@@ -82,7 +82,7 @@ export class KeyspaceScanner {
     const others = this.others();
     const transport = this.transport;
     const remote = transport === undefined ? [] : others.map((id) =>
-      transport.request(this.view.peerAddress(id), { type: MessageType.Flush, payload: Buffer.alloc(0) }, this.requestTimeoutMs));
+      transport.request(this.view.peerAddress(id), { type: MessageType.Flush, payload: Buffer.alloc(0) }, this.requestTimeoutMs, id));
     const results = await Promise.allSettled([this.storage.clear(), ...remote]);
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed > 0) throw new ClusterUnavailableError(`FLUSHALL reached ${results.length - failed} of ${results.length} members`);
@@ -97,7 +97,7 @@ export class KeyspaceScanner {
     const local = this.storage.scan(cursor, count);
     const remote = transport === undefined ? [] : this.others().map((id) =>
       transport
-        .request(this.view.peerAddress(id), { type: MessageType.KeysScan, payload: encodeKeysScan({ from: cursor, limit: count }) }, this.requestTimeoutMs)
+        .request(this.view.peerAddress(id), { type: MessageType.KeysScan, payload: encodeKeysScan({ from: cursor, limit: count }) }, this.requestTimeoutMs, id)
         .then((reply) => decodeKeysScanReply(reply.payload)));
     // A member that fails to answer is left out: its keys live on other replicas too.
     const settled = await Promise.allSettled([local, ...remote]);
