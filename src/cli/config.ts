@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { tombstoneGraceMsMin } from '../coordinator/limits.js';
 import { vnodesDefault, vnodesMax } from '../ring/tokens.js';
 
 export interface NodeConfig {
@@ -72,7 +73,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'cluster-secret', key: 'clusterSecret', kind: 'string', help: 'shared secret nodes prove to each other' },
   { flag: 'cluster-name', key: 'clusterName', kind: 'string', help: 'cluster name checked in the peer handshake (default ringkv)' },
   { flag: 'request-timeout-ms', key: 'requestTimeoutMs', kind: 'integer', min: 10, max: 600_000, help: 'replica request timeout (default 1000)' },
-  { flag: 'tombstone-grace-ms', key: 'tombstoneGraceMs', kind: 'integer', min: 0, max: 3_153_600_000_000, help: 'how long deletes are remembered (default 86400000 = 1 day)' },
+  { flag: 'tombstone-grace-ms', key: 'tombstoneGraceMs', kind: 'integer', min: tombstoneGraceMsMin, max: 3_153_600_000_000, help: `how long deletes are remembered (default 86400000 = 1 day, minimum ${tombstoneGraceMsMin})` },
   { flag: 'siblings-max', key: 'siblingsMax', kind: 'integer', min: 1, max: 10_000, help: 'writes leaving more siblings are refused (default 100)' },
   { flag: 'siblings-warn', key: 'siblingsWarn', kind: 'integer', min: 1, max: 10_000, help: 'log a warning past this many siblings (default 25)' },
   { flag: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: 'integer', min: 1024 * 1024, max: 2 ** 31 - 1, help: 'largest value accepted, bytes (default 536870912)' },
