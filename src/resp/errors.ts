@@ -17,7 +17,9 @@ export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
   if (err instanceof ContextError) return new ErrorReply(`ERR invalid VCLOCK context: ${err.message}`);
   if (err instanceof ClusterUnavailableError) return new ErrorReply(`CLUSTERDOWN ${err.message}`);
   if (err instanceof ValueTooLargeError) return new ErrorReply(`ERR ${err.message}`);
-  const code = (err as { code?: unknown }).code;
+  // Anything may arrive here (a handler can reject with null); this runs in a
+  // rejection handler, where a throw would be an unhandled rejection and end the process.
+  const code = (err as { code?: unknown } | null | undefined)?.code;
   if (code === 'STORAGE_IO' || code === 'STORAGE_CLOSED') {
     logger.error({ err }, 'storage failure');
     return new ErrorReply(`ERR storage failure: ${(err as Error).message}`);
