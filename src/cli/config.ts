@@ -6,6 +6,8 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { replicatedValueBytesMax } from '../coordinator/coordinator.js';
+import { tombstoneGraceMsMin } from '../coordinator/limits.js';
 import { vnodesDefault, vnodesMax } from '../ring/tokens.js';
 
 export interface NodeConfig {
@@ -72,10 +74,10 @@ export const options: readonly OptionSpec[] = [
   { flag: 'cluster-secret', key: 'clusterSecret', kind: 'string', help: 'shared secret nodes prove to each other' },
   { flag: 'cluster-name', key: 'clusterName', kind: 'string', help: 'cluster name checked in the peer handshake (default ringkv)' },
   { flag: 'request-timeout-ms', key: 'requestTimeoutMs', kind: 'integer', min: 10, max: 600_000, help: 'replica request timeout (default 1000)' },
-  { flag: 'tombstone-grace-ms', key: 'tombstoneGraceMs', kind: 'integer', min: 0, max: 3_153_600_000_000, help: 'how long deletes are remembered (default 86400000 = 1 day)' },
+  { flag: 'tombstone-grace-ms', key: 'tombstoneGraceMs', kind: 'integer', min: tombstoneGraceMsMin, max: 3_153_600_000_000, help: `how long deletes are remembered (default 86400000 = 1 day, minimum ${tombstoneGraceMsMin})` },
   { flag: 'siblings-max', key: 'siblingsMax', kind: 'integer', min: 1, max: 10_000, help: 'writes leaving more siblings are refused (default 100)' },
   { flag: 'siblings-warn', key: 'siblingsWarn', kind: 'integer', min: 1, max: 10_000, help: 'log a warning past this many siblings (default 25)' },
-  { flag: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: 'integer', min: 1024 * 1024, max: 2 ** 31 - 1, help: 'largest value accepted, bytes (default 536870912)' },
+  { flag: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: 'integer', min: 1024 * 1024, max: 2 ** 31 - 1, help: `largest value accepted, bytes (default 536870912; with --n above 1 at most ${replicatedValueBytesMax}, what a peer frame carries)` },
   { flag: 'maxclients', key: 'maxClients', kind: 'integer', min: 1, max: 1_000_000, help: 'client connections (default 10000)' },
   { flag: 'gossip-interval-ms', key: 'gossipIntervalMs', kind: 'integer', min: 10, max: 60_000, help: 'gossip round interval (default 500)' },
   { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: 'a silent member is down after this (default 5000)' },
@@ -201,7 +203,7 @@ function finish(raw: Raw): NodeConfig {
     tombstoneGraceMs: (raw.tombstoneGraceMs as number | undefined) ?? 86_400_000,
     siblingsMax: (raw.siblingsMax as number | undefined) ?? 100,
     siblingsWarn: (raw.siblingsWarn as number | undefined) ?? 25,
-    protoMaxBulkLen: (raw.protoMaxBulkLen as number | undefined) ?? 512 * 1024 * 1024,
+    protoMaxBulkLen: valueBytesMax((raw.protoMaxBulkLen as number | undefined) ?? protoMaxBulkLenDefault, n),
     maxClients: (raw.maxClients as number | undefined) ?? 10_000,
     gossipIntervalMs: (raw.gossipIntervalMs as number | undefined) ?? 500,
     downAfterMs: (raw.downAfterMs as number | undefined) ?? 5000,
@@ -209,6 +211,20 @@ function finish(raw: Raw): NodeConfig {
   };
   validate(config);
   return config;
+}
+
+/** Redis's default proto-max-bulk-len, the largest value a node of one accepts. */
+const protoMaxBulkLenDefault = 512 * 1024 * 1024;
+
+/**
+ * The largest value the node will take: with N > 1 every value must fit one
+ * peer frame to reach the other replicas (replicatedValueBytesMax, ~63 MiB),
+ * so that is the limit whatever proto-max-bulk-len asks for — the parser
+ * enforces it and CONFIG GET proto-max-bulk-len reports it, rather than
+ * promising 512 MB and refusing at replication.
+ */
+function valueBytesMax(configured: number, n: number): number {
+  return n > 1 ? Math.min(configured, replicatedValueBytesMax) : configured;
 }
 
 function validate(c: NodeConfig): void {

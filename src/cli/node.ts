@@ -16,7 +16,7 @@ import { MessageType } from '../peer/message-types.js';
 import { TcpTransport } from '../peer/tcp-transport.js';
 import type { PeerMessage } from '../peer/transport.js';
 import { protocolLimits } from '../resp/limits.js';
-import { RespServer } from '../resp/server.js';
+import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import type { Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import type { NodeConfig } from './config.js';
@@ -119,16 +119,149 @@ export class RingkvNode {
     return node;
   }
 
-  /** Stop accepting, finish in-flight commands, leave gossip, close peers, flush and close LevelDB. */
+  /**
+   * Stop accepting, finish in-flight commands, leave gossip, close peers,
+   * flush and close LevelDB — all within shutdownDeadlineMs. Rejects with a
+   * ShutdownError when a step overran the deadline or a second SIGINT/SIGTERM
+   * arrived meanwhile; the caller then exits non-zero.
+   */
   async stop(): Promise<void> {
     this.logger.info('shutting down');
-    await this.resp.close();
-    await this.coordinator.collector.stop();
-    await this.membership.stop();
-    await this.transport.close();
-    await this.storage.close();
+    const interrupt = onSecondSignal();
+    try {
+      await runShutdown(
+        [
+          { name: 'client connections', run: () => this.resp.close() },
+          { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
+          { name: 'gossip and peer connections', run: () => this.stopPeers() },
+          { name: 'LevelDB flush and close', run: () => this.storage.close() },
+        ],
+        { deadlineMs: shutdownDeadlineMs, interrupted: interrupt.signalled, logger: this.logger },
+      );
+    } finally {
+      interrupt.dispose();
+    }
     this.logger.info('shut down cleanly');
   }
+
+  /**
+   * Gossip exchanges in flight are failed by closing the transport rather
+   * than waited for (a hung peer would hold each one for the request
+   * timeout): at shutdown their answers are of no use.
+   */
+  private async stopPeers(): Promise<void> {
+    const gossipStopped = this.membership.stop();
+    await this.transport.close();
+    await gossipStopped;
+  }
+}
+
+/**
+ * A shutdown gives up past this: the RESP grace (shutdownGraceMs, 5 s) and
+ * client linger (< 1 s), a gossip exchange or peer request in flight (the
+ * default request timeout, 1 s) and a LevelDB flush fit with room to spare.
+ * By then the ports are closed and the node serves no one, so staying up
+ * only hides the fault; exiting loses nothing acknowledged (an acknowledged
+ * write is in LevelDB's log before its reply).
+ */
+export const shutdownDeadlineMs = shutdownGraceMs + 10_000;
+
+export type ShutdownErrorCode =
+  | 'SHUTDOWN_TIMEOUT'      // a step did not finish by the deadline
+  | 'SHUTDOWN_FAILED'       // a step failed (the later ones still ran)
+  | 'SHUTDOWN_INTERRUPTED'; // a second signal arrived
+
+/** A shutdown that did not finish cleanly, with a stable code. */
+export class ShutdownError extends Error {
+  constructor(readonly code: ShutdownErrorCode, message: string) {
+    super(message);
+    this.name = 'ShutdownError';
+  }
+}
+
+export interface ShutdownStep {
+  readonly name: string;
+  run(): Promise<void>;
+}
+
+export interface ShutdownOptions {
+  readonly deadlineMs: number;
+  /** Resolves when the operator asks again (a second signal): stop waiting at once. */
+  readonly interrupted: Promise<void>;
+  readonly logger: Logger;
+}
+
+/**
+ * Runs the steps in order, each waited for no longer than what is left of
+ * the deadline. A step that overruns is logged and left behind, and the
+ * later steps are still started (closing the peers and LevelDB is worth a
+ * try) but not waited for once the deadline has passed; then it rejects with
+ * SHUTDOWN_TIMEOUT. A step that fails is logged and the others still run,
+ * then it rejects with SHUTDOWN_FAILED. An interruption rejects at once with
+ * SHUTDOWN_INTERRUPTED.
+ */
+export async function runShutdown(steps: readonly ShutdownStep[], options: ShutdownOptions): Promise<void> {
+  const { deadlineMs, logger } = options;
+  const deadline = Date.now() + deadlineMs;
+  let interrupted = false;
+  const interruption = options.interrupted.then(() => {
+    interrupted = true;
+  });
+  const overran: string[] = [];
+  const failed: string[] = [];
+  for (const step of steps) {
+    let outcome: 'done' | 'late';
+    try {
+      outcome = await within(step.run(), Math.max(0, deadline - Date.now()), interruption);
+    } catch (err) {
+      logger.error({ err, step: step.name }, 'shutdown step failed');
+      failed.push(step.name);
+      outcome = 'done';
+    }
+    if (interrupted) {
+      logger.warn({ step: step.name }, 'second signal during shutdown: exiting without finishing it');
+      throw new ShutdownError('SHUTDOWN_INTERRUPTED', `shutdown interrupted during ${step.name}`);
+    }
+    if (outcome === 'late') {
+      overran.push(step.name);
+      logger.error({ step: step.name, deadlineMs }, `shutdown step did not finish within the ${deadlineMs} ms shutdown deadline; exiting anyway`);
+    }
+  }
+  if (overran.length > 0) throw new ShutdownError('SHUTDOWN_TIMEOUT', `shutdown deadline of ${deadlineMs} ms passed during ${overran.join(', ')}`);
+  if (failed.length > 0) throw new ShutdownError('SHUTDOWN_FAILED', `shutdown steps failed: ${failed.join(', ')}`);
+}
+
+/** Waits for `work` at most `ms`, or until `interruption`; rejects when `work` does. */
+async function within(work: Promise<void>, ms: number, interruption: Promise<void>): Promise<'done' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(resolve, ms, 'late');
+  });
+  // A step left behind may still fail later: nobody waits for it, so it must not become an unhandled rejection.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work.then(() => 'done' as const), late, interruption.then(() => 'late' as const)]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A promise that resolves on the next SIGINT or SIGTERM (the first one started the shutdown). */
+function onSecondSignal(): { signalled: Promise<void>; dispose: () => void } {
+  let fire: () => void = () => undefined;
+  const signalled = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  const listener = (): void => fire();
+  process.on('SIGINT', listener);
+  process.on('SIGTERM', listener);
+  return {
+    signalled,
+    dispose: () => {
+      process.off('SIGINT', listener);
+      process.off('SIGTERM', listener);
+    },
+  };
 }
 
 function clusterView(membership: Membership): ClusterView {

@@ -6,6 +6,12 @@
 // number: valid on any node, and redis-cli reads it with strtoull.
 // A key is live when the versions its replicas hold, reconciled, are live —
 // so a stale replica's copy of a deleted key is not listed.
+//
+// Members that do not answer (down, or their page failed) are left out only
+// while fewer than N of them are silent: every key has N replicas, so one of
+// them answered. From N silent members on, some key may have no answering
+// replica, and the walk fails (CLUSTERDOWN at the RESP edge) rather than
+// report a keyspace with holes in it.
 
 import { live, reconcile } from '../clock/siblings.js';
 import type { Sibling } from '../clock/types.js';
@@ -82,7 +88,7 @@ export class KeyspaceScanner {
     const others = this.others();
     const transport = this.transport;
     const remote = transport === undefined ? [] : others.map((id) =>
-      transport.request(this.view.peerAddress(id), { type: MessageType.Flush, payload: Buffer.alloc(0) }, this.requestTimeoutMs));
+      transport.request(this.view.peerAddress(id), { type: MessageType.Flush, payload: Buffer.alloc(0) }, this.requestTimeoutMs, id));
     const results = await Promise.allSettled([this.storage.clear(), ...remote]);
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed > 0) throw new ClusterUnavailableError(`FLUSHALL reached ${results.length - failed} of ${results.length} members`);
@@ -95,15 +101,31 @@ export class KeyspaceScanner {
   private async fetchPages(cursor: bigint, count: number): Promise<KeysScanReply[]> {
     const transport = this.transport;
     const local = this.storage.scan(cursor, count);
-    const remote = transport === undefined ? [] : this.others().map((id) =>
-      transport
-        .request(this.view.peerAddress(id), { type: MessageType.KeysScan, payload: encodeKeysScan({ from: cursor, limit: count }) }, this.requestTimeoutMs)
+    const asked = transport === undefined ? [] : this.others();
+    const remote = asked.map((id) =>
+      transport!
+        .request(this.view.peerAddress(id), { type: MessageType.KeysScan, payload: encodeKeysScan({ from: cursor, limit: count }) }, this.requestTimeoutMs, id)
         .then((reply) => decodeKeysScanReply(reply.payload)));
-    // A member that fails to answer is left out: its keys live on other replicas too.
     const settled = await Promise.allSettled([local, ...remote]);
-    const pages: KeysScanReply[] = [];
-    for (const s of settled) if (s.status === 'fulfilled') pages.push(s.value as { entries: ScanEntry[]; more: boolean });
     if (settled[0]!.status === 'rejected') throw (settled[0] as PromiseRejectedResult).reason;
+    const pages: KeysScanReply[] = [];
+    const silent = this.view.memberIds().filter((id) => id !== this.view.selfId && !this.view.isUp(id));
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') pages.push(s.value as { entries: ScanEntry[]; more: boolean });
+      else silent.push(asked[i - 1]!);
+    });
+    const n = this.view.replicationFactor();
+    if (silent.length >= n) {
+      throw new ClusterUnavailableError(
+        `keyspace incomplete: ${silent.length} members did not answer (${namesOf(silent)}), and with N=${n} some keys may be held only by them`,
+      );
+    }
     return pages;
   }
+}
+
+/** Member ids for an error message: the first few, so a large cluster's message stays one short line. */
+function namesOf(ids: readonly string[]): string {
+  const shown = 8;
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')}, …`;
 }

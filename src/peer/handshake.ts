@@ -8,6 +8,10 @@
 //   acceptor → dialer   Welcome   { nodeId, proof: HMAC(secret, Nd|Na|cluster|acceptorId|"acceptor") }
 //                    or Refused   { reason } and the connection closes
 //
+// The dialer then knows which node it reached, and a caller that named the
+// node it meant (tcp-transport.ts) is refused with PEER_WRONG_NODE when
+// another node holds that address now.
+//
 // Fresh nonces on both sides keep a recorded proof from being replayed; the
 // role in the MAC keeps one side's proof from being reflected back as the
 // other's. Fields are length-prefixed inside the MAC so no two field lists

@@ -226,12 +226,30 @@ function onHandshakeTimeout(connection: Connection): void {
   else connection.violation(`handshake not done within ${handshakeTimeoutMs} ms`);
 }
 
-/** Our side of a dialed connection: sends requests, receives replies. */
+/** A request for a named node, held until the handshake shows which node is at the address. */
+interface HeldRequest {
+  readonly id: number;
+  readonly message: PeerMessage;
+  readonly expectedNodeId: string;
+}
+
+/**
+ * Our side of a dialed connection: sends requests, receives replies. A
+ * request that names the node it is for goes out only once the handshake has
+ * proved that id; for any other proven id it fails with PEER_WRONG_NODE (an
+ * address reused by another node: a restart with a new id, or a new node on
+ * a dead one's host and port). The connection itself stays, for requests
+ * meant for the node that is there.
+ */
 class OutboundConnection extends Connection {
   readonly pending = new Map<number, PendingRequest>();
   private nextId = 1;
   private readonly dialerNonce = newNonce();
   private acceptorNonce: Buffer | null = null;
+  private held: HeldRequest[] = [];
+  private heldBytes = 0;
+  /** Expected ids already warned about on this connection: one warn line each, not one per request. */
+  private readonly warnedWrongNode = new Set<string>();
 
   constructor(transport: TcpTransport, readonly link: PeerLink, socket: PeerSocket) {
     super(transport, socket, true);
@@ -241,11 +259,14 @@ class OutboundConnection extends Connection {
     return this.link.address;
   }
 
-  request(message: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+  request(message: PeerMessage, timeoutMs: number, expectedNodeId: string | undefined): Promise<PeerMessage> {
+    if (expectedNodeId !== undefined && this.state === 'ready' && expectedNodeId !== this.peerNodeId) {
+      return Promise.reject(this.wrongNode(expectedNodeId));
+    }
     if (this.pending.size >= this.transport.pendingRequestsMax) {
       return Promise.reject(new PeerError('PEER_OVERLOADED', `${this.pending.size} requests pending to ${this.remote}`));
     }
-    if (!this.writer.fits(message.payload.length)) {
+    if (!this.writer.fits(this.heldBytes + message.payload.length)) {
       return Promise.reject(new PeerError('PEER_OVERLOADED', `outbound queue to ${this.remote} is full`));
     }
     const id = this.nextId;
@@ -254,7 +275,12 @@ class OutboundConnection extends Connection {
     const promise = new Promise<PeerMessage>((resolve, reject) => {
       this.pending.set(id, new PendingRequest(this, id, resolve, reject, timeoutMs));
     });
-    this.writer.enqueue(message.type, FrameFlags.Request, id, message.payload);
+    if (expectedNodeId !== undefined && this.state === 'handshake') {
+      this.held.push({ id, message, expectedNodeId });
+      this.heldBytes += frameHeaderBytes + message.payload.length;
+    } else {
+      this.writer.enqueue(message.type, FrameFlags.Request, id, message.payload);
+    }
     return promise;
   }
 
@@ -286,6 +312,36 @@ class OutboundConnection extends Connection {
     this.finishHandshake(verdict.peerNodeId);
     this.link.recordSuccess();
     this.transport.logger.debug({ peer: this.remote, peerNodeId: verdict.peerNodeId }, 'peer connected');
+    this.sendHeld();
+  }
+
+  /** The handshake proved who is there: send the held requests meant for that node, refuse the rest. */
+  private sendHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const { id, message, expectedNodeId } of held) {
+      const pending = this.pending.get(id);
+      if (pending === undefined) continue; // timed out during the handshake
+      if (expectedNodeId === this.peerNodeId) {
+        this.writer.enqueue(message.type, FrameFlags.Request, id, message.payload);
+        continue;
+      }
+      this.pending.delete(id);
+      clearTimeout(pending.timer);
+      pending.reject(this.wrongNode(expectedNodeId));
+    }
+  }
+
+  private wrongNode(expectedNodeId: string): PeerError {
+    if (!this.warnedWrongNode.has(expectedNodeId)) {
+      this.warnedWrongNode.add(expectedNodeId);
+      this.transport.logger.warn(
+        { peer: this.remote, peerNodeId: this.peerNodeId, expectedNodeId },
+        'the node at this peer address is not the one expected; requests for the expected node are refused',
+      );
+    }
+    return new PeerError('PEER_WRONG_NODE', `${this.remote} is node ${this.peerNodeId}, not ${expectedNodeId}`);
   }
 
   private onReply(frame: Frame): void {
@@ -312,6 +368,8 @@ class OutboundConnection extends Connection {
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.tearDown();
+    this.held = [];
+    this.heldBytes = 0;
     if (this.link.connection === this) this.link.connection = null;
     // Once ready, a drop is the connection closing under the request; before,
     // it is a failed dial and the link backs off (unless we are closing).
@@ -479,7 +537,7 @@ export class TcpTransport implements Transport {
     this.handler = handler;
   }
 
-  request(address: string, message: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+  request(address: string, message: PeerMessage, timeoutMs: number, expectedNodeId?: string): Promise<PeerMessage> {
     if (this.closed) return Promise.reject(new PeerError('PEER_CLOSED', 'transport closed'));
     const oversized = oversizedRequest(message);
     if (oversized !== undefined) return Promise.reject(oversized);
@@ -492,7 +550,7 @@ export class TcpTransport implements Transport {
       }
       connection = this.dial(link);
     }
-    return connection.request(message, effectiveTimeoutMs(timeoutMs, this.requestTimeoutMs));
+    return connection.request(message, effectiveTimeoutMs(timeoutMs, this.requestTimeoutMs), expectedNodeId);
   }
 
   /**
@@ -533,14 +591,27 @@ export class TcpTransport implements Transport {
   }
 
   private accept(socket: Socket): void {
-    if (this.closed) return void socket.destroy();
+    if (this.closed) return dropSocket(socket);
     if (this.inbound.size >= this.inboundPeersMax) {
       this.logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `peer connection refused: ${this.inboundPeersMax} inbound peers already`);
-      socket.destroy();
-      return;
+      return dropSocket(socket);
     }
     this.inbound.add(new InboundConnection(this, socket));
   }
+}
+
+/**
+ * Drops a socket we will not serve. It still gets an 'error' listener: no
+ * socket may be without one, since an unhandled 'error' (a reset racing the
+ * destroy) would take the process down.
+ */
+function dropSocket(socket: Socket): void {
+  socket.on('error', ignoreSocketError);
+  socket.destroy();
+}
+
+function ignoreSocketError(): void {
+  // a dropped socket: nothing waits on it, so its errors have no one to tell
 }
 
 /** "host:port" or "[v6]:port" → parts; null when malformed. */

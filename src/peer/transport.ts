@@ -27,8 +27,14 @@ export interface Transport {
   readonly nodeId: string;
   /** Starts accepting peers (no-op for transports that need no listener). */
   listen(): Promise<void>;
-  /** Sends a request and resolves with the reply; rejects with PeerError, never hangs past timeoutMs. */
-  request(address: string, message: PeerMessage, timeoutMs: number): Promise<PeerMessage>;
+  /**
+   * Sends a request and resolves with the reply; rejects with PeerError, never
+   * hangs past timeoutMs. With `expectedNodeId` (the caller knows which member
+   * it means to reach) the request is sent only if the node at `address`
+   * proves that id in the handshake; a different node there (the address was
+   * reused) fails it with PEER_WRONG_NODE.
+   */
+  request(address: string, message: PeerMessage, timeoutMs: number, expectedNodeId?: string): Promise<PeerMessage>;
   setHandler(handler: RequestHandler): void;
   /** Stops listening, fails pending requests with PEER_CLOSED, closes every connection. */
   close(): Promise<void>;
@@ -40,7 +46,8 @@ export type PeerErrorCode =
   | 'PEER_REFUSED'        // the handshake failed: wrong cluster, secret or version
   | 'PEER_CLOSED'         // the connection or the transport closed with the request pending
   | 'PEER_REMOTE_ERROR'   // the peer's handler failed
-  | 'PEER_OVERLOADED';    // the bounded outbound queue for that peer is full
+  | 'PEER_OVERLOADED'     // the bounded outbound queue for that peer is full
+  | 'PEER_WRONG_NODE';    // the node at the address proved another id than the caller expected
 
 /** An operating failure of the peer layer, with a stable code. */
 export class PeerError extends Error {

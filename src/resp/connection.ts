@@ -83,16 +83,28 @@ export class Connection implements CommandContext {
     socket.on('close', () => this.onClose());
   }
 
-  /** Stops reading requests; resolves once every command in flight has replied. */
+  /**
+   * Stops reading requests; resolves once every command in flight has
+   * replied and every reply has been handed to the socket (or the client has
+   * gone). A client that does not read its replies keeps this pending: the
+   * caller bounds the wait.
+   */
   quiesce(): Promise<void> {
     this.stopped = true;
     this.socket.pause();
-    if (this.idle()) return Promise.resolve();
+    if (this.closed || this.idle()) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /**
+   * Sends FIN after what is queued, and reads again (discarding, as the
+   * connection is stopped) so the client's own FIN is seen and the socket
+   * closes as soon as the client closes its side.
+   */
   end(): void {
-    if (!this.closed) this.socket.end();
+    if (this.closed) return;
+    this.socket.end();
+    this.socket.resume();
   }
 
   destroy(): void {
@@ -227,7 +239,7 @@ export class Connection implements CommandContext {
       this.run(spec, args, deferredSlot, true);
     }
     this.pump();
-    if (this.stopped && this.idle()) this.notifyDrained();
+    this.notifyIfDrained();
   }
 
   private protocolError(err: unknown): void {
@@ -298,6 +310,7 @@ export class Connection implements CommandContext {
       this.stopped = true;
       this.socket.end();
     }
+    this.notifyIfDrained();
   }
 
   private onDrain(): void {
@@ -319,6 +332,11 @@ export class Connection implements CommandContext {
     if (!this.pausedForPipeline) return;
     this.pausedForPipeline = false;
     if (!this.pausedForOutput && !this.stopped) this.socket.resume();
+  }
+
+  /** Wakes quiesce() once a stopped connection has nothing left to reply. */
+  private notifyIfDrained(): void {
+    if (this.stopped && this.drainWaiters.length > 0 && this.idle()) this.notifyDrained();
   }
 
   private notifyDrained(): void {

@@ -21,7 +21,9 @@ export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
   if (err instanceof ValueTooLargeError || err instanceof RecordTooLargeError) return new ErrorReply(`ERR ${err.message}`);
   // Redis's prefix for "not ready to serve data yet"; clients' ready checks wait on INFO loading:1.
   if (err instanceof NotJoinedError) return new ErrorReply(`LOADING ${err.message}`);
-  const code = (err as { code?: unknown }).code;
+  // Anything may arrive here (a handler can reject with null); this runs in a
+  // rejection handler, where a throw would be an unhandled rejection and end the process.
+  const code = (err as { code?: unknown } | null | undefined)?.code;
   if (code === 'STORAGE_IO' || code === 'STORAGE_CLOSED') {
     logger.error({ err }, 'storage failure');
     return new ErrorReply(`ERR storage failure: ${(err as Error).message}`);

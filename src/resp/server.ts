@@ -9,6 +9,14 @@ import type { ProtocolLimits } from './limits.js';
 
 /** How long shutdown waits for commands in flight before closing their sockets. */
 export const shutdownGraceMs = 5_000;
+/** After our FIN, how long a client gets to close its side before we cut it. */
+export const clientLingerMs = 500;
+/**
+ * A refused client (over maxclients) gets its error line, then this long to
+ * close before we cut it: a client that never closes must not keep a
+ * descriptor that maxclients does not count.
+ */
+export const refusedClientLingerMs = 1_000;
 
 export interface RespServerOptions {
   readonly host: string;
@@ -55,26 +63,27 @@ export class RespServer implements ClientRegistry {
     return this.server.address() as net.AddressInfo;
   }
 
-  /** Stops accepting, lets in-flight commands reply (up to shutdownGraceMs), closes every client. */
+  /**
+   * Stops accepting, lets in-flight commands reply (waiting at most
+   * shutdownGraceMs, and no longer than they take), sends each client FIN,
+   * and cuts the clients that have not closed their side clientLingerMs later.
+   * Every wait is bounded, so close() returns within about
+   * shutdownGraceMs + 2 * clientLingerMs whatever the clients do.
+   */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const quiet = Promise.all([...this.connections].map((c) => c.quiesce()));
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, shutdownGraceMs);
-    });
-    await Promise.race([quiet, grace]);
-    clearTimeout(timer);
+    if (!(await settlesWithin(quiet, shutdownGraceMs))) {
+      this.services?.logger.warn({ clients: this.connections.size }, `commands still in flight after ${shutdownGraceMs} ms; closing their clients`);
+    }
     for (const c of this.connections) {
       c.flush();
       c.end();
     }
-    // Clients that do not close their side are cut after a short wait.
-    const linger = setTimeout(() => {
-      for (const c of this.connections) c.destroy();
-    }, 500);
-    await closed;
-    clearTimeout(linger);
+    if (await settlesWithin(closed, clientLingerMs)) return;
+    for (const c of this.connections) c.destroy();
+    // A destroyed socket reports 'close' within a turn or two; the bound is only a backstop.
+    await settlesWithin(closed, clientLingerMs);
   }
 
   private accept(socket: net.Socket): void {
@@ -82,7 +91,7 @@ export class RespServer implements ClientRegistry {
     this.totalConnections++;
     if (this.connections.size >= this.options.maxClients) {
       this.rejectedConnections++;
-      socket.end('-ERR max number of clients reached\r\n');
+      refuse(socket, services);
       return;
     }
     const now = Date.now();
@@ -106,5 +115,35 @@ export class RespServer implements ClientRegistry {
       closed: (c) => this.connections.delete(c),
     });
     this.connections.add(connection);
+  }
+}
+
+/**
+ * Tells an over-the-limit client why and closes. Every socket needs an 'error'
+ * listener: a refused client that resets (ECONNRESET) would otherwise emit an
+ * unhandled 'error' and take the whole process down.
+ */
+function refuse(socket: net.Socket, services: ServerServices): void {
+  socket.on('error', (err) => services.logger.debug({ err }, 'refused client socket error'));
+  const linger = setTimeout(destroyRefused, refusedClientLingerMs, socket);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+  socket.end('-ERR max number of clients reached\r\n');
+}
+
+function destroyRefused(socket: net.Socket): void {
+  socket.destroy();
+}
+
+/** Waits for `promise` at most `ms`; true when it settled in time. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

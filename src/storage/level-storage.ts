@@ -170,8 +170,16 @@ export class LevelStorage implements Storage {
     }
   }
 
+  /**
+   * Reads LevelDB directly, without waiting for the write queue (which under
+   * sustained writes is never empty), and overlays the record cache: a key
+   * whose cached record is newer than its durable one is returned with the
+   * cached siblings, or left out when that record is empty (a delete not yet
+   * flushed). A key created and not yet flushed is not on disk yet and may be
+   * missed by this page — as SCAN allows for keys added during a scan.
+   */
   async scan(fromToken: bigint, limit: number): Promise<ScanPage> {
-    await this.drain();
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
     const iterator = this.db.iterator({ gte: dataKeyAtToken(fromToken), lt: dataEnd });
     const entries: ScanPage['entries'] = [];
     let lastToken: bigint | undefined;
@@ -183,7 +191,10 @@ export class LevelStorage implements Storage {
           const token = tokenOfDataKey(storageKey);
           // End pages on a token boundary so a cursor never splits one token's keys.
           if (entries.length >= limit && token !== lastToken) return { entries, more: true };
-          entries.push({ key: Buffer.from(userKeyOf(storageKey)), token, siblings: decodeSiblings(value) });
+          const key = Buffer.from(userKeyOf(storageKey));
+          const siblings = this.cache.get(key.toString('latin1'))?.siblings ?? decodeSiblings(value);
+          if (siblings.length === 0) continue;
+          entries.push({ key, token, siblings });
           lastToken = token;
         }
       }

@@ -60,7 +60,8 @@ export class MemoryStorage implements Storage {
 
   async scan(fromToken: bigint, limit: number): Promise<ScanPage> {
     if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
-    await this.drain();
+    // No waiting for the turn's "commit": like LevelStorage, a scan shows the
+    // latest records, durable or not, and never waits for writes to pause.
     const keys = this.sortedKeys();
     const entries: ScanPage['entries'] = [];
     let lastToken: bigint | undefined;

@@ -87,6 +87,38 @@ async function scanAll(storage: Storage, limit: number): Promise<ScanEntry[][]> 
   }
 }
 
+/**
+ * Updates `key` once every event-loop turn until stopped, so the store's
+ * write queue is never empty when a batch commits (a write is queued on every
+ * turn in between): the steady load under which a scan once waited forever.
+ */
+function keepWriting(storage: Storage, key: Buffer): { completed(): number; reached(count: number): Promise<undefined>; stop(): Promise<void> } {
+  let completed = 0;
+  let issued = 0;
+  let stopped = false;
+  let last: Promise<unknown> = Promise.resolve();
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const token = tokenOf(key);
+  const tick = (): void => {
+    if (stopped) return;
+    issued++;
+    last = storage.update(key, token, () => [sib(`v${issued}`, 'w', issued)]).then(() => {
+      completed++;
+      for (const w of waiters.filter((x) => completed >= x.count)) w.resolve();
+    });
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    completed: () => completed,
+    reached: (count) => new Promise<undefined>((resolve) => waiters.push({ count, resolve: () => resolve(undefined) })),
+    stop: async () => {
+      stopped = true;
+      await last;
+    },
+  };
+}
+
 function storageSuite(factory: StorageFactory): void {
   const name = (scenario: string) => `storage › ${factory.name} › ${scenario}`;
   const withStorage = (fn: (storage: Storage, handle: Awaited<ReturnType<StorageFactory['open']>>) => Promise<void>) => async () => {
@@ -228,6 +260,50 @@ function storageSuite(factory: StorageFactory): void {
       { seed: 0x5eed, numRuns: 40 },
     );
     t.pass();
+  });
+
+  test(name('scan answers while writes keep the write queue busy'), async (t) => {
+    await withStorage(async (s) => {
+      const keys = Array.from({ length: 30 }, (_, i) => k(`steady-${i}`));
+      await Promise.all(keys.map((key) => s.update(key, tokenOf(key), () => [sib(key.toString())])));
+      const writer = keepWriting(s, k('hot'));
+      try {
+        await writer.reached(10);
+        // Sustained writes (a new one every event-loop turn) must not hold a scan back:
+        // it has to answer long before this many more writes have gone through.
+        const writesMax = 3000;
+        const first = await Promise.race([s.scan(0n, 1000).then((page) => ({ page })), writer.reached(writer.completed() + writesMax)]);
+        t.not(first, undefined, `no scan page while ${writesMax} writes went through`);
+        const keysSeen = first?.page.entries.map((e) => e.key.toString()) ?? [];
+        for (const key of keys) t.true(keysSeen.includes(key.toString()), key.toString());
+      } finally {
+        await writer.stop();
+      }
+    })();
+  });
+
+  test(name('scan sees a value updated but not yet durable'), async (t) => {
+    await withStorage(async (s) => {
+      const key = k('changing');
+      await s.update(key, tokenOf(key), () => [sib('old')]);
+      const durable = s.update(key, tokenOf(key), () => [sib('new', 'b')]);
+      const page = await s.scan(0n, 100);
+      t.deepEqual(page.entries.map((e) => [e.key.toString(), values(e.siblings)]), [['changing', ['new']]]);
+      await durable;
+    })();
+  });
+
+  test(name('scan leaves out a key deleted but not yet durable'), async (t) => {
+    await withStorage(async (s) => {
+      const gone = k('going');
+      const kept = k('staying');
+      await s.update(gone, tokenOf(gone), () => [sib('x')]);
+      await s.update(kept, tokenOf(kept), () => [sib('y')]);
+      const durable = s.update(gone, tokenOf(gone), () => []);
+      const page = await s.scan(0n, 100);
+      t.deepEqual(page.entries.map((e) => e.key.toString()), ['staying']);
+      await durable;
+    })();
   });
 
   test(name('clear removes every record'), async (t) => {
