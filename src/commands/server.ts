@@ -69,6 +69,7 @@ const sections: Record<string, Section> = {
       ['records_collected', ctx.server.coordinator.collector.stats.collected],
       ['reaps_unconfirmed', ctx.server.coordinator.collector.stats.unconfirmed],
       ['reap_repairs', ctx.server.coordinator.collector.stats.repaired],
+      ['records_undecodable', ctx.server.coordinator.collector.stats.undecodable],
     ];
   },
   replication: () => [

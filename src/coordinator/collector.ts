@@ -32,6 +32,8 @@ export class CollectorStats {
   unconfirmed = 0;
   /** Stale replicas sent the dead record so they can confirm later. */
   repaired = 0;
+  /** Records the sweep could not decode and skipped. */
+  undecodable = 0;
 }
 
 export class Collector {
@@ -70,6 +72,10 @@ export class Collector {
     const storage = this.coordinator.storage;
     try {
       const page = await storage.scan(this.cursor, collectRecordsPerStep);
+      if (page.undecodable !== undefined && page.undecodable > 0) {
+        this.stats.undecodable += page.undecodable;
+        this.logger.warn({ records: page.undecodable }, 'skipped records that cannot be decoded');
+      }
       for (const entry of page.entries) {
         if (!reapable(entry.siblings, this.coordinator.now(), this.tombstoneGraceMs)) continue;
         const verdict = await this.coordinator.confirmReap(entry.key, entry.siblings);

@@ -271,7 +271,7 @@ export class Coordinator {
         if (id === this.selfId) return local;
         if (transport === undefined) throw new Error('no transport');
         payload ??= encodeReplicaPut(key, record);
-        return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs);
+        return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id);
       },
     }).catch((err: unknown) => {
       if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
@@ -295,7 +295,7 @@ export class Coordinator {
       let reply;
       try {
         // The replica waits up to requestTimeoutMs for its own quorum: wait longer than that for its verdict.
-        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 2 * this.options.requestTimeoutMs + forwardMarginMs);
+        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 2 * this.options.requestTimeoutMs + forwardMarginMs, id);
       } catch (err) {
         lastError = err;
         // A replica that never got the request, or died with it, is skipped: at
@@ -303,7 +303,7 @@ export class Coordinator {
         // One that timed out is alive and deciding; a second coordinator then
         // would race it, so the client hears NOQUORUM (timed out) instead.
         const code = (err as { code?: string }).code;
-        if (code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED') continue;
+        if (code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED' || code === 'PEER_WRONG_NODE') continue;
         break;
       }
       // The replica coordinated: its outcome, success or quorum failure, is
@@ -359,7 +359,7 @@ export class Coordinator {
         this.applyLocal(key, token, merged).then(done, done);
       } else if (this.transport !== undefined) {
         payload ??= encodeReplicaPut(key, merged);
-        this.transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs).then(done, done);
+        this.transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id).then(done, done);
       } else {
         done();
       }
@@ -371,7 +371,7 @@ export class Coordinator {
     const transport = this.transport;
     if (transport === undefined) return Promise.reject(new Error('no transport'));
     return transport
-      .request(this.view.peerAddress(id), { type: MessageType.ReplicaGet, payload: request }, this.options.requestTimeoutMs)
+      .request(this.view.peerAddress(id), { type: MessageType.ReplicaGet, payload: request }, this.options.requestTimeoutMs, id)
       .then((reply) => decodeReplicaGetReply(reply.payload));
   }
 }

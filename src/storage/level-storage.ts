@@ -17,7 +17,7 @@
 // `cacheBytesMax` and evicts least recently used records that are durable.
 
 import { ClassicLevel } from 'classic-level';
-import { decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
+import { RecordCodecError, decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
 import { dataEnd, dataKey, dataKeyAtToken, dataPrefix, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
 import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
@@ -183,16 +183,27 @@ export class LevelStorage implements Storage {
     const iterator = this.db.iterator({ gte: dataKeyAtToken(fromToken), lt: dataEnd });
     const entries: ScanPage['entries'] = [];
     let lastToken: bigint | undefined;
+    let undecodable = 0;
     try {
       for (;;) {
         const chunk = await iterator.nextv(scanChunkEntries);
-        if (chunk.length === 0) return { entries, more: false };
+        if (chunk.length === 0) return { entries, more: false, undecodable };
         for (const [storageKey, value] of chunk) {
           const token = tokenOfDataKey(storageKey);
           // End pages on a token boundary so a cursor never splits one token's keys.
-          if (entries.length >= limit && token !== lastToken) return { entries, more: true };
+          if (entries.length >= limit && token !== lastToken) return { entries, more: true, undecodable };
           const key = Buffer.from(userKeyOf(storageKey));
-          const siblings = this.cache.get(key.toString('latin1'))?.siblings ?? decodeSiblings(value);
+          let siblings = this.cache.get(key.toString('latin1'))?.siblings;
+          if (siblings === undefined) {
+            // One bad record must not stop every scan (and the collector) for good: skip it, count it.
+            try {
+              siblings = decodeSiblings(value);
+            } catch (err) {
+              if (!(err instanceof RecordCodecError)) throw err;
+              undecodable++;
+              continue;
+            }
+          }
           if (siblings.length === 0) continue;
           entries.push({ key, token, siblings });
           lastToken = token;

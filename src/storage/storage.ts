@@ -18,6 +18,8 @@ export interface ScanPage {
   readonly entries: ScanEntry[];
   /** True when keys with greater tokens remain. Pages end on a token boundary. */
   readonly more: boolean;
+  /** Records in the page's range that could not be decoded and were left out (a corrupt disk, a bug). */
+  readonly undecodable?: number;
 }
 
 export interface Storage {
