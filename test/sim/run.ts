@@ -45,6 +45,8 @@ export interface RunResult {
   /** Faults injected: partitions, crashes, messages dropped and duplicated. */
   readonly faults: number;
   readonly faultCounts: Record<string, number>;
+  /** Records the nodes' garbage collectors removed. */
+  readonly collected: number;
   /** sha256 of the history, shortened: equal for equal seeds. */
   readonly hash: string;
   readonly virtualMs: number;
@@ -90,6 +92,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     violations: check(history),
     faults: faultCounts.partitions + faultCounts.crashes + faultCounts.dropped + faultCounts.duplicated,
     faultCounts,
+    collected: world.stats.collections,
     hash: createHash('sha256').update(JSON.stringify(history)).digest('hex').slice(0, 16),
     virtualMs: time.now() - simEpochMs,
     timersFired: time.fired,

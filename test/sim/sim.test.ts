@@ -40,6 +40,11 @@ for (const workload of ['register', 'set'] as const) {
     for (const fault of ['partitions', 'crashes', 'wipes', 'dropped', 'duplicated'] as const) {
       t.true(sum((r) => r.faultCounts[fault]!) > 0, `${fault} injected`);
     }
+    if (workload === 'register') {
+      t.true(sum((r) => r.collected) > 0, 'garbage collected');
+      const expiredSeen = results.some((r) => r.history.ops.some((o) => o.read?.versions.some((v) => v.expiresAt !== undefined && v.expiresAt <= o.read!.atMs)));
+      t.true(expiredSeen, 'expired versions read');
+    }
     t.log(`${results.length} seeds, ${sum((r) => r.ops)} operations, ${sum((r) => r.faults)} faults, ${sum((r) => r.violations.length)} violations`);
     t.true(results.every((r) => r.violations.length === 0), report(results));
   });
