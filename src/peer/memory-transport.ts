@@ -10,9 +10,18 @@
 //   dial, or the TCP link backing off);
 // - a message dropped (drop rate), or whose path breaks while it is in
 //   flight (partition, node down, transport closed): nothing comes back, and
-//   the request rejects with PEER_TIMEOUT after its timeout.
+//   the request rejects with PEER_TIMEOUT after its timeout;
+// - a request duplicated (duplicate rate): the target serves it twice, as
+//   after a retransmission; the requester takes the first reply;
+// - a reply from a transport that has closed since it took the request (a
+//   crashed process) never arrives, even if a new transport listens at that
+//   address by then.
 // Delivery is always asynchronous (at least a 0 ms timer), payloads are
 // copied as a wire would, and a handler's failure arrives as PEER_REMOTE_ERROR.
+//
+// Time comes from a TimerSource: the real globals by default, a virtual clock
+// in the simulation (test/sim), where a run must be a pure function of its
+// seed and minutes of virtual time pass in milliseconds.
 
 import assert from 'node:assert';
 import {
@@ -25,13 +34,37 @@ import {
   type Transport,
 } from './transport.js';
 
+/**
+ * Where the memory network takes time from. Callbacks get their extra
+ * arguments as Node's timers pass them. @sinonjs/fake-timers' createClock()
+ * provides all of it once `now` is wrapped as a function.
+ */
+export interface TimerSource {
+  now(): number;
+  setTimeout<A extends unknown[]>(callback: (...args: A) => void, ms: number, ...args: A): unknown;
+  clearTimeout(handle: unknown): void;
+  setImmediate<A extends unknown[]>(callback: (...args: A) => void, ...args: A): unknown;
+}
+
+/** The process's own clock and timers. */
+export const realTimers: TimerSource = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms, ...args) => setTimeout(callback, ms, ...args),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setImmediate: (callback, ...args) => setImmediate(callback, ...args),
+};
+
 export interface MemoryNetworkOptions {
   /** PRNG seed: same seed, same drops and delays. */
   readonly seed?: number;
   /** Probability in [0, 1] that any one message (request or reply) is lost. */
   readonly dropRate?: number;
+  /** Probability in [0, 1] that a delivered request is delivered a second time. */
+  readonly duplicateRate?: number;
   readonly delayMsMin?: number;
   readonly delayMsMax?: number;
+  /** Every transport on the network times its messages with this; real timers by default. */
+  readonly timers?: TimerSource;
 }
 
 /** mulberry32: tiny, fast, good enough for fault injection; not for crypto. */
@@ -50,31 +83,42 @@ export interface MemoryNetworkStats {
   delivered: number;
   dropped: number;
   unreachable: number;
+  duplicated: number;
 }
 
 export class MemoryNetwork {
-  readonly stats: MemoryNetworkStats = { delivered: 0, dropped: 0, unreachable: 0 };
+  readonly stats: MemoryNetworkStats = { delivered: 0, dropped: 0, unreachable: 0, duplicated: 0 };
+  readonly timers: TimerSource;
   private readonly nodes = new Map<string, MemoryTransport>();
   private readonly downNodes = new Set<string>();
   /** Blocked pairs, stored as "a\nb" with a < b. */
   private readonly cuts = new Set<string>();
   private readonly random: () => number;
   private dropRate: number;
+  private duplicateRate: number;
   private delayMsMin: number;
   private delayMsMax: number;
 
   constructor(options: MemoryNetworkOptions = {}) {
     this.random = mulberry32(options.seed ?? 1);
+    this.timers = options.timers ?? realTimers;
     this.dropRate = 0;
+    this.duplicateRate = 0;
     this.delayMsMin = 0;
     this.delayMsMax = 0;
     this.setDropRate(options.dropRate ?? 0);
+    this.setDuplicateRate(options.duplicateRate ?? 0);
     this.setDelay(options.delayMsMin ?? 0, options.delayMsMax ?? options.delayMsMin ?? 0);
   }
 
   setDropRate(rate: number): void {
     assert(rate >= 0 && rate <= 1, 'dropRate in [0, 1]');
     this.dropRate = rate;
+  }
+
+  setDuplicateRate(rate: number): void {
+    assert(rate >= 0 && rate <= 1, 'duplicateRate in [0, 1]');
+    this.duplicateRate = rate;
   }
 
   setDelay(minMs: number, maxMs: number): void {
@@ -121,6 +165,13 @@ export class MemoryNetwork {
     return lost;
   }
 
+  /** One seeded draw (none at rate 0): is this request delivered twice? */
+  duplicates(): boolean {
+    const twice = this.duplicateRate > 0 && this.random() < this.duplicateRate;
+    if (twice) this.stats.duplicated++;
+    return twice;
+  }
+
   /** One seeded draw of a delivery delay in ms. */
   delayMs(): number {
     return this.delayMsMin + Math.floor(this.random() * (this.delayMsMax - this.delayMsMin + 1));
@@ -147,8 +198,8 @@ function pairKey(a: string, b: string): string {
 
 /** One request in flight: owned by the requester, which clears its timers. */
 class MemoryCall {
-  timeoutTimer: NodeJS.Timeout | null = null;
-  hopTimer: NodeJS.Timeout | null = null;
+  timeoutTimer: unknown = null;
+  hopTimer: unknown = null;
   settled = false;
 
   constructor(
@@ -162,8 +213,9 @@ class MemoryCall {
   settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
-    if (this.hopTimer !== null) clearTimeout(this.hopTimer);
+    const timers = this.from.timers;
+    if (this.timeoutTimer !== null) timers.clearTimeout(this.timeoutTimer);
+    if (this.hopTimer !== null) timers.clearTimeout(this.hopTimer);
     this.timeoutTimer = null;
     this.hopTimer = null;
     this.from.calls.delete(this);
@@ -184,6 +236,8 @@ export class MemoryTransport implements Transport {
   readonly nodeId: string;
   readonly address: string;
   readonly calls = new Set<MemoryCall>();
+  /** The network's timers. */
+  readonly timers: TimerSource;
   listening = false;
   private handler: RequestHandler | null = null;
   private closed = false;
@@ -192,6 +246,7 @@ export class MemoryTransport implements Transport {
 
   constructor(options: MemoryTransportOptions) {
     this.network = options.network;
+    this.timers = options.network.timers;
     this.requestTimeoutMs = options.requestTimeoutMs ?? requestTimeoutMsDefault;
     this.nodeId = options.nodeId;
     this.address = options.address ?? options.nodeId;
@@ -213,13 +268,17 @@ export class MemoryTransport implements Transport {
     if (oversized !== undefined) return Promise.reject(oversized);
     return new Promise<PeerMessage>((resolve, reject) => {
       const call = new MemoryCall(this, address, { type: message.type, payload: Buffer.from(message.payload) }, resolve, reject);
+      const network = this.network;
+      const timers = this.timers;
       this.calls.add(call);
-      call.timeoutTimer = setTimeout(onCallTimeout, effectiveTimeoutMs(timeoutMs, this.requestTimeoutMs), call);
-      if (!this.network.reachable(this.address, address)) {
-        this.network.stats.unreachable++;
-        call.hopTimer = setTimeout(onCallUnreachable, 0, call);
-      } else if (!this.network.drops()) {
-        call.hopTimer = setTimeout(deliverRequest, this.network.delayMs(), call, this.network);
+      call.timeoutTimer = timers.setTimeout(onCallTimeout, effectiveTimeoutMs(timeoutMs, this.requestTimeoutMs), call);
+      if (!network.reachable(this.address, address)) {
+        network.stats.unreachable++;
+        call.hopTimer = timers.setTimeout(onCallUnreachable, 0, call);
+      } else if (!network.drops()) {
+        call.hopTimer = timers.setTimeout(deliverRequest, network.delayMs(), call, network);
+        // The copy is no part of the call: it arrives even after the call settled, as a retransmission would.
+        if (network.duplicates()) timers.setTimeout(deliverDuplicate, network.delayMs(), call, network);
       }
     });
   }
@@ -258,19 +317,29 @@ function onCallUnreachable(call: MemoryCall): void {
 
 function deliverRequest(call: MemoryCall, network: MemoryNetwork): void {
   call.hopTimer = null;
-  if (call.settled || !network.reachable(call.from.address, call.to)) return; // lost in flight: times out
-  const target = network.node(call.to)!;
+  if (call.settled) return;
+  serveCall(call, network, call.message);
+}
+
+function deliverDuplicate(call: MemoryCall, network: MemoryNetwork): void {
+  // Its own copy: the handler of the first delivery may have written into that one.
+  serveCall(call, network, { type: call.message.type, payload: Buffer.from(call.message.payload) });
+}
+
+function serveCall(call: MemoryCall, network: MemoryNetwork, message: PeerMessage): void {
+  if (!network.reachable(call.from.address, call.to)) return; // lost in flight: times out
+  const server = network.node(call.to)!;
   network.stats.delivered++;
-  target.serve(call.from.nodeId, call.message).then(
-    (reply) => sendReply(call, network, { type: reply.type, payload: Buffer.from(reply.payload) }, null),
-    (error: unknown) => sendReply(call, network, null, error),
+  server.serve(call.from.nodeId, message).then(
+    (reply) => sendReply(call, network, server, { type: reply.type, payload: Buffer.from(reply.payload) }, null),
+    (error: unknown) => sendReply(call, network, server, null, error),
   );
 }
 
-function sendReply(call: MemoryCall, network: MemoryNetwork, reply: PeerMessage | null, error: unknown): void {
-  const server = network.node(call.to);
-  if (call.settled || server === undefined || !server.listening || !network.linkUp(call.to, call.from.address) || network.drops()) return;
-  call.hopTimer = setTimeout(deliverReply, network.delayMs(), call, network, reply, error);
+/** `server` is the transport that took the request: if it has closed since, its reply dies with it. */
+function sendReply(call: MemoryCall, network: MemoryNetwork, server: MemoryTransport, reply: PeerMessage | null, error: unknown): void {
+  if (call.settled || !server.listening || !network.linkUp(call.to, call.from.address) || network.drops()) return;
+  call.hopTimer = call.from.timers.setTimeout(deliverReply, network.delayMs(), call, network, reply, error);
 }
 
 function deliverReply(call: MemoryCall, network: MemoryNetwork, reply: PeerMessage | null, error: unknown): void {

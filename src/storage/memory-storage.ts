@@ -8,11 +8,30 @@
 // one event-loop turn becomes "durable" together on the next setImmediate, so
 // code that would race a group commit races here too. New values are copied,
 // since they may be views into a socket chunk that is about to be reused.
-// Nothing survives close(): a restarted node starts empty.
+// Nothing survives close(): a restarted node starts empty. A simulated crash
+// (`crash()`) is the exception: it hands over what was durable, as a disk
+// would, and loses what was not.
+//
+// The "commit" is scheduled with an injectable setImmediate (the real one by
+// default): the simulation (test/sim) runs it on a virtual clock, and may
+// make it a few virtual ms late to model a commit's latency.
 
 import type { Sibling } from '../clock/types.js';
 import { dataKey, dataKeyAtToken, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
 import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
+
+/** Schedules the turn's commit; Node's setImmediate by default. */
+export interface CommitScheduler {
+  setImmediate<A extends unknown[]>(callback: (...args: A) => void, ...args: A): unknown;
+}
+
+const realCommitScheduler: CommitScheduler = {
+  setImmediate: (callback, ...args) => setImmediate(callback, ...args),
+};
+
+export interface MemoryStorageOptions {
+  readonly scheduler?: CommitScheduler;
+}
 
 interface StoredRecord {
   /** `0x01 ‖ token ‖ key`, as LevelStorage lays it out: sorting these gives ring order. */
@@ -20,15 +39,21 @@ interface StoredRecord {
   readonly siblings: Sibling[];
 }
 
-
 export class MemoryStorage implements Storage {
   private readonly records = new Map<string, StoredRecord>();
   /** Storage keys in ring order; rebuilt lazily after a key is added or removed. */
   private sorted: Buffer[] | null = [];
   /** Callers waiting for the current turn's "commit". */
   private pending: (() => void)[] = [];
+  /** For each record changed since the last commit, its durable state (undefined: absent): what a crash restores. */
+  private readonly undurable = new Map<string, StoredRecord | undefined>();
   private flushScheduled = false;
   private closed = false;
+  private readonly scheduler: CommitScheduler;
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.scheduler = options.scheduler ?? realCommitScheduler;
+  }
 
   recordCount(): number {
     return this.records.size;
@@ -46,6 +71,7 @@ export class MemoryStorage implements Storage {
     const record = this.records.get(id);
     const current = record?.siblings ?? [];
     const next = ownedVersions(change(current), current);
+    if (!this.undurable.has(id)) this.undurable.set(id, record);
     if (next.length === 0) {
       if (record !== undefined && this.records.delete(id)) this.sorted = null;
     } else {
@@ -81,6 +107,7 @@ export class MemoryStorage implements Storage {
     if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
     await this.drain();
     this.records.clear();
+    this.undurable.clear();
     this.sorted = [];
   }
 
@@ -90,6 +117,28 @@ export class MemoryStorage implements Storage {
     await this.drain();
     this.records.clear();
     this.sorted = [];
+  }
+
+  /**
+   * A process crash, for simulation: this store closes at once, changes not
+   * yet committed are lost and their callers never hear back (the process
+   * that waited is gone). Returns a new open store holding what was durable,
+   * as a node restarted on the same disk finds it.
+   */
+  crash(): MemoryStorage {
+    this.closed = true;
+    this.pending = [];
+    for (const [id, durable] of this.undurable) {
+      if (durable === undefined) this.records.delete(id);
+      else this.records.set(id, durable);
+    }
+    this.undurable.clear();
+    const disk = new MemoryStorage({ scheduler: this.scheduler });
+    for (const [id, record] of this.records) disk.records.set(id, record);
+    disk.sorted = null;
+    this.records.clear();
+    this.sorted = [];
+    return disk;
   }
 
   private sortedKeys(): Buffer[] {
@@ -102,12 +151,13 @@ export class MemoryStorage implements Storage {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(flushMemoryStorage, this);
+    this.scheduler.setImmediate(flushMemoryStorage, this);
   }
 
   /** @internal called from setImmediate: the turn's changes are now "durable". */
   flush(): void {
     this.flushScheduled = false;
+    this.undurable.clear();
     const waiters = this.pending;
     this.pending = [];
     for (const w of waiters) w();

@@ -1,0 +1,285 @@
+// The simulation's oracle: a pure function from a history (history.ts) to
+// the violations it shows. It knows nothing of clocks or replicas' state; it
+// judges only what clients saw, the way Jepsen's checkers do, so it stays
+// right whatever the coordinator does inside.
+//
+// What it assumes, and why each assumption is safe:
+// - Values are unique per write (register: one value per SET; set: one new
+//   element per add), so a value seen identifies the write that made it.
+// - Every version a write mints is minted between its invocation and its
+//   completion plus the longest delivery delay (`maxDelayMs`): a forwarded
+//   write is coordinated when its request arrives, and a duplicated request
+//   arrives within one delay of the original. That instant (the write's
+//   horizon) is what decides whether one write can have superseded another.
+//   A failed write (NOQUORUM, node crashed under it) is indeterminate: it may
+//   or may not exist, and counts only as something that might have happened.
+// - Quorums are strict: R and W count the key's own replicas (there is no
+//   sloppy quorum yet), so a read at R and an acknowledged write at W with
+//   R + W > N meet at some replica. A disk-less restart (a wipe) can remove
+//   the write from one of those replicas, so each wipe overlapping the span
+//   from the write's invocation to the read's completion takes one off:
+//   the pair must meet when R + W - wipes > N. Crashes with the disk lose
+//   nothing acknowledged (an acknowledgement means the copy was durable).
+// - Expiry is absolute: a version whose expiresAt is at or before a read's
+//   time is not live there, and never will be again.
+//
+// What it checks (register workload):
+// - lost-write: in the final reads at R=N after everything healed, each
+//   acknowledged SET's value is live, unless it expired, or a possible
+//   successor exists that accounts for its absence: a write on the key not
+//   completed before it was invoked that is a DEL, or is live in that read,
+//   or expired. (A successor can supersede the value only if it was minted
+//   after it, hence the horizon rule; the last of any chain of successors is
+//   itself such a write, so no closure is needed.)
+// - stale-read: the same rule for every read at R that started after an
+//   acknowledged SET at W with R + W > N (read-your-quorum).
+// - resurrected: an acknowledged DEL or context SET supersedes every value
+//   its read returned and every value acknowledged at W before it began with
+//   R + W > N (made wholly before it began). No read that starts after it
+//   completed and meets it (R + its W > N) may return one of those live.
+//   This is where deletes brought back after the tombstones' grace period,
+//   and SETs with a past expiry that leave the old value, show.
+// Set workload: every acknowledged element is in every later read that meets
+// it (stale-read) and in every final read (lost-write): every write carries
+// the union of what it read, and there are no deletes or expiries.
+// Both: no read returns a value nobody wrote (unknown-value); the last round
+// of final reads agrees through every node (diverged), and succeeds
+// (final-read-failed: everything is healed and up).
+
+import {
+  elementsOf,
+  isLive,
+  liveValues,
+  type History,
+  type Op,
+  type ReadResult,
+  type Violation,
+  type ViolationKind,
+} from './history.js';
+
+export function check(history: History): Violation[] {
+  const violations: Violation[] = [];
+  const byKey = new Map<string, Op[]>();
+  for (const op of history.ops) {
+    let ops = byKey.get(op.key);
+    if (ops === undefined) byKey.set(op.key, (ops = []));
+    ops.push(op);
+  }
+  for (const [key, ops] of [...byKey].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const keyCheck = new KeyCheck(history, key, ops, violations);
+    keyCheck.unknownValues();
+    if (history.workload === 'register') {
+      keyCheck.registerReads();
+      keyCheck.resurrections();
+    } else {
+      keyCheck.setReads();
+    }
+    keyCheck.finalReads();
+  }
+  return violations;
+}
+
+const writeKinds = new Set(['set', 'set-ctx', 'del', 'add']);
+
+/** The checks of one key's operations. */
+class KeyCheck {
+  private readonly reads: Op[];
+  /** Writes that may have happened (acknowledged or indeterminate). */
+  private readonly writes: Op[];
+  private readonly byValue = new Map<string, Op>();
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly history: History,
+    private readonly key: string,
+    private readonly ops: readonly Op[],
+    private readonly out: Violation[],
+  ) {
+    // A read-then-write's read counts whatever became of its write.
+    this.reads = ops.filter((op) => op.read !== undefined);
+    this.writes = ops.filter((op) => writeKinds.has(op.kind) && op.outcome !== 'fail');
+    for (const op of this.writes) if (op.value !== undefined) this.byValue.set(op.value, op);
+  }
+
+  unknownValues(): void {
+    for (const r of this.reads) {
+      for (const v of r.read!.versions) {
+        if (v.deleted === true) continue;
+        const values = this.history.workload === 'set' ? elementsOf(v.value) : [v.value];
+        for (const value of values) {
+          if (this.byValue.has(value)) continue;
+          this.report('unknown-value', `unknown:${value}`, `${readName(r)} returned ${value}, which no operation on ${this.key} may have written`, [r.index]);
+        }
+      }
+    }
+  }
+
+  /** Read-your-quorum, and the end state, for registers. */
+  registerReads(): void {
+    for (const w of this.writes) {
+      if ((w.kind !== 'set' && w.kind !== 'set-ctx') || w.outcome !== 'ok') continue;
+      for (const r of this.reads) {
+        if (!(w.completeMs < r.invokeMs) || !this.meets(r.r!, w.w!, w.invokeMs, readEnd(r))) continue;
+        const read = r.read!;
+        if (this.accountsFor(w, read) || this.successorAccountsFor(w, r)) continue;
+        const last = this.isLastFinal(r);
+        this.report(
+          last ? 'lost-write' : 'stale-read',
+          `${last ? 'lost' : 'stale'}:${w.index}`,
+          `${w.value} was acknowledged by #${w.index} (W=${w.w}) before ${readName(r)} (R=${r.r}) began, ` +
+            `yet that read shows [${liveValues(read).join(', ')}] live and no write that could have superseded ${w.value}`,
+          [w.index, r.index],
+        );
+      }
+    }
+  }
+
+  /** Acknowledged DELs and context SETs stay in force: what they superseded never returns. */
+  resurrections(): void {
+    for (const d of this.writes) {
+      if ((d.kind !== 'del' && d.kind !== 'set-ctx') || d.outcome !== 'ok') continue;
+      const covered = this.supersededBy(d);
+      if (covered.size === 0) continue;
+      for (const r of this.reads) {
+        if (!(d.completeMs < r.invokeMs) || !this.meets(r.r!, d.w!, d.invokeMs, readEnd(r))) continue;
+        for (const value of liveValues(r.read!)) {
+          if (!covered.has(value)) continue;
+          const what = d.kind === 'del' ? 'DEL' : `SET ${d.value}${d.expiresAt === undefined ? '' : ` (expiresAt ${d.expiresAt})`} with its read's context`;
+          this.report(
+            'resurrected',
+            `resurrected:${d.index}:${value}`,
+            `${value} (#${this.byValue.get(value)!.index}) was superseded by the acknowledged ${what} #${d.index} (W=${d.w}), ` +
+              `yet ${readName(r)} (R=${r.r}), begun after it, returns it live`,
+            [this.byValue.get(value)!.index, d.index, r.index],
+          );
+        }
+      }
+    }
+  }
+
+  /** Set workload: acknowledged elements are in every read that meets them. */
+  setReads(): void {
+    for (const a of this.writes) {
+      if (a.kind !== 'add' || a.outcome !== 'ok') continue;
+      for (const r of this.reads) {
+        if (!(a.completeMs < r.invokeMs) || !this.meets(r.r!, a.w!, a.invokeMs, readEnd(r))) continue;
+        const elements = new Set(liveValues(r.read!).flatMap(elementsOf));
+        if (elements.has(a.value!)) continue;
+        const last = this.isLastFinal(r);
+        this.report(
+          last ? 'lost-write' : 'stale-read',
+          `${last ? 'lost' : 'stale'}:${a.index}`,
+          `element ${a.value} was acknowledged by #${a.index} (W=${a.w}) before ${readName(r)} (R=${r.r}) began, ` +
+            `yet that read's live siblings hold [${[...elements].sort().join(',')}]`,
+          [a.index, r.index],
+        );
+      }
+    }
+  }
+
+  /** The last round of final reads succeeds through every node and agrees. */
+  finalReads(): void {
+    const rounds = this.history.finalRounds;
+    if (rounds === 0) return;
+    const last = this.ops.filter((op) => op.finalRound === rounds);
+    const nodes = [...new Set(last.map((op) => op.node))].sort();
+    const answered = last.filter((op) => op.outcome === 'ok');
+    for (const node of nodes) {
+      if (answered.some((op) => op.node === node)) continue;
+      const attempts = last.filter((op) => op.node === node);
+      this.report('final-read-failed', `final:${node}`, `every final read of ${this.key} at R=${attempts[0]!.r} through ${node} failed, with all nodes up and healed: ${attempts[0]!.error ?? ''}`, attempts.map((op) => op.index));
+    }
+    if (answered.length < 2) return;
+    const atMs = Math.max(...answered.map((op) => op.read!.atMs));
+    const views = answered.map((op) => this.endView(op.read!, atMs));
+    const differing = answered.filter((_, i) => views[i] !== views[0]);
+    if (differing.length === 0) return;
+    const shown = answered.map((op, i) => `${op.node}: [${views[i]}]`).join('; ');
+    this.report('diverged', 'diverged', `after repair, the final reads of ${this.key} disagree: ${shown}`, answered.map((op) => op.index));
+  }
+
+  /** The read's live content at `atMs`, as one comparable string. */
+  private endView(read: ReadResult, atMs: number): string {
+    const live = read.versions.filter((v) => isLive(v, atMs)).map((v) => v.value);
+    if (this.history.workload === 'set') return [...new Set(live.flatMap(elementsOf))].sort().join(',');
+    return live.sort().join(',');
+  }
+
+  /**
+   * What an acknowledged DEL or context SET supersedes: the values its read
+   * returned, and those acknowledged before it began whose quorum its read
+   * met, in both cases only values whose every version was minted before it
+   * began (a version minted later may be concurrent with it).
+   */
+  private supersededBy(d: Op): Set<string> {
+    const covered = new Set<string>();
+    for (const v of d.read?.versions ?? []) {
+      if (v.deleted === true) continue;
+      const maker = this.byValue.get(v.value);
+      if (maker !== undefined && maker !== d && this.horizon(maker) < d.invokeMs) covered.add(v.value);
+    }
+    for (const w of this.writes) {
+      if ((w.kind !== 'set' && w.kind !== 'set-ctx') || w.outcome !== 'ok' || w === d) continue;
+      if (this.horizon(w) < d.invokeMs && this.meets(d.r!, w.w!, w.invokeMs, readEnd(d))) covered.add(w.value!);
+    }
+    return covered;
+  }
+
+  /** The write's own value is live in the read, or has expired by then. */
+  private accountsFor(w: Op, read: ReadResult): boolean {
+    if (w.kind === 'del') return true;
+    if (w.expiresAt !== undefined && w.expiresAt <= read.atMs) return true;
+    return liveValues(read).includes(w.value!);
+  }
+
+  /**
+   * Some write that may have come after `w`, and may have begun writing
+   * before `r`'s read ended (in the same ms counts: times do not order events
+   * within one ms), accounts for `w`'s absence from that read. A
+   * read-then-write's own write comes after its read, so it never does.
+   */
+  private successorAccountsFor(w: Op, r: Op): boolean {
+    for (const s of this.writes) {
+      if (s === w || s === r || !(this.horizon(s) > w.invokeMs) || writeStart(s) > readEnd(r)) continue;
+      if (this.accountsFor(s, r.read!)) return true;
+    }
+    return false;
+  }
+
+  /** The last instant at which `op` can have minted a version. */
+  private horizon(op: Op): number {
+    return op.completeMs + this.history.maxDelayMs;
+  }
+
+  /** A read at `r` and a write acknowledged at `w` must meet, wipes in [fromMs, toMs] aside. */
+  private meets(r: number, w: number, fromMs: number, toMs: number): boolean {
+    let wipes = 0;
+    for (const wipe of this.history.wipes) if (wipe.fromMs <= toMs && wipe.toMs >= fromMs) wipes++;
+    return r + w - wipes > this.history.n;
+  }
+
+  private isLastFinal(r: Op): boolean {
+    return r.finalRound !== undefined && r.finalRound === this.history.finalRounds;
+  }
+
+  private report(kind: ViolationKind, id: string, message: string, ops: number[]): void {
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    this.out.push({ kind, key: this.key, message, ops });
+  }
+}
+
+/** When a write can have begun minting: after its read, for a read-then-write. */
+function writeStart(op: Op): number {
+  return op.readCompleteMs ?? op.invokeMs;
+}
+
+/** When the read (or a read-then-write's read part) answered. */
+function readEnd(op: Op): number {
+  return op.readCompleteMs ?? op.completeMs;
+}
+
+function readName(op: Op): string {
+  if (op.finalRound !== undefined) return `the final read #${op.index} via ${op.node}`;
+  return op.kind === 'read' ? `read #${op.index}` : `the read of ${op.kind} #${op.index}`;
+}

@@ -1,0 +1,162 @@
+// What a simulation run records, and what the checker (checker.ts) reads:
+// every client operation with its invocation and completion in virtual time,
+// the node it went through, its quorum and its outcome, and for anything
+// that read, the record the read returned. Plain JSON-able data, so a history
+// can be hashed (same seed, same bytes), printed, or written by hand in tests.
+
+export type Workload = 'register' | 'set';
+
+/**
+ * - `read`: coordinator.get at R.
+ * - `set`: a plain SET of a unique value (optionally with an expiry).
+ * - `set-ctx`: read at R, then SET with that read's causal context (a client
+ *   resolving siblings: SIBLINGS WITHVCLOCK, then SET … VCLOCK).
+ * - `del`: read at R, then a tombstone with that read's context (DEL).
+ * - `add`: the set workload's read-merge-write: read at R, write the union
+ *   of the live siblings' elements plus one new element, with that context.
+ */
+export type OpKind = 'read' | 'set' | 'set-ctx' | 'del' | 'add';
+
+/**
+ * - `ok`: acknowledged (a read returned a record; a write met W).
+ * - `fail`: known not to have happened (the node was down, the read part of
+ *   a read-then-write failed so nothing was written, a refusal before any
+ *   storage).
+ * - `info`: indeterminate: a write whose quorum failed, or whose node
+ *   crashed under it, may or may not have been stored somewhere.
+ */
+export type Outcome = 'ok' | 'fail' | 'info';
+
+/** One sibling as a read returned it. */
+export interface SeenVersion {
+  readonly value: string;
+  readonly deleted?: true;
+  readonly expiresAt?: number;
+}
+
+/** The record a read returned, and the virtual time liveness is judged at. */
+export interface ReadResult {
+  readonly atMs: number;
+  /** Every sibling, tombstones and expired versions included, sorted. */
+  readonly versions: readonly SeenVersion[];
+}
+
+export interface Op {
+  /** Position in the seed's plan (final reads come after the plan). */
+  readonly index: number;
+  readonly client: number;
+  readonly node: string;
+  readonly key: string;
+  readonly kind: OpKind;
+  readonly r?: number;
+  readonly w?: number;
+  /** set/set-ctx: the unique value written; add: the element added. */
+  readonly value?: string;
+  /** add: the whole value written (elements joined by commas). */
+  readonly written?: string;
+  /** set/set-ctx: absolute expiry (ms), possibly already past. */
+  readonly expiresAt?: number;
+  readonly invokeMs: number;
+  readonly completeMs: number;
+  /** For a read-then-write: when its read answered. */
+  readonly readCompleteMs?: number;
+  readonly outcome: Outcome;
+  readonly error?: string;
+  /** read, and the read part of set-ctx/del/add, when it answered. */
+  readonly read?: ReadResult;
+  /** Final reads after healing: the round (1, 2, …); the last round is what the end state is judged on. */
+  readonly finalRound?: number;
+}
+
+/** A fault, for the report: printed beside the operations. */
+export interface FaultEvent {
+  readonly atMs: number;
+  readonly what: string;
+}
+
+/** A node's data was lost between `fromMs` (it went down) and `toMs` (it came back empty). */
+export interface Wipe {
+  readonly node: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export interface History {
+  readonly workload: Workload;
+  /** Replication factor: R + W > n is the quorum intersection. */
+  readonly n: number;
+  /** The longest one-way delivery delay in the run: a write's versions are all minted by its completion plus this. */
+  readonly maxDelayMs: number;
+  readonly ops: readonly Op[];
+  readonly wipes: readonly Wipe[];
+  readonly faults: readonly FaultEvent[];
+  /** Rounds of final reads done; 0 when the run did not reach them. */
+  readonly finalRounds: number;
+}
+
+export interface Violation {
+  readonly kind: ViolationKind;
+  readonly key: string;
+  readonly message: string;
+  /** The operations that show it (indices into the plan). */
+  readonly ops: readonly number[];
+}
+
+export type ViolationKind =
+  | 'lost-write'
+  | 'stale-read'
+  | 'resurrected'
+  | 'unknown-value'
+  | 'diverged'
+  | 'final-read-failed';
+
+/** The values a read saw live at its `atMs`. */
+export function liveValues(read: ReadResult): string[] {
+  const out: string[] = [];
+  for (const v of read.versions) if (isLive(v, read.atMs)) out.push(v.value);
+  return out;
+}
+
+export function isLive(version: SeenVersion, atMs: number): boolean {
+  return version.deleted !== true && (version.expiresAt === undefined || version.expiresAt > atMs);
+}
+
+/** The set workload's elements in a value: comma-separated ids. */
+export function elementsOf(value: string): string[] {
+  return value === '' ? [] : value.split(',');
+}
+
+/** One line per operation, for failure reports. */
+export function formatOp(op: Op, epochMs: number): string {
+  // Virtual ms since the run began; an absolute time before it (PXAT 1) as it was given.
+  const t = (ms: number) => (ms < epochMs ? `@${ms}` : `${ms - epochMs}`);
+  const quorum = [op.r === undefined ? '' : `R=${op.r}`, op.w === undefined ? '' : `W=${op.w}`].filter(Boolean).join(' ');
+  const expiry = op.expiresAt === undefined ? '' : ` expiresAt=${t(op.expiresAt)}`;
+  let what: string;
+  switch (op.kind) {
+    case 'read':
+      what = op.finalRound === undefined ? 'GET' : `FINAL-GET(round ${op.finalRound})`;
+      break;
+    case 'set':
+      what = `SET ${op.value}${expiry}`;
+      break;
+    case 'set-ctx':
+      what = `SET ${op.value}${expiry} VCLOCK <its read>`;
+      break;
+    case 'del':
+      what = 'DEL (read, then tombstone)';
+      break;
+    case 'add':
+      what = `ADD ${op.value} (writes ${op.written ?? '?'})`;
+      break;
+  }
+  const seen = op.read === undefined ? '' : ` read→[${op.read.versions.map((v) => formatVersion(v, op.read!.atMs, t)).join(' ')}]`;
+  const outcome = op.outcome === 'ok' ? 'OK' : op.outcome === 'fail' ? `FAIL(${op.error ?? ''})` : `INDETERMINATE(${op.error ?? ''})`;
+  return `#${op.index} c${op.client} via ${op.node} ${t(op.invokeMs)}..${t(op.completeMs)} ${op.key} ${what} ${quorum}${seen} → ${outcome}`;
+}
+
+function formatVersion(v: SeenVersion, atMs: number, t: (ms: number) => string): string {
+  if (v.deleted === true) return '†tombstone';
+  const expiry = v.expiresAt === undefined ? '' : `(exp ${t(v.expiresAt)}${isLive(v, atMs) ? '' : ', expired'})`;
+  return `${v.value}${expiry}`;
+}

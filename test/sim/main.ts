@@ -1,0 +1,138 @@
+// `npm run sim -- [--seeds S] [--from F] [--seed X] [--ops M] [--workload register|set] [--pruning default|tight] [--show K]`:
+// runs seeds F+1..F+S (or the one seed X) of the cluster simulation, prints
+// each failing seed with a one-line replay command, shrinks the first K
+// failures (default 3) and prints their short history on the offending key,
+// and ends with exactly one line `sim: S seeds, O operations, F faults, V violations`.
+// A seed picks its own workload and vclock pruning unless --workload and
+// --pruning say otherwise (--pruning default leaves out pruning's failures).
+// Exit 0 only when V is 0. A progress bar shows on a terminal (cli-progress).
+
+import cliProgress from 'cli-progress';
+import { parseArgs } from 'node:util';
+import type { Violation, Workload } from './history.js';
+import { defaultWorkload, type Pruning } from './plan.js';
+import { describeKey, replayCommand, runSeed, shrink, simOpsDefault, type RunResult } from './run.js';
+
+/** Violations listed per failing seed before "… and N more". */
+const violationsShownPerSeed = 5;
+
+interface Options {
+  readonly seeds: number[];
+  readonly ops: number;
+  readonly workload: Workload | undefined;
+  readonly pruning: Pruning | undefined;
+  readonly show: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seeds: { type: 'string' },
+      from: { type: 'string' },
+      seed: { type: 'string' },
+      ops: { type: 'string' },
+      workload: { type: 'string' },
+      pruning: { type: 'string' },
+      show: { type: 'string' },
+    },
+    strict: true,
+  });
+  const int = (name: string, text: string | undefined, fallback: number, min: number): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} takes an integer >= ${min}, got ${text}`);
+    return n;
+  };
+  const workload = values.workload;
+  if (workload !== undefined && workload !== 'register' && workload !== 'set') throw new Error(`--workload is register or set, got ${workload}`);
+  const pruning = values.pruning;
+  if (pruning !== undefined && pruning !== 'default' && pruning !== 'tight') throw new Error(`--pruning is default or tight, got ${pruning}`);
+  let seeds: number[];
+  if (values.seed !== undefined) {
+    seeds = [int('seed', values.seed, 1, 0)];
+  } else {
+    const count = int('seeds', values.seeds, 100, 1);
+    const from = int('from', values.from, 0, 0);
+    seeds = Array.from({ length: count }, (_, i) => from + i + 1);
+  }
+  return { seeds, ops: int('ops', values.ops, simOpsDefault, 1), workload, pruning, show: int('show', values.show, values.seed !== undefined ? 1 : 3, 0) };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const bar = process.stdout.isTTY ? new cliProgress.SingleBar({ format: 'sim [{bar}] {value}/{total} seeds | {violations} violations | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(options.seeds.length, 0, { violations: 0 });
+  let operations = 0;
+  let faults = 0;
+  let violations = 0;
+  const failures: RunResult[] = [];
+  const byKind = new Map<string, number>();
+  for (const seed of options.seeds) {
+    const workload = options.workload ?? defaultWorkload(seed);
+    let result: RunResult;
+    try {
+      result = await runSeed({ seed, ops: options.ops, workload, ...(options.pruning === undefined ? {} : { pruning: options.pruning }) });
+    } catch (error) {
+      // The harness or the code under test threw: as bad as a violation, and replayable.
+      bar?.stop();
+      console.log(`ERROR seed ${seed}: ${(error as Error).stack ?? String(error)}\n  replay: ${replayCommand(seed, workload, options.ops, options.pruning)}`);
+      violations++;
+      byKind.set('run-error', (byKind.get('run-error') ?? 0) + 1);
+      bar?.start(options.seeds.length, options.seeds.indexOf(seed) + 1, { violations });
+      continue;
+    }
+    operations += result.ops;
+    faults += result.faults;
+    violations += result.violations.length;
+    if (result.violations.length > 0) {
+      failures.push(result);
+      for (const v of result.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
+      bar?.stop();
+      printFailure(result, options.pruning);
+      bar?.start(options.seeds.length, options.seeds.indexOf(seed) + 1, { violations });
+    }
+    bar?.increment(1, { violations });
+  }
+  bar?.stop();
+  for (const result of failures.slice(0, options.show)) await printShrunk(result, options.pruning);
+  if (failures.length > 0) {
+    const kinds = [...byKind].sort().map(([kind, n]) => `${kind} ${n}`).join(', ');
+    console.log(`failing seeds: ${failures.length} of ${options.seeds.length} (${kinds})`);
+  }
+  console.log(`sim: ${options.seeds.length} seeds, ${operations} operations, ${faults} faults, ${violations} violations`);
+  return violations === 0 ? 0 : 1;
+}
+
+function printFailure(result: RunResult, pruning: Pruning | undefined): void {
+  const c = result.config;
+  const kinds = [...new Set(result.violations.map((v) => v.kind))].join(', ');
+  console.log(`FAIL seed ${c.seed}: ${result.violations.length} violations (${kinds}); ${c.workload}, ${c.nodes} nodes, pruning ${c.tightPruning ? 'tight' : 'default'}`);
+  console.log(`  replay: ${replayCommand(c.seed, c.workload, result.ops, pruning)}`);
+  for (const v of result.violations.slice(0, violationsShownPerSeed)) console.log(`  ${v.kind} on ${v.key}: ${v.message}`);
+  if (result.violations.length > violationsShownPerSeed) console.log(`  … and ${result.violations.length - violationsShownPerSeed} more`);
+}
+
+/** Replays the failing seed shorter and prints the history of the first violation's key. */
+async function printShrunk(result: RunResult, pruning: Pruning | undefined): Promise<void> {
+  const c = result.config;
+  const first: Violation = result.violations[0]!;
+  const shrunk = await shrink({ seed: c.seed, workload: c.workload, ops: result.ops, ...(pruning === undefined ? {} : { pruning }) }, first);
+  const shown = shrunk.result.violations.find((v) => v.kind === first.kind && v.key === first.key) ?? first;
+  console.log(`\nseed ${c.seed}, shortest failing run found: ${shrunk.ops} of ${result.ops} operations`);
+  console.log(`  replay: ${replayCommand(c.seed, c.workload, shrunk.ops, pruning)}`);
+  console.log(`  ${shown.kind} on ${shown.key}: ${shown.message}`);
+  console.log(`  operations on ${shown.key} (times in virtual ms since the start; faults marked --):`);
+  for (const line of describeKey(shrunk.result.history, shown.key)) console.log(`    ${line}`);
+  console.log('');
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,218 @@
+// A seed's plan: the cluster's configuration, then bursts of client
+// operations with the faults that hit during each and the quiet gap after
+// it. The plan is drawn from the seed alone, before anything runs, and one
+// operation at a time: it never depends on outcomes, and the plan for M
+// operations is the plan for more, cut after the M-th (the last burst is
+// drawn whole, then cut), so a failing run can be replayed shorter
+// (shrinking, run.ts).
+
+import { mulberry32 } from '../../src/peer/memory-transport.js';
+import type { Workload } from './history.js';
+
+/** Replication factor of every simulated cluster. */
+export const simN = 3;
+/** The longest one-way delivery delay the plan ever sets (ms); the checker's horizon uses it. */
+export const delayMsMax = 40;
+/** Per-request peer timeout (virtual ms): several round trips at the longest delay. */
+export const simRequestTimeoutMs = 200;
+/** Tombstone grace period: short, so collection happens within a run. */
+export const simTombstoneGraceMs = 2_000;
+
+export interface SimConfig {
+  readonly seed: number;
+  readonly workload: Workload;
+  readonly nodes: number;
+  readonly keys: readonly string[];
+  readonly clients: number;
+  /** Tight vclock pruning (a few entries, seconds old) instead of the defaults: exercises pruning. */
+  readonly tightPruning: boolean;
+  /** Each node's garbage collector steps this often (virtual ms). */
+  readonly collectEveryMs: number;
+}
+
+/** How a SET's expiry is given, resolved to an absolute time when the SET starts. */
+export type PlannedExpiry =
+  | { readonly mode: 'px'; readonly ms: number }
+  | { readonly mode: 'pxat'; readonly ms: number }
+  /** An absolute expiry already past: PXAT 1, or a moment ago. */
+  | { readonly mode: 'pxat-past'; readonly agoMs: number | 'epoch' };
+
+export interface PlannedOp {
+  readonly index: number;
+  readonly client: number;
+  /** Index of the node the client talks to. */
+  readonly node: number;
+  readonly key: string;
+  readonly kind: 'read' | 'set' | 'set-ctx' | 'del' | 'add';
+  readonly r: number;
+  readonly w: number;
+  /** The client's pause before this operation (virtual ms). */
+  readonly thinkMs: number;
+  readonly expiry?: PlannedExpiry;
+}
+
+export type PlannedFault =
+  | { readonly kind: 'partition'; readonly atMs: number; readonly side: readonly number[]; readonly healAfterMs: number }
+  | { readonly kind: 'crash'; readonly atMs: number; readonly node: number; readonly downMs: number; readonly wipe: boolean };
+
+export interface NetSettings {
+  readonly dropRate: number;
+  readonly duplicateRate: number;
+  readonly delayMsMax: number;
+}
+
+export interface Burst {
+  readonly net: NetSettings;
+  readonly ops: readonly PlannedOp[];
+  /** Offsets from the burst's start (virtual ms). */
+  readonly faults: readonly PlannedFault[];
+  /** Quiet time after the burst's last operation (virtual ms). */
+  readonly gapMs: number;
+}
+
+export interface Plan {
+  readonly config: SimConfig;
+  readonly bursts: readonly Burst[];
+  readonly opCount: number;
+}
+
+export type Pruning = 'tight' | 'default';
+
+export interface PlanOptions {
+  readonly ops: number;
+  /** Overrides the seed's own choice of workload. */
+  readonly workload?: Workload;
+  /** Overrides the seed's own choice of vclock pruning (to tell pruning's failures from the rest). */
+  readonly pruning?: Pruning;
+}
+
+export function makePlan(seed: number, options: PlanOptions): Plan {
+  const draw = new Draw(seed);
+  const config = drawConfig(seed, draw, options.workload, options.pruning);
+  const bursts: Burst[] = [];
+  let index = 0;
+  let wipePlanned = false;
+  while (index < options.ops) {
+    const size = draw.int(3, 15);
+    const net = drawNet(draw);
+    const faults = drawFaults(draw, config, !wipePlanned);
+    if (faults.some((f) => f.kind === 'crash' && f.wipe)) wipePlanned = true;
+    const ops: PlannedOp[] = [];
+    for (let i = 0; i < size; i++) {
+      const op = drawOp(draw, config, index++);
+      if (op.index < options.ops) ops.push(op);
+    }
+    bursts.push({ net, ops, faults, gapMs: drawGapMs(draw) });
+  }
+  return { config, bursts, opCount: options.ops };
+}
+
+/** The workload a seed runs unless told: even seeds the set, odd seeds the register. */
+export function defaultWorkload(seed: number): Workload {
+  return seed % 2 === 0 ? 'set' : 'register';
+}
+
+function drawConfig(seed: number, draw: Draw, workload: Workload | undefined, pruning: Pruning | undefined): SimConfig {
+  const chosen = workload ?? defaultWorkload(seed);
+  const keyCount = chosen === 'register' ? draw.int(1, 3) : draw.int(1, 2);
+  const nodes = draw.int(3, 5);
+  const clients = draw.int(3, 6);
+  const tight = draw.chance(0.25); // drawn even when overridden, so the rest of the plan stays the seed's
+  return {
+    seed,
+    workload: chosen,
+    nodes,
+    keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
+    clients,
+    tightPruning: pruning === undefined ? tight : pruning === 'tight',
+    collectEveryMs: draw.int(500, 3_000),
+  };
+}
+
+function drawNet(draw: Draw): NetSettings {
+  return {
+    dropRate: draw.chance(0.5) ? 0 : draw.int(1, 10) / 100,
+    duplicateRate: draw.chance(0.6) ? 0 : draw.int(1, 10) / 100,
+    delayMsMax: draw.pick([1, 5, 20, delayMsMax]),
+  };
+}
+
+function drawFaults(draw: Draw, config: SimConfig, wipeAllowed: boolean): PlannedFault[] {
+  const faults: PlannedFault[] = [];
+  if (draw.chance(0.35)) {
+    const side = Array.from({ length: config.nodes }, (_, i) => i).filter(() => draw.chance(0.5));
+    if (side.length > 0 && side.length < config.nodes) {
+      faults.push({ kind: 'partition', atMs: draw.int(0, 200), side, healAfterMs: draw.int(20, 3_000) });
+    }
+  }
+  if (draw.chance(0.3)) {
+    // Half the crashes are short; the rest keep the node down past a grace period or a whole gap.
+    const downMs = draw.chance(0.5) ? draw.int(10, 1_000) : draw.int(1_000, 120_000);
+    faults.push({ kind: 'crash', atMs: draw.int(0, 300), node: draw.int(0, config.nodes - 1), downMs, wipe: wipeAllowed && draw.chance(0.15) });
+  }
+  return faults;
+}
+
+/** Quorum sizes: mostly 2, sometimes 1 or 3. */
+function drawQuorum(draw: Draw): number {
+  const x = draw.next();
+  return x < 0.7 ? 2 : x < 0.85 ? 1 : 3;
+}
+
+function drawOp(draw: Draw, config: SimConfig, index: number): PlannedOp {
+  const base = {
+    index,
+    client: draw.int(0, config.clients - 1),
+    node: draw.int(0, config.nodes - 1),
+    key: draw.pick(config.keys),
+    r: drawQuorum(draw),
+    w: drawQuorum(draw),
+    thinkMs: draw.chance(0.5) ? 0 : draw.int(1, 30),
+  };
+  if (config.workload === 'set') return { ...base, kind: draw.chance(0.7) ? 'add' : 'read' };
+  const x = draw.next();
+  const kind = x < 0.3 ? 'read' : x < 0.6 ? 'set' : x < 0.8 ? 'set-ctx' : 'del';
+  if ((kind === 'set' || kind === 'set-ctx') && draw.chance(0.3)) return { ...base, kind, expiry: drawExpiry(draw) };
+  return { ...base, kind };
+}
+
+function drawExpiry(draw: Draw): PlannedExpiry {
+  const x = draw.next();
+  if (x < 0.4) return { mode: 'px', ms: draw.int(50, 5_000) };
+  if (x < 0.7) return { mode: 'pxat', ms: draw.int(500, 20_000) };
+  return { mode: 'pxat-past', agoMs: draw.chance(0.5) ? 'epoch' : draw.int(1, 10_000) };
+}
+
+/** Half the gaps are short; the rest span grace periods, some of them minutes. */
+function drawGapMs(draw: Draw): number {
+  const x = draw.next();
+  if (x < 0.5) return draw.int(100, 3_000);
+  if (x < 0.8) return draw.int(3_000, 60_000);
+  return draw.int(60_000, 300_000);
+}
+
+/** The plan's PRNG (mulberry32, as the memory network's). */
+class Draw {
+  private readonly random: () => number;
+
+  constructor(seed: number) {
+    this.random = mulberry32(seed ^ 0x9e3779b9);
+  }
+
+  next(): number {
+    return this.random();
+  }
+
+  /** An integer in [min, max]. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.random() * (max - min + 1));
+  }
+
+  chance(p: number): boolean {
+    return this.random() < p;
+  }
+
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.random() * xs.length)]!;
+  }
+}

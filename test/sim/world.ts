@@ -1,0 +1,256 @@
+// The simulated cluster: K nodes on one MemoryNetwork, all on one virtual
+// clock, with the faults a plan can throw at them — partitions, crashes that
+// keep the disk (what was committed survives, what was pending is lost) or
+// lose it (a wipe), and each node's garbage collector stepping on a virtual
+// schedule. Membership is static (one Ring built from seeded tokens) and a
+// node's view of who is up is the network's own, as a perfect failure
+// detector would report it: the quorum paths are under test, not gossip.
+//
+// Every node is built in one place (`buildNode`), so a change to the
+// coordinator's constructor is one edit here; see the ACTOR marker there.
+
+import { pino, type Logger } from 'pino';
+import { defaultPruneLimits, type PruneLimits } from '../../src/clock/vclock.js';
+import type { ClusterView } from '../../src/coordinator/cluster-view.js';
+import { Coordinator } from '../../src/coordinator/coordinator.js';
+import { ReplicaService } from '../../src/coordinator/replica-service.js';
+import { MemoryNetwork, MemoryTransport, mulberry32 } from '../../src/peer/memory-transport.js';
+import type { PeerMessage } from '../../src/peer/transport.js';
+import { generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
+import { MemoryStorage, type CommitScheduler } from '../../src/storage/memory-storage.js';
+import type { FaultEvent, Wipe } from './history.js';
+import { simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
+import type { VirtualTime } from './virtual-time.js';
+
+const simVnodes = 16;
+/** A storage commit takes 0..this virtual ms: a crash in that window loses the change. */
+const commitLatencyMsMax = 2;
+/** Riak's max_siblings / warn_siblings, as the node defaults. */
+const siblingsMax = 100;
+const siblingsWarn = 25;
+const readRepairsInFlightMax = 100;
+/** Tight pruning: clocks over 3 entries lose entries older than 5 s. */
+const tightPruneLimits: PruneLimits = Object.freeze({ smallVclock: 2, bigVclock: 3, youngVclockMs: 1_000, oldVclockMs: 5_000 });
+
+/** What a node is made of while it runs; replaced whole when it restarts. */
+export interface NodeParts {
+  readonly storage: MemoryStorage;
+  readonly transport: MemoryTransport;
+  readonly coordinator: Coordinator;
+  collecting: boolean;
+}
+
+export interface SimNode {
+  readonly index: number;
+  readonly id: string;
+  readonly address: string;
+  /** Incremented by every restart without the disk: the node's identity as a writer must be new then. */
+  epoch: number;
+  up: boolean;
+  parts: NodeParts;
+  /** Aborts the client operations in flight through this node (it crashed under them). */
+  readonly inFlight: Set<() => void>;
+  /** The planned restart of a node that is down: on `disk`, or empty when it has none. */
+  restart?: { readonly handle: unknown; readonly disk: MemoryStorage | undefined; readonly downSinceMs: number };
+}
+
+export interface WorldStats {
+  partitions: number;
+  crashes: number;
+  wipes: number;
+  collections: number;
+}
+
+/** The result of one call into a node: a crash under it is an outcome too. */
+export type CallResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown; readonly crashed: boolean };
+
+export class SimWorld {
+  readonly network: MemoryNetwork;
+  readonly ring: Ring;
+  readonly nodes: SimNode[] = [];
+  readonly faults: FaultEvent[] = [];
+  readonly wipes: Wipe[] = [];
+  readonly stats: WorldStats = { partitions: 0, crashes: 0, wipes: 0, collections: 0 };
+  /** Set by `healAll`: faults still scheduled from the plan no longer strike. */
+  private healed = false;
+  private readonly logger: Logger = pino({ level: 'silent' });
+  private readonly commitScheduler: CommitScheduler;
+
+  constructor(
+    readonly config: SimConfig,
+    readonly time: VirtualTime,
+  ) {
+    this.network = new MemoryNetwork({ seed: config.seed, timers: time });
+    const commitRandom = mulberry32(config.seed ^ 0x5eed);
+    this.commitScheduler = {
+      setImmediate: (callback, ...args) => time.setTimeout(callback, Math.floor(commitRandom() * (commitLatencyMsMax + 1)), ...args),
+    };
+    const tokenRandom = splitmix64(BigInt(config.seed));
+    const ids = Array.from({ length: config.nodes }, (_, i) => String.fromCharCode(0x61 + i));
+    this.ring = Ring.build(ids.map((id) => ({ id, tokens: generateTokens(id, simVnodes, tokenRandom) })), 3);
+    for (const [index, id] of ids.entries()) {
+      const address = `${id}.sim:7000`;
+      const node: SimNode = { index, id, address, epoch: 0, up: true, parts: undefined!, inFlight: new Set() };
+      node.parts = this.buildNode(node, new MemoryStorage({ scheduler: this.commitScheduler }));
+      this.nodes.push(node);
+    }
+    for (const node of this.nodes) this.scheduleCollection(node, Math.floor((config.collectEveryMs * (node.index + 1)) / this.nodes.length));
+  }
+
+  /** Storage + Coordinator + ReplicaService + MemoryTransport for `node`, listening at its address. */
+  private buildNode(node: SimNode, storage: MemoryStorage): NodeParts {
+    const transport = new MemoryTransport({ network: this.network, nodeId: node.id, address: node.address, requestTimeoutMs: simRequestTimeoutMs });
+    const view: ClusterView = {
+      selfId: node.id,
+      preferenceList: (_key, token) => this.ring.preferenceListForDigest(token),
+      isUp: (other) => this.network.reachable(node.address, this.addressOf(other)),
+      peerAddress: (other) => this.addressOf(other),
+      memberIds: () => this.ring.members,
+      replicationFactor: () => this.ring.n,
+    };
+    const coordinator = new Coordinator(storage, view, transport, {
+      requestTimeoutMs: simRequestTimeoutMs,
+      siblingsMax,
+      siblingsWarn,
+      tombstoneGraceMs: simTombstoneGraceMs,
+      pruneLimits: this.config.tightPruning ? tightPruneLimits : defaultPruneLimits,
+      readRepairsInFlightMax,
+      logger: this.logger,
+      now: () => this.time.now(),
+      // ACTOR: the node's identity as a writer goes here, e.g. `actor: `${node.id}.${node.epoch}``:
+      // the SAME across a restart with the disk (epoch unchanged), NEW after a restart
+      // without it (restart() increments node.epoch before rebuilding).
+    });
+    const replicas = new ReplicaService(coordinator);
+    transport.setHandler((from: string, message: PeerMessage) => {
+      if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
+      throw new Error(`unexpected peer message type ${message.type}`);
+    });
+    void transport.listen();
+    return { storage, transport, coordinator, collecting: false };
+  }
+
+  private addressOf(id: string): string {
+    return this.nodes[id.charCodeAt(0) - 0x61]!.address;
+  }
+
+  setNet(net: NetSettings): void {
+    if (this.healed) return;
+    this.network.setDropRate(net.dropRate);
+    this.network.setDuplicateRate(net.duplicateRate);
+    this.network.setDelay(0, net.delayMsMax);
+  }
+
+  partition(side: readonly number[], healAfterMs: number): void {
+    if (this.healed) return;
+    const inside = new Set(side);
+    const a = this.nodes.filter((n) => inside.has(n.index));
+    const b = this.nodes.filter((n) => !inside.has(n.index));
+    this.network.partition(a.map((n) => n.address), b.map((n) => n.address));
+    this.stats.partitions++;
+    this.event(`partition {${a.map((n) => n.id).join(',')}} | {${b.map((n) => n.id).join(',')}}`);
+    this.time.setTimeout(() => {
+      if (this.healed) return;
+      this.network.heal();
+      this.event('partitions healed');
+    }, healAfterMs);
+  }
+
+  /**
+   * The node's process dies: client operations through it are cut off, its
+   * transport closes, and its storage keeps only what was committed. It comes
+   * back after `downMs`, with that disk, or empty when `wipe` — a wipe only
+   * when every other node is up at the crash (else the disk is kept), so
+   * the wipe does not strike where another outage already thinned copies.
+   */
+  crash(index: number, downMs: number, wipe: boolean): void {
+    const node = this.nodes[index]!;
+    if (this.healed || !node.up) return;
+    const wipes = wipe && this.nodes.every((n) => n === node || n.up);
+    node.up = false;
+    this.stats.crashes++;
+    for (const abort of [...node.inFlight]) abort();
+    node.inFlight.clear();
+    void node.parts.transport.close();
+    this.network.down(node.address);
+    const disk = node.parts.storage.crash();
+    const handle = this.time.setTimeout(() => this.restart(node), downMs);
+    node.restart = { handle, disk: wipes ? undefined : disk, downSinceMs: this.time.now() };
+    this.event(`crash ${node.id}${wipes ? ' (its disk will be lost)' : ''}, down for ${downMs} ms`);
+  }
+
+  /** Brings a down node back as planned: on its disk, or empty (a new epoch). */
+  private restart(node: SimNode): void {
+    const pending = node.restart;
+    if (node.up || pending === undefined) return;
+    this.time.clearTimeout(pending.handle);
+    node.restart = undefined;
+    const disk = pending.disk;
+    if (disk === undefined) {
+      node.epoch++;
+      this.stats.wipes++;
+      this.wipes.push({ node: node.id, fromMs: pending.downSinceMs, toMs: this.time.now() });
+    }
+    node.parts = this.buildNode(node, disk ?? new MemoryStorage({ scheduler: this.commitScheduler }));
+    this.network.up(node.address);
+    node.up = true;
+    this.event(`restart ${node.id} ${disk === undefined ? `EMPTY (epoch ${node.epoch})` : 'with its disk'}`);
+  }
+
+  /** Ends every fault for good: network clean, partitions healed, down nodes back as planned (with or without disk). */
+  healAll(): void {
+    this.healed = true;
+    this.network.heal();
+    this.network.setDropRate(0);
+    this.network.setDuplicateRate(0);
+    this.network.setDelay(0, 1);
+    for (const node of this.nodes) this.restart(node);
+    this.event('healed: network clean, every node up');
+  }
+
+  /**
+   * Runs `start` against the node's current parts. Resolves, never rejects:
+   * with the value, the error, or `crashed` if the node died first.
+   */
+  call<T>(node: SimNode, start: (parts: NodeParts) => T | Promise<T>): Promise<CallResult<T>> {
+    return new Promise((resolve) => {
+      const abort = () => resolve({ ok: false, error: new Error(`${node.id} crashed`), crashed: true });
+      node.inFlight.add(abort);
+      let promise: Promise<T>;
+      try {
+        promise = Promise.resolve(start(node.parts));
+      } catch (error) {
+        promise = Promise.reject(error);
+      }
+      promise.then(
+        (value) => {
+          node.inFlight.delete(abort);
+          resolve({ ok: true, value });
+        },
+        (error: unknown) => {
+          node.inFlight.delete(abort);
+          resolve({ ok: false, error, crashed: false });
+        },
+      );
+    });
+  }
+
+  /** Each node's collector steps every collectEveryMs while the node is up, one step at a time. */
+  private scheduleCollection(node: SimNode, afterMs: number): void {
+    this.time.setTimeout(() => {
+      const parts = node.parts;
+      if (node.up && !parts.collecting) {
+        parts.collecting = true;
+        void parts.coordinator.collector.step().then((removed) => {
+          this.stats.collections += removed;
+          parts.collecting = false;
+        });
+      }
+      this.scheduleCollection(node, this.config.collectEveryMs);
+    }, afterMs);
+  }
+
+  private event(what: string): void {
+    this.faults.push({ atMs: this.time.now(), what });
+  }
+}
