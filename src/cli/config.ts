@@ -9,33 +9,10 @@ import path from 'node:path';
 import { replicatedValueBytesMax } from '../coordinator/coordinator.js';
 import { tombstoneGraceMsMin } from '../coordinator/limits.js';
 import { vnodesDefault, vnodesMax } from '../ring/tokens.js';
+import { isNodeId, nodeIdBytesMax } from '../membership/node-id.js';
+import type { NodeConfig } from '../commands/node-config.js';
 
-export interface NodeConfig {
-  nodeId: string | undefined;
-  bind: string;
-  /** The host other nodes and clients reach this node at (default: bind, or 127.0.0.1 for 0.0.0.0). */
-  advertiseHost: string;
-  port: number;
-  peerPort: number;
-  dataDir: string;
-  seeds: string[];
-  n: number;
-  r: number;
-  w: number;
-  vnodes: number;
-  requirepass: string | undefined;
-  clusterSecret: string;
-  clusterName: string;
-  requestTimeoutMs: number;
-  tombstoneGraceMs: number;
-  siblingsMax: number;
-  siblingsWarn: number;
-  protoMaxBulkLen: number;
-  maxClients: number;
-  gossipIntervalMs: number;
-  downAfterMs: number;
-  logLevel: string;
-}
+export type { NodeConfig };
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -233,8 +210,8 @@ function validate(c: NodeConfig): void {
   if (c.siblingsWarn > c.siblingsMax) throw new ConfigError(`--siblings-warn ${c.siblingsWarn} is larger than --siblings-max ${c.siblingsMax}`);
   if (c.port !== 0 && c.port === c.peerPort) throw new ConfigError(`--port and --peer-port are both ${c.port}`);
   if (!logLevels.has(c.logLevel)) throw new ConfigError(`--log-level '${c.logLevel}' is not one of ${[...logLevels].join(', ')}`);
-  if (c.nodeId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(c.nodeId)) {
-    throw new ConfigError(`--node-id '${c.nodeId}' must be 1-64 characters of letters, digits, '.', '_' or '-'`);
+  if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {
+    throw new ConfigError(`--node-id '${c.nodeId}' must be 1-${nodeIdBytesMax} characters of letters, digits, '.', '_' or '-'`);
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import type { Reply } from '../resp/reply.js';
-import type { NodeConfig } from '../cli/config.js';
+import type { NodeConfig } from './node-config.js';
 import type { ArgumentDoc } from './syntax.js';
 
 export type CommandFlag =

@@ -15,6 +15,9 @@ import { memberStatuses } from './state.js';
 import assert from 'node:assert/strict';
 import { vnodesMax } from '../ring/index.js';
 import { frameBytesMax } from '../peer/frame.js';
+import { isNodeId, nodeIdBytesMax } from './node-id.js';
+
+export { isNodeId };
 
 /** A cluster of thousands is the design point; a longer list is a bug or an attack. */
 export const membersMax = 4096;
@@ -22,7 +25,7 @@ export const membersMax = 4096;
 const tokenBytes = 8;
 const tokensBytesMax = tokenBytes * vnodesMax;
 /** Node ids are short names (`node-1a2b3c4d`, a hostname). */
-export const nodeIdBytesMax = 128;
+
 /** The longest DNS name. */
 export const hostBytesMax = 255;
 
@@ -179,9 +182,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function isNodeId(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= nodeIdBytesMax && /^[\w.:@-]+$/.test(v);
-}
 
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

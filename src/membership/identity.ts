@@ -11,7 +11,7 @@ import { open, mkdir, readFile, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { generateTokens } from '../ring/index.js';
-import { isNodeId } from './gossip.js';
+import { isNodeId, nodeIdBytesMax } from './node-id.js';
 
 export const identityFileName = 'identity.json';
 
@@ -59,7 +59,7 @@ interface StoredIdentity {
 export async function loadIdentity(options: IdentityOptions): Promise<Identity> {
   const nowMs = options.nowMs ?? Date.now();
   if (options.nodeId !== undefined && !isNodeId(options.nodeId)) {
-    throw new IdentityError('IDENTITY_INVALID', `node id ${JSON.stringify(options.nodeId)} must be 1-128 bytes of letters, digits and . : @ _ -`);
+    throw new IdentityError('IDENTITY_INVALID', `node id ${JSON.stringify(options.nodeId)} must be 1-${nodeIdBytesMax} characters of letters, digits, '.', '_' or '-'`);
   }
   await mkdir(options.dataDir, { recursive: true });
   const path = join(options.dataDir, identityFileName);

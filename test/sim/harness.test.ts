@@ -11,7 +11,7 @@ import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import { simEpochMs, VirtualTime } from './virtual-time.js';
 
 const ping = (text: string): PeerMessage => ({ type: MessageType.Ping, payload: Buffer.from(text) });
-const version = (value: string): Sibling => ({ value: Buffer.from(value), clock: [{ node: 'a', counter: 1, timestamp: 1 }], timestamp: 1 });
+const version = (value: string): Sibling => ({ value: Buffer.from(value), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1 });
 const k = Buffer.from('key');
 
 /** Runs `body` on virtual time to its end. */

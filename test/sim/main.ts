@@ -1,16 +1,15 @@
-// `npm run sim -- [--seeds S] [--from F] [--seed X] [--ops M] [--workload register|set] [--pruning default|tight] [--show K]`:
+// `npm run sim -- [--seeds S] [--from F] [--seed X] [--ops M] [--workload register|set] [--show K]`:
 // runs seeds F+1..F+S (or the one seed X) of the cluster simulation, prints
 // each failing seed with a one-line replay command, shrinks the first K
 // failures (default 3) and prints their short history on the offending key,
 // and ends with exactly one line `sim: S seeds, O operations, F faults, V violations`.
-// A seed picks its own workload and vclock pruning unless --workload and
-// --pruning say otherwise (--pruning default leaves out pruning's failures).
+// A seed picks its own workload unless --workload says otherwise.
 // Exit 0 only when V is 0. A progress bar shows on a terminal (cli-progress).
 
 import cliProgress from 'cli-progress';
 import { parseArgs } from 'node:util';
 import type { Violation, Workload } from './history.js';
-import { defaultWorkload, type Pruning } from './plan.js';
+import { defaultWorkload } from './plan.js';
 import { describeKey, replayCommand, runSeed, shrink, simOpsDefault, type RunResult } from './run.js';
 
 /** Violations listed per failing seed before "… and N more". */
@@ -20,7 +19,6 @@ interface Options {
   readonly seeds: number[];
   readonly ops: number;
   readonly workload: Workload | undefined;
-  readonly pruning: Pruning | undefined;
   readonly show: number;
 }
 
@@ -33,7 +31,6 @@ function parseOptions(argv: string[]): Options {
       seed: { type: 'string' },
       ops: { type: 'string' },
       workload: { type: 'string' },
-      pruning: { type: 'string' },
       show: { type: 'string' },
     },
     strict: true,
@@ -46,8 +43,6 @@ function parseOptions(argv: string[]): Options {
   };
   const workload = values.workload;
   if (workload !== undefined && workload !== 'register' && workload !== 'set') throw new Error(`--workload is register or set, got ${workload}`);
-  const pruning = values.pruning;
-  if (pruning !== undefined && pruning !== 'default' && pruning !== 'tight') throw new Error(`--pruning is default or tight, got ${pruning}`);
   let seeds: number[];
   if (values.seed !== undefined) {
     seeds = [int('seed', values.seed, 1, 0)];
@@ -56,7 +51,7 @@ function parseOptions(argv: string[]): Options {
     const from = int('from', values.from, 0, 0);
     seeds = Array.from({ length: count }, (_, i) => from + i + 1);
   }
-  return { seeds, ops: int('ops', values.ops, simOpsDefault, 1), workload, pruning, show: int('show', values.show, values.seed !== undefined ? 1 : 3, 0) };
+  return { seeds, ops: int('ops', values.ops, simOpsDefault, 1), workload, show: int('show', values.show, values.seed !== undefined ? 1 : 3, 0) };
 }
 
 async function main(): Promise<number> {
@@ -72,11 +67,11 @@ async function main(): Promise<number> {
     const workload = options.workload ?? defaultWorkload(seed);
     let result: RunResult;
     try {
-      result = await runSeed({ seed, ops: options.ops, workload, ...(options.pruning === undefined ? {} : { pruning: options.pruning }) });
+      result = await runSeed({ seed, ops: options.ops, workload });
     } catch (error) {
       // The harness or the code under test threw: as bad as a violation, and replayable.
       bar?.stop();
-      console.log(`ERROR seed ${seed}: ${(error as Error).stack ?? String(error)}\n  replay: ${replayCommand(seed, workload, options.ops, options.pruning)}`);
+      console.log(`ERROR seed ${seed}: ${(error as Error).stack ?? String(error)}\n  replay: ${replayCommand(seed, workload, options.ops)}`);
       violations++;
       byKind.set('run-error', (byKind.get('run-error') ?? 0) + 1);
       bar?.start(options.seeds.length, options.seeds.indexOf(seed) + 1, { violations });
@@ -89,13 +84,13 @@ async function main(): Promise<number> {
       failures.push(result);
       for (const v of result.violations) byKind.set(v.kind, (byKind.get(v.kind) ?? 0) + 1);
       bar?.stop();
-      printFailure(result, options.pruning);
+      printFailure(result);
       bar?.start(options.seeds.length, options.seeds.indexOf(seed) + 1, { violations });
     }
     bar?.increment(1, { violations });
   }
   bar?.stop();
-  for (const result of failures.slice(0, options.show)) await printShrunk(result, options.pruning);
+  for (const result of failures.slice(0, options.show)) await printShrunk(result);
   if (failures.length > 0) {
     const kinds = [...byKind].sort().map(([kind, n]) => `${kind} ${n}`).join(', ');
     console.log(`failing seeds: ${failures.length} of ${options.seeds.length} (${kinds})`);
@@ -104,23 +99,23 @@ async function main(): Promise<number> {
   return violations === 0 ? 0 : 1;
 }
 
-function printFailure(result: RunResult, pruning: Pruning | undefined): void {
+function printFailure(result: RunResult): void {
   const c = result.config;
   const kinds = [...new Set(result.violations.map((v) => v.kind))].join(', ');
-  console.log(`FAIL seed ${c.seed}: ${result.violations.length} violations (${kinds}); ${c.workload}, ${c.nodes} nodes, pruning ${c.tightPruning ? 'tight' : 'default'}`);
-  console.log(`  replay: ${replayCommand(c.seed, c.workload, result.ops, pruning)}`);
+  console.log(`FAIL seed ${c.seed}: ${result.violations.length} violations (${kinds}); ${c.workload}, ${c.nodes} nodes`);
+  console.log(`  replay: ${replayCommand(c.seed, c.workload, result.ops)}`);
   for (const v of result.violations.slice(0, violationsShownPerSeed)) console.log(`  ${v.kind} on ${v.key}: ${v.message}`);
   if (result.violations.length > violationsShownPerSeed) console.log(`  … and ${result.violations.length - violationsShownPerSeed} more`);
 }
 
 /** Replays the failing seed shorter and prints the history of the first violation's key. */
-async function printShrunk(result: RunResult, pruning: Pruning | undefined): Promise<void> {
+async function printShrunk(result: RunResult): Promise<void> {
   const c = result.config;
   const first: Violation = result.violations[0]!;
-  const shrunk = await shrink({ seed: c.seed, workload: c.workload, ops: result.ops, ...(pruning === undefined ? {} : { pruning }) }, first);
+  const shrunk = await shrink({ seed: c.seed, workload: c.workload, ops: result.ops }, first);
   const shown = shrunk.result.violations.find((v) => v.kind === first.kind && v.key === first.key) ?? first;
   console.log(`\nseed ${c.seed}, shortest failing run found: ${shrunk.ops} of ${result.ops} operations`);
-  console.log(`  replay: ${replayCommand(c.seed, c.workload, shrunk.ops, pruning)}`);
+  console.log(`  replay: ${replayCommand(c.seed, c.workload, shrunk.ops)}`);
   console.log(`  ${shown.kind} on ${shown.key}: ${shown.message}`);
   console.log(`  operations on ${shown.key} (times in virtual ms since the start; faults marked --):`);
   for (const line of describeKey(shrunk.result.history, shown.key)) console.log(`    ${line}`);

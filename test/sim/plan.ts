@@ -24,8 +24,6 @@ export interface SimConfig {
   readonly nodes: number;
   readonly keys: readonly string[];
   readonly clients: number;
-  /** Tight vclock pruning (a few entries, seconds old) instead of the defaults: exercises pruning. */
-  readonly tightPruning: boolean;
   /** Each node's garbage collector steps this often (virtual ms). */
   readonly collectEveryMs: number;
 }
@@ -76,19 +74,16 @@ export interface Plan {
   readonly opCount: number;
 }
 
-export type Pruning = 'tight' | 'default';
 
 export interface PlanOptions {
   readonly ops: number;
   /** Overrides the seed's own choice of workload. */
   readonly workload?: Workload;
-  /** Overrides the seed's own choice of vclock pruning (to tell pruning's failures from the rest). */
-  readonly pruning?: Pruning;
 }
 
 export function makePlan(seed: number, options: PlanOptions): Plan {
   const draw = new Draw(seed);
-  const config = drawConfig(seed, draw, options.workload, options.pruning);
+  const config = drawConfig(seed, draw, options.workload);
   const bursts: Burst[] = [];
   let index = 0;
   let wipePlanned = false;
@@ -112,19 +107,17 @@ export function defaultWorkload(seed: number): Workload {
   return seed % 2 === 0 ? 'set' : 'register';
 }
 
-function drawConfig(seed: number, draw: Draw, workload: Workload | undefined, pruning: Pruning | undefined): SimConfig {
+function drawConfig(seed: number, draw: Draw, workload: Workload | undefined): SimConfig {
   const chosen = workload ?? defaultWorkload(seed);
   const keyCount = chosen === 'register' ? draw.int(1, 3) : draw.int(1, 2);
   const nodes = draw.int(3, 5);
   const clients = draw.int(3, 6);
-  const tight = draw.chance(0.25); // drawn even when overridden, so the rest of the plan stays the seed's
   return {
     seed,
     workload: chosen,
     nodes,
     keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
     clients,
-    tightPruning: pruning === undefined ? tight : pruning === 'tight',
     collectEveryMs: draw.int(500, 3_000),
   };
 }

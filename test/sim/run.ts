@@ -13,7 +13,7 @@ import type { Sibling } from '../../src/clock/types.js';
 import type { Mutation } from '../../src/coordinator/versioning.js';
 import { check } from './checker.js';
 import { elementsOf, formatOp, type History, type Op, type Outcome, type ReadResult, type SeenVersion, type Violation, type Workload } from './history.js';
-import { delayMsMax, makePlan, simN, simRequestTimeoutMs, type Burst, type PlannedExpiry, type PlannedOp, type Pruning, type SimConfig } from './plan.js';
+import { delayMsMax, makePlan, simN, simRequestTimeoutMs, type Burst, type PlannedExpiry, type PlannedOp, type SimConfig } from './plan.js';
 import { simEpochMs, VirtualTime } from './virtual-time.js';
 import { SimWorld, type CallResult, type SimNode } from './world.js';
 
@@ -34,7 +34,6 @@ export interface RunOptions {
   readonly seed: number;
   readonly ops?: number;
   readonly workload?: Workload;
-  readonly pruning?: Pruning;
 }
 
 export interface RunResult {
@@ -55,7 +54,7 @@ export interface RunResult {
 
 export async function runSeed(options: RunOptions): Promise<RunResult> {
   const ops = options.ops ?? simOpsDefault;
-  const plan = makePlan(options.seed, { ops, ...(options.workload === undefined ? {} : { workload: options.workload }), ...(options.pruning === undefined ? {} : { pruning: options.pruning }) });
+  const plan = makePlan(options.seed, { ops, ...(options.workload === undefined ? {} : { workload: options.workload }) });
   const time = new VirtualTime();
   const world = new SimWorld(plan.config, time);
   const run = new Run(world, time);
@@ -305,7 +304,7 @@ export function describeKey(history: History, key: string): string[] {
   return lines.map((l) => l.text);
 }
 
-/** The command that replays a run (`pruning` only when it overrode the seed's choice). */
-export function replayCommand(seed: number, workload: Workload, ops: number, pruning?: Pruning): string {
-  return `npm run sim -- --seed ${seed} --workload ${workload} --ops ${ops}${pruning === undefined ? '' : ` --pruning ${pruning}`}`;
+/** The command that replays a run. */
+export function replayCommand(seed: number, workload: Workload, ops: number): string {
+  return `npm run sim -- --seed ${seed} --workload ${workload} --ops ${ops}`;
 }

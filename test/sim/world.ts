@@ -10,7 +10,7 @@
 // coordinator's constructor is one edit here; see the ACTOR marker there.
 
 import { pino, type Logger } from 'pino';
-import { defaultPruneLimits, type PruneLimits } from '../../src/clock/vclock.js';
+import { MemoryActor } from '../../src/storage/actor.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
@@ -29,8 +29,6 @@ const commitLatencyMsMax = 2;
 const siblingsMax = 100;
 const siblingsWarn = 25;
 const readRepairsInFlightMax = 100;
-/** Tight pruning: clocks over 3 entries lose entries older than 5 s. */
-const tightPruneLimits: PruneLimits = Object.freeze({ smallVclock: 2, bigVclock: 3, youngVclockMs: 1_000, oldVclockMs: 5_000 });
 
 /** What a node is made of while it runs; replaced whole when it restarts. */
 export interface NodeParts {
@@ -75,6 +73,7 @@ export class SimWorld {
   private healed = false;
   private readonly logger: Logger = pino({ level: 'silent' });
   private readonly commitScheduler: CommitScheduler;
+  private readonly actors = new Map<string, MemoryActor>();
 
   constructor(
     readonly config: SimConfig,
@@ -97,6 +96,22 @@ export class SimWorld {
     for (const node of this.nodes) this.scheduleCollection(node, Math.floor((config.collectEveryMs * (node.index + 1)) / this.nodes.length));
   }
 
+  /**
+   * The node's write actor: the same object across a restart with the disk
+   * (its counter models actor.json's persisted ceiling, which is always above
+   * every counter handed out, even one whose commit the crash lost), a new
+   * one after a restart without it (restart() bumps the epoch first).
+   */
+  private actorOf(node: SimNode): MemoryActor {
+    const id = `${node.id}#${node.epoch}`;
+    let actor = this.actors.get(id);
+    if (actor === undefined) {
+      actor = new MemoryActor(id);
+      this.actors.set(id, actor);
+    }
+    return actor;
+  }
+
   /** Storage + Coordinator + ReplicaService + MemoryTransport for `node`, listening at its address. */
   private buildNode(node: SimNode, storage: MemoryStorage): NodeParts {
     const transport = new MemoryTransport({ network: this.network, nodeId: node.id, address: node.address, requestTimeoutMs: simRequestTimeoutMs });
@@ -107,19 +122,17 @@ export class SimWorld {
       peerAddress: (other) => this.addressOf(other),
       memberIds: () => this.ring.members,
       replicationFactor: () => this.ring.n,
+      joined: () => true,
     };
     const coordinator = new Coordinator(storage, view, transport, {
       requestTimeoutMs: simRequestTimeoutMs,
       siblingsMax,
       siblingsWarn,
       tombstoneGraceMs: simTombstoneGraceMs,
-      pruneLimits: this.config.tightPruning ? tightPruneLimits : defaultPruneLimits,
+      actor: this.actorOf(node),
       readRepairsInFlightMax,
       logger: this.logger,
       now: () => this.time.now(),
-      // ACTOR: the node's identity as a writer goes here, e.g. `actor: `${node.id}.${node.epoch}``:
-      // the SAME across a restart with the disk (epoch unchanged), NEW after a restart
-      // without it (restart() increments node.epoch before rebuilding).
     });
     const replicas = new ReplicaService(coordinator);
     transport.setHandler((from: string, message: PeerMessage) => {

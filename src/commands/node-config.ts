@@ -1,0 +1,30 @@
+// A node's configuration as the layers below the command line see it. The
+// type lives here, below its users (commands read it, cli/config.ts parses
+// it), so nothing imports cli/.
+
+export interface NodeConfig {
+  nodeId: string | undefined;
+  bind: string;
+  /** The host other nodes and clients reach this node at (default: bind, or 127.0.0.1 for 0.0.0.0). */
+  advertiseHost: string;
+  port: number;
+  peerPort: number;
+  dataDir: string;
+  seeds: string[];
+  n: number;
+  r: number;
+  w: number;
+  vnodes: number;
+  requirepass: string | undefined;
+  clusterSecret: string;
+  clusterName: string;
+  requestTimeoutMs: number;
+  tombstoneGraceMs: number;
+  siblingsMax: number;
+  siblingsWarn: number;
+  protoMaxBulkLen: number;
+  maxClients: number;
+  gossipIntervalMs: number;
+  downAfterMs: number;
+  logLevel: string;
+}
