@@ -65,7 +65,7 @@ function request(command: string, key: string): Buffer {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-cmdpath-'));
 const storage = await LevelStorage.open(dir);
-const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1, joined: () => true };
+const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, fallbacks: () => [], peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1, joined: () => true };
 const logger = pino({ level: 'silent' });
 const coordinator = new Coordinator(storage, view, undefined, {
   requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
@@ -92,7 +92,7 @@ async function run(command: 'SET' | 'GET'): Promise<number> {
   await Promise.all(Array.from({ length: connections }, (_, c) => new Promise<void>((resolve) => {
     const socket = new FakeSocket();
     const session: Session = {
-      id: c, protocol: 2, authenticated: true, name: '', libName: '', libVersion: '', r: undefined, w: undefined,
+      id: c, protocol: 2, authenticated: true, name: '', libName: '', libVersion: '', r: undefined, w: undefined, strict: false,
       remoteAddress: 'bench', localAddress: 'bench', createdAtMs: 0, lastCommandAtMs: 0, lastCommand: '', closeAfterReply: false,
     };
     new Connection(socket as unknown as Socket, session, services, protocolLimits(), { closed: () => undefined });

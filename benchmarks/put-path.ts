@@ -11,7 +11,7 @@ import { LevelStorage } from '../src/storage/level-storage.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-putpath-'));
 const storage = await LevelStorage.open(dir);
-const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1, joined: () => true };
+const view = { selfId: 'n1', preferenceList: () => ['n1'], isUp: () => true, fallbacks: () => [], peerAddress: () => '', memberIds: () => ['n1'], replicationFactor: () => 1, joined: () => true };
 const coordinator = new Coordinator(storage, view, undefined, {
   requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
   actor: new MemoryActor('n1#bench'), readRepairsInFlightMax: 100, logger: pino({ level: 'silent' }),

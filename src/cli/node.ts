@@ -17,7 +17,7 @@ import { TcpTransport } from '../peer/tcp-transport.js';
 import type { PeerMessage } from '../peer/transport.js';
 import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
-import type { Ring } from '../ring/index.js';
+import { fallbacksForDigest, type Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import type { NodeConfig } from './config.js';
 
@@ -269,6 +269,7 @@ function clusterView(membership: Membership): ClusterView {
     selfId: membership.self.id,
     preferenceList: (_key, token) => membership.ring().preferenceListForDigest(token),
     isUp: (id) => membership.isUp(id),
+    fallbacks: (_key, token, max) => fallbacksForDigest(membership.ring(), token, (id) => membership.isUp(id), max),
     peerAddress: (id) => membership.peerAddress(id),
     memberIds: () => membership.ring().members,
     joined: () => membership.joined(),

@@ -39,14 +39,17 @@ function consistency(ctx: CommandContext, args: Buffer[]): Reply {
       ['n', n],
       ['r', session.r ?? ctx.server.config.r],
       ['w', session.w ?? ctx.server.config.w],
+      ['strict', session.strict ? 1 : 0],
     ]);
   }
   if (args.length === 2 && upper(args[1]!) === 'DEFAULT') {
     session.r = undefined;
     session.w = undefined;
+    session.strict = false;
     return OK;
   }
-  if (args.length !== 3) throw new CommandError('ERR syntax error, use CONSISTENCY, CONSISTENCY <r> <w> or CONSISTENCY DEFAULT');
+  const strict = args.length === 4 && upper(args[3]!) === 'STRICT';
+  if (args.length !== 3 && !strict) throw new CommandError('ERR syntax error, use CONSISTENCY, CONSISTENCY <r> <w> [STRICT] or CONSISTENCY DEFAULT');
   const r = parseInteger(args[1]!);
   const w = parseInteger(args[2]!);
   if (r === null || w === null || r < 1 || w < 1 || r > n || w > n) {
@@ -54,6 +57,7 @@ function consistency(ctx: CommandContext, args: Buffer[]): Reply {
   }
   session.r = r;
   session.w = w;
+  session.strict = strict;
   return OK;
 }
 

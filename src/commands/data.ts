@@ -28,7 +28,7 @@ export function writeQuorum(ctx: CommandContext): number {
 
 export async function readKey(ctx: CommandContext, key: Buffer): Promise<KeyState> {
   const coordinator = ctx.server.coordinator;
-  const versions = await coordinator.get(key, readQuorum(ctx));
+  const versions = await coordinator.get(key, readQuorum(ctx), ctx.session.strict);
   const now = coordinator.now();
   return { versions, current: winner(live(versions, now)), context: causalContext(versions), now };
 }
@@ -39,13 +39,14 @@ export async function readKey(ctx: CommandContext, key: Buffer): Promise<KeyStat
  */
 export function readValue(ctx: CommandContext, key: Buffer): Sibling | undefined | Promise<Sibling | undefined> {
   const coordinator = ctx.server.coordinator;
-  const versions = coordinator.get(key, readQuorum(ctx));
+  const versions = coordinator.get(key, readQuorum(ctx), ctx.session.strict);
   if (versions instanceof Promise) return versions.then((v) => winner(live(v, coordinator.now())));
   return winner(live(versions, coordinator.now()));
 }
 
 export function writeKey(ctx: CommandContext, key: Buffer, mutation: Mutation, context?: VClock): Promise<PutResult> {
-  const options = context === undefined ? { w: writeQuorum(ctx) } : { w: writeQuorum(ctx), context };
+  const strict = ctx.session.strict;
+  const options = context === undefined ? { w: writeQuorum(ctx), strict } : { w: writeQuorum(ctx), context, strict };
   return ctx.server.coordinator.put(key, mutation, options);
 }
 

@@ -50,6 +50,8 @@ export interface Session {
   /** CONSISTENCY R W for this connection; undefined = the node's default. */
   r: number | undefined;
   w: number | undefined;
+  /** CONSISTENCY … STRICT: count only the key's primaries (no fallbacks) for this connection. */
+  strict: boolean;
   readonly remoteAddress: string;
   readonly localAddress: string;
   readonly createdAtMs: number;

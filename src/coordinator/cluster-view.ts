@@ -6,6 +6,11 @@ export interface ClusterView {
   readonly selfId: string;
   /** The key's N replicas, in ring order; `token` is the key's digest (storage/keys.ts tokenOf), hashed once per request. */
   preferenceList(key: Buffer, token: Buffer): readonly string[];
+  /**
+   * Up nodes outside the key's preference list, in ring order, at most
+   * `max`: the fallbacks a sloppy quorum sends hinted writes to.
+   */
+  fallbacks(key: Buffer, token: Buffer, max: number): readonly string[];
   isUp(nodeId: string): boolean;
   /** "host:port" of the node's peer listener. */
   peerAddress(nodeId: string): string;

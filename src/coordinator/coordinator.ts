@@ -16,14 +16,14 @@ import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling, VClock } from '../clock/types.js';
 import type { Actor } from '../storage/actor.js';
 import { decodeReplicaGetReply, encodeReplicaGet, encodeReplicaPut } from './replica-messages.js';
-import { leavesNothingStale, live } from '../clock/siblings.js';
+import { leavesNothingStale, live, reconcile } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
 import type { Transport } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 import type { ClusterView } from './cluster-view.js';
 import {
-  ClusterUnavailableError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
+  ClusterUnavailableError, HintsOffError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
 } from './errors.js';
 import { frameBytesMax } from '../peer/frame.js';
 import { callQuorum } from './quorum-call.js';
@@ -58,6 +58,8 @@ export interface CoordinatorOptions {
   readonly tombstoneGraceMs: number;
   /** This node's write actor: the dots it mints (storage/actor.ts). */
   readonly actor: Actor;
+  /** Hints this node keeps as a fallback; absent = hints off (--hint-window-ms 0): a down primary is a failed replica. */
+  readonly hints?: HintSink;
   /** Background repairs in flight; past it a repair is skipped and left to anti-entropy. */
   readonly readRepairsInFlightMax: number;
   readonly logger: Logger;
@@ -68,6 +70,20 @@ export interface PutOptions {
   readonly w: number;
   /** The causal context the client supplied (SET … VCLOCK); absent = everything the coordinator knows. */
   readonly context?: VClock;
+  /** Count only the key's primaries toward W (Riak's PW; CONSISTENCY … STRICT); default sloppy. */
+  readonly strict?: boolean;
+}
+
+/**
+ * Where a fallback keeps the writes it takes for a down primary (hints/).
+ * The coordinator only stores and reads hints; handing them off is the
+ * hints/ sender's job.
+ */
+export interface HintSink {
+  /** Folds the versions into the hint for (target, key); resolves once durable; rejects when the target's hints are full. */
+  add(target: string, key: Buffer, siblings: readonly Sibling[], nowMs: number): Promise<void>;
+  /** Every hinted version of the key, any target. */
+  versionsOf(key: Buffer): Sibling[];
 }
 
 export interface PutResult {
@@ -83,6 +99,12 @@ export class CoordinatorStats {
   siblingReads = 0;
   forwardedWrites = 0;
   siblingLimitRefusals = 0;
+  /** Writes that sent at least one copy to a fallback (sloppy quorum). */
+  writesWithFallbacks = 0;
+  /** Reads that asked at least one fallback. */
+  readsWithFallbacks = 0;
+  /** Hinted copies this node took as a fallback. */
+  hintsTaken = 0;
 }
 
 export class Coordinator {
@@ -107,6 +129,7 @@ export class Coordinator {
       readLocal: (key, token) => this.storage.get(key, token),
       readRemote: (id, key) => this.readRemote(id, encodeReplicaGet(key)),
       repair: (key, token, merged, behind) => this.readRepair(key, token, merged, behind),
+      isUp: (id) => this.view.isUp(id),
     };
     this.keyspace = new KeyspaceScanner(storage, view, transport, options.requestTimeoutMs, this.now);
     this.collector = new Collector(this, options.tombstoneGraceMs, options.logger);
@@ -121,13 +144,15 @@ export class Coordinator {
    * versions included). Synchronous when this node is the only replica, so a
    * single-node GET costs no promise.
    */
-  get(key: Buffer, r: number): Sibling[] | Promise<Sibling[]> {
+  get(key: Buffer, r: number, strict = false): Sibling[] | Promise<Sibling[]> {
     if (!this.view.joined()) return Promise.reject(new NotJoinedError());
     const token = this.routingToken(key);
     const replicas = this.replicasOf(key, token);
     if (replicas.length === 1 && replicas[0] === this.selfId && r <= 1) return this.storage.get(key, token);
-    return quorumRead(this.readReplicas, key, token, replicas, r).then(
-      (record) => {
+    const standIns = strict ? undefined : this.fallbackQueue(key, token, replicas.length);
+    return quorumRead(this.readReplicas, key, token, replicas, r, standIns).then(
+      ({ record, usedFallback }) => {
+        if (usedFallback) this.stats.readsWithFallbacks++;
         if (live(record, this.now()).length > 1) this.stats.siblingReads++;
         return record;
       },
@@ -202,7 +227,7 @@ export class Coordinator {
     // record means storage refused the change, closing: `durable` rejects.)
     if ((replicas.length === 1 && options.w <= 1) || record === undefined) return durable.then((stored) => ({ stored }));
     const stored = record;
-    return this.replicate(key, stored, replicas, options.w, durable).then(() => ({ stored }));
+    return this.replicate(key, token, stored, replicas, options, durable).then(() => ({ stored }));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -254,29 +279,82 @@ export class Coordinator {
   }
 
   /**
-   * Sends the record to every other replica and counts `local` (this node's
+   * Sends the record to every other primary and counts `local` (this node's
    * commit) as one more: resolves at W acknowledgements, rejects with
-   * QuorumError once W can no longer be met (quorum-call.ts). Replicas
-   * answering after the decision still get the write.
+   * QuorumError once W can no longer be met (quorum-call.ts). Sloppy quorum
+   * (Dynamo §4.6): a primary that is down, or fails or times out on this
+   * write, is replaced by the next fallback (an up node beyond the preference
+   * list), which keeps the record as a hint for it and whose ack counts
+   * instead. STRICT counts only primaries (the hint is still left, for the
+   * primary's return). Replicas answering after the decision still get it.
    */
-  private replicate(key: Buffer, record: readonly Sibling[], replicas: readonly string[], w: number, local: Promise<unknown>): Promise<void> {
+  private replicate(key: Buffer, token: Buffer | undefined, record: readonly Sibling[], primaries: readonly string[], options: PutOptions, local: Promise<unknown>): Promise<void> {
     const transport = this.transport;
+    const strict = options.strict === true;
+    const fallbacks = this.fallbackQueue(key, token, primaries.length);
     let payload: Buffer | undefined;
+    let usedFallback = false;
+    const send = (id: string, hintFor?: string) => {
+      if (transport === undefined) return Promise.reject(new Error('no transport'));
+      const body = hintFor === undefined ? (payload ??= encodeReplicaPut(key, record)) : encodeReplicaPut(key, record, hintFor);
+      return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: body }, this.options.requestTimeoutMs, id);
+    };
+    const hinted = (primary: string): Promise<unknown> => {
+      const fallback = fallbacks.next();
+      if (fallback === undefined) return Promise.reject(new QuorumError('write', options.w, 0, primaries.length, false));
+      if (!usedFallback) {
+        usedFallback = true;
+        this.stats.writesWithFallbacks++;
+      }
+      // The fallback's own failure is this slot's failure: one substitute per primary per write.
+      return send(fallback, primary);
+    };
+    const standIn = (primary: string, err: unknown): Promise<unknown> => {
+      if (!strict) return hinted(primary);
+      hinted(primary).catch(ignore);
+      return Promise.reject(err);
+    };
     return callQuorum<unknown>({
       operation: 'write',
-      replicas,
-      needed: w,
-      selfIndex: replicas.indexOf(this.selfId),
+      replicas: primaries,
+      needed: options.w,
+      selfIndex: primaries.indexOf(this.selfId),
       ask: (id) => {
         if (id === this.selfId) return local;
-        if (transport === undefined) throw new Error('no transport');
-        payload ??= encodeReplicaPut(key, record);
-        return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id);
+        if (!this.view.isUp(id) && fallbacks.available()) return standIn(id, new QuorumError('write', options.w, 0, primaries.length, false));
+        return send(id).catch((err: unknown) => (fallbacks.available() ? standIn(id, err) : Promise.reject(err)));
       },
     }).catch((err: unknown) => {
       if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
       throw err;
     });
+  }
+
+  /** The key's fallbacks, looked up only when a write or read first needs one. */
+  private fallbackQueue(key: Buffer, token: Buffer | undefined, n: number): { available(): boolean; next(): string | undefined } {
+    let list: readonly string[] | undefined;
+    let taken = 0;
+    const load = () => (list ??= this.options.hints === undefined || token === undefined ? [] : this.view.fallbacks(key, token, n));
+    return {
+      available: () => taken < load().length,
+      next: () => load()[taken++],
+    };
+  }
+
+  /** Stores versions this node takes as a fallback for `target` (a hinted replica write). */
+  storeHint(target: string, key: Buffer, siblings: readonly Sibling[]): Promise<void> {
+    const hints = this.options.hints;
+    if (hints === undefined) return Promise.reject(new HintsOffError());
+    this.stats.hintsTaken++;
+    return hints.add(target, key, siblings, this.now());
+  }
+
+  /** What this node holds of a key for a replica read: its record and any hints it keeps for the key. */
+  localVersions(key: Buffer, token: Buffer | undefined): Sibling[] {
+    const record = this.storage.get(key, token);
+    const hinted = this.options.hints?.versionsOf(key);
+    if (hinted === undefined || hinted.length === 0) return record;
+    return record.length === 0 ? hinted : reconcile([...record, ...hinted]);
   }
 
   /** This node is not a replica of the key: a replica coordinates the write (tried in ring order). */
@@ -294,8 +372,8 @@ export class Coordinator {
     for (const id of candidates) {
       let reply;
       try {
-        // The replica waits up to requestTimeoutMs for its own quorum: wait longer than that for its verdict.
-        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 2 * this.options.requestTimeoutMs + forwardMarginMs, id);
+        // The replica waits up to twice requestTimeoutMs for its own quorum (a primary, then its fallback): wait longer than that for its verdict.
+        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 3 * this.options.requestTimeoutMs + forwardMarginMs, id);
       } catch (err) {
         lastError = err;
         // A replica that never got the request, or died with it, is skipped: at
@@ -375,3 +453,5 @@ export class Coordinator {
       .then((reply) => decodeReplicaGetReply(reply.payload));
   }
 }
+
+function ignore(): void {}

@@ -73,3 +73,12 @@ export class RecordTooLargeError extends Error {
     this.name = 'RecordTooLargeError';
   }
 }
+
+/** A hinted write reached a node with hints turned off (--hint-window-ms 0): that fallback slot fails. */
+export class HintsOffError extends Error {
+  readonly code = 'HINTS_OFF';
+  constructor() {
+    super('hinted handoff is off on this node');
+    this.name = 'HintsOffError';
+  }
+}

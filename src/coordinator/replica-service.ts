@@ -31,14 +31,16 @@ export class ReplicaService {
   async handle(_from: string, message: PeerMessage): Promise<PeerMessage> {
     switch (message.type) {
       case MessageType.ReplicaPut: {
-        const { key, siblings } = decodeReplicaPut(message.payload);
+        const { key, siblings, hintFor } = decodeReplicaPut(message.payload);
+        // A fallback keeps a hinted write apart from its records, for the primary named.
+        if (hintFor !== undefined) await this.coordinator.storeHint(hintFor, key, siblings);
         // No token: storage hashes the key only if it must read the record from disk.
-        await this.coordinator.applyLocal(key, undefined, siblings);
+        else await this.coordinator.applyLocal(key, undefined, siblings);
         return { type: MessageType.ReplicaPutAck, payload: empty };
       }
       case MessageType.ReplicaGet: {
         const key = decodeReplicaGet(message.payload);
-        const record = this.coordinator.storage.get(key, undefined);
+        const record = this.coordinator.localVersions(key, undefined);
         return { type: MessageType.ReplicaGetReply, payload: encodeReplicaGetReply(record) };
       }
       case MessageType.CoordinatePut: {

@@ -104,6 +104,7 @@ export class RespServer implements ClientRegistry {
       libVersion: '',
       r: undefined,
       w: undefined,
+      strict: false,
       remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`,
       localAddress: `${socket.localAddress}:${socket.localPort}`,
       createdAtMs: now,

@@ -26,6 +26,17 @@ export function annotatedPreferenceListForToken(ring: Ring, token: bigint, upNod
   return annotateFrom(ring, ring.tokenIndexOf(token), upNodes);
 }
 
+/**
+ * The nodes that may stand in for the key's primaries, in the order a sloppy
+ * quorum tries them: up nodes clockwise beyond the first n distinct ones, at
+ * most `max`. `digest` is the key's tokenOf.
+ */
+export function fallbacksForDigest(ring: Ring, digest: Buffer, isUp: (node: string) => boolean, max: number): string[] {
+  if (ring.tokenCount === 0 || max <= 0) return [];
+  const index = ring.tokenIndexOf(digest.readBigUInt64BE(0));
+  return upFallbacks(ring, index, new Set(ring.preferenceListAt(index)), isUp, max);
+}
+
 function annotateFrom(ring: Ring, index: number, upNodes: ReadonlySet<string>): AnnotatedNode[] {
   const primaries = ring.preferenceListAt(index);
   const entries: AnnotatedNode[] = [];
@@ -35,13 +46,13 @@ function annotateFrom(ring: Ring, index: number, upNodes: ReadonlySet<string>): 
     else down.push(node);
   }
   if (down.length === 0) return entries;
-  const fallbacks = upFallbacks(ring, index, new Set(primaries), upNodes, down.length);
+  const fallbacks = upFallbacks(ring, index, new Set(primaries), (node) => upNodes.has(node), down.length);
   fallbacks.forEach((node, i) => entries.push({ node, role: 'fallback', for: down[i]! }));
   return entries;
 }
 
 /** Up to `wanted` up nodes, distinct and outside `skip`, clockwise from `index`. */
-function upFallbacks(ring: Ring, index: number, skip: Set<string>, upNodes: ReadonlySet<string>, wanted: number): string[] {
+function upFallbacks(ring: Ring, index: number, skip: Set<string>, isUp: (node: string) => boolean, wanted: number): string[] {
   const found: string[] = [];
   const othersCount = ring.members.length - skip.size;
   let seen = 0;
@@ -50,7 +61,7 @@ function upFallbacks(ring: Ring, index: number, skip: Set<string>, upNodes: Read
     if (skip.has(node)) continue;
     skip.add(node);
     seen++;
-    if (upNodes.has(node)) found.push(node);
+    if (isUp(node)) found.push(node);
   }
   return found;
 }

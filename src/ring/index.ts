@@ -13,4 +13,4 @@ export {
   vnodesMax,
 } from './tokens.js';
 export { Ring, type RingMember } from './ring.js';
-export { annotatedPreferenceList, annotatedPreferenceListForToken, type AnnotatedNode } from './apl.js';
+export { annotatedPreferenceList, annotatedPreferenceListForToken, fallbacksForDigest, type AnnotatedNode } from './apl.js';

@@ -17,7 +17,7 @@ import { Coordinator, type PutResult } from '../../src/coordinator/coordinator.j
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
 import { MemoryNetwork, MemoryTransport, mulberry32 } from '../../src/peer/memory-transport.js';
 import type { PeerMessage } from '../../src/peer/transport.js';
-import { generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
+import { fallbacksForDigest, generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
 import { tokenOf } from '../../src/storage/keys.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 
@@ -75,6 +75,7 @@ function wire(id: string, epoch: number, transport: MemoryTransport, storage: Me
     selfId: id,
     preferenceList: (_key, token) => ring.preferenceListForDigest(token),
     isUp: (other) => network.reachable(address, addressOf(other)),
+    fallbacks: (_key, token, max) => fallbacksForDigest(ring, token, (other) => network.reachable(address, addressOf(other)), max),
     peerAddress: addressOf,
     memberIds: () => ring.members,
     replicationFactor: () => ring.n,

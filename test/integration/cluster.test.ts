@@ -160,17 +160,20 @@ test.serial('CONSISTENCY validation', async (t) => {
   await t.throwsAsync(c.call('CONSISTENCY', '4', '2'), { message: expected });
   await t.throwsAsync(c.call('CONSISTENCY', '2', '4'), { message: expected });
   await t.throwsAsync(c.call('CONSISTENCY', 'x', '2'), { message: expected });
-  t.deepEqual(await c.call('CONSISTENCY'), ['n', 3, 'r', 2, 'w', 2]);
+  t.deepEqual(await c.call('CONSISTENCY'), ['n', 3, 'r', 2, 'w', 2, 'strict', 0]);
   t.is(await c.call('CONSISTENCY', '1', '1'), 'OK');
-  t.deepEqual(await c.call('CONSISTENCY'), ['n', 3, 'r', 1, 'w', 1]);
+  t.deepEqual(await c.call('CONSISTENCY'), ['n', 3, 'r', 1, 'w', 1, 'strict', 0]);
+  t.is(await c.call('CONSISTENCY', '2', '2', 'STRICT'), 'OK');
+  t.deepEqual(await c.call('CONSISTENCY'), ['n', 3, 'r', 2, 'w', 2, 'strict', 1]);
+  await t.throwsAsync(c.call('CONSISTENCY', '2', '2', 'LOOSE'), { message: /^ERR syntax error/ });
   t.is(await c.call('CONSISTENCY', '3', '3'), 'OK');
   t.is(await c.set('cons:k', 'v'), 'OK');
   t.is(await c.get('cons:k'), 'v');
   t.is(await c.call('CONSISTENCY', 'DEFAULT'), 'OK');
-  t.deepEqual(await c.call('CONSISTENCY'), ['n', 3, 'r', 2, 'w', 2]);
+  t.deepEqual(await c.call('CONSISTENCY'), ['n', 3, 'r', 2, 'w', 2, 'strict', 0]);
   // Per connection: another connection still has the defaults.
   await c.call('CONSISTENCY', '1', '1');
-  t.deepEqual(await n1.client({ protocol: 2 }).call('CONSISTENCY'), ['n', 3, 'r', 2, 'w', 2]);
+  t.deepEqual(await n1.client({ protocol: 2 }).call('CONSISTENCY'), ['n', 3, 'r', 2, 'w', 2, 'strict', 0]);
 });
 
 test.serial('raw garbage bytes sent to a peer port do not hurt the node', async (t) => {

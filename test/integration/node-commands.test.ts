@@ -146,8 +146,8 @@ for (const protocol of [3, 2] as const) {
 
 test('CONSISTENCY shows, sets, validates and resets', async (t) => {
   const c = node.client();
-  t.deepEqual(await c.call('CONSISTENCY'), ['n', 1, 'r', 1, 'w', 1]);
-  t.deepEqual(await node.client({ protocol: 2 }).call('CONSISTENCY'), ['n', 1, 'r', 1, 'w', 1]);
+  t.deepEqual(await c.call('CONSISTENCY'), ['n', 1, 'r', 1, 'w', 1, 'strict', 0]);
+  t.deepEqual(await node.client({ protocol: 2 }).call('CONSISTENCY'), ['n', 1, 'r', 1, 'w', 1, 'strict', 0]);
   await t.throwsAsync(c.call('CONSISTENCY', '2', '1'), { message: 'ERR R and W must be integers between 1 and N (1)' });
   await t.throwsAsync(c.call('CONSISTENCY', '0', '1'), { message: 'ERR R and W must be integers between 1 and N (1)' });
   t.is(await c.call('CONSISTENCY', '1', '1'), 'OK');

@@ -16,7 +16,7 @@ import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
 import { MemoryNetwork, MemoryTransport, mulberry32 } from '../../src/peer/memory-transport.js';
 import type { PeerMessage } from '../../src/peer/transport.js';
-import { generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
+import { fallbacksForDigest, generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
 import { MemoryStorage, type CommitScheduler } from '../../src/storage/memory-storage.js';
 import type { FaultEvent, Wipe } from './history.js';
 import { simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
@@ -119,6 +119,7 @@ export class SimWorld {
       selfId: node.id,
       preferenceList: (_key, token) => this.ring.preferenceListForDigest(token),
       isUp: (other) => this.network.reachable(node.address, this.addressOf(other)),
+      fallbacks: (_key, token, max) => fallbacksForDigest(this.ring, token, (other) => this.network.reachable(node.address, this.addressOf(other)), max),
       peerAddress: (other) => this.addressOf(other),
       memberIds: () => this.ring.members,
       replicationFactor: () => this.ring.n,

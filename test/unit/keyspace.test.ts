@@ -45,6 +45,7 @@ async function cluster(members: number, n: number, keys: number): Promise<Fixtur
     selfId: ids[0]!,
     preferenceList: () => ids.slice(0, n),
     isUp: (id) => !down.has(id),
+    fallbacks: () => [],
     peerAddress: (id) => `addr-of-${id}`,
     memberIds: () => ids,
     replicationFactor: () => n,
