@@ -66,6 +66,8 @@ const sections: Record<string, Section> = {
       ['read_quorum_failures', s.readQuorumFailures],
       ['write_quorum_failures', s.writeQuorumFailures],
       ['forwarded_writes', s.forwardedWrites],
+      ['writes_with_fallbacks', s.writesWithFallbacks],
+      ['reads_with_fallbacks', s.readsWithFallbacks],
       ['records_collected', ctx.server.coordinator.collector.stats.collected],
       ['reaps_unconfirmed', ctx.server.coordinator.collector.stats.unconfirmed],
       ['reap_repairs', ctx.server.coordinator.collector.stats.repaired],
