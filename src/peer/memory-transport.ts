@@ -15,7 +15,12 @@
 //   after a retransmission; the requester takes the first reply;
 // - a reply from a transport that has closed since it took the request (a
 //   crashed process) never arrives, even if a new transport listens at that
-//   address by then.
+//   address by then;
+// - a request that names the node it is for (expectedNodeId) is never served
+//   by a transport with another node id at that address: it rejects with
+//   PEER_WRONG_NODE, asynchronously, as the TCP transport does once the
+//   handshake shows who is there — whether that node listened when the
+//   request was sent or took the address over while it was in flight.
 // Delivery is always asynchronous (at least a 0 ms timer), payloads are
 // copied as a wire would, and a handler's failure arrives as PEER_REMOTE_ERROR.
 //
@@ -206,6 +211,7 @@ class MemoryCall {
     readonly from: MemoryTransport,
     readonly to: string,
     readonly message: PeerMessage,
+    readonly expectedNodeId: string | undefined,
     readonly resolve: (reply: PeerMessage) => void,
     readonly reject: (error: PeerError) => void,
   ) {}
@@ -262,12 +268,13 @@ export class MemoryTransport implements Transport {
     this.handler = handler;
   }
 
-  request(address: string, message: PeerMessage, timeoutMs: number): Promise<PeerMessage> {
+  request(address: string, message: PeerMessage, timeoutMs: number, expectedNodeId?: string): Promise<PeerMessage> {
     if (this.closed) return Promise.reject(new PeerError('PEER_CLOSED', 'transport closed'));
     const oversized = oversizedRequest(message);
     if (oversized !== undefined) return Promise.reject(oversized);
     return new Promise<PeerMessage>((resolve, reject) => {
-      const call = new MemoryCall(this, address, { type: message.type, payload: Buffer.from(message.payload) }, resolve, reject);
+      const copy = { type: message.type, payload: Buffer.from(message.payload) };
+      const call = new MemoryCall(this, address, copy, expectedNodeId, resolve, reject);
       const network = this.network;
       const timers = this.timers;
       this.calls.add(call);
@@ -275,6 +282,9 @@ export class MemoryTransport implements Transport {
       if (!network.reachable(this.address, address)) {
         network.stats.unreachable++;
         call.hopTimer = timers.setTimeout(onCallUnreachable, 0, call);
+      } else if (isWrongNode(call, network.node(address)!)) {
+        // No seeded draw here: a run where every id matches draws exactly as before.
+        call.hopTimer = timers.setTimeout(onCallWrongNode, 0, call, network.node(address)!.nodeId);
       } else if (!network.drops()) {
         call.hopTimer = timers.setTimeout(deliverRequest, network.delayMs(), call, network);
         // The copy is no part of the call: it arrives even after the call settled, as a retransmission would.
@@ -315,6 +325,20 @@ function onCallUnreachable(call: MemoryCall): void {
   if (call.settle()) call.reject(new PeerError('PEER_UNREACHABLE', `${call.to} is unreachable`));
 }
 
+/** The call names a node, and `server` (listening at the call's address) is another. */
+function isWrongNode(call: MemoryCall, server: MemoryTransport): boolean {
+  return call.expectedNodeId !== undefined && server.nodeId !== call.expectedNodeId;
+}
+
+function onCallWrongNode(call: MemoryCall, actualNodeId: string): void {
+  call.hopTimer = null;
+  if (call.settle()) call.reject(wrongNodeError(call, actualNodeId));
+}
+
+function wrongNodeError(call: MemoryCall, actualNodeId: string): PeerError {
+  return new PeerError('PEER_WRONG_NODE', `${call.to} is node ${actualNodeId}, not ${call.expectedNodeId}`);
+}
+
 function deliverRequest(call: MemoryCall, network: MemoryNetwork): void {
   call.hopTimer = null;
   if (call.settled) return;
@@ -329,6 +353,11 @@ function deliverDuplicate(call: MemoryCall, network: MemoryNetwork): void {
 function serveCall(call: MemoryCall, network: MemoryNetwork, message: PeerMessage): void {
   if (!network.reachable(call.from.address, call.to)) return; // lost in flight: times out
   const server = network.node(call.to)!;
+  if (isWrongNode(call, server)) {
+    // Another node took the address over while the request was in flight.
+    if (call.settle()) call.reject(wrongNodeError(call, server.nodeId));
+    return;
+  }
   network.stats.delivered++;
   server.serve(call.from.nodeId, message).then(
     (reply) => sendReply(call, network, server, { type: reply.type, payload: Buffer.from(reply.payload) }, null),

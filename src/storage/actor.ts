@@ -26,6 +26,8 @@ export const actorFileName = 'actor.json';
 export const counterBlock = 1_000_000;
 /** Random characters after the node id: 41 bits, so a rebuilt node never draws an old epoch. */
 const epochChars = 8;
+/** The epoch as open() draws it; a stored id of any other shape is corrupt (one too long could not even go into a clock). */
+const epochPattern = new RegExp(`^[0-9a-z]{${epochChars}}$`);
 
 export class ActorError extends Error {
   constructor(readonly code: 'ACTOR_CORRUPT' | 'ACTOR_EXHAUSTED', message: string, options?: { cause?: unknown }) {
@@ -113,14 +115,16 @@ function readStored(path: string, nodeId: string): { id: string; ceiling: number
     if ((err as { code?: string }).code === 'ENOENT') return undefined;
     throw new ActorError('ACTOR_CORRUPT', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
-  let parsed: { id?: unknown; ceiling?: unknown };
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as typeof parsed;
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new ActorError('ACTOR_CORRUPT', `${path} is not JSON`, { cause: err });
   }
-  const { id, ceiling } = parsed;
-  if (typeof id !== 'string' || !id.startsWith(`${nodeId}#`) || typeof ceiling !== 'number' || !Number.isSafeInteger(ceiling) || ceiling < 0 || ceiling > counterMax) {
+  // null and other non-objects parse too: no field of theirs is read.
+  const { id, ceiling } = typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown; ceiling?: unknown }) : {};
+  const ownId = typeof id === 'string' && id.startsWith(`${nodeId}#`) && epochPattern.test(id.slice(nodeId.length + 1));
+  if (!ownId || typeof ceiling !== 'number' || !Number.isSafeInteger(ceiling) || ceiling < 0 || ceiling > counterMax) {
     throw new ActorError('ACTOR_CORRUPT', `${path} does not hold an actor of node ${nodeId}`);
   }
   return { id, ceiling };
