@@ -141,7 +141,11 @@ class Reader {
 function readActor(r: Reader): string {
   const idLength = r.u8();
   if (idLength === 0) throw new RecordCodecError('empty actor id');
-  return r.bytes(idLength).toString('utf8');
+  const bytes = r.bytes(idLength);
+  const actor = bytes.toString('utf8');
+  // Lossy decoding would map different ids to one (and grow one past the encoder's limit): only exact UTF-8.
+  if (actor.includes('\uFFFD') && !Buffer.from(actor, 'utf8').equals(bytes)) throw new RecordCodecError('actor id is not UTF-8');
+  return actor;
 }
 
 function readEntry(r: Reader, previous: string | undefined): ClockEntry {

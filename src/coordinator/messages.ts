@@ -98,13 +98,44 @@ export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[] }
 /** The forwarded write's outcome; a failure the remote coordinator decided is thrown as the same typed error. */
 export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[] } {
   const wire = decodeControl<WirePutReply>(payload);
-  if (wire?.ok === true) return { stored: decodeSiblings(wire.s) };
-  if (wire?.ok === false && wire.code === 'NOQUORUM') throw new QuorumError(wire.op, wire.n, wire.a, wire.asked, wire.t);
-  if (wire?.ok === false && wire.code === 'SIBLINGS_MAX') throw new SiblingLimitError(wire.siblings, wire.limit);
-  if (wire?.ok === false && wire.code === 'RECORD_TOO_LARGE') throw new RecordTooLargeError(wire.bytes, wire.limit);
-  if (wire?.ok === false && wire.code === 'CONTEXT' && contextErrorCodes.includes(wire.reason)) throw new ContextError(wire.reason, String(wire.message));
-  if (wire?.ok === false && wire.code === 'NOT_REPLICA') throw new NotReplicaError(String(wire.node));
-  throw new CodecError('bad coordinate-put reply');
+  if (wire?.ok === true && Buffer.isBuffer(wire.s)) return { stored: decodeRecord(wire.s) };
+  throw typedFailure(wire) ?? new CodecError('bad coordinate-put reply');
+}
+
+/** A ring token in decimal: 0 ≤ t < 2^64. */
+function isToken(text: string): boolean {
+  return /^\d{1,20}$/.test(text) && BigInt(text) < 1n << 64n;
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** The typed error a failure reply carries, built only from fields checked here; undefined for anything else. */
+function typedFailure(wire: WirePutReply | undefined): Error | undefined {
+  if (wire?.ok !== false) return undefined;
+  switch (wire.code) {
+    case 'NOQUORUM':
+      if ((wire.op !== 'read' && wire.op !== 'write') || !isCount(wire.n) || !isCount(wire.a) || !isCount(wire.asked) || typeof wire.t !== 'boolean') return undefined;
+      return new QuorumError(wire.op, wire.n, wire.a, wire.asked, wire.t);
+    case 'SIBLINGS_MAX':
+      return isCount(wire.siblings) && isCount(wire.limit) ? new SiblingLimitError(wire.siblings, wire.limit) : undefined;
+    case 'RECORD_TOO_LARGE':
+      return isCount(wire.bytes) && isCount(wire.limit) ? new RecordTooLargeError(wire.bytes, wire.limit) : undefined;
+    case 'CONTEXT':
+      return contextErrorCodes.includes(wire.reason) && typeof wire.message === 'string' ? new ContextError(wire.reason, wire.message) : undefined;
+    case 'NOT_REPLICA':
+      return typeof wire.node === 'string' ? new NotReplicaError(wire.node) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A record from a peer: any flaw is the peer's, reported as CodecError like every other payload flaw. */
+function decodeRecord(bytes: Buffer): Sibling[] {
+  try {
+    return decodeSiblings(bytes);
+  } catch (cause) {
+    throw new CodecError(`malformed record: ${(cause as Error).message}`, { cause });
+  }
 }
 
 export interface KeysScanRequest {
@@ -123,7 +154,7 @@ export function encodeKeysScan(request: KeysScanRequest): Buffer {
 
 export function decodeKeysScan(payload: Buffer): KeysScanRequest {
   const wire = decodeControl<{ f: string; l: number }>(payload);
-  if (!wire || typeof wire.f !== 'string' || !/^\d{1,20}$/.test(wire.f) || !Number.isInteger(wire.l) || wire.l < 1) {
+  if (!wire || typeof wire.f !== 'string' || !isToken(wire.f) || !Number.isInteger(wire.l) || wire.l < 1) {
     throw new CodecError('bad keys-scan');
   }
   return { from: BigInt(wire.f), limit: wire.l };
@@ -143,10 +174,10 @@ export function decodeKeysScanReply(payload: Buffer): KeysScanReply {
   const wire = decodeControl<{ e: [Buffer, string, Buffer][]; m: boolean }>(payload);
   if (!wire || !Array.isArray(wire.e) || typeof wire.m !== 'boolean') throw new CodecError('bad keys-scan reply');
   const entries = wire.e.map((e) => {
-    if (!Array.isArray(e) || !Buffer.isBuffer(e[0]) || typeof e[1] !== 'string' || !Buffer.isBuffer(e[2])) {
+    if (!Array.isArray(e) || !Buffer.isBuffer(e[0]) || typeof e[1] !== 'string' || !isToken(e[1]) || !Buffer.isBuffer(e[2])) {
       throw new CodecError('bad keys-scan entry');
     }
-    return { key: e[0], token: BigInt(e[1]), siblings: decodeSiblings(e[2]) };
+    return { key: e[0], token: BigInt(e[1]), siblings: decodeRecord(e[2]) };
   });
   return { entries, more: wire.m };
 }

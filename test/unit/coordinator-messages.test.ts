@@ -8,11 +8,14 @@
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { ContextError, contextEntriesMax, type ContextErrorCode } from '../../src/clock/context.js';
+import { encodeSiblings } from '../../src/clock/record-codec.js';
 import type { ClockEntry, Sibling } from '../../src/clock/types.js';
 import { NotReplicaError, QuorumError, RecordTooLargeError, SiblingLimitError } from '../../src/coordinator/errors.js';
 import {
   decodeCoordinatePut,
   decodeCoordinatePutReply,
+  decodeKeysScan,
+  decodeKeysScanReply,
   encodeCoordinatePut,
   encodeCoordinatePutReply,
   type CoordinatePutRequest,
@@ -302,17 +305,16 @@ test('coordinator messages › a reply with an unknown code, or a context error 
   codecError(t, () => decodeCoordinatePutReply(Buffer.alloc(0)), 'empty');
 });
 
-// Found by these tests, in src/coordinator/messages.ts (outside this branch's
-// files, so marked failing rather than fixed): the success reply's record is
-// decoded without catching the record codec's errors, and the typed errors
-// are rebuilt from fields nobody checked. Drop `.failing` once fixed.
-test.failing('coordinator messages › a success reply without a record, or with a malformed one, is a CodecError', (t) => {
-  codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: true })), 'no record (TypeError today)');
-  codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: true, s: Buffer.from([2, 0, 1]) })), 'truncated record (RecordCodecError today)');
+// Found by these tests (and fixed): the success reply's record was decoded
+// without catching the record codec's errors, and the typed errors were
+// rebuilt from fields nobody checked.
+test('coordinator messages › a success reply without a record, or with a malformed one, is a CodecError', (t) => {
+  codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: true })), 'no record');
+  codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: true, s: Buffer.from([2, 0, 1]) })), 'truncated record');
   codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: true, s: 'x' })), 'record as a string');
 });
 
-test.failing('coordinator messages › a typed failure with fields of the wrong kind is a CodecError, not an error built from undefined', (t) => {
+test('coordinator messages › a typed failure with fields of the wrong kind is a CodecError, not an error built from undefined', (t) => {
   codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: false, code: 'NOQUORUM' })), 'NOQUORUM without its counts');
   codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: false, code: 'NOQUORUM', n: 2, a: 1, asked: 3, t: false, op: 'delete' })), 'NOQUORUM of an unknown operation');
   codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: false, code: 'SIBLINGS_MAX', siblings: 'many', limit: 100 })), 'SIBLINGS_MAX with a string');
@@ -320,7 +322,7 @@ test.failing('coordinator messages › a typed failure with fields of the wrong 
   codecError(t, () => decodeCoordinatePutReply(encodeControl({ ok: false, code: 'NOT_REPLICA' })), 'NOT_REPLICA without a node');
 });
 
-test.failing('coordinator messages › anything a peer can send as a reply decodes to a record, a typed error or a CodecError, nothing else (property)', (t) => {
+test('coordinator messages › anything a peer can send as a reply decodes to a record, a typed error or a CodecError, nothing else (property)', (t) => {
   const typed = [QuorumError, SiblingLimitError, RecordTooLargeError, NotReplicaError, ContextError];
   const replyWire = fc.oneof(
     fc.record({ ok: fc.oneof(fc.boolean(), fc.anything()), s: fc.oneof(fc.constant(encodeReplicaGetReply(stored)), fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)), fc.anything()) }, { requiredKeys: [] }),
@@ -388,13 +390,11 @@ test('coordinator messages › damaged or random replica messages decode to a we
   t.true(accepted > 50, `some damage still decodes (${accepted}), so the well-formedness check is exercised`);
 });
 
-// Found by these tests, in src/clock/record-codec.ts (outside this branch's
-// files): readActor decodes actor ids with Buffer's lossy UTF-8 decoder, so
-// distinct byte strings become the same actor (two writers' dots collide) and
-// 255 invalid bytes become a 765-byte id that the encoder then refuses: the
-// replica fails every later write of that key. The client's context decoder
-// (clock/context.ts utf8Strict) refuses the same input. Drop `.failing` once fixed.
-test.failing('coordinator messages › an actor id that is not UTF-8 is a CodecError, as it is in a client\'s context', (t) => {
+// Found by these tests (and fixed): readActor decoded actor ids with Buffer's
+// lossy UTF-8 decoder, so distinct byte strings became the same actor (two
+// writers' dots collide) and 255 invalid bytes became a 765-byte id that the
+// encoder then refused: the replica failed every later write of that key.
+test('coordinator messages › an actor id that is not UTF-8 is a CodecError, as it is in a client\'s context', (t) => {
   const sibling: Sibling = { value: Buffer.from('v'), dot: { actor: 'A'.repeat(200), counter: 1 }, past: [], timestamp: 1 };
   const reply = encodeReplicaGetReply([sibling]);
   const at = reply.indexOf(Buffer.from('A'.repeat(200)));
@@ -404,4 +404,14 @@ test.failing('coordinator messages › an actor id that is not UTF-8 is a CodecE
   const lone = Buffer.from(put);
   lone[put.indexOf(Buffer.from('x'), 5 + key.length)] = 0xfe;
   codecError(t, () => decodeReplicaPut(lone), 'a lone 0xfe as an actor id');
+});
+
+test('coordinator messages › keyspace pages refuse tokens outside [0, 2^64) and malformed records with CodecError', (t) => {
+  const record = encodeSiblings([]);
+  for (const token of ['abc', '-1', '18446744073709551616', '']) {
+    codecError(t, () => decodeKeysScanReply(encodeControl({ e: [[Buffer.from('k'), token, record]], m: false })), `token ${JSON.stringify(token)}`);
+  }
+  codecError(t, () => decodeKeysScanReply(encodeControl({ e: [[Buffer.from('k'), '1', Buffer.from([2, 0, 1])]], m: false })), 'truncated record');
+  codecError(t, () => decodeKeysScan(encodeControl({ f: '18446744073709551616', l: 10 })), 'from above 2^64');
+  t.deepEqual(decodeKeysScanReply(encodeControl({ e: [[Buffer.from('k'), '18446744073709551615', record]], m: true })).entries[0]!.token, (1n << 64n) - 1n);
 });
