@@ -16,6 +16,7 @@
 
 import assert from 'node:assert/strict';
 import xxhash from 'xxhash-addon';
+import { ByteReader } from './byte-reader.js';
 import { actorBytesMax } from './record-codec.js';
 import { counterMax, isValidClock } from './vclock.js';
 import type { ClockEntry, VClock } from './types.js';
@@ -97,13 +98,13 @@ export function decodeContext(key: Buffer, text: string): VClock {
   const bytes = Buffer.from(text, 'base64url');
   // Buffer's decoder skips junk; only text it would produce itself is accepted.
   if (bytes.toString('base64url') !== text) throw malformed('context is not base64url');
-  const r = new Reader(bytes);
+  const r = new ByteReader(bytes, 0, bytes.length, contextFlaw);
   const version = r.u8();
   if (version !== contextVersion) throw malformed(`unknown context version ${version}: read the key again`);
   if (!r.bytes(keyTagBytes).equals(keyTag(key))) {
     throw new ContextError('CONTEXT_FOREIGN', 'context was read from another key');
   }
-  const count = r.varint();
+  const count = r.varint(varintBytesMax);
   if (count > contextEntriesMax) throw malformed('context has too many entries');
   const clock: ClockEntry[] = [];
   for (let i = 0; i < count; i++) clock.push(readEntry(r, i > 0 ? clock[i - 1]!.actor : undefined));
@@ -111,22 +112,19 @@ export function decodeContext(key: Buffer, text: string): VClock {
   return clock;
 }
 
-function readEntry(r: Reader, previous: string | undefined): ClockEntry {
-  const actorBytes = r.varint();
+function readEntry(r: ByteReader, previous: string | undefined): ClockEntry {
+  const actorBytes = r.varint(varintBytesMax);
   if (actorBytes === 0 || actorBytes > actorBytesMax) throw malformed('bad actor id length');
-  const actor = utf8Strict(r.bytes(actorBytes));
+  const actor = r.utf8(actorBytes, 'actor id');
   if (previous !== undefined && !(previous < actor)) throw malformed('context entries not sorted');
-  const counter = r.varint();
+  const counter = r.varint(varintBytesMax);
   if (counter < 1) throw malformed('clock counter must be positive');
   if (counter > counterMax) throw malformed('clock counter too large');
   return { actor, counter };
 }
 
-/** Buffer's decoder turns bad UTF-8 into U+FFFD; only then is a re-encode needed to tell. */
-function utf8Strict(bytes: Buffer): string {
-  const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(bytes)) throw malformed('actor id is not UTF-8');
-  return text;
+function contextFlaw(message: string): ContextError {
+  return malformed(message === 'truncated' ? 'context truncated' : message);
 }
 
 function malformed(message: string): ContextError {
@@ -161,43 +159,4 @@ function writeVarint(out: Buffer, offset: number, value: number): number {
   }
   out[offset++] = value;
   return offset;
-}
-
-/** A bounds-checked cursor: every read fails with ContextError, never a RangeError. */
-class Reader {
-  offset = 0;
-  constructor(private readonly buf: Buffer) {}
-
-  private need(bytes: number): void {
-    if (this.offset + bytes > this.buf.length) throw malformed('context truncated');
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.offset++]!;
-  }
-
-  bytes(length: number): Buffer {
-    this.need(length);
-    const view = this.buf.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return view;
-  }
-
-  /** Minimal LEB128 only, so each clock has exactly one encoding. */
-  varint(): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < varintBytesMax; i++) {
-      const byte = this.u8();
-      value += (byte & 127) * scale;
-      if (byte < 128) {
-        if (byte === 0 && i > 0) throw malformed('varint not minimal');
-        if (!Number.isSafeInteger(value)) throw malformed('varint too large');
-        return value;
-      }
-      scale *= 128;
-    }
-    throw malformed('varint too long');
-  }
 }

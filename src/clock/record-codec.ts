@@ -19,6 +19,7 @@
 // is still read: each version's dot is its clock's newest entry (the write
 // that made it) and its past the rest of that clock.
 
+import { ByteReader } from './byte-reader.js';
 import { isCounter } from './vclock.js';
 import type { ClockEntry, Sibling, Siblings } from './types.js';
 
@@ -99,53 +100,17 @@ export function encodeSiblings(siblings: Siblings): Buffer {
   return end === out.length ? out : out.subarray(0, end);
 }
 
-/** A bounds-checked cursor: every read fails with RecordCodecError instead of a RangeError. */
-class Reader {
-  offset: number;
-  constructor(readonly buf: Buffer, start: number, readonly end: number) {
-    this.offset = start;
-  }
-  need(bytes: number): void {
-    if (this.offset + bytes > this.end) throw new RecordCodecError('record truncated');
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf[this.offset++]!;
-  }
-  u16(): number {
-    this.need(2);
-    const v = this.buf.readUInt16BE(this.offset);
-    this.offset += 2;
-    return v;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32BE(this.offset);
-    this.offset += 4;
-    return v;
-  }
-  f64(): number {
-    this.need(8);
-    const v = this.buf.readDoubleBE(this.offset);
-    this.offset += 8;
-    return v;
-  }
-  bytes(length: number): Buffer {
-    this.need(length);
-    const v = this.buf.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return v;
-  }
+type Reader = ByteReader;
+
+function recordFlaw(message: string): RecordCodecError {
+  return new RecordCodecError(message === 'truncated' ? 'record truncated' : message);
 }
 
 function readActor(r: Reader): string {
   const idLength = r.u8();
   if (idLength === 0) throw new RecordCodecError('empty actor id');
-  const bytes = r.bytes(idLength);
-  const actor = bytes.toString('utf8');
   // Lossy decoding would map different ids to one (and grow one past the encoder's limit): only exact UTF-8.
-  if (actor.includes('\uFFFD') && !Buffer.from(actor, 'utf8').equals(bytes)) throw new RecordCodecError('actor id is not UTF-8');
-  return actor;
+  return r.utf8(idLength, 'actor id');
 }
 
 function readEntry(r: Reader, previous: string | undefined): ClockEntry {
@@ -211,7 +176,7 @@ function readClockSibling(r: Reader): Sibling {
  * copy): callers that keep them beyond the buffer's life must copy.
  */
 export function readSiblings(buf: Buffer, start = 0, end = buf.length): Sibling[] {
-  const r = new Reader(buf, start, end);
+  const r = new ByteReader(buf, start, end, recordFlaw);
   const version = r.u8();
   if (version !== formatVersion && version !== formatVersionClocks) throw new RecordCodecError(`unknown record format ${version}`);
   const read = version === formatVersion ? readSibling : readClockSibling;

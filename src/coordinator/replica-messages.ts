@@ -20,10 +20,12 @@
 
 import { encodedSize, readSiblings, writeSiblings } from '../clock/record-codec.js';
 import type { Sibling, Siblings } from '../clock/types.js';
+import { ByteReader } from '../clock/byte-reader.js';
+import { isNodeId, nodeIdBytesMax } from '../membership/node-id.js';
 import { CodecError } from '../peer/codec.js';
 
-/** hintFor is a node id: one length byte, like node ids in clocks. */
-export const hintForBytesMax = 255;
+/** hintFor is a node id (membership/node-id.ts): one length byte is plenty. */
+export const hintForBytesMax = nodeIdBytesMax;
 const flagHint = 1;
 
 export interface ReplicaPut {
@@ -34,8 +36,8 @@ export interface ReplicaPut {
 
 export function encodeReplicaPut(key: Buffer, siblings: Siblings, hintFor?: string): Buffer {
   const hint = hintFor === undefined ? null : Buffer.from(hintFor, 'utf8');
-  if (hint !== null && (hint.length === 0 || hint.length > hintForBytesMax)) {
-    throw new CodecError(`hintFor must be 1..${hintForBytesMax} bytes`);
+  if (hint !== null && (!isNodeId(hintFor) || hint.length > hintForBytesMax)) {
+    throw new CodecError('hintFor must be a node id');
   }
   const headBytes = 1 + 4 + key.length + (hint === null ? 0 : 1 + hint.length);
   const out = Buffer.allocUnsafe(headBytes + encodedSize(siblings));
@@ -52,21 +54,16 @@ export function encodeReplicaPut(key: Buffer, siblings: Siblings, hintFor?: stri
 
 /** Key and values are views into `buf`. */
 export function decodeReplicaPut(buf: Buffer): ReplicaPut {
-  if (buf.length < 5) throw new CodecError('ReplicaPut truncated');
-  const flags = buf[0]!;
+  const r = new ByteReader(buf, 0, buf.length, (message) => new CodecError(`ReplicaPut: ${message}`));
+  const flags = r.u8();
   if (flags & ~flagHint) throw new CodecError('ReplicaPut: unknown flags');
-  const keyBytes = buf.readUInt32BE(1);
-  let o = 5 + keyBytes;
-  if (o > buf.length) throw new CodecError('ReplicaPut: key truncated');
-  const key = buf.subarray(5, o);
+  const key = r.bytes(r.u32());
   let hintFor: string | undefined;
   if (flags & flagHint) {
-    const hintBytes = o < buf.length ? buf[o]! : 0;
-    if (hintBytes === 0 || o + 1 + hintBytes > buf.length) throw new CodecError('ReplicaPut: bad hintFor');
-    hintFor = buf.toString('utf8', o + 1, o + 1 + hintBytes);
-    o += 1 + hintBytes;
+    hintFor = r.utf8(r.u8(), 'hintFor');
+    if (!isNodeId(hintFor)) throw new CodecError('ReplicaPut: hintFor is not a node id');
   }
-  const siblings = readRecord(buf, o);
+  const siblings = readRecord(buf, r.offset);
   return hintFor === undefined ? { key, siblings } : { key, siblings, hintFor };
 }
 

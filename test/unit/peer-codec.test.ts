@@ -49,7 +49,8 @@ const sibling: fc.Arbitrary<Sibling> = fc
   });
 
 const siblings = fc.array(sibling, { maxLength: 4 });
-const hintFor = fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined });
+// hintFor names a node: ids follow membership/node-id.ts.
+const hintFor = fc.option(fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/), { nil: undefined });
 const seeded = { seed: 20240601, numRuns: 300 };
 
 test('codec › ReplicaPut round-trips (property)', (t) => {
