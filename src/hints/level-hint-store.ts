@@ -47,8 +47,10 @@ import {
 
 /** Changes queued beyond this wait for the batch in flight; bounds one batch's memory. */
 const batchOperationsMax = 4096;
-/** Hints are read in chunks of this many entries (open, page, expire). */
+/** Hints are read in chunks of this many entries (open, page, expire)... */
 const readChunkEntries = 256;
+/** ...or of about this many bytes (classic-level's highWaterMarkBytes), whichever comes first: large values are read a few at a time. */
+const readChunkBytes = 256 * 1024;
 /** Memtable: hints are written once and read once, in bursts while a node is down; 4 MiB absorbs a burst without a compaction stall. */
 const writeBufferBytes = 4 * 1024 * 1024;
 /** Block cache: reads are one sequential pass per delivery; a small cache suffices. */
@@ -105,7 +107,7 @@ export class LevelHintStore implements HintStore {
 
   /** Rebuilds the totals per target: one pass over every hint. */
   private async countHints(): Promise<void> {
-    const entries = this.db.iterator();
+    const entries = this.db.iterator({ highWaterMarkBytes: readChunkBytes });
     try {
       for (;;) {
         const chunk = await entries.nextv(readChunkEntries);
@@ -165,7 +167,8 @@ export class LevelHintStore implements HintStore {
    * Reads LevelDB from a snapshot taken when the page starts, overlaid with
    * the changes not yet written at that moment (taken at the same instant),
    * so the page shows one consistent state without waiting for the write
-   * queue (which under sustained adds may never be empty).
+   * queue (which under sustained adds may never be empty). Hints that cannot
+   * be decoded are skipped (counted) and take no room in the page.
    */
   async page(target: string, afterKey: Buffer | undefined, limit: number, bytesMax = Infinity): Promise<Hint[]> {
     if (this.closed) throw closedError();
@@ -174,47 +177,47 @@ export class LevelHintStore implements HintStore {
     const after = afterKey === undefined ? undefined : hintKey(prefix, afterKey);
     const overlay = this.unwrittenOf(target, after);
     const range = after === undefined ? { gte: prefix, lt: prefixEnd(prefix) } : { gt: after, lt: prefixEnd(prefix) };
-    const entries = this.db.iterator(range);
-    const found: [Buffer, Buffer][] = [];
+    const entries = this.db.iterator({ ...range, highWaterMarkBytes: readChunkBytes });
+    const found: Hint[] = [];
+    let lastRead: Buffer | undefined;
+    let exhausted = false;
     try {
-      // Stop once `limit` entries not shadowed by the overlay were read: every
-      // overlay entry past the last of them then sorts after the page's end.
-      let fromDisk = 0;
-      while (fromDisk < limit) {
-        const chunk = await entries.nextv(Math.min(readChunkEntries, limit - fromDisk));
-        if (chunk.length === 0) break;
-        for (const entry of chunk) {
-          if (overlay.has(entry[0].toString('latin1'))) continue;
-          found.push(entry);
-          fromDisk++;
+      let bytes = 0;
+      while (found.length < limit && (found.length === 0 || bytes < bytesMax)) {
+        const chunk = await entries.nextv(Math.min(readChunkEntries, limit - found.length));
+        if (chunk.length === 0) {
+          exhausted = true;
+          break;
+        }
+        for (const [storageKey, value] of chunk) {
+          lastRead = storageKey;
+          if (overlay.has(storageKey.toString('latin1'))) continue;
+          const hint = this.hintOf(target, prefix.length, storageKey, value);
+          if (hint === undefined) continue;
+          found.push(hint);
+          bytes += hint.bytes;
         }
       }
     } finally {
       await entries.close();
     }
-    for (const u of overlay.values()) if (u.value !== null) found.push([u.storageKey, u.value]);
-    found.sort((a, b) => Buffer.compare(a[0], b[0]));
-    return this.toHints(target, prefix.length, found, limit, bytesMax);
+    // The page ends at the last key read from LevelDB (unless it was read to
+    // the end): past it, LevelDB may hold hints not read yet, so overlay
+    // entries beyond it wait for the next page.
+    for (const u of overlay.values()) {
+      if (u.value === null || (!exhausted && (lastRead === undefined || Buffer.compare(u.storageKey, lastRead) > 0))) continue;
+      const hint = this.hintOf(target, prefix.length, u.storageKey, u.value);
+      if (hint !== undefined) found.push(hint);
+    }
+    found.sort((a, b) => Buffer.compare(a.key, b.key));
+    return fitPage(found, limit, bytesMax);
   }
 
-  private toHints(target: string, prefixBytes: number, found: [Buffer, Buffer][], limit: number, bytesMax: number): Hint[] {
-    const out: Hint[] = [];
-    let bytes = 0;
-    for (const [storageKey, value] of found) {
-      if (out.length >= limit || bytes >= bytesMax) break;
-      let decoded: { storedAtMs: number; siblings: Sibling[] };
-      try {
-        decoded = decodeHintValue(value);
-      } catch (err) {
-        if (!(err instanceof RecordCodecError)) throw err;
-        this.stats.undecodable++;
-        continue;
-      }
-      const size = hintBytes(storageKey, value);
-      out.push({ target, key: Buffer.from(storageKey.subarray(prefixBytes)), siblings: decoded.siblings, storedAtMs: decoded.storedAtMs, bytes: size });
-      bytes += size;
-    }
-    return out;
+  private hintOf(target: string, prefixBytes: number, storageKey: Buffer, value: Buffer): Hint | undefined {
+    const decoded = this.decodeOrNull(value);
+    if (decoded === undefined) return undefined;
+    const key = Buffer.from(storageKey.subarray(prefixBytes));
+    return { target, key, siblings: decoded.siblings, storedAtMs: decoded.storedAtMs, bytes: hintBytes(storageKey, value) };
   }
 
   remove(target: string, key: Buffer, delivered: readonly Sibling[]): Promise<boolean> {
@@ -242,7 +245,7 @@ export class LevelHintStore implements HintStore {
     if (!this.totals.has(target)) return 0;
     const prefix = this.prefixOf(target);
     const writes: Promise<void>[] = [];
-    const entries = this.db.keys({ gte: prefix, lt: prefixEnd(prefix) });
+    const entries = this.db.keys({ gte: prefix, lt: prefixEnd(prefix), highWaterMarkBytes: readChunkBytes });
     const seen = new Set<string>();
     const expireOne = (storageKey: Buffer): void => {
       const id = storageKey.toString('latin1');
@@ -406,6 +409,14 @@ export class LevelHintStore implements HintStore {
     if (!this.committing && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
+}
+
+/** The first hints of `sorted` that fit in `limit` hints and about `bytesMax` bytes: at least one. */
+function fitPage(sorted: Hint[], limit: number, bytesMax: number): Hint[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < sorted.length && n < limit && (n === 0 || bytes < bytesMax)) bytes += sorted[n++]!.bytes;
+  return n === sorted.length ? sorted : sorted.slice(0, n);
 }
 
 function flushHintStore(store: LevelHintStore): void {

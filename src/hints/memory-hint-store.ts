@@ -109,7 +109,7 @@ export class MemoryHintStore implements HintStore {
     const out: Hint[] = [];
     let bytes = 0;
     const from = afterKey === undefined ? 0 : upperBound(sorted, hintKey(index.prefix, afterKey).toString('latin1'));
-    for (let i = from; i < sorted.length && out.length < limit && bytes < bytesMax; i++) {
+    for (let i = from; i < sorted.length && out.length < limit && (out.length === 0 || bytes < bytesMax); i++) {
       const hint = this.hints.get(sorted[i]!)!.hint;
       out.push(hint);
       bytes += hint.bytes;

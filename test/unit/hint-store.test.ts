@@ -67,11 +67,11 @@ const k = (s: string) => Buffer.from(s);
 const values = (siblings: readonly Sibling[]) => siblings.map((s) => s.value.toString()).sort();
 const keysOf = (hints: readonly Hint[]) => hints.map((h) => h.key.toString('latin1'));
 
-async function pageAll(store: HintStore, target: string, limit: number): Promise<Hint[][]> {
+async function pageAll(store: HintStore, target: string, limit: number, bytesMax?: number): Promise<Hint[][]> {
   const pages: Hint[][] = [];
   let after: Buffer | undefined;
   for (;;) {
-    const page = await store.page(target, after, limit);
+    const page = await store.page(target, after, limit, bytesMax);
     if (page.length === 0) return pages;
     pages.push(page);
     after = page[page.length - 1]!.key;
@@ -176,6 +176,21 @@ function hintStoreSuite(factory: HintStoreFactory): void {
       t.deepEqual(keysOf(await s.page('t', undefined, 10, 1)), ['a']);
       t.deepEqual(keysOf(await s.page('t', undefined, 10, one!.bytes * 2)), ['a', 'b']);
       t.deepEqual(keysOf(await s.page('t', undefined, 10, one!.bytes * 2 + 1)), ['a', 'b', 'c']);
+    });
+  });
+
+  test(name('pages cut by bytes, over durable hints and hints not yet durable, skip nothing'), async (t) => {
+    await withStore(async (s) => {
+      for (const key of ['a', 'c', 'e', 'g']) await s.add('t', k(key), [v(key.repeat(50), 'x', 1)], 1_000);
+      const unwritten = ['b', 'd', 'f', 'h'].map((key) => s.add('t', k(key), [v(key.repeat(50), 'x', 1)], 1_000));
+      for (const bytesMax of [0, 1, 150, 300, Infinity]) {
+        for (const limit of [1, 2, 3, 100]) {
+          const pages = await pageAll(s, 't', limit, bytesMax);
+          t.deepEqual(pages.flatMap(keysOf), ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], `limit ${limit}, bytesMax ${bytesMax}`);
+          t.true(pages.every((p) => p.length <= limit));
+        }
+      }
+      await Promise.all(unwritten);
     });
   });
 
@@ -379,6 +394,11 @@ test('hint store › LevelHintStore › a hint that cannot be decoded is skipped
     s = await LevelHintStore.open(location);
     t.is(s.pending().get('t')!.count, 3, 'counted: it is pending until expired');
     t.deepEqual(keysOf(await s.page('t', undefined, 10)), ['good']);
+    t.deepEqual(keysOf(await s.page('t', undefined, 1)), ['good'], 'a skipped hint takes no room: the page is not empty while hints remain');
+    const unwritten = s.add('t', k('c'), [v('c', 'a', 1)], 1_000);
+    t.deepEqual(keysOf((await pageAll(s, 't', 1)).flat()), ['c', 'good']);
+    await unwritten;
+    t.true(await s.remove('t', k('c'), [v('c', 'a', 1)]));
     t.true(s.stats.undecodable >= 2);
     t.deepEqual(s.versionsOf(k('bad')), []);
     await s.add('t', k('bad'), [v('fresh', 'b', 1)], 2_000);
