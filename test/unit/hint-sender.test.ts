@@ -15,7 +15,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { causalContext, reconcile, sameVersions } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
-import type { Hint, HintStore } from '../../src/hints/hint-store.js';
+import type { HintStore } from '../../src/hints/hint-store.js';
 import { LevelHintStore } from '../../src/hints/level-hint-store.js';
 import { MemoryHintStore } from '../../src/hints/memory-hint-store.js';
 import {
@@ -522,6 +522,3 @@ test('handoff › property: any interleaving ends with the target holding every 
   await fc.assert(fc.asyncProperty(fc.array(commandArb, { minLength: 10, maxLength: 80, size: 'max' }), runInterleaving), { numRuns: 150 });
   t.pass();
 });
-
-/** For the type checker: Hint is what page() returns and the sender delivers. */
-export type { Hint };
