@@ -19,7 +19,7 @@
 // implementations are level-hint-store.ts (nodes) and memory-hint-store.ts
 // (tests and the seeded simulation).
 
-import { reconcile } from '../clock/siblings.js';
+import { reconcile, sameDot } from '../clock/siblings.js';
 import type { Sibling } from '../clock/types.js';
 
 export interface Hint {
@@ -117,6 +117,20 @@ export class HintError extends Error {
 }
 
 /** The hint after `incoming` (a whole record) is folded into `current` (the hint so far, [] if none). */
+/**
+ * A hint's age is that of its oldest version: the stored time is kept while
+ * any version the hint already held survives the fold, and restarts only when
+ * every one was superseded. The window (expire) therefore bounds how old a
+ * version a hint may deliver, which is what keeps a hint from bringing back a
+ * value whose tombstone was reaped: reaping waits the grace period, and the
+ * grace is longer than the hint window (config refuses otherwise).
+ */
+export function hintAgeFrom(current: { readonly siblings: readonly Sibling[]; readonly storedAtMs: number } | undefined, next: readonly Sibling[], nowMs: number): number {
+  if (current === undefined) return nowMs;
+  const keepsOld = next.some((v) => current.siblings.some((c) => sameDot(c.dot, v.dot)));
+  return keepsOld ? current.storedAtMs : nowMs;
+}
+
 export function foldHint(current: readonly Sibling[], incoming: readonly Sibling[]): Sibling[] {
   return reconcile([...current, ...incoming]);
 }

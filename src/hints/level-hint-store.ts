@@ -34,7 +34,7 @@ import {
 import {
   HintError,
   HintTotalsByTarget,
-  foldHint,
+  foldHint, hintAgeFrom,
   hintBytesPerTargetMaxDefault,
   mergeHinted,
   newHintStoreStats,
@@ -136,8 +136,7 @@ export class LevelHintStore implements HintStore {
     const current = currentValue === undefined ? undefined : this.decodeOrNull(currentValue);
     const next = foldHint(current?.siblings ?? [], siblings);
     if (next.length === 0) return this.drain();
-    const changed = current === undefined || !sameVersions(current.siblings, next);
-    const storedAtMs = changed ? Math.max(nowMs, current?.storedAtMs ?? 0) : current.storedAtMs;
+    const storedAtMs = hintAgeFrom(current, next, nowMs);
     const value = encodeHintValue(storedAtMs, next);
     const oldBytes = currentValue === undefined ? 0 : hintBytes(storageKey, currentValue);
     const newBytes = hintBytes(storageKey, value);

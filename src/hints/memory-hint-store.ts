@@ -13,7 +13,7 @@ import { hintKey, hintValueBytes, targetPrefix } from './hint-layout.js';
 import {
   HintError,
   HintTotalsByTarget,
-  foldHint,
+  foldHint, hintAgeFrom,
   hintBytesPerTargetMaxDefault,
   mergeHinted,
   newHintStoreStats,
@@ -75,8 +75,7 @@ export class MemoryHintStore implements HintStore {
     const current = this.hints.get(id);
     const next = foldHint(current?.hint.siblings ?? [], siblings.map(owned));
     if (next.length === 0) return this.committed();
-    const changed = current === undefined || !sameVersions(current.hint.siblings, next);
-    const storedAtMs = changed ? Math.max(nowMs, current?.hint.storedAtMs ?? 0) : current.hint.storedAtMs;
+    const storedAtMs = hintAgeFrom(current === undefined ? undefined : current.hint, next, nowMs);
     const bytes = index.prefix.length + key.length + hintValueBytes(next);
     const oldBytes = current?.hint.bytes ?? 0;
     if (!this.totals.fits(target, oldBytes, bytes)) {
