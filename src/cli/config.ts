@@ -14,6 +14,17 @@ import type { NodeConfig } from '../commands/node-config.js';
 
 export type { NodeConfig };
 
+/**
+ * Cassandra's max_hint_window: three hours ride out a restart, a reboot or a
+ * short network outage; past it a replica's backlog is anti-entropy's job.
+ */
+const hintWindowMsDefault = 3 * 60 * 60 * 1000;
+
+/** The default window, halved below a short grace period so that it always stays shorter than the grace (validate). */
+function defaultHintWindowMs(tombstoneGraceMs: number): number {
+  return Math.min(hintWindowMsDefault, Math.floor(tombstoneGraceMs / 2));
+}
+
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(message: string) {
@@ -51,6 +62,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'cluster-secret', key: 'clusterSecret', kind: 'string', help: 'shared secret nodes prove to each other' },
   { flag: 'cluster-name', key: 'clusterName', kind: 'string', help: 'cluster name checked in the peer handshake (default ringkv)' },
   { flag: 'request-timeout-ms', key: 'requestTimeoutMs', kind: 'integer', min: 10, max: 600_000, help: 'replica request timeout (default 1000)' },
+  { flag: 'hint-window-ms', key: 'hintWindowMs', kind: 'integer', min: 0, max: 3_153_600_000_000, help: `how long a fallback keeps hints for a down replica (default ${hintWindowMsDefault} = 3 h, Cassandra's, or half the grace if that is shorter; 0 turns hints off); must be shorter than --tombstone-grace-ms` },
   { flag: 'tombstone-grace-ms', key: 'tombstoneGraceMs', kind: 'integer', min: tombstoneGraceMsMin, max: 3_153_600_000_000, help: `how long deletes are remembered (default 86400000 = 1 day, minimum ${tombstoneGraceMsMin})` },
   { flag: 'siblings-max', key: 'siblingsMax', kind: 'integer', min: 1, max: 10_000, help: 'writes leaving more siblings are refused (default 100)' },
   { flag: 'siblings-warn', key: 'siblingsWarn', kind: 'integer', min: 1, max: 10_000, help: 'log a warning past this many siblings (default 25)' },
@@ -178,6 +190,7 @@ function finish(raw: Raw): NodeConfig {
     clusterName: (raw.clusterName as string | undefined) ?? 'ringkv',
     requestTimeoutMs: (raw.requestTimeoutMs as number | undefined) ?? 1000,
     tombstoneGraceMs: (raw.tombstoneGraceMs as number | undefined) ?? 86_400_000,
+    hintWindowMs: (raw.hintWindowMs as number | undefined) ?? defaultHintWindowMs((raw.tombstoneGraceMs as number | undefined) ?? 86_400_000),
     siblingsMax: (raw.siblingsMax as number | undefined) ?? 100,
     siblingsWarn: (raw.siblingsWarn as number | undefined) ?? 25,
     protoMaxBulkLen: valueBytesMax((raw.protoMaxBulkLen as number | undefined) ?? protoMaxBulkLenDefault, n),
@@ -208,6 +221,10 @@ function validate(c: NodeConfig): void {
   if (c.r > c.n) throw new ConfigError(`--r ${c.r} is larger than --n ${c.n}`);
   if (c.w > c.n) throw new ConfigError(`--w ${c.w} is larger than --n ${c.n}`);
   if (c.siblingsWarn > c.siblingsMax) throw new ConfigError(`--siblings-warn ${c.siblingsWarn} is larger than --siblings-max ${c.siblingsMax}`);
+  // A hint older than a reaped tombstone would bring the deleted value back (hints/hint-store.ts hintAgeFrom).
+  if (c.hintWindowMs > 0 && c.hintWindowMs >= c.tombstoneGraceMs) {
+    throw new ConfigError(`--hint-window-ms ${c.hintWindowMs} must be shorter than --tombstone-grace-ms ${c.tombstoneGraceMs}, or 0`);
+  }
   if (c.port !== 0 && c.port === c.peerPort) throw new ConfigError(`--port and --peer-port are both ${c.port}`);
   if (!logLevels.has(c.logLevel)) throw new ConfigError(`--log-level '${c.logLevel}' is not one of ${[...logLevels].join(', ')}`);
   if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {

@@ -10,6 +10,8 @@ import type { ClusterView } from '../coordinator/cluster-view.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { ReplicaService } from '../coordinator/replica-service.js';
 import { FileActor } from '../storage/actor.js';
+import { LevelHintStore } from '../hints/level-hint-store.js';
+import { HandoffSender } from '../hints/sender.js';
 import { loadIdentity } from '../membership/identity.js';
 import { Membership } from '../membership/membership.js';
 import { MessageType } from '../peer/message-types.js';
@@ -33,12 +35,16 @@ export class RingkvNode {
     readonly membership: Membership,
     readonly coordinator: Coordinator,
     readonly resp: RespServer,
+    readonly hints: LevelHintStore | undefined,
+    readonly handoff: HandoffSender | undefined,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
     const identity = await loadIdentity({ dataDir: config.dataDir, nodeId: config.nodeId, vnodes: config.vnodes });
     const log = logger.child({ node: identity.nodeId });
     const storage = await LevelStorage.open(`${config.dataDir}/records`);
+    // Hints live in a LevelDB of their own: apart from records, never scanned as keys.
+    const hints = config.hintWindowMs > 0 ? await LevelHintStore.open(`${config.dataDir}/hints`) : undefined;
     const transport = new TcpTransport({
       nodeId: identity.nodeId,
       clusterName: config.clusterName,
@@ -52,6 +58,7 @@ export class RingkvNode {
       await transport.listen();
     } catch (err) {
       await storage.close();
+      await hints?.close();
       throw err;
     }
     const peerPort = transport.address().port;
@@ -86,7 +93,21 @@ export class RingkvNode {
       actor: FileActor.open(config.dataDir, identity.nodeId),
       readRepairsInFlightMax,
       logger: log.child({ component: 'coordinator' }),
+      ...(hints === undefined ? {} : { hints }),
     });
+    const handoff = hints === undefined ? undefined : new HandoffSender({
+      store: hints,
+      deliver: (target, key, siblings) => coordinator.deliverHint(target, key, siblings),
+      isUp: (id) => membership.isUp(id),
+      logger: log.child({ component: 'handoff' }),
+      windowMs: config.hintWindowMs,
+    });
+    // A primary seen up again gets its hints at once, not at the next periodic pass.
+    if (handoff !== undefined) {
+      membership.onChange(() => {
+        for (const id of membership.upSet()) if (id !== identity.nodeId && hints!.pending().has(id)) handoff.kick(id);
+      });
+    }
     const replicas = new ReplicaService(coordinator);
     transport.setHandler((from: string, message: PeerMessage) => {
       if (message.type === MessageType.GossipSyn || message.type === MessageType.GossipAck) return membership.handleMessage(from, message);
@@ -105,16 +126,19 @@ export class RingkvNode {
     };
     membership.start();
     coordinator.collector.start();
+    handoff?.start();
     try {
       await resp.listen(services);
     } catch (err) {
+      await handoff?.stop();
       await coordinator.collector.stop();
       await membership.stop();
       await transport.close();
       await storage.close();
+      await hints?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp);
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff);
     log.info({ port: resp.address().port, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
@@ -133,8 +157,10 @@ export class RingkvNode {
         [
           { name: 'client connections', run: () => this.resp.close() },
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
+          { name: 'hinted handoff', run: async () => this.handoff?.stop() },
           { name: 'gossip and peer connections', run: () => this.stopPeers() },
           { name: 'LevelDB flush and close', run: () => this.storage.close() },
+          { name: 'hint store flush and close', run: async () => this.hints?.close() },
         ],
         { deadlineMs: shutdownDeadlineMs, interrupted: interrupt.signalled, logger: this.logger },
       );

@@ -20,6 +20,8 @@ export interface NodeConfig {
   clusterName: string;
   requestTimeoutMs: number;
   tombstoneGraceMs: number;
+  /** How long hints are kept for a down replica; 0 turns hinted handoff off. */
+  hintWindowMs: number;
   siblingsMax: number;
   siblingsWarn: number;
   protoMaxBulkLen: number;

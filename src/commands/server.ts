@@ -103,6 +103,8 @@ const sections: Record<string, Section> = {
       ['read_repairs', s.readRepairs],
       ['quorum_failures', s.readQuorumFailures + s.writeQuorumFailures],
       ['sibling_reads', s.siblingReads],
+      ['writes_with_fallbacks', s.writesWithFallbacks],
+      ...hintLines(ctx),
     ];
   },
   keyspace: (ctx) => {
@@ -231,3 +233,17 @@ function command(ctx: CommandContext, args: Buffer[]): Reply {
 }
 
 export const serverCommands = { info, config, time, command };
+
+/** Hinted handoff as INFO shows it; all zero when hints are off. */
+function hintLines(ctx: CommandContext): [string, number][] {
+  const hints = ctx.server.coordinator.options.hints;
+  let pending = 0;
+  for (const p of hints?.pending().values() ?? []) pending += p.count;
+  return [
+    ['hints_pending', pending],
+    ['hints_stored', hints?.stats.stored ?? 0],
+    ['hints_delivered', hints?.stats.delivered ?? 0],
+    ['hints_dropped', hints?.stats.dropped ?? 0],
+    ['hints_expired', hints?.stats.expired ?? 0],
+  ];
+}

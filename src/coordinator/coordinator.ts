@@ -84,6 +84,9 @@ export interface HintSink {
   add(target: string, key: Buffer, siblings: readonly Sibling[], nowMs: number): Promise<void>;
   /** Every hinted version of the key, any target. */
   versionsOf(key: Buffer): Sibling[];
+  /** Hints waiting per target (INFO, ringkv status). */
+  pending(): ReadonlyMap<string, { readonly count: number; readonly bytes: number }>;
+  readonly stats: { readonly stored: number; readonly delivered: number; readonly dropped: number; readonly expired: number };
 }
 
 export interface PutResult {
@@ -349,6 +352,14 @@ export class Coordinator {
     return hints.add(target, key, siblings, this.now());
   }
 
+  /** Hands one hinted record to the primary it was kept for: a plain replica write to that very node. */
+  deliverHint(target: string, key: Buffer, siblings: readonly Sibling[]): Promise<void> {
+    const transport = this.transport;
+    if (transport === undefined) return Promise.reject(new Error('no transport'));
+    const payload = encodeReplicaPut(key, siblings);
+    return transport.request(this.view.peerAddress(target), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, target).then(() => undefined);
+  }
+
   /** What this node holds of a key for a replica read: its record and any hints it keeps for the key. */
   localVersions(key: Buffer, token: Buffer | undefined): Sibling[] {
     const record = this.storage.get(key, token);
@@ -366,7 +377,7 @@ export class Coordinator {
       throw new QuorumError('write', options.w, 0, replicas.length, false);
     }
     this.stats.forwardedWrites++;
-    const request: CoordinatePutRequest = { key, mutation, w: options.w, context: options.context };
+    const request: CoordinatePutRequest = { key, mutation, w: options.w, context: options.context, ...(options.strict === true ? { strict: true } : {}) };
     const payload = encodeCoordinatePut(request);
     let lastError: unknown;
     for (const id of candidates) {

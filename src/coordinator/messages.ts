@@ -15,6 +15,8 @@ export interface CoordinatePutRequest {
   readonly mutation: Mutation;
   readonly w: number;
   readonly context: VClock | undefined;
+  /** Count only the key's primaries (CONSISTENCY … STRICT). */
+  readonly strict?: boolean;
 }
 
 type WireClock = [string, number][];
@@ -31,6 +33,7 @@ interface WireCoordinatePut {
   x?: number;
   w: number;
   c?: WireClock;
+  s?: true;
 }
 
 function clockToWire(clock: VClock): WireClock {
@@ -58,6 +61,7 @@ export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
     if (request.mutation.expiresAt !== undefined) wire.x = request.mutation.expiresAt;
   }
   if (request.context !== undefined) wire.c = clockToWire(request.context);
+  if (request.strict === true) wire.s = true;
   return encodeControl(wire);
 }
 
@@ -70,7 +74,9 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
     if (wire.x !== undefined && (!Number.isSafeInteger(wire.x) || wire.x < 0 || wire.x > expiresAtMsMax)) throw new CodecError('bad coordinate-put expiry');
     mutation = wire.x === undefined ? { kind: 'value', value: wire.v } : { kind: 'value', value: wire.v, expiresAt: wire.x };
   } else throw new CodecError('coordinate-put without value');
-  return { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+  if (wire.s !== undefined && wire.s !== true) throw new CodecError('bad coordinate-put strict flag');
+  const request = { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+  return wire.s === true ? { ...request, strict: true } : request;
 }
 
 type WirePutReply =

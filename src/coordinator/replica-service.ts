@@ -53,7 +53,8 @@ export class ReplicaService {
           return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(new NotReplicaError(this.coordinator.selfId)) };
         }
         try {
-          const options = request.context === undefined ? { w: request.w } : { w: request.w, context: request.context };
+          const strict = request.strict === true;
+          const options = request.context === undefined ? { w: request.w, strict } : { w: request.w, context: request.context, strict };
           outcome = await this.coordinator.coordinatePut(request.key, token, request.mutation, options, replicas);
         } catch (err) {
           outcome = err as Error;

@@ -80,6 +80,13 @@ export interface HandoffOptions {
   readonly deliveryTimeoutMs?: number;
   readonly backoffMsMin?: number;
   readonly backoffMsMax?: number;
+  /**
+   * The hint window (--hint-window-ms): each pass first drops every hint
+   * older than this, counted as expired and left to anti-entropy. It must be
+   * shorter than the tombstone grace period, so no hint outlives the
+   * tombstone that superseded its versions (config checks it).
+   */
+  readonly windowMs?: number;
 }
 
 export interface HandoffProgress {
@@ -241,6 +248,15 @@ export class HandoffSender {
   }
 
   private async pass(): Promise<void> {
+    const windowMs = this.options.windowMs;
+    if (windowMs !== undefined) {
+      const cutoffMs = this.timers.now() - windowMs;
+      for (const target of [...this.store.pending().keys()]) {
+        if (this.stopped) return;
+        const expired = await this.store.expire(target, cutoffMs);
+        if (expired > 0) this.options.logger.warn({ target, hints: expired, windowMs }, 'hints past the window dropped; anti-entropy must repair them');
+      }
+    }
     for (const target of this.store.pending().keys()) {
       if (this.stopped) return;
       const state = this.stateOf(target);

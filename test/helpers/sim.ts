@@ -12,6 +12,8 @@ import { pino } from 'pino';
 import { live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
 import { MemoryActor } from '../../src/storage/actor.js';
+import { MemoryHintStore } from '../../src/hints/memory-hint-store.js';
+import { HandoffSender } from '../../src/hints/sender.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
 import { Coordinator, type PutResult } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
@@ -37,6 +39,8 @@ export interface SimOptions {
   readonly tombstoneGraceMs?: number;
   /** The coordinators' clock (ms); defaults to Date.now. */
   readonly now?: () => number;
+  /** Sloppy quorum with hinted handoff: each node gets a memory hint store and a handoff sender. */
+  readonly hints?: boolean;
 }
 
 export interface SimNode {
@@ -48,6 +52,8 @@ export interface SimNode {
   readonly storage: MemoryStorage;
   readonly transport: MemoryTransport;
   readonly coordinator: Coordinator;
+  readonly hints: MemoryHintStore | undefined;
+  readonly handoff: HandoffSender | undefined;
 }
 
 /**
@@ -81,7 +87,9 @@ function wire(id: string, epoch: number, transport: MemoryTransport, storage: Me
     replicationFactor: () => ring.n,
     joined: () => true,
   };
+  const hints = options.hints === true ? new MemoryHintStore() : undefined;
   const coordinator = new Coordinator(storage, view, transport, {
+    ...(hints === undefined ? {} : { hints }),
     requestTimeoutMs,
     siblingsMax: 100,
     siblingsWarn: 25,
@@ -96,7 +104,15 @@ function wire(id: string, epoch: number, transport: MemoryTransport, storage: Me
     if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
     throw new Error(`unexpected peer message type ${message.type}`);
   });
-  return { id, epoch, address, storage, transport, coordinator };
+  const handoff = hints === undefined ? undefined : new HandoffSender({
+    store: hints,
+    deliver: (target, key, siblings) => coordinator.deliverHint(target, key, siblings),
+    isUp: (other) => network.reachable(address, addressOf(other)),
+    logger: silent,
+    passIntervalMs: 50,
+  });
+  handoff?.start();
+  return { id, epoch, address, storage, transport, coordinator, hints, handoff };
 }
 
 export class SimCluster {
@@ -115,6 +131,7 @@ export class SimCluster {
   /** Rebuilds `id` with an empty disk: new storage, new actor epoch, same node id and address. */
   async wipe(id: string): Promise<SimNode> {
     const old = this.node(id);
+    await old.handoff?.stop();
     await old.storage.close();
     const node = wire(id, old.epoch + 1, old.transport, new MemoryStorage(), this.ring, this.network, this.options, this.requestTimeoutMs);
     this.nodes[this.nodes.indexOf(old)] = node;
@@ -205,6 +222,7 @@ export class SimCluster {
   }
 
   async stop(): Promise<void> {
+    for (const node of this.nodes) await node.handoff?.stop();
     for (const node of this.nodes) await node.transport.close();
     for (const node of this.nodes) await node.storage.close();
   }

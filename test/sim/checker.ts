@@ -13,9 +13,11 @@
 //   horizon) is what decides whether one write can have superseded another.
 //   A failed write (NOQUORUM, node crashed under it) is indeterminate: it may
 //   or may not exist, and counts only as something that might have happened.
-// - Quorums are strict: R and W count the key's own replicas (there is no
-//   sloppy quorum yet), so a read at R and an acknowledged write at W with
-//   R + W > N meet at some replica. A disk-less restart (a wipe) can remove
+// - Quorums are strict in half the seeds: R and W count the key's own
+//   replicas, so a read at R and an acknowledged write at W with R + W > N
+//   meet at some replica. In the other half (hinted handoff on) a fallback's
+//   ack counts toward W, which promises nothing until everything healed:
+//   there only the final reads must meet every acknowledged write. A disk-less restart (a wipe) can remove
 //   the write from one of those replicas, so each wipe overlapping the span
 //   from the write's invocation to the read's completion takes one off:
 //   the pair must meet when R + W - wipes > N. Crashes with the disk lose
@@ -119,7 +121,7 @@ class KeyCheck {
     for (const w of this.writes) {
       if ((w.kind !== 'set' && w.kind !== 'set-ctx') || w.outcome !== 'ok') continue;
       for (const r of this.reads) {
-        if (!(w.completeMs < r.invokeMs) || !this.meets(r.r!, w.w!, w.invokeMs, readEnd(r))) continue;
+        if (!(w.completeMs < r.invokeMs) || !this.meets(r.r!, w.w!, w.invokeMs, readEnd(r), r)) continue;
         const read = r.read!;
         if (this.accountsFor(w, read) || this.successorAccountsFor(w, r)) continue;
         const last = this.isLastFinal(r);
@@ -141,7 +143,7 @@ class KeyCheck {
       const covered = this.supersededBy(d);
       if (covered.size === 0) continue;
       for (const r of this.reads) {
-        if (!(d.completeMs < r.invokeMs) || !this.meets(r.r!, d.w!, d.invokeMs, readEnd(r))) continue;
+        if (!(d.completeMs < r.invokeMs) || !this.meets(r.r!, d.w!, d.invokeMs, readEnd(r), r)) continue;
         for (const value of liveValues(r.read!)) {
           if (!covered.has(value)) continue;
           const what = d.kind === 'del' ? 'DEL' : `SET ${d.value}${d.expiresAt === undefined ? '' : ` (expiresAt ${d.expiresAt})`} with its read's context`;
@@ -162,7 +164,7 @@ class KeyCheck {
     for (const a of this.writes) {
       if (a.kind !== 'add' || a.outcome !== 'ok') continue;
       for (const r of this.reads) {
-        if (!(a.completeMs < r.invokeMs) || !this.meets(r.r!, a.w!, a.invokeMs, readEnd(r))) continue;
+        if (!(a.completeMs < r.invokeMs) || !this.meets(r.r!, a.w!, a.invokeMs, readEnd(r), r)) continue;
         const elements = new Set(liveValues(r.read!).flatMap(elementsOf));
         if (elements.has(a.value!)) continue;
         const last = this.isLastFinal(r);
@@ -220,7 +222,7 @@ class KeyCheck {
     }
     for (const w of this.writes) {
       if ((w.kind !== 'set' && w.kind !== 'set-ctx') || w.outcome !== 'ok' || w === d) continue;
-      if (this.horizon(w) < d.invokeMs && this.meets(d.r!, w.w!, w.invokeMs, readEnd(d))) covered.add(w.value!);
+      if (this.horizon(w) < d.invokeMs && this.meets(d.r!, w.w!, w.invokeMs, readEnd(d), d)) covered.add(w.value!);
     }
     return covered;
   }
@@ -251,8 +253,13 @@ class KeyCheck {
     return op.completeMs + this.history.maxDelayMs;
   }
 
-  /** A read at `r` and a write acknowledged at `w` must meet, wipes in [fromMs, toMs] aside. */
-  private meets(r: number, w: number, fromMs: number, toMs: number): boolean {
+  /**
+   * A read at `r` and a write acknowledged at `w` must meet, wipes in
+   * [fromMs, toMs] aside. With sloppy quorums only a final read (everything
+   * healed, hints delivered) is sure to meet.
+   */
+  private meets(r: number, w: number, fromMs: number, toMs: number, read: Op): boolean {
+    if (this.history.sloppy === true && read.finalRound === undefined) return false;
     let wipes = 0;
     for (const wipe of this.history.wipes) if (wipe.fromMs <= toMs && wipe.toMs >= fromMs) wipes++;
     return r + w - wipes > this.history.n;

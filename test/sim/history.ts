@@ -92,6 +92,13 @@ export interface History {
   readonly faults: readonly FaultEvent[];
   /** Rounds of final reads done; 0 when the run did not reach them. */
   readonly finalRounds: number;
+  /**
+   * Sloppy quorums (hinted handoff on): a fallback's ack counts toward W, so
+   * R + W > N promises nothing while replicas are down (Dynamo §4.6). Only
+   * the final reads, after everything healed and hints had time to go home,
+   * must then see every acknowledged write.
+   */
+  readonly sloppy?: boolean;
 }
 
 export interface Violation {

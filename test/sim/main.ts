@@ -61,6 +61,9 @@ async function main(): Promise<number> {
   let operations = 0;
   let faults = 0;
   let violations = 0;
+  let collected = 0;
+  let hintedWrites = 0;
+  let hintsDelivered = 0;
   const failures: RunResult[] = [];
   const byKind = new Map<string, number>();
   for (const seed of options.seeds) {
@@ -79,6 +82,9 @@ async function main(): Promise<number> {
     }
     operations += result.ops;
     faults += result.faults;
+    collected += result.collected;
+    hintedWrites += result.hinted.writes;
+    hintsDelivered += result.hinted.delivered;
     violations += result.violations.length;
     if (result.violations.length > 0) {
       failures.push(result);
@@ -95,6 +101,7 @@ async function main(): Promise<number> {
     const kinds = [...byKind].sort().map(([kind, n]) => `${kind} ${n}`).join(', ');
     console.log(`failing seeds: ${failures.length} of ${options.seeds.length} (${kinds})`);
   }
+  console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks, ${hintsDelivered} hints handed off`);
   console.log(`sim: ${options.seeds.length} seeds, ${operations} operations, ${faults} faults, ${violations} violations`);
   return violations === 0 ? 0 : 1;
 }

@@ -17,6 +17,8 @@ export const delayMsMax = 40;
 export const simRequestTimeoutMs = 200;
 /** Tombstone grace period: short, so collection happens within a run. */
 export const simTombstoneGraceMs = 2_000;
+/** Shorter than the grace, as config requires: no hint outlives a tombstone that superseded it. */
+export const simHintWindowMs = 1_500;
 
 export interface SimConfig {
   readonly seed: number;
@@ -26,6 +28,8 @@ export interface SimConfig {
   readonly clients: number;
   /** Each node's garbage collector steps this often (virtual ms). */
   readonly collectEveryMs: number;
+  /** Sloppy quorum with hinted handoff (a fallback's hint counts toward W; reads use fallbacks). */
+  readonly hints: boolean;
 }
 
 /** How a SET's expiry is given, resolved to an absolute time when the SET starts. */
@@ -119,6 +123,7 @@ function drawConfig(seed: number, draw: Draw, workload: Workload | undefined): S
     keys: Array.from({ length: keyCount }, (_, i) => `k${i}`),
     clients,
     collectEveryMs: draw.int(500, 3_000),
+    hints: draw.chance(0.5),
   };
 }
 

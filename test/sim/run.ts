@@ -46,6 +46,8 @@ export interface RunResult {
   readonly faultCounts: Record<string, number>;
   /** Records the nodes' garbage collectors removed. */
   readonly collected: number;
+  /** Hinted handoff: writes that used a fallback, and hints delivered to their primaries. */
+  readonly hinted: { readonly writes: number; readonly delivered: number };
   /** sha256 of the history, shortened: equal for equal seeds. */
   readonly hash: string;
   readonly virtualMs: number;
@@ -76,6 +78,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     wipes: world.wipes,
     faults: world.faults,
     finalRounds,
+    sloppy: plan.config.hints,
   };
   const faultCounts = {
     partitions: world.stats.partitions,
@@ -92,6 +95,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     faults: faultCounts.partitions + faultCounts.crashes + faultCounts.dropped + faultCounts.duplicated,
     faultCounts,
     collected: world.stats.collections,
+    hinted: world.hintStats(),
     hash: createHash('sha256').update(JSON.stringify(history)).digest('hex').slice(0, 16),
     virtualMs: time.now() - simEpochMs,
     timersFired: time.fired,

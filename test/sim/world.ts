@@ -11,6 +11,8 @@
 
 import { pino, type Logger } from 'pino';
 import { MemoryActor } from '../../src/storage/actor.js';
+import { MemoryHintStore } from '../../src/hints/memory-hint-store.js';
+import { HandoffSender } from '../../src/hints/sender.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
@@ -19,7 +21,7 @@ import type { PeerMessage } from '../../src/peer/transport.js';
 import { fallbacksForDigest, generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
 import { MemoryStorage, type CommitScheduler } from '../../src/storage/memory-storage.js';
 import type { FaultEvent, Wipe } from './history.js';
-import { simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
+import { simHintWindowMs, simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
 import type { VirtualTime } from './virtual-time.js';
 
 const simVnodes = 16;
@@ -33,6 +35,8 @@ const readRepairsInFlightMax = 100;
 /** What a node is made of while it runs; replaced whole when it restarts. */
 export interface NodeParts {
   readonly storage: MemoryStorage;
+  readonly hints: MemoryHintStore | undefined;
+  readonly handoff: HandoffSender | undefined;
   readonly transport: MemoryTransport;
   readonly coordinator: Coordinator;
   collecting: boolean;
@@ -49,7 +53,7 @@ export interface SimNode {
   /** Aborts the client operations in flight through this node (it crashed under them). */
   readonly inFlight: Set<() => void>;
   /** The planned restart of a node that is down: on `disk`, or empty when it has none. */
-  restart?: { readonly handle: unknown; readonly disk: MemoryStorage | undefined; readonly downSinceMs: number };
+  restart?: { readonly handle: unknown; readonly disk: MemoryStorage | undefined; readonly hintDisk: MemoryHintStore | undefined; readonly downSinceMs: number };
 }
 
 export interface WorldStats {
@@ -90,7 +94,7 @@ export class SimWorld {
     for (const [index, id] of ids.entries()) {
       const address = `${id}.sim:7000`;
       const node: SimNode = { index, id, address, epoch: 0, up: true, parts: undefined!, inFlight: new Set() };
-      node.parts = this.buildNode(node, new MemoryStorage({ scheduler: this.commitScheduler }));
+      node.parts = this.buildNode(node, new MemoryStorage({ scheduler: this.commitScheduler }), this.newHintStore());
       this.nodes.push(node);
     }
     for (const node of this.nodes) this.scheduleCollection(node, Math.floor((config.collectEveryMs * (node.index + 1)) / this.nodes.length));
@@ -113,7 +117,11 @@ export class SimWorld {
   }
 
   /** Storage + Coordinator + ReplicaService + MemoryTransport for `node`, listening at its address. */
-  private buildNode(node: SimNode, storage: MemoryStorage): NodeParts {
+  private newHintStore(): MemoryHintStore | undefined {
+    return this.config.hints ? new MemoryHintStore({ scheduler: this.commitScheduler }) : undefined;
+  }
+
+  private buildNode(node: SimNode, storage: MemoryStorage, hints: MemoryHintStore | undefined): NodeParts {
     const transport = new MemoryTransport({ network: this.network, nodeId: node.id, address: node.address, requestTimeoutMs: simRequestTimeoutMs });
     const view: ClusterView = {
       selfId: node.id,
@@ -130,6 +138,7 @@ export class SimWorld {
       siblingsMax,
       siblingsWarn,
       tombstoneGraceMs: simTombstoneGraceMs,
+      ...(hints === undefined ? {} : { hints }),
       actor: this.actorOf(node),
       readRepairsInFlightMax,
       logger: this.logger,
@@ -141,7 +150,16 @@ export class SimWorld {
       throw new Error(`unexpected peer message type ${message.type}`);
     });
     void transport.listen();
-    return { storage, transport, coordinator, collecting: false };
+    const handoff = hints === undefined ? undefined : new HandoffSender({
+      store: hints,
+      deliver: (target, key, siblings) => coordinator.deliverHint(target, key, siblings),
+      isUp: (other) => this.network.reachable(node.address, this.addressOf(other)),
+      logger: this.logger,
+      timers: this.time,
+      windowMs: simHintWindowMs,
+    });
+    handoff?.start();
+    return { storage, hints, handoff, transport, coordinator, collecting: false };
   }
 
   private addressOf(id: string): string {
@@ -188,9 +206,22 @@ export class SimWorld {
     void node.parts.transport.close();
     this.network.down(node.address);
     const disk = node.parts.storage.crash();
+    const hintDisk = node.parts.hints?.crash();
+    void node.parts.handoff?.stop();
     const handle = this.time.setTimeout(() => this.restart(node), downMs);
-    node.restart = { handle, disk: wipes ? undefined : disk, downSinceMs: this.time.now() };
+    node.restart = { handle, disk: wipes ? undefined : disk, hintDisk: wipes ? undefined : hintDisk, downSinceMs: this.time.now() };
     this.event(`crash ${node.id}${wipes ? ' (its disk will be lost)' : ''}, down for ${downMs} ms`);
+  }
+
+  /** Writes that used a fallback and hints delivered, over the nodes' current lives. */
+  hintStats(): { writes: number; delivered: number } {
+    let writes = 0;
+    let delivered = 0;
+    for (const node of this.nodes) {
+      writes += node.parts.coordinator.stats.writesWithFallbacks;
+      delivered += node.parts.hints?.stats.delivered ?? 0;
+    }
+    return { writes, delivered };
   }
 
   /** Brings a down node back as planned: on its disk, or empty (a new epoch). */
@@ -205,9 +236,11 @@ export class SimWorld {
       this.stats.wipes++;
       this.wipes.push({ node: node.id, fromMs: pending.downSinceMs, toMs: this.time.now() });
     }
-    node.parts = this.buildNode(node, disk ?? new MemoryStorage({ scheduler: this.commitScheduler }));
+    node.parts = this.buildNode(node, disk ?? new MemoryStorage({ scheduler: this.commitScheduler }), disk === undefined ? this.newHintStore() : pending.hintDisk);
     this.network.up(node.address);
     node.up = true;
+    // The others see it back: their hints for it go at once (membership's "member up" in a real node).
+    for (const other of this.nodes) if (other.up && other !== node) other.parts.handoff?.kick(node.id);
     this.event(`restart ${node.id} ${disk === undefined ? `EMPTY (epoch ${node.epoch})` : 'with its disk'}`);
   }
 

@@ -1,0 +1,94 @@
+// Always writable (sloppy quorum and hinted handoff) with real processes:
+// 5 nodes, N=3, W=2; two of a set of keys' primaries killed; every write to
+// those keys answers OK through fallbacks, and the returning primaries get
+// every write back without a single read.
+import test from 'ava';
+import type { Redis } from 'ioredis';
+import { startCluster, eventually, type Cluster } from '../helpers/cluster.js';
+
+const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
+const keysWanted = 1000;
+
+let cluster: Cluster;
+
+test.before(async () => {
+  cluster = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, extraArgs: fastGossip });
+});
+
+test.after.always(async () => {
+  await cluster?.cleanup();
+});
+
+function infoNumber(info: string, name: string): number {
+  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
+  if (!match) throw new Error(`INFO has no ${name}`);
+  return Number(match[1]);
+}
+
+/** Keys whose preference list holds both `a` and `b`. */
+async function keysOwnedBy(client: Redis, a: string, b: string, wanted: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let batch = 0; keys.length < wanted; batch++) {
+    const candidates = Array.from({ length: 2000 }, (_, i) => `hh:${batch}:${i}`);
+    const p = client.pipeline();
+    for (const key of candidates) p.call('RING', 'OWNERS', key);
+    const owners = (await p.exec())!.map(([err, reply]) => {
+      if (err) throw err;
+      return (reply as [string, string][]).map(([id]) => id);
+    });
+    candidates.forEach((key, i) => {
+      if (keys.length < wanted && owners[i]!.includes(a) && owners[i]!.includes(b)) keys.push(key);
+    });
+  }
+  return keys;
+}
+
+async function hintsPending(clients: Redis[]): Promise<number> {
+  const infos = await Promise.all(clients.map((c) => c.info('cluster')));
+  return infos.reduce((sum, info) => sum + infoNumber(info, 'hints_pending'), 0);
+}
+
+test.serial('with two of 5 nodes killed, 1,000 W=2 writes to keys they own all answer OK, and their primaries hold every one within seconds of coming back, with no read', async (t) => {
+  const [n1, n2, n3, n4, n5] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
+  const client = n1.client({ protocol: 2 });
+  const keys = await keysOwnedBy(client, n4.id, n5.id, keysWanted);
+  await n4.kill();
+  await n5.kill();
+  await cluster.waitConverged(3, 20_000);
+
+  const p = client.pipeline();
+  for (const key of keys) p.set(key, `v:${key}`);
+  const replies = (await p.exec())!;
+  const failed = replies.filter(([err, reply]) => err !== null || reply !== 'OK');
+  t.is(failed.length, 0, `${failed.length} writes failed, e.g. ${String(failed[0]?.[0])}`);
+  const up = [n1, n2, n3].map((n) => n.client({ protocol: 2 }));
+  t.true((await hintsPending(up)) >= keys.length, 'every write left hints for the two down primaries');
+  t.true(infoNumber(await client.info('cluster'), 'writes_with_fallbacks') > 0);
+
+  // STRICT counts only primaries: with two of three down, W=2 cannot be met.
+  const strict = n1.client({ protocol: 2 });
+  await strict.call('CONSISTENCY', '2', '2', 'STRICT');
+  const started = Date.now();
+  await t.throwsAsync(strict.set(keys[0]!, 'strict'), { message: /^NOQUORUM / });
+  t.true(Date.now() - started < 2_500, 'quickly: the two primaries are known down');
+
+  await n4.restart();
+  await n5.restart();
+  const back = Date.now();
+  const primaries = [n4.client({ protocol: 2 }), n5.client({ protocol: 2 })];
+  const allHome = async () => {
+    for (const c of primaries) {
+      const q = c.pipeline();
+      for (const key of keys) q.call('RING', 'LOCAL', key);
+      const results = (await q.exec())!;
+      if (results.some(([err, reply]) => err !== null || (reply as unknown[]).length === 0)) return false;
+    }
+    return (await hintsPending(up)) === 0;
+  };
+  const home = await eventually(allHome, 30_000, 250);
+  const ms = Date.now() - back;
+  t.log(`every hinted write on its returning primaries, and no hint pending, ${ms} ms after the restarts`);
+  t.true(home, 'hints handed off');
+  const delivered = (await Promise.all(up.map((c) => c.info('cluster')))).reduce((s, info) => s + infoNumber(info, 'hints_delivered'), 0);
+  t.true(delivered >= 2 * keys.length, `${delivered} hints delivered`);
+});

@@ -1,0 +1,90 @@
+// Sloppy quorum and hinted handoff over the in-process cluster: a down
+// primary's share of a write goes to a fallback as a hint, counts toward W,
+// and reaches the primary when it is back without any read; STRICT counts
+// only primaries.
+import test from 'ava';
+import { live } from '../../src/clock/siblings.js';
+import { QuorumError } from '../../src/coordinator/errors.js';
+import { eventually, SimCluster, values } from '../helpers/sim.js';
+
+async function cluster(t: import('ava').ExecutionContext) {
+  const sim = await SimCluster.start({ nodes: 5, n: 3, seed: 21, hints: true, requestTimeoutMs: 200 });
+  t.teardown(() => sim.stop());
+  return sim;
+}
+
+/** Keys whose first primary is `coordinator` and whose other two primaries are `down`. */
+function keysOwnedBy(sim: SimCluster, coordinator: string, down: readonly string[], count: number): string[] {
+  const keys: string[] = [];
+  for (let i = 0; keys.length < count; i++) {
+    const key = `k${i}`;
+    const replicas = sim.replicasOf(key);
+    if (replicas[0] === coordinator && down.every((id) => replicas.includes(id))) keys.push(key);
+  }
+  return keys;
+}
+
+test('sloppy quorum › with two of a key\'s primaries down, W=2 writes succeed through fallbacks and reach the primaries on their return, with no read', async (t) => {
+  const sim = await cluster(t);
+  const [a, b, c] = ['a', 'b', 'c'];
+  const keys = keysOwnedBy(sim, a, [b, c], 40);
+  sim.down(b);
+  sim.down(c);
+  for (const key of keys) await sim.put(a, key, `v-${key}`, 2);
+  const fallbacks = sim.nodes.filter((n) => ![a, b, c].includes(n.id));
+  const pending = fallbacks.reduce((sum, n) => sum + [...n.hints!.pending().values()].reduce((s, p) => s + p.count, 0), 0);
+  t.is(pending, 2 * keys.length, 'one hint per down primary per key');
+  t.true(sim.node(a).coordinator.stats.writesWithFallbacks >= keys.length);
+  for (const key of keys) t.deepEqual(sim.local(b, key), [], 'the primaries were down');
+  // Reads at R=2 use the fallbacks too.
+  for (const key of keys.slice(0, 5)) t.deepEqual(await sim.liveValues(a, key, 2), [`v-${key}`]);
+  sim.up(b);
+  sim.up(c);
+  for (const n of fallbacks) n.handoff!.kick();
+  t.true(await eventually(() => keys.every((key) => values(sim.local(b, key)).includes(`v-${key}`) && values(sim.local(c, key)).includes(`v-${key}`)), 5_000),
+    'every hinted write is on its primaries');
+  t.true(await eventually(() => fallbacks.every((n) => n.hints!.pending().size === 0), 5_000), 'no hint left');
+  const delivered = fallbacks.reduce((sum, n) => sum + n.hints!.stats.delivered, 0);
+  t.is(delivered, 2 * keys.length);
+});
+
+test('sloppy quorum › STRICT counts only primaries: with two down, W=2 answers NOQUORUM (and still leaves hints)', async (t) => {
+  const sim = await cluster(t);
+  const [key] = keysOwnedBy(sim, 'a', ['b', 'c'], 1);
+  sim.down('b');
+  sim.down('c');
+  const error = await t.throwsAsync(sim.node('a').coordinator.put(Buffer.from(key!), { kind: 'value', value: Buffer.from('v') }, { w: 2, strict: true }), { instanceOf: QuorumError });
+  t.is(error?.succeeded, 1);
+  await t.throwsAsync(Promise.resolve().then(() => sim.node('a').coordinator.get(Buffer.from(key!), 2, true)), { instanceOf: QuorumError });
+  t.true(await eventually(() => sim.nodes.some((n) => n.hints!.pending().size > 0), 2_000), 'the hints were left anyway');
+});
+
+test('sloppy quorum › a primary that fails a write (not yet seen down) is replaced by a fallback for that write', async (t) => {
+  const sim = await cluster(t);
+  const [key] = keysOwnedBy(sim, 'a', ['b', 'c'], 1);
+  // Every message to b is lost: b looks up but never answers; the write waits one timeout, then uses a fallback.
+  sim.partition(['a'], ['b']);
+  const view = sim.node('a').coordinator.view as { isUp: (id: string) => boolean };
+  view.isUp = () => true;
+  sim.down('c');
+  await sim.put('a', key!, 'v', 3);
+  const record = await sim.get('a', key!, 1);
+  t.deepEqual(values(live(record, Date.now())), ['v']);
+  t.is(sim.nodes.reduce((sum, n) => sum + (n.hints?.pending().size ?? 0), 0), 2, 'hints for b and c');
+});
+
+test('sloppy quorum › a tombstone travels as a hint and is not reaped before its primary holds it', async (t) => {
+  let now = 1_000_000;
+  const sim = await SimCluster.start({ nodes: 5, n: 3, seed: 21, hints: true, requestTimeoutMs: 200, tombstoneGraceMs: 1_000, now: () => now });
+  t.teardown(() => sim.stop());
+  const [key] = keysOwnedBy(sim, 'a', ['b', 'c'], 1);
+  await sim.put('a', key!, 'old', 3);
+  sim.down('c');
+  await sim.del('a', key!, 2);
+  now += 10_000;
+  for (const id of ['a', 'b']) t.is(await sim.node(id).coordinator.collector.step(), 0, `${id} keeps the tombstone: c is down`);
+  sim.up('c');
+  for (const n of sim.nodes) n.handoff!.kick();
+  t.true(await eventually(() => sim.local('c', key!).every((s) => s.deleted), 3_000), 'c has the tombstone by handoff');
+  for (const node of sim.nodes) t.deepEqual(await sim.liveValues(node.id, key!, 3), [], `read via ${node.id}`);
+});
