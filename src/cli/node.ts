@@ -70,6 +70,8 @@ export class RingkvNode {
       n: config.n,
       logger: log.child({ component: 'gossip' }),
       gossipIntervalMs: config.gossipIntervalMs,
+      phiConvictThreshold: config.phiConvictThreshold,
+      phiAcceptablePauseMs: config.phiAcceptablePauseMs,
       downAfterMs: config.downAfterMs,
       requestTimeoutMs: Math.min(config.requestTimeoutMs, config.downAfterMs - 1),
     });
