@@ -6,6 +6,7 @@ import { MapReply, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.
 import { upper } from './args.js';
 import { globMatch } from './glob.js';
 import { argumentReply } from './syntax.js';
+import { formatPhi } from './cluster.js';
 import { redisVersionCompatible } from './connection.js';
 import { CommandError, type CommandContext, type CommandSpec } from './types.js';
 
@@ -92,7 +93,7 @@ const sections: Record<string, Section> = {
       ['ringkv_node_id', ctx.server.coordinator.selfId],
       ['cluster_name', config.clusterName],
       ['cluster_members', members.length],
-      ['cluster_members_up', members.filter((m) => m.state === 'up').length],
+      ['cluster_members_up', members.filter((m) => m.liveness === 'up').length],
       ['replication_factor', config.n],
       ['read_quorum', config.r],
       ['write_quorum', config.w],
@@ -101,6 +102,9 @@ const sections: Record<string, Section> = {
       ['read_repairs', s.readRepairs],
       ['quorum_failures', s.readQuorumFailures + s.writeQuorumFailures],
       ['sibling_reads', s.siblingReads],
+      // One line per member, as Redis lists replicas (slave0:ip=…,state=…): its ring state, the detector's verdict and phi.
+      ...members.map((m, i): [string, string] => [`member${i}`,
+        `id=${m.id},address=${m.host}:${m.respPort},state=${m.state},liveness=${m.liveness},phi=${formatPhi(m.phi)}`]),
     ];
   },
   keyspace: (ctx) => {
