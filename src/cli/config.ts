@@ -10,6 +10,9 @@ import { replicatedValueBytesMax } from '../coordinator/coordinator.js';
 import { tombstoneGraceMsMin } from '../coordinator/limits.js';
 import { vnodesDefault, vnodesMax } from '../ring/tokens.js';
 import { isNodeId, nodeIdBytesMax } from '../membership/node-id.js';
+import {
+  downAfterMsDefault, gossipIntervalMsDefault, phiAcceptablePauseMsDefault, phiConvictThresholdDefault,
+} from '../membership/membership.js';
 import type { NodeConfig } from '../commands/node-config.js';
 
 export type { NodeConfig };
@@ -33,7 +36,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'integer' | 'list';
+type Kind = 'string' | 'integer' | 'number' | 'list';
 
 interface OptionSpec {
   readonly flag: string;
@@ -68,8 +71,10 @@ export const options: readonly OptionSpec[] = [
   { flag: 'siblings-warn', key: 'siblingsWarn', kind: 'integer', min: 1, max: 10_000, help: 'log a warning past this many siblings (default 25)' },
   { flag: 'proto-max-bulk-len', key: 'protoMaxBulkLen', kind: 'integer', min: 1024 * 1024, max: 2 ** 31 - 1, help: `largest value accepted, bytes (default 536870912; with --n above 1 at most ${replicatedValueBytesMax}, what a peer frame carries)` },
   { flag: 'maxclients', key: 'maxClients', kind: 'integer', min: 1, max: 1_000_000, help: 'client connections (default 10000)' },
-  { flag: 'gossip-interval-ms', key: 'gossipIntervalMs', kind: 'integer', min: 10, max: 60_000, help: 'gossip round interval (default 500)' },
-  { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: 'a silent member is down after this (default 5000)' },
+  { flag: 'gossip-interval-ms', key: 'gossipIntervalMs', kind: 'integer', min: 10, max: 60_000, help: `gossip round interval (default ${gossipIntervalMsDefault})` },
+  { flag: 'phi-convict-threshold', key: 'phiConvictThreshold', kind: 'number', min: 1, max: 16, help: `failure detector: a member is down at this phi (default ${phiConvictThresholdDefault}; higher is slower and surer)` },
+  { flag: 'phi-acceptable-pause-ms', key: 'phiAcceptablePauseMs', kind: 'integer', min: 0, max: 600_000, help: `failure detector: silence tolerated beyond a member's usual rhythm (default ${phiAcceptablePauseMsDefault})` },
+  { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: `a member silent this long is down whatever its phi (default ${downAfterMsDefault})` },
   { flag: 'log-level', key: 'logLevel', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
 ];
 
@@ -84,9 +89,10 @@ function convert(spec: OptionSpec, value: unknown, source: string): string | num
     if (typeof value !== 'string') throw new ConfigError(`${where}: expected a comma-separated list`);
     return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   }
-  if (spec.kind === 'integer') {
+  if (spec.kind === 'integer' || spec.kind === 'number') {
     const text = String(value);
-    if (!/^-?\d+$/.test(text)) throw new ConfigError(`${where}: expected an integer, got '${text}'`);
+    const pattern = spec.kind === 'integer' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
+    if (!pattern.test(text)) throw new ConfigError(`${where}: expected ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got '${text}'`);
     const n = Number(text);
     if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
       throw new ConfigError(`${where}: ${n} is out of range ${spec.min}..${spec.max}`);
@@ -195,8 +201,10 @@ function finish(raw: Raw): NodeConfig {
     siblingsWarn: (raw.siblingsWarn as number | undefined) ?? 25,
     protoMaxBulkLen: valueBytesMax((raw.protoMaxBulkLen as number | undefined) ?? protoMaxBulkLenDefault, n),
     maxClients: (raw.maxClients as number | undefined) ?? 10_000,
-    gossipIntervalMs: (raw.gossipIntervalMs as number | undefined) ?? 500,
-    downAfterMs: (raw.downAfterMs as number | undefined) ?? 5000,
+    gossipIntervalMs: (raw.gossipIntervalMs as number | undefined) ?? gossipIntervalMsDefault,
+    phiConvictThreshold: (raw.phiConvictThreshold as number | undefined) ?? phiConvictThresholdDefault,
+    phiAcceptablePauseMs: (raw.phiAcceptablePauseMs as number | undefined) ?? phiAcceptablePauseMsDefault,
+    downAfterMs: (raw.downAfterMs as number | undefined) ?? downAfterMsDefault,
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
   };
   validate(config);
@@ -226,6 +234,12 @@ function validate(c: NodeConfig): void {
     throw new ConfigError(`--hint-window-ms ${c.hintWindowMs} must be shorter than --tombstone-grace-ms ${c.tombstoneGraceMs}, or 0`);
   }
   if (c.port !== 0 && c.port === c.peerPort) throw new ConfigError(`--port and --peer-port are both ${c.port}`);
+  if (c.downAfterMs < 3 * c.gossipIntervalMs) {
+    throw new ConfigError(`--down-after-ms ${c.downAfterMs} must span at least 3 gossip rounds (3 × --gossip-interval-ms ${c.gossipIntervalMs})`);
+  }
+  if (c.phiAcceptablePauseMs >= c.downAfterMs) {
+    throw new ConfigError(`--phi-acceptable-pause-ms ${c.phiAcceptablePauseMs} must be below --down-after-ms ${c.downAfterMs}, or phi never decides`);
+  }
   if (!logLevels.has(c.logLevel)) throw new ConfigError(`--log-level '${c.logLevel}' is not one of ${[...logLevels].join(', ')}`);
   if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {
     throw new ConfigError(`--node-id '${c.nodeId}' must be 1-${nodeIdBytesMax} characters of letters, digits, '.', '_' or '-'`);

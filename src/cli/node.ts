@@ -5,7 +5,7 @@
 
 import type { Logger } from 'pino';
 import { buildCommandTable } from '../commands/table.js';
-import type { ClusterInfo, MemberInfo, ServerServices, ServerStats } from '../commands/types.js';
+import type { ClusterInfo, ServerServices, ServerStats } from '../commands/types.js';
 import type { ClusterView } from '../coordinator/cluster-view.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { ReplicaService } from '../coordinator/replica-service.js';
@@ -77,6 +77,8 @@ export class RingkvNode {
       n: config.n,
       logger: log.child({ component: 'gossip' }),
       gossipIntervalMs: config.gossipIntervalMs,
+      phiConvictThreshold: config.phiConvictThreshold,
+      phiAcceptablePauseMs: config.phiAcceptablePauseMs,
       downAfterMs: config.downAfterMs,
       requestTimeoutMs: Math.min(config.requestTimeoutMs, config.downAfterMs - 1),
     });
@@ -306,7 +308,7 @@ function clusterView(membership: Membership): ClusterView {
 function clusterInfo(membership: Membership): ClusterInfo {
   let ownershipRing: Ring | undefined;
   let ownership = new Map<string, number>();
-  const stateOf = (id: string): MemberInfo['state'] => {
+  const stateOf = (id: string): 'up' | 'down' | 'joining' | 'leaving' => {
     const m = membership.members().find((x) => x.id === id);
     if (m === undefined || !m.up) return 'down';
     return m.status === 'normal' ? 'up' : m.status;
@@ -323,7 +325,9 @@ function clusterInfo(membership: Membership): ClusterInfo {
         host: m.host,
         respPort: m.respPort,
         peerPort: m.peerPort,
-        state: !m.up ? 'down' : m.status === 'normal' ? 'up' : m.status,
+        state: m.status,
+        liveness: m.liveness,
+        phi: m.phi,
         vnodes: m.vnodes,
         ownership: ownership.get(m.id) ?? 0,
       }));

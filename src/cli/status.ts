@@ -1,6 +1,7 @@
 // `ringkv status`: the members of the cluster as one node sees them, like
-// `nodetool status` — state, addresses, effective ownership, and the records
-// each reachable member stores. A small RESP client on redis-parser keeps the
+// `nodetool status` — liveness and state, addresses, the failure detector's
+// phi for each member, effective ownership, and the records each reachable
+// member stores. A small RESP client on redis-parser keeps the
 // command free of any client library.
 
 import net from 'node:net';
@@ -101,19 +102,20 @@ export async function runStatus(argv: string[]): Promise<void> {
   const rows = await Promise.all((members as Reply[]).map(async (entry) => {
     const f = fieldsOf(entry);
     const state = f.get('state') ?? '?';
-    const up = state === 'down' ? 'D' : 'U';
+    // A node from before the liveness field folded it into state (up/down for normal members).
+    const down = (f.get('liveness') ?? (state === 'down' ? 'down' : 'up')) === 'down';
     const mode = state === 'joining' ? 'J' : state === 'leaving' ? 'L' : 'N';
-    const records = state === 'down' ? '-' : await localRecords(f.get('address') ?? '', password);
-    return [`${up}${mode}`, f.get('id') ?? '?', f.get('address') ?? '?', f.get('peer_address') ?? '?',
-      `${(Number(f.get('ownership') ?? 0) * 100).toFixed(1)}%`, records, f.get('vnodes') ?? '?'];
+    const records = down ? '-' : await localRecords(f.get('address') ?? '', password);
+    return [`${down ? 'D' : 'U'}${mode}`, f.get('id') ?? '?', f.get('address') ?? '?', f.get('peer_address') ?? '?',
+      f.get('phi') ?? '?', `${(Number(f.get('ownership') ?? 0) * 100).toFixed(1)}%`, records, f.get('vnodes') ?? '?'];
   }));
-  const header = ['--', 'Node', 'Address', 'Peer address', 'Owns (effective)', 'Records', 'Vnodes'];
+  const header = ['--', 'Node', 'Address', 'Peer address', 'Phi', 'Owns (effective)', 'Records', 'Vnodes'];
   const table = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   const lines = table.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
   process.stdout.write([
     `Cluster: ${infoField(info, 'cluster_name') ?? '?'}  (N=${infoField(info, 'replication_factor')}, R=${infoField(info, 'read_quorum')}, W=${infoField(info, 'write_quorum')})`,
-    'Status=Up/Down  State=Normal/Leaving/Joining',
+    `Status=Up/Down  State=Normal/Leaving/Joining  Phi=failure detector suspicion as ${host}:${port} sees it (down from its threshold, default 8)`,
     ...lines,
     '',
   ].join('\n'));

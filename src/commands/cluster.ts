@@ -75,6 +75,8 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply {
         ['address', `${m.host}:${m.respPort}`],
         ['peer_address', `${m.host}:${m.peerPort}`],
         ['state', m.state],
+        ['liveness', m.liveness],
+        ['phi', formatPhi(m.phi)],
         ['vnodes', m.vnodes],
         ['ownership', m.ownership.toFixed(4)],
       ]));
@@ -98,6 +100,11 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply {
     default:
       throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key or RING LOCAL key.`);
   }
+}
+
+/** Phi with 2 decimals; `inf` (Redis's spelling of an infinite float) for a member never heard first-hand. */
+export function formatPhi(phi: number): string {
+  return Number.isFinite(phi) ? phi.toFixed(2) : 'inf';
 }
 
 export const clusterCommands = { vclock, siblings, consistency, ring };

@@ -27,6 +27,11 @@ export interface NodeConfig {
   protoMaxBulkLen: number;
   maxClients: number;
   gossipIntervalMs: number;
+  /** The failure detector's phi at which a member is down (membership/phi.ts). */
+  phiConvictThreshold: number;
+  /** Silence tolerated on top of a member's measured heartbeat rhythm. */
+  phiAcceptablePauseMs: number;
+  /** A member silent this long is down whatever its phi. */
   downAfterMs: number;
   logLevel: string;
 }

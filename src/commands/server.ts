@@ -6,6 +6,7 @@ import { MapReply, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.
 import { upper } from './args.js';
 import { globMatch } from './glob.js';
 import { argumentReply } from './syntax.js';
+import { formatPhi } from './cluster.js';
 import { redisVersionCompatible } from './connection.js';
 import { CommandError, type CommandContext, type CommandSpec } from './types.js';
 
@@ -94,7 +95,7 @@ const sections: Record<string, Section> = {
       ['ringkv_node_id', ctx.server.coordinator.selfId],
       ['cluster_name', config.clusterName],
       ['cluster_members', members.length],
-      ['cluster_members_up', members.filter((m) => m.state === 'up').length],
+      ['cluster_members_up', members.filter((m) => m.liveness === 'up').length],
       ['replication_factor', config.n],
       ['read_quorum', config.r],
       ['write_quorum', config.w],
@@ -105,6 +106,9 @@ const sections: Record<string, Section> = {
       ['sibling_reads', s.siblingReads],
       ['writes_with_fallbacks', s.writesWithFallbacks],
       ...hintLines(ctx),
+      // One line per member, as Redis lists replicas (slave0:ip=…,state=…): its ring state, the detector's verdict and phi.
+      ...members.map((m, i): [string, string] => [`member${i}`,
+        `id=${m.id},address=${m.host}:${m.respPort},state=${m.state},liveness=${m.liveness},phi=${formatPhi(m.phi)}`]),
     ];
   },
   keyspace: (ctx) => {

@@ -87,7 +87,12 @@ export interface MemberInfo {
   readonly host: string;
   readonly respPort: number;
   readonly peerPort: number;
-  readonly state: 'up' | 'down' | 'joining' | 'leaving';
+  /** Where the member is in its life on the ring (DESIGN.md: joining/normal/leaving/left). */
+  readonly state: 'joining' | 'normal' | 'leaving' | 'left';
+  /** The failure detector's verdict as this node sees it. */
+  readonly liveness: 'up' | 'down';
+  /** The detector's suspicion: 0 for this node itself, Infinity before the member's first heartbeat here. */
+  readonly phi: number;
   readonly vnodes: number;
   readonly ownership: number;
 }

@@ -1,8 +1,10 @@
 // Cluster membership by gossip (Cassandra Gossiper, Dynamo 2007 §4.8): each
 // round a node bumps its own heartbeat and exchanges digests with a random
 // peer (sometimes a down one, a seed while it knows few), so every member's
-// state spreads epidemically in O(log N) rounds with no coordinator. A member
-// is up while its heartbeat keeps advancing as seen here (state.ts isAlive).
+// state spreads epidemically in O(log N) rounds with no coordinator. Each time
+// a member's heartbeat advances as seen here (first-hand or relayed) is an
+// arrival for the phi-accrual failure detector (phi.ts), whose verdict is the
+// member's liveness.
 // The ring holds every known member with tokens, up or down: a down node is a
 // failed replica to route around, not a removed one.
 
@@ -13,7 +15,9 @@ import type { PeerMessage, Transport } from '../peer/transport.js';
 import { decodeControl, encodeControl } from '../peer/codec.js';
 import { Ring } from '../ring/index.js';
 import type { MemberState, MemberStatus } from './state.js';
-import { compareStamps, diff, digestsOf, isAlive, ownsTokens, ringPlacementChanged } from './state.js';
+import { compareStamps, diff, digestsOf, ownsTokens, ringPlacementChanged } from './state.js';
+import type { Liveness } from './phi.js';
+import { PhiDetector, phiSamplesMaxDefault } from './phi.js';
 import type { GossipAck, GossipSyn, WireState } from './gossip.js';
 import {
   answerWants, chooseTargets, fromWire, isNodeId, membersMax, parseAck, parseSyn, toWire, withinBudget,
@@ -21,7 +25,41 @@ import {
 
 /** Between memberlist's LAN 200 ms and Cassandra's 1 s: a heartbeat crosses a 100-node cluster (~7 hops) in ~4 s at ~60 bytes per member per round. */
 export const gossipIntervalMsDefault = 500;
-/** 10 rounds: a heartbeat needs ~log2(N) rounds to arrive, so this tolerates lost rounds in clusters of hundreds, yet a dead replica is routed around within seconds. */
+/**
+ * Cassandra's and Akka's phi_convict_threshold: a member is down when the
+ * silence since its last arrival had a 1 in 10^8 chance under its measured
+ * rhythm. At the defaults below that is ~2–3 s in clusters of 3–10
+ * (measured: README "Failure detection").
+ */
+export const phiConvictThresholdDefault = 8;
+/**
+ * Silence tolerated on top of the measured mean: a stalled event loop or a
+ * garbage collection of half a second on either side, or a gossip exchange
+ * lost, should not convict. Absolute, not a multiple of the gossip interval:
+ * pauses are what the process does, not what gossip does.
+ */
+export const phiAcceptablePauseMsDefault = 500;
+/**
+ * The floor on the measured deviation. In a cluster of 2 heartbeats arrive
+ * like a metronome (deviation ~2 ms), so a few ms of extra delay would score
+ * as wildly unlikely; 100 ms (Akka's default) is the jitter of a loaded event
+ * loop. At 3 nodes and more the measured deviation (~170–450 ms) is above it.
+ */
+export const phiStdDeviationMsMinDefault = 100;
+/**
+ * A member's heartbeat reaches a node about once a round in small clusters
+ * and less often in large ones (measured means 500–770 ms at 3–10 nodes, one
+ * in 10^4 intervals over 2 s at 10): a new member's window starts as if its
+ * heartbeats came every two rounds, so its first gaps are not convicted
+ * before real samples outnumber the guess.
+ */
+export const phiFirstIntervalRounds = 2;
+/**
+ * An upper bound on the silence phi may tolerate: a member silent this long
+ * is down whatever its phi says, so a dead replica is routed around within
+ * this even after the network taught the detector to be patient. 10 rounds;
+ * phi convicts first unless the deviation passes ~800 ms.
+ */
 export const downAfterMsDefault = 5_000;
 /** An exchange is two LAN round trips (< 1 ms each); a peer silent for a second is as good as down for this round. */
 export const requestTimeoutMsDefault = 1_000;
@@ -47,12 +85,28 @@ export interface MembershipOptions {
   readonly n: number;
   readonly logger: Logger;
   readonly gossipIntervalMs?: number;
+  /** The failure detector: phi threshold, acceptable pause, deviation floor, and the silence that convicts whatever phi says. */
+  readonly phiConvictThreshold?: number;
+  readonly phiAcceptablePauseMs?: number;
+  readonly phiStdDeviationMsMin?: number;
   readonly downAfterMs?: number;
   readonly requestTimeoutMs?: number;
   /** Injected for tests: the clock (ms) and the random source in [0, 1). */
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Injected for tests: where the gossip round is timed (virtual time in a simulation). */
+  readonly timers?: GossipTimers;
 }
+
+export interface GossipTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: GossipTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface MemberView {
   readonly id: string;
@@ -60,10 +114,14 @@ export interface MemberView {
   readonly respPort: number;
   readonly peerPort: number;
   readonly status: MemberStatus;
+  /** The detector's verdict when this view was taken (isUp and upSet agree with it). */
+  readonly liveness: Liveness;
   readonly up: boolean;
+  /** Suspicion of the member at that moment: 0 for self, Infinity before its first arrival here. */
+  readonly phi: number;
   readonly vnodes: number;
   readonly generation: number;
-  /** When its heartbeat last advanced as seen here (ms since the epoch; 0 = never). Now for self. */
+  /** When its heartbeat last advanced as seen here (the membership clock, ms; 0 = never). Now for self. */
   readonly lastSeenMs: number;
 }
 
@@ -82,22 +140,25 @@ export class Membership {
   private readonly logger: Logger;
   private readonly n: number;
   private readonly gossipIntervalMs: number;
-  private readonly downAfterMs: number;
   private readonly requestTimeoutMs: number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly selfAddress: string;
   private readonly seeds: readonly string[];
   private readonly states = new Map<string, MemberState>();
-  /** Local time at which each member's (generation, version) last increased. */
-  private readonly progressAtMs = new Map<string, number>();
+  /** Arrivals of each member's heartbeat (its (generation, version) increased here), and the verdicts. */
+  readonly detector: PhiDetector;
   private readonly up = new Set<string>();
   /** A copy of `up`, replaced (never mutated) on every change, so callers may hold it. */
   private upSnapshot: ReadonlySet<string> = new Set();
   private cachedRing: Ring | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly inFlight = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: GossipTimers;
+  private timer: unknown;
+  /** Wakes liveness at the earliest moment an up member would be convicted, so a verdict waits for no gossip round. */
+  private checkTimer: unknown;
+  private checkAtMs = Infinity;
   private running = false;
   private warnedSelfClash = false;
   /** Heard the cluster: a peer answered our gossip, or there is no seed to wait for. */
@@ -109,14 +170,23 @@ export class Membership {
     this.logger = options.logger;
     this.n = options.n;
     this.gossipIntervalMs = options.gossipIntervalMs ?? gossipIntervalMsDefault;
-    this.downAfterMs = options.downAfterMs ?? downAfterMsDefault;
+    const downAfterMs = options.downAfterMs ?? downAfterMsDefault;
     this.requestTimeoutMs = options.requestTimeoutMs ?? requestTimeoutMsDefault;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? monotonicNow;
     this.random = options.random ?? Math.random;
+    this.timers = options.timers ?? realTimers;
     assert(isNodeId(options.self.id), `bad node id ${options.self.id}`);
     assert(this.gossipIntervalMs > 0, 'gossipIntervalMs must be positive');
-    assert(this.downAfterMs >= 3 * this.gossipIntervalMs, 'downAfterMs must span several gossip rounds');
-    assert(this.requestTimeoutMs < this.downAfterMs, 'a gossip request must time out before its peer is declared down');
+    assert(downAfterMs >= 3 * this.gossipIntervalMs, 'downAfterMs must span several gossip rounds');
+    assert(this.requestTimeoutMs < downAfterMs, 'a gossip request must time out before its peer is declared down');
+    this.detector = new PhiDetector({
+      convictThreshold: options.phiConvictThreshold ?? phiConvictThresholdDefault,
+      samplesMax: phiSamplesMaxDefault,
+      stdDeviationMsMin: options.phiStdDeviationMsMin ?? phiStdDeviationMsMinDefault,
+      acceptablePauseMs: options.phiAcceptablePauseMs ?? phiAcceptablePauseMsDefault,
+      firstIntervalMs: phiFirstIntervalRounds * this.gossipIntervalMs,
+      silenceMsMax: downAfterMs,
+    });
     this.selfAddress = `${options.self.host}:${options.self.peerPort}`;
     this.seeds = [...new Set(options.seeds)].filter((s) => s !== this.selfAddress);
     this.states.set(this.self.id, {
@@ -139,8 +209,9 @@ export class Membership {
   /** Stops the loop and waits for exchanges in flight (each bounded by the request timeout). */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
+    this.scheduleCheck(Infinity, 0);
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
@@ -152,15 +223,22 @@ export class Membership {
     return this.cachedRing;
   }
 
+  /** Every member, sorted by id; liveness is brought up to date first, so each one's verdict matches its phi. */
   members(): MemberView[] {
+    this.refreshLiveness();
     const nowMs = this.now();
     return [...this.states.values()]
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((s) => ({
-        id: s.id, host: s.host, respPort: s.respPort, peerPort: s.peerPort, status: s.status,
-        up: this.up.has(s.id), vnodes: s.tokens.length, generation: s.generation,
-        lastSeenMs: s.id === this.self.id ? nowMs : this.progressAtMs.get(s.id) ?? 0,
-      }));
+      .map((s) => {
+        const self = s.id === this.self.id;
+        const up = this.up.has(s.id);
+        return {
+          id: s.id, host: s.host, respPort: s.respPort, peerPort: s.peerPort, status: s.status,
+          liveness: up ? 'up' : 'down', up, phi: self ? 0 : this.detector.phi(s.id, nowMs),
+          vnodes: s.tokens.length, generation: s.generation,
+          lastSeenMs: self ? nowMs : this.detector.window(s.id)?.lastMs ?? 0,
+        };
+      });
   }
 
   /**
@@ -218,7 +296,7 @@ export class Membership {
 
   private schedule(): void {
     if (!this.running) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       this.round();
       this.schedule();
@@ -292,7 +370,7 @@ export class Membership {
       if (current !== undefined && compareStamps(next, current) <= 0) continue;
       if (current === undefined && !this.admit(next)) continue;
       this.states.set(next.id, next);
-      if (current !== undefined) this.progressAtMs.set(next.id, nowMs);
+      if (current !== undefined) this.detector.heartbeat(next.id, nowMs);
       if (ringPlacementChanged(current, next)) ringChanged = true;
     }
     if (ringChanged) this.cachedRing = undefined;
@@ -320,17 +398,35 @@ export class Membership {
   private refreshLiveness(ringChanged = false): void {
     const nowMs = this.now();
     let livenessChanged = false;
+    let nextCheckMs = Infinity;
     for (const id of this.states.keys()) {
       if (id === this.self.id) continue;
-      const alive = isAlive(this.progressAtMs.get(id), nowMs, this.downAfterMs);
+      const alive = this.detector.verdict(id, nowMs) === 'up';
+      if (alive) nextCheckMs = Math.min(nextCheckMs, this.detector.convictionAtMs(id, nowMs));
       if (alive === this.up.has(id)) continue;
       livenessChanged = true;
       if (alive) this.up.add(id);
       else this.up.delete(id);
-      this.logger.info({ member: id, generation: this.states.get(id)?.generation }, alive ? 'member up' : 'member down');
+      this.logger.info({ member: id, generation: this.states.get(id)?.generation, phi: round2(this.detector.phi(id, nowMs)) },
+        alive ? 'member up' : 'member down');
     }
     if (livenessChanged) this.upSnapshot = new Set(this.up);
+    this.scheduleCheck(nextCheckMs, nowMs);
     if (livenessChanged || ringChanged) this.emitChange();
+  }
+
+  /** (Re)arms the liveness check for `atMs` (Infinity: none); at least 1 ms ahead, so a verdict due now never spins. */
+  private scheduleCheck(atMs: number, nowMs: number): void {
+    if (atMs === this.checkAtMs || (!this.running && atMs !== Infinity)) return;
+    if (this.checkTimer !== undefined) this.timers.clearTimeout(this.checkTimer);
+    this.checkTimer = undefined;
+    this.checkAtMs = atMs;
+    if (atMs === Infinity) return;
+    this.checkTimer = this.timers.setTimeout(() => {
+      this.checkTimer = undefined;
+      this.checkAtMs = Infinity;
+      this.refreshLiveness();
+    }, Math.max(1, Math.ceil(atMs - nowMs)));
   }
 
   private emitChange(): void {
@@ -348,4 +444,17 @@ export class Membership {
     assert(s !== undefined, 'own state missing');
     return s;
   }
+}
+
+/**
+ * The default clock: milliseconds since the epoch that never go back (the
+ * process's monotonic clock anchored at its start), so a wall clock stepped
+ * back by NTP cannot make a silent member look freshly heard.
+ */
+function monotonicNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }

@@ -4,7 +4,7 @@
 // (generation, version) pair. A restart starts a new generation (its start time),
 // which beats any version of an older life — Cassandra's HeartBeatState
 // (generation + version) and Gossiper.examineGossiper's digest comparison.
-// No I/O and no clock reads here: liveness takes `now`, so tests need no sleeps.
+// No I/O and no clock reads here; liveness is the failure detector's (phi.ts).
 
 import assert from 'node:assert/strict';
 
@@ -80,17 +80,6 @@ export function diff(
     if (!remoteIds.has(mine.id)) send.push(mine);
   }
   return { send, request };
-}
-
-/**
- * Pure liveness verdict: a member is alive while its heartbeat has advanced,
- * as seen here, within the last `downAfterMs`. `lastProgressAtMs` undefined
- * means no progress was ever seen (a state we only heard about second-hand).
- * The phi-accrual detector replaces this behind the same seam (takes `now`).
- */
-export function isAlive(lastProgressAtMs: number | undefined, nowMs: number, downAfterMs: number): boolean {
-  if (lastProgressAtMs === undefined) return false;
-  return nowMs - lastProgressAtMs < downAfterMs;
 }
 
 /** Whether a member owns ranges: joining nodes take ownership only once they are normal. */

@@ -284,8 +284,8 @@ test.serial('a killed node restarted rejoins and keeps its id', async (t) => {
   await cluster.waitConverged(3, 20_000);
   for (const node of cluster.nodes) {
     const members = (await node.client({ protocol: 2 }).call('RING', 'MEMBERS')) as unknown[];
-    const view = members.map(fields).map((m) => [String(m.get('id')), String(m.get('state')), String(m.get('address'))]);
-    t.deepEqual(view.sort(), cluster.nodes.map((x) => [x.id, 'up', `127.0.0.1:${x.port}`]).sort(), `RING MEMBERS via ${node.id}`);
+    const view = members.map(fields).map((m) => [String(m.get('id')), String(m.get('state')), String(m.get('liveness')), String(m.get('address'))]);
+    t.deepEqual(view.sort(), cluster.nodes.map((x) => [x.id, 'normal', 'up', `127.0.0.1:${x.port}`]).sort(), `RING MEMBERS via ${node.id}`);
   }
   t.is((await n3.info('cluster')).match(/^ringkv_node_id:(.*)$/m)?.[1]?.trim(), 'n3');
   // Back in service: a write with W=3 needs it.

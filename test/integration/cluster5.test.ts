@@ -189,14 +189,18 @@ test.serial('a pipeline through a non-owner reads its own forwarded writes in or
   }
 });
 
-test.serial('RING MEMBERS lists 5 members up with ownership values', async (t) => {
+test.serial('RING MEMBERS lists 5 members normal and up, with phi and ownership values', async (t) => {
   for (const node of cluster.nodes) {
     const members = ((await node.client({ protocol: 2 }).call('RING', 'MEMBERS')) as unknown[]).map(fields);
     t.is(members.length, 5);
     t.deepEqual(members.map((m) => String(m.get('id'))).sort(), cluster.nodes.map((x) => x.id).sort());
     let total = 0;
     for (const m of members) {
-      t.is(m.get('state'), 'up');
+      t.is(m.get('state'), 'normal');
+      t.is(m.get('liveness'), 'up');
+      const phi = Number(m.get('phi'));
+      t.true(/^\d+\.\d\d$/.test(String(m.get('phi'))) && phi >= 0 && phi < 8, `${String(m.get('id'))} phi ${String(m.get('phi'))}`);
+      if (m.get('id') === node.id) t.is(m.get('phi'), '0.00', 'a node does not suspect itself');
       const own = Number(m.get('ownership'));
       t.true(Number.isFinite(own) && own > 0.3 && own < 0.9, `${String(m.get('id'))} ownership ${String(m.get('ownership'))}`);
       t.true(Number(m.get('vnodes')) > 0);
@@ -210,6 +214,9 @@ test.serial('RING MEMBERS lists 5 members up with ownership values', async (t) =
     const info = await node.info('cluster');
     t.is(infoNumber(info, 'cluster_members'), 5);
     t.is(infoNumber(info, 'cluster_members_up'), 5);
+    const lines = info.split(/\r?\n/).filter((l) => /^member\d+:/.test(l));
+    t.is(lines.length, 5, info);
+    for (const line of lines) t.regex(line, /^member\d+:id=[^,]+,address=127\.0\.0\.1:\d+,state=normal,liveness=up,phi=\d+\.\d\d$/);
   }
 });
 

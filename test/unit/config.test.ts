@@ -40,3 +40,27 @@ test('config › bad values are ConfigErrors with one-line messages', (t) => {
   }
   t.throws(() => resolveConfig([], { RINGKV_PORT: 'abc' }), { instanceOf: ConfigError });
 });
+
+test('config › failure detector: phi threshold 8, 500 ms acceptable pause, 5 s silence ceiling by default', (t) => {
+  const c = resolveConfig([], {});
+  t.deepEqual([c.phiConvictThreshold, c.phiAcceptablePauseMs, c.downAfterMs, c.gossipIntervalMs], [8, 500, 5000, 500]);
+  const tuned = resolveConfig(['--phi-convict-threshold', '10.5', '--phi-acceptable-pause-ms', '0'], { RINGKV_DOWN_AFTER_MS: '3000' });
+  t.deepEqual([tuned.phiConvictThreshold, tuned.phiAcceptablePauseMs, tuned.downAfterMs], [10.5, 0, 3000]);
+  t.is(resolveConfig([], { RINGKV_PHI_CONVICT_THRESHOLD: '12' }).phiConvictThreshold, 12);
+});
+
+test('config › failure detector options out of range or inconsistent are ConfigErrors', (t) => {
+  const bad: string[][] = [
+    ['--phi-convict-threshold', 'x'], ['--phi-convict-threshold', '0.5'], ['--phi-convict-threshold', '17'],
+    ['--phi-convict-threshold', '1e3'], ['--phi-convict-threshold', '8.'], ['--phi-acceptable-pause-ms', '2.5'],
+    ['--phi-acceptable-pause-ms', '-1'],
+    // phi could never decide: the ceiling always comes first.
+    ['--phi-acceptable-pause-ms', '5000'], ['--phi-acceptable-pause-ms', '2000', '--down-after-ms', '1500'],
+    // The ceiling must span several rounds (Membership asserts it; the configuration says so first).
+    ['--gossip-interval-ms', '2000', '--down-after-ms', '5000'],
+  ];
+  for (const args of bad) {
+    const err = t.throws(() => resolveConfig(args, {}), { instanceOf: ConfigError }, args.join(' '));
+    t.false(err!.message.includes('\n'));
+  }
+});

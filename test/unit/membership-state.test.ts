@@ -7,7 +7,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { Digest, MemberState, StateMap } from '../../src/membership/state.js';
 import {
-  compareStamps, diff, digestsOf, isAlive, ringPlacementChanged,
+  compareStamps, diff, digestsOf, ringPlacementChanged,
 } from '../../src/membership/state.js';
 import { answerWants, fromWire, toWire } from '../../src/membership/gossip.js';
 
@@ -160,13 +160,6 @@ test('state › diff sends what the peer lacks and requests what it has newer', 
   const { send, request } = diff(local, remote);
   t.deepEqual(send.map((x) => x.id).sort(), ['mineNewer', 'onlyMine']);
   t.deepEqual(request, [{ id: 'theirsNewer', generation: 1, version: 5 }, { id: 'onlyTheirs', generation: 0, version: 0 }]);
-});
-
-test('state › isAlive: progress within downAfterMs, never for a second-hand state', (t) => {
-  t.true(isAlive(1000, 1000, 500));
-  t.true(isAlive(1000, 1499, 500));
-  t.false(isAlive(1000, 1500, 500));
-  t.false(isAlive(undefined, 0, 500));
 });
 
 test('state › ring placement changes only with ownership or tokens', (t) => {
