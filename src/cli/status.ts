@@ -64,14 +64,29 @@ function infoField(info: Reply, name: string): string | undefined {
   return match?.[1]?.trim();
 }
 
-async function localRecords(address: string, password: string | undefined): Promise<string> {
+interface MemberReport {
+  readonly records: string;
+  /** Hints this member holds as a fallback. */
+  readonly held: string;
+  /** Hints it holds, per the member they wait for. */
+  readonly pendingFor: ReadonlyMap<string, number>;
+}
+
+/** What a member says of itself in INFO # Cluster; '?' where it does not answer. */
+async function memberReport(address: string, password: string | undefined): Promise<MemberReport> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
   try {
     const commands = password === undefined ? [['INFO', 'cluster']] : [['AUTH', password], ['INFO', 'cluster']];
     const replies = await request(host, port, commands);
-    return infoField(replies[replies.length - 1]!, 'local_records') ?? '?';
+    const info = replies[replies.length - 1]!;
+    const pendingFor = new Map<string, number>();
+    for (const pair of (infoField(info, 'hints_pending_for') ?? '').split(',')) {
+      const at = pair.lastIndexOf('=');
+      if (at > 0) pendingFor.set(pair.slice(0, at), Number(pair.slice(at + 1)));
+    }
+    return { records: infoField(info, 'local_records') ?? '?', held: infoField(info, 'hints_pending') ?? '?', pendingFor };
   } catch {
-    return '?';
+    return { records: '?', held: '?', pendingFor: new Map() };
   }
 }
 
@@ -99,23 +114,33 @@ export async function runStatus(argv: string[]): Promise<void> {
   const members = replies[replies.length - 2]!;
   const info = replies[replies.length - 1]!;
   if (members instanceof Error) throw new ConfigError(`${host}:${port} answered: ${members.message}`);
-  const rows = await Promise.all((members as Reply[]).map(async (entry) => {
+  const entries = (members as Reply[]).map((entry) => {
     const f = fieldsOf(entry);
     const state = f.get('state') ?? '?';
     // A node from before the liveness field folded it into state (up/down for normal members).
     const down = (f.get('liveness') ?? (state === 'down' ? 'down' : 'up')) === 'down';
+    return { f, state, down };
+  });
+  const reports = await Promise.all(entries.map(({ f, down }) => (down ? undefined : memberReport(f.get('address') ?? '', password))));
+  // Hints waiting for a member, summed over every member that answered.
+  const waitingFor = new Map<string, number>();
+  for (const report of reports) for (const [target, count] of report?.pendingFor ?? []) waitingFor.set(target, (waitingFor.get(target) ?? 0) + count);
+  const rows = entries.map(({ f, state, down }, i) => {
     const mode = state === 'joining' ? 'J' : state === 'leaving' ? 'L' : 'N';
-    const records = down ? '-' : await localRecords(f.get('address') ?? '', password);
-    return [`${down ? 'D' : 'U'}${mode}`, f.get('id') ?? '?', f.get('address') ?? '?', f.get('peer_address') ?? '?',
-      f.get('phi') ?? '?', `${(Number(f.get('ownership') ?? 0) * 100).toFixed(1)}%`, records, f.get('vnodes') ?? '?'];
-  }));
-  const header = ['--', 'Node', 'Address', 'Peer address', 'Phi', 'Owns (effective)', 'Records', 'Vnodes'];
+    const report = reports[i];
+    const id = f.get('id') ?? '?';
+    return [`${down ? 'D' : 'U'}${mode}`, id, f.get('address') ?? '?', f.get('peer_address') ?? '?',
+      f.get('phi') ?? '?', `${(Number(f.get('ownership') ?? 0) * 100).toFixed(1)}%`, report?.records ?? '-',
+      String(waitingFor.get(id) ?? 0), report?.held ?? '-', f.get('vnodes') ?? '?'];
+  });
+  const header = ['--', 'Node', 'Address', 'Peer address', 'Phi', 'Owns (effective)', 'Records', 'Hints for', 'Hints held', 'Vnodes'];
   const table = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   const lines = table.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
   process.stdout.write([
     `Cluster: ${infoField(info, 'cluster_name') ?? '?'}  (N=${infoField(info, 'replication_factor')}, R=${infoField(info, 'read_quorum')}, W=${infoField(info, 'write_quorum')})`,
     `Status=Up/Down  State=Normal/Leaving/Joining  Phi=failure detector suspicion as ${host}:${port} sees it (down from its threshold, default 8)`,
+    'Hints for=writes waiting on fallbacks for this member (handed off when it is up)  Hints held=hints this member keeps as a fallback',
     ...lines,
     '',
   ].join('\n'));

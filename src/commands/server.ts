@@ -239,12 +239,15 @@ function command(ctx: CommandContext, args: Buffer[]): Reply {
 export const serverCommands = { info, config, time, command };
 
 /** Hinted handoff as INFO shows it; all zero when hints are off. */
-function hintLines(ctx: CommandContext): [string, number][] {
+function hintLines(ctx: CommandContext): [string, number | string][] {
   const hints = ctx.server.coordinator.options.hints;
   let pending = 0;
   for (const p of hints?.pending().values() ?? []) pending += p.count;
+  const perTarget = [...(hints?.pending() ?? new Map<string, { count: number }>())].map(([target, p]) => `${target}=${p.count}`).join(',');
   return [
     ['hints_pending', pending],
+    // Which down replicas those hints wait for: `ringkv status` sums them per member.
+    ['hints_pending_for', perTarget],
     ['hints_stored', hints?.stats.stored ?? 0],
     ['hints_delivered', hints?.stats.delivered ?? 0],
     ['hints_dropped', hints?.stats.dropped ?? 0],

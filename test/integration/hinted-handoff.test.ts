@@ -3,8 +3,19 @@
 // those keys answers OK through fallbacks, and the returning primaries get
 // every write back without a single read.
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { startCluster, eventually, type Cluster } from '../helpers/cluster.js';
+import { startCluster, eventually, repoRoot, type Cluster } from '../helpers/cluster.js';
+
+function ringkvStatus(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), 'status', '-p', String(port)], { timeout: 15_000 }, (err, out, stderr) => {
+      if (err) reject(new Error(`ringkv status: ${err.message}\n${stderr}`));
+      else resolve(out);
+    });
+  });
+}
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 const keysWanted = 1000;
@@ -64,6 +75,15 @@ test.serial('with two of 5 nodes killed, 1,000 W=2 writes to keys they own all a
   const up = [n1, n2, n3].map((n) => n.client({ protocol: 2 }));
   t.true((await hintsPending(up)) >= keys.length, 'every write left hints for the two down primaries');
   t.true(infoNumber(await client.info('cluster'), 'writes_with_fallbacks') > 0);
+  // `ringkv status`: the two down members each have a write per key waiting for them.
+  const status = await ringkvStatus(n1.port);
+  const header = status.split('\n').find((line) => line.startsWith('--'))!.split(/\s{2,}/);
+  const hintsFor = header.indexOf('Hints for');
+  for (const id of [n4.id, n5.id]) {
+    const row = status.split('\n').find((line) => line.split(/\s{2,}/)[1] === id)!;
+    t.true(row.startsWith('DN'), row);
+    t.is(Number(row.split(/\s{2,}/)[hintsFor]), keys.length, `${id}: ${row}`);
+  }
 
   // STRICT counts only primaries: with two of three down, W=2 cannot be met.
   const strict = n1.client({ protocol: 2 });
