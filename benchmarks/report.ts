@@ -56,12 +56,71 @@ export function markdownTable(rows: Row[]): string {
   return [header, rule, ...lines.map((line) => `| ${line} |`)].join('\n');
 }
 
+/**
+ * One target, test and pipeline depth measured healthy (up) and with a node
+ * down (down), in the same run: the cost of the degraded path.
+ */
+export interface DownUp {
+  target: string;
+  test: string;
+  pipeline: number;
+  upMode: string;
+  downMode: string;
+  upRps: number;
+  downRps: number;
+  upP50Ms: number;
+  downP50Ms: number;
+  upP99Ms: number;
+  downP99Ms: number;
+  /** downRps / upRps (higher is better; the goal is downUpGoal) */
+  rpsRatio: number;
+  /** downP50Ms / upP50Ms (lower is better) */
+  p50Ratio: number;
+  /** downP99Ms / upP99Ms (lower is better) */
+  p99Ratio: number;
+}
+
+/** The "always writable" issue's bar: with one node down, writes keep at least this share of their throughput. */
+export const downUpGoal = 0.8;
+
+/** Pairs each of `target`'s rows in `upMode` with its row in `downMode` (same test and pipeline). */
+export function compareDownUp(rows: readonly Row[], target: string, upMode: string, downMode: string): DownUp[] {
+  const down = new Map(rows.filter((r) => r.target === target && r.mode === downMode).map((r) => [`${r.test}/${r.pipeline}`, r]));
+  const pairs: DownUp[] = [];
+  for (const up of rows) {
+    if (up.target !== target || up.mode !== upMode) continue;
+    const d = down.get(`${up.test}/${up.pipeline}`);
+    if (d === undefined) continue;
+    pairs.push({
+      target, test: up.test, pipeline: up.pipeline, upMode, downMode,
+      upRps: up.rps, downRps: d.rps, upP50Ms: up.p50Ms, downP50Ms: d.p50Ms, upP99Ms: up.p99Ms, downP99Ms: d.p99Ms,
+      rpsRatio: d.rps / up.rps, p50Ratio: d.p50Ms / up.p50Ms, p99Ratio: d.p99Ms / up.p99Ms,
+    });
+  }
+  return pairs;
+}
+
+export function markdownDownUpTable(pairs: readonly DownUp[]): string {
+  const header = '| target | test | pipeline | up requests/s | down requests/s | down/up rps | up p50 ms | down p50 ms | up p99 ms | down p99 ms | down/up p99 |';
+  const rule = '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const lines = pairs.map((p) => {
+    const goal = p.test === 'SET' ? (p.rpsRatio >= downUpGoal ? ' ✓' : ' ✗') : '';
+    return [
+      p.target, p.test, String(p.pipeline), number(p.upRps, 0), number(p.downRps, 0), `${ratio(p.rpsRatio)}${goal}`,
+      number(p.upP50Ms, 3), number(p.downP50Ms, 3), number(p.upP99Ms, 3), number(p.downP99Ms, 3), ratio(p.p99Ratio),
+    ].join(' | ');
+  });
+  return [header, rule, ...lines.map((line) => `| ${line} |`)].join('\n');
+}
+
 export interface ReportContext {
   startedAt: string;
   requests: number;
   machine: string;
   notes: string[];
   failures: Failure[];
+  /** Healthy vs degraded pairs; a second table when there are any. */
+  downUp?: readonly DownUp[];
 }
 
 export function markdownReport(rows: Row[], context: ReportContext): string {
@@ -76,8 +135,22 @@ export function markdownReport(rows: Row[], context: ReportContext): string {
     '',
     markdownTable(rows),
     '',
+    ...downUpSection(context.downUp ?? []),
     ...context.notes.map((note) => `- ${note}`),
     ...failures,
     '',
   ].join('\n');
+}
+
+function downUpSection(pairs: readonly DownUp[]): string[] {
+  if (pairs.length === 0) return [];
+  const modes = [...new Set(pairs.map((p) => `${p.target}: up = "${p.upMode}", down = "${p.downMode}"`))];
+  return [
+    `## One node down vs all up (goal: SET down ≥ ${downUpGoal.toFixed(2)}× up)`,
+    '',
+    markdownDownUpTable(pairs),
+    '',
+    ...modes.map((m) => `- ${m}`),
+    '',
+  ];
 }

@@ -1,8 +1,9 @@
 // `npm run bench`: ringkv against redis-server, measured by redis-benchmark in
 // one run so the comparison is fair on whatever machine runs it. Each target
-// (redis-server, one ringkv node, a 3-node N=3 R=2 W=2 cluster) is started on
-// free ports, loaded with SET and GET at pipeline depths 1 and 16, and stopped
-// before the next, because a 2-core box cannot host two targets plus the load
+// (redis-server, one ringkv node, a 3-node N=3 R=2 W=2 cluster, and a 4-node
+// cluster measured all up and then with one node killed, its writes going
+// to fallbacks as hints) is started on free ports, loaded with SET and GET at
+// pipeline depths 1 and 16, and stopped before the next, because a 2-core box cannot host two targets plus the load
 // generator without the numbers measuring contention. Results go to
 // benchmarks/results/<timestamp>.json and latest.md; processes and temp dirs
 // are cleaned up on failure and on Ctrl-C (see test/helpers/cluster.ts).
@@ -11,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../test/helpers/cluster.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
-import { markdownReport, withRatios, type Failure, type Row } from './report.js';
-import { startTarget, targetNames, toolVersion, type Target, type TargetName } from './targets.js';
+import { compareDownUp, downUpGoal, markdownReport, withRatios, type DownUp, type Failure, type Row } from './report.js';
+import { startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
 
 const defaultRequests = 200_000;
 const clients = 50;
@@ -48,6 +49,10 @@ function toRows(target: string, mode: string, pipeline: number, results: BenchRe
 interface Collected {
   rows: Row[];
   failures: Failure[];
+  /** Targets measured healthy and degraded: which modes pair up in the down/up table. */
+  comparisons: { target: string; upMode: string; downMode: string }[];
+  /** Notes the targets added (what a degraded target did). */
+  notes: string[];
 }
 
 async function measure(out: Collected, target: Target, mode: string, pipeline: number, run: () => Promise<BenchResult[]>): Promise<void> {
@@ -61,6 +66,7 @@ async function measure(out: Collected, target: Target, mode: string, pipeline: n
 }
 
 async function benchTarget(out: Collected, target: Target, requests: number): Promise<void> {
+  if (target.degrade !== undefined) return benchDegraded(out, target, target.degrade, requests);
   const [first] = target.ports;
   if (first === undefined) throw new Error(`${target.label} has no ports`);
   const spreadMode = `spread ${target.ports.length}×c${spreadClientsPerNode} (Σ rps, max p50/p99)`;
@@ -72,6 +78,27 @@ async function benchTarget(out: Collected, target: Target, requests: number): Pr
       await measure(out, target, spreadMode, pipeline, () => runSpread(target.ports, spec, spreadClientsPerNode));
     }
   }
+}
+
+/**
+ * A target measured healthy, then degraded (degrade.run kills a node), at
+ * every pipeline depth, with one redis-benchmark at node 1 (which stays up);
+ * the pairs become the report's down/up comparison.
+ */
+async function benchDegraded(out: Collected, target: Target, degrade: Degrade, requests: number): Promise<void> {
+  const [first] = target.ports;
+  if (first === undefined) throw new Error(`${target.label} has no ports`);
+  const half = async (mode: string): Promise<void> => {
+    for (const pipeline of pipelines) {
+      await measure(out, target, mode, pipeline, () => runRedisBenchmark({ requests, clients, pipeline, keyspace, tests, port: first }));
+    }
+  };
+  await half(degrade.upMode);
+  progress(`${target.label} — degrading: ${degrade.downMode}`);
+  await degrade.run();
+  await half(degrade.downMode);
+  out.comparisons.push({ target: target.label, upMode: degrade.upMode, downMode: degrade.downMode });
+  if (target.notes !== undefined) out.notes.push(...(await target.notes()));
 }
 
 async function runTarget(out: Collected, name: TargetName, requests: number): Promise<void> {
@@ -103,7 +130,7 @@ function standingNotes(plan: Plan): string[] {
   ];
 }
 
-async function writeResults(startedAt: Date, plan: Plan, machine: string, rows: Row[], failures: Failure[], notes: string[]): Promise<string> {
+async function writeResults(startedAt: Date, plan: Plan, machine: string, rows: Row[], downUp: DownUp[], failures: Failure[], notes: string[]): Promise<string> {
   await mkdir(resultsDir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/:/g, '-');
   const json = {
@@ -112,11 +139,12 @@ async function writeResults(startedAt: Date, plan: Plan, machine: string, rows: 
     config: { ...plan, clients, spreadClientsPerNode, keyspace, pipelines, tests },
     machine,
     rows,
+    downUp,
     failures,
     notes,
   };
   await writeFile(path.join(resultsDir, `${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
-  const markdown = markdownReport(rows, { startedAt: startedAt.toISOString(), requests: plan.requests, machine, notes, failures });
+  const markdown = markdownReport(rows, { startedAt: startedAt.toISOString(), requests: plan.requests, machine, notes, failures, downUp });
   await writeFile(path.join(resultsDir, 'latest.md'), markdown);
   return markdown;
 }
@@ -135,9 +163,11 @@ async function main(): Promise<number> {
     plan.targets = plan.targets.filter((name) => name !== 'redis');
   }
   const machine = describeMachine(benchVersion);
-  const out: Collected = { rows: [], failures: [] };
+  const out: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
   for (const name of plan.targets) await runTarget(out, name, plan.requests);
-  const markdown = await writeResults(startedAt, plan, machine, withRatios(out.rows), out.failures, notes);
+  const downUp = out.comparisons.flatMap((c) => compareDownUp(out.rows, c.target, c.upMode, c.downMode));
+  if (downUp.length > 0) notes.push(`Down/up: the same target and load before and after one node was killed; the "always writable" goal is down ≥ ${downUpGoal.toFixed(2)}× up in SET requests/s.`);
+  const markdown = await writeResults(startedAt, plan, machine, withRatios(out.rows), downUp, out.failures, [...notes, ...out.notes]);
   process.stdout.write(markdown);
   return out.failures.length > 0 ? 1 : 0;
 }
