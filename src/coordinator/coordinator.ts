@@ -129,7 +129,7 @@ export class Coordinator {
     this.now = options.now ?? Date.now;
     this.readReplicas = {
       selfId: view.selfId,
-      readLocal: (key, token) => this.storage.get(key, token),
+      readLocal: (key, token) => this.localVersions(key, token),
       readRemote: (id, key) => this.readRemote(id, encodeReplicaGet(key)),
       repair: (key, token, merged, behind) => this.readRepair(key, token, merged, behind),
       isUp: (id) => this.view.isUp(id),
@@ -312,11 +312,13 @@ export class Coordinator {
       // The fallback's own failure is this slot's failure: one substitute per primary per write.
       return send(fallback, primary);
     };
-    const standIn = (primary: string, err: unknown): Promise<unknown> => {
+    const standIn = (primary: string, err: () => unknown): Promise<unknown> => {
       if (!strict) return hinted(primary);
       hinted(primary).catch(ignore);
-      return Promise.reject(err);
+      return Promise.reject(err());
     };
+    // Built only when STRICT needs it: an error captures a stack, too dear for every hinted write.
+    const primaryDown = () => new QuorumError('write', options.w, 0, primaries.length, false);
     return callQuorum<unknown>({
       operation: 'write',
       replicas: primaries,
@@ -324,8 +326,8 @@ export class Coordinator {
       selfIndex: primaries.indexOf(this.selfId),
       ask: (id) => {
         if (id === this.selfId) return local;
-        if (!this.view.isUp(id) && fallbacks.available()) return standIn(id, new QuorumError('write', options.w, 0, primaries.length, false));
-        return send(id).catch((err: unknown) => (fallbacks.available() ? standIn(id, err) : Promise.reject(err)));
+        if (!this.view.isUp(id) && fallbacks.available()) return standIn(id, primaryDown);
+        return send(id).catch((err: unknown) => (fallbacks.available() ? standIn(id, () => err) : Promise.reject(err)));
       },
     }).catch((err: unknown) => {
       if (err instanceof QuorumError) this.stats.writeQuorumFailures++;

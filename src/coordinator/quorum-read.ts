@@ -13,6 +13,7 @@ import { callQuorum } from './quorum-call.js';
 /** What a read needs from its node: local and remote records, and a way to repair. */
 export interface ReadReplicas {
   readonly selfId: string;
+  /** This node's record of the key with any hints it keeps for it. */
   readLocal(key: Buffer, token: Buffer | undefined): Sibling[];
   readRemote(id: string, key: Buffer): Promise<Sibling[]>;
   repair(key: Buffer, token: Buffer | undefined, merged: readonly Sibling[], behind: readonly string[]): void;
@@ -36,7 +37,8 @@ export async function quorumRead(
     const fallback = standIns?.next();
     if (fallback === undefined) return Promise.reject(err);
     byFallback[index] = true;
-    return node.readRemote(fallback, key);
+    // This node may itself be a fallback for a key it does not replicate: no request to itself.
+    return fallback === node.selfId ? Promise.resolve(node.readLocal(key, token)) : node.readRemote(fallback, key);
   };
   await callQuorum<Sibling[]>({
     operation: 'read',

@@ -83,6 +83,9 @@ export class LevelHintStore implements HintStore {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
+  /** Per target, the oldest stored time the last expiry walk left (Infinity: none left). */
+  private readonly oldestKept = new Map<string, number>();
+
   private constructor(location: string, options: HintStoreOptions) {
     this.db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     this.totals = new HintTotalsByTarget(options.hintBytesPerTargetMax ?? hintBytesPerTargetMaxDefault);
@@ -137,6 +140,9 @@ export class LevelHintStore implements HintStore {
     const next = foldHint(current?.siblings ?? [], siblings);
     if (next.length === 0) return this.drain();
     const storedAtMs = hintAgeFrom(current, next, nowMs);
+    // Keep expire's skip honest: a hint older than what the last walk left (none left, or a clock stepped back) lowers it.
+    const oldestMs = this.oldestKept.get(target);
+    if (oldestMs !== undefined && storedAtMs < oldestMs) this.oldestKept.set(target, storedAtMs);
     const value = encodeHintValue(storedAtMs, next);
     const oldBytes = currentValue === undefined ? 0 : hintBytes(storageKey, currentValue);
     const newBytes = hintBytes(storageKey, value);
@@ -242,6 +248,11 @@ export class LevelHintStore implements HintStore {
   async expire(target: string, olderThanMs: number): Promise<number> {
     if (this.closed) throw closedError();
     if (!this.totals.has(target)) return 0;
+    // Hints only get younger than the oldest one the last walk kept (an add stores now, a fold keeps an older time):
+    // until the cutoff passes it, nothing can be due, and the walk (a read per hint) is skipped.
+    const oldestMs = this.oldestKept.get(target);
+    if (oldestMs !== undefined && olderThanMs <= oldestMs) return 0;
+    let oldestLeft = Infinity;
     const prefix = this.prefixOf(target);
     const writes: Promise<void>[] = [];
     const entries = this.db.keys({ gte: prefix, lt: prefixEnd(prefix), highWaterMarkBytes: readChunkBytes });
@@ -253,7 +264,10 @@ export class LevelHintStore implements HintStore {
       const value = this.latest(id, storageKey);
       if (value === undefined) return;
       const storedAtMs = storedAtOf(value);
-      if (storedAtMs !== undefined && storedAtMs >= olderThanMs) return;
+      if (storedAtMs !== undefined && storedAtMs >= olderThanMs) {
+        oldestLeft = Math.min(oldestLeft, storedAtMs);
+        return;
+      }
       this.totals.change(target, hintBytes(storageKey, value), 0);
       writes.push(this.write(id, storageKey, target, null));
     };
@@ -270,6 +284,7 @@ export class LevelHintStore implements HintStore {
     for (const u of this.unwrittenOf(target, undefined).values()) expireOne(u.storageKey);
     await Promise.all(writes);
     this.stats.expired += writes.length;
+    this.oldestKept.set(target, oldestLeft);
     return writes.length;
   }
 
