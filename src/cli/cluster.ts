@@ -13,7 +13,7 @@ import { ConfigError, options, parseFlags } from './config.js';
 const clusterFlags = [{ flag: 'nodes' }, { flag: 'base-port' }];
 
 /** Options passed through to every node. */
-const passThrough = new Set(['n', 'r', 'w', 'vnodes', 'requirepass', 'cluster-secret', 'cluster-name', 'log-level', 'request-timeout-ms', 'tombstone-grace-ms', 'bind', 'data']);
+const passThrough = new Set(['n', 'r', 'w', 'vnodes', 'requirepass', 'cluster-secret', 'cluster-name', 'log-level', 'request-timeout-ms', 'tombstone-grace-ms', 'host-probe', 'bind', 'data']);
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/ringkv.js');
 

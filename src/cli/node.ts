@@ -12,6 +12,8 @@ import { ReplicaService } from '../coordinator/replica-service.js';
 import { FileActor } from '../storage/actor.js';
 import { LevelHintStore } from '../hints/level-hint-store.js';
 import { HandoffSender } from '../hints/sender.js';
+import { HostProber, hostProbeTimeoutMs, type Pinger } from '../membership/host-probe.js';
+import { openIcmpPinger } from '../membership/icmp-pinger.js';
 import { loadIdentity } from '../membership/identity.js';
 import { Membership } from '../membership/membership.js';
 import { MessageType } from '../peer/message-types.js';
@@ -37,6 +39,7 @@ export class RingkvNode {
     readonly resp: RespServer,
     readonly hints: LevelHintStore | undefined,
     readonly handoff: HandoffSender | undefined,
+    readonly hostProber: HostProber,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
@@ -116,22 +119,31 @@ export class RingkvNode {
       if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
       throw new Error(`unexpected peer message type ${message.type}`);
     });
+    // Opened last before the try below, so no earlier failure leaves its raw socket open.
+    const probeLog = log.child({ component: 'host-probe' });
+    const hostProber = new HostProber({
+      pinger: openPinger(config, probeLog),
+      hosts: () => membership.members().map((m) => m.host),
+      logger: probeLog,
+    });
     const stats: ServerStats = { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, startedAtMs: Date.now() };
     const services: ServerServices = {
       coordinator,
       config,
       stats,
       clients: resp,
-      cluster: clusterInfo(membership),
+      cluster: clusterInfo(membership, hostProber),
       logger: log.child({ component: 'resp' }),
       commands: buildCommandTable(),
     };
     membership.start();
     coordinator.collector.start();
     handoff?.start();
+    hostProber.start();
     try {
       await resp.listen(services);
     } catch (err) {
+      await hostProber.stop();
       await handoff?.stop();
       await coordinator.collector.stop();
       await membership.stop();
@@ -140,7 +152,7 @@ export class RingkvNode {
       await hints?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff);
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber);
     log.info({ port: resp.address().port, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
@@ -160,6 +172,7 @@ export class RingkvNode {
           { name: 'client connections', run: () => this.resp.close() },
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
+          { name: 'host probe', run: () => this.hostProber.stop() },
           { name: 'gossip and peer connections', run: () => this.stopPeers() },
           { name: 'LevelDB flush and close', run: () => this.storage.close() },
           { name: 'hint store flush and close', run: async () => this.hints?.close() },
@@ -305,7 +318,16 @@ function clusterView(membership: Membership): ClusterView {
   };
 }
 
-function clusterInfo(membership: Membership): ClusterInfo {
+/** The ICMP pinger, or undefined (one info line says why) when --host-probe is off or raw sockets are not allowed. */
+function openPinger(config: NodeConfig, log: Logger): Pinger | undefined {
+  if (config.hostProbe === 'off') return undefined;
+  const opening = openIcmpPinger({ timeoutMs: hostProbeTimeoutMs, logger: log });
+  if ('pinger' in opening) return opening.pinger;
+  log.info(`host probe off: ${opening.off}`);
+  return undefined;
+}
+
+function clusterInfo(membership: Membership, hostProber: HostProber): ClusterInfo {
   let ownershipRing: Ring | undefined;
   let ownership = new Map<string, number>();
   const stateOf = (id: string): 'up' | 'down' | 'joining' | 'leaving' => {
@@ -330,8 +352,11 @@ function clusterInfo(membership: Membership): ClusterInfo {
         phi: m.phi,
         vnodes: m.vnodes,
         ownership: ownership.get(m.id) ?? 0,
+        hostReach: hostProber.reach(m.host),
+        hostRttMs: hostProber.result(m.host)?.rttMs,
       }));
     },
     owners: (key) => membership.ring().preferenceList(key).map((id) => ({ id, state: stateOf(id) })),
+    hostProbe: () => (hostProber.on ? 'on' : 'off'),
   };
 }

@@ -6,6 +6,7 @@
 
 import net from 'node:net';
 import RedisParser from 'redis-parser';
+import { diagnose, type HostReach } from '../membership/host-probe.js';
 import { ConfigError } from './config.js';
 
 /** How long status waits for any one node before reporting it unreachable. */
@@ -62,6 +63,23 @@ function fieldsOf(entry: Reply): Map<string, string> {
 function infoField(info: Reply, name: string): string | undefined {
   const match = new RegExp(`^${name}:(.*)$`, 'm').exec(String(info));
   return match?.[1]?.trim();
+}
+
+const hostReaches: ReadonlySet<string> = new Set<HostReach>(['reachable', 'unreachable', 'unknown', 'off']);
+
+/** Each member's `host=` field from the asked node's INFO member lines (`member0:id=…,host=reachable,…`), by id. */
+export function hostReachById(info: string): Map<string, HostReach> {
+  const byId = new Map<string, HostReach>();
+  for (const match of info.matchAll(/^member\d+:(.*)$/gm)) {
+    const fields = new Map(match[1]!.trim().split(',').map((pair): [string, string] => {
+      const at = pair.indexOf('=');
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }));
+    const id = fields.get('id');
+    const host = fields.get('host');
+    if (id !== undefined && host !== undefined && hostReaches.has(host)) byId.set(id, host as HostReach);
+  }
+  return byId;
 }
 
 interface MemberReport {
@@ -121,6 +139,7 @@ export async function runStatus(argv: string[]): Promise<void> {
     const down = (f.get('liveness') ?? (state === 'down' ? 'down' : 'up')) === 'down';
     return { f, state, down };
   });
+  const hostReach = hostReachById(String(info));
   const reports = await Promise.all(entries.map(({ f, down }) => (down ? undefined : memberReport(f.get('address') ?? '', password))));
   // Hints waiting for a member, summed over every member that answered.
   const waitingFor = new Map<string, number>();
@@ -131,9 +150,9 @@ export async function runStatus(argv: string[]): Promise<void> {
     const id = f.get('id') ?? '?';
     return [`${down ? 'D' : 'U'}${mode}`, id, f.get('address') ?? '?', f.get('peer_address') ?? '?',
       f.get('phi') ?? '?', `${(Number(f.get('ownership') ?? 0) * 100).toFixed(1)}%`, report?.records ?? '-',
-      String(waitingFor.get(id) ?? 0), report?.held ?? '-', f.get('vnodes') ?? '?'];
+      String(waitingFor.get(id) ?? 0), report?.held ?? '-', f.get('vnodes') ?? '?', hostColumn(down, hostReach.get(id))];
   });
-  const header = ['--', 'Node', 'Address', 'Peer address', 'Phi', 'Owns (effective)', 'Records', 'Hints for', 'Hints held', 'Vnodes'];
+  const header = ['--', 'Node', 'Address', 'Peer address', 'Phi', 'Owns (effective)', 'Records', 'Hints for', 'Hints held', 'Vnodes', 'Host'];
   const table = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   const lines = table.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
@@ -141,7 +160,13 @@ export async function runStatus(argv: string[]): Promise<void> {
     `Cluster: ${infoField(info, 'cluster_name') ?? '?'}  (N=${infoField(info, 'replication_factor')}, R=${infoField(info, 'read_quorum')}, W=${infoField(info, 'write_quorum')})`,
     `Status=Up/Down  State=Normal/Leaving/Joining  Phi=failure detector suspicion as ${host}:${port} sees it (down from its threshold, default 8)`,
     'Hints for=writes waiting on fallbacks for this member (handed off when it is up)  Hints held=hints this member keeps as a fallback',
+    `Host=a ping of the member's host from ${host}:${port}, read with its Status: a diagnosis, never used to decide up or down`,
     ...lines,
     '',
   ].join('\n'));
+}
+
+/** The Host column: the diagnosis from this member's liveness and its host's answer; '?' from a node that does not report hosts. */
+function hostColumn(down: boolean, reach: HostReach | undefined): string {
+  return reach === undefined ? '?' : diagnose(down ? 'down' : 'up', reach);
 }

@@ -33,5 +33,7 @@ export interface NodeConfig {
   phiAcceptablePauseMs: number;
   /** A member silent this long is down whatever its phi. */
   downAfterMs: number;
+  /** Ping each member's host for `ringkv status` and INFO (membership/host-probe.ts); on needs raw sockets, and is off without them. */
+  hostProbe: 'on' | 'off';
   logLevel: string;
 }

@@ -106,9 +106,13 @@ const sections: Record<string, Section> = {
       ['sibling_reads', s.siblingReads],
       ['writes_with_fallbacks', s.writesWithFallbacks],
       ...hintLines(ctx),
-      // One line per member, as Redis lists replicas (slave0:ip=…,state=…): its ring state, the detector's verdict and phi.
+      // Whether this node pings members' hosts (off without raw sockets): the host= fields below say 'off' then.
+      ['host_probe', ctx.server.cluster.hostProbe()],
+      // One line per member, as Redis lists replicas (slave0:ip=…,state=…): its ring state, the detector's verdict and
+      // phi, then what a ping of its host says — a diagnosis beside liveness (`ringkv status` words the two together).
       ...members.map((m, i): [string, string] => [`member${i}`,
-        `id=${m.id},address=${m.host}:${m.respPort},state=${m.state},liveness=${m.liveness},phi=${formatPhi(m.phi)}`]),
+        `id=${m.id},address=${m.host}:${m.respPort},state=${m.state},liveness=${m.liveness},phi=${formatPhi(m.phi)},host=${m.hostReach}` +
+        (m.hostRttMs === undefined ? '' : `,host_rtt_ms=${m.hostRttMs.toFixed(2)}`)]),
     ];
   },
   keyspace: (ctx) => {

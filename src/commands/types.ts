@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { Coordinator } from '../coordinator/coordinator.js';
+import type { HostReach } from '../membership/host-probe.js';
 import type { Reply } from '../resp/reply.js';
 import type { NodeConfig } from './node-config.js';
 import type { ArgumentDoc } from './syntax.js';
@@ -80,6 +81,8 @@ export interface ClusterInfo {
   members(): readonly MemberInfo[];
   /** The key's preference list with each node's state. */
   owners(key: Buffer): readonly { id: string; state: string }[];
+  /** Whether this node pings members' hosts: off when told to, or without raw sockets. */
+  hostProbe(): 'on' | 'off';
 }
 
 export interface MemberInfo {
@@ -95,6 +98,10 @@ export interface MemberInfo {
   readonly phi: number;
   readonly vnodes: number;
   readonly ownership: number;
+  /** What a ping of the member's host says (membership/host-probe.ts): a diagnosis beside liveness, never an input to it. */
+  readonly hostReach: HostReach;
+  /** The last echo's round trip (ms) when the host answered. */
+  readonly hostRttMs: number | undefined;
 }
 
 export interface ServerServices {

@@ -216,7 +216,7 @@ test.serial('RING MEMBERS lists 5 members normal and up, with phi and ownership 
     t.is(infoNumber(info, 'cluster_members_up'), 5);
     const lines = info.split(/\r?\n/).filter((l) => /^member\d+:/.test(l));
     t.is(lines.length, 5, info);
-    for (const line of lines) t.regex(line, /^member\d+:id=[^,]+,address=127\.0\.0\.1:\d+,state=normal,liveness=up,phi=\d+\.\d\d$/);
+    for (const line of lines) t.regex(line, /^member\d+:id=[^,]+,address=127\.0\.0\.1:\d+,state=normal,liveness=up,phi=\d+\.\d\d,host=(reachable,host_rtt_ms=\d+\.\d\d|unreachable|unknown|off)$/);
   }
 });
 

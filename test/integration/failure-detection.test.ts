@@ -42,11 +42,11 @@ interface MemberLine {
   readonly phi: number;
 }
 
-/** `memberN:id=…,state=…,liveness=…,phi=…` for `id`, as `observer` reports it in INFO cluster. */
+/** `memberN:id=…,state=…,liveness=…,phi=…,host=…` for `id`, as `observer` reports it in INFO cluster. */
 async function memberLine(observer: RingkvNode, id: string): Promise<MemberLine | undefined> {
   const [reply] = await respRequest(observer.port, [['INFO', 'cluster']], 1_000);
   const text = String((reply as { text?: string }).text ?? reply);
-  const match = new RegExp(`^member\\d+:id=${id},address=[^,]+,state=(\\w+),liveness=(up|down),phi=([\\d.]+|inf)\\r?$`, 'm').exec(text);
+  const match = new RegExp(`^member\\d+:id=${id},address=[^,]+,state=(\\w+),liveness=(up|down),phi=([\\d.]+|inf),host=\\w+(?:,host_rtt_ms=[\\d.]+)?\\r?$`, 'm').exec(text);
   if (!match) return undefined;
   return { state: match[1]!, liveness: match[2]!, phi: match[3] === 'inf' ? Infinity : Number(match[3]) };
 }

@@ -64,3 +64,19 @@ test('config › failure detector options out of range or inconsistent are Confi
     t.false(err!.message.includes('\n'));
   }
 });
+
+test('config › --host-probe: on by default, off by flag, environment or file; nothing else', (t) => {
+  t.is(resolveConfig([], {}).hostProbe, 'on');
+  t.is(resolveConfig(['--host-probe', 'off'], {}).hostProbe, 'off');
+  t.is(resolveConfig(['--host-probe=on'], { RINGKV_HOST_PROBE: 'off' }).hostProbe, 'on');
+  t.is(resolveConfig([], { RINGKV_HOST_PROBE: 'off' }).hostProbe, 'off');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ringkv.json');
+  writeFileSync(file, JSON.stringify({ hostProbe: 'off' }));
+  t.is(resolveConfig(['--config', file], {}).hostProbe, 'off');
+  for (const value of ['yes', 'ON', '1', '']) {
+    const err = t.throws(() => resolveConfig(['--host-probe', value], {}), { instanceOf: ConfigError }, value);
+    t.regex(err!.message, /^--host-probe '.*' is not on or off$/);
+  }
+});
