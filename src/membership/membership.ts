@@ -40,12 +40,15 @@ export const phiConvictThresholdDefault = 8;
  */
 export const phiAcceptablePauseMsDefault = 500;
 /**
- * The floor on the measured deviation. In a cluster of 2 heartbeats arrive
- * like a metronome (deviation ~2 ms), so a few ms of extra delay would score
- * as wildly unlikely; 100 ms (Akka's default) is the jitter of a loaded event
- * loop. At 3 nodes and more the measured deviation (~170–450 ms) is above it.
+ * The floor on the measured deviation, so the model is never surer than the
+ * network deserves. On 2 nodes heartbeats arrive like a metronome (deviation
+ * ~2 ms), and on 3 some pairs nearly so (under 150 ms): one lost exchange
+ * then convicts a live member (0.7–1.3 times a pair-hour at 1% message loss
+ * in simulation). A 200 ms floor (twice Akka's, 0.4 rounds) cut that 2–10×
+ * and moved median detection by under 50 ms; from 4 nodes the measured
+ * deviation (~250–450 ms) is above it anyway.
  */
-export const phiStdDeviationMsMinDefault = 100;
+export const phiStdDeviationMsMinDefault = 200;
 /**
  * A member's heartbeat reaches a node about once a round in small clusters
  * and less often in large ones (measured means 500–770 ms at 3–10 nodes, one

@@ -14,7 +14,7 @@ const runs = { seed: 20250301, numRuns: 200 };
 const options: PhiOptions = {
   convictThreshold: 8,
   samplesMax: 1000,
-  stdDeviationMsMin: 100,
+  stdDeviationMsMin: 200,
   acceptablePauseMs: 500,
   firstIntervalMs: 1000,
   silenceMsMax: Infinity,
@@ -52,10 +52,11 @@ test('phi › phiOf is log10(2) at the mean and strictly increasing with the sil
     }), runs);
 });
 
-test('phi › the normal tail: phi 1 about 1.28 deviations past the mean, phi 8 about 5.6', (t) => {
-  // -log10(1 - Φ(1.2816)) = 1 and -log10(1 - Φ(5.612)) = 8 for the exact normal; the logistic approximation is close.
+test('phi › the normal tail: phi 1 at 1.28 deviations past the mean, phi 8 at 5.2 (the exact normal: 5.6)', (t) => {
+  // -log10(1 - Φ(1.2816)) = 1 for the exact normal, and the logistic approximation agrees; far out its tail is lighter.
   t.true(Math.abs(phiOf(500 + 1.2816 * 100, 500, 100) - 1) < 0.02);
-  t.true(Math.abs(elapsedAtPhi(8, 500, 100) - (500 + 5.612 * 100)) < 50);
+  const at8 = (elapsedAtPhi(8, 500, 100) - 500) / 100;
+  t.true(at8 > 5.15 && at8 < 5.3, `phi 8 at ${at8} deviations`);
 });
 
 test('phi › elapsedAtPhi inverts phiOf', (t) => {
@@ -80,7 +81,7 @@ test('phi › regular heartbeats keep phi low and the member up', (t) => {
     detector.heartbeat('m', now);
   }
   t.true(phiMax < 1, `phi before an arrival reached ${phiMax}`);
-  t.is(detector.phi('m', now), phiOf(0, detector.window('m')!.meanMs + 500, 100));
+  t.is(detector.phi('m', now), phiOf(0, detector.window('m')!.meanMs + 500, 200));
 });
 
 test('phi › silence raises phi monotonically and convicts within the expected time', (t) => {
@@ -89,9 +90,9 @@ test('phi › silence raises phi monotonically and convicts within the expected 
   const window = detector.window('m')!;
   t.is(window.meanMs, 500);
   t.is(window.stdDeviationMs, 0);
-  // Judged against mean 500 + pause 500 with the deviation floored at 100: phi 8 at 1000 + ~5.6 × 100 ms.
+  // Judged against mean 500 + pause 500 with the deviation floored at 200: phi 8 at 1000 + ~5.2 × 200 ms.
   const convictAt = detector.convictionAtMs('m', last);
-  t.true(convictAt - last > 1500 && convictAt - last < 1600, `convicted after ${convictAt - last} ms`);
+  t.true(convictAt - last > 2000 && convictAt - last < 2100, `convicted after ${convictAt - last} ms`);
   let previous = -1;
   for (let silence = 0; silence <= 10_000; silence += 10) {
     const phi = detector.phi('m', last + silence);
@@ -100,6 +101,7 @@ test('phi › silence raises phi monotonically and convicts within the expected 
     t.is(detector.verdict('m', last + silence), last + silence < convictAt ? 'up' : 'down', `at ${silence} ms`);
   }
   t.true(detector.phi('m', last + 1_000) < 1);
+  t.true(detector.phi('m', last + 1_900) < 8);
   t.true(Number.isFinite(detector.phi('m', last + 3_600_000)), 'an hour of silence is a large phi, not Infinity');
 });
 
@@ -107,19 +109,20 @@ test('phi › jittery heartbeats widen the tolerance, and the jitter itself is n
   const regular = new PhiDetector(options);
   const jittery = new PhiDetector(options);
   const random = seeded(2);
-  // Both average 500 ms; the jittery one spreads over 50..950 ms (deviation ~260 ms), like gossip in a cluster of 5.
+  // Both average 500 ms; the jittery one comes after 100 or 900 ms (deviation 400 ms), as a heartbeat that
+  // rides the next exchange or misses a round.
   const lastRegular = feed(regular, 'm', Array.from({ length: 1000 }, () => 500));
   let now = 0;
   jittery.heartbeat('m', now);
   for (let i = 0; i < 1000; i++) {
-    now += 50 + random() * 900;
+    now += random() < 0.5 ? 100 : 900;
     t.is(jittery.verdict('m', now), 'up', `interval ${i} convicted`);
     jittery.heartbeat('m', now);
   }
   const regularSilence = regular.convictionAtMs('m', lastRegular) - lastRegular;
   const jitterySilence = jittery.convictionAtMs('m', now) - now;
   t.true(jitterySilence > regularSilence + 500, `jittery tolerates ${jitterySilence} ms, regular ${regularSilence} ms`);
-  t.true(jittery.window('m')!.stdDeviationMs > 200);
+  t.true(jittery.window('m')!.stdDeviationMs > 350);
 });
 
 test('phi › a member that answers again is up at once, and its outage is not learned', (t) => {
