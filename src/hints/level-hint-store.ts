@@ -20,6 +20,7 @@
 import { ClassicLevel } from 'classic-level';
 import { RecordCodecError } from '../clock/record-codec.js';
 import { sameVersions } from '../clock/siblings.js';
+import { GroupCommit } from '../storage/group-commit.js';
 import type { Sibling } from '../clock/types.js';
 import {
   decodeHintValue,
@@ -45,8 +46,6 @@ import {
   type HintTotals,
 } from './hint-store.js';
 
-/** Changes queued beyond this wait for the batch in flight; bounds one batch's memory. */
-const batchOperationsMax = 4096;
 /** Hints are read in chunks of this many entries (open, page, expire)... */
 const readChunkEntries = 256;
 /** ...or of about this many bytes (classic-level's highWaterMarkBytes), whichever comes first: large values are read a few at a time. */
@@ -77,11 +76,11 @@ export class LevelHintStore implements HintStore {
   /** Changes not yet written, by storage key as a latin1 string. */
   private readonly unwritten = new Map<string, Unwritten>();
   private readonly prefixes = new Map<string, Buffer>();
-  private queue: QueuedWrite[] = [];
-  private committing = false;
-  private flushScheduled = false;
+  private readonly commits = new GroupCommit<QueuedWrite>({
+    writeBatch: (writes) => this.writeBatch(writes),
+    settled: (writes, err) => this.settled(writes, err),
+  });
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
 
   /** Per target, the oldest stored time the last expiry walk left (Infinity: none left). */
   private readonly oldestKept = new Map<string, number>();
@@ -138,7 +137,7 @@ export class LevelHintStore implements HintStore {
     const currentValue = this.latest(id, storageKey);
     const current = currentValue === undefined ? undefined : this.decodeOrNull(currentValue);
     const next = foldHint(current?.siblings ?? [], siblings);
-    if (next.length === 0) return this.drain();
+    if (next.length === 0) return this.commits.drain();
     const storedAtMs = hintAgeFrom(current, next, nowMs);
     // Keep expire's skip honest: a hint older than what the last walk left (none left, or a clock stepped back) lowers it.
     const oldestMs = this.oldestKept.get(target);
@@ -295,7 +294,7 @@ export class LevelHintStore implements HintStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.drain();
+    await this.commits.drain();
     await this.db.close();
   }
 
@@ -347,27 +346,12 @@ export class LevelHintStore implements HintStore {
     u.value = value;
     u.writes++;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ id, resolve, reject });
-      this.scheduleFlush();
+      this.commits.push({ id, resolve, reject });
     });
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.committing) return;
-    this.flushScheduled = true;
-    setImmediate(flushHintStore, this);
-  }
-
-  /** @internal called from setImmediate and after each commit. */
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.committing || this.queue.length === 0) {
-      if (!this.committing) this.notifyIdle();
-      return;
-    }
-    const writes = this.queue.length > batchOperationsMax ? this.queue.splice(0, batchOperationsMax) : this.queue;
-    if (writes === this.queue) this.queue = [];
-    this.committing = true;
+  /** One LevelDB batch for a turn's changes (storage/group-commit.ts): each hint's latest value once. */
+  private writeBatch(writes: readonly QueuedWrite[]): Promise<void> {
     const batch = this.db.batch();
     const written = new Set<string>();
     for (const { id } of writes) {
@@ -377,14 +361,12 @@ export class LevelHintStore implements HintStore {
       if (u.value === null) batch.del(u.storageKey);
       else batch.put(u.storageKey, u.value);
     }
-    batch.write().then(
-      () => this.committed(writes, undefined),
-      (err: Error) => this.committed(writes, new HintError('HINT_STORE_IO', `LevelDB write failed: ${err.message}`, { cause: err })),
-    );
+    return batch.write().catch((err: Error) => {
+      throw new HintError('HINT_STORE_IO', `LevelDB write failed: ${err.message}`, { cause: err });
+    });
   }
 
-  private committed(writes: QueuedWrite[], err: HintError | undefined): void {
-    this.committing = false;
+  private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
     for (const w of writes) {
       const u = this.unwritten.get(w.id)!;
       if (--u.writes === 0) {
@@ -392,11 +374,7 @@ export class LevelHintStore implements HintStore {
         // A failed batch leaves the totals ahead of the disk: count what LevelDB holds.
         if (err !== undefined) this.recount(u);
       }
-      if (err === undefined) w.resolve();
-      else w.reject(err);
     }
-    if (this.queue.length > 0) this.flush();
-    else this.notifyIdle();
   }
 
   private recount(u: Unwritten): void {
@@ -411,18 +389,6 @@ export class LevelHintStore implements HintStore {
     }
     this.totals.change(u.target, assumed, actual);
   }
-
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Resolves when every queued write has committed. */
-  private drain(): Promise<void> {
-    if (!this.committing && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
 }
 
 /** The first hints of `sorted` that fit in `limit` hints and about `bytesMax` bytes: at least one. */
@@ -431,10 +397,6 @@ function fitPage(sorted: Hint[], limit: number, bytesMax: number): Hint[] {
   let n = 0;
   while (n < sorted.length && n < limit && (n === 0 || bytes < bytesMax)) bytes += sorted[n++]!.bytes;
   return n === sorted.length ? sorted : sorted.slice(0, n);
-}
-
-function flushHintStore(store: LevelHintStore): void {
-  store.flush();
 }
 
 function closedError(): HintError {

@@ -1,4 +1,4 @@
-// Records in LevelDB (classic-level), with group commit: every change made
+// Records in LevelDB (classic-level), with group commit (group-commit.ts): every change made
 // during one event-loop turn (and while the previous batch is being written)
 // goes to disk as ONE LevelDB batch, and each caller's promise resolves when
 // its batch is in the write-ahead log. LevelDB appends the batch to its log
@@ -20,10 +20,9 @@ import { ClassicLevel } from 'classic-level';
 import { RecordCodecError, decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
 import { dataEnd, dataKey, dataKeyAtToken, dataPrefix, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
+import { GroupCommit } from './group-commit.js';
 import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
 
-/** Changes queued beyond this wait for the batch in flight; bounds one batch's memory. */
-const batchOperationsMax = 4096;
 /** Scan pages are read in chunks of this many entries. */
 const scanChunkEntries = 256;
 /** Default record cache: ~64 MB holds ~300k small records. */
@@ -64,11 +63,11 @@ export class LevelStorage implements Storage {
   private readonly db: ClassicLevel<Buffer, Buffer>;
   private readonly cache = new Map<string, CachedRecord>();
   private cacheBytes = 0;
-  private queue: QueuedWrite[] = [];
-  private committing = false;
-  private flushScheduled = false;
+  private readonly commits = new GroupCommit<QueuedWrite>({
+    writeBatch: (writes) => this.writeBatch(writes),
+    settled: (writes, err) => this.settled(writes, err),
+  });
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
   private records = 0;
 
   private constructor(location: string, private readonly cacheBytesMax: number) {
@@ -139,8 +138,7 @@ export class LevelStorage implements Storage {
     }
     const queued = record;
     return new Promise<Sibling[]>((resolve, reject) => {
-      this.queue.push({ record: queued, resolve: () => resolve(next), reject });
-      this.scheduleFlush();
+      this.commits.push({ record: queued, resolve: () => resolve(next), reject });
     });
   }
 
@@ -215,7 +213,7 @@ export class LevelStorage implements Storage {
   }
 
   async clear(): Promise<void> {
-    await this.drain();
+    await this.commits.drain();
     await this.db.clear({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
     this.cache.clear();
     this.cacheBytes = 0;
@@ -225,7 +223,7 @@ export class LevelStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.drain();
+    await this.commits.drain();
     await this.db.close();
   }
 
@@ -234,24 +232,9 @@ export class LevelStorage implements Storage {
     return value === undefined ? [] : decodeSiblings(value);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.committing) return;
-    this.flushScheduled = true;
-    setImmediate(flushStorage, this);
-  }
-
-  /** @internal called from setImmediate and after each commit. */
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.committing || this.queue.length === 0) {
-      if (!this.committing) this.notifyIdle();
-      return;
-    }
-    const writes = this.queue.length > batchOperationsMax ? this.queue.splice(0, batchOperationsMax) : this.queue;
-    if (writes === this.queue) this.queue = [];
-    this.committing = true;
+  /** One LevelDB batch for a turn's writes (group-commit.ts): only the newest version of a record needs writing. */
+  private writeBatch(writes: readonly QueuedWrite[]): Promise<void> {
     const batch = this.db.batch();
-    // Only the newest version of a record in this batch needs writing.
     const written = new Set<CachedRecord>();
     for (let i = writes.length - 1; i >= 0; i--) {
       const { record } = writes[i]!;
@@ -260,27 +243,19 @@ export class LevelStorage implements Storage {
       if (record.siblings.length === 0) batch.del(record.storageKey);
       else batch.put(record.storageKey, encodeSiblings(record.siblings));
     }
-    batch.write().then(
-      () => this.committed(writes, undefined),
-      (err: Error) => this.committed(writes, new StorageError('STORAGE_IO', `LevelDB write failed: ${err.message}`, { cause: err })),
-    );
+    return batch.write().catch((err: Error) => {
+      throw new StorageError('STORAGE_IO', `LevelDB write failed: ${err.message}`, { cause: err });
+    });
   }
 
-  private committed(writes: QueuedWrite[], err: StorageError | undefined): void {
-    this.committing = false;
-    for (const w of writes) {
-      w.record.unflushed--;
-      if (err === undefined) w.resolve();
-      else w.reject(err);
-    }
+  private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
+    for (const w of writes) w.record.unflushed--;
     if (err !== undefined) this.forgetUnflushed(writes);
     if (this.cacheBytes > this.cacheBytesMax) this.evict();
-    if (this.queue.length > 0) this.flush();
-    else this.notifyIdle();
   }
 
   /** After a failed batch the cache may be ahead of the disk: drop those records so reads go to LevelDB. */
-  private forgetUnflushed(writes: QueuedWrite[]): void {
+  private forgetUnflushed(writes: readonly QueuedWrite[]): void {
     for (const w of writes) {
       if (this.cache.get(w.record.id) === w.record && w.record.unflushed === 0) {
         this.cache.delete(w.record.id);
@@ -288,21 +263,4 @@ export class LevelStorage implements Storage {
       }
     }
   }
-
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Resolves when every queued write has committed. */
-  private drain(): Promise<void> {
-    if (!this.committing && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
 }
-
-function flushStorage(storage: LevelStorage): void {
-  storage.flush();
-}
-
