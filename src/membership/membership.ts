@@ -66,6 +66,8 @@ export const phiFirstIntervalRounds = 2;
 export const downAfterMsDefault = 5_000;
 /** An exchange is two LAN round trips (< 1 ms each); a peer silent for a second is as good as down for this round. */
 export const requestTimeoutMsDefault = 1_000;
+/** setTimeout's limit (2^31 - 1 ms); a longer delay would fire at once. A check due later simply looks again then. */
+const timerDelayMsMax = 2 ** 31 - 1;
 /** A round starts at most 3 exchanges (live, down, seed); the bound keeps a slow network from piling them up. */
 const exchangesInFlightMax = 6;
 
@@ -429,7 +431,7 @@ export class Membership {
       this.checkTimer = undefined;
       this.checkAtMs = Infinity;
       this.refreshLiveness();
-    }, Math.max(1, Math.ceil(atMs - nowMs)));
+    }, Math.min(timerDelayMsMax, Math.max(1, Math.ceil(atMs - nowMs))));
   }
 
   private emitChange(): void {

@@ -9,7 +9,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { repoRoot, respRequest, sleep, startCluster, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import type { Redis } from 'ioredis';
+import { repoRoot, sleep, startCluster, type Cluster, type RingkvNode } from '../helpers/cluster.js';
 
 /** Measured ~2–3 s on 3 nodes (README, "Failure detection"); twice that and more on a busy machine is still a pass. */
 const downWithinMs = 6_000;
@@ -42,10 +43,25 @@ interface MemberLine {
   readonly phi: number;
 }
 
+/**
+ * One connection per observer process, polled every few ms: a new connection
+ * per poll would churn thousands of ephemeral ports, which other test files
+ * running beside this one pick their listening ports from.
+ */
+const clients = new Map<RingkvNode, { pid: number | undefined; client: Redis }>();
+
+function clientOf(observer: RingkvNode): Redis {
+  const cached = clients.get(observer);
+  if (cached !== undefined && cached.pid === observer.pid) return cached.client;
+  cached?.client.disconnect();
+  const client = observer.client({ protocol: 2 });
+  clients.set(observer, { pid: observer.pid, client });
+  return client;
+}
+
 /** `memberN:id=…,state=…,liveness=…,phi=…,host=…` for `id`, as `observer` reports it in INFO cluster. */
 async function memberLine(observer: RingkvNode, id: string): Promise<MemberLine | undefined> {
-  const [reply] = await respRequest(observer.port, [['INFO', 'cluster']], 1_000);
-  const text = String((reply as { text?: string }).text ?? reply);
+  const text = String(await clientOf(observer).call('INFO', 'cluster'));
   const match = new RegExp(`^member\\d+:id=${id},address=[^,]+,state=(\\w+),liveness=(up|down),phi=([\\d.]+|inf),host=\\w+(?:,host_rtt_ms=[\\d.]+)?\\r?$`, 'm').exec(text);
   if (!match) return undefined;
   return { state: match[1]!, liveness: match[2]!, phi: match[3] === 'inf' ? Infinity : Number(match[3]) };
