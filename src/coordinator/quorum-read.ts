@@ -47,7 +47,8 @@ export async function quorumRead(
     selfIndex: replicas.indexOf(node.selfId),
     ask: (id, index) => {
       if (id === node.selfId) return node.readLocal(key, token);
-      if (standIns?.available() && !node.isUp(id)) return viaFallback(index, undefined);
+      // Liveness first: looking up the key's fallbacks walks the ring, and a read of up replicas needs none.
+      if (!node.isUp(id) && standIns?.available()) return viaFallback(index, undefined);
       return node.readRemote(id, key).catch((err: unknown) => (standIns?.available() ? viaFallback(index, err) : Promise.reject(err)));
     },
     answered: (index, record) => {

@@ -35,7 +35,8 @@ import {
 import {
   HintError,
   HintTotalsByTarget,
-  foldHint, hintAgeFrom,
+  foldHint,
+  hintAgeFrom,
   hintBytesPerTargetMaxDefault,
   mergeHinted,
   newHintStoreStats,

@@ -13,7 +13,8 @@ import { hintKey, hintValueBytes, targetPrefix } from './hint-layout.js';
 import {
   HintError,
   HintTotalsByTarget,
-  foldHint, hintAgeFrom,
+  foldHint,
+  hintAgeFrom,
   hintBytesPerTargetMaxDefault,
   mergeHinted,
   newHintStoreStats,

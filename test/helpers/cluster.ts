@@ -588,3 +588,38 @@ export async function eventually(probe: () => Promise<boolean>, timeoutMs: numbe
   }
   return false;
 }
+
+/** A numeric INFO field (`name:123`); throws when the reply lacks it, so a renamed field fails loudly. */
+export function infoNumber(info: string, name: string): number {
+  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
+  if (!match) throw new Error(`INFO has no ${name}`);
+  return Number(match[1]);
+}
+
+/** `ringkv status -p port`: its stdout. */
+export function ringkvStatus(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), 'status', '-p', String(port)], { timeout: 15_000 }, (err, out, stderr) => {
+      if (err) reject(new Error(`ringkv status: ${err.message}\n${stderr}`));
+      else resolve(out);
+    });
+  });
+}
+
+/** `wanted` keys `<prefix>:<batch>:<i>` whose preference list (RING OWNERS) holds every one of `owners`. */
+export async function keysOwnedBy(client: Redis, owners: readonly string[], prefix: string, wanted: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let batch = 0; keys.length < wanted; batch++) {
+    const candidates = Array.from({ length: 4 * wanted }, (_, i) => `${prefix}:${batch}:${i}`);
+    const p = client.pipeline();
+    for (const key of candidates) p.call('RING', 'OWNERS', key);
+    const lists = (await p.exec())!.map(([err, reply]) => {
+      if (err) throw err;
+      return (reply as [string, string][]).map(([id]) => id);
+    });
+    candidates.forEach((key, i) => {
+      if (keys.length < wanted && owners.every((id) => lists[i]!.includes(id))) keys.push(key);
+    });
+  }
+  return keys;
+}

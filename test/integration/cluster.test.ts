@@ -5,12 +5,10 @@
 // on the peer port, and `ringkv status`. One cluster is shared; the tests are
 // serial and each leaves every node up again for the next.
 
-import { execFile } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { repoRoot, startCluster, startNode, type Cluster, type RingkvNode, eventually, sleep } from '../helpers/cluster.js';
+import { startCluster, startNode, type Cluster, type RingkvNode, eventually, sleep, infoNumber, ringkvStatus } from '../helpers/cluster.js';
 
 const requestTimeoutMs = 1000;
 const secret = 'cluster-test-secret';
@@ -39,25 +37,10 @@ async function localVersions(node: RingkvNode, key: string): Promise<Map<string,
   }
 }
 
-function infoNumber(info: string, name: string): number {
-  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
-  if (!match) throw new Error(`INFO has no ${name}`);
-  return Number(match[1]);
-}
-
 async function timed<T>(work: Promise<T>): Promise<{ ms: number; result: T | Error }> {
   const started = Date.now();
   const result = await work.then((v) => v, (err: Error) => err);
   return { ms: Date.now() - started, result };
-}
-
-function ringkvStatus(port: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), 'status', '-p', String(port)], { timeout: 15_000 }, (err, out, stderr) => {
-      if (err) reject(new Error(`ringkv status: ${err.message}\n${stderr}`));
-      else resolve(out);
-    });
-  });
 }
 
 /** Polls a W=3 write through `node` until every replica takes it: its links to all peers work. */

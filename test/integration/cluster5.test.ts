@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { startCluster, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { startCluster, type Cluster, type RingkvNode, infoNumber } from '../helpers/cluster.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 const pollMs = 150;
@@ -30,12 +30,6 @@ function fields(entry: unknown): Map<string, unknown> {
   if (!Array.isArray(entry)) return out;
   for (let i = 0; i + 1 < entry.length; i += 2) out.set(String(entry[i]), entry[i + 1]);
   return out;
-}
-
-function infoNumber(info: string, name: string): number {
-  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
-  if (!match) throw new Error(`INFO has no ${name}`);
-  return Number(match[1]);
 }
 
 /** For each key, the ids of the nodes whose RING LOCAL is non-empty (one pipeline per node). */

@@ -6,11 +6,9 @@
 // Bounds are generous (the suite runs two files at a time on a loaded
 // machine); the measured times are logged.
 
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { repoRoot, sleep, startCluster, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { sleep, startCluster, type Cluster, type RingkvNode, ringkvStatus } from '../helpers/cluster.js';
 
 /** Measured ~2–3 s on 3 nodes (README, "Failure detection"); twice that and more on a busy machine is still a pass. */
 const downWithinMs = 6_000;
@@ -79,15 +77,6 @@ async function untilLiveness(observers: readonly RingkvNode[], id: string, liven
     await sleep(pollMs);
   }
   return observers.map((o) => took.get(o) ?? Infinity);
-}
-
-function ringkvStatus(port: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), 'status', '-p', String(port)], { timeout: 15_000 }, (err, out, stderr) => {
-      if (err) reject(new Error(`ringkv status: ${err.message}\n${stderr}`));
-      else resolve(out);
-    });
-  });
 }
 
 test.serial('failure detection › a healthy cluster: every member normal, up, with a low phi', async (t) => {

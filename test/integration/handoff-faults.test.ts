@@ -6,7 +6,7 @@
 // Each scenario starts its own cluster: the two need different hint windows.
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { startCluster, eventually, sleep, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { startCluster, eventually, sleep, type Cluster, type RingkvNode, infoNumber, keysOwnedBy } from '../helpers/cluster.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 /** Bounds for the waits; the measured times are logged. */
@@ -25,12 +25,6 @@ async function cluster(nodes: number, extraArgs: string[]): Promise<Cluster> {
   return c;
 }
 
-function infoNumber(info: string, name: string): number {
-  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
-  if (!match) throw new Error(`INFO has no ${name}`);
-  return Number(match[1]);
-}
-
 /** One INFO # Cluster counter per node, in the order given. */
 async function counters(nodes: readonly RingkvNode[], name: string): Promise<number[]> {
   const infos = await Promise.all(nodes.map((n) => n.info('cluster')));
@@ -38,24 +32,6 @@ async function counters(nodes: readonly RingkvNode[], name: string): Promise<num
 }
 
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
-
-/** `wanted` keys whose preference list holds `owner`. */
-async function keysOwnedBy(client: Redis, owner: string, prefix: string, wanted: number): Promise<string[]> {
-  const keys: string[] = [];
-  for (let batch = 0; keys.length < wanted; batch++) {
-    const candidates = Array.from({ length: 4 * wanted }, (_, i) => `${prefix}:${batch}:${i}`);
-    const p = client.pipeline();
-    for (const key of candidates) p.call('RING', 'OWNERS', key);
-    const owners = (await p.exec())!.map(([err, reply]) => {
-      if (err) throw err;
-      return (reply as [string, string][]).map(([id]) => id);
-    });
-    candidates.forEach((key, i) => {
-      if (keys.length < wanted && owners[i]!.includes(owner)) keys.push(key);
-    });
-  }
-  return keys;
-}
 
 const valueOf = (key: string): string => `v:${key}`;
 
@@ -97,7 +73,7 @@ test.serial('a fallback killed with hints pending delivers them after its own re
   const c = await cluster(5, []);
   const [n1, n2, n3, n4, p] = c.nodes as [RingkvNode, RingkvNode, RingkvNode, RingkvNode, RingkvNode];
   const client = n1.client({ protocol: 2 });
-  const keys = await keysOwnedBy(client, p.id, 'fk', 300);
+  const keys = await keysOwnedBy(client, [p.id], 'fk', 300);
 
   await p.kill();
   await c.waitConverged(4, convergeWithinMs);
@@ -138,7 +114,7 @@ test.serial('hints past the window are dropped and counted, never delivered; the
   const [n1, n2, n3, p] = c.nodes as [RingkvNode, RingkvNode, RingkvNode, RingkvNode];
   const fallbacks = [n1, n2, n3];
   const client = n1.client({ protocol: 2 });
-  const keys = await keysOwnedBy(client, p.id, 'ex', 200);
+  const keys = await keysOwnedBy(client, [p.id], 'ex', 200);
 
   await p.kill();
   await c.waitConverged(3, convergeWithinMs);

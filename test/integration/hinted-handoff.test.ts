@@ -3,19 +3,8 @@
 // those keys answers OK through fallbacks, and the returning primaries get
 // every write back without a single read.
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { startCluster, eventually, repoRoot, type Cluster } from '../helpers/cluster.js';
-
-function ringkvStatus(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), 'status', '-p', String(port)], { timeout: 15_000 }, (err, out, stderr) => {
-      if (err) reject(new Error(`ringkv status: ${err.message}\n${stderr}`));
-      else resolve(out);
-    });
-  });
-}
+import { startCluster, eventually, type Cluster, infoNumber, ringkvStatus, keysOwnedBy } from '../helpers/cluster.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 const keysWanted = 1000;
@@ -30,30 +19,6 @@ test.after.always(async () => {
   await cluster?.cleanup();
 });
 
-function infoNumber(info: string, name: string): number {
-  const match = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
-  if (!match) throw new Error(`INFO has no ${name}`);
-  return Number(match[1]);
-}
-
-/** Keys whose preference list holds both `a` and `b`. */
-async function keysOwnedBy(client: Redis, a: string, b: string, wanted: number): Promise<string[]> {
-  const keys: string[] = [];
-  for (let batch = 0; keys.length < wanted; batch++) {
-    const candidates = Array.from({ length: 2000 }, (_, i) => `hh:${batch}:${i}`);
-    const p = client.pipeline();
-    for (const key of candidates) p.call('RING', 'OWNERS', key);
-    const owners = (await p.exec())!.map(([err, reply]) => {
-      if (err) throw err;
-      return (reply as [string, string][]).map(([id]) => id);
-    });
-    candidates.forEach((key, i) => {
-      if (keys.length < wanted && owners[i]!.includes(a) && owners[i]!.includes(b)) keys.push(key);
-    });
-  }
-  return keys;
-}
-
 async function hintsPending(clients: Redis[]): Promise<number> {
   const infos = await Promise.all(clients.map((c) => c.info('cluster')));
   return infos.reduce((sum, info) => sum + infoNumber(info, 'hints_pending'), 0);
@@ -62,7 +27,7 @@ async function hintsPending(clients: Redis[]): Promise<number> {
 test.serial('with two of 5 nodes killed, 1,000 W=2 writes to keys they own all answer OK, and their primaries hold every one within seconds of coming back, with no read', async (t) => {
   const [n1, n2, n3, n4, n5] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
   const client = n1.client({ protocol: 2 });
-  const keys = await keysOwnedBy(client, n4.id, n5.id, keysWanted);
+  const keys = await keysOwnedBy(client, [n4.id, n5.id], 'hh', keysWanted);
   await n4.kill();
   await n5.kill();
   await cluster.waitConverged(3, 20_000);

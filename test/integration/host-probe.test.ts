@@ -8,16 +8,13 @@
 // off)". As root, one more node is started without CAP_NET_RAW (setpriv), so
 // both paths run in CI.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
 import { openIcmpPinger } from '../../src/membership/icmp-pinger.js';
 import { hostProbeIntervalMs, hostProbeTimeoutMs } from '../../src/membership/host-probe.js';
-import {
-  eventually, makeTempDir, ManagedProcess, removeTempDir, repoRoot, respCommand, startCluster, startNode, waitForPing,
-  type Cluster, type RingkvNode,
-} from '../helpers/cluster.js';
+import { eventually, makeTempDir, ManagedProcess, removeTempDir, repoRoot, respCommand, startCluster, startNode, waitForPing, type Cluster, type RingkvNode, ringkvStatus } from '../helpers/cluster.js';
 import { freePortPair } from '../helpers/ports.js';
 
 /** The first round runs at start; a member learnt later is pinged by the next one: two rounds and a timeout, with room for a busy machine. */
@@ -65,15 +62,6 @@ async function memberFields(observer: RingkvNode): Promise<{ probe: string | und
     members.set(fields.get('id')!, fields);
   }
   return { probe: /^host_probe:(\w+)/m.exec(info)?.[1], members };
-}
-
-function ringkvStatus(port: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), 'status', '-p', String(port)], { timeout: 15_000 }, (err, out, stderr) => {
-      if (err) reject(new Error(`ringkv status: ${err.message}\n${stderr}`));
-      else resolve(out);
-    });
-  });
 }
 
 /** The Host column of `ringkv status`, by node id. */
