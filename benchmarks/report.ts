@@ -84,6 +84,18 @@ export interface DownUp {
 export const downUpGoal = 0.8;
 
 /** Pairs each of `target`'s rows in `upMode` with its row in `downMode` (same test and pipeline). */
+/** Per test and pipeline depth, the row with the median requests/s (the upper median of an even count). */
+export function medianRows(rows: readonly Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const id = `${row.test}/${row.pipeline}`;
+    const group = groups.get(id) ?? [];
+    group.push(row);
+    groups.set(id, group);
+  }
+  return [...groups.values()].map((group) => [...group].sort((a, b) => a.rps - b.rps)[Math.floor(group.length / 2)]!);
+}
+
 export function compareDownUp(rows: readonly Row[], target: string, upMode: string, downMode: string): DownUp[] {
   const down = new Map(rows.filter((r) => r.target === target && r.mode === downMode).map((r) => [`${r.test}/${r.pipeline}`, r]));
   const pairs: DownUp[] = [];

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../test/helpers/cluster.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
-import { compareDownUp, downUpGoal, markdownReport, withRatios, type DownUp, type Failure, type Row } from './report.js';
+import { compareDownUp, downUpGoal, markdownReport, medianRows, withRatios, type DownUp, type Failure, type Row } from './report.js';
 import { startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
 
 const defaultRequests = 200_000;
@@ -21,6 +21,8 @@ const clients = 50;
 const spreadClientsPerNode = 17;
 const keyspace = 100_000;
 const pipelines = [1, 16] as const;
+/** Runs of each half of a degraded target (all up, one down): the median is reported. */
+const degradedRounds = 3;
 const tests = 'set,get';
 const resultsDir = path.join(repoRoot, 'benchmarks', 'results');
 
@@ -83,15 +85,29 @@ async function benchTarget(out: Collected, target: Target, requests: number): Pr
 /**
  * A target measured healthy, then degraded (degrade.run kills a node), at
  * every pipeline depth, with one redis-benchmark at node 1 (which stays up);
- * the pairs become the report's down/up comparison.
+ * the pairs become the report's down/up comparison. Each half runs
+ * `degradedRounds` times and reports, per test and depth, the run with the
+ * median requests/s: on this shared 2-core box one run of a 4-node cluster
+ * swings by ±20% from one minute to the next, more than the effect measured.
  */
 async function benchDegraded(out: Collected, target: Target, degrade: Degrade, requests: number): Promise<void> {
   const [first] = target.ports;
   if (first === undefined) throw new Error(`${target.label} has no ports`);
   const half = async (mode: string): Promise<void> => {
-    for (const pipeline of pipelines) {
-      await measure(out, target, mode, pipeline, () => runRedisBenchmark({ requests, clients, pipeline, keyspace, tests, port: first }));
+    const runs: Row[][] = [];
+    for (let round = 1; round <= degradedRounds; round++) {
+      const collected: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
+      for (const pipeline of pipelines) {
+        await measure(collected, target, `${mode} (round ${round} of ${degradedRounds})`, pipeline, () =>
+          runRedisBenchmark({ requests, clients, pipeline, keyspace, tests, port: first }));
+      }
+      out.failures.push(...collected.failures);
+      runs.push(collected.rows.map((row) => ({ ...row, mode })));
     }
+    const medians = medianRows(runs.flat());
+    out.rows.push(...medians);
+    out.notes.push(`${target.label}, ${mode}: ${degradedRounds} runs each, the median shown; requests/s of every run: ` +
+      medians.map((m) => `${m.test} -P ${m.pipeline} ${runs.flat().filter((r) => r.test === m.test && r.pipeline === m.pipeline).map((r) => Math.round(r.rps)).join('/')}`).join(', ') + '.');
   };
   await half(degrade.upMode);
   progress(`${target.label} — degrading: ${degrade.downMode}`);

@@ -68,6 +68,7 @@ const sections: Record<string, Section> = {
       ['write_quorum_failures', s.writeQuorumFailures],
       ['forwarded_writes', s.forwardedWrites],
       ['writes_with_fallbacks', s.writesWithFallbacks],
+      ['writes_coordinated_as_fallback', s.fallbackCoordinated],
       ['reads_with_fallbacks', s.readsWithFallbacks],
       ['records_collected', ctx.server.coordinator.collector.stats.collected],
       ['reaps_unconfirmed', ctx.server.coordinator.collector.stats.unconfirmed],
@@ -105,6 +106,8 @@ const sections: Record<string, Section> = {
       ['quorum_failures', s.readQuorumFailures + s.writeQuorumFailures],
       ['sibling_reads', s.siblingReads],
       ['writes_with_fallbacks', s.writesWithFallbacks],
+      // Of those, writes whose every primary was down, coordinated by a fallback and kept only as hints.
+      ['writes_coordinated_as_fallback', s.fallbackCoordinated],
       ...hintLines(ctx),
       // Whether this node pings members' hosts (off without raw sockets): the host= fields below say 'off' then.
       ['host_probe', ctx.server.cluster.hostProbe()],

@@ -92,6 +92,11 @@ export interface HintSink {
 export interface PutResult {
   /** The coordinator's record after the write. */
   readonly stored: readonly Sibling[];
+  /**
+   * Every primary was down: only fallbacks hold the write, as hints, so it
+   * lasts only as long as the hint window unless a primary returns in time.
+   */
+  readonly hintedOnly?: true;
 }
 
 export class CoordinatorStats {
@@ -108,6 +113,8 @@ export class CoordinatorStats {
   readsWithFallbacks = 0;
   /** Hinted copies this node took as a fallback. */
   hintsTaken = 0;
+  /** Writes this node coordinated as a fallback because every primary of the key was down. */
+  fallbackCoordinated = 0;
 }
 
 export class Coordinator {
@@ -336,13 +343,14 @@ export class Coordinator {
   }
 
   /** The key's fallbacks, looked up only when a write or read first needs one. */
-  private fallbackQueue(key: Buffer, token: Buffer | undefined, n: number): { available(): boolean; next(): string | undefined } {
+  private fallbackQueue(key: Buffer, token: Buffer | undefined, n: number): { available(): boolean; next(): string | undefined; all(): readonly string[] } {
     let list: readonly string[] | undefined;
     let taken = 0;
     const load = () => (list ??= this.options.hints === undefined || token === undefined ? [] : this.view.fallbacks(key, token, n));
     return {
       available: () => taken < load().length,
       next: () => load()[taken++],
+      all: load,
     };
   }
 
@@ -374,14 +382,16 @@ export class Coordinator {
   private async forwardPut(key: Buffer, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
     const transport = this.transport;
     const candidates = replicas.filter((id) => this.view.isUp(id));
-    if (transport === undefined || candidates.length === 0) {
+    if (transport === undefined) {
       this.stats.writeQuorumFailures++;
       throw new QuorumError('write', options.w, 0, replicas.length, false);
     }
+    if (candidates.length === 0) return this.forwardToFallback(key, mutation, options, replicas);
     this.stats.forwardedWrites++;
     const request: CoordinatePutRequest = { key, mutation, w: options.w, context: options.context, ...(options.strict === true ? { strict: true } : {}) };
     const payload = encodeCoordinatePut(request);
     let lastError: unknown;
+    let reachedAny = false;
     for (const id of candidates) {
       let reply;
       try {
@@ -393,10 +403,11 @@ export class Coordinator {
         // worst the write is coordinated twice and leaves a sibling of itself.
         // One that timed out is alive and deciding; a second coordinator then
         // would race it, so the client hears NOQUORUM (timed out) instead.
-        const code = (err as { code?: string }).code;
-        if (code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED' || code === 'PEER_WRONG_NODE') continue;
+        if (neverReached(err)) continue;
+        reachedAny = true;
         break;
       }
+      reachedAny = true;
       // The replica coordinated: its outcome, success or quorum failure, is
       // final — unless it refused as no replica of the key (its view differs).
       try {
@@ -406,8 +417,96 @@ export class Coordinator {
         lastError = err;
       }
     }
+    // No primary ever saw the write (all died since the detector last looked): a fallback may take it.
+    if (!reachedAny) return this.forwardToFallback(key, mutation, options, replicas);
     this.stats.writeQuorumFailures++;
     throw new QuorumError('write', options.w, 0, replicas.length, (lastError as { code?: string })?.code === 'PEER_TIMEOUT');
+  }
+
+  /**
+   * Every primary of the key is down: with a sloppy quorum the write still
+   * succeeds on W fallbacks (Dynamo §4.6: "always writeable"). It is
+   * coordinated at the key's first up fallback — one node, so successive
+   * writes of the key during the outage see each other's hints and supersede
+   * them instead of piling up siblings — which is this node or the one it
+   * forwards to. STRICT (or hints off) refuses, as before.
+   */
+  private async forwardToFallback(key: Buffer, mutation: Mutation, options: PutOptions, primaries: readonly string[]): Promise<PutResult> {
+    const token = tokenOf(key);
+    const fallbacks = options.strict === true ? [] : this.fallbackQueue(key, token, primaries.length).all();
+    const transport = this.transport;
+    if (fallbacks.length === 0 || transport === undefined) {
+      this.stats.writeQuorumFailures++;
+      throw new QuorumError('write', options.w, 0, primaries.length, false);
+    }
+    if (fallbacks[0] === this.selfId) return this.coordinateAsFallback(key, token, mutation, options, primaries);
+    this.stats.forwardedWrites++;
+    const payload = encodeCoordinatePut({ key, mutation, w: options.w, context: options.context, fallback: true });
+    let lastError: unknown;
+    for (const id of fallbacks) {
+      if (id === this.selfId) return this.coordinateAsFallback(key, token, mutation, options, primaries);
+      let reply;
+      try {
+        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 3 * this.options.requestTimeoutMs + forwardMarginMs, id);
+      } catch (err) {
+        lastError = err;
+        if (neverReached(err)) continue;
+        break;
+      }
+      return decodeCoordinatePutReply(reply.payload);
+    }
+    this.stats.writeQuorumFailures++;
+    throw new QuorumError('write', options.w, 0, primaries.length, (lastError as { code?: string })?.code === 'PEER_TIMEOUT');
+  }
+
+  /**
+   * Versions a write here although this node is no replica of the key, and
+   * stores it only as hints: every down primary gets one, kept by this node
+   * and the key's other up fallbacks (round robin when fewer fallbacks than
+   * primaries are up), and the write is acknowledged once W distinct nodes
+   * hold it durably. The version is minted with this node's own actor (a
+   * dot is unique whoever mints it); its context is what this node knows of
+   * the key — its hints, i.e. the outage's earlier writes — so it stands
+   * beside, not over, a value only the down primaries hold: the primaries'
+   * return shows both as siblings unless the client wrote with VCLOCK.
+   */
+  async coordinateAsFallback(key: Buffer, token: Buffer, mutation: Mutation, options: PutOptions, primaries: readonly string[]): Promise<PutResult> {
+    const hints = this.options.hints;
+    if (hints === undefined || options.strict === true) {
+      this.stats.writeQuorumFailures++;
+      throw new QuorumError('write', options.w, 0, primaries.length, false);
+    }
+    const others = this.view.fallbacks(key, token, primaries.length).filter((id) => id !== this.selfId);
+    const holders = [this.selfId, ...others].slice(0, primaries.length);
+    const current = this.localVersions(key, token);
+    const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
+    const next = foldVersions(current, [version]);
+    this.checkSiblingLimit(key, current, next);
+    if (next.length > current.length) checkRecordContext(next);
+    this.checkRecordSize(next);
+    this.stats.fallbackCoordinated++;
+    this.stats.writesWithFallbacks++;
+    const targetsOf = (holder: number) => primaries.filter((_, j) => j % holders.length === holder);
+    const transport = this.transport;
+    return callQuorum<unknown>({
+      operation: 'write',
+      replicas: holders,
+      needed: options.w,
+      selfIndex: 0,
+      ask: (id, index) => {
+        const targets = targetsOf(index);
+        if (id === this.selfId) return Promise.all(targets.map((target) => this.storeHint(target, key, next)));
+        if (transport === undefined) return Promise.reject(new Error('no transport'));
+        return Promise.all(targets.map((target) =>
+          transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.options.requestTimeoutMs, id)));
+      },
+    }).then(
+      (): PutResult => ({ stored: next, hintedOnly: true }),
+      (err: unknown) => {
+        if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
+        throw err;
+      },
+    );
   }
 
   /**
@@ -468,3 +567,9 @@ export class Coordinator {
 }
 
 function ignore(): void {}
+
+/** A request that failed before the peer could have acted on it: another node may safely take the write instead. */
+function neverReached(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED' || code === 'PEER_WRONG_NODE';
+}

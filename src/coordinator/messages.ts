@@ -17,6 +17,8 @@ export interface CoordinatePutRequest {
   readonly context: VClock | undefined;
   /** Count only the key's primaries (CONSISTENCY … STRICT). */
   readonly strict?: boolean;
+  /** Every primary is down: the receiver, a fallback, coordinates the write as hints (Coordinator.coordinateAsFallback). */
+  readonly fallback?: boolean;
 }
 
 type WireClock = [string, number][];
@@ -34,6 +36,7 @@ interface WireCoordinatePut {
   w: number;
   c?: WireClock;
   s?: true;
+  f?: true;
 }
 
 function clockToWire(clock: VClock): WireClock {
@@ -62,6 +65,7 @@ export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
   }
   if (request.context !== undefined) wire.c = clockToWire(request.context);
   if (request.strict === true) wire.s = true;
+  if (request.fallback === true) wire.f = true;
   return encodeControl(wire);
 }
 
@@ -75,19 +79,21 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
     mutation = wire.x === undefined ? { kind: 'value', value: wire.v } : { kind: 'value', value: wire.v, expiresAt: wire.x };
   } else throw new CodecError('coordinate-put without value');
   if (wire.s !== undefined && wire.s !== true) throw new CodecError('bad coordinate-put strict flag');
-  const request = { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
-  return wire.s === true ? { ...request, strict: true } : request;
+  if (wire.f !== undefined && wire.f !== true) throw new CodecError('bad coordinate-put fallback flag');
+  const request: CoordinatePutRequest = { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+  if (wire.s === true) return { ...request, strict: true };
+  return wire.f === true ? { ...request, fallback: true } : request;
 }
 
 type WirePutReply =
-  | { ok: true; s: Buffer }
+  | { ok: true; s: Buffer; h?: true }
   | { ok: false; code: 'NOQUORUM'; n: number; a: number; asked: number; t: boolean; op: 'read' | 'write' }
   | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number }
   | { ok: false; code: 'RECORD_TOO_LARGE'; bytes: number; limit: number }
   | { ok: false; code: 'NOT_REPLICA'; node: string }
   | { ok: false; code: 'CONTEXT'; reason: ContextErrorCode; message: string };
 
-export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[] } | Error): Buffer {
+export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; hintedOnly?: boolean } | Error): Buffer {
   if (outcome instanceof QuorumError) {
     return encodeControl({ ok: false, code: 'NOQUORUM', n: outcome.needed, a: outcome.succeeded, asked: outcome.asked, t: outcome.timedOut, op: outcome.operation });
   }
@@ -98,13 +104,13 @@ export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[] }
   if (outcome instanceof ContextError) return encodeControl({ ok: false, code: 'CONTEXT', reason: outcome.code, message: outcome.message });
   if (outcome instanceof NotReplicaError) return encodeControl({ ok: false, code: 'NOT_REPLICA', node: outcome.nodeId });
   if (outcome instanceof Error) throw outcome;
-  return encodeControl({ ok: true, s: encodeSiblings(outcome.stored) });
+  return encodeControl(outcome.hintedOnly === true ? { ok: true, s: encodeSiblings(outcome.stored), h: true } : { ok: true, s: encodeSiblings(outcome.stored) });
 }
 
 /** The forwarded write's outcome; a failure the remote coordinator decided is thrown as the same typed error. */
-export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[] } {
+export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[]; hintedOnly?: true } {
   const wire = decodeControl<WirePutReply>(payload);
-  if (wire?.ok === true && Buffer.isBuffer(wire.s)) return { stored: decodeRecord(wire.s) };
+  if (wire?.ok === true && Buffer.isBuffer(wire.s)) return wire.h === true ? { stored: decodeRecord(wire.s), hintedOnly: true } : { stored: decodeRecord(wire.s) };
   throw typedFailure(wire) ?? new CodecError('bad coordinate-put reply');
 }
 

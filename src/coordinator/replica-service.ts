@@ -48,14 +48,18 @@ export class ReplicaService {
         const token = tokenOf(request.key);
         const replicas = this.coordinator.view.preferenceList(request.key, token);
         let outcome: Awaited<ReturnType<Coordinator['coordinatePut']>> | Error;
-        // Only a replica of the key mints its versions and counts toward its W.
-        if (!replicas.includes(this.coordinator.selfId)) {
+        // Only a replica of the key mints its versions and counts toward its W —
+        // unless every replica is down and the sender asks this node, a fallback, to keep the write as hints.
+        const isReplica = replicas.includes(this.coordinator.selfId);
+        if (!isReplica && request.fallback !== true) {
           return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(new NotReplicaError(this.coordinator.selfId)) };
         }
         try {
           const strict = request.strict === true;
           const options = request.context === undefined ? { w: request.w, strict } : { w: request.w, context: request.context, strict };
-          outcome = await this.coordinator.coordinatePut(request.key, token, request.mutation, options, replicas);
+          outcome = isReplica
+            ? await this.coordinator.coordinatePut(request.key, token, request.mutation, options, replicas)
+            : await this.coordinator.coordinateAsFallback(request.key, token, request.mutation, options, replicas);
         } catch (err) {
           outcome = err as Error;
         }

@@ -31,6 +31,8 @@ const realCommitScheduler: CommitScheduler = {
 
 export interface MemoryHintStoreOptions extends HintStoreOptions {
   readonly scheduler?: CommitScheduler;
+  /** Told of each hint dropped past its window (the simulation's checker learns which keys' hints were lost). */
+  readonly onExpired?: (hint: Hint) => void;
 }
 
 interface StoredHint {
@@ -137,7 +139,9 @@ export class MemoryHintStore implements HintStore {
     if (index === undefined) return Promise.resolve(0);
     let expired = 0;
     for (const id of [...index.ids]) {
-      if (this.hints.get(id)!.hint.storedAtMs >= olderThanMs) continue;
+      const stored = this.hints.get(id)!;
+      if (stored.hint.storedAtMs >= olderThanMs) continue;
+      this.options.onExpired?.(stored.hint);
       this.set(index, id, undefined);
       expired++;
     }

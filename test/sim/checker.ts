@@ -99,7 +99,11 @@ class KeyCheck {
   ) {
     // A read-then-write's read counts whatever became of its write.
     this.reads = ops.filter((op) => op.read !== undefined);
-    this.writes = ops.filter((op) => writeKinds.has(op.kind) && op.outcome !== 'fail');
+    // A hinted-only write whose hints may have expired is indeterminate: it may or may not have survived.
+    const mayHaveExpired = this.history.hintsExpiredKeys?.includes(key) === true;
+    this.writes = ops
+      .filter((op) => writeKinds.has(op.kind) && op.outcome !== 'fail')
+      .map((op) => (mayHaveExpired && op.hintedOnly === true && op.outcome === 'ok' ? { ...op, outcome: 'info' as const } : op));
     for (const op of this.writes) if (op.value !== undefined) this.byValue.set(op.value, op);
   }
 

@@ -66,6 +66,8 @@ export interface Op {
   readonly read?: ReadResult;
   /** Final reads after healing: the round (1, 2, …); the last round is what the end state is judged on. */
   readonly finalRound?: number;
+  /** An acknowledged write no primary held: only fallbacks kept it, as hints (every primary was down). */
+  readonly hintedOnly?: true;
 }
 
 /** A fault, for the report: printed beside the operations. */
@@ -99,6 +101,13 @@ export interface History {
    * must then see every acknowledged write.
    */
   readonly sloppy?: boolean;
+  /**
+   * Keys some of whose hints were dropped past their window. A write
+   * acknowledged while every primary of its key was down lives only as hints,
+   * so it is only as durable as the hint window (Cassandra's ANY has the same
+   * limit): on these keys such writes are judged as indeterminate.
+   */
+  readonly hintsExpiredKeys?: readonly string[];
 }
 
 export interface Violation {

@@ -63,6 +63,9 @@ async function main(): Promise<number> {
   let violations = 0;
   let collected = 0;
   let hintedWrites = 0;
+  let fallbackWrites = 0;
+  let hintedOnlyAcked = 0;
+  let hintedOnlyJudged = 0;
   let hintsDelivered = 0;
   const failures: RunResult[] = [];
   const byKind = new Map<string, number>();
@@ -84,6 +87,12 @@ async function main(): Promise<number> {
     faults += result.faults;
     collected += result.collected;
     hintedWrites += result.hinted.writes;
+    fallbackWrites += result.hinted.byFallback;
+    for (const op of result.history.ops) {
+      if (op.hintedOnly !== true || op.outcome !== 'ok') continue;
+      hintedOnlyAcked++;
+      if (result.history.hintsExpiredKeys?.includes(op.key) !== true) hintedOnlyJudged++;
+    }
     hintsDelivered += result.hinted.delivered;
     violations += result.violations.length;
     if (result.violations.length > 0) {
@@ -101,7 +110,7 @@ async function main(): Promise<number> {
     const kinds = [...byKind].sort().map(([kind, n]) => `${kind} ${n}`).join(', ');
     console.log(`failing seeds: ${failures.length} of ${options.seeds.length} (${kinds})`);
   }
-  console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks, ${hintsDelivered} hints handed off`);
+  console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks (${fallbackWrites} with every primary down; ${hintedOnlyAcked} of them acknowledged, ${hintedOnlyJudged} judged (no hint of their key expired)), ${hintsDelivered} hints handed off`);
   console.log(`sim: ${options.seeds.length} seeds, ${operations} operations, ${faults} faults, ${violations} violations`);
   return violations === 0 ? 0 : 1;
 }

@@ -148,6 +148,15 @@ function drawFaults(draw: Draw, config: SimConfig, wipeAllowed: boolean): Planne
     const downMs = draw.chance(0.5) ? draw.int(10, 1_000) : draw.int(1_000, 120_000);
     faults.push({ kind: 'crash', atMs: draw.int(0, 300), node: draw.int(0, config.nodes - 1), downMs, wipe: wipeAllowed && draw.chance(0.15) });
   }
+  if (config.nodes >= 5 && draw.chance(0.1)) {
+    // A correlated outage (a rack, a bad deploy): three nodes at once, the whole replica set of some keys, whose
+    // writes then live only on fallbacks as hints, coordinated by a fallback.
+    const atMs = draw.int(0, 300);
+    // Mostly within the hint window, so the writes the fallbacks took are judged; sometimes past it.
+    const downMs = draw.chance(0.8) ? draw.int(10, simHintWindowMs - 300) : draw.int(simHintWindowMs, 30_000);
+    const first = draw.int(0, config.nodes - 1);
+    for (let i = 0; i < 3; i++) faults.push({ kind: 'crash', atMs, node: (first + i * 2) % config.nodes, downMs, wipe: false });
+  }
   return faults;
 }
 

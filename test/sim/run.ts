@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { causalContext, live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
+import type { PutResult } from '../../src/coordinator/coordinator.js';
 import type { Mutation } from '../../src/coordinator/versioning.js';
 import { check } from './checker.js';
 import { elementsOf, formatOp, type History, type Op, type Outcome, type ReadResult, type SeenVersion, type Violation, type Workload } from './history.js';
@@ -47,7 +48,7 @@ export interface RunResult {
   /** Records the nodes' garbage collectors removed. */
   readonly collected: number;
   /** Hinted handoff: writes that used a fallback, and hints delivered to their primaries. */
-  readonly hinted: { readonly writes: number; readonly delivered: number };
+  readonly hinted: { readonly writes: number; readonly byFallback: number; readonly delivered: number };
   /** sha256 of the history, shortened: equal for equal seeds. */
   readonly hash: string;
   readonly virtualMs: number;
@@ -79,6 +80,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     faults: world.faults,
     finalRounds,
     sloppy: plan.config.hints,
+    hintsExpiredKeys: [...world.hintsExpiredKeys].sort(),
   };
   const faultCounts = {
     partitions: world.stats.partitions,
@@ -177,9 +179,9 @@ class Run {
   }
 
   /** How a write ended: acknowledged, known not applied, or indeterminate. */
-  private writeEnd(result: CallResult<unknown>): { completeMs: number; outcome: Outcome; error?: string } {
+  private writeEnd(result: CallResult<unknown>): { completeMs: number; outcome: Outcome; error?: string; hintedOnly?: true } {
     const completeMs = this.time.now();
-    if (result.ok) return { completeMs, outcome: 'ok' };
+    if (result.ok) return (result.value as PutResult).hintedOnly === true ? { completeMs, outcome: 'ok', hintedOnly: true } : { completeMs, outcome: 'ok' };
     const code = (result.error as { code?: unknown } | null)?.code;
     // A sibling-limit refusal is thrown before anything is stored; anything else may have been stored somewhere.
     const outcome: Outcome = code === 'SIBLINGS_MAX' ? 'fail' : 'info';

@@ -11,6 +11,7 @@
 
 import { pino, type Logger } from 'pino';
 import { MemoryActor } from '../../src/storage/actor.js';
+import type { Hint } from '../../src/hints/hint-store.js';
 import { MemoryHintStore } from '../../src/hints/memory-hint-store.js';
 import { HandoffSender } from '../../src/hints/sender.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
@@ -73,6 +74,8 @@ export class SimWorld {
   readonly faults: FaultEvent[] = [];
   readonly wipes: Wipe[] = [];
   readonly stats: WorldStats = { partitions: 0, crashes: 0, wipes: 0, collections: 0 };
+  /** Keys some of whose hints were dropped past their window, over every node's lives. */
+  readonly hintsExpiredKeys = new Set<string>();
   /** Set by `healAll`: faults still scheduled from the plan no longer strike. */
   private healed = false;
   private readonly logger: Logger = pino({ level: 'silent' });
@@ -118,7 +121,8 @@ export class SimWorld {
 
   /** Storage + Coordinator + ReplicaService + MemoryTransport for `node`, listening at its address. */
   private newHintStore(): MemoryHintStore | undefined {
-    return this.config.hints ? new MemoryHintStore({ scheduler: this.commitScheduler }) : undefined;
+    const onExpired = (hint: Hint) => this.hintsExpiredKeys.add(hint.key.toString('latin1'));
+    return this.config.hints ? new MemoryHintStore({ scheduler: this.commitScheduler, onExpired }) : undefined;
   }
 
   private buildNode(node: SimNode, storage: MemoryStorage, hints: MemoryHintStore | undefined): NodeParts {
@@ -214,14 +218,16 @@ export class SimWorld {
   }
 
   /** Writes that used a fallback and hints delivered, over the nodes' current lives. */
-  hintStats(): { writes: number; delivered: number } {
+  hintStats(): { writes: number; byFallback: number; delivered: number } {
     let writes = 0;
+    let byFallback = 0;
     let delivered = 0;
     for (const node of this.nodes) {
       writes += node.parts.coordinator.stats.writesWithFallbacks;
+      byFallback += node.parts.coordinator.stats.fallbackCoordinated;
       delivered += node.parts.hints?.stats.delivered ?? 0;
     }
-    return { writes, delivered };
+    return { writes, byFallback, delivered };
   }
 
   /** Brings a down node back as planned: on its disk, or empty (a new epoch). */

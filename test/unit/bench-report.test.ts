@@ -2,7 +2,7 @@
 // row of a target meets the degraded row with the same test and pipeline, and
 // nothing else; the table marks whether SET met the goal.
 import test from 'ava';
-import { compareDownUp, downUpGoal, markdownReport, type Row } from '../../benchmarks/report.js';
+import { compareDownUp, downUpGoal, markdownReport, medianRows, type Row } from '../../benchmarks/report.js';
 
 function row(target: string, mode: string, test: string, pipeline: number, rps: number, p99Ms: number): Row {
   return { target, mode, test, pipeline, rps, avgMs: p99Ms / 4, p50Ms: p99Ms / 4, p99Ms };
@@ -37,4 +37,12 @@ test('the report gets a down/up table only when there are pairs, and marks SET a
   t.true(report.includes(`goal: SET down ≥ ${downUpGoal.toFixed(2)}× up`));
   t.true(report.includes('| ringkv ×4 | SET | 1 | 10000 | 7000 | 0.70× ✗ |'), report);
   t.true(report.includes('| ringkv ×4 | GET | 1 | 20000 | 20000 | 1.00× |'), report);
+});
+
+test('medianRows keeps, per test and pipeline, the run with the median requests/s', (t) => {
+  const row = (test: string, pipeline: number, rps: number) => ({ target: 't', mode: 'm', test, pipeline, rps, avgMs: 1, p50Ms: rps / 1000, p99Ms: 2 });
+  const rows = [row('SET', 1, 300), row('SET', 1, 100), row('SET', 1, 200), row('SET', 16, 50), row('GET', 1, 7)];
+  const medians = medianRows(rows);
+  t.deepEqual(medians.map((r) => [r.test, r.pipeline, r.rps]), [['SET', 1, 200], ['SET', 16, 50], ['GET', 1, 7]]);
+  t.is(medians[0]!.p50Ms, 0.2, 'the whole median run, its latencies included');
 });

@@ -415,3 +415,11 @@ test('coordinator messages › keyspace pages refuse tokens outside [0, 2^64) an
   codecError(t, () => decodeKeysScan(encodeControl({ f: '18446744073709551616', l: 10 })), 'from above 2^64');
   t.deepEqual(decodeKeysScanReply(encodeControl({ e: [[Buffer.from('k'), '18446744073709551615', record]], m: true })).entries[0]!.token, (1n << 64n) - 1n);
 });
+
+test('CoordinatePut carries STRICT and the fallback flag; a flag that is not `true` is refused', (t) => {
+  const base = { key: Buffer.from('k'), mutation: { kind: 'delete' as const }, w: 2, context: undefined };
+  t.is(decodeCoordinatePut(encodeCoordinatePut({ ...base, strict: true })).strict, true);
+  t.is(decodeCoordinatePut(encodeCoordinatePut({ ...base, fallback: true })).fallback, true);
+  t.is(decodeCoordinatePut(encodeCoordinatePut(base)).fallback, undefined);
+  t.throws(() => decodeCoordinatePut(encodeControl({ k: Buffer.from('k'), d: true, w: 2, f: 1 })), { instanceOf: CodecError });
+});

@@ -88,3 +88,50 @@ test('sloppy quorum › a tombstone travels as a hint and is not reaped before i
   t.true(await eventually(() => sim.local('c', key!).every((s) => s.deleted), 3_000), 'c has the tombstone by handoff');
   for (const node of sim.nodes) t.deepEqual(await sim.liveValues(node.id, key!, 3), [], `read via ${node.id}`);
 });
+
+/** `count` keys with one replica set that leaves out `client`, and that set. */
+function keysAllDown(sim: SimCluster, client: string, count: number): { keys: string[]; down: string[] } {
+  let down: readonly string[] | undefined;
+  const keys: string[] = [];
+  for (let i = 0; keys.length < count; i++) {
+    const key = `p${i}`;
+    const replicas = sim.replicasOf(key);
+    if (replicas.includes(client)) continue;
+    down ??= replicas;
+    if (replicas.every((id) => down!.includes(id))) keys.push(key);
+  }
+  return { keys, down: [...down!] };
+}
+
+test('sloppy quorum › with every primary of a key down, W=2 writes still succeed on fallbacks, supersede each other, and reach the primaries on their return', async (t) => {
+  const sim = await cluster(t);
+  const client = 'a';
+  const { keys, down } = keysAllDown(sim, client, 10);
+  const up = sim.nodes.map((n) => n.id).filter((id) => !down.includes(id));
+  t.is(up.length, 2, 'two nodes left up: exactly W');
+  for (const id of down) sim.down(id);
+  for (const key of keys) {
+    await sim.put(client, key, `first-${key}`, 2);
+    await sim.put(client, key, `v-${key}`, 2);
+  }
+  const coordinated = sim.nodes.reduce((sum, n) => sum + n.coordinator.stats.fallbackCoordinated, 0);
+  t.is(coordinated, 2 * keys.length, 'a fallback coordinated every write');
+  // Reads at R=2 from the fallbacks see one value: the second write superseded the first.
+  for (const key of keys) t.deepEqual(await sim.liveValues(client, key, 2), [`v-${key}`]);
+  // STRICT refuses: no primary is up.
+  await t.throwsAsync(sim.node(client).coordinator.put(Buffer.from(keys[0]!), { kind: 'value', value: Buffer.from('s') }, { w: 2, strict: true }), { instanceOf: QuorumError });
+  for (const id of down) sim.up(id);
+  for (const n of sim.nodes) n.handoff?.kick();
+  t.true(await eventually(() => keys.every((key) => down.every((id) => values(live(sim.local(id, key), Date.now())).join() === `v-${key}`)), 5_000),
+    'every primary holds the last write, and only it');
+  t.true(await eventually(() => sim.nodes.every((n) => n.hints!.pending().size === 0), 5_000), 'no hint left');
+});
+
+test('sloppy quorum › with every primary down and fewer than W nodes up, the write answers NOQUORUM', async (t) => {
+  const sim = await cluster(t);
+  const { keys, down } = keysAllDown(sim, 'a', 1);
+  for (const id of down) sim.down(id);
+  const other = sim.nodes.map((n) => n.id).find((id) => id !== 'a' && !down.includes(id))!;
+  sim.down(other);
+  await t.throwsAsync(sim.put('a', keys[0]!, 'v', 2), { instanceOf: QuorumError });
+});
