@@ -77,3 +77,41 @@ test.serial('with two of 5 nodes killed, 1,000 W=2 writes to keys they own all a
   const delivered = (await Promise.all(up.map((c) => c.info('cluster')))).reduce((s, info) => s + infoNumber(info, 'hints_delivered'), 0);
   t.true(delivered >= 2 * keys.length, `${delivered} hints delivered`);
 });
+
+test.serial('with all three primaries of a set of keys killed, W=2 writes still answer OK on the two fallbacks, and every primary holds them after coming back', async (t) => {
+  const [n1, n2, n3, n4, n5] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
+  const client = n1.client({ protocol: 2 });
+  const keys = await keysOwnedBy(client, [n3.id, n4.id, n5.id], 'all3', 200);
+  await Promise.all([n3.kill(), n4.kill(), n5.kill()]);
+  await cluster.waitConverged(2, 20_000);
+
+  const p = client.pipeline();
+  for (const key of keys) p.set(key, `v:${key}`);
+  const replies = (await p.exec())!;
+  const failed = replies.filter(([err, reply]) => err !== null || reply !== 'OK');
+  t.is(failed.length, 0, `${failed.length} writes failed, e.g. ${String(failed[0]?.[0])}`);
+  const up = [n1, n2].map((n) => n.client({ protocol: 2 }));
+  const coordinated = (await Promise.all(up.map((c) => c.info('cluster')))).reduce((s, info) => s + infoNumber(info, 'writes_coordinated_as_fallback'), 0);
+  t.is(coordinated, keys.length, 'a fallback coordinated every write');
+  // Read back at R=2 from the fallbacks' hints, through the other node too.
+  const other = n2.client({ protocol: 2 });
+  t.is(await other.get(keys[0]!), `v:${keys[0]}`);
+  const strict = n1.client({ protocol: 2 });
+  await strict.call('CONSISTENCY', '2', '2', 'STRICT');
+  await t.throwsAsync(strict.set(keys[0]!, 'strict'), { message: /^NOQUORUM / });
+
+  await Promise.all([n3.restart(), n4.restart(), n5.restart()]);
+  const back = Date.now();
+  const primaries = [n3, n4, n5].map((n) => n.client({ protocol: 2 }));
+  const allHome = async () => {
+    for (const c of primaries) {
+      const q = c.pipeline();
+      for (const key of keys) q.call('RING', 'LOCAL', key);
+      const results = (await q.exec())!;
+      if (results.some(([err, reply]) => err !== null || (reply as unknown[]).length === 0)) return false;
+    }
+    return (await hintsPending(up)) === 0;
+  };
+  t.true(await eventually(allHome, 30_000, 250), 'hints handed off to all three primaries');
+  t.log(`every write on all three returning primaries ${Date.now() - back} ms after the restarts`);
+});
