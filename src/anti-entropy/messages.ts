@@ -34,16 +34,17 @@ import type { Sibling, Siblings } from '../clock/types.js';
 import { isNodeId } from '../membership/node-id.js';
 import { CodecError } from '../peer/codec.js';
 import type { LeafEntry } from './exchange.js';
+import { fanoutBits, leafBitsMax } from './merkle-tree.js';
 
 /** Tree ids are persisted behind one length byte (tree-keeper.ts), so they travel behind one too. */
 export const treeIdBytesMax = 255;
 /**
- * The deepest level a tree may have: MerkleTree takes leafBits 4..20 in steps
- * of fanoutBits 4, so depth ≤ 5 and a leaf index < 2^20.
+ * The deepest level a tree may have: MerkleTree takes leafBits up to
+ * leafBitsMax (20) in steps of fanoutBits (4), so depth ≤ 5 and a leaf index
+ * < 2^20. The responder checks against its own tree's depth and leaf count.
  */
-export const treeLevelMax = 5;
-export const leafIndexLimit = 2 ** 20;
-const fanoutBits = 4;
+export const treeLevelMax = leafBitsMax / fanoutBits;
+export const leafIndexLimit = 2 ** leafBitsMax;
 /**
  * Node indices per TreeLevel request: 16^3, every node of the level above the
  * leaves of a 16-bit tree in one round trip, 32 KiB of hashes in the reply.
