@@ -22,6 +22,14 @@ export const MessageType = {
   HandshakeHello: 16,     // dialer → acceptor: cluster, node id, version, nonce, proof
   HandshakeWelcome: 17,   // acceptor → dialer: node id, proof
   HandshakeRefused: 18,   // acceptor → dialer: why, then the connection closes
+  TreeLevel: 19,          // anti-entropy: hashes of some nodes of one level of a Merkle tree
+  TreeLevelReply: 20,
+  LeafEntries: 21,        // anti-entropy: (key, record hash) of every key in some leaves
+  LeafEntriesReply: 22,
+  RecordsGet: 23,         // anti-entropy: whole records of some keys, from storage
+  RecordsGetReply: 24,
+  RecordsPut: 25,         // anti-entropy: whole records to fold into the local ones
+  RecordsPutAck: 26,
 } as const;
 
 export type MessageTypeName = keyof typeof MessageType;
