@@ -44,7 +44,7 @@ import {
 import { recordHash } from '../../src/anti-entropy/version-hash.js';
 import { CodecError } from '../../src/peer/codec.js';
 import { MessageType } from '../../src/peer/message-types.js';
-import { PeerError, type PeerMessage } from '../../src/peer/transport.js';
+import { PeerError, requestTimeoutMsMax, type PeerMessage } from '../../src/peer/transport.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 import { tokenOf } from '../../src/storage/keys.js';
 import { VirtualTime } from '../sim/virtual-time.js';
@@ -161,8 +161,13 @@ function pair(leafBits: number, faults?: Faults) {
   return { a, b, link };
 }
 
+/**
+ * On real time, the request guard at its longest: the tests of a file run
+ * concurrently on one event loop, and a loaded machine must not turn a slow
+ * turn into a timeout (the timeout tests run on virtual time).
+ */
 function run(a: MemoryReplica, link: PeerLink, extra: Partial<ExchangeOptions> = {}): Promise<ExchangeResult> {
-  return exchange({ treeId, local: a, peer: link, throttle: unthrottled(), ...extra });
+  return exchange({ treeId, local: a, peer: link, throttle: unthrottled(), requestTimeoutMs: requestTimeoutMsMax, ...extra });
 }
 
 // ---- histories ----
