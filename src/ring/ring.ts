@@ -85,6 +85,11 @@ export class Ring {
     return this.successor(digest.readUInt32BE(0), digest.readUInt32BE(4));
   }
 
+  /** As tokenIndexOf, from the key's 8-byte digest (tokenOf): no bigint, for per-write callers. Ring must be non-empty. */
+  tokenIndexOfDigest(digest: Buffer): number {
+    return this.successor(digest.readUInt32BE(0), digest.readUInt32BE(4));
+  }
+
   /** Index of the first token ≥ `token`, wrapping to 0. Ring must be non-empty. */
   tokenIndexOf(token: bigint): number {
     assert(token >= 0n && token < tokenSpace, `token ${token} outside [0, 2^64)`);

@@ -25,12 +25,18 @@ export class GroupCommit<W extends QueuedChange> {
   private committing = false;
   private flushScheduled = false;
   private idleWaiters: (() => void)[] = [];
+  /** Changes pushed and changes settled since the start: batches leave the queue in push order. */
+  private pushed = 0;
+  private settledCount = 0;
+  /** Callers of `committed`, each waiting for `settledCount` to reach its mark; marks only grow. */
+  private markWaiters: { readonly mark: number; readonly resolve: () => void }[] = [];
 
   constructor(private readonly store: GroupCommitStore<W>) {}
 
   /** Queues a change for the next batch. */
   push(write: W): void {
     this.queue.push(write);
+    this.pushed++;
     if (this.flushScheduled || this.committing) return;
     this.flushScheduled = true;
     setImmediate(flushGroup, this);
@@ -40,6 +46,17 @@ export class GroupCommit<W extends QueuedChange> {
   drain(): Promise<void> {
     if (!this.committing && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves when every change queued so far has committed (or failed).
+   * Unlike drain, it never waits for changes queued after it: a bounded wait
+   * under any load.
+   */
+  settledSoFar(): Promise<void> {
+    if (this.settledCount >= this.pushed) return Promise.resolve();
+    const mark = this.pushed;
+    return new Promise((resolve) => this.markWaiters.push({ mark, resolve }));
   }
 
   /** @internal called from setImmediate and after each commit. */
@@ -65,6 +82,8 @@ export class GroupCommit<W extends QueuedChange> {
       if (err === undefined) w.resolve();
       else w.reject(err);
     }
+    this.settledCount += writes.length;
+    while (this.markWaiters.length > 0 && this.markWaiters[0]!.mark <= this.settledCount) this.markWaiters.shift()!.resolve();
     if (this.queue.length > 0) this.flush();
     else this.notifyIdle();
   }

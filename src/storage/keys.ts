@@ -3,13 +3,18 @@
 // keeps records in ring order, as Cassandra's partitioner does: a token range
 // is one contiguous scan, which is what cluster-wide SCAN, Merkle trees over
 // ranges and handoff of ranges all need. Other prefixes are kept for other
-// namespaces (hints, metadata) so they never interleave with data.
+// namespaces so they never interleave with data: metadata derived from the
+// records (the anti-entropy trees' leaves) lives under `0x02`, after every
+// data key, so a data range read or count never meets it.
 
+import assert from 'node:assert';
 import { tokenOf } from '../ring/tokens.js';
 
 export { tokenOf };
 
 export const dataPrefix = 0x01;
+/** Metadata (StorageObserver.persist): written in the same batches as the records it derives from. */
+export const metaPrefix = 0x02;
 export const tokenBytes = 8;
 const dataHeaderBytes = 1 + tokenBytes;
 
@@ -39,3 +44,21 @@ export function dataKeyAtToken(token: bigint): Buffer {
 
 /** Just past every data key: the exclusive end of the data namespace. */
 export const dataEnd = Buffer.from([dataPrefix + 1]);
+
+/** The largest token: a span ending here runs to the end of the ring. */
+export const tokenMax = (1n << 64n) - 1n;
+
+/** The data key just past every record with a token ≤ `last`: a span's exclusive end. */
+export function dataKeyAfterToken(last: bigint): Buffer {
+  return last >= tokenMax ? dataEnd : dataKeyAtToken(last + 1n);
+}
+
+/** Just past every key that starts with `prefix`, for a range's exclusive end; `prefix` must not be all 0xff. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  let end = prefix.length;
+  while (end > 0 && prefix[end - 1] === 0xff) end--;
+  assert(end > 0, 'a key prefix of 0xff bytes only has no end');
+  const out = Buffer.from(prefix.subarray(0, end));
+  out[end - 1]! += 1;
+  return out;
+}

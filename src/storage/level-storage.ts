@@ -15,13 +15,31 @@
 // The cache holds each key's latest record, including changes still waiting
 // in a batch (so read-modify-write sees them); it is bounded by
 // `cacheBytesMax` and evicts least recently used records that are durable.
+//
+// An observer (storage.ts StorageObserver) hears each change inside update()
+// and adds its metadata to every batch, under the 0x02 namespace of the same
+// LevelDB, so records and the trees derived from them reach the disk together.
 
 import { ClassicLevel } from 'classic-level';
 import { RecordCodecError, decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
-import { dataEnd, dataKey, dataKeyAtToken, dataPrefix, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
+import assert from 'node:assert';
+import {
+  dataEnd,
+  dataKey,
+  dataKeyAfterToken,
+  dataKeyAtToken,
+  dataPrefix,
+  metaPrefix,
+  prefixEnd,
+  tokenBytes,
+  tokenMax,
+  tokenOf,
+  tokenOfDataKey,
+  userKeyOf,
+} from './keys.js';
 import { GroupCommit } from './group-commit.js';
-import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
+import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storage, type StorageObserver } from './storage.js';
 
 /** Scan pages are read in chunks of this many entries. */
 const scanChunkEntries = 256;
@@ -47,7 +65,8 @@ interface CachedRecord {
 }
 
 interface QueuedWrite {
-  readonly record: CachedRecord;
+  /** undefined: no record, a commit only for the observer's metadata (commitMetadata). */
+  readonly record: CachedRecord | undefined;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
@@ -69,6 +88,7 @@ export class LevelStorage implements Storage {
   });
   private closed = false;
   private records = 0;
+  private observer: StorageObserver | undefined;
 
   private constructor(location: string, private readonly cacheBytesMax: number) {
     this.db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -120,9 +140,13 @@ export class LevelStorage implements Storage {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
     const id = key.toString('latin1');
     let record = this.cache.get(id);
-    const storageKey = record !== undefined ? record.storageKey : dataKey(token ?? tokenOf(key), key);
+    // The digest the storage key was built from; a cached record's is read back from its key when needed.
+    const digest = record !== undefined ? undefined : (token ?? tokenOf(key));
+    const storageKey = record !== undefined ? record.storageKey : dataKey(digest!, key);
     const current = record !== undefined ? record.siblings : this.readDurable(storageKey);
     const next = ownedVersions(change(current), current);
+    const observer = this.observer;
+    if (observer !== undefined) observer.changed(key, digest ?? storageKey.subarray(1, 1 + tokenBytes), current, next);
     if (current.length === 0 && next.length > 0) this.records++;
     else if (current.length > 0 && next.length === 0) this.records--;
     if (record === undefined) {
@@ -176,9 +200,24 @@ export class LevelStorage implements Storage {
    * flushed). A key created and not yet flushed is not on disk yet and may be
    * missed by this page — as SCAN allows for keys added during a scan.
    */
-  async scan(fromToken: bigint, limit: number): Promise<ScanPage> {
+  scan(fromToken: bigint, limit: number): Promise<ScanPage> {
+    return this.readSpan(fromToken, tokenMax, limit);
+  }
+
+  /**
+   * As scan, bounded by `last`, after the writes queued before the call are on
+   * disk: the iterator's snapshot then holds every record created before the
+   * call, and the cache overlay every later change to the records it meets.
+   */
+  async scanSpan(first: bigint, last: bigint, limit: number): Promise<ScanPage> {
     if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
-    const iterator = this.db.iterator({ gte: dataKeyAtToken(fromToken), lt: dataEnd });
+    await this.commits.settledSoFar();
+    return this.readSpan(first, last, limit);
+  }
+
+  private async readSpan(first: bigint, last: bigint, limit: number): Promise<ScanPage> {
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
+    const iterator = this.db.iterator({ gte: dataKeyAtToken(first), lt: dataKeyAfterToken(last) });
     const entries: ScanPage['entries'] = [];
     let lastToken: bigint | undefined;
     let undecodable = 0;
@@ -218,6 +257,35 @@ export class LevelStorage implements Storage {
     this.cache.clear();
     this.cacheBytes = 0;
     this.records = 0;
+    const observer = this.observer;
+    if (observer?.cleared === undefined) return;
+    observer.cleared();
+    await this.commitMetadata();
+  }
+
+  setObserver(observer: StorageObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  async metaEntries(prefix: Buffer): Promise<[Buffer, Buffer][]> {
+    assert(prefix.length > 0 && prefix[0] === metaPrefix, 'a metadata prefix starts with metaPrefix');
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
+    const iterator = this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    const entries: [Buffer, Buffer][] = [];
+    try {
+      for (;;) {
+        const chunk = await iterator.nextv(scanChunkEntries);
+        if (chunk.length === 0) return entries;
+        for (const entry of chunk) entries.push(entry);
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  commitMetadata(): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
+    return new Promise<void>((resolve, reject) => this.commits.push({ record: undefined, resolve, reject }));
   }
 
   async close(): Promise<void> {
@@ -238,29 +306,49 @@ export class LevelStorage implements Storage {
     const written = new Set<CachedRecord>();
     for (let i = writes.length - 1; i >= 0; i--) {
       const { record } = writes[i]!;
-      if (written.has(record)) continue;
+      if (record === undefined || written.has(record)) continue;
       written.add(record);
       if (record.siblings.length === 0) batch.del(record.storageKey);
       else batch.put(record.storageKey, encodeSiblings(record.siblings));
     }
+    // Every change in this batch has been through `changed` (it ran in update()), so what the
+    // observer derived covers them. A queue split at batchOperationsMax leaves changes for the next
+    // batch that the metadata already counts: after a crash just then, a leaf repair mends it.
+    const observer = this.observer;
+    if (observer?.persist !== undefined) observer.persist(new LevelMetaBatch(batch));
     return batch.write().catch((err: Error) => {
       throw new StorageError('STORAGE_IO', `LevelDB write failed: ${err.message}`, { cause: err });
     });
   }
 
   private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
-    for (const w of writes) w.record.unflushed--;
+    for (const w of writes) if (w.record !== undefined) w.record.unflushed--;
     if (err !== undefined) this.forgetUnflushed(writes);
     if (this.cacheBytes > this.cacheBytesMax) this.evict();
   }
 
   /** After a failed batch the cache may be ahead of the disk: drop those records so reads go to LevelDB. */
   private forgetUnflushed(writes: readonly QueuedWrite[]): void {
-    for (const w of writes) {
-      if (this.cache.get(w.record.id) === w.record && w.record.unflushed === 0) {
-        this.cache.delete(w.record.id);
-        this.cacheBytes -= w.record.bytes;
+    for (const { record } of writes) {
+      if (record !== undefined && this.cache.get(record.id) === record && record.unflushed === 0) {
+        this.cache.delete(record.id);
+        this.cacheBytes -= record.bytes;
       }
     }
+  }
+}
+
+/** The observer's view of a batch: metadata keys only, so it can never overwrite a record. */
+class LevelMetaBatch implements MetaBatch {
+  constructor(private readonly batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>) {}
+
+  put(key: Buffer, value: Buffer): void {
+    assert(key[0] === metaPrefix, 'metadata keys start with metaPrefix');
+    this.batch.put(key, value);
+  }
+
+  del(key: Buffer): void {
+    assert(key[0] === metaPrefix, 'metadata keys start with metaPrefix');
+    this.batch.del(key);
   }
 }

@@ -12,13 +12,18 @@
 // (`crash()`) is the exception: it hands over what was durable, as a disk
 // would, and loses what was not.
 //
+// Metadata (an observer's `persist`) is written at each "commit" into a Map
+// kept beside the records: it is the disk's, so crash() hands it over with
+// the durable records, and close() (a restart without a disk) loses it.
+//
 // The "commit" is scheduled with an injectable setImmediate (the real one by
 // default): the simulation (test/sim) runs it on a virtual clock, and may
 // make it a few virtual ms late to model a commit's latency.
 
+import assert from 'node:assert';
 import type { Sibling } from '../clock/types.js';
-import { dataKey, dataKeyAtToken, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
-import { StorageError, ownedVersions, type ScanPage, type Storage } from './storage.js';
+import { dataKey, dataKeyAfterToken, dataKeyAtToken, metaPrefix, prefixEnd, tokenBytes, tokenMax, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
+import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storage, type StorageObserver } from './storage.js';
 
 /** Schedules the turn's commit; Node's setImmediate by default. */
 export interface CommitScheduler {
@@ -50,6 +55,10 @@ export class MemoryStorage implements Storage {
   private flushScheduled = false;
   private closed = false;
   private readonly scheduler: CommitScheduler;
+  private observer: StorageObserver | undefined;
+  /** Durable metadata by key (latin1 of the key's bytes): written only at a commit, kept by crash(). */
+  private readonly meta = new Map<string, Buffer>();
+  private readonly metaBatch: MetaBatch = new MemoryMetaBatch(this.meta);
 
   constructor(options: MemoryStorageOptions = {}) {
     this.scheduler = options.scheduler ?? realCommitScheduler;
@@ -71,6 +80,8 @@ export class MemoryStorage implements Storage {
     const record = this.records.get(id);
     const current = record?.siblings ?? [];
     const next = ownedVersions(change(current), current);
+    const observer = this.observer;
+    if (observer !== undefined) observer.changed(key, (record?.storageKey ?? storageKey).subarray(1, 1 + tokenBytes), current, next);
     if (!this.undurable.has(id)) this.undurable.set(id, record);
     if (next.length === 0) {
       if (record !== undefined && this.records.delete(id)) this.sorted = null;
@@ -85,13 +96,24 @@ export class MemoryStorage implements Storage {
   }
 
   async scan(fromToken: bigint, limit: number): Promise<ScanPage> {
+    return this.readSpan(fromToken, tokenMax, limit);
+  }
+
+  /** As scan, bounded; it reads the latest records at the call, so every earlier change is in it. */
+  async scanSpan(first: bigint, last: bigint, limit: number): Promise<ScanPage> {
+    return this.readSpan(first, last, limit);
+  }
+
+  /** Synchronous, so a page is the records as they are when called. */
+  private readSpan(first: bigint, last: bigint, limit: number): ScanPage {
     if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
     // No waiting for the turn's "commit": like LevelStorage, a scan shows the
     // latest records, durable or not, and never waits for writes to pause.
     const keys = this.sortedKeys();
     const entries: ScanPage['entries'] = [];
     let lastToken: bigint | undefined;
-    for (let i = lowerBound(keys, dataKeyAtToken(fromToken)); i < keys.length; i++) {
+    const end = lowerBound(keys, dataKeyAfterToken(last));
+    for (let i = lowerBound(keys, dataKeyAtToken(first)); i < end; i++) {
       const storageKey = keys[i]!;
       const token = tokenOfDataKey(storageKey);
       // End pages on a token boundary so a cursor never splits one token's keys.
@@ -109,6 +131,10 @@ export class MemoryStorage implements Storage {
     this.records.clear();
     this.undurable.clear();
     this.sorted = [];
+    const observer = this.observer;
+    if (observer?.cleared === undefined) return;
+    observer.cleared();
+    await this.commitMetadata();
   }
 
   async close(): Promise<void> {
@@ -117,6 +143,30 @@ export class MemoryStorage implements Storage {
     await this.drain();
     this.records.clear();
     this.sorted = [];
+    this.meta.clear();
+  }
+
+  setObserver(observer: StorageObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  async metaEntries(prefix: Buffer): Promise<[Buffer, Buffer][]> {
+    assert(prefix.length > 0 && prefix[0] === metaPrefix, 'a metadata prefix starts with metaPrefix');
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
+    const low = idOf(prefix);
+    const high = idOf(prefixEnd(prefix));
+    // latin1 strings compare code unit by code unit, as the bytes compare.
+    const entries: [Buffer, Buffer][] = [];
+    for (const [id, value] of this.meta) if (id >= low && id < high) entries.push([Buffer.from(id, 'latin1'), Buffer.from(value)]);
+    return entries.sort((a, b) => Buffer.compare(a[0], b[0]));
+  }
+
+  commitMetadata(): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
+    return new Promise((resolve) => {
+      this.pending.push(resolve);
+      this.scheduleFlush();
+    });
   }
 
   /**
@@ -135,9 +185,11 @@ export class MemoryStorage implements Storage {
     this.undurable.clear();
     const disk = new MemoryStorage({ scheduler: this.scheduler });
     for (const [id, record] of this.records) disk.records.set(id, record);
+    for (const [id, value] of this.meta) disk.meta.set(id, value);
     disk.sorted = null;
     this.records.clear();
     this.sorted = [];
+    this.meta.clear();
     return disk;
   }
 
@@ -158,6 +210,8 @@ export class MemoryStorage implements Storage {
   flush(): void {
     this.flushScheduled = false;
     this.undurable.clear();
+    const observer = this.observer;
+    if (observer?.persist !== undefined) observer.persist(this.metaBatch);
     const waiters = this.pending;
     this.pending = [];
     for (const w of waiters) w();
@@ -170,6 +224,21 @@ export class MemoryStorage implements Storage {
       this.pending.push(resolve);
       this.scheduleFlush();
     });
+  }
+}
+
+/** Writes straight into the durable Map: MemoryStorage calls persist only at a commit. */
+class MemoryMetaBatch implements MetaBatch {
+  constructor(private readonly meta: Map<string, Buffer>) {}
+
+  put(key: Buffer, value: Buffer): void {
+    assert(key[0] === metaPrefix, 'metadata keys start with metaPrefix');
+    this.meta.set(idOf(key), Buffer.from(value));
+  }
+
+  del(key: Buffer): void {
+    assert(key[0] === metaPrefix, 'metadata keys start with metaPrefix');
+    this.meta.delete(idOf(key));
   }
 }
 

@@ -5,6 +5,13 @@
 // Every change to a record is a read-modify-write through `update`, so the
 // one merge function (clock/siblings.ts reconcile) decides every outcome and
 // concurrent writers to one key cannot interleave.
+//
+// An observer (the anti-entropy trees, anti-entropy/tree-keeper.ts) hears of
+// every change synchronously inside `update`, and writes the state it derives
+// from the records in the same batch as those records (`persist`), so what is
+// on disk after a crash is records and derived metadata of one moment: no
+// replay log, no full rescan on restart (Riak's hashtree keeps its own
+// LevelDB and rebuilds after an unclean stop; sharing the batch avoids that).
 
 import type { Sibling } from '../clock/types.js';
 
@@ -20,6 +27,35 @@ export interface ScanPage {
   readonly more: boolean;
   /** Records in the page's range that could not be decoded and were left out (a corrupt disk, a bug). */
   readonly undecodable?: number;
+}
+
+/** Writes into the metadata namespace (keys start with keys.ts `metaPrefix`) of the batch being built. */
+export interface MetaBatch {
+  put(key: Buffer, value: Buffer): void;
+  del(key: Buffer): void;
+}
+
+export interface StorageObserver {
+  /**
+   * Runs synchronously inside update() once the new record is decided, before
+   * the store changes anything (a throw fails that update; it must not throw).
+   * `digest` is the key's 8-byte token; it may be a view into the store's own
+   * key buffer, so it must not be retained (copy it). `before` and `after` are
+   * the record as it was and as it will be ([] for absent).
+   */
+  changed(key: Buffer, digest: Buffer, before: readonly Sibling[], after: readonly Sibling[]): void;
+  /**
+   * Called while each group commit's batch is built (MemoryStorage: at its
+   * "commit"), after every change in it was reported by `changed`: what it
+   * writes lands atomically with those records.
+   */
+  persist?(batch: MetaBatch): void;
+  /**
+   * Called by clear() once every record is gone, instead of `changed` per
+   * record (a cost proportional to the store). The observer resets what it
+   * derived; a `persist` follows at once so the reset is durable.
+   */
+  cleared?(): void;
 }
 
 export interface Storage {
@@ -39,9 +75,26 @@ export interface Storage {
   update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]>;
   /** Records with token ≥ fromToken in ring order, at most about `limit` keys. */
   scan(fromToken: bigint, limit: number): Promise<ScanPage>;
+  /**
+   * Records with first ≤ token ≤ last in ring order, at most about `limit`
+   * keys (a page ends on a token boundary); `more` when the span has keys
+   * beyond the page. Unlike scan, a page holds every change made before the
+   * call (LevelStorage waits for the writes queued so far to reach the disk: a
+   * bounded wait), so it can be checked against what an observer derived.
+   */
+  scanSpan(first: bigint, last: bigint, limit: number): Promise<ScanPage>;
+  /** Sets (or with undefined, removes) the one observer of changes; see StorageObserver. */
+  setObserver(observer: StorageObserver | undefined): void;
+  /** Every durable metadata entry whose key starts with `prefix` (which starts with metaPrefix), in key order. */
+  metaEntries(prefix: Buffer): Promise<[Buffer, Buffer][]>;
+  /**
+   * Commits a batch after every change made so far, even if no record changed,
+   * so the observer's `persist` runs; resolves once it is durable.
+   */
+  commitMetadata(): Promise<void>;
   /** Records stored on this node (replicas and tombstones included): cheap, for INFO. */
   recordCount(): number;
-  /** Removes every record. */
+  /** Removes every record (not the metadata: the observer hears `cleared` and resets its own). */
   clear(): Promise<void>;
   close(): Promise<void>;
 }
