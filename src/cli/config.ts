@@ -22,6 +22,8 @@ export type { NodeConfig };
  * short network outage; past it a replica's backlog is anti-entropy's job.
  */
 const hintWindowMsDefault = 3 * 60 * 60 * 1000;
+/** Riak's anti-entropy tick: one range exchanged with one replica every 15 s costs a quiet cluster one root comparison per tick. */
+const antiEntropyIntervalMsDefault = 15_000;
 
 /** The default window, halved below a short grace period so that it always stays shorter than the grace (validate). */
 function defaultHintWindowMs(tombstoneGraceMs: number): number {
@@ -75,6 +77,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'phi-convict-threshold', key: 'phiConvictThreshold', kind: 'number', min: 1, max: 16, help: `failure detector: a member is down at this phi (default ${phiConvictThresholdDefault}; higher is slower and surer)` },
   { flag: 'phi-acceptable-pause-ms', key: 'phiAcceptablePauseMs', kind: 'integer', min: 0, max: 600_000, help: `failure detector: silence tolerated beyond a member's usual rhythm (default ${phiAcceptablePauseMsDefault})` },
   { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: `a member silent this long is down whatever its phi (default ${downAfterMsDefault})` },
+  { flag: 'anti-entropy-interval-ms', key: 'antiEntropyIntervalMs', kind: 'integer', min: 0, max: 86_400_000, help: `anti-entropy: exchange one range with one replica this often, in the background (default ${antiEntropyIntervalMsDefault}, Riak's tick; 0 = only on \`ringkv repair\`)` },
   { flag: 'host-probe', key: 'hostProbe', kind: 'string', help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
   { flag: 'log-level', key: 'logLevel', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
 ];
@@ -206,6 +209,7 @@ function finish(raw: Raw): NodeConfig {
     phiConvictThreshold: (raw.phiConvictThreshold as number | undefined) ?? phiConvictThresholdDefault,
     phiAcceptablePauseMs: (raw.phiAcceptablePauseMs as number | undefined) ?? phiAcceptablePauseMsDefault,
     downAfterMs: (raw.downAfterMs as number | undefined) ?? downAfterMsDefault,
+    antiEntropyIntervalMs: (raw.antiEntropyIntervalMs as number | undefined) ?? antiEntropyIntervalMsDefault,
     hostProbe: (raw.hostProbe as 'on' | 'off' | undefined) ?? 'on',
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
   };
@@ -255,6 +259,7 @@ export function usage(): string {
     'usage: ringkv start [options]      one node in the foreground',
     '       ringkv cluster --nodes K [--base-port 7001] [--data DIR] [node options]',
     '       ringkv status [-h HOST] [-p PORT] [-a PASSWORD]',
+    '       ringkv repair [-h HOST] [-p PORT] [-a PASSWORD]   anti-entropy now over every range the node holds',
     '',
     'node options (also RINGKV_<OPTION> environment variables, or keys of a --config FILE JSON object):',
     ...lines,

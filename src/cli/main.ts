@@ -1,11 +1,13 @@
 // The `ringkv` command: `start` runs one node in the foreground, `cluster`
-// a local cluster of child processes, `status` a table of the members.
+// a local cluster of child processes, `status` a table of the members,
+// `repair` anti-entropy now with a progress bar.
 // Configuration errors print one line and exit with code 2.
 
 import pino from 'pino';
 import { runCluster } from './cluster.js';
 import { ConfigError, resolveConfig, usage } from './config.js';
 import { RingkvNode } from './node.js';
+import { runRepair } from './repair.js';
 import { runStatus } from './status.js';
 
 const exitConfig = 2;
@@ -49,6 +51,9 @@ async function main(argv: string[]): Promise<void> {
       return runCluster(rest);
     case 'status':
       return runStatus(rest);
+    case 'repair':
+      process.exitCode = await runRepair(rest);
+      return;
     case undefined:
     case 'help':
     case '--help':

@@ -4,6 +4,10 @@
 // that others may join by naming it as their seed.
 
 import type { Logger } from 'pino';
+import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
+import { ExchangeService } from '../anti-entropy/exchange-service.js';
+import type { LocalReplica } from '../anti-entropy/exchange.js';
+import { TreeKeeper } from '../anti-entropy/tree-keeper.js';
 import { buildCommandTable } from '../commands/table.js';
 import type { ClusterInfo, ServerServices, ServerStats } from '../commands/types.js';
 import type { ClusterView } from '../coordinator/cluster-view.js';
@@ -40,6 +44,8 @@ export class RingkvNode {
     readonly hints: LevelHintStore | undefined,
     readonly handoff: HandoffSender | undefined,
     readonly hostProber: HostProber,
+    readonly trees: TreeKeeper,
+    readonly antiEntropy: AntiEntropy,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
@@ -113,10 +119,44 @@ export class RingkvNode {
         for (const id of membership.upSet()) if (id !== identity.nodeId && hints!.pending().has(id)) handoff.kick(id);
       });
     }
+    // Anti-entropy: the trees follow every record change from here on (before any write can arrive), and
+    // follow the ring as gossip learns it; a member seen up again has its ranges exchanged first.
+    const aaeLog = log.child({ component: 'anti-entropy' });
+    const trees = new TreeKeeper({ storage, selfId: identity.nodeId, logger: aaeLog });
+    const followRing = () => {
+      const ring = membership.ring();
+      trees.setRing(ring, ring.n);
+    };
+    followRing();
+    membership.onChange(followRing);
+    await trees.start();
+    const local: LocalReplica = {
+      tree: (id) => trees.tree(id),
+      leafEntries: (id, leaf) => trees.leafEntries(id, leaf),
+      records: async (keys) => keys.map((key) => storage.get(key, undefined)),
+      apply: (key, siblings) => coordinator.applyLocal(key, undefined, siblings),
+    };
+    const antiEntropy = new AntiEntropy({
+      selfId: identity.nodeId,
+      trees: { treeIds: () => trees.treeIds(), members: (id) => trees.members(id), builtAtMs: (id) => trees.stats.builtAtMs[id] },
+      local,
+      peer: (id) => ({ request: (message, timeoutMs) => transport.request(membership.peerAddress(id), message, timeoutMs, id) }),
+      isUp: (id) => membership.isUp(id),
+      intervalMs: config.antiEntropyIntervalMs,
+      logger: aaeLog,
+    });
+    let upBefore = new Set(membership.upSet());
+    membership.onChange(() => {
+      const up = new Set(membership.upSet());
+      for (const id of up) if (!upBefore.has(id) && id !== identity.nodeId) antiEntropy.prioritize(id);
+      upBefore = up;
+    });
+    const exchanges = new ExchangeService(local);
     const replicas = new ReplicaService(coordinator);
     transport.setHandler((from: string, message: PeerMessage) => {
       if (message.type === MessageType.GossipSyn || message.type === MessageType.GossipAck) return membership.handleMessage(from, message);
       if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
+      if (ExchangeService.handles(message.type)) return exchanges.handle(from, message);
       throw new Error(`unexpected peer message type ${message.type}`);
     });
     // Opened last before the try below, so no earlier failure leaves its raw socket open.
@@ -135,14 +175,18 @@ export class RingkvNode {
       cluster: clusterInfo(membership, hostProber),
       logger: log.child({ component: 'resp' }),
       commands: buildCommandTable(),
+      repair: antiEntropy,
     };
     membership.start();
     coordinator.collector.start();
     handoff?.start();
     hostProber.start();
+    antiEntropy.start();
     try {
       await resp.listen(services);
     } catch (err) {
+      await antiEntropy.stop();
+      await trees.stop();
       await hostProber.stop();
       await handoff?.stop();
       await coordinator.collector.stop();
@@ -152,7 +196,7 @@ export class RingkvNode {
       await hints?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber);
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, trees, antiEntropy);
     log.info({ port: resp.address().port, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
@@ -172,6 +216,10 @@ export class RingkvNode {
           { name: 'client connections', run: () => this.resp.close() },
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
+          { name: 'anti-entropy', run: async () => {
+            await this.antiEntropy.stop();
+            await this.trees.stop();
+          } },
           { name: 'host probe', run: () => this.hostProber.stop() },
           { name: 'gossip and peer connections', run: () => this.stopPeers() },
           { name: 'LevelDB flush and close', run: () => this.storage.close() },

@@ -1,63 +1,17 @@
 // `ringkv status`: the members of the cluster as one node sees them, like
 // `nodetool status` — liveness and state, addresses, the failure detector's
 // phi for each member, effective ownership, and the records each reachable
-// member stores. A small RESP client on redis-parser keeps the
-// command free of any client library.
+// member stores.
 
-import net from 'node:net';
-import RedisParser from 'redis-parser';
 import { diagnose, type HostReach } from '../membership/host-probe.js';
 import { ConfigError } from './config.js';
+import { fieldsOf, request as requestWithin, type Reply } from './resp-client.js';
 
 /** How long status waits for any one node before reporting it unreachable. */
 const statusTimeoutMs = 2000;
 
-type Reply = string | number | null | Buffer | Reply[] | Error;
-
 function request(host: string, port: number, commands: string[][]): Promise<Reply[]> {
-  return new Promise((resolve, reject) => {
-    const replies: Reply[] = [];
-    const socket = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer from ${host}:${port} within ${statusTimeoutMs} ms`));
-    }, statusTimeoutMs);
-    const parser = new RedisParser({
-      returnReply: (reply: Reply) => {
-        replies.push(reply);
-        if (replies.length === commands.length) {
-          clearTimeout(timer);
-          socket.end();
-          resolve(replies);
-        }
-      },
-      returnError: (err: Error) => {
-        replies.push(err);
-        if (replies.length === commands.length) {
-          clearTimeout(timer);
-          socket.end();
-          resolve(replies);
-        }
-      },
-    });
-    socket.on('data', (chunk) => parser.execute(chunk));
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on('connect', () => {
-      for (const command of commands) {
-        socket.write(`*${command.length}\r\n${command.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
-      }
-    });
-  });
-}
-
-function fieldsOf(entry: Reply): Map<string, string> {
-  const fields = new Map<string, string>();
-  if (!Array.isArray(entry)) return fields;
-  for (let i = 0; i + 1 < entry.length; i += 2) fields.set(String(entry[i]), String(entry[i + 1]));
-  return fields;
+  return requestWithin(host, port, commands, statusTimeoutMs);
 }
 
 function infoField(info: Reply, name: string): string | undefined {

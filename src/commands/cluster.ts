@@ -7,7 +7,7 @@ import { tokenOf } from '../storage/keys.js';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { parseInteger, upper } from './args.js';
 import { readKey } from './data.js';
-import { CommandError, type CommandContext } from './types.js';
+import { CommandError, type CommandContext, type RepairReport } from './types.js';
 
 async function vclock(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const key = args[1]!;
@@ -61,7 +61,7 @@ function consistency(ctx: CommandContext, args: Buffer[]): Reply {
   return OK;
 }
 
-function ring(ctx: CommandContext, args: Buffer[]): Reply {
+function ring(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
   const sub = upper(args[1]!);
   const cluster = ctx.server.cluster;
   const arity = (n: number) => {
@@ -97,9 +97,46 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply {
         ['deleted', s.deleted ? 1 : 0],
       ]));
     }
+    case 'REPAIR':
+      return repair(ctx, args);
     default:
-      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key or RING LOCAL key.`);
+      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key, RING LOCAL key or RING REPAIR [STATUS].`);
   }
+}
+
+/**
+ * RING REPAIR: anti-entropy now over every range this node holds; answers
+ * once every range agrees with its replicas (the counts), or with an error
+ * naming what could not be exchanged. RING REPAIR STATUS: the running (or
+ * last) repair's counts, polled by `ringkv repair` for its progress bar.
+ */
+async function repair(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  const service = ctx.server.repair;
+  if (args.length === 3 && upper(args[2]!) === 'STATUS') {
+    const report = service?.progress();
+    return report === undefined ? new MapReply([]) : repairReply(report);
+  }
+  if (args.length !== 2) throw new CommandError("ERR wrong number of arguments for 'ring|repair' command");
+  if (service === undefined) throw new CommandError('ERR anti-entropy is off on this node (a ring of one has no other replicas)');
+  const report = await service.repair();
+  if (report.failures.length > 0) {
+    throw new CommandError(`ERR repair incomplete: ${report.failures.length} of ${report.ranges} ranges not in sync (${report.failures.slice(0, 3).join('; ')})`);
+  }
+  return repairReply(report);
+}
+
+function repairReply(report: RepairReport): MapReply {
+  return new MapReply([
+    ['running', report.running ? 1 : 0],
+    ['ranges', report.ranges],
+    ['ranges_done', report.rangesDone],
+    ['keys_compared', report.keysCompared],
+    ['records_sent', report.recordsSent],
+    ['records_received', report.recordsReceived],
+    ['bytes', report.bytes],
+    ['elapsed_ms', report.elapsedMs],
+    ['failures', report.failures.length],
+  ]);
 }
 
 /** Phi with 2 decimals; `inf` (Redis's spelling of an infinite float) for a member never heard first-hand. */

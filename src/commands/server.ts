@@ -118,16 +118,18 @@ const sections: Record<string, Section> = {
         (m.hostRttMs === undefined ? '' : `,host_rtt_ms=${m.hostRttMs.toFixed(2)}`)]),
     ];
   },
+  // Anti-entropy: exchanges, what they found and moved, and each tree's age (Riak's aae-status).
+  antientropy: (ctx) => ctx.server.repair?.info() ?? [['anti_entropy', 'off']],
   keyspace: (ctx) => {
     const records = ctx.server.coordinator.storage.recordCount();
     return records === 0 ? [] : [['db0', `keys=${records},expires=0,avg_ttl=0`]];
   },
 };
 
-const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace'];
+const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'antientropy', 'keyspace'];
 
 function title(name: string): string {
-  return name[0]!.toUpperCase() + name.slice(1);
+  return name === 'antientropy' ? 'AntiEntropy' : name[0]!.toUpperCase() + name.slice(1);
 }
 
 export function infoText(ctx: CommandContext, requested: readonly string[]): string {

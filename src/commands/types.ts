@@ -112,6 +112,33 @@ export interface ServerServices {
   readonly cluster: ClusterInfo;
   readonly logger: Logger;
   readonly commands: ReadonlyMap<string, CommandSpec>;
+  /** Anti-entropy on demand (RING REPAIR, INFO # AntiEntropy); absent on a node without it. */
+  readonly repair?: RepairService;
+}
+
+/** What RING REPAIR runs: anti-entropy now over every range this node holds. */
+export interface RepairService {
+  /** Exchanges every range with its other replicas until they agree; a call while one runs joins it. */
+  repair(): Promise<RepairReport>;
+  /** The running repair's counts, else the last one's; undefined before the first. */
+  progress(): RepairReport | undefined;
+  /** INFO # AntiEntropy lines. */
+  info(): [string, string | number][];
+}
+
+export interface RepairReport {
+  readonly running: boolean;
+  /** Ranges to exchange: a replica set this node belongs to, once per other replica. */
+  readonly ranges: number;
+  readonly rangesDone: number;
+  readonly keysCompared: number;
+  readonly recordsSent: number;
+  readonly recordsReceived: number;
+  /** Bytes sent and received, tree hashes and key lists included. */
+  readonly bytes: number;
+  readonly elapsedMs: number;
+  /** Why ranges could not be exchanged (a replica down or not answering); empty once every range agrees. */
+  readonly failures: readonly string[];
 }
 
 export interface CommandContext {

@@ -32,8 +32,9 @@ test('sloppy quorum › with two of a key\'s primaries down, W=2 writes succeed 
   sim.down(c);
   for (const key of keys) await sim.put(a, key, `v-${key}`, 2);
   const fallbacks = sim.nodes.filter((n) => ![a, b, c].includes(n.id));
-  const pending = fallbacks.reduce((sum, n) => sum + [...n.hints!.pending().values()].reduce((s, p) => s + p.count, 0), 0);
-  t.is(pending, 2 * keys.length, 'one hint per down primary per key');
+  const pending = () => fallbacks.reduce((sum, n) => sum + [...n.hints!.pending().values()].reduce((s, p) => s + p.count, 0), 0);
+  // W=2 answers at the primary and the first fallback; the second fallback's hint may land a moment later.
+  t.true(await eventually(() => pending() === 2 * keys.length, 5_000), `one hint per down primary per key (${pending()})`);
   t.true(sim.node(a).coordinator.stats.writesWithFallbacks >= keys.length);
   for (const key of keys) t.deepEqual(sim.local(b, key), [], 'the primaries were down');
   // Reads at R=2 use the fallbacks too.
