@@ -22,6 +22,13 @@
 //
 // Time comes from injected timers (the simulation runs on virtual time); I/O only through
 // Storage.
+//
+// Cost on the write path (5 nodes × 1024 vnodes, N=3: 6 trees; 200k LevelStorage.update
+// calls, 500 per turn, a throwaway script): changed() ~0.28 µs a call; a whole update with
+// its commit ~9.5 µs against ~6 µs without the keeper, most of the difference being the
+// leaf written beside each record (writes spread over 393k leaves rarely share one in a
+// batch). A full build reads ~200k records a second per node; a restart on the same ring
+// loads 6 trees in ~0.15 s.
 
 import assert from 'node:assert';
 import type { Logger } from 'pino';
@@ -213,7 +220,7 @@ export class TreeKeeper implements StorageObserver {
   private loadBuiltAtMs = 0;
   /** False once a change went by that loaded leaves would miss (no ring to route it, no tree to toggle). */
   private mayLoad = true;
-  /** The fingerprint record on disk (as this keeper last wrote or read it). */
+  /** The fingerprint record this keeper last put (undefined: deleted, or not known): saves putting it again. */
   private fingerprintOnDisk: Buffer | undefined;
   /** Prefixes (latin1) of trees that may have leaves on disk, as the names record lists them. */
   private namesOnDisk = new Map<string, Buffer>();
@@ -320,10 +327,11 @@ export class TreeKeeper implements StorageObserver {
     assert(!this.started, 'start() once');
     this.started = true;
     this.storage.setObserver(this);
+    // Changes from now on are caught, in case the leaves on disk turn out to be loadable.
+    if (this.ring !== undefined) this.beginLoading();
     const [fingerprint] = await this.storage.metaEntries(fingerprintKey);
     const [names] = await this.storage.metaEntries(namesKey);
     if (this.stopped) return;
-    this.fingerprintOnDisk = fingerprint?.[1];
     this.storedFingerprint = fingerprint === undefined ? undefined : decodeFingerprint(fingerprint[1]);
     if (names !== undefined) for (const prefix of decodePrefixes(names[1])) this.namesOnDisk.set(prefix.toString('latin1'), prefix);
     this.opened = true;
@@ -377,12 +385,13 @@ export class TreeKeeper implements StorageObserver {
       const { first, last } = leafSpan(leaf, this.leafBits);
       for (let from = first; ; ) {
         const page = await this.storage.scanSpan(from, last, scanPageRecords);
-        if (slot.tree !== tree || this.slotsById.get(treeId) !== slot) throw new TreeUnavailableError(treeId);
+        if (this.slotsById.get(treeId) !== slot) throw new TreeUnavailableError(treeId); // the ring changed
         this.listEntries(page.entries, slot, entries, sum);
         if (!page.more) break;
         from = page.entries[page.entries.length - 1]!.token + 1n;
       }
-      if (!watch.disturbed) this.repairLeaf(slot, tree, leaf, sum);
+      // A tree replaced meanwhile (a rebuild finished) was built from the records: nothing to mend.
+      if (!watch.disturbed && slot.tree === tree) this.repairLeaf(slot, tree, leaf, sum);
       return entries;
     } finally {
       this.removeWatch(watchKey, watch);
@@ -434,8 +443,10 @@ export class TreeKeeper implements StorageObserver {
       batch.put(namesKey, encodePrefixes(this.namesOnDisk.values()));
     }
     const wanted = allWritten ? this.fingerprintWanted() : undefined;
-    if (wanted === undefined && this.fingerprintOnDisk !== undefined) batch.del(fingerprintKey);
-    else if (wanted !== undefined && !(this.fingerprintOnDisk?.equals(wanted) ?? false)) batch.put(fingerprintKey, wanted);
+    // Deleted in every batch while not wanted, whatever this keeper believes is on disk: a failed
+    // batch that held the deletion must not leave a fingerprint vouching for incomplete leaves.
+    if (wanted === undefined) batch.del(fingerprintKey);
+    else if (!(this.fingerprintOnDisk?.equals(wanted) ?? false)) batch.put(fingerprintKey, wanted);
     this.fingerprintOnDisk = wanted;
   }
 
@@ -467,7 +478,7 @@ export class TreeKeeper implements StorageObserver {
     }
     this.startCleaning();
     const stored = this.storedFingerprint;
-    const load = this.mayLoad && stored !== undefined && this.fingerprintOnDisk !== undefined && stored.fingerprint.equals(this.fingerprint!);
+    const load = this.mayLoad && stored !== undefined && stored.fingerprint.equals(this.fingerprint!);
     this.mayLoad = false;
     this.storedFingerprint = undefined;
     this.loadBuiltAtMs = stored?.builtAtMs ?? 0;
@@ -477,9 +488,9 @@ export class TreeKeeper implements StorageObserver {
   /** Cancels the job in progress and runs `kind` once it has wound down. */
   private launch(kind: JobKind): Promise<void> {
     const generation = ++this.generation;
-    this.cancelWork();
     this.clearTimer();
-    if (kind === 'load') this.beginLoading();
+    if (kind !== 'load') this.cancelWork();
+    else if (!this.slots.every((slot) => slot.loading)) this.beginLoading(); // start() may have begun already
     this.working = true;
     const run = this.job
       .then(() => this.runJob(generation, kind))
@@ -614,14 +625,15 @@ export class TreeKeeper implements StorageObserver {
 
   private hashIntoBuild(entries: readonly ScanEntry[], build: SegmentBuild): void {
     const ring = this.ring!;
+    const digest = this.digest;
     for (const entry of entries) {
-      const index = this.table[ring.tokenIndexOf(entry.token)]!;
+      digest.writeBigUInt64BE(entry.token);
+      const index = this.table[ring.tokenIndexOfDigest(digest)]!;
       if (index < 0) continue;
       const slot = this.slots[index]!;
       if (slot.next === undefined || slot.loading || !build.slots.includes(slot)) continue;
-      this.digest.writeBigUInt64BE(entry.token);
-      recordHash(this.digest, entry.siblings, hashA);
-      slot.next.toggle(leafOfDigest(this.digest, this.leafBits), hashA[0]!, hashA[1]!);
+      recordHash(digest, entry.siblings, hashA);
+      slot.next.toggle(leafOfDigest(digest, this.leafBits), hashA[0]!, hashA[1]!);
     }
   }
 
@@ -782,10 +794,11 @@ export class TreeKeeper implements StorageObserver {
 
   private listEntries(page: readonly ScanEntry[], slot: Slot, entries: LeafEntry[], sum: Uint32Array): void {
     const ring = this.ring!;
+    const digest = this.digest;
     for (const entry of page) {
-      if (this.slots[this.table[ring.tokenIndexOf(entry.token)]!] !== slot) continue;
-      this.digest.writeBigUInt64BE(entry.token);
-      recordHash(this.digest, entry.siblings, hashA);
+      digest.writeBigUInt64BE(entry.token);
+      if (this.slots[this.table[ring.tokenIndexOfDigest(digest)]!] !== slot) continue;
+      recordHash(digest, entry.siblings, hashA);
       entries.push({ key: entry.key, hi: hashA[0]!, lo: hashA[1]! });
       sum[0] ^= hashA[0]!;
       sum[1] ^= hashA[1]!;

@@ -246,7 +246,7 @@ for (const { name, open, runs } of stores) {
   });
 
   test(`tree keeper › ${name} › a restart on the same ring loads the trees without a scan`, async (t) => {
-    const leafBits = 12;
+    const leafBits = 16; // the default: 65,536 leaves per tree
     const store = await open();
     t.teardown(() => store.dispose());
     const first = newKeeper(store.storage, leafBits);
@@ -261,15 +261,26 @@ for (const { name, open, runs } of stores) {
     const counted = countingSpans(storage);
     const second = newKeeper(counted.storage, leafBits);
     second.setRing(ring4, n);
-    await second.start();
+    const starting = second.start();
+    // Writes while the leaves are being read: caught, not a reason to rebuild.
+    const early = Array.from({ length: 20 }, (_, i) => applyOp(storage, { key: i, kind: i % 2 === 0 ? 'sibling' : 'delete' }));
+    await starting;
+    await Promise.all(early);
     t.is(second.stats.loads, second.treeIds().length);
     t.is(second.stats.builds, 0);
     t.is(counted.spans(), 0, 'no record was read');
     t.true(await matchesModel(t, second, storage, ring4, leafBits));
-    for (let i = 0; i < 50; i++) await applyOp(storage, { key: i, kind: 'sibling' });
-    await second.rebuild();
-    t.true(await matchesModel(t, second, storage, ring4, leafBits));
     await second.stop();
+    // The leaves those writes changed were written out after the load, with the fingerprint.
+    const third = newKeeper(await store.restart(), leafBits);
+    third.setRing(ring4, n);
+    await third.start();
+    t.is(third.stats.builds, 0);
+    t.true(await matchesModel(t, third, store.storage, ring4, leafBits));
+    for (let i = 0; i < 50; i++) await applyOp(store.storage, { key: i, kind: 'sibling' });
+    await third.rebuild();
+    t.true(await matchesModel(t, third, store.storage, ring4, leafBits));
+    await third.stop();
   });
 
   test(`tree keeper › ${name} › a restart on another ring rebuilds, and the dropped trees' leaves are deleted`, async (t) => {
@@ -491,4 +502,45 @@ test('tree keeper › the periodic rebuild runs on the injected clock, and stop 
   t.is(keeper.stats.builds, 2 * trees);
   t.deepEqual(keeper.treeIds().map((id) => keeper.tree(id)), before);
   t.is(clock.countTimers(), 0, 'no timer left behind');
+});
+
+test('tree keeper › MemoryStorage › a tree larger than one batch is written out over several, then loads', async (t) => {
+  const leafBits = 16;
+  let storage: Storage = new MemoryStorage();
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < 60_000; i++) {
+    const key = Buffer.from(`many-${i}`);
+    writes.push(storage.update(key, tokenOf(key), () => [{ value: Buffer.from('v'), dot: { actor: 'a', counter: i + 1 }, past: [], timestamp: 1 }]));
+  }
+  await Promise.all(writes);
+  const persists: number[] = [];
+  const keeper = newKeeper(storage, leafBits);
+  const observe = storage.setObserver.bind(storage);
+  storage.setObserver = (observer) => {
+    // Count the metadata writes per batch.
+    observe(
+      observer === undefined
+        ? undefined
+        : {
+            changed: observer.changed.bind(observer),
+            persist(batch) {
+              let count = 0;
+              observer.persist!({ put: (key, value) => (count++, batch.put(key, value)), del: (key) => (count++, batch.del(key)) });
+              persists.push(count);
+            },
+          },
+    );
+  };
+  keeper.setRing(ring4, n);
+  await keeper.start();
+  await keeper.stop();
+  t.true(persists.filter((count) => count > 1000).length >= 2, `writes per batch: ${persists.join(' ')}`);
+  t.true(Math.max(...persists) <= 16_384 + 2);
+  storage = (storage as MemoryStorage).crash();
+  const again = newKeeper(storage, leafBits);
+  again.setRing(ring4, n);
+  await again.start();
+  t.is(again.stats.builds, 0);
+  t.true(await matchesModel(t, again, storage, ring4, leafBits));
+  await again.stop();
 });
