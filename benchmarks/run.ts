@@ -117,6 +117,22 @@ async function benchDegraded(out: Collected, target: Target, degrade: Degrade, r
   if (target.notes !== undefined) out.notes.push(...(await target.notes()));
 }
 
+/** Keeping Merkle trees: the 3-node cluster's write and read rates with anti-entropy on over the same cluster with it off. */
+function antiEntropyCostNotes(rows: readonly Row[]): string[] {
+  const pick = (target: string, test: string, pipeline: number) =>
+    rows.find((r) => r.target === target && r.test === test && r.pipeline === pipeline && r.mode.startsWith('node 1 only'));
+  const parts: string[] = [];
+  for (const test of ['SET', 'GET']) {
+    for (const pipeline of pipelines) {
+      const on = pick('ringkv ×3', test, pipeline);
+      const off = pick('ringkv ×3 AAE off', test, pipeline);
+      if (on !== undefined && off !== undefined) parts.push(`${test} -P ${pipeline} ${(on.rps / off.rps).toFixed(2)}×`);
+    }
+  }
+  if (parts.length === 0) return [];
+  return [`Anti-entropy's cost (ringkv ×3 with trees over the same cluster with --anti-entropy off, node 1 only; goal for SET ≥ 0.90×): ${parts.join(', ')}.`];
+}
+
 async function runTarget(out: Collected, name: TargetName, requests: number): Promise<void> {
   let target: Target | undefined;
   try {
@@ -182,6 +198,7 @@ async function main(): Promise<number> {
   const out: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
   for (const name of plan.targets) await runTarget(out, name, plan.requests);
   const downUp = out.comparisons.flatMap((c) => compareDownUp(out.rows, c.target, c.upMode, c.downMode));
+  notes.push(...antiEntropyCostNotes(out.rows));
   if (downUp.length > 0) notes.push(`Down/up: the same target and load before and after one node was killed; the "always writable" goal is down ≥ ${downUpGoal.toFixed(2)}× up in SET requests/s.`);
   const markdown = await writeResults(startedAt, plan, machine, withRatios(out.rows), downUp, out.failures, [...notes, ...out.notes]);
   process.stdout.write(markdown);

@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { freePort } from '../test/helpers/ports.js';
 import { ManagedProcess, makeTempDir, removeTempDir, startCluster, startNode, waitForPing } from '../test/helpers/cluster.js';
 
-export type TargetName = 'redis' | 'single' | 'cluster' | 'hinted';
-export const targetNames: readonly TargetName[] = ['redis', 'single', 'cluster', 'hinted'];
+export type TargetName = 'redis' | 'single' | 'cluster' | 'noaae' | 'hinted';
+export const targetNames: readonly TargetName[] = ['redis', 'single', 'cluster', 'noaae', 'hinted'];
 
 export interface Target {
   name: TargetName;
@@ -73,8 +73,12 @@ export async function startRingkvSingle(): Promise<Target> {
   return { name: 'single', label: 'ringkv ×1', ports: [node.port], stop };
 }
 
-/** Three ringkv nodes, N=3 R=2 W=2: every write crosses the peer protocol. */
-export async function startRingkvCluster(): Promise<Target> {
+/**
+ * Three ringkv nodes, N=3 R=2 W=2: every write crosses the peer protocol.
+ * `antiEntropy: false` runs the same cluster without Merkle trees
+ * (--anti-entropy off): the pair measures what keeping the trees costs.
+ */
+export async function startRingkvCluster(antiEntropy = true): Promise<Target> {
   const cluster = await startCluster({
     nodes: 3,
     n: 3,
@@ -82,12 +86,15 @@ export async function startRingkvCluster(): Promise<Target> {
     w: 2,
     readyTimeoutMs: ringkvReadyTimeoutMs,
     convergeTimeoutMs: clusterConvergeTimeoutMs,
+    ...(antiEntropy ? {} : { extraArgs: ['--anti-entropy', 'off'] }),
   });
   const stop = async (): Promise<void> => {
     await Promise.all(cluster.nodes.map((node) => node.stop()));
     await cluster.cleanup();
   };
-  return { name: 'cluster', label: 'ringkv ×3', ports: cluster.nodes.map((node) => node.port), stop };
+  return antiEntropy
+    ? { name: 'cluster', label: 'ringkv ×3', ports: cluster.nodes.map((node) => node.port), stop }
+    : { name: 'noaae', label: 'ringkv ×3 AAE off', ports: cluster.nodes.map((node) => node.port), stop };
 }
 
 /**
@@ -156,5 +163,6 @@ export function startTarget(name: TargetName): Promise<Target> {
   if (name === 'redis') return startRedisServer();
   if (name === 'single') return startRingkvSingle();
   if (name === 'hinted') return startRingkvHinted();
+  if (name === 'noaae') return startRingkvCluster(false);
   return startRingkvCluster();
 }

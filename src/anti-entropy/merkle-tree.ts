@@ -122,6 +122,11 @@ export class MerkleTree {
     return out;
   }
 
+  /** True when a leaf changed since the last takeDirtyLeaves. */
+  hasDirtyLeaves(): boolean {
+    return this.dirtyList.length > 0;
+  }
+
   /** Leaves changed (toggle/setLeaf/clear) since the last call, each once, ascending; then forgotten. */
   takeDirtyLeaves(): number[] {
     const taken = this.dirtyList;

@@ -59,6 +59,16 @@ import { recordHash } from './version-hash.js';
  * can silently disagree with its records (a failed batch, bit rot) at a week.
  */
 export const treeRebuildIntervalMs = 7 * 24 * 60 * 60 * 1000;
+/**
+ * Changed leaves are written to disk at most this often (and at stop), not in every batch:
+ * with 2^16 leaves per tree nearly every write touches a leaf no other write of its batch
+ * touches, so writing leaves with their records doubled the puts of the write path
+ * (measured 6.1 → 9.6 µs per LevelStorage.update, 5 nodes × 1024 vnodes). Between flushes
+ * the fingerprint is off the disk, so a crash costs a rebuild from the records at the next
+ * start (~1 s per 200k records, as Riak rebuilds its trees after an unclean shutdown); a
+ * clean stop writes everything and the next start loads it.
+ */
+export const leafFlushIntervalMs = 10_000;
 /** A build reads 2^8 leaves at a time (1/256 of the ring; with 2^16 leaves, 256 spans per pass). */
 export const segmentLeafBits = 8;
 /** Records per page of a build's or a leaf listing's scan: bounds the memory of one read (~1k records). */
@@ -243,6 +253,11 @@ export class TreeKeeper implements StorageObserver {
   private readonly counters = { builds: 0, loads: 0, leafRepairs: 0, leafRereads: 0, leavesUnsettled: 0 };
   /** Batches persist() wrote into: writeOut checks the storage still calls it. */
   private persists = 0;
+  /** writeOut calls in progress: every batch meanwhile writes leaves out. */
+  private flushing = 0;
+  /** When every changed leaf was last on disk (leafFlushIntervalMs). */
+  private flushedAtMs = -Infinity;
+  private flushTimer: unknown;
 
   constructor(options: TreeKeeperOptions) {
     this.storage = options.storage;
@@ -353,6 +368,8 @@ export class TreeKeeper implements StorageObserver {
     this.generation++;
     this.cancelWork();
     this.clearTimer();
+    if (this.flushTimer !== undefined) this.timers.clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.working = false;
     await this.job;
     await this.cleaning;
@@ -432,11 +449,15 @@ export class TreeKeeper implements StorageObserver {
     this.persists++;
     let budget = metaWritesPerBatchMax;
     let allWritten = true;
+    const flush = this.flushing > 0 || this.now() - this.flushedAtMs >= leafFlushIntervalMs;
     for (const slot of this.slots) {
       if (slot.tree === undefined) continue;
-      budget = this.persistLeaves(slot, slot.tree, batch, budget);
+      if (flush) budget = this.persistLeaves(slot, slot.tree, batch, budget);
+      else for (const leaf of slot.tree.takeDirtyLeaves()) slot.unwritten.add(leaf);
       if (slot.unwritten.size > 0) allWritten = false;
     }
+    if (flush && allWritten) this.flushedAtMs = this.now();
+    if (!allWritten) this.scheduleFlush();
     this.persistDeletion(batch, budget);
     if (this.namesChanged) {
       this.namesChanged = false;
@@ -688,11 +709,27 @@ export class TreeKeeper implements StorageObserver {
 
   /** Commits batches until every current tree's leaves are on disk (and so the fingerprint). */
   private async writeOut(generation: number): Promise<void> {
-    do {
-      const persists = this.persists;
-      await this.storage.commitMetadata();
-      assert(this.persists > persists, 'the storage committed a batch without calling persist: is another observer set?');
-    } while (generation === this.generation && this.slots.some((slot) => slot.unwritten.size > 0));
+    this.flushing++;
+    try {
+      do {
+        const persists = this.persists;
+        await this.storage.commitMetadata();
+        assert(this.persists > persists, 'the storage committed a batch without calling persist: is another observer set?');
+      } while (generation === this.generation && this.slots.some((slot) => slot.unwritten.size > 0 || slot.tree?.hasDirtyLeaves() === true));
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /** Leaves waiting to be written go out within leafFlushIntervalMs even when no record is written. */
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined || this.stopped) return;
+    this.flushTimer = this.timers.setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.stopped) return;
+      const generation = this.generation;
+      this.writeOut(generation).catch((err: unknown) => this.logger.warn({ err }, 'anti-entropy trees: writing leaves out failed; the next flush retries'));
+    }, leafFlushIntervalMs);
   }
 
   /** Drops what a cancelled job left: trees being built or loaded. */

@@ -77,6 +77,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'phi-convict-threshold', key: 'phiConvictThreshold', kind: 'number', min: 1, max: 16, help: `failure detector: a member is down at this phi (default ${phiConvictThresholdDefault}; higher is slower and surer)` },
   { flag: 'phi-acceptable-pause-ms', key: 'phiAcceptablePauseMs', kind: 'integer', min: 0, max: 600_000, help: `failure detector: silence tolerated beyond a member's usual rhythm (default ${phiAcceptablePauseMsDefault})` },
   { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: `a member silent this long is down whatever its phi (default ${downAfterMsDefault})` },
+  { flag: 'anti-entropy', key: 'antiEntropy', kind: 'string', help: 'on|off: keep a Merkle tree per replica set and exchange it with the other replicas (default on); off: no trees, no RING REPAIR' },
   { flag: 'anti-entropy-interval-ms', key: 'antiEntropyIntervalMs', kind: 'integer', min: 0, max: 86_400_000, help: `anti-entropy: exchange one range with one replica this often, in the background (default ${antiEntropyIntervalMsDefault}, Riak's tick; 0 = only on \`ringkv repair\`)` },
   { flag: 'host-probe', key: 'hostProbe', kind: 'string', help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
   { flag: 'log-level', key: 'logLevel', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
@@ -209,6 +210,7 @@ function finish(raw: Raw): NodeConfig {
     phiConvictThreshold: (raw.phiConvictThreshold as number | undefined) ?? phiConvictThresholdDefault,
     phiAcceptablePauseMs: (raw.phiAcceptablePauseMs as number | undefined) ?? phiAcceptablePauseMsDefault,
     downAfterMs: (raw.downAfterMs as number | undefined) ?? downAfterMsDefault,
+    antiEntropy: (raw.antiEntropy as 'on' | 'off' | undefined) ?? 'on',
     antiEntropyIntervalMs: (raw.antiEntropyIntervalMs as number | undefined) ?? antiEntropyIntervalMsDefault,
     hostProbe: (raw.hostProbe as 'on' | 'off' | undefined) ?? 'on',
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
@@ -246,6 +248,7 @@ function validate(c: NodeConfig): void {
   if (c.phiAcceptablePauseMs >= c.downAfterMs) {
     throw new ConfigError(`--phi-acceptable-pause-ms ${c.phiAcceptablePauseMs} must be below --down-after-ms ${c.downAfterMs}, or phi never decides`);
   }
+  if (c.antiEntropy !== 'on' && c.antiEntropy !== 'off') throw new ConfigError(`--anti-entropy '${String(c.antiEntropy)}' is not on or off`);
   if (c.hostProbe !== 'on' && c.hostProbe !== 'off') throw new ConfigError(`--host-probe '${String(c.hostProbe)}' is not on or off`);
   if (!logLevels.has(c.logLevel)) throw new ConfigError(`--log-level '${c.logLevel}' is not one of ${[...logLevels].join(', ')}`);
   if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {

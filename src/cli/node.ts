@@ -44,8 +44,8 @@ export class RingkvNode {
     readonly hints: LevelHintStore | undefined,
     readonly handoff: HandoffSender | undefined,
     readonly hostProber: HostProber,
-    readonly trees: TreeKeeper,
-    readonly antiEntropy: AntiEntropy,
+    readonly trees: TreeKeeper | undefined,
+    readonly antiEntropy: AntiEntropy | undefined,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
@@ -119,44 +119,12 @@ export class RingkvNode {
         for (const id of membership.upSet()) if (id !== identity.nodeId && hints!.pending().has(id)) handoff.kick(id);
       });
     }
-    // Anti-entropy: the trees follow every record change from here on (before any write can arrive), and
-    // follow the ring as gossip learns it; a member seen up again has its ranges exchanged first.
-    const aaeLog = log.child({ component: 'anti-entropy' });
-    const trees = new TreeKeeper({ storage, selfId: identity.nodeId, logger: aaeLog });
-    const followRing = () => {
-      const ring = membership.ring();
-      trees.setRing(ring, ring.n);
-    };
-    followRing();
-    membership.onChange(followRing);
-    await trees.start();
-    const local: LocalReplica = {
-      tree: (id) => trees.tree(id),
-      leafEntries: (id, leaf) => trees.leafEntries(id, leaf),
-      records: async (keys) => keys.map((key) => storage.get(key, undefined)),
-      apply: (key, siblings) => coordinator.applyLocal(key, undefined, siblings),
-    };
-    const antiEntropy = new AntiEntropy({
-      selfId: identity.nodeId,
-      trees: { treeIds: () => trees.treeIds(), members: (id) => trees.members(id), builtAtMs: (id) => trees.stats.builtAtMs[id] },
-      local,
-      peer: (id) => ({ request: (message, timeoutMs) => transport.request(membership.peerAddress(id), message, timeoutMs, id) }),
-      isUp: (id) => membership.isUp(id),
-      intervalMs: config.antiEntropyIntervalMs,
-      logger: aaeLog,
-    });
-    let upBefore = new Set(membership.upSet());
-    membership.onChange(() => {
-      const up = new Set(membership.upSet());
-      for (const id of up) if (!upBefore.has(id) && id !== identity.nodeId) antiEntropy.prioritize(id);
-      upBefore = up;
-    });
-    const exchanges = new ExchangeService(local);
+    const aae = config.antiEntropy === 'on' ? await startAntiEntropy(config, identity.nodeId, storage, membership, transport, coordinator, log) : undefined;
     const replicas = new ReplicaService(coordinator);
     transport.setHandler((from: string, message: PeerMessage) => {
       if (message.type === MessageType.GossipSyn || message.type === MessageType.GossipAck) return membership.handleMessage(from, message);
       if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
-      if (ExchangeService.handles(message.type)) return exchanges.handle(from, message);
+      if (aae !== undefined && ExchangeService.handles(message.type)) return aae.exchanges.handle(from, message);
       throw new Error(`unexpected peer message type ${message.type}`);
     });
     // Opened last before the try below, so no earlier failure leaves its raw socket open.
@@ -175,18 +143,18 @@ export class RingkvNode {
       cluster: clusterInfo(membership, hostProber),
       logger: log.child({ component: 'resp' }),
       commands: buildCommandTable(),
-      repair: antiEntropy,
+      ...(aae === undefined ? {} : { repair: aae.antiEntropy }),
     };
     membership.start();
     coordinator.collector.start();
     handoff?.start();
     hostProber.start();
-    antiEntropy.start();
+    aae?.antiEntropy.start();
     try {
       await resp.listen(services);
     } catch (err) {
-      await antiEntropy.stop();
-      await trees.stop();
+      await aae?.antiEntropy.stop();
+      await aae?.trees.stop();
       await hostProber.stop();
       await handoff?.stop();
       await coordinator.collector.stop();
@@ -196,7 +164,7 @@ export class RingkvNode {
       await hints?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, trees, antiEntropy);
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy);
     log.info({ port: resp.address().port, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
@@ -217,8 +185,8 @@ export class RingkvNode {
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
           { name: 'anti-entropy', run: async () => {
-            await this.antiEntropy.stop();
-            await this.trees.stop();
+            await this.antiEntropy?.stop();
+            await this.trees?.stop();
           } },
           { name: 'host probe', run: () => this.hostProber.stop() },
           { name: 'gossip and peer connections', run: () => this.stopPeers() },
@@ -351,6 +319,47 @@ function onSecondSignal(): { signalled: Promise<void>; dispose: () => void } {
       process.off('SIGTERM', listener);
     },
   };
+}
+
+/**
+ * Anti-entropy: the trees follow every record change from here on (before any write can
+ * arrive) and the ring as gossip learns it; the exchange service answers peers; a member
+ * seen up again has its ranges exchanged first.
+ */
+async function startAntiEntropy(
+  config: NodeConfig, selfId: string, storage: LevelStorage, membership: Membership, transport: TcpTransport, coordinator: Coordinator, log: Logger,
+): Promise<{ trees: TreeKeeper; antiEntropy: AntiEntropy; exchanges: ExchangeService }> {
+  const aaeLog = log.child({ component: 'anti-entropy' });
+  const trees = new TreeKeeper({ storage, selfId, logger: aaeLog });
+  const followRing = () => {
+    const ring = membership.ring();
+    trees.setRing(ring, ring.n);
+  };
+  followRing();
+  membership.onChange(followRing);
+  await trees.start();
+  const local: LocalReplica = {
+    tree: (id) => trees.tree(id),
+    leafEntries: (id, leaf) => trees.leafEntries(id, leaf),
+    records: async (keys) => keys.map((key) => storage.get(key, undefined)),
+    apply: (key, siblings) => coordinator.applyLocal(key, undefined, siblings),
+  };
+  const antiEntropy = new AntiEntropy({
+    selfId,
+    trees: { treeIds: () => trees.treeIds(), members: (id) => trees.members(id), builtAtMs: (id) => trees.stats.builtAtMs[id] },
+    local,
+    peer: (id) => ({ request: (message, timeoutMs) => transport.request(membership.peerAddress(id), message, timeoutMs, id) }),
+    isUp: (id) => membership.isUp(id),
+    intervalMs: config.antiEntropyIntervalMs,
+    logger: aaeLog,
+  });
+  let upBefore = new Set(membership.upSet());
+  membership.onChange(() => {
+    const up = new Set(membership.upSet());
+    for (const id of up) if (!upBefore.has(id) && id !== selfId) antiEntropy.prioritize(id);
+    upBefore = up;
+  });
+  return { trees, antiEntropy, exchanges: new ExchangeService(local) };
 }
 
 function clusterView(membership: Membership): ClusterView {

@@ -33,6 +33,8 @@ export interface NodeConfig {
   phiAcceptablePauseMs: number;
   /** A member silent this long is down whatever its phi. */
   downAfterMs: number;
+  /** Merkle trees and exchanges (anti-entropy/); off: none, and RING REPAIR refuses. */
+  antiEntropy: 'on' | 'off';
   /** Background anti-entropy: one range exchanged with one replica this often; 0 = only on RING REPAIR. */
   antiEntropyIntervalMs: number;
   /** Ping each member's host for `ringkv status` and INFO (membership/host-probe.ts); on needs raw sockets, and is off without them. */
