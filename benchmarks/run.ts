@@ -1,8 +1,9 @@
 // `npm run bench`: ringkv against redis-server, measured by redis-benchmark in
 // one run so the comparison is fair on whatever machine runs it. Each target
-// (redis-server, one ringkv node, a 3-node N=3 R=2 W=2 cluster, and a 4-node
+// (redis-server, one ringkv node, a 3-node N=3 R=2 W=2 cluster, a 4-node
 // cluster measured all up and then with one node killed, its writes going
-// to fallbacks as hints) is started on free ports, loaded with SET and GET at
+// to fallbacks as hints, and 3-node clusters with and without anti-entropy
+// trees, alternated) is started on free ports, loaded with SET and GET at
 // pipeline depths 1 and 16, and stopped before the next, because a 2-core box cannot host two targets plus the load
 // generator without the numbers measuring contention. Results go to
 // benchmarks/results/<timestamp>.json and latest.md; processes and temp dirs
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { repoRoot } from '../test/helpers/cluster.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
 import { compareDownUp, downUpGoal, markdownReport, medianRows, withRatios, type DownUp, type Failure, type Row } from './report.js';
-import { startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
+import { startRingkvCluster, startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
 
 const defaultRequests = 200_000;
 const clients = 50;
@@ -117,20 +118,52 @@ async function benchDegraded(out: Collected, target: Target, degrade: Degrade, r
   if (target.notes !== undefined) out.notes.push(...(await target.notes()));
 }
 
-/** Keeping Merkle trees: the 3-node cluster's write and read rates with anti-entropy on over the same cluster with it off. */
-function antiEntropyCostNotes(rows: readonly Row[]): string[] {
-  const pick = (target: string, test: string, pipeline: number) =>
-    rows.find((r) => r.target === target && r.test === test && r.pipeline === pipeline && r.mode.startsWith('node 1 only'));
-  const parts: string[] = [];
-  for (const test of ['SET', 'GET']) {
-    for (const pipeline of pipelines) {
-      const on = pick('ringkv ×3', test, pipeline);
-      const off = pick('ringkv ×3 AAE off', test, pipeline);
-      if (on !== undefined && off !== undefined) parts.push(`${test} -P ${pipeline} ${(on.rps / off.rps).toFixed(2)}×`);
+/** Rounds of the anti-entropy cost comparison: clusters with and without trees, alternated. */
+const aaeCostRounds = 3;
+
+/**
+ * What keeping Merkle trees costs the write path: the 3-node cluster with
+ * anti-entropy on, then the same with --anti-entropy off, alternated
+ * `aaeCostRounds` times (a fresh cluster each), SET at node 1 at both
+ * pipeline depths; the median of each side is compared. One run each is
+ * not enough here: two runs of the same cluster minutes apart differ by
+ * ±15% on this shared 2-core box, more than the effect measured.
+ */
+async function benchAntiEntropyCost(out: Collected, requests: number): Promise<void> {
+  const runs: Row[] = [];
+  for (let round = 1; round <= aaeCostRounds; round++) {
+    for (const on of [false, true]) {
+      const label = on ? 'ringkv ×3 AAE on' : 'ringkv ×3 AAE off';
+      let target: Target | undefined;
+      try {
+        target = await startRingkvCluster(on);
+        const port = target.ports[0]!;
+        const collected: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
+        for (const pipeline of pipelines) {
+          await measure(collected, { ...target, label }, `node 1, c${clients} (round ${round} of ${aaeCostRounds})`, pipeline, () =>
+            runRedisBenchmark({ requests, clients, pipeline, keyspace, tests: 'set', port }));
+        }
+        out.failures.push(...collected.failures);
+        runs.push(...collected.rows.map((row) => ({ ...row, target: label, mode: `node 1, c${clients}` })));
+      } catch (err) {
+        out.failures.push({ target: label, mode: 'start', error: (err as Error).message });
+      } finally {
+        await target?.stop().catch((err: Error) => progress(`stopping ${label}: ${err.message}`));
+      }
     }
   }
-  if (parts.length === 0) return [];
-  return [`Anti-entropy's cost (ringkv ×3 with trees over the same cluster with --anti-entropy off, node 1 only; goal for SET ≥ 0.90×): ${parts.join(', ')}.`];
+  const on = medianRows(runs.filter((r) => r.target === 'ringkv ×3 AAE on'));
+  const off = medianRows(runs.filter((r) => r.target === 'ringkv ×3 AAE off'));
+  out.rows.push(...on, ...off);
+  const parts = on.map((row) => {
+    const other = off.find((r) => r.test === row.test && r.pipeline === row.pipeline);
+    return other === undefined ? '' : `${row.test} -P ${row.pipeline} ${(row.rps / other.rps).toFixed(2)}× (${Math.round(row.rps)} vs ${Math.round(other.rps)} requests/s)`;
+  }).filter((part) => part !== '');
+  const every = (label: string) => pipelines.map((p) => `-P ${p} ${runs.filter((r) => r.target === label && r.pipeline === p).map((r) => Math.round(r.rps)).join('/')}`).join(', ');
+  out.notes.push(
+    `Anti-entropy's cost: 3-node cluster SET at node 1 with Merkle trees over the same without (--anti-entropy off), median of ${aaeCostRounds} alternated fresh clusters each (goal ≥ 0.90×): ${parts.join(', ')}. ` +
+      `Every run, on: ${every('ringkv ×3 AAE on')}; off: ${every('ringkv ×3 AAE off')}.`,
+  );
 }
 
 async function runTarget(out: Collected, name: TargetName, requests: number): Promise<void> {
@@ -196,9 +229,11 @@ async function main(): Promise<number> {
   }
   const machine = describeMachine(benchVersion);
   const out: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
-  for (const name of plan.targets) await runTarget(out, name, plan.requests);
+  for (const name of plan.targets) {
+    if (name === 'aae') await benchAntiEntropyCost(out, plan.requests);
+    else await runTarget(out, name, plan.requests);
+  }
   const downUp = out.comparisons.flatMap((c) => compareDownUp(out.rows, c.target, c.upMode, c.downMode));
-  notes.push(...antiEntropyCostNotes(out.rows));
   if (downUp.length > 0) notes.push(`Down/up: the same target and load before and after one node was killed; the "always writable" goal is down ≥ ${downUpGoal.toFixed(2)}× up in SET requests/s.`);
   const markdown = await writeResults(startedAt, plan, machine, withRatios(out.rows), downUp, out.failures, [...notes, ...out.notes]);
   process.stdout.write(markdown);

@@ -42,9 +42,10 @@ import {
   encodeFingerprint,
   encodePrefixes,
   fingerprintKey,
-  leafKey,
-  leafOfEntry,
-  leafValue,
+  leavesPerSegment,
+  segmentKey,
+  segmentOfEntry,
+  segmentValue,
   namesKey,
   persistedLeafBitsMax,
   planTrees,
@@ -60,11 +61,12 @@ import { recordHash } from './version-hash.js';
  */
 export const treeRebuildIntervalMs = 7 * 24 * 60 * 60 * 1000;
 /**
- * Changed leaves are written to disk at most this often (and at stop), not in every batch:
- * with 2^16 leaves per tree nearly every write touches a leaf no other write of its batch
- * touches, so writing leaves with their records doubled the puts of the write path
- * (measured 6.1 → 9.6 µs per LevelStorage.update, 5 nodes × 1024 vnodes). Between flushes
- * the fingerprint is off the disk, so a crash costs a rebuild from the records at the next
+ * Changed leaves are written to disk at most this often (and at stop), a whole segment
+ * of 256 leaves to a LevelDB value (tree-layout.ts), not beside every record: with 2^16
+ * leaves per tree nearly every write touches a leaf no other write of its batch touches,
+ * so writing leaves with their records doubled the puts of the write path (measured
+ * 6.1 → 9.6 µs per LevelStorage.update, 5 nodes × 1024 vnodes). Between flushes the
+ * fingerprint is off the disk, so a crash costs a rebuild from the records at the next
  * start (~1 s per 200k records, as Riak rebuilds its trees after an unclean shutdown); a
  * clean stop writes everything and the next start loads it.
  */
@@ -79,6 +81,8 @@ export const scanPageRecords = 1024;
  * large enough to stall the writes sharing it.
  */
 export const metaWritesPerBatchMax = 16_384;
+/** Persisted segments (2 KiB each) written per batch: 512 KiB, so a flush never makes one group commit large enough to stall the writes sharing it. */
+export const segmentWritesPerBatchMax = 256;
 /**
  * A leaf written to while it was being read is read again, up to this many times; past it
  * the build keeps what it has (counted: leavesUnsettled) and the leaf's next listing or the
@@ -447,7 +451,7 @@ export class TreeKeeper implements StorageObserver {
 
   persist(batch: MetaBatch): void {
     this.persists++;
-    let budget = metaWritesPerBatchMax;
+    let budget = segmentWritesPerBatchMax;
     let allWritten = true;
     const flush = this.flushing > 0 || this.now() - this.flushedAtMs >= leafFlushIntervalMs;
     for (const slot of this.slots) {
@@ -567,9 +571,10 @@ export class TreeKeeper implements StorageObserver {
   }
 
   private toggleEntry(tree: MerkleTree, prefix: Buffer, key: Buffer, value: Buffer): boolean {
-    const leaf = leafOfEntry(prefix, key, value);
-    if (leaf === undefined || leaf >= this.leafCount) return false;
-    tree.toggle(leaf, value.readUInt32BE(0), value.readUInt32BE(4));
+    const leaves = leavesPerSegment(this.leafBits);
+    const segment = segmentOfEntry(prefix, key, value, leaves);
+    if (segment === undefined || (segment + 1) * leaves > this.leafCount) return false;
+    for (let i = 0; i < leaves; i++) tree.toggle(segment * leaves + i, value.readUInt32BE(8 * i), value.readUInt32BE(8 * i + 4));
     return true;
   }
 
@@ -662,12 +667,16 @@ export class TreeKeeper implements StorageObserver {
   private diffFromDisk(slot: Slot, tree: MerkleTree, entries: readonly [Buffer, Buffer][]): Set<number> {
     const differing = new Set<number>();
     const onDisk = new Uint8Array(this.leafCount);
+    const leaves = leavesPerSegment(this.leafBits);
     for (const [key, value] of entries) {
-      const leaf = leafOfEntry(slot.prefix, key, value);
-      if (leaf === undefined || leaf >= this.leafCount) continue; // not ours to read; left alone
-      onDisk[leaf] = 1;
-      tree.leafHash(leaf, hashA);
-      if (hashA[0] !== value.readUInt32BE(0) || hashA[1] !== value.readUInt32BE(4)) differing.add(leaf);
+      const segment = segmentOfEntry(slot.prefix, key, value, leaves);
+      if (segment === undefined || (segment + 1) * leaves > this.leafCount) continue; // not ours to read; left alone
+      for (let i = 0; i < leaves; i++) {
+        const leaf = segment * leaves + i;
+        onDisk[leaf] = 1;
+        tree.leafHash(leaf, hashA);
+        if (hashA[0] !== value.readUInt32BE(8 * i) || hashA[1] !== value.readUInt32BE(8 * i + 4)) differing.add(leaf);
+      }
     }
     for (let leaf = 0; leaf < this.leafCount; leaf++) {
       if (onDisk[leaf] === 1) continue;
@@ -744,33 +753,27 @@ export class TreeKeeper implements StorageObserver {
 
   // --- persistence ---
 
+  /** Writes the segments holding this slot's changed leaves, whole, at most `budget` of them; returns what is left of it. */
   private persistLeaves(slot: Slot, tree: MerkleTree, batch: MetaBatch, budget: number): number {
-    const dirty = tree.takeDirtyLeaves();
-    if (dirty.length === 0 && slot.unwritten.size === 0) return budget;
+    for (const leaf of tree.takeDirtyLeaves()) slot.unwritten.add(leaf);
+    if (slot.unwritten.size === 0) return budget;
     if (!this.namesOnDisk.has(slot.name)) {
       this.namesOnDisk.set(slot.name, slot.prefix);
       this.namesChanged = true;
     }
-    if (slot.unwritten.size === 0 && dirty.length <= budget) {
-      // The steady state: this batch's leaves, all of them.
-      for (const leaf of dirty) this.putLeaf(slot, tree, leaf, batch);
-      return budget - dirty.length;
-    }
-    for (const leaf of dirty) slot.unwritten.add(leaf);
-    for (const leaf of slot.unwritten) {
+    const leaves = leavesPerSegment(this.leafBits);
+    const segments = new Set<number>();
+    for (const leaf of slot.unwritten) segments.add(Math.floor(leaf / leaves));
+    for (const segment of segments) {
       if (budget === 0) break;
       budget--;
-      slot.unwritten.delete(leaf);
-      this.putLeaf(slot, tree, leaf, batch);
+      for (let i = 0; i < leaves; i++) slot.unwritten.delete(segment * leaves + i);
+      const key = segmentKey(slot.prefix, segment);
+      const value = segmentValue((leaf, out) => tree.leafHash(leaf, out), segment, leaves);
+      if (value === undefined) batch.del(key);
+      else batch.put(key, value);
     }
     return budget;
-  }
-
-  private putLeaf(slot: Slot, tree: MerkleTree, leaf: number, batch: MetaBatch): void {
-    tree.leafHash(leaf, hashA);
-    const key = leafKey(slot.prefix, leaf);
-    if ((hashA[0]! | hashA[1]!) === 0) batch.del(key);
-    else batch.put(key, leafValue(hashA[0]!, hashA[1]!));
   }
 
   /** The fingerprint record, when every tree of the ring is current (the caller checks that all leaves are written). */

@@ -21,8 +21,8 @@ import { metaPrefix } from '../storage/keys.js';
 const treeLeafTag = 0x54; // 'T'
 const fingerprintTag = 0x46; // 'F'
 const namesTag = 0x4e; // 'N'
-/** Bumped when what a tree covers or how a leaf is hashed changes: persisted leaves of another version are rebuilt. */
-const layoutVersion = 1;
+/** Bumped when what a tree covers, how a leaf is hashed or how leaves are stored changes: persisted trees of another version are rebuilt. */
+const layoutVersion = 2;
 /** Leaves are numbered with a u16 on disk: at most 2^16 of them (merkle-tree.ts leafBits). */
 export const persistedLeafBitsMax = 16;
 /** A name's length is one byte. */
@@ -88,24 +88,44 @@ export function treePrefix(id: string): Buffer {
   return Buffer.concat([Buffer.from([metaPrefix, treeLeafTag, name.length]), name]);
 }
 
-export function leafKey(prefix: Buffer, leaf: number): Buffer {
+/**
+ * Leaves are stored 2^8 to a value (a *segment*, 2 KiB at 8 bytes a leaf): with 2^16
+ * leaves per tree, random writes dirty nearly every leaf between two flushes, and one
+ * LevelDB entry per leaf made a flush 65,536 puts per tree (measured: the 3-node cluster's
+ * pipelined SET at 0.82× of the same without trees); per segment it is 256.
+ */
+export const persistedSegmentLeafBits = 8;
+
+/** Leaves per persisted segment for a tree of 2^leafBits leaves. */
+export function leavesPerSegment(leafBits: number): number {
+  return 2 ** Math.min(persistedSegmentLeafBits, leafBits);
+}
+
+export function segmentKey(prefix: Buffer, segment: number): Buffer {
   const key = Buffer.allocUnsafe(prefix.length + 2);
   prefix.copy(key);
-  key.writeUInt16BE(leaf, prefix.length);
+  key.writeUInt16BE(segment, prefix.length);
   return key;
 }
 
-/** The leaf a key under `prefix` names, or undefined if the entry is not one of that tree's (a corrupt disk). */
-export function leafOfEntry(prefix: Buffer, key: Buffer, value: Buffer): number | undefined {
-  if (key.length !== prefix.length + 2 || value.length !== leafValueBytes) return undefined;
+/** The segment a key under `prefix` names, or undefined if the entry is not one of that tree's segments (a corrupt disk). */
+export function segmentOfEntry(prefix: Buffer, key: Buffer, value: Buffer, leaves: number): number | undefined {
+  if (key.length !== prefix.length + 2 || value.length !== leaves * leafValueBytes) return undefined;
   return key.readUInt16BE(prefix.length);
 }
 
-export function leafValue(hi: number, lo: number): Buffer {
-  const value = Buffer.allocUnsafe(leafValueBytes);
-  value.writeUInt32BE(hi, 0);
-  value.writeUInt32BE(lo, 4);
-  return value;
+/** A segment's leaves (hi, lo big-endian each, in leaf order), or undefined when all are 0,0 (stored as no entry). */
+export function segmentValue(leafHash: (leaf: number, out: Uint32Array) => void, segment: number, leaves: number): Buffer | undefined {
+  const value = Buffer.allocUnsafe(leaves * leafValueBytes);
+  const out = new Uint32Array(2);
+  let any = 0;
+  for (let i = 0; i < leaves; i++) {
+    leafHash(segment * leaves + i, out);
+    value.writeUInt32BE(out[0]!, i * leafValueBytes);
+    value.writeUInt32BE(out[1]!, i * leafValueBytes + 4);
+    any |= out[0]! | out[1]!;
+  }
+  return any === 0 ? undefined : value;
 }
 
 /**

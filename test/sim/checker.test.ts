@@ -148,3 +148,12 @@ test('checker › set: elements count across siblings; indeterminate adds may be
   t.deepEqual(kinds(setHistory([add('e1', 'e1', 0, 10), add('e2', 'e1,e2', 5, 15, { outcome: 'info' }), final(['e1'], 100)])), []);
   t.deepEqual(kinds(setHistory([add('e1', 'e1', 0, 10, { w: 1 }), read([], 20, 30)])), [], 'W=1 and R=2 need not meet');
 });
+
+test('checker › with anti-entropy, every replica of a key holds the same live versions after the quiet period', (t) => {
+  const same = { key: 'k0', replicas: [{ node: 'a', live: ['a#1:3'] }, { node: 'b', live: ['a#1:3'] }, { node: 'c', live: ['a#1:3'] }] };
+  t.deepEqual(kinds(register([set('v1', 0, 10)], { replicaStates: [same] })), []);
+  const behind = { key: 'k0', replicas: [{ node: 'a', live: ['a#1:3'] }, { node: 'b', live: ['a#1:3'] }, { node: 'c', live: [] }] };
+  t.deepEqual(kinds(register([set('v1', 0, 10)], { replicaStates: [behind] })), ['replicas-diverged']);
+  const sibling = { key: 'k0', replicas: [{ node: 'a', live: ['a#1:3', 'b#1:2'] }, { node: 'b', live: ['a#1:3'] }] };
+  t.deepEqual(kinds(register([set('v1', 0, 10)], { replicaStates: [sibling] })), ['replicas-diverged']);
+});

@@ -47,6 +47,10 @@
 // Both: no read returns a value nobody wrote (unknown-value); the last round
 // of final reads agrees through every node (diverged), and succeeds
 // (final-read-failed: everything is healed and up).
+// With anti-entropy on, one look inside the replicas: after healing and a
+// quiet period, and before any final read could repair them, every replica
+// of a key holds the same live versions (replicas-diverged). Dead versions
+// are left out: one replica may have reaped a tombstone another still holds.
 
 import {
   elementsOf,
@@ -66,6 +70,13 @@ export function check(history: History): Violation[] {
     let ops = byKey.get(op.key);
     if (ops === undefined) byKey.set(op.key, (ops = []));
     ops.push(op);
+  }
+  for (const states of history.replicaStates ?? []) {
+    const [first, ...rest] = states.replicas;
+    const differing = rest.filter((r) => r.live.join() !== first!.live.join());
+    if (first === undefined || differing.length === 0) continue;
+    const shown = states.replicas.map((r) => `${r.node}:[${r.live.join(',')}]`).join(' ');
+    violations.push({ kind: 'replicas-diverged', key: states.key, message: `after healing and a quiet period of anti-entropy, the replicas of ${states.key} hold different live versions: ${shown}`, ops: [] });
   }
   for (const [key, ops] of [...byKey].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const keyCheck = new KeyCheck(history, key, ops, violations);

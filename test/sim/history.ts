@@ -108,6 +108,14 @@ export interface History {
    * limit): on these keys such writes are judged as indeterminate.
    */
   readonly hintsExpiredKeys?: readonly string[];
+  /** With anti-entropy on: every key's replicas' live versions after a quiet period, before any final read. */
+  readonly replicaStates?: readonly ReplicaStates[];
+}
+
+/** What each replica of a key holds live (its versions' dots, sorted), at one instant. */
+export interface ReplicaStates {
+  readonly key: string;
+  readonly replicas: readonly { readonly node: string; readonly live: readonly string[] }[];
 }
 
 export interface Violation {
@@ -124,6 +132,7 @@ export type ViolationKind =
   | 'resurrected'
   | 'unknown-value'
   | 'diverged'
+  | 'replicas-diverged'
   | 'final-read-failed';
 
 /** The values a read saw live at its `atMs`. */

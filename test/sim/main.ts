@@ -63,6 +63,8 @@ async function main(): Promise<number> {
   let violations = 0;
   let collected = 0;
   let hintedWrites = 0;
+  let aaeMoved = 0;
+  let aaeJudged = 0;
   let fallbackWrites = 0;
   let hintedOnlyAcked = 0;
   let hintedOnlyJudged = 0;
@@ -87,6 +89,8 @@ async function main(): Promise<number> {
     faults += result.faults;
     collected += result.collected;
     hintedWrites += result.hinted.writes;
+    aaeMoved += result.aaeRecordsMoved;
+    if (result.history.replicaStates !== undefined) aaeJudged++;
     fallbackWrites += result.hinted.byFallback;
     for (const op of result.history.ops) {
       if (op.hintedOnly !== true || op.outcome !== 'ok') continue;
@@ -110,7 +114,7 @@ async function main(): Promise<number> {
     const kinds = [...byKind].sort().map(([kind, n]) => `${kind} ${n}`).join(', ');
     console.log(`failing seeds: ${failures.length} of ${options.seeds.length} (${kinds})`);
   }
-  console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks (${fallbackWrites} with every primary down; ${hintedOnlyAcked} of them acknowledged, ${hintedOnlyJudged} judged (no hint of their key expired)), ${hintsDelivered} hints handed off`);
+  console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks (${fallbackWrites} with every primary down; ${hintedOnlyAcked} of them acknowledged, ${hintedOnlyJudged} judged (no hint of their key expired)), ${hintsDelivered} hints handed off, ${aaeMoved} records moved by anti-entropy (${aaeJudged} seeds with replica states judged)`);
   console.log(`sim: ${options.seeds.length} seeds, ${operations} operations, ${faults} faults, ${violations} violations`);
   return violations === 0 ? 0 : 1;
 }

@@ -19,6 +19,8 @@ export const simRequestTimeoutMs = 200;
 export const simTombstoneGraceMs = 2_000;
 /** Shorter than the grace, as config requires: no hint outlives a tombstone that superseded it. */
 export const simHintWindowMs = 1_500;
+/** Background anti-entropy: one (tree, replica) pair per node this often (virtual ms). */
+export const simAntiEntropyIntervalMs = 500;
 
 export interface SimConfig {
   readonly seed: number;
@@ -30,6 +32,8 @@ export interface SimConfig {
   readonly collectEveryMs: number;
   /** Sloppy quorum with hinted handoff (a fallback's hint counts toward W; reads use fallbacks). */
   readonly hints: boolean;
+  /** Merkle-tree anti-entropy in the background; the end state of every key's replicas is then judged too. */
+  readonly antiEntropy: boolean;
 }
 
 /** How a SET's expiry is given, resolved to an absolute time when the SET starts. */
@@ -124,6 +128,7 @@ function drawConfig(seed: number, draw: Draw, workload: Workload | undefined): S
     clients,
     collectEveryMs: draw.int(500, 3_000),
     hints: draw.chance(0.5),
+    antiEntropy: draw.chance(0.5),
   };
 }
 

@@ -13,7 +13,7 @@ import type { Sibling } from '../../src/clock/types.js';
 import type { PutResult } from '../../src/coordinator/coordinator.js';
 import type { Mutation } from '../../src/coordinator/versioning.js';
 import { check } from './checker.js';
-import { elementsOf, formatOp, type History, type Op, type Outcome, type ReadResult, type SeenVersion, type Violation, type Workload } from './history.js';
+import { elementsOf, formatOp, type ReplicaStates, type History, type Op, type Outcome, type ReadResult, type SeenVersion, type Violation, type Workload } from './history.js';
 import { delayMsMax, makePlan, simN, simRequestTimeoutMs, type Burst, type PlannedExpiry, type PlannedOp, type SimConfig } from './plan.js';
 import { simEpochMs, VirtualTime } from './virtual-time.js';
 import { SimWorld, type CallResult, type SimNode } from './world.js';
@@ -26,6 +26,13 @@ const finalRounds = 3;
 const finalReadAttempts = 3;
 /** Virtual quiet after healing, so writes and repairs still in flight land (a forwarded write waits 2 timeouts + 250 ms). */
 const settleMs = 3_000;
+/**
+ * With anti-entropy, a further quiet period before the replicas' states are
+ * judged: a 5-node ring gives each node 6 trees × 2 other replicas = 12
+ * pairs, one per 500 ms tick (simAntiEntropyIntervalMs), so 20 s is over
+ * three full rounds.
+ */
+const antiEntropyQuietMs = 20_000;
 /** Virtual pause between final rounds, for the repairs a round sent. */
 const roundPauseMs = 1_000;
 /** A run whose virtual time passes its plan's gaps plus this much per burst has hung. */
@@ -49,6 +56,8 @@ export interface RunResult {
   readonly collected: number;
   /** Hinted handoff: writes that used a fallback, and hints delivered to their primaries. */
   readonly hinted: { readonly writes: number; readonly byFallback: number; readonly delivered: number };
+  /** Records anti-entropy moved (0 when the seed runs without it). */
+  readonly aaeRecordsMoved: number;
   /** sha256 of the history, shortened: equal for equal seeds. */
   readonly hash: string;
   readonly virtualMs: number;
@@ -81,6 +90,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     finalRounds,
     sloppy: plan.config.hints,
     hintsExpiredKeys: [...world.hintsExpiredKeys].sort(),
+    ...(run.replicaStates === undefined ? {} : { replicaStates: run.replicaStates }),
   };
   const faultCounts = {
     partitions: world.stats.partitions,
@@ -98,6 +108,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     faultCounts,
     collected: world.stats.collections,
     hinted: world.hintStats(),
+    aaeRecordsMoved: world.aaeRecordsMoved(),
     hash: createHash('sha256').update(JSON.stringify(history)).digest('hex').slice(0, 16),
     virtualMs: time.now() - simEpochMs,
     timersFired: time.fired,
@@ -108,6 +119,8 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
 class Run {
   readonly ops: Op[] = [];
   private finalIndex = 0;
+  /** With anti-entropy: each key's replicas' live versions after the quiet period, before any final read. */
+  replicaStates: ReplicaStates[] | undefined;
 
   constructor(
     private readonly world: SimWorld,
@@ -197,6 +210,11 @@ class Run {
   async final(planOps: number): Promise<void> {
     this.world.healAll();
     await this.time.sleep(settleMs);
+    if (this.world.config.antiEntropy) {
+      // No read yet: what the replicas hold now is anti-entropy's (and handoff's) doing alone.
+      await this.time.sleep(antiEntropyQuietMs);
+      this.replicaStates = this.world.config.keys.map((key) => ({ key, replicas: this.world.replicaStates(key) }));
+    }
     this.finalIndex = planOps;
     for (let round = 1; round <= finalRounds; round++) {
       const reads: Promise<void>[] = [];

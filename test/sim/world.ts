@@ -10,6 +10,10 @@
 // coordinator's constructor is one edit here; see the ACTOR marker there.
 
 import { pino, type Logger } from 'pino';
+import { AntiEntropy } from '../../src/anti-entropy/anti-entropy.js';
+import { ExchangeService } from '../../src/anti-entropy/exchange-service.js';
+import type { LocalReplica } from '../../src/anti-entropy/exchange.js';
+import { TreeKeeper } from '../../src/anti-entropy/tree-keeper.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 import type { Hint } from '../../src/hints/hint-store.js';
 import { MemoryHintStore } from '../../src/hints/memory-hint-store.js';
@@ -22,7 +26,7 @@ import type { PeerMessage } from '../../src/peer/transport.js';
 import { fallbacksForDigest, generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
 import { MemoryStorage, type CommitScheduler } from '../../src/storage/memory-storage.js';
 import type { FaultEvent, Wipe } from './history.js';
-import { simHintWindowMs, simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
+import { simAntiEntropyIntervalMs, simHintWindowMs, simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
 import type { VirtualTime } from './virtual-time.js';
 
 const simVnodes = 16;
@@ -32,6 +36,8 @@ const commitLatencyMsMax = 2;
 const siblingsMax = 100;
 const siblingsWarn = 25;
 const readRepairsInFlightMax = 100;
+/** Merkle tree size in the simulation (2^8 leaves). */
+const simTreeLeafBits = 8;
 
 /** What a node is made of while it runs; replaced whole when it restarts. */
 export interface NodeParts {
@@ -40,6 +46,8 @@ export interface NodeParts {
   readonly handoff: HandoffSender | undefined;
   readonly transport: MemoryTransport;
   readonly coordinator: Coordinator;
+  /** Merkle trees and the background exchange loop, when the seed runs anti-entropy. */
+  readonly antiEntropy: { readonly trees: TreeKeeper; readonly loop: AntiEntropy } | undefined;
   collecting: boolean;
 }
 
@@ -74,6 +82,33 @@ export class SimWorld {
   readonly faults: FaultEvent[] = [];
   readonly wipes: Wipe[] = [];
   readonly stats: WorldStats = { partitions: 0, crashes: 0, wipes: 0, collections: 0 };
+  /** Records anti-entropy moved in node lives that ended in a crash. */
+  private aaeRecordsMovedInPastLives = 0;
+
+  /** Records anti-entropy moved, both directions, over every node's lives. */
+  aaeRecordsMoved(): number {
+    return this.nodes.reduce((sum, node) => {
+      const stats = node.parts.antiEntropy?.loop.stats;
+      return sum + (stats === undefined ? 0 : stats.recordsSent + stats.recordsReceived);
+    }, this.aaeRecordsMovedInPastLives);
+  }
+
+  /**
+   * What each replica of `key` itself holds live now (storage only, no hints):
+   * the dots of its live versions, sorted. After anti-entropy had time,
+   * every replica must hold the same.
+   */
+  replicaStates(key: string): { node: string; live: string[] }[] {
+    const bytes = Buffer.from(key);
+    return this.ring.preferenceList(bytes).map((id) => {
+      const node = this.nodes[id.charCodeAt(0) - 0x61]!;
+      const now = this.time.now();
+      const record = node.parts.storage.get(bytes, undefined);
+      const live = record.filter((s) => s.deleted !== true && (s.expiresAt === undefined || s.expiresAt > now));
+      return { node: id, live: live.map((s) => `${s.dot.actor}:${s.dot.counter}`).sort() };
+    });
+  }
+
   /** Keys some of whose hints were dropped past their window, over every node's lives. */
   readonly hintsExpiredKeys = new Set<string>();
   /** Set by `healAll`: faults still scheduled from the plan no longer strike. */
@@ -149,8 +184,10 @@ export class SimWorld {
       now: () => this.time.now(),
     });
     const replicas = new ReplicaService(coordinator);
+    const antiEntropy = this.config.antiEntropy ? this.startAntiEntropy(node, storage, coordinator, transport) : undefined;
     transport.setHandler((from: string, message: PeerMessage) => {
       if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
+      if (antiEntropy !== undefined && ExchangeService.handles(message.type)) return antiEntropy.exchanges.handle(from, message);
       throw new Error(`unexpected peer message type ${message.type}`);
     });
     void transport.listen();
@@ -163,7 +200,33 @@ export class SimWorld {
       windowMs: simHintWindowMs,
     });
     handoff?.start();
-    return { storage, hints, handoff, transport, coordinator, collecting: false };
+    return { storage, hints, handoff, transport, coordinator, antiEntropy, collecting: false };
+  }
+
+  /** The node's trees (loaded from its disk's metadata, or built) and its background exchanges, as a real node wires them. */
+  private startAntiEntropy(node: SimNode, storage: MemoryStorage, coordinator: Coordinator, transport: MemoryTransport) {
+    // 256 leaves, not 65,536: the same code paths at a fraction of the cost for the few keys a seed writes.
+    const trees = new TreeKeeper({ storage, selfId: node.id, logger: this.logger, now: () => this.time.now(), timers: this.time, leafBits: simTreeLeafBits });
+    trees.setRing(this.ring, this.ring.n);
+    trees.start().catch((err: unknown) => this.logger.error({ err }, 'tree keeper failed to start'));
+    const local: LocalReplica = {
+      tree: (id) => trees.tree(id),
+      leafEntries: (id, leaf) => trees.leafEntries(id, leaf),
+      records: async (keys) => keys.map((key) => storage.get(key, undefined)),
+      apply: (key, siblings) => coordinator.applyLocal(key, undefined, siblings),
+    };
+    const loop = new AntiEntropy({
+      selfId: node.id,
+      trees: { treeIds: () => trees.treeIds(), members: (id) => trees.members(id), builtAtMs: (id) => trees.stats.builtAtMs[id] },
+      local,
+      peer: (other) => ({ request: (message, timeoutMs) => transport.request(this.addressOf(other), message, timeoutMs, other) }),
+      isUp: (other) => this.network.reachable(node.address, this.addressOf(other)),
+      intervalMs: simAntiEntropyIntervalMs,
+      timers: this.time,
+      logger: this.logger,
+    });
+    loop.start();
+    return { trees, loop, exchanges: new ExchangeService(local) };
   }
 
   private addressOf(id: string): string {
@@ -212,6 +275,11 @@ export class SimWorld {
     const disk = node.parts.storage.crash();
     const hintDisk = node.parts.hints?.crash();
     void node.parts.handoff?.stop();
+    if (node.parts.antiEntropy !== undefined) {
+      this.aaeRecordsMovedInPastLives += node.parts.antiEntropy.loop.stats.recordsSent + node.parts.antiEntropy.loop.stats.recordsReceived;
+      void node.parts.antiEntropy.loop.stop();
+      void node.parts.antiEntropy.trees.stop();
+    }
     const handle = this.time.setTimeout(() => this.restart(node), downMs);
     node.restart = { handle, disk: wipes ? undefined : disk, hintDisk: wipes ? undefined : hintDisk, downSinceMs: this.time.now() };
     this.event(`crash ${node.id}${wipes ? ' (its disk will be lost)' : ''}, down for ${downMs} ms`);
