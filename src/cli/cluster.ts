@@ -12,8 +12,10 @@ import { ConfigError, options, parseFlags } from './config.js';
 /** The launcher's own flags; the node flags in `passThrough` go to every node. */
 const clusterFlags = [{ flag: 'nodes' }, { flag: 'base-port' }];
 
-/** Options passed through to every node. */
-const passThrough = new Set(['n', 'r', 'w', 'vnodes', 'requirepass', 'cluster-secret', 'cluster-name', 'log-level', 'request-timeout-ms', 'tombstone-grace-ms', 'host-probe', 'bind', 'data']);
+/** Options that name one node (the launcher sets them per node), so they are not passed through. */
+const perNode = new Set(['node-id', 'port', 'peer-port', 'seeds', 'advertise-host', 'config']);
+/** Options passed through to every node: every node option but the per-node ones (`data` becomes one directory per node). */
+const passThrough = new Set(options.map((o) => o.flag).filter((flag) => !perNode.has(flag)));
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/ringkv.js');
 
