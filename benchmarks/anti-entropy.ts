@@ -17,6 +17,7 @@ import { encodedSize } from '../src/clock/record-codec.js';
 import type { Sibling } from '../src/clock/types.js';
 import { ExchangeService } from '../src/anti-entropy/exchange-service.js';
 import { exchange, exchangeThrottle, type LocalReplica, type PeerLink } from '../src/anti-entropy/exchange.js';
+import { localReplica } from '../src/anti-entropy/local-replica.js';
 import { TreeKeeper } from '../src/anti-entropy/tree-keeper.js';
 import { foldVersions } from '../src/coordinator/versioning.js';
 import { Ring } from '../src/ring/ring.js';
@@ -56,12 +57,7 @@ async function openReplica(dir: string, id: string, ring: Ring | undefined): Pro
   const trees = new TreeKeeper({ storage, selfId: id, logger });
   trees.setRing(ring, ring?.n ?? 3);
   await trees.start();
-  const local: LocalReplica = {
-    tree: (treeId) => trees.tree(treeId),
-    leafEntries: (treeId, leaf) => trees.leafEntries(treeId, leaf),
-    records: async (keys) => keys.map((key) => storage.get(key, undefined)),
-    apply: (key, siblings) => storage.update(key, undefined, (current) => foldVersions(current, siblings)),
-  };
+  const local = localReplica(trees, storage, (key, siblings) => storage.update(key, undefined, (current) => foldVersions(current, siblings)));
   return { id, storage, trees, local, service: new ExchangeService(local) };
 }
 

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import { ExchangeService } from '../anti-entropy/exchange-service.js';
-import type { LocalReplica } from '../anti-entropy/exchange.js';
+import { localReplica } from '../anti-entropy/local-replica.js';
 import { TreeKeeper } from '../anti-entropy/tree-keeper.js';
 import { buildCommandTable } from '../commands/table.js';
 import type { ClusterInfo, ServerServices, ServerStats } from '../commands/types.js';
@@ -338,12 +338,7 @@ async function startAntiEntropy(
   followRing();
   membership.onChange(followRing);
   await trees.start();
-  const local: LocalReplica = {
-    tree: (id) => trees.tree(id),
-    leafEntries: (id, leaf) => trees.leafEntries(id, leaf),
-    records: async (keys) => keys.map((key) => storage.get(key, undefined)),
-    apply: (key, siblings) => coordinator.applyLocal(key, undefined, siblings),
-  };
+  const local = localReplica(trees, storage, (key, siblings) => coordinator.applyLocal(key, undefined, siblings));
   const antiEntropy = new AntiEntropy({
     selfId,
     trees: { treeIds: () => trees.treeIds(), members: (id) => trees.members(id), builtAtMs: (id) => trees.stats.builtAtMs[id] },

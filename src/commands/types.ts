@@ -4,6 +4,7 @@
 // COMMAND INFO/DOCS answer from the same table.
 
 import type { Logger } from 'pino';
+import type { RepairCounts } from '../anti-entropy/anti-entropy.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import type { HostReach } from '../membership/host-probe.js';
 import type { Reply } from '../resp/reply.js';
@@ -126,20 +127,8 @@ export interface RepairService {
   info(): [string, string | number][];
 }
 
-export interface RepairReport {
-  readonly running: boolean;
-  /** Ranges to exchange: a replica set this node belongs to, once per other replica. */
-  readonly ranges: number;
-  readonly rangesDone: number;
-  readonly keysCompared: number;
-  readonly recordsSent: number;
-  readonly recordsReceived: number;
-  /** Bytes sent and received, tree hashes and key lists included. */
-  readonly bytes: number;
-  readonly elapsedMs: number;
-  /** Why ranges could not be exchanged (a replica down or not answering); empty once every range agrees. */
-  readonly failures: readonly string[];
-}
+/** A repair's counts (anti-entropy/anti-entropy.ts RepairCounts). */
+export type RepairReport = RepairCounts;
 
 export interface CommandContext {
   readonly session: Session;

@@ -395,8 +395,7 @@ export class Coordinator {
     for (const id of candidates) {
       let reply;
       try {
-        // The replica waits up to twice requestTimeoutMs for its own quorum (a primary, then its fallback): wait longer than that for its verdict.
-        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 3 * this.options.requestTimeoutMs + forwardMarginMs, id);
+        reply = await this.requestCoordinatePut(transport, id, payload);
       } catch (err) {
         lastError = err;
         // A replica that never got the request, or died with it, is skipped: at
@@ -423,6 +422,11 @@ export class Coordinator {
     throw new QuorumError('write', options.w, 0, replicas.length, (lastError as { code?: string })?.code === 'PEER_TIMEOUT');
   }
 
+  /** A forwarded write: the coordinator there waits up to twice requestTimeoutMs for its own quorum (a primary, then its fallback), so this waits longer for its verdict. */
+  private requestCoordinatePut(transport: Transport, id: string, payload: Buffer) {
+    return transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 3 * this.options.requestTimeoutMs + forwardMarginMs, id);
+  }
+
   /**
    * Every primary of the key is down: with a sloppy quorum the write still
    * succeeds on W fallbacks (Dynamo §4.6: "always writeable"). It is
@@ -447,7 +451,7 @@ export class Coordinator {
       if (id === this.selfId) return this.coordinateAsFallback(key, token, mutation, options, primaries);
       let reply;
       try {
-        reply = await transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 3 * this.options.requestTimeoutMs + forwardMarginMs, id);
+        reply = await this.requestCoordinatePut(transport, id, payload);
       } catch (err) {
         lastError = err;
         if (neverReached(err)) continue;

@@ -24,6 +24,17 @@ async function hintsPending(clients: Redis[]): Promise<number> {
   return infos.reduce((sum, info) => sum + infoNumber(info, 'hints_pending'), 0);
 }
 
+/** Every key in every primary's RING LOCAL, and no hint left pending on the `fallbacks`. */
+async function allHome(primaries: Redis[], keys: readonly string[], fallbacks: Redis[]): Promise<boolean> {
+  for (const c of primaries) {
+    const q = c.pipeline();
+    for (const key of keys) q.call('RING', 'LOCAL', key);
+    const results = (await q.exec())!;
+    if (results.some(([err, reply]) => err !== null || (reply as unknown[]).length === 0)) return false;
+  }
+  return (await hintsPending(fallbacks)) === 0;
+}
+
 test.serial('with two of 5 nodes killed, 1,000 W=2 writes to keys they own all answer OK, and their primaries hold every one within seconds of coming back, with no read', async (t) => {
   const [n1, n2, n3, n4, n5] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
   const client = n1.client({ protocol: 2 });
@@ -61,16 +72,7 @@ test.serial('with two of 5 nodes killed, 1,000 W=2 writes to keys they own all a
   await n5.restart();
   const back = Date.now();
   const primaries = [n4.client({ protocol: 2 }), n5.client({ protocol: 2 })];
-  const allHome = async () => {
-    for (const c of primaries) {
-      const q = c.pipeline();
-      for (const key of keys) q.call('RING', 'LOCAL', key);
-      const results = (await q.exec())!;
-      if (results.some(([err, reply]) => err !== null || (reply as unknown[]).length === 0)) return false;
-    }
-    return (await hintsPending(up)) === 0;
-  };
-  const home = await eventually(allHome, 30_000, 250);
+  const home = await eventually(() => allHome(primaries, keys, up), 30_000, 250);
   const ms = Date.now() - back;
   t.log(`every hinted write on its returning primaries, and no hint pending, ${ms} ms after the restarts`);
   t.true(home, 'hints handed off');
@@ -103,15 +105,6 @@ test.serial('with all three primaries of a set of keys killed, W=2 writes still 
   await Promise.all([n3.restart(), n4.restart(), n5.restart()]);
   const back = Date.now();
   const primaries = [n3, n4, n5].map((n) => n.client({ protocol: 2 }));
-  const allHome = async () => {
-    for (const c of primaries) {
-      const q = c.pipeline();
-      for (const key of keys) q.call('RING', 'LOCAL', key);
-      const results = (await q.exec())!;
-      if (results.some(([err, reply]) => err !== null || (reply as unknown[]).length === 0)) return false;
-    }
-    return (await hintsPending(up)) === 0;
-  };
-  t.true(await eventually(allHome, 30_000, 250), 'hints handed off to all three primaries');
+  t.true(await eventually(() => allHome(primaries, keys, up), 30_000, 250), 'hints handed off to all three primaries');
   t.log(`every write on all three returning primaries ${Date.now() - back} ms after the restarts`);
 });

@@ -12,7 +12,7 @@
 import { pino, type Logger } from 'pino';
 import { AntiEntropy } from '../../src/anti-entropy/anti-entropy.js';
 import { ExchangeService } from '../../src/anti-entropy/exchange-service.js';
-import type { LocalReplica } from '../../src/anti-entropy/exchange.js';
+import { localReplica } from '../../src/anti-entropy/local-replica.js';
 import { TreeKeeper } from '../../src/anti-entropy/tree-keeper.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 import type { Hint } from '../../src/hints/hint-store.js';
@@ -209,12 +209,7 @@ export class SimWorld {
     const trees = new TreeKeeper({ storage, selfId: node.id, logger: this.logger, now: () => this.time.now(), timers: this.time, leafBits: simTreeLeafBits });
     trees.setRing(this.ring, this.ring.n);
     trees.start().catch((err: unknown) => this.logger.error({ err }, 'tree keeper failed to start'));
-    const local: LocalReplica = {
-      tree: (id) => trees.tree(id),
-      leafEntries: (id, leaf) => trees.leafEntries(id, leaf),
-      records: async (keys) => keys.map((key) => storage.get(key, undefined)),
-      apply: (key, siblings) => coordinator.applyLocal(key, undefined, siblings),
-    };
+    const local = localReplica(trees, storage, (key, siblings) => coordinator.applyLocal(key, undefined, siblings));
     const loop = new AntiEntropy({
       selfId: node.id,
       trees: { treeIds: () => trees.treeIds(), members: (id) => trees.members(id), builtAtMs: (id) => trees.stats.builtAtMs[id] },

@@ -11,6 +11,7 @@ import { sameVersions } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
 import { ExchangeService } from '../../src/anti-entropy/exchange-service.js';
 import { exchange, exchangeThrottle, type LocalReplica, type PeerLink } from '../../src/anti-entropy/exchange.js';
+import { localReplica } from '../../src/anti-entropy/local-replica.js';
 import { TreeKeeper } from '../../src/anti-entropy/tree-keeper.js';
 import { foldVersions } from '../../src/coordinator/versioning.js';
 import { Ring } from '../../src/ring/ring.js';
@@ -34,12 +35,7 @@ async function replica(id: string): Promise<Replica> {
   const trees = new TreeKeeper({ storage, selfId: id, logger, leafBits: 8 });
   trees.setRing(ring, 3);
   await trees.start();
-  const local: LocalReplica = {
-    tree: (tree) => trees.tree(tree),
-    leafEntries: (tree, leaf) => trees.leafEntries(tree, leaf),
-    records: async (keys) => keys.map((key) => storage.get(key, undefined)),
-    apply: (key, siblings) => storage.update(key, undefined, (current) => foldVersions(current, siblings)),
-  };
+  const local = localReplica(trees, storage, (key, siblings) => storage.update(key, undefined, (current) => foldVersions(current, siblings)));
   return { storage, trees, local, service: new ExchangeService(local) };
 }
 

@@ -10,7 +10,8 @@ import pino from 'pino';
 import { encodedSize } from '../../src/clock/record-codec.js';
 import type { Sibling } from '../../src/clock/types.js';
 import { ExchangeService } from '../../src/anti-entropy/exchange-service.js';
-import { exchange, exchangeThrottle, type LocalReplica, type PeerLink } from '../../src/anti-entropy/exchange.js';
+import { exchange, exchangeThrottle, type PeerLink } from '../../src/anti-entropy/exchange.js';
+import { localReplica } from '../../src/anti-entropy/local-replica.js';
 import { TreeKeeper } from '../../src/anti-entropy/tree-keeper.js';
 import { foldVersions } from '../../src/coordinator/versioning.js';
 import { Ring } from '../../src/ring/ring.js';
@@ -27,12 +28,7 @@ async function replica(id: string) {
   const trees = new TreeKeeper({ storage, selfId: id, logger });
   trees.setRing(ring, 3);
   await trees.start();
-  const local: LocalReplica = {
-    tree: (treeId) => trees.tree(treeId),
-    leafEntries: (treeId, leaf) => trees.leafEntries(treeId, leaf),
-    records: async (list) => list.map((key) => storage.get(key, undefined)),
-    apply: (key, siblings) => storage.update(key, undefined, (current) => foldVersions(current, siblings)),
-  };
+  const local = localReplica(trees, storage, (key, siblings) => storage.update(key, undefined, (current) => foldVersions(current, siblings)));
   return { storage, trees, local, service: new ExchangeService(local) };
 }
 
