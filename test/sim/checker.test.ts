@@ -157,3 +157,11 @@ test('checker › with anti-entropy, every replica of a key holds the same live 
   const sibling = { key: 'k0', replicas: [{ node: 'a', live: ['a#1:3', 'b#1:2'] }, { node: 'b', live: ['a#1:3'] }] };
   t.deepEqual(kinds(register([set('v1', 0, 10)], { replicaStates: [sibling] })), ['replicas-diverged']);
 });
+
+test('checker › with sloppy quorums, an expired hint of the key counts as a lost copy, like a wiped disk', (t) => {
+  const ops = [set('v1', 0, 10), final([], 1_000, 'a', 1)];
+  const wiped = { wipes: [{ node: 'b', fromMs: 20, toMs: 500 }], sloppy: true };
+  t.deepEqual(kinds(register(ops, wiped)), ['lost-write'], 'one copy lost: W=2 and R=3 still meet');
+  t.deepEqual(kinds(register(ops, { ...wiped, hintsExpiredKeys: ['k'] })), [], 'a wipe and an expired hint: the write may be gone');
+  t.deepEqual(kinds(register(ops, { sloppy: true, hintsExpiredKeys: ['k'] })), ['lost-write'], 'an expired hint alone leaves a copy');
+});

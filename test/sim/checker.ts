@@ -271,13 +271,16 @@ class KeyCheck {
   /**
    * A read at `r` and a write acknowledged at `w` must meet, wipes in
    * [fromMs, toMs] aside. With sloppy quorums only a final read (everything
-   * healed, hints delivered) is sure to meet.
+   * healed, hints delivered) is sure to meet — and one of the W copies may
+   * have been a hint: on a key whose hints expired undelivered, that copy
+   * counts as lost, like a wiped disk (a hint past its window is dropped by
+   * design and left to anti-entropy, which only replicas take part in).
    */
   private meets(r: number, w: number, fromMs: number, toMs: number, read: Op): boolean {
     if (this.history.sloppy === true && read.finalRound === undefined) return false;
-    let wipes = 0;
-    for (const wipe of this.history.wipes) if (wipe.fromMs <= toMs && wipe.toMs >= fromMs) wipes++;
-    return r + w - wipes > this.history.n;
+    let lost = this.history.hintsExpiredKeys?.includes(this.key) === true ? 1 : 0;
+    for (const wipe of this.history.wipes) if (wipe.fromMs <= toMs && wipe.toMs >= fromMs) lost++;
+    return r + w - lost > this.history.n;
   }
 
   private isLastFinal(r: Op): boolean {
