@@ -76,7 +76,7 @@ const services: ServerServices = {
   config: resolveConfig(['--port', '0'], {}),
   stats: { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, startedAtMs: Date.now() },
   clients: { sessions: () => [], connectedClients: 0, totalConnections: 0, rejectedConnections: 0 },
-  cluster: { members: () => [], owners: () => [], hostProbe: () => 'off' },
+  cluster: { members: () => [], owners: () => [], hostProbe: () => 'off', remove: () => { throw new Error('a ring of one removes no one'); } },
   logger,
   commands: buildCommandTable(),
 };

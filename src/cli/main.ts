@@ -7,6 +7,7 @@ import pino from 'pino';
 import { runCluster } from './cluster.js';
 import { ConfigError, resolveConfig, usage } from './config.js';
 import { RingkvNode } from './node.js';
+import { runRemoveNode } from './removenode.js';
 import { runRepair } from './repair.js';
 import { runStatus } from './status.js';
 
@@ -53,6 +54,9 @@ async function main(argv: string[]): Promise<void> {
       return runStatus(rest);
     case 'repair':
       process.exitCode = await runRepair(rest);
+      return;
+    case 'removenode':
+      process.exitCode = await runRemoveNode(rest);
       return;
     case undefined:
     case 'help':

@@ -382,7 +382,7 @@ function openPinger(config: NodeConfig, log: Logger): Pinger | undefined {
 function clusterInfo(membership: Membership, hostProber: HostProber): ClusterInfo {
   let ownershipRing: Ring | undefined;
   let ownership = new Map<string, number>();
-  const stateOf = (id: string): 'up' | 'down' | 'joining' | 'leaving' => {
+  const stateOf = (id: string): 'up' | 'down' | 'joining' | 'leaving' | 'left' => {
     const m = membership.members().find((x) => x.id === id);
     if (m === undefined || !m.up) return 'down';
     return m.status === 'normal' ? 'up' : m.status;
@@ -410,5 +410,6 @@ function clusterInfo(membership: Membership, hostProber: HostProber): ClusterInf
     },
     owners: (key) => membership.ring().preferenceList(key).map((id) => ({ id, state: stateOf(id) })),
     hostProbe: () => (hostProber.on ? 'on' : 'off'),
+    remove: (id) => membership.remove(id),
   };
 }

@@ -86,7 +86,10 @@ export async function runStatus(argv: string[]): Promise<void> {
   const members = replies[replies.length - 2]!;
   const info = replies[replies.length - 1]!;
   if (members instanceof Error) throw new ConfigError(`${host}:${port} answered: ${members.message}`);
-  const entries = (members as Reply[]).map((entry) => {
+  const all = (members as Reply[]).map((entry) => fieldsOf(entry));
+  // Members removed from the ring (RING REMOVE) are listed apart: they own nothing, and are forgotten after 3 days.
+  const left = all.filter((f) => f.get('state') === 'left').map((f) => f.get('id') ?? '?');
+  const entries = (members as Reply[]).filter((_, i) => all[i]!.get('state') !== 'left').map((entry) => {
     const f = fieldsOf(entry);
     const state = f.get('state') ?? '?';
     // A node from before the liveness field folded it into state (up/down for normal members).
@@ -116,6 +119,7 @@ export async function runStatus(argv: string[]): Promise<void> {
     'Hints for=writes waiting on fallbacks for this member (handed off when it is up)  Hints held=hints this member keeps as a fallback',
     `Host=a ping of the member's host from ${host}:${port}, read with its Status: a diagnosis, never used to decide up or down`,
     ...lines,
+    ...(left.length === 0 ? [] : [`Left (removed; forgotten 3 days later): ${left.join(', ')}`]),
     '',
   ].join('\n'));
 }

@@ -99,8 +99,19 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
     }
     case 'REPAIR':
       return repair(ctx, args);
+    case 'REMOVE': {
+      arity(3);
+      try {
+        cluster.remove(args[2]!.toString('utf8'));
+      } catch (err) {
+        // The membership's refusals (REMOVE_*) are the operator's to read, as they are.
+        if ((err as { code?: string }).code?.startsWith('REMOVE_') === true) throw new CommandError(`ERR ${(err as Error).message}`);
+        throw err;
+      }
+      return OK;
+    }
     default:
-      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key, RING LOCAL key or RING REPAIR [STATUS].`);
+      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key, RING LOCAL key, RING REPAIR [STATUS] or RING REMOVE id.`);
   }
 }
 

@@ -74,7 +74,7 @@ const definitions: Record<string, Definition> = {
   vclock: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context, for inspection: to resolve siblings use SIBLINGS key WITHVCLOCK (one read).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
   siblings: { syntax: 'key [WITHVCLOCK]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key; WITHVCLOCK adds the context that covers exactly them, from the same read.', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },
   consistency: { syntax: '[r w [STRICT]|DEFAULT]', arity: -1, flags: ['fast', 'stale'], group: 'ringkv', summary: 'Shows or sets this connection\'s read and write quorum; STRICT counts only the key\'s primaries.', since: '0.1.0', handler: clusterCommands.consistency },
-  ring: { syntax: 'MEMBERS|OWNERS key|LOCAL key|REPAIR [STATUS]', arity: -2, flags: ['readonly', 'stale'], group: 'ringkv', summary: 'RING MEMBERS | OWNERS key | LOCAL key | REPAIR [STATUS]: the ring, a key\'s replicas, anti-entropy now.', since: '0.1.0', handler: clusterCommands.ring },
+  ring: { syntax: 'MEMBERS|OWNERS key|LOCAL key|REPAIR [STATUS]|REMOVE id', arity: -2, flags: ['readonly', 'stale'], group: 'ringkv', summary: 'RING MEMBERS | OWNERS key | LOCAL key | REPAIR [STATUS] | REMOVE id: the ring, a key\'s replicas, anti-entropy now, removing a dead member.', since: '0.1.0', handler: clusterCommands.ring },
 };
 
 function specOf(name: string, d: Definition): CommandSpec {

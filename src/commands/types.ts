@@ -84,6 +84,8 @@ export interface ClusterInfo {
   owners(key: Buffer): readonly { id: string; state: string }[];
   /** Whether this node pings members' hosts: off when told to, or without raw sockets. */
   hostProbe(): 'on' | 'off';
+  /** Removes a dead member from the ring (RING REMOVE); throws a MembershipError (REMOVE_*) when it may not. */
+  remove(id: string): void;
 }
 
 export interface MemberInfo {

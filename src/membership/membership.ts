@@ -6,7 +6,10 @@
 // arrival for the phi-accrual failure detector (phi.ts), whose verdict is the
 // member's liveness.
 // The ring holds every known member with tokens, up or down: a down node is a
-// failed replica to route around, not a removed one.
+// failed replica to route around, not a removed one. A dead member leaves the
+// ring only when an operator removes it (`remove`, RING REMOVE): any node then
+// gossips a `left` state for it, which every node keeps for leftRetentionMs
+// and which a removed node started again on its old disk learns of and obeys.
 
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
@@ -15,7 +18,7 @@ import type { PeerMessage, Transport } from '../peer/transport.js';
 import { decodeControl, encodeControl } from '../peer/codec.js';
 import { Ring } from '../ring/index.js';
 import type { MemberState, MemberStatus } from './state.js';
-import { compareStamps, diff, digestsOf, ownsTokens, ringPlacementChanged } from './state.js';
+import { compareStamps, diff, digestsOf, leftAtMs, leftRetentionMs, ownsTokens, removedState, ringPlacementChanged } from './state.js';
 import type { Liveness } from './phi.js';
 import { PhiDetector, phiSamplesMaxDefault } from './phi.js';
 import type { GossipAck, GossipSyn, WireState } from './gossip.js';
@@ -130,7 +133,13 @@ export interface MemberView {
   readonly lastSeenMs: number;
 }
 
-export type MembershipErrorCode = 'GOSSIP_INVALID';
+export type MembershipErrorCode =
+  | 'GOSSIP_INVALID'
+  | 'REMOVE_UNKNOWN'     // no such member
+  | 'REMOVE_SELF'        // a node cannot remove itself (decommission it)
+  | 'REMOVE_UP'          // the member is up: only a dead member is removed
+  | 'REMOVE_TOO_FEW'     // fewer than N members would own the ring
+  | 'REMOVE_LEFT';       // it has already left
 
 export class MembershipError extends Error {
   constructor(readonly code: MembershipErrorCode, message: string, options?: { cause?: unknown }) {
@@ -168,6 +177,8 @@ export class Membership {
   private warnedSelfClash = false;
   /** Heard the cluster: a peer answered our gossip, or there is no seed to wait for. */
   private heard: boolean;
+  /** A peer gossips that this node was removed: it must not serve (it owns nothing any more). */
+  private removedSelf = false;
 
   constructor(options: MembershipOptions) {
     this.self = options.self;
@@ -252,7 +263,36 @@ export class Membership {
    * counted on it would be wrong, so the coordinator serves none.
    */
   joined(): boolean {
-    return this.heard;
+    return this.heard && !this.removedSelf;
+  }
+
+  /** True once this node has heard that it was removed from the cluster (RING REMOVE elsewhere). */
+  removed(): boolean {
+    return this.removedSelf;
+  }
+
+  /**
+   * Removes a dead member from the ring (Cassandra's `nodetool removenode`):
+   * gossips a `left` state for it, so every node drops it from the ring and
+   * its ranges fall to the next nodes clockwise, which anti-entropy then fills
+   * from the surviving replicas. Refused for this node itself, a member that
+   * is up, or one whose removal would leave fewer than N members owning the ring.
+   */
+  remove(id: string): void {
+    const s = this.states.get(id);
+    if (s === undefined) throw new MembershipError('REMOVE_UNKNOWN', `no member ${id}`);
+    if (id === this.self.id) throw new MembershipError('REMOVE_SELF', `${id} is this node: decommission it, or remove it from another node once it is down`);
+    if (s.status === 'left') throw new MembershipError('REMOVE_LEFT', `${id} has already left`);
+    this.refreshLiveness();
+    if (this.up.has(id)) throw new MembershipError('REMOVE_UP', `${id} is up: only a dead member is removed (stop it first)`);
+    const owners = [...this.states.values()].filter((m) => m.id !== id && ownsTokens(m)).length;
+    if (owners < this.n) throw new MembershipError('REMOVE_TOO_FEW', `removing ${id} would leave ${owners} members for N=${this.n}`);
+    const removed = removedState(s, this.now());
+    this.states.set(id, removed);
+    this.detector.forget(id);
+    this.logger.warn({ member: id, generation: s.generation }, 'member removed from the ring');
+    if (ringPlacementChanged(s, removed)) this.cachedRing = undefined;
+    this.emitChange();
   }
 
   isUp(id: string): boolean {
@@ -312,6 +352,7 @@ export class Membership {
   private round(): void {
     const before = this.selfState();
     this.states.set(this.self.id, { ...before, version: before.version + 1 });
+    this.forgetLeft();
     this.refreshLiveness();
     for (const address of this.targets()) {
       if (this.inFlight.has(address) || this.inFlight.size >= exchangesInFlightMax) continue;
@@ -326,7 +367,7 @@ export class Membership {
     const live: string[] = [];
     const down: string[] = [];
     for (const s of this.states.values()) {
-      if (s.id === this.self.id) continue;
+      if (s.id === this.self.id || s.status === 'left') continue;
       (this.up.has(s.id) ? live : down).push(`${s.host}:${s.peerPort}`);
     }
     return chooseTargets({ live, down, seeds: this.seeds, random: this.random });
@@ -366,16 +407,21 @@ export class Membership {
     let ringChanged = false;
     for (const w of incoming) {
       if (w.id === this.self.id) {
-        this.noteSelfClash(w);
+        if (w.status === 'left') this.noteRemoved(w);
+        else this.noteSelfClash(w);
         continue;
       }
       const current = this.states.get(w.id);
       const next = fromWire(w, current);
       if (next === undefined) continue;
       if (current !== undefined && compareStamps(next, current) <= 0) continue;
+      if (next.status === 'left' && nowMs - leftAtMs(next) > leftRetentionMs) continue; // long forgotten: not brought back
+      // A removed member's later life (its old disk started again) stays out: it learns it left and does not serve.
+      if (current?.status === 'left' && next.status !== 'left') continue;
       if (current === undefined && !this.admit(next)) continue;
       this.states.set(next.id, next);
-      if (current !== undefined) this.detector.heartbeat(next.id, nowMs);
+      // A removal is no heartbeat: the member is no more alive for it.
+      if (current !== undefined && next.status !== 'left') this.detector.heartbeat(next.id, nowMs);
       if (ringPlacementChanged(current, next)) ringChanged = true;
     }
     if (ringChanged) this.cachedRing = undefined;
@@ -392,6 +438,27 @@ export class Membership {
     return true;
   }
 
+  /** A peer holds a `left` state for this node's id: it was removed (RING REMOVE) while it was down. */
+  private noteRemoved(w: WireState): void {
+    if (this.removedSelf) return;
+    this.removedSelf = true;
+    this.logger.error({ removedAtMs: w.version, generation: w.generation },
+      'this node was removed from the cluster while it was down: it owns no ranges and serves no one. ' +
+      'To join again as a new member, stop it and start it with an empty --data directory');
+    this.emitChange();
+  }
+
+  /** Members that left longer ago than leftRetentionMs are forgotten. */
+  private forgetLeft(): void {
+    const nowMs = this.now();
+    for (const s of [...this.states.values()]) {
+      if (s.status !== 'left' || nowMs - leftAtMs(s) <= leftRetentionMs) continue;
+      this.states.delete(s.id);
+      this.detector.forget(s.id);
+      this.logger.info({ member: s.id }, 'forgot a member that left');
+    }
+  }
+
   /** Someone gossips a newer state under our id: another process claims it, or our clock went back. */
   private noteSelfClash(w: WireState): void {
     if (this.warnedSelfClash || compareStamps(w, this.selfState()) <= 0) return;
@@ -404,9 +471,9 @@ export class Membership {
     const nowMs = this.now();
     let livenessChanged = false;
     let nextCheckMs = Infinity;
-    for (const id of this.states.keys()) {
+    for (const [id, state] of this.states) {
       if (id === this.self.id) continue;
-      const alive = this.detector.verdict(id, nowMs) === 'up';
+      const alive = state.status !== 'left' && this.detector.verdict(id, nowMs) === 'up';
       if (alive) nextCheckMs = Math.min(nextCheckMs, this.detector.convictionAtMs(id, nowMs));
       if (alive === this.up.has(id)) continue;
       livenessChanged = true;

@@ -8,9 +8,18 @@
 
 import assert from 'node:assert/strict';
 
-export type MemberStatus = 'joining' | 'normal' | 'leaving';
+export type MemberStatus = 'joining' | 'normal' | 'leaving' | 'left';
 
-export const memberStatuses: readonly MemberStatus[] = ['joining', 'normal', 'leaving'];
+export const memberStatuses: readonly MemberStatus[] = ['joining', 'normal', 'leaving', 'left'];
+
+/**
+ * A member that left (was removed) is remembered this long, then forgotten:
+ * Cassandra keeps a LEFT state for 3 days for the same reasons — long enough
+ * for every node, including ones down at the time, to hear of it, and for
+ * the removed node, should it be started again on its old disk, to learn
+ * that it is out and refuse to serve instead of taking its ranges back.
+ */
+export const leftRetentionMs = 3 * 24 * 60 * 60 * 1000;
 
 export interface MemberState {
   readonly id: string;
@@ -74,6 +83,8 @@ export function diff(
     }
     const order = compareStamps(mine, digest);
     if (order > 0) send.push(mine);
+    // A member we hold as left that gossips a later life: tell it (it must learn it was removed), and want nothing of it.
+    else if (order < 0 && mine.status === 'left') send.push(mine);
     else if (order < 0) request.push(digestOf(mine));
   }
   for (const mine of local.values()) {
@@ -82,9 +93,25 @@ export function diff(
   return { send, request };
 }
 
-/** Whether a member owns ranges: joining nodes take ownership only once they are normal. */
+/** Whether a member owns ranges: joining nodes take ownership only once they are normal; a member that left owns none. */
 export function ownsTokens(s: MemberState): boolean {
-  return s.status !== 'joining' && s.tokens.length > 0;
+  return s.status !== 'joining' && s.status !== 'left' && s.tokens.length > 0;
+}
+
+/**
+ * The state another node gossips for a dead member it removes. Only an
+ * owner changes its own state, except for this: its `version` is the
+ * removal's wall time in ms, larger than any heartbeat count of that life
+ * (one per gossip round), so it supersedes the member's last state of that
+ * generation everywhere, and it tells every node when to forget it.
+ */
+export function removedState(s: MemberState, nowMs: number): MemberState {
+  return { ...s, status: 'left', version: Math.max(s.version + 1, Math.floor(nowMs)) };
+}
+
+/** When a member that left was removed (its version: removedState). */
+export function leftAtMs(s: MemberState): number {
+  return s.version;
 }
 
 /** Whether moving from `before` to `after` changes the ring (membership or placement). */

@@ -165,3 +165,52 @@ test.serial('cluster › a lone node is a cluster of one and stop leaves no time
   await stopNode(node);
   t.is(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, before);
 });
+
+test.serial('cluster › a dead member removed on one node leaves the ring everywhere, stays out when started again on its old disk, and the refusals are clear', async (t) => {
+  const network = new MemoryNetwork({ seed: 11 });
+  const ids = Array.from({ length: nodeCount }, (_, i) => idOf(i + 1));
+  const nodes: Node[] = [];
+  for (let i = 1; i <= nodeCount; i++) nodes.push(await startNode(network, i, 1_000 + i));
+  try {
+    await waitFor('convergence', () => allSeeAllUp(nodes, ids) && ringsAgree(nodes), convergeTimeoutMs);
+    const first = nodes[0]!.membership;
+    t.throws(() => first.remove('n5'), { code: 'REMOVE_UP' }, 'a live member is not removed');
+    t.throws(() => first.remove('n1'), { code: 'REMOVE_SELF' });
+    t.throws(() => first.remove('n9'), { code: 'REMOVE_UNKNOWN' });
+    const victim = nodes.pop()!;
+    await stopNode(victim);
+    await waitFor('n5 down everywhere', () => nodes.every((n) => !n.membership.isUp('n5')), downAfterMs + 1_000);
+    first.remove('n5');
+    t.throws(() => first.remove('n5'), { code: 'REMOVE_LEFT' });
+    const goneMs = await waitFor('n5 off every ring', () => nodes.every((n) => !n.membership.ring().members.includes('n5')), convergeTimeoutMs);
+    t.log(`the removal reached every node in ${goneMs} ms`);
+    t.true(ringsAgree(nodes));
+    for (const n of nodes) {
+      t.is(n.membership.members().find((m) => m.id === 'n5')?.status, 'left', 'listed as left');
+      t.false(n.membership.isUp('n5'));
+    }
+    // N=3 with 4 members: removing two more would leave fewer than N.
+    const n4 = nodes.pop()!;
+    await stopNode(n4);
+    await waitFor('n4 down everywhere', () => nodes.every((n) => !n.membership.isUp('n4')), downAfterMs + 1_000);
+    first.remove('n4');
+    const n3 = nodes.pop()!;
+    await stopNode(n3);
+    await waitFor('n3 down everywhere', () => nodes.every((n) => !n.membership.isUp('n3')), downAfterMs + 1_000);
+    t.throws(() => first.remove('n3'), { code: 'REMOVE_TOO_FEW' });
+    nodes.push(await startNode(network, 3, 2_003));
+
+    // n5 started again on its old disk (its old id, a new generation): it hears it left, and stays out.
+    const returned = await startNode(network, 5, 3_000);
+    nodes.push(returned);
+    await waitFor('n5 learns it was removed', () => returned.membership.removed(), convergeTimeoutMs);
+    t.false(returned.membership.joined(), 'a removed node serves no one');
+    await new Promise((resolve) => setTimeout(resolve, 10 * gossipIntervalMs));
+    for (const n of nodes.filter((x) => x !== returned)) {
+      t.false(n.membership.ring().members.includes('n5'), 'its new life does not bring it back');
+      t.is(n.membership.members().find((m) => m.id === 'n5')?.status, 'left');
+    }
+  } finally {
+    await Promise.all(nodes.map(stopNode));
+  }
+});

@@ -7,7 +7,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { Digest, MemberState, StateMap } from '../../src/membership/state.js';
 import {
-  compareStamps, diff, digestsOf, ringPlacementChanged,
+  compareStamps, diff, digestsOf, leftAtMs, ownsTokens, removedState, ringPlacementChanged,
 } from '../../src/membership/state.js';
 import { answerWants, fromWire, toWire } from '../../src/membership/gossip.js';
 
@@ -170,4 +170,17 @@ test('state › ring placement changes only with ownership or tokens', (t) => {
   t.true(ringPlacementChanged(a, { ...a, tokens: [1n, 3n] }));
   t.true(ringPlacementChanged(a, { ...a, status: 'joining' }));
   t.false(ringPlacementChanged(undefined, { ...a, status: 'joining' }));
+});
+
+test('state › a removed member: its left state supersedes its life, owns nothing, and is sent to a later life of it instead of asked for', (t) => {
+  const a: MemberState = { id: 'a', host: 'h', respPort: 1, peerPort: 2, tokens: [1n, 2n], status: 'normal', generation: 5, version: 40 };
+  const left = removedState(a, 1_700_000_000_000);
+  t.is(left.status, 'left');
+  t.is(leftAtMs(left), 1_700_000_000_000);
+  t.true(compareStamps(left, a) > 0, 'beats every heartbeat of that life');
+  t.true(ringPlacementChanged(a, left), 'it leaves the ring');
+  t.false(ownsTokens(left));
+  const { send, request } = diff(mapOf([left]), [{ id: 'a', generation: 9, version: 1 }]);
+  t.deepEqual(send.map((x) => x.status), ['left'], 'the later life hears it was removed');
+  t.deepEqual(request, []);
 });
