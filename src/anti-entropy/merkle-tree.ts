@@ -131,7 +131,9 @@ export class MerkleTree {
   takeDirtyLeaves(): number[] {
     const taken = this.dirtyList;
     this.dirtyList = [];
-    this.dirtyBits.fill(0);
+    // Clear only what was set: called once per storage batch, usually with a few leaves of 65,536.
+    if (taken.length * 8 < this.dirtyBits.length) for (const leaf of taken) this.dirtyBits[leaf >>> 5] = 0;
+    else this.dirtyBits.fill(0);
     return taken.sort((a, b) => a - b);
   }
 
