@@ -15,10 +15,15 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port with base..base+2 and base+10000..base+10002 free. */
+/**
+ * A base port with base..base+2 and base+10000..base+10002 free, all below
+ * Linux's ephemeral range (32768 and up), where the other tests' port-0
+ * listeners and outgoing connections take their ports: a port checked free
+ * here is then not handed to one of them before the launcher binds it.
+ */
 async function freeBase(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    const base = 10000 + Math.floor(Math.random() * 12000);
     const ports = [0, 1, 2].flatMap((i) => [base + i, base + 10000 + i]);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
