@@ -76,7 +76,15 @@ const services: ServerServices = {
   config: resolveConfig(['--port', '0'], {}),
   stats: { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, startedAtMs: Date.now() },
   clients: { sessions: () => [], connectedClients: 0, totalConnections: 0, rejectedConnections: 0 },
-  cluster: { members: () => [], owners: () => [], hostProbe: () => 'off', remove: () => { throw new Error('a ring of one removes no one'); } },
+  cluster: {
+    members: () => [],
+    owners: () => [],
+    hostProbe: () => 'off',
+    remove: () => { throw new Error('a ring of one removes no one'); },
+    leave: () => Promise.reject(new Error('a ring of one cannot leave')),
+    transfer: () => ({ operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined }),
+    plan: () => { throw new Error('a ring of one has no plan'); },
+  },
   logger,
   commands: buildCommandTable(),
 };

@@ -264,6 +264,8 @@ export function usage(): string {
     '       ringkv status [-h HOST] [-p PORT] [-a PASSWORD]',
     '       ringkv repair [-h HOST] [-p PORT] [-a PASSWORD]   anti-entropy now over every range the node holds',
     '       ringkv removenode ID [-h HOST] [-p PORT] [-a PASSWORD]   take a dead member out of the ring; the others re-replicate its ranges',
+    '       ringkv decommission [-h HOST] [-p PORT] [-a PASSWORD]   the node at HOST:PORT hands its ranges over and leaves the ring',
+    '       ringkv plan join [VNODES] | leave [ID] | remove ID [-h HOST] [-p PORT] [-a PASSWORD]   what a change would move, moving nothing',
     '',
     'node options (also RINGKV_<OPTION> environment variables, or keys of a --config FILE JSON object):',
     ...lines,

@@ -1,12 +1,14 @@
 // The `ringkv` command: `start` runs one node in the foreground, `cluster`
 // a local cluster of child processes, `status` a table of the members,
-// `repair` anti-entropy now with a progress bar.
+// `repair` anti-entropy now with a progress bar, `plan`, `decommission` and
+// `removenode` membership changes.
 // Configuration errors print one line and exit with code 2.
 
 import pino from 'pino';
 import { runCluster } from './cluster.js';
 import { ConfigError, resolveConfig, usage } from './config.js';
 import { RingkvNode } from './node.js';
+import { runDecommission, runPlan } from './decommission.js';
 import { runRemoveNode } from './removenode.js';
 import { runRepair } from './repair.js';
 import { runStatus } from './status.js';
@@ -57,6 +59,12 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'removenode':
       process.exitCode = await runRemoveNode(rest);
+      return;
+    case 'decommission':
+      process.exitCode = await runDecommission(rest);
+      return;
+    case 'plan':
+      process.exitCode = await runPlan(rest);
       return;
     case undefined:
     case 'help':

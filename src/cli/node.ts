@@ -16,16 +16,19 @@ import { ReplicaService } from '../coordinator/replica-service.js';
 import { FileActor } from '../storage/actor.js';
 import { LevelHintStore } from '../hints/level-hint-store.js';
 import { HandoffSender } from '../hints/sender.js';
+import { RangeService } from '../hints/range-service.js';
+import { RingHandoff } from '../hints/ring-handoff.js';
 import { HostProber, hostProbeTimeoutMs, type Pinger } from '../membership/host-probe.js';
 import { openIcmpPinger } from '../membership/icmp-pinger.js';
-import { loadIdentity } from '../membership/identity.js';
+import { loadIdentity, saveStatus } from '../membership/identity.js';
 import { Membership } from '../membership/membership.js';
 import { MessageType } from '../peer/message-types.js';
 import { TcpTransport } from '../peer/tcp-transport.js';
 import type { PeerMessage } from '../peer/transport.js';
+import type { Sibling } from '../clock/types.js';
 import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
-import { fallbacksForDigest, type Ring } from '../ring/index.js';
+import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import type { NodeConfig } from './config.js';
 
@@ -46,10 +49,14 @@ export class RingkvNode {
     readonly hostProber: HostProber,
     readonly trees: TreeKeeper | undefined,
     readonly antiEntropy: AntiEntropy | undefined,
+    readonly ringHandoff: RingHandoff,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
-    const identity = await loadIdentity({ dataDir: config.dataDir, nodeId: config.nodeId, vnodes: config.vnodes });
+    // A new node given seeds joins an existing cluster: it streams its ranges before it owns them (hints/ring-handoff.ts).
+    const identity = await loadIdentity({
+      dataDir: config.dataDir, nodeId: config.nodeId, vnodes: config.vnodes, newStatus: config.seeds.length > 0 ? 'joining' : 'normal',
+    });
     const log = logger.child({ node: identity.nodeId });
     const storage = await LevelStorage.open(`${config.dataDir}/records`);
     // Hints live in a LevelDB of their own: apart from records, never scanned as keys.
@@ -81,6 +88,7 @@ export class RingkvNode {
     const membership = new Membership({
       self: { id: identity.nodeId, host: config.advertiseHost, respPort: config.port, peerPort, tokens: identity.tokens },
       generation: identity.generation,
+      status: identity.status,
       seeds: config.seeds,
       transport,
       n: config.n,
@@ -109,7 +117,8 @@ export class RingkvNode {
     const handoff = hints === undefined ? undefined : new HandoffSender({
       store: hints,
       deliver: (target, key, siblings) => coordinator.deliverHint(target, key, siblings),
-      isUp: (id) => membership.isUp(id),
+      // A target that left the ring never comes back: its hints go to the keys' replicas now (Coordinator.deliverHint).
+      isUp: (id) => membership.isUp(id) || membership.stateOf(id)?.status === 'left',
       logger: log.child({ component: 'handoff' }),
       windowMs: config.hintWindowMs,
     });
@@ -121,9 +130,40 @@ export class RingkvNode {
     }
     const aae = config.antiEntropy === 'on' ? await startAntiEntropy(config, identity.nodeId, storage, membership, transport, coordinator, log) : undefined;
     const replicas = new ReplicaService(coordinator);
+    const apply = (key: Buffer, siblings: readonly Sibling[]) => coordinator.applyLocal(key, undefined, siblings);
+    const ranges = new RangeService({ storage, apply });
+    const ringHandoff = new RingHandoff({
+      selfId: identity.nodeId,
+      membership: {
+        n: config.n,
+        ring: () => membership.ring(),
+        futureRing: () => membership.futureRing(),
+        selfStatus: () => membership.selfStatus(),
+        setStatus: (status) => membership.setStatus(status),
+        heardCluster: () => membership.heardCluster(),
+        joined: () => membership.joined(),
+        isUp: (id) => membership.isUp(id),
+        checkLeave: () => membership.checkLeave(),
+        selfStateNotYetSeenBy: () => membership.selfStateNotYetSeenBy(),
+        changing: () => membership.changing(),
+        ownerGenerations: () => membership.ownerGenerations(),
+        onChange: (listener) => membership.onChange(listener),
+      },
+      storage,
+      request: (id, message, timeoutMs) => transport.request(membership.peerAddress(id), message, timeoutMs, id),
+      apply,
+      persistStatus: (status) => saveStatus(config.dataDir, status),
+      logger: log.child({ component: 'ring-handoff' }),
+      gossipIntervalMs: config.gossipIntervalMs,
+      selfGeneration: identity.generation,
+      foundingSeed: config.seeds.includes(`${config.advertiseHost}:${peerPort}`),
+    });
     transport.setHandler((from: string, message: PeerMessage) => {
-      if (message.type === MessageType.GossipSyn || message.type === MessageType.GossipAck) return membership.handleMessage(from, message);
+      if (message.type === MessageType.GossipSyn || message.type === MessageType.GossipAck || message.type === MessageType.MemberStateGet) {
+        return membership.handleMessage(from, message);
+      }
       if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
+      if (RangeService.handles(message.type)) return ranges.handle(from, message);
       if (aae !== undefined && ExchangeService.handles(message.type)) return aae.exchanges.handle(from, message);
       throw new Error(`unexpected peer message type ${message.type}`);
     });
@@ -140,12 +180,13 @@ export class RingkvNode {
       config,
       stats,
       clients: resp,
-      cluster: clusterInfo(membership, hostProber),
+      cluster: clusterInfo(membership, hostProber, ringHandoff, storage, config.vnodes),
       logger: log.child({ component: 'resp' }),
       commands: buildCommandTable(),
       ...(aae === undefined ? {} : { repair: aae.antiEntropy }),
     };
     membership.start();
+    ringHandoff.start();
     coordinator.collector.start();
     handoff?.start();
     hostProber.start();
@@ -153,6 +194,7 @@ export class RingkvNode {
     try {
       await resp.listen(services);
     } catch (err) {
+      await ringHandoff.stop();
       await aae?.antiEntropy.stop();
       await aae?.trees.stop();
       await hostProber.stop();
@@ -164,7 +206,7 @@ export class RingkvNode {
       await hints?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy);
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff);
     log.info({ port: resp.address().port, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
@@ -184,6 +226,7 @@ export class RingkvNode {
           { name: 'client connections', run: () => this.resp.close() },
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
+          { name: 'ring handoff', run: () => this.ringHandoff.stop() },
           { name: 'anti-entropy', run: async () => {
             await this.antiEntropy?.stop();
             await this.trees?.stop();
@@ -362,6 +405,7 @@ function clusterView(membership: Membership): ClusterView {
     selfId: membership.self.id,
     preferenceList: (_key, token) => membership.ring().preferenceListForDigest(token),
     isUp: (id) => membership.isUp(id),
+    pendingReplicas: (token) => membership.pendingReplicas(token),
     fallbacks: (_key, token, max) => fallbacksForDigest(membership.ring(), token, (id) => membership.isUp(id), max),
     peerAddress: (id) => membership.peerAddress(id),
     memberIds: () => membership.ring().members,
@@ -379,7 +423,7 @@ function openPinger(config: NodeConfig, log: Logger): Pinger | undefined {
   return undefined;
 }
 
-function clusterInfo(membership: Membership, hostProber: HostProber): ClusterInfo {
+function clusterInfo(membership: Membership, hostProber: HostProber, ringHandoff: RingHandoff, storage: LevelStorage, vnodes: number): ClusterInfo {
   let ownershipRing: Ring | undefined;
   let ownership = new Map<string, number>();
   const stateOf = (id: string): 'up' | 'down' | 'joining' | 'leaving' | 'left' => {
@@ -411,5 +455,22 @@ function clusterInfo(membership: Membership, hostProber: HostProber): ClusterInf
     owners: (key) => membership.ring().preferenceList(key).map((id) => ({ id, state: stateOf(id) })),
     hostProbe: () => (hostProber.on ? 'on' : 'off'),
     remove: (id) => membership.remove(id),
+    leave: () => ringHandoff.leave(),
+    transfer: () => ringHandoff.progress(),
+    plan: (change) => {
+      const before = membership.ring();
+      const owners = membership.members().filter((m) => m.status === 'normal' || m.status === 'leaving' || m.status === 'joining');
+      const tokensOf = (id: string) => membership.stateOf(id)?.tokens ?? [];
+      let members = owners.map((m) => ({ id: m.id, tokens: tokensOf(m.id) }));
+      if (change.kind === 'join') {
+        // A new node's tokens are drawn when it first starts: a draw now shows the typical plan.
+        members = [...members, { id: change.id, tokens: generateTokens(change.id, change.vnodes ?? vnodes) }];
+      } else {
+        members = members.filter((m) => m.id !== change.id);
+      }
+      members = members.filter((m) => membership.stateOf(m.id)?.status !== 'leaving' || (change.kind !== 'join' && m.id === change.id));
+      const after = Ring.build(members, before.n);
+      return { plan: planChange(before, after), localRecords: storage.recordCount(), members: before.members.length };
+    },
   };
 }

@@ -87,7 +87,7 @@ export async function runStatus(argv: string[]): Promise<void> {
   const info = replies[replies.length - 1]!;
   if (members instanceof Error) throw new ConfigError(`${host}:${port} answered: ${members.message}`);
   const all = (members as Reply[]).map((entry) => fieldsOf(entry));
-  // Members removed from the ring (RING REMOVE) are listed apart: they own nothing, and are forgotten after 3 days.
+  // Members that left the ring (decommissioned, or removed by RING REMOVE) are listed apart: they own nothing, and are forgotten after 3 days.
   const left = all.filter((f) => f.get('state') === 'left').map((f) => f.get('id') ?? '?');
   const entries = (members as Reply[]).filter((_, i) => all[i]!.get('state') !== 'left').map((entry) => {
     const f = fieldsOf(entry);
@@ -119,7 +119,7 @@ export async function runStatus(argv: string[]): Promise<void> {
     'Hints for=writes waiting on fallbacks for this member (handed off when it is up)  Hints held=hints this member keeps as a fallback',
     `Host=a ping of the member's host from ${host}:${port}, read with its Status: a diagnosis, never used to decide up or down`,
     ...lines,
-    ...(left.length === 0 ? [] : [`Left (removed; forgotten 3 days later): ${left.join(', ')}`]),
+    ...(left.length === 0 ? [] : [`Left (decommissioned or removed; forgotten 3 days later): ${left.join(', ')}`]),
     '',
   ].join('\n'));
 }

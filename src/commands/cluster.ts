@@ -110,9 +110,70 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
       }
       return OK;
     }
+    case 'LEAVE':
+      arity(2);
+      return cluster.leave().then(() => OK, (err: unknown) => {
+        // The membership's refusals are the operator's to read, as they are.
+        const code = (err as { code?: string }).code ?? '';
+        if (code.startsWith('LEAVE_') || code === 'CHANGE_BUSY' || code.startsWith('HANDOFF_')) throw new CommandError(`ERR ${(err as Error).message}`);
+        throw err;
+      });
+    case 'TRANSFER': {
+      arity(2);
+      const t = cluster.transfer();
+      return new MapReply([
+        ['operation', t.operation ?? 'none'],
+        ['phase', t.phase ?? 'none'],
+        ['spans_total', t.spansTotal],
+        ['spans_done', t.spansDone],
+        ['records', t.records],
+        ['bytes', t.bytes],
+        ['elapsed_ms', t.operation === undefined ? 0 : (t.finishedAtMs ?? Date.now()) - t.startedAtMs],
+        ['note', t.note ?? ''],
+      ]);
+    }
+    case 'PLAN':
+      return plan(ctx, args);
     default:
-      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key, RING LOCAL key, RING REPAIR [STATUS] or RING REMOVE id.`);
+      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try RING MEMBERS, RING OWNERS key, RING LOCAL key, RING REPAIR [STATUS], RING REMOVE id, RING LEAVE, RING TRANSFER or RING PLAN JOIN|LEAVE|REMOVE [id].`);
   }
+}
+
+/**
+ * RING PLAN JOIN [vnodes] | LEAVE [id] | REMOVE id: what the change would
+ * move, without doing it — the share of the token space whose replicas
+ * change, each flow (from → to, share), each member's share before and after,
+ * and estimates of keys and bytes from this node's own records. LEAVE
+ * without an id is this node.
+ */
+function plan(ctx: CommandContext, args: Buffer[]): Reply {
+  const kind = args.length >= 3 ? upper(args[2]!) : '';
+  const cluster = ctx.server.cluster;
+  let change: { kind: 'join' | 'leave' | 'remove'; id: string; vnodes?: number };
+  if (kind === 'JOIN' && args.length <= 4) {
+    const vnodes = args.length === 4 ? parseInteger(args[3]!) : ctx.server.config.vnodes;
+    if (vnodes === null || vnodes < 1 || vnodes > 4096) throw new CommandError('ERR vnodes must be an integer between 1 and 4096');
+    change = { kind: 'join', id: `planned-${Date.now().toString(36)}`, vnodes };
+  } else if (kind === 'LEAVE' && args.length <= 4) {
+    change = { kind: 'leave', id: args.length === 4 ? args[3]!.toString('utf8') : ctx.server.coordinator.selfId };
+  } else if (kind === 'REMOVE' && args.length === 4) {
+    change = { kind: 'remove', id: args[3]!.toString('utf8') };
+  } else {
+    throw new CommandError('ERR syntax error, use RING PLAN JOIN [vnodes], RING PLAN LEAVE [id] or RING PLAN REMOVE id');
+  }
+  const members = cluster.members();
+  if (change.kind !== 'join' && !members.some((m) => m.id === change.id && m.state !== 'left')) throw new CommandError(`ERR no member ${change.id} on the ring`);
+  const { plan: p, localRecords, members: owners } = cluster.plan(change);
+  const n = ctx.server.config.n;
+  // Each node stores about N/M of the keys: this node's count scaled up estimates the cluster's.
+  const keysEstimate = owners === 0 ? 0 : Math.round((localRecords * owners) / Math.min(n, owners));
+  return new MapReply([
+    ['change', `${change.kind} ${change.id}`],
+    ['changed_share', p.changedFraction.toFixed(4)],
+    ['keys_estimate', Math.round(keysEstimate * p.changedFraction)],
+    ['flows', p.flows.map((f) => [f.from ?? '-', f.to, f.fraction.toFixed(4)])],
+    ['ownership', [...p.ownership].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, o]) => [id, o.before.toFixed(4), o.after.toFixed(4)])],
+  ]);
 }
 
 /**

@@ -2,6 +2,7 @@
 // delete cannot bring the value back); expiry changes are versioned writes
 // like any other; KEYS, SCAN and DBSIZE walk the whole cluster's keyspace.
 
+import { forEachKey } from './multi-key.js';
 import { OK, SimpleReply, type Reply } from '../resp/reply.js';
 import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
 import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
@@ -21,16 +22,12 @@ async function deleteKey(ctx: CommandContext, key: Buffer): Promise<boolean> {
 }
 
 async function del(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const deletes = [];
-  for (let i = 1; i < args.length; i++) deletes.push(deleteKey(ctx, args[i]!));
-  const existed = await Promise.all(deletes);
+  const existed = await forEachKey(args.length - 1, (i) => deleteKey(ctx, args[i + 1]!));
   return existed.filter(Boolean).length;
 }
 
 async function exists(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const reads = [];
-  for (let i = 1; i < args.length; i++) reads.push(readValue(ctx, args[i]!));
-  const values = await Promise.all(reads);
+  const values = await forEachKey(args.length - 1, (i) => readValue(ctx, args[i + 1]!));
   return values.filter((v) => v !== undefined).length;
 }
 

@@ -109,6 +109,7 @@ const sections: Record<string, Section> = {
       // Of those, writes whose every primary was down, coordinated by a fallback and kept only as hints.
       ['writes_coordinated_as_fallback', s.fallbackCoordinated],
       ...hintLines(ctx),
+      ...transferLines(ctx),
       // Whether this node pings members' hosts (off without raw sockets): the host= fields below say 'off' then.
       ['host_probe', ctx.server.cluster.hostProbe()],
       // One line per member, as Redis lists replicas (slave0:ip=…,state=…): its ring state, the detector's verdict and
@@ -125,6 +126,15 @@ const sections: Record<string, Section> = {
     return records === 0 ? [] : [['db0', `keys=${records},expires=0,avg_ttl=0`]];
   },
 };
+
+/** This node's ring transfer (join, leave, cleanup): what `ringkv status` shows beside a joining or leaving member. */
+function transferLines(ctx: CommandContext): [string, string | number][] {
+  const t = ctx.server.cluster.transfer();
+  if (t.operation === undefined) return [['ring_transfer', 'none']];
+  return [
+    ['ring_transfer', `${t.operation},phase=${t.phase ?? 'none'},spans=${t.spansDone}/${t.spansTotal},records=${t.records},bytes=${t.bytes}`],
+  ];
+}
 
 const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'antientropy', 'keyspace'];
 

@@ -4,6 +4,7 @@
 // supersede exactly that. Across clients they are not atomic: two APPENDs
 // racing through different nodes can become siblings, never a silent loss.
 
+import { forEachKey } from './multi-key.js';
 import { OK, type Reply } from '../resp/reply.js';
 import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
 import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
@@ -156,17 +157,13 @@ async function getex(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 }
 
 async function mget(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const reads = [];
-  for (let i = 1; i < args.length; i++) reads.push(readValue(ctx, args[i]!));
-  const values = await Promise.all(reads);
+  const values = await forEachKey(args.length - 1, (i) => readValue(ctx, args[i + 1]!));
   return values.map((v) => (v === undefined ? null : v.value));
 }
 
 async function mset(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (args.length % 2 === 0) throw new CommandError("ERR wrong number of arguments for 'mset' command");
-  const writes = [];
-  for (let i = 1; i < args.length; i += 2) writes.push(writeKey(ctx, args[i]!, valueMutation(args[i + 1]!, undefined)));
-  await Promise.all(writes);
+  await forEachKey((args.length - 1) / 2, (i) => writeKey(ctx, args[2 * i + 1]!, valueMutation(args[2 * i + 2]!, undefined)));
   return OK;
 }
 

@@ -6,7 +6,9 @@
 import type { Logger } from 'pino';
 import type { RepairCounts } from '../anti-entropy/anti-entropy.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
+import type { HandoffProgress } from '../hints/ring-handoff.js';
 import type { HostReach } from '../membership/host-probe.js';
+import type { ChangePlan } from '../ring/changes.js';
 import type { Reply } from '../resp/reply.js';
 import type { NodeConfig } from './node-config.js';
 import type { ArgumentDoc } from './syntax.js';
@@ -86,7 +88,15 @@ export interface ClusterInfo {
   hostProbe(): 'on' | 'off';
   /** Removes a dead member from the ring (RING REMOVE); throws a MembershipError (REMOVE_*) when it may not. */
   remove(id: string): void;
+  /** Starts this node's decommission (RING LEAVE); rejects with a MembershipError (LEAVE_*, CHANGE_BUSY) when it may not. */
+  leave(): Promise<void>;
+  /** This node's current or last ring transfer (join, leave, cleanup). */
+  transfer(): HandoffProgress;
+  /** What a change would move (RING PLAN): for a join, `id` is the new node's and its tokens are drawn now. */
+  plan(change: { kind: 'join' | 'leave' | 'remove'; id: string; vnodes?: number }): { plan: ChangePlan; localRecords: number; members: number };
 }
+
+export type { ChangePlan, HandoffProgress };
 
 export interface MemberInfo {
   readonly id: string;

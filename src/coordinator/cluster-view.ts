@@ -11,6 +11,13 @@ export interface ClusterView {
    * `max`: the fallbacks a sloppy quorum sends hinted writes to.
    */
   fallbacks(key: Buffer, token: Buffer, max: number): readonly string[];
+  /**
+   * Nodes beyond the preference list that a write of the key must also reach
+   * while the ring changes (membership.ts pendingReplicas): the coordinator
+   * waits for one more ack per pending node. Absent in a view whose ring
+   * never changes.
+   */
+  pendingReplicas?(token: Buffer): readonly string[];
   isUp(nodeId: string): boolean;
   /** "host:port" of the node's peer listener. */
   peerAddress(nodeId: string): string;

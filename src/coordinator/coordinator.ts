@@ -157,10 +157,15 @@ export class Coordinator {
   get(key: Buffer, r: number, strict = false): Sibling[] | Promise<Sibling[]> {
     if (!this.view.joined()) return Promise.reject(new NotJoinedError());
     const token = this.routingToken(key);
-    const replicas = this.replicasOf(key, token);
-    if (replicas.length === 1 && replicas[0] === this.selfId && r <= 1) return this.storage.get(key, token);
-    const standIns = strict ? undefined : this.fallbackQueue(key, token, replicas.length);
-    return quorumRead(this.readReplicas, key, token, replicas, r, standIns).then(
+    const primaries = this.replicasOf(key, token);
+    const pending = this.pendingOf(token);
+    if (pending.length === 0 && primaries.length === 1 && primaries[0] === this.selfId && r <= 1) return this.storage.get(key, token);
+    // While the ring changes, the key's pending replicas are read too, and each adds one answer to R:
+    // R of the answers then come from the old list and R from the new one (membership.ts pendingReplicas).
+    const replicas = pending.length === 0 ? primaries : [...primaries, ...pending];
+    const needed = pending.length === 0 ? r : Math.min(r + pending.length, Math.max(r, replicas.length));
+    const standIns = strict ? undefined : this.fallbackQueue(key, token, primaries.length, pending);
+    return quorumRead(this.readReplicas, key, token, replicas, needed, standIns).then(
       ({ record, usedFallback }) => {
         if (usedFallback) this.stats.readsWithFallbacks++;
         if (live(record, this.now()).length > 1) this.stats.siblingReads++;
@@ -233,11 +238,12 @@ export class Coordinator {
     } catch (err) {
       return Promise.reject(err);
     }
+    const pending = this.pendingOf(token);
     // One replica asked for one ack: the local commit is the quorum. (No
     // record means storage refused the change, closing: `durable` rejects.)
-    if ((replicas.length === 1 && options.w <= 1) || record === undefined) return durable.then((stored) => ({ stored }));
+    if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined) return durable.then((stored) => ({ stored }));
     const stored = record;
-    return this.replicate(key, token, stored, replicas, options, durable).then(() => ({ stored }));
+    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => ({ stored }));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -298,10 +304,17 @@ export class Coordinator {
    * instead. STRICT counts only primaries (the hint is still left, for the
    * primary's return). Replicas answering after the decision still get it.
    */
-  private replicate(key: Buffer, token: Buffer | undefined, record: readonly Sibling[], primaries: readonly string[], options: PutOptions, local: Promise<unknown>): Promise<void> {
+  private replicate(
+    key: Buffer, token: Buffer | undefined, record: readonly Sibling[], primaries: readonly string[], pending: readonly string[], options: PutOptions, local: Promise<unknown>,
+  ): Promise<void> {
     const transport = this.transport;
     const strict = options.strict === true;
-    const fallbacks = this.fallbackQueue(key, token, primaries.length);
+    const fallbacks = this.fallbackQueue(key, token, primaries.length, pending);
+    // While the ring changes, the nodes that are about to replicate the key (or
+    // just stopped) get the write too, and each adds one ack to W: then the
+    // old and the new preference lists both hold W copies (Cassandra's
+    // pending ranges: blockFor = W + pending).
+    const targets = pending.length === 0 ? primaries : [...primaries, ...pending];
     let payload: Buffer | undefined;
     let usedFallback = false;
     const send = (id: string, hintFor?: string) => {
@@ -328,9 +341,10 @@ export class Coordinator {
     const primaryDown = () => new QuorumError('write', options.w, 0, primaries.length, false);
     return callQuorum<unknown>({
       operation: 'write',
-      replicas: primaries,
-      needed: options.w,
-      selfIndex: primaries.indexOf(this.selfId),
+      replicas: targets,
+      // Capped at the targets there are: in a ring still smaller than W, a node joining it is what makes W reachable.
+      needed: Math.min(options.w + pending.length, Math.max(options.w, targets.length)),
+      selfIndex: targets.indexOf(this.selfId),
       ask: (id) => {
         if (id === this.selfId) return local;
         if (!this.view.isUp(id) && fallbacks.available()) return standIn(id, primaryDown);
@@ -342,11 +356,23 @@ export class Coordinator {
     });
   }
 
-  /** The key's fallbacks, looked up only when a write or read first needs one. */
-  private fallbackQueue(key: Buffer, token: Buffer | undefined, n: number): { available(): boolean; next(): string | undefined; all(): readonly string[] } {
+  /** Nodes a write must also reach while the ring changes (ClusterView.pendingReplicas); none in a ring of one. */
+  private pendingOf(token: Buffer | undefined): readonly string[] {
+    if (token === undefined || this.view.pendingReplicas === undefined) return noNodes;
+    return this.view.pendingReplicas(token);
+  }
+
+  /** The key's fallbacks, looked up only when a write or read first needs one; never a pending replica, which gets the write anyway. */
+  private fallbackQueue(
+    key: Buffer, token: Buffer | undefined, n: number, pending: readonly string[] = noNodes,
+  ): { available(): boolean; next(): string | undefined; all(): readonly string[] } {
     let list: readonly string[] | undefined;
     let taken = 0;
-    const load = () => (list ??= this.options.hints === undefined || token === undefined ? [] : this.view.fallbacks(key, token, n));
+    const lookup = (t: Buffer) => {
+      const found = this.view.fallbacks(key, t, n + pending.length);
+      return pending.length === 0 ? found : found.filter((id) => !pending.includes(id)).slice(0, n);
+    };
+    const load = () => (list ??= this.options.hints === undefined || token === undefined ? [] : lookup(token));
     return {
       available: () => taken < load().length,
       next: () => load()[taken++],
@@ -362,12 +388,25 @@ export class Coordinator {
     return hints.add(target, key, siblings, this.now());
   }
 
-  /** Hands one hinted record to the primary it was kept for: a plain replica write to that very node. */
+  /**
+   * Hands one hinted record to the primary it was kept for: a plain replica
+   * write to that very node. Where the ring changed since (the target left or
+   * was removed, or no longer replicates the key), the record goes to the
+   * key's replicas now instead, and while a change is under way to its
+   * pending replicas too — a hint must never land only on a node that is
+   * handing the key over. Resolves once every one of them has it.
+   */
   deliverHint(target: string, key: Buffer, siblings: readonly Sibling[]): Promise<void> {
     const transport = this.transport;
     if (transport === undefined) return Promise.reject(new Error('no transport'));
     const payload = encodeReplicaPut(key, siblings);
-    return transport.request(this.view.peerAddress(target), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, target).then(() => undefined);
+    const token = tokenOf(key);
+    const replicas = this.view.preferenceList(key, token);
+    const pending = this.pendingOf(token);
+    const targets = replicas.includes(target) && pending.length === 0 ? [target] : [...new Set([...(replicas.includes(target) ? [target] : replicas), ...pending])];
+    return Promise.all(targets.map((id) => id === this.selfId
+      ? this.applyLocal(key, token, siblings)
+      : transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id))).then(() => undefined);
   }
 
   /** What this node holds of a key for a replica read: its record and any hints it keeps for the key. */
@@ -520,7 +559,8 @@ export class Coordinator {
    */
   async confirmReap(key: Buffer, dead: readonly Sibling[]): Promise<'confirmed' | 'unconfirmed' | 'repaired'> {
     const token = this.routingToken(key);
-    const others = this.replicasOf(key, token).filter((id) => id !== this.selfId);
+    // A node about to replicate the key must hold the delete too, or it would bring the value back once it does.
+    const others = [...this.replicasOf(key, token), ...this.pendingOf(token)].filter((id) => id !== this.selfId);
     if (others.length === 0) return 'confirmed';
     if (!this.view.joined()) return 'unconfirmed';
     const request = encodeReplicaGet(key);
@@ -571,6 +611,8 @@ export class Coordinator {
 }
 
 function ignore(): void {}
+
+const noNodes: readonly string[] = Object.freeze([]);
 
 /** A request that failed before the peer could have acted on it: another node may safely take the write instead. */
 function neverReached(err: unknown): boolean {

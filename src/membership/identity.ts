@@ -6,12 +6,16 @@
 // from a stale heartbeat (Cassandra SystemKeyspace.incrementAndGetGeneration).
 // The file is replaced atomically (tmp + fsync + rename + fsync dir): a crash
 // leaves the old identity or the new one, never half of one.
+// It also keeps where the node is in its life on the ring (joining, normal,
+// leaving, left), so a restart resumes a join or a leave, and a node that
+// left stays out.
 
 import { open, mkdir, readFile, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { generateTokens } from '../ring/index.js';
 import { isNodeId, nodeIdBytesMax } from './node-id.js';
+import { memberStatuses, type MemberStatus } from './state.js';
 
 export const identityFileName = 'identity.json';
 
@@ -23,6 +27,8 @@ export interface Identity {
   readonly createdAt: string;
   /** This start's generation: ms since the epoch, above every earlier start's. */
   readonly generation: number;
+  /** Where the node is on the ring (saveStatus); a node created before statuses were kept is normal. */
+  readonly status: MemberStatus;
 }
 
 export type IdentityErrorCode =
@@ -45,6 +51,8 @@ export interface IdentityOptions {
   readonly nowMs?: number;
   /** Token source, for reproducible tests. */
   readonly randomToken?: () => bigint;
+  /** The status of a node created now: `joining` when it will stream its ranges from a cluster first. Normal by default. */
+  readonly newStatus?: MemberStatus;
 }
 
 interface StoredIdentity {
@@ -53,6 +61,7 @@ interface StoredIdentity {
   readonly createdAt: string;
   /** The generation of the latest start. */
   readonly generation: number;
+  readonly status?: MemberStatus;
 }
 
 /** Loads the identity from the data dir, creating it on first start, and records this start's generation. */
@@ -66,14 +75,23 @@ export async function loadIdentity(options: IdentityOptions): Promise<Identity> 
   const stored = await readStored(path);
   const base = stored === undefined ? createStored(options, nowMs) : checkStored(stored, options, path);
   const generation = Math.max(nowMs, (stored?.generation ?? 0) + 1);
-  await writeAtomically(path, JSON.stringify({ ...base, generation }, null, 2) + '\n');
-  return { nodeId: base.nodeId, tokens: base.tokens.map((t) => BigInt(t)), createdAt: base.createdAt, generation };
+  const status = base.status ?? 'normal';
+  await writeAtomically(path, JSON.stringify({ ...base, generation, status }, null, 2) + '\n');
+  return { nodeId: base.nodeId, tokens: base.tokens.map((t) => BigInt(t)), createdAt: base.createdAt, generation, status };
+}
+
+/** Records a new status in the identity file (atomically, durably) before the node gossips it. */
+export async function saveStatus(dataDir: string, status: MemberStatus): Promise<void> {
+  const path = join(dataDir, identityFileName);
+  const stored = await readStored(path);
+  if (stored === undefined) throw new IdentityError('IDENTITY_CORRUPT', `${path} is missing`);
+  await writeAtomically(path, JSON.stringify({ ...stored, status }, null, 2) + '\n');
 }
 
 function createStored(options: IdentityOptions, nowMs: number): StoredIdentity {
   const nodeId = options.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   const tokens = generateTokens(nodeId, options.vnodes, options.randomToken);
-  return { nodeId, tokens: tokens.map(String), createdAt: new Date(nowMs).toISOString(), generation: 0 };
+  return { nodeId, tokens: tokens.map(String), createdAt: new Date(nowMs).toISOString(), generation: 0, status: options.newStatus ?? 'normal' };
 }
 
 function checkStored(stored: StoredIdentity, options: IdentityOptions, path: string): StoredIdentity {
@@ -115,6 +133,7 @@ function storedProblem(v: unknown): string | undefined {
   if (!r.tokens.every((t) => typeof t === 'string' && /^\d{1,20}$/.test(t) && BigInt(t) < 1n << 64n)) return 'bad token';
   if (typeof r.createdAt !== 'string') return 'bad createdAt';
   if (!Number.isSafeInteger(r.generation) || (r.generation as number) < 0) return 'bad generation';
+  if (r.status !== undefined && !(memberStatuses as readonly unknown[]).includes(r.status)) return 'bad status';
   return undefined;
 }
 

@@ -18,7 +18,9 @@ import type { PeerMessage, Transport } from '../peer/transport.js';
 import { decodeControl, encodeControl } from '../peer/codec.js';
 import { Ring } from '../ring/index.js';
 import type { MemberState, MemberStatus } from './state.js';
-import { compareStamps, diff, digestsOf, leftAtMs, leftRetentionMs, ownsTokens, removedState, ringPlacementChanged } from './state.js';
+import {
+  compareStamps, diff, digestsOf, leftAtMs, leftRetentionMs, ownsFutureTokens, ownsTokens, removedState, ringPlacementChanged,
+} from './state.js';
 import type { Liveness } from './phi.js';
 import { PhiDetector, phiSamplesMaxDefault } from './phi.js';
 import type { GossipAck, GossipSyn, WireState } from './gossip.js';
@@ -84,6 +86,8 @@ export interface SelfInfo {
 
 export interface MembershipOptions {
   readonly self: SelfInfo;
+  /** Where this node is in its life on the ring (persisted by the caller): `joining` for a new node that will stream its ranges first. Normal by default. */
+  readonly status?: MemberStatus;
   /** This start's generation (identity.ts). */
   readonly generation: number;
   /** "host:peerPort"; may include this node's own address, which is skipped. */
@@ -139,7 +143,10 @@ export type MembershipErrorCode =
   | 'REMOVE_SELF'        // a node cannot remove itself (decommission it)
   | 'REMOVE_UP'          // the member is up: only a dead member is removed
   | 'REMOVE_TOO_FEW'     // fewer than N members would own the ring
-  | 'REMOVE_LEFT';       // it has already left
+  | 'REMOVE_LEFT'        // it has already left
+  | 'CHANGE_BUSY'        // another member is joining or leaving: one change at a time
+  | 'LEAVE_NOT_NORMAL'   // only a normal member can start to leave
+  | 'LEAVE_TOO_FEW';     // fewer than N members would own the ring
 
 export class MembershipError extends Error {
   constructor(readonly code: MembershipErrorCode, message: string, options?: { cause?: unknown }) {
@@ -166,6 +173,8 @@ export class Membership {
   /** A copy of `up`, replaced (never mutated) on every change, so callers may hold it. */
   private upSnapshot: ReadonlySet<string> = new Set();
   private cachedRing: Ring | undefined;
+  /** The ring once every joining member is normal and every leaving one has left; the current ring when nothing is changing. */
+  private cachedFutureRing: Ring | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly timers: GossipTimers;
@@ -206,8 +215,9 @@ export class Membership {
     this.selfAddress = `${options.self.host}:${options.self.peerPort}`;
     this.seeds = [...new Set(options.seeds)].filter((s) => s !== this.selfAddress);
     this.states.set(this.self.id, {
-      ...options.self, status: 'normal', generation: options.generation, version: 1,
+      ...options.self, status: options.status ?? 'normal', generation: options.generation, version: 1,
     });
+    if (options.status === 'left') this.removedSelf = true;
     this.heard = this.seeds.length === 0;
     this.up.add(this.self.id);
     this.upSnapshot = new Set(this.up);
@@ -231,12 +241,70 @@ export class Membership {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
+  /** The ring that serves reads and writes now: normal and leaving members. */
   ring(): Ring {
     if (this.cachedRing === undefined) {
       const owners = [...this.states.values()].filter(ownsTokens).map((s) => ({ id: s.id, tokens: s.tokens }));
       this.cachedRing = Ring.build(owners, this.n);
     }
     return this.cachedRing;
+  }
+
+  /**
+   * The ring after the changes under way: joining members own their tokens,
+   * leaving ones do not. The same object as ring() when nothing is changing,
+   * so callers compare by identity.
+   */
+  futureRing(): Ring {
+    const ring = this.ring();
+    if (this.cachedFutureRing === undefined) {
+      const changing = [...this.states.values()].some((s) => s.status === 'joining' || s.status === 'leaving');
+      this.cachedFutureRing = changing
+        ? Ring.build([...this.states.values()].filter(ownsFutureTokens).map((s) => ({ id: s.id, tokens: s.tokens })), this.n)
+        : ring;
+    }
+    return this.cachedFutureRing;
+  }
+
+  /**
+   * Nodes that will replicate the key once the change under way completes (a
+   * joining node, the heir of a leaving one) and do not yet (Cassandra's
+   * pending ranges). The coordinator asks one more answer per pending node of
+   * every write and every read of the key, over its preference list and these
+   * together: so at least W copies of a write, and R of the answers to a read,
+   * come from each of the old and the new list, and a read meets every write
+   * whichever list the reading and the writing node believed in — including
+   * while some nodes have heard the change complete and others not.
+   * `token` is the key's digest (tokenOf). Empty (shared) when nothing changes.
+   */
+  pendingReplicas(token: Buffer): readonly string[] {
+    const ring = this.ring();
+    const future = this.futureRing();
+    if (future === ring || future.tokenCount === 0) return noMembers;
+    const current = ring.tokenCount === 0 ? noMembers : ring.preferenceListForDigest(token);
+    let extra: string[] | undefined;
+    for (const id of future.preferenceListForDigest(token)) if (!current.includes(id)) (extra ??= []).push(id);
+    return extra ?? noMembers;
+  }
+
+  /** This node's own status. */
+  selfStatus(): MemberStatus {
+    return this.selfState().status;
+  }
+
+  /** Members joining or leaving now (a change under way), other than this node. */
+  changing(): MemberState[] {
+    return [...this.states.values()].filter((s) => s.id !== this.self.id && (s.status === 'joining' || s.status === 'leaving'));
+  }
+
+  /** The generations of the members that own the ring now (normal or leaving), this node excluded. */
+  ownerGenerations(): number[] {
+    return [...this.states.values()].filter((s) => s.id !== this.self.id && ownsTokens(s)).map((s) => s.generation);
+  }
+
+  /** Members that own tokens once every change completes, this node included if it stays. */
+  futureOwnerCount(): number {
+    return [...this.states.values()].filter(ownsFutureTokens).length;
   }
 
   /** Every member, sorted by id; liveness is brought up to date first, so each one's verdict matches its phi. */
@@ -263,6 +331,12 @@ export class Membership {
    * counted on it would be wrong, so the coordinator serves none.
    */
   joined(): boolean {
+    // Heard, and some member owns the ring: in a cluster forming, every node may still be joining.
+    return this.heardCluster() && this.ring().tokenCount > 0;
+  }
+
+  /** A peer has answered this node's gossip (or no seed is configured), and this node has not left. */
+  heardCluster(): boolean {
     return this.heard && !this.removedSelf;
   }
 
@@ -292,6 +366,7 @@ export class Membership {
     this.detector.forget(id);
     this.logger.warn({ member: id, generation: s.generation }, 'member removed from the ring');
     if (ringPlacementChanged(s, removed)) this.cachedRing = undefined;
+    this.cachedFutureRing = undefined;
     this.emitChange();
   }
 
@@ -311,14 +386,71 @@ export class Membership {
     return `${s.host}:${s.peerPort}`;
   }
 
-  /** Changes this node's status (join, decommission); gossip spreads it. */
-  setStatus(status: MemberStatus): void {
+  /**
+   * Changes this node's status (join, decommission); gossip spreads it. A node
+   * that has left takes removedState's version (the wall time), as a removal
+   * does, so every node knows when to forget it; it then serves no one.
+   */
+  setStatus(status: MemberStatus, wallNowMs = Date.now()): void {
     const before = this.selfState();
     if (before.status === status) return;
-    const after = { ...before, status, version: before.version + 1 };
+    const after = status === 'left' ? removedState(before, wallNowMs) : { ...before, status, version: before.version + 1 };
     this.states.set(this.self.id, after);
     if (ringPlacementChanged(before, after)) this.cachedRing = undefined;
+    this.cachedFutureRing = undefined;
+    if (status === 'left') this.removedSelf = true;
     this.emitChange();
+  }
+
+  /**
+   * Checks that this node may start to leave (`ringkv decommission`): it is
+   * normal, no other member is joining or leaving, and at least N members
+   * would still own the ring. Throws MembershipError otherwise.
+   */
+  checkLeave(): void {
+    const self = this.selfState();
+    if (self.status !== 'normal') throw new MembershipError('LEAVE_NOT_NORMAL', `${self.id} is ${self.status}, not normal`);
+    const busy = this.changing();
+    if (busy.length > 0) throw new MembershipError('CHANGE_BUSY', `${busy.map((s) => `${s.id} is ${s.status}`).join(', ')}: one change at a time`);
+    const owners = [...this.states.values()].filter((m) => m.id !== self.id && ownsTokens(m)).length;
+    if (owners < this.n) throw new MembershipError('LEAVE_TOO_FEW', `leaving would leave ${owners} members for N=${this.n}`);
+  }
+
+  /** What this node holds for member `id` (MemberStateGet), or undefined. */
+  stateOf(id: string): MemberState | undefined {
+    return this.states.get(id);
+  }
+
+  /**
+   * Asks the member `id` what it holds for this node: how a change to this
+   * node's status is known to have reached it. Rejects on a timeout or a peer error.
+   */
+  async askSelfState(id: string): Promise<{ status: MemberStatus; generation: number; version: number } | undefined> {
+    const reply = await this.transport.request(
+      this.peerAddress(id), { type: MessageType.MemberStateGet, payload: encodeControl({ id: this.self.id }) }, this.requestTimeoutMs, id);
+    if (reply.type !== MessageType.MemberStateReply) throw new MembershipError('GOSSIP_INVALID', `${id} answered a state query with type ${reply.type}`);
+    const body = decodeControl<{ status?: unknown; generation?: unknown; version?: unknown } | null>(reply.payload);
+    if (body === null) return undefined;
+    if (typeof body.status !== 'string' || !(memberStatusesSet as Set<string>).has(body.status) || typeof body.generation !== 'number' || typeof body.version !== 'number') {
+      throw new MembershipError('GOSSIP_INVALID', `${id} answered a malformed state`);
+    }
+    return { status: body.status as MemberStatus, generation: body.generation, version: body.version };
+  }
+
+  /**
+   * Whether every other member that is up holds this node's current state
+   * (this status at this generation, at least this version), asked now. The
+   * list of those that do not yet, empty when all do.
+   */
+  async selfStateNotYetSeenBy(): Promise<string[]> {
+    const self = this.selfState();
+    const others = [...this.upSet()].filter((id) => id !== self.id && this.states.get(id)?.status !== 'left');
+    const answers = await Promise.allSettled(others.map((id) => this.askSelfState(id)));
+    return others.filter((_, i) => {
+      const a = answers[i]!;
+      if (a.status === 'rejected' || a.value === undefined) return true;
+      return a.value.status !== self.status || a.value.generation !== self.generation;
+    });
   }
 
   /** Called when the ring or any member's liveness changed. Returns an unsubscribe function. */
@@ -329,6 +461,12 @@ export class Membership {
 
   /** Serves GossipSyn: merge the states it carries, then answer what it lacks and what we want. */
   handleMessage(from: string, msg: PeerMessage): PeerMessage {
+    if (msg.type === MessageType.MemberStateGet) {
+      const body = decodeControl<{ id?: unknown }>(msg.payload);
+      if (typeof body?.id !== 'string') throw new MembershipError('GOSSIP_INVALID', `bad member state query from ${from}`);
+      const s = this.states.get(body.id);
+      return { type: MessageType.MemberStateReply, payload: encodeControl(s === undefined ? null : { status: s.status, generation: s.generation, version: s.version }) };
+    }
     assert(msg.type === MessageType.GossipSyn, `membership got message type ${msg.type}`);
     const syn = parseSyn(decodeControl<unknown>(msg.payload));
     if (typeof syn === 'string') throw new MembershipError('GOSSIP_INVALID', `bad gossip syn from ${from}: ${syn}`);
@@ -405,6 +543,7 @@ export class Membership {
   private absorb(incoming: readonly WireState[]): void {
     const nowMs = this.now();
     let ringChanged = false;
+    let statusChanged = false;
     for (const w of incoming) {
       if (w.id === this.self.id) {
         if (w.status === 'left') this.noteRemoved(w);
@@ -420,11 +559,18 @@ export class Membership {
       if (current?.status === 'left' && next.status !== 'left') continue;
       if (current === undefined && !this.admit(next)) continue;
       this.states.set(next.id, next);
-      // A removal is no heartbeat: the member is no more alive for it.
-      if (current !== undefined && next.status !== 'left') this.detector.heartbeat(next.id, nowMs);
+      // A removal is no heartbeat: the member is no more alive for it. A node that left by itself
+      // keeps gossiping until it is stopped, and is up meanwhile (a node that has not heard it left
+      // still reads it as a replica), though it owns nothing.
+      if (current !== undefined && !(next.status === 'left' && current.status !== 'left')) this.detector.heartbeat(next.id, nowMs);
       if (ringPlacementChanged(current, next)) ringChanged = true;
+      if (current === undefined || current.status !== next.status || current.tokens !== next.tokens) {
+        this.cachedFutureRing = undefined;
+        statusChanged = true;
+      }
     }
     if (ringChanged) this.cachedRing = undefined;
+    if (statusChanged && !ringChanged) this.emitChange();
     this.refreshLiveness(ringChanged);
   }
 
@@ -454,6 +600,7 @@ export class Membership {
     for (const s of [...this.states.values()]) {
       if (s.status !== 'left' || nowMs - leftAtMs(s) <= leftRetentionMs) continue;
       this.states.delete(s.id);
+      this.cachedFutureRing = undefined;
       this.detector.forget(s.id);
       this.logger.info({ member: s.id }, 'forgot a member that left');
     }
@@ -473,7 +620,7 @@ export class Membership {
     let nextCheckMs = Infinity;
     for (const [id, state] of this.states) {
       if (id === this.self.id) continue;
-      const alive = state.status !== 'left' && this.detector.verdict(id, nowMs) === 'up';
+      const alive = this.detector.verdict(id, nowMs) === 'up';
       if (alive) nextCheckMs = Math.min(nextCheckMs, this.detector.convictionAtMs(id, nowMs));
       if (alive === this.up.has(id)) continue;
       livenessChanged = true;
@@ -526,6 +673,10 @@ export class Membership {
 function monotonicNow(): number {
   return performance.timeOrigin + performance.now();
 }
+
+const noMembers: readonly string[] = Object.freeze([]);
+
+const memberStatusesSet: ReadonlySet<string> = new Set(['joining', 'normal', 'leaving', 'left']);
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;

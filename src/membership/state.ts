@@ -98,6 +98,11 @@ export function ownsTokens(s: MemberState): boolean {
   return s.status !== 'joining' && s.status !== 'left' && s.tokens.length > 0;
 }
 
+/** Whether a member owns ranges once the changes under way complete: joining ones do, leaving ones do not. */
+export function ownsFutureTokens(s: MemberState): boolean {
+  return (s.status === 'normal' || s.status === 'joining') && s.tokens.length > 0;
+}
+
 /**
  * The state another node gossips for a dead member it removes. Only an
  * owner changes its own state, except for this: its `version` is the

@@ -30,6 +30,12 @@ export const MessageType = {
   RecordsGetReply: 24,
   RecordsPut: 25,         // anti-entropy: whole records to fold into the local ones
   RecordsPutAck: 26,
+  MemberStateGet: 27,     // membership: what the receiver holds for one member (has my change reached you?)
+  MemberStateReply: 28,
+  RangeRecords: 29,       // ring change: a page of the records of some token spans, from storage
+  RangeRecordsReply: 30,
+  RangePut: 31,           // ring change: records handed over, to fold into the local ones
+  RangePutAck: 32,
 } as const;
 
 export type MessageTypeName = keyof typeof MessageType;

@@ -8,6 +8,7 @@
 // dir is tracked so a failing test leaks nothing, and each node keeps the tail
 // of its output so a timeout explains itself.
 // Deliberately free of ava, so benchmarks can use it too.
+import { fieldsOf, request as requestReplies } from '../../src/cli/resp-client.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -464,6 +465,14 @@ export class RingkvNode {
     return respCommand(this.port, ['INFO', section], this.options.requirepass);
   }
 
+  /** Each member's state (joining/normal/leaving/left) as RING MEMBERS on this node lists it. */
+  async memberStates(): Promise<string[]> {
+    const replies = await requestReplies(host, this.port, withAuth(this.options.requirepass, ['RING', 'MEMBERS']), probeTimeoutMs);
+    const members = replies[replies.length - 1];
+    if (!Array.isArray(members)) throw new Error(`node ${this.id}: RING MEMBERS answered ${String(members)}`);
+    return members.map((m) => fieldsOf(m).get('state') ?? '?');
+  }
+
   /** cluster_members_up as this node reports it. */
   async membersUp(): Promise<number> {
     const match = /^cluster_members_up:(\d+)/m.exec(await this.info('cluster'));
@@ -534,6 +543,19 @@ export class Cluster {
     throw this.convergeFailure(expectedUp, timeoutMs, seen);
   }
 
+  /**
+   * Wait until every live node lists every member as normal: nodes started
+   * together may find N normal members already there and join by streaming
+   * (hints/ring-handoff.ts), which takes a few seconds even with no data.
+   */
+  async waitNormal(timeoutMs = convergeTimeoutMs): Promise<void> {
+    const settled = await eventually(async () => {
+      const views = await Promise.all(this.nodes.filter((node) => node.alive).map((node) => node.memberStates()));
+      return views.every((states) => states.every((state) => state === 'normal'));
+    }, timeoutMs, pollIntervalMs);
+    if (!settled) throw new Error(`cluster members did not all become normal within ${timeoutMs} ms`);
+  }
+
   private async pollMembersUp(): Promise<Map<RingkvNode, string>> {
     const live = this.nodes.filter((node) => node.alive);
     const values = await Promise.all(live.map((node) => node.membersUp().then(String, (err: Error) => `error: ${err.message}`)));
@@ -571,6 +593,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const failed = launched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     await cluster.waitConverged(count, converge);
+    await cluster.waitNormal(converge);
   } catch (err) {
     await cluster.cleanup();
     throw err;

@@ -48,7 +48,7 @@ test.serial('removenode: a killed member leaves the ring, the others re-replicat
   t.deepEqual(after, [keys.length, keys.length, keys.length], 'N=3 copies of every key on the three left');
   const members = (await client.call('RING', 'MEMBERS')) as string[][];
   t.is(members.find((m) => m[1] === n4.id)?.[7], 'left');
-  t.regex(await ringkvStatus(n1.port), /Left \(removed; forgotten 3 days later\): n4/);
+  t.regex(await ringkvStatus(n1.port), /Left \(decommissioned or removed; forgotten 3 days later\): n4/);
 
   // Started again on its old disk: it hears it was removed, refuses to serve, and the ring does not take it back.
   await n4.restart();

@@ -1,0 +1,197 @@
+// The peer messages that move token ranges when the ring changes (a node
+// joining pulls the spans it gains; a node leaving, or one that holds spans it
+// no longer owns, pushes them): a page of whole records in ring order, in the
+// record codec's own bytes, so the receiver folds them through the one merge
+// like any replica write.
+//
+// Layouts (big-endian):
+//   RangeRecords       u16 spanCount, (u64 first, u64 last) × spanCount (ascending, disjoint),
+//                      u16 fromSpan, u64 fromToken, u32 bytesMax
+//   RangeRecordsReply  u8 done, u16 nextSpan, u64 nextToken, entries
+//   RangePut           entries
+//   RangePutAck        u32 count folded
+//   entries            u32 count, per entry: u32 keyBytes, key, u32 recordBytes, record
+// Every decoder checks counts against the bytes present and throws only CodecError.
+
+import assert from 'node:assert/strict';
+import { ByteReader } from '../clock/byte-reader.js';
+import { encodedSize, readSiblings, writeSiblings } from '../clock/record-codec.js';
+import type { Sibling } from '../clock/types.js';
+import { CodecError } from '../peer/codec.js';
+
+export interface RecordEntry {
+  readonly key: Buffer;
+  readonly siblings: readonly Sibling[];
+}
+
+/** Spans per RangeRecords request: a whole vnode share of one source (1024 vnodes) in a handful of requests, 4 KiB of request. */
+export const rangeSpansMax = 256;
+/**
+ * The reply's byte budget: about 1 MiB of records per round trip, as
+ * anti-entropy's records messages, so a page is far below the peer frame
+ * limit and one page of a 20 MB/s stream is ~50 ms of work on each side.
+ */
+export const rangePageBytesDefault = 1024 * 1024;
+/** A page ends at a token boundary past the budget; one token holding more than this many bytes of records is a bug or an attack. */
+export const rangePageBytesMax = 64 * 1024 * 1024;
+
+const tokenLimit = 1n << 64n;
+
+export interface TokenSpan {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+export interface RangeRecordsRequest {
+  readonly spans: readonly TokenSpan[];
+  /** Resume here: the index into `spans` and the first token still wanted in it. */
+  readonly fromSpan: number;
+  readonly fromToken: bigint;
+  readonly bytesMax: number;
+}
+
+export interface RangeRecordsReply {
+  readonly entries: RecordEntry[];
+  /** No record of any span remains after this page. */
+  readonly done: boolean;
+  readonly nextSpan: number;
+  readonly nextToken: bigint;
+}
+
+export function encodeRangeRecords(request: RangeRecordsRequest): Buffer {
+  const { spans } = request;
+  assert(spans.length > 0 && spans.length <= rangeSpansMax, 'span count out of range');
+  assert(request.fromSpan >= 0 && request.fromSpan < spans.length, 'fromSpan out of range');
+  const out = Buffer.allocUnsafe(2 + spans.length * 16 + 2 + 8 + 4);
+  let o = out.writeUInt16BE(spans.length, 0);
+  for (const s of spans) {
+    o = out.writeBigUInt64BE(s.first, o);
+    o = out.writeBigUInt64BE(s.last, o);
+  }
+  o = out.writeUInt16BE(request.fromSpan, o);
+  o = out.writeBigUInt64BE(request.fromToken, o);
+  out.writeUInt32BE(request.bytesMax, o);
+  return out;
+}
+
+export function decodeRangeRecords(buf: Buffer): RangeRecordsRequest {
+  const what = 'RangeRecords';
+  const r = reader(buf, what);
+  const count = r.u16();
+  if (count === 0 || count > rangeSpansMax) throw new CodecError(`${what}: ${count} spans, want 1..${rangeSpansMax}`);
+  if (count * 16 > r.remaining) throw new CodecError(`${what}: ${count} spans cannot fit`);
+  const spans: TokenSpan[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const first = u64(r);
+    const last = u64(r);
+    if (first > last) throw new CodecError(`${what}: span ${i} ends before it starts`);
+    if (i > 0 && first <= spans[i - 1]!.last) throw new CodecError(`${what}: spans not ascending and disjoint`);
+    spans[i] = { first, last };
+  }
+  const fromSpan = r.u16();
+  if (fromSpan >= count) throw new CodecError(`${what}: fromSpan ${fromSpan} of ${count}`);
+  const fromToken = u64(r);
+  const bytesMax = r.u32();
+  if (bytesMax === 0 || bytesMax > rangePageBytesMax) throw new CodecError(`${what}: bytesMax ${bytesMax} out of range`);
+  if (r.remaining !== 0) throw new CodecError(`${what}: ${r.remaining} trailing bytes`);
+  return { spans, fromSpan, fromToken, bytesMax };
+}
+
+export function encodeRangeRecordsReply(reply: RangeRecordsReply): Buffer {
+  const head = Buffer.allocUnsafe(11);
+  head.writeUInt8(reply.done ? 1 : 0, 0);
+  head.writeUInt16BE(reply.nextSpan, 1);
+  head.writeBigUInt64BE(reply.nextToken, 3);
+  return Buffer.concat([head, encodeEntries(reply.entries)]);
+}
+
+export function decodeRangeRecordsReply(buf: Buffer): RangeRecordsReply {
+  const what = 'RangeRecordsReply';
+  const r = reader(buf, what);
+  const flag = r.u8();
+  if (flag > 1) throw new CodecError(`${what}: bad done flag ${flag}`);
+  const nextSpan = r.u16();
+  const nextToken = u64(r);
+  const entries = readEntries(buf, r, what);
+  return { done: flag === 1, nextSpan, nextToken, entries };
+}
+
+/** A RangePut: records to fold into the receiver's own. */
+export function encodeRangePut(entries: readonly RecordEntry[]): Buffer {
+  return encodeEntries(entries);
+}
+
+export function decodeRangePut(buf: Buffer): RecordEntry[] {
+  return readEntries(buf, reader(buf, 'RangePut'), 'RangePut');
+}
+
+export function encodeRangePutAck(folded: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(folded, 0);
+  return out;
+}
+
+export function decodeRangePutAck(buf: Buffer): number {
+  const r = reader(buf, 'RangePutAck');
+  const folded = r.u32();
+  if (r.remaining !== 0) throw new CodecError('RangePutAck: trailing bytes');
+  return folded;
+}
+
+/** Bytes an entry adds to a page. */
+export function entryBytes(key: Buffer, siblings: readonly Sibling[]): number {
+  return 8 + key.length + encodedSize(siblings);
+}
+
+function encodeEntries(entries: readonly RecordEntry[]): Buffer {
+  const sizes = entries.map((e) => encodedSize(e.siblings));
+  let bytes = 4;
+  for (let i = 0; i < entries.length; i++) bytes += 8 + entries[i]!.key.length + sizes[i]!;
+  const out = Buffer.allocUnsafe(bytes);
+  let o = out.writeUInt32BE(entries.length, 0);
+  for (let i = 0; i < entries.length; i++) {
+    const { key, siblings } = entries[i]!;
+    o = out.writeUInt32BE(key.length, o);
+    o += key.copy(out, o);
+    o = out.writeUInt32BE(sizes[i]!, o);
+    const end = writeSiblings(siblings, out, o);
+    assert(end === o + sizes[i]!);
+    o = end;
+  }
+  return out;
+}
+
+/** Keys and values are views into `buf`. */
+function readEntries(buf: Buffer, r: ByteReader, what: string): RecordEntry[] {
+  const count = r.u32();
+  // Each entry takes at least its two length words: refuse a count the bytes cannot hold before allocating.
+  if (count * 8 > r.remaining) throw new CodecError(`${what}: ${count} entries cannot fit`);
+  const entries: RecordEntry[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const key = r.bytes(r.u32());
+    const size = r.u32();
+    const start = r.offset;
+    r.bytes(size);
+    let siblings: Sibling[];
+    try {
+      siblings = readSiblings(buf, start, start + size);
+    } catch (cause) {
+      throw new CodecError(`${what}: malformed record: ${(cause as Error).message}`, { cause });
+    }
+    entries[i] = { key, siblings };
+  }
+  if (r.remaining !== 0) throw new CodecError(`${what}: ${r.remaining} trailing bytes`);
+  return entries;
+}
+
+function reader(buf: Buffer, what: string): ByteReader {
+  return new ByteReader(buf, 0, buf.length, (message) => new CodecError(`${what}: ${message}`));
+}
+
+function u64(r: ByteReader): bigint {
+  const hi = BigInt(r.u32());
+  const lo = BigInt(r.u32());
+  const v = (hi << 32n) | lo;
+  assert(v < tokenLimit);
+  return v;
+}

@@ -1,0 +1,538 @@
+// Moving data when the ring changes (Cassandra's bootstrap, decommission and
+// cleanup; Riak's ownership handoff), driven by this node for itself:
+//
+// - Join: a new node gossips `joining`, waits until every live member has
+//   heard so (from then on writes to its future spans reach it as a pending
+//   replica: membership.ts pendingReplicas), waits out writes already in
+//   flight, then streams every span it gains from the replica it displaces
+//   (ring/changes.ts says why that one suffices) and only then turns `normal`
+//   and takes reads.
+// - Leave: the node gossips `leaving`, waits the same way, pushes every span
+//   it holds to the node that inherits it, then gossips `left` and serves no
+//   one; its heirs got every write since the start as pending replicas.
+// - Cleanup: once the ring has been still for a while, a node hands every
+//   record it holds but no longer replicates to the key's replicas and drops
+//   it once they all acknowledged — so a copy that only a displaced node held
+//   (a W=1 write, a late hint) reaches its owners instead of vanishing.
+//
+// Every transfer is a page of whole records folded by the receiver through the
+// one merge path (range-service.ts), so a page sent twice, a restart on either
+// side, or a stream that starts over costs bytes, never correctness. A
+// restarted joining or leaving node starts its streaming again from the start.
+// Bytes are throttled (transferBytesPerSecDefault) and every request has a timeout.
+
+import type { Logger } from 'pino';
+import type { Sibling } from '../clock/types.js';
+import { encodeSiblings } from '../clock/record-codec.js';
+import type { MemberStatus } from '../membership/state.js';
+import { MessageType } from '../peer/message-types.js';
+import type { PeerMessage } from '../peer/transport.js';
+import { gainedSpans, lostSpans, spanChanges, type Ring } from '../ring/index.js';
+import type { Storage } from '../storage/storage.js';
+import {
+  decodeRangePutAck,
+  decodeRangeRecordsReply,
+  encodeRangePut,
+  encodeRangeRecords,
+  rangePageBytesDefault,
+  rangeSpansMax,
+  type RecordEntry,
+  type TokenSpan,
+} from './range-messages.js';
+import { readSpans } from './range-service.js';
+import { ByteThrottle } from './sender.js';
+
+/**
+ * Streaming rate per node, both directions: 32 MiB/s. A join or a leave moves
+ * a node's whole share of the data, so it should run near what a disk and a
+ * LAN sustain (Cassandra's stream_throughput_outbound defaults to 24 MiB/s);
+ * the throttle keeps it from starving client traffic on the same cores.
+ */
+export const transferBytesPerSecDefault = 32 * 1024 * 1024;
+/** A page is read, sent and folded within this; far above the ~50 ms a 1 MiB page takes. */
+export const transferRequestTimeoutMs = 10_000;
+/**
+ * After every live member has heard of a join or a leave, writes they started
+ * before still finish (a forwarded write waits up to ~3 request timeouts):
+ * streaming waits this long more, so none of them lands behind the stream.
+ */
+export const inFlightWritesSettleMs = 4_000;
+/** Pause before trying a failed step again (a source down, a page lost). */
+export const retryDelayMs = 1_000;
+/**
+ * Cleanup waits until the ring has been still this long: a node still hearing
+ * the change (gossip reaches hundreds of members in ~4 s) may send it a write
+ * or a read for a span it gave up; after that nothing new arrives there.
+ */
+export const cleanupSettleMs = 10_000;
+/** How often cleanup looks whether there is anything to do. */
+export const cleanupIntervalMs = 3_000;
+/**
+ * A seed joins without streaming when every owner started within this of it:
+ * nodes started together form a cluster (`ringkv cluster`, one seed list for
+ * all). A seed started with an empty disk into a cluster running longer than
+ * this streams like any new node.
+ */
+export const formationWindowMs = 60_000;
+/** A cleanup pass that skipped spans (a replica down) is tried again after this. */
+export const cleanupRetryMs = 30_000;
+/** Even with no ring change, cleanup walks again this often, for records that reached a non-replica late (a stale view's write). */
+export const cleanupRepeatMs = 10 * 60 * 1000;
+
+/** What ring-handoff needs of membership (membership.ts Membership). */
+export interface HandoffMembership {
+  readonly n: number;
+  ring(): Ring;
+  futureRing(): Ring;
+  selfStatus(): MemberStatus;
+  setStatus(status: MemberStatus): void;
+  /** A peer has answered this node's gossip (Membership.heardCluster). */
+  heardCluster(): boolean;
+  /** Heard, and some member owns the ring: requests can be served. */
+  joined(): boolean;
+  isUp(id: string): boolean;
+  checkLeave(): void;
+  /** Up members that do not yet hold this node's current status. */
+  selfStateNotYetSeenBy(): Promise<string[]>;
+  /** The generations (start times, ms) of the members that own the ring now. */
+  ownerGenerations(): number[];
+  /** Members joining or leaving, other than this node. */
+  changing(): readonly { id: string; status: MemberStatus }[];
+  onChange(listener: () => void): () => void;
+}
+
+export interface HandoffTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: HandoffTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface RingHandoffOptions {
+  readonly selfId: string;
+  readonly membership: HandoffMembership;
+  readonly storage: Storage;
+  readonly request: (id: string, message: PeerMessage, timeoutMs: number) => Promise<PeerMessage>;
+  /** Folds a whole record into the local one (Coordinator.applyLocal). */
+  readonly apply: (key: Buffer, siblings: readonly Sibling[]) => Promise<unknown>;
+  /** Makes a status durable before it is gossiped (identity.ts saveStatus). */
+  readonly persistStatus: (status: MemberStatus) => Promise<void>;
+  readonly logger: Logger;
+  readonly gossipIntervalMs: number;
+  /** This start's generation (identity.ts): when the node started, ms. */
+  readonly selfGeneration: number;
+  /** This node's own address is in its seed list: it founds the cluster with the other seeds. */
+  readonly foundingSeed?: boolean;
+  readonly transferBytesPerSec?: number;
+  readonly settleMs?: number;
+  readonly cleanupSettleMs?: number;
+  readonly now?: () => number;
+  readonly timers?: HandoffTimers;
+}
+
+export type HandoffOperation = 'join' | 'leave' | 'cleanup';
+export type HandoffPhase = 'announcing' | 'settling' | 'streaming' | 'done' | 'failed';
+
+/** What `ringkv status`, RING TRANSFER and INFO show of the current or last operation. */
+export interface HandoffProgress {
+  readonly operation: HandoffOperation | undefined;
+  readonly phase: HandoffPhase | undefined;
+  /** Spans to move, and moved. */
+  readonly spansTotal: number;
+  readonly spansDone: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number | undefined;
+  /** Why the operation is waiting or failed, for the operator. */
+  readonly note: string | undefined;
+}
+
+export class HandoffError extends Error {
+  constructor(readonly code: 'HANDOFF_STOPPED' | 'HANDOFF_FAILED', message: string) {
+    super(message);
+    this.name = 'HandoffError';
+  }
+}
+
+export class RingHandoff {
+  /** Totals since start, for INFO. */
+  readonly stats = { recordsReceived: 0, recordsSent: 0, bytesReceived: 0, bytesSent: 0, recordsCleaned: 0 };
+  private progressState: {
+    operation: HandoffOperation | undefined; phase: HandoffPhase | undefined; spansTotal: number; spansDone: number;
+    records: number; bytes: number; startedAtMs: number; finishedAtMs: number | undefined; note: string | undefined;
+  } = { operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined };
+  private readonly throttle: ByteThrottle;
+  private readonly now: () => number;
+  private readonly timers: HandoffTimers;
+  private running = false;
+  private readonly sleeping = new Set<{ handle: unknown; wake: () => void }>();
+  private work: Promise<void> | undefined;
+  private cleanupTimer: unknown;
+  private cleaning: Promise<void> | undefined;
+  private ringChangedAtMs: number;
+  private lastRing: Ring | undefined;
+  private cleanedRing: Ring | undefined;
+  private cleanedAtMs = 0;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly options: RingHandoffOptions) {
+    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? realTimers;
+    const rate = options.transferBytesPerSec ?? transferBytesPerSecDefault;
+    this.throttle = new ByteThrottle(rate, rate / 4, this.now());
+    this.ringChangedAtMs = this.now();
+  }
+
+  progress(): HandoffProgress {
+    return { ...this.progressState };
+  }
+
+  /** Resumes a join or a leave the node was in when it stopped, and starts the cleanup loop. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.options.membership.onChange(() => this.noteRing());
+    const status = this.options.membership.selfStatus();
+    if (status === 'joining') this.work = this.runJoin();
+    else if (status === 'leaving') this.work = this.runLeave();
+    this.scheduleCleanup();
+  }
+
+  /** Stops every loop and transfer at its next step; a join or leave in progress resumes at the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    if (this.cleanupTimer !== undefined) this.timers.clearTimeout(this.cleanupTimer);
+    this.cleanupTimer = undefined;
+    for (const s of [...this.sleeping]) {
+      this.timers.clearTimeout(s.handle);
+      s.wake();
+    }
+    await Promise.allSettled([this.work, this.cleaning]);
+  }
+
+  /**
+   * Starts to leave the ring (RING LEAVE): refused (MembershipError) unless
+   * this node is normal, nothing else is changing and N members would remain.
+   * Resolves once `leaving` is durable and announced; the streaming goes on
+   * in the background (progress()).
+   */
+  async leave(): Promise<void> {
+    this.options.membership.checkLeave();
+    if (this.work !== undefined && this.progressState.phase !== 'done' && this.progressState.phase !== 'failed') {
+      throw new HandoffError('HANDOFF_FAILED', `a ${this.progressState.operation ?? 'transfer'} is already under way`);
+    }
+    await this.options.persistStatus('leaving');
+    this.options.membership.setStatus('leaving');
+    this.work = this.runLeave();
+  }
+
+  private async runJoin(): Promise<void> {
+    const m = this.options.membership;
+    this.begin('join');
+    this.options.logger.info('joining: waiting to hear the cluster');
+    while (this.running && !m.heardCluster()) await this.sleep(this.options.gossipIntervalMs);
+    if (!this.running) return;
+    // A cluster still forming has nothing this node could lack: fewer than N members own the ring (every
+    // key is on all of them and on this node too once it owns), or this node is one of the seeds that
+    // founded it, started together with every owner (Cassandra: seeds do not bootstrap).
+    const owners = m.ownerGenerations();
+    const founding = this.options.foundingSeed === true && owners.every((g) => g >= this.options.selfGeneration - formationWindowMs);
+    if (owners.length < m.n || founding) {
+      this.options.logger.info({ owners: owners.length, n: m.n, founding }, 'joining a cluster still forming: normal at once, nothing to stream');
+      await this.become('normal');
+      this.finish('done');
+      return;
+    }
+    while (this.running) {
+      try {
+        await this.announce();
+        const gained = gainedSpans(m.ring(), m.futureRing(), this.options.selfId);
+        this.options.logger.info({ spans: gained.length }, 'joining: streaming the spans this node gains');
+        await this.pull(gained);
+        await this.become('normal');
+        this.finish('done');
+        this.options.logger.info({ records: this.progressState.records, bytes: this.progressState.bytes }, 'joined: every gained span streamed; normal');
+        return;
+      } catch (err) {
+        if (!this.running) return;
+        this.progressState.note = (err as Error).message;
+        this.options.logger.warn({ err }, 'joining: a step failed; trying again');
+        await this.sleep(retryDelayMs);
+      }
+    }
+  }
+
+  private async runLeave(): Promise<void> {
+    const m = this.options.membership;
+    this.begin('leave');
+    while (this.running) {
+      try {
+        await this.announce();
+        const lost = lostSpans(m.ring(), m.futureRing(), this.options.selfId);
+        this.options.logger.info({ spans: lost.length }, 'leaving: handing every span over to its heir');
+        await this.push(lost.map((s) => ({ first: s.first, last: s.last, to: s.to })), false);
+        await this.become('left');
+        // Nodes that have not heard yet still read this node as a replica: it is done once every live member has.
+        await this.converge();
+        this.finish('done');
+        this.options.logger.warn({ records: this.progressState.records, bytes: this.progressState.bytes },
+          'left the ring: every span handed over; this node serves no one and may be stopped');
+        return;
+      } catch (err) {
+        if (!this.running) return;
+        this.progressState.note = (err as Error).message;
+        this.options.logger.warn({ err }, 'leaving: a step failed; trying again');
+        await this.sleep(retryDelayMs);
+      }
+    }
+  }
+
+  /** Waits until every live member holds this node's status, then for writes they started before to finish. */
+  private async announce(): Promise<void> {
+    this.progressState.phase = 'announcing';
+    await this.converge();
+    this.progressState.phase = 'settling';
+    await this.sleep(this.options.settleMs ?? inFlightWritesSettleMs);
+    this.checkRunning();
+    this.progressState.phase = 'streaming';
+  }
+
+  /** Waits until every live member holds this node's current status. */
+  private async converge(): Promise<void> {
+    for (;;) {
+      this.checkRunning();
+      const behind = await this.options.membership.selfStateNotYetSeenBy();
+      if (behind.length === 0) break;
+      this.progressState.note = `waiting for ${behind.join(', ')} to hear this node is ${this.options.membership.selfStatus()}`;
+      await this.sleep(this.options.gossipIntervalMs);
+    }
+    this.progressState.note = undefined;
+  }
+
+  private async become(status: MemberStatus): Promise<void> {
+    this.checkRunning();
+    await this.options.persistStatus(status);
+    this.options.membership.setStatus(status);
+  }
+
+  /** Streams each gained span from the replicas it displaces, or from every up old replica when one of those is down. */
+  private async pull(gained: ReturnType<typeof gainedSpans>): Promise<void> {
+    const m = this.options.membership;
+    const bySource = new Map<string, TokenSpan[]>();
+    for (const span of gained) {
+      // Every displaced replica (two when two nodes join at once): each holds the writes it alone may have
+      // acknowledged. With one of them down, every old replica that is up instead.
+      const displacedUp = span.sources.every((id) => m.isUp(id));
+      const sources = (displacedUp ? span.sources : span.before).filter((id) => m.isUp(id) && id !== this.options.selfId);
+      if (sources.length === 0) throw new HandoffError('HANDOFF_FAILED', `no replica of span ${span.first}..${span.last} is up (${span.before.join(', ')})`);
+      for (const id of sources) {
+        let list = bySource.get(id);
+        if (list === undefined) bySource.set(id, (list = []));
+        list.push({ first: span.first, last: span.last });
+      }
+    }
+    this.progressState.spansTotal = [...bySource.values()].reduce((sum, l) => sum + l.length, 0);
+    this.progressState.spansDone = 0;
+    await Promise.all([...bySource].map(([source, spans]) => this.pullFrom(source, spans)));
+  }
+
+  private async pullFrom(source: string, spans: readonly TokenSpan[]): Promise<void> {
+    for (let at = 0; at < spans.length; at += rangeSpansMax) {
+      const group = spans.slice(at, at + rangeSpansMax);
+      let fromSpan = 0;
+      let fromToken = group[0]!.first;
+      for (;;) {
+        this.checkRunning();
+        const message = { type: MessageType.RangeRecords, payload: encodeRangeRecords({ spans: group, fromSpan, fromToken, bytesMax: rangePageBytesDefault }) };
+        const reply = await this.options.request(source, message, transferRequestTimeoutMs);
+        if (reply.type !== MessageType.RangeRecordsReply) throw new HandoffError('HANDOFF_FAILED', `${source} answered a range read with type ${reply.type}`);
+        const page = decodeRangeRecordsReply(reply.payload);
+        await Promise.all(page.entries.map((e) => this.options.apply(e.key, e.siblings)));
+        this.stats.recordsReceived += page.entries.length;
+        this.stats.bytesReceived += reply.payload.length;
+        this.counted(page.entries.length, reply.payload.length);
+        this.progressState.spansDone += (page.done ? group.length : page.nextSpan) - fromSpan;
+        if (page.done) break;
+        fromSpan = page.nextSpan;
+        fromToken = page.nextToken;
+        await this.paced(reply.payload.length);
+      }
+    }
+  }
+
+  /**
+   * Sends this node's records in each span to every node in its `to` list
+   * (all of them must acknowledge). With `dropAfter` (cleanup), a record is
+   * deleted here once all acknowledged, unless it changed meanwhile, and spans
+   * whose targets are not all up are skipped (counted) for a later pass;
+   * without it (a leave), a target down fails the step, to be tried again.
+   */
+  private async push(spans: readonly { first: bigint; last: bigint; to: readonly string[] }[], dropAfter: boolean): Promise<{ dropped: number; skipped: number }> {
+    // Spans sharing a target list travel together, a page at a time.
+    const byTargets = new Map<string, { to: readonly string[]; spans: TokenSpan[] }>();
+    for (const span of spans) {
+      if (span.to.length === 0) continue;
+      const key = [...span.to].sort().join(',');
+      let group = byTargets.get(key);
+      if (group === undefined) byTargets.set(key, (group = { to: span.to, spans: [] }));
+      group.spans.push({ first: span.first, last: span.last });
+    }
+    this.progressState.spansTotal = [...byTargets.values()].reduce((sum, g) => sum + g.spans.length, 0);
+    this.progressState.spansDone = 0;
+    let dropped = 0;
+    let skipped = 0;
+    for (const { to, spans: list } of byTargets.values()) {
+      if (dropAfter && to.some((id) => !this.options.membership.isUp(id))) {
+        skipped += list.length;
+        continue;
+      }
+      for (let at = 0; at < list.length; at += rangeSpansMax) {
+        const group = list.slice(at, at + rangeSpansMax);
+        let fromSpan = 0;
+        let fromToken = group[0]!.first;
+        for (;;) {
+          this.checkRunning();
+          const down = to.filter((id) => !this.options.membership.isUp(id));
+          if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to take its spans`);
+          const page = await readSpans(this.options.storage, group, fromSpan, fromToken, rangePageBytesDefault);
+          if (page.entries.length > 0) {
+            const payload = encodeRangePut(page.entries);
+            await Promise.all(to.map(async (id) => {
+              const reply = await this.options.request(id, { type: MessageType.RangePut, payload }, transferRequestTimeoutMs);
+              if (reply.type !== MessageType.RangePutAck) throw new HandoffError('HANDOFF_FAILED', `${id} answered a range put with type ${reply.type}`);
+              decodeRangePutAck(reply.payload);
+            }));
+            this.stats.recordsSent += page.entries.length * to.length;
+            this.stats.bytesSent += payload.length * to.length;
+            this.counted(page.entries.length, payload.length * to.length);
+            if (dropAfter) dropped += await this.drop(page.entries);
+            await this.paced(payload.length * to.length);
+          }
+          this.progressState.spansDone += (page.done ? group.length : page.nextSpan) - fromSpan;
+          if (page.done) break;
+          fromSpan = page.nextSpan;
+          fromToken = page.nextToken;
+        }
+      }
+    }
+    return { dropped, skipped };
+  }
+
+  /** Deletes records handed over, each only if it is still what was sent. */
+  private async drop(entries: readonly RecordEntry[]): Promise<number> {
+    let dropped = 0;
+    await Promise.all(entries.map((e) => {
+      const sent = encodeSiblings(e.siblings);
+      return this.options.storage.update(e.key, undefined, (current) => {
+        if (current.length === 0 || !encodeSiblings(current).equals(sent)) return current;
+        dropped++;
+        return [];
+      });
+    }));
+    this.stats.recordsCleaned += dropped;
+    return dropped;
+  }
+
+  private noteRing(): void {
+    const ring = this.options.membership.ring();
+    if (ring !== this.lastRing) {
+      this.lastRing = ring;
+      this.ringChangedAtMs = this.now();
+    }
+  }
+
+  private scheduleCleanup(): void {
+    if (!this.running) return;
+    this.cleanupTimer = this.timers.setTimeout(() => {
+      this.cleanupTimer = undefined;
+      this.cleaning = this.cleanup()
+        .catch((err: unknown) => this.options.logger.warn({ err }, 'cleanup pass failed; trying again later'))
+        .finally(() => {
+          this.cleaning = undefined;
+          this.scheduleCleanup();
+        });
+    }, cleanupIntervalMs);
+  }
+
+  /**
+   * One cleanup pass, when the ring has been still for cleanupSettleMs and
+   * nothing is joining or leaving: every span this node does not replicate is
+   * handed to the span's replicas, and what they all acknowledged is dropped.
+   */
+  private async cleanup(): Promise<void> {
+    const m = this.options.membership;
+    this.noteRing();
+    const ring = m.ring();
+    const nowMs = this.now();
+    if (m.selfStatus() !== 'normal' || !m.joined() || m.changing().length > 0 || ring.tokenCount === 0) return;
+    if (nowMs - this.ringChangedAtMs < (this.options.cleanupSettleMs ?? cleanupSettleMs)) return;
+    if (this.work !== undefined && this.progressState.phase !== 'done' && this.progressState.phase !== 'failed') return;
+    if (ring === this.cleanedRing && nowMs - this.cleanedAtMs < cleanupRepeatMs) return;
+    const foreign: { first: bigint; last: bigint; to: readonly string[] }[] = [];
+    for (const span of spanChanges(ring, ring)) if (!span.before.includes(this.options.selfId)) foreign.push({ first: span.first, last: span.last, to: span.before });
+    const progressBefore = this.progressState;
+    this.begin('cleanup');
+    this.progressState.phase = 'streaming';
+    try {
+      const { dropped, skipped } = await this.push(foreign, true);
+      this.finish('done');
+      // With a replica down some spans wait; the pass is repeated after a while rather than every tick.
+      this.cleanedRing = ring;
+      this.cleanedAtMs = skipped > 0 ? this.now() - cleanupRepeatMs + cleanupRetryMs : this.now();
+      if (dropped > 0 || skipped > 0) {
+        this.options.logger.info({ dropped, spansSkipped: skipped }, 'cleanup: records this node no longer replicates handed to their replicas and dropped');
+      } else if (progressBefore.operation !== undefined && progressBefore.operation !== 'cleanup') {
+        this.progressState = progressBefore;
+      }
+    } catch (err) {
+      this.finish('failed');
+      this.progressState.note = (err as Error).message;
+      throw err;
+    }
+  }
+
+  private begin(operation: HandoffOperation): void {
+    this.progressState = {
+      operation, phase: 'announcing', spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: this.now(), finishedAtMs: undefined, note: undefined,
+    };
+  }
+
+  private finish(phase: 'done' | 'failed'): void {
+    this.progressState.phase = phase;
+    this.progressState.finishedAtMs = this.now();
+    if (phase === 'done') this.progressState.note = undefined;
+  }
+
+  private counted(records: number, bytes: number): void {
+    this.progressState.records += records;
+    this.progressState.bytes += bytes;
+  }
+
+  /** Waits as the throttle says before the next page. */
+  private async paced(bytes: number): Promise<void> {
+    for (let wait = this.throttle.take(bytes, this.now()); wait > 0; wait = this.throttle.take(bytes, this.now())) {
+      await this.sleep(wait);
+      this.checkRunning();
+    }
+  }
+
+  private checkRunning(): void {
+    if (!this.running) throw new HandoffError('HANDOFF_STOPPED', 'node stopping');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = { handle: undefined as unknown, wake: resolve };
+      entry.handle = this.timers.setTimeout(() => {
+        this.sleeping.delete(entry);
+        resolve();
+      }, ms);
+      this.sleeping.add(entry);
+    });
+  }
+}
