@@ -38,7 +38,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'integer' | 'number' | 'list';
+type Kind = 'string' | 'integer' | 'number' | 'list' | 'enum';
 
 interface OptionSpec {
   readonly flag: string;
@@ -46,8 +46,13 @@ interface OptionSpec {
   readonly kind: Kind;
   readonly min?: number;
   readonly max?: number;
+  /** The values an 'enum' option accepts. */
+  readonly choices?: readonly string[];
   readonly help: string;
 }
+
+const onOff = ['on', 'off'] as const;
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const portMax = 65535;
 
@@ -77,53 +82,68 @@ export const options: readonly OptionSpec[] = [
   { flag: 'phi-convict-threshold', key: 'phiConvictThreshold', kind: 'number', min: 1, max: 16, help: `failure detector: a member is down at this phi (default ${phiConvictThresholdDefault}; higher is slower and surer)` },
   { flag: 'phi-acceptable-pause-ms', key: 'phiAcceptablePauseMs', kind: 'integer', min: 0, max: 600_000, help: `failure detector: silence tolerated beyond a member's usual rhythm (default ${phiAcceptablePauseMsDefault})` },
   { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: `a member silent this long is down whatever its phi (default ${downAfterMsDefault})` },
-  { flag: 'anti-entropy', key: 'antiEntropy', kind: 'string', help: 'on|off: keep a Merkle tree per replica set and exchange it with the other replicas (default on); off: no trees, no RING REPAIR' },
+  { flag: 'anti-entropy', key: 'antiEntropy', kind: 'enum', choices: onOff, help: 'on|off: keep a Merkle tree per replica set and exchange it with the other replicas (default on); off: no trees, no RING REPAIR' },
   { flag: 'anti-entropy-interval-ms', key: 'antiEntropyIntervalMs', kind: 'integer', min: 0, max: 86_400_000, help: `anti-entropy: exchange one range with one replica this often, in the background (default ${antiEntropyIntervalMsDefault}, Riak's tick; 0 = only on \`ringkv repair\`)` },
-  { flag: 'host-probe', key: 'hostProbe', kind: 'string', help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
-  { flag: 'log-level', key: 'logLevel', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  { flag: 'host-probe', key: 'hostProbe', kind: 'enum', choices: onOff, help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
+  { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: logLevels, help: `${logLevels.join('|')} (default info)` },
 ];
-
-const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
 
-function convert(spec: OptionSpec, value: unknown, source: string): string | number | string[] {
-  const where = `${source} ${spec.flag}`;
+/**
+ * One option's value, checked against its kind. `name` is how the user wrote
+ * the option where the value came from (`--port`, `RINGKV_PORT`, or the
+ * file's key), so the one-line message points at the thing to fix.
+ */
+function convert(spec: OptionSpec, value: unknown, name: string): string | number | string[] {
+  const shown = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
   if (spec.kind === 'list') {
     if (Array.isArray(value)) return value.map(String);
-    if (typeof value !== 'string') throw new ConfigError(`${where}: expected a comma-separated list`);
+    if (typeof value !== 'string') throw new ConfigError(`${name} needs a comma-separated list, got ${shown}`);
     return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   }
   if (spec.kind === 'integer' || spec.kind === 'number') {
-    const text = String(value);
+    const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
     const pattern = spec.kind === 'integer' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
-    if (!pattern.test(text)) throw new ConfigError(`${where}: expected ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got '${text}'`);
+    if (!pattern.test(text)) throw new ConfigError(`${name} needs ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got ${shown}`);
     const n = Number(text);
     if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-      throw new ConfigError(`${where}: ${n} is out of range ${spec.min}..${spec.max}`);
+      throw new ConfigError(`${name} must be ${spec.min ?? '…'}..${spec.max ?? '…'}, got ${text}`);
     }
     return n;
   }
-  if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${where}: expected a string`);
+  if (spec.kind === 'enum') {
+    if (typeof value !== 'string' || !spec.choices!.includes(value)) throw new ConfigError(`${name} needs one of ${spec.choices!.join(', ')}, got ${shown}`);
+    return value;
+  }
+  if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${name} needs a string, got ${shown}`);
   return String(value);
 }
 
-/** Flags from argv: `--flag value` or `--flag=value`. Unknown flags are errors. */
+/**
+ * Flags from argv: `--flag value` or `--flag=value`. Unknown flags are
+ * errors. A value that starts with `--` is taken for the next flag, so
+ * `--port --bind x` says --port lacks its value instead of complaining that
+ * '--bind' is not a port; `--flag=--value` still passes such a value.
+ */
 export function parseFlags<S extends { readonly flag: string }>(argv: readonly string[], known: readonly S[]): Map<S, string> {
   const out = new Map<S, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
+    if (!arg.startsWith('-')) throw new ConfigError(`unexpected argument '${arg}' (options start with --; try: ringkv help)`);
     const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = known.find((o) => o.flag === name);
-    if (spec === undefined) throw new ConfigError(`unknown option --${name}`);
+    const written = arg.slice(0, eq < 0 ? undefined : eq);
+    const spec = written.startsWith('--') ? known.find((o) => o.flag === written.slice(2)) : undefined;
+    if (spec === undefined) throw new ConfigError(`unknown option ${written} (try: ringkv help)`);
     let value: string | undefined;
     if (eq >= 0) value = arg.slice(eq + 1);
     else {
-      value = argv[++i];
-      if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new ConfigError(`${written} needs a value`);
+      i++;
     }
+    // An empty value is a slip (`--bind=` or `--data "$UNSET"`), not a choice; the environment ignores empty variables the same way.
+    if (value === '') throw new ConfigError(`${written} needs a value`);
     out.set(spec, value);
   }
   return out;
@@ -141,7 +161,7 @@ function fromFile(file: string): Raw {
   for (const [name, value] of Object.entries(parsed)) {
     const spec = options.find((o) => o.flag === name || o.key === name);
     if (spec === undefined) throw new ConfigError(`config file ${file}: unknown option '${name}'`);
-    raw[spec.key] = convert(spec, value, `config file ${file}:`);
+    raw[spec.key] = convert(spec, value, `config file ${file}: ${name}`);
   }
   return raw;
 }
@@ -151,27 +171,31 @@ function fromEnv(env: NodeJS.ProcessEnv): Raw {
   for (const spec of options) {
     const name = `RINGKV_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
     const value = env[name];
-    if (value !== undefined && value !== '') raw[spec.key] = convert(spec, value, `environment ${name} (`);
+    if (value !== undefined && value !== '') raw[spec.key] = convert(spec, value, name);
   }
   return raw;
 }
 
 /** Resolves a node's configuration from argv (after `start`) and the environment. */
 export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  return finish(gather(argv, env));
+}
+
+/** Every source's values, converted and merged (flags over environment over file), before defaults and cross-checks. */
+function gather(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
   const configFlag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
   let rest = [...argv];
   let file: Raw = {};
   if (configFlag >= 0) {
     const arg = argv[configFlag]!;
     const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[configFlag + 1];
-    if (value === undefined) throw new ConfigError('--config needs a file');
+    if (value === undefined || value.startsWith('--')) throw new ConfigError('--config needs a file');
     file = fromFile(value);
     rest.splice(configFlag, arg.includes('=') ? 1 : 2);
   }
   const flags: Raw = {};
-  for (const [spec, value] of parseFlags(rest, options)) flags[spec.key] = convert(spec, value, 'option --');
-  const raw: Raw = { ...file, ...fromEnv(env), ...flags };
-  return finish(raw);
+  for (const [spec, value] of parseFlags(rest, options)) flags[spec.key] = convert(spec, value, `--${spec.flag}`);
+  return { ...file, ...fromEnv(env), ...flags };
 }
 
 function finish(raw: Raw): NodeConfig {
@@ -248,9 +272,6 @@ function validate(c: NodeConfig): void {
   if (c.phiAcceptablePauseMs >= c.downAfterMs) {
     throw new ConfigError(`--phi-acceptable-pause-ms ${c.phiAcceptablePauseMs} must be below --down-after-ms ${c.downAfterMs}, or phi never decides`);
   }
-  if (c.antiEntropy !== 'on' && c.antiEntropy !== 'off') throw new ConfigError(`--anti-entropy '${String(c.antiEntropy)}' is not on or off`);
-  if (c.hostProbe !== 'on' && c.hostProbe !== 'off') throw new ConfigError(`--host-probe '${String(c.hostProbe)}' is not on or off`);
-  if (!logLevels.has(c.logLevel)) throw new ConfigError(`--log-level '${c.logLevel}' is not one of ${[...logLevels].join(', ')}`);
   if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {
     throw new ConfigError(`--node-id '${c.nodeId}' must be 1-${nodeIdBytesMax} characters of letters, digits, '.', '_' or '-'`);
   }
