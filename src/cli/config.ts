@@ -5,6 +5,7 @@
 // Bad configuration is a ConfigError with a one-line message (exit code 2).
 
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { replicatedValueBytesMax } from '../coordinator/coordinator.js';
 import { tombstoneGraceMsMin } from '../coordinator/limits.js';
@@ -58,8 +59,8 @@ const portMax = 65535;
 
 export const options: readonly OptionSpec[] = [
   { flag: 'node-id', key: 'nodeId', kind: 'string', help: 'this node\'s id (default: generated once, kept in the data dir)' },
-  { flag: 'bind', key: 'bind', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
-  { flag: 'advertise-host', key: 'advertiseHost', kind: 'string', help: 'host other nodes reach this one at (default: --bind)' },
+  { flag: 'bind', key: 'bind', kind: 'string', help: 'address to listen on (default 127.0.0.1); 0.0.0.0 or :: needs --advertise-host' },
+  { flag: 'advertise-host', key: 'advertiseHost', kind: 'string', help: 'host other nodes reach this one at (default: --bind; required when --bind is 0.0.0.0 or ::)' },
   { flag: 'port', key: 'port', kind: 'integer', min: 0, max: portMax, help: 'RESP port for clients (default 6379)' },
   { flag: 'peer-port', key: 'peerPort', kind: 'integer', min: 0, max: portMax, help: 'peer protocol port (default port+10000)' },
   { flag: 'data', key: 'dataDir', kind: 'string', help: 'data directory (default ./data/<port>)' },
@@ -181,6 +182,16 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = 
   return finish(gather(argv, env));
 }
 
+/**
+ * The host a node started with these options would advertise. The cluster
+ * launcher names its nodes' seeds with it, before it can resolve a whole
+ * node configuration (which needs those seeds).
+ */
+export function resolveAdvertiseHost(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+  const raw = gather(argv, env);
+  return advertiseHostFor((raw.bind as string | undefined) ?? bindDefault, raw.advertiseHost as string | undefined);
+}
+
 /** Every source's values, converted and merged (flags over environment over file), before defaults and cross-checks. */
 function gather(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
   const configFlag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
@@ -198,6 +209,9 @@ function gather(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
   return { ...file, ...fromEnv(env), ...flags };
 }
 
+/** Loopback: a node started without --bind is reachable from this machine only, until the operator chooses otherwise. */
+const bindDefault = '127.0.0.1';
+
 function finish(raw: Raw): NodeConfig {
   const seeds = (raw.seeds as string[] | undefined) ?? [];
   for (const seed of seeds) {
@@ -205,13 +219,13 @@ function finish(raw: Raw): NodeConfig {
   }
   const clustered = seeds.length > 0;
   const port = (raw.port as number | undefined) ?? 6379;
-  const bind = (raw.bind as string | undefined) ?? '127.0.0.1';
+  const bind = (raw.bind as string | undefined) ?? bindDefault;
   const n = (raw.n as number | undefined) ?? (clustered ? 3 : 1);
   const quorumDefault = Math.floor(n / 2) + 1;
   const config: NodeConfig = {
     nodeId: raw.nodeId as string | undefined,
     bind,
-    advertiseHost: (raw.advertiseHost as string | undefined) ?? (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind),
+    advertiseHost: advertiseHostFor(bind, raw.advertiseHost as string | undefined),
     port,
     peerPort: (raw.peerPort as number | undefined) ?? (port === 0 ? 0 : port + 10000),
     dataDir: path.resolve((raw.dataDir as string | undefined) ?? path.join('data', String(port))),
@@ -241,6 +255,31 @@ function finish(raw: Raw): NodeConfig {
   };
   validate(config);
   return config;
+}
+
+/** An address that means "every interface" (0.0.0.0, ::, 0:0:…:0): fine to listen on, but no peer can reach a node there. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || (net.isIPv6(host) && /^[0:]+$/.test(host));
+}
+
+/**
+ * The host this node tells its peers (gossip, RING MEMBERS, the seed list's
+ * self-check): --advertise-host, else --bind. A wildcard bind names no
+ * address, and guessing one (127.0.0.1, or the first interface) would put an
+ * address in gossip that other machines cannot reach, or reach the wrong
+ * network at; so it is refused, and the operator names the address.
+ */
+export function advertiseHostFor(bind: string, advertiseHost: string | undefined): string {
+  if (advertiseHost === undefined) {
+    if (isWildcardHost(bind)) {
+      throw new ConfigError(`--bind ${bind} listens on every interface, so it is no address for other nodes: set --advertise-host (or RINGKV_ADVERTISE_HOST) to the address they reach this node at`);
+    }
+    return bind;
+  }
+  if (isWildcardHost(advertiseHost)) {
+    throw new ConfigError(`--advertise-host ${advertiseHost} is no address other nodes can reach: give this node's own address`);
+  }
+  return advertiseHost;
 }
 
 /** Redis's default proto-max-bulk-len, the largest value a node of one accepts. */

@@ -132,3 +132,26 @@ test('config › a bad value from the environment or the file names the variable
 test('config › a value that starts with -- passes with --flag=value', (t) => {
   t.is(resolveConfig(['--requirepass=--not-a-flag'], {}).requirepass, '--not-a-flag');
 });
+
+test('config › a wildcard --bind without --advertise-host is refused: no peer could reach the address it would advertise', (t) => {
+  for (const bind of ['0.0.0.0', '::', '0:0:0:0:0:0:0:0']) {
+    t.is(refusal(['--bind', bind]), `--bind ${bind} listens on every interface, so it is no address for other nodes: set --advertise-host (or RINGKV_ADVERTISE_HOST) to the address they reach this node at`);
+  }
+  t.regex(refusal([], { RINGKV_BIND: '0.0.0.0' }), /^--bind 0\.0\.0\.0 listens on every interface/);
+  t.is(refusal(['--bind', '0.0.0.0', '--advertise-host', '0.0.0.0']), '--advertise-host 0.0.0.0 is no address other nodes can reach: give this node\'s own address');
+  t.is(refusal(['--advertise-host', '::']), '--advertise-host :: is no address other nodes can reach: give this node\'s own address');
+});
+
+test('config › a wildcard --bind with an advertised address from a flag, the environment or the file', (t) => {
+  t.is(resolveConfig(['--bind', '0.0.0.0', '--advertise-host', '10.0.0.1'], {}).advertiseHost, '10.0.0.1');
+  const fromEnv = resolveConfig(['--bind', '::'], { RINGKV_ADVERTISE_HOST: 'node1.example' });
+  t.deepEqual([fromEnv.bind, fromEnv.advertiseHost], ['::', 'node1.example']);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ringkv.json');
+  writeFileSync(file, JSON.stringify({ bind: '0.0.0.0', advertiseHost: '10.0.0.2' }));
+  t.is(resolveConfig(['--config', file], {}).advertiseHost, '10.0.0.2');
+  // A specific address is advertised as it is; the default binds and advertises loopback.
+  t.is(resolveConfig(['--bind', '10.0.0.3'], {}).advertiseHost, '10.0.0.3');
+  t.deepEqual([resolveConfig([], {}).bind, resolveConfig([], {}).advertiseHost], ['127.0.0.1', '127.0.0.1']);
+});
