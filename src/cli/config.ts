@@ -324,6 +324,7 @@ export function usage(): string {
     '       ringkv status [-h HOST] [-p PORT] [-a PASSWORD]',
     '       ringkv repair [-h HOST] [-p PORT] [-a PASSWORD]   anti-entropy now over every range the node holds',
     '       ringkv removenode ID [-h HOST] [-p PORT] [-a PASSWORD]   take a dead member out of the ring; the others re-replicate its ranges',
+    '       ringkv version                 the package version (also --version, -v)',
     '',
     'node options (also RINGKV_<OPTION> environment variables, or keys of a --config FILE JSON object):',
     ...lines,
