@@ -1,12 +1,13 @@
 // The `ringkv` command as a newcomer meets it, run as a real process:
 // --version, --help, and a mistake on the command line is one line on stderr
-// and exit code 2 for every subcommand, with nothing started.
+// and exit code 2 for every subcommand, with nothing started. Also the
+// prepare script that builds the command on `npm install`.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { repoRoot } from '../helpers/cluster.js';
+import { makeTempDir, removeTempDir, repoRoot } from '../helpers/cluster.js';
 
 interface Run {
   readonly code: number | null;
@@ -81,4 +82,45 @@ test('ringkv › a mistake on the command line is one line on stderr and exit co
 test('ringkv › the environment is checked like the flags, naming the variable', async (t) => {
   const r = await ringkv(['start'], cleanEnv({ RINGKV_PORT: 'abc' }));
   t.deepEqual(r, { code: 2, stdout: '', stderr: "ringkv: RINGKV_PORT needs an integer, got 'abc'\n" });
+});
+
+/**
+ * Runs package.json's prepare script, as npm install and npm ci do, in `dir`
+ * (a copy of package.json plus `files`), with this checkout's TypeScript on
+ * the PATH.
+ */
+async function prepareIn(files: Record<string, string>): Promise<Run & { dir: string }> {
+  const dir = await makeTempDir('ringkv-prepare-');
+  writeFileSync(path.join(dir, 'package.json'), readFileSync(path.join(repoRoot, 'package.json')));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  const PATH = `${path.join(repoRoot, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`;
+  const r = await new Promise<Run>((resolve, reject) => {
+    const child = spawn('npm', ['run', 'prepare'], { cwd: dir, env: cleanEnv({ PATH }), stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return { ...r, dir };
+}
+
+const tsconfig = JSON.stringify({ compilerOptions: { outDir: 'dist', strict: true }, include: ['main.ts'] });
+
+test('prepare › builds on install, fails the install when the build fails, and skips where tsconfig.json is not copied yet (Docker\'s dependency layer)', async (t) => {
+  const [built, broken, early] = await Promise.all([
+    prepareIn({ 'tsconfig.json': tsconfig, 'main.ts': 'export const answer: number = 42;\n' }),
+    prepareIn({ 'tsconfig.json': tsconfig, 'main.ts': 'export const answer: number = "42";\n' }),
+    prepareIn({}),
+  ]);
+  t.teardown(async () => {
+    for (const r of [built, broken, early]) await removeTempDir(r.dir);
+  });
+  t.is(built.code, 0, built.stderr);
+  t.true(existsSync(path.join(built.dir, 'dist', 'main.js')), 'the build ran');
+  t.not(broken.code, 0, 'a type error fails npm install');
+  t.regex(broken.stdout, /error TS2322/);
+  t.is(early.code, 0, early.stderr);
+  t.regex(early.stdout, /no tsconfig\.json yet .* build skipped/);
 });
