@@ -5,6 +5,7 @@
 // Bad configuration is a ConfigError with a one-line message (exit code 2).
 
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { replicatedValueBytesMax } from '../coordinator/coordinator.js';
 import { tombstoneGraceMsMin } from '../coordinator/limits.js';
@@ -38,7 +39,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'integer' | 'number' | 'list';
+type Kind = 'string' | 'integer' | 'number' | 'list' | 'enum';
 
 interface OptionSpec {
   readonly flag: string;
@@ -46,15 +47,20 @@ interface OptionSpec {
   readonly kind: Kind;
   readonly min?: number;
   readonly max?: number;
+  /** The values an 'enum' option accepts. */
+  readonly choices?: readonly string[];
   readonly help: string;
 }
+
+const onOff = ['on', 'off'] as const;
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const portMax = 65535;
 
 export const options: readonly OptionSpec[] = [
   { flag: 'node-id', key: 'nodeId', kind: 'string', help: 'this node\'s id (default: generated once, kept in the data dir)' },
-  { flag: 'bind', key: 'bind', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
-  { flag: 'advertise-host', key: 'advertiseHost', kind: 'string', help: 'host other nodes reach this one at (default: --bind)' },
+  { flag: 'bind', key: 'bind', kind: 'string', help: 'address to listen on (default 127.0.0.1); 0.0.0.0 or :: needs --advertise-host' },
+  { flag: 'advertise-host', key: 'advertiseHost', kind: 'string', help: 'host other nodes reach this one at (default: --bind; required when --bind is 0.0.0.0 or ::)' },
   { flag: 'port', key: 'port', kind: 'integer', min: 0, max: portMax, help: 'RESP port for clients (default 6379)' },
   { flag: 'peer-port', key: 'peerPort', kind: 'integer', min: 0, max: portMax, help: 'peer protocol port (default port+10000)' },
   { flag: 'data', key: 'dataDir', kind: 'string', help: 'data directory (default ./data/<port>)' },
@@ -77,53 +83,68 @@ export const options: readonly OptionSpec[] = [
   { flag: 'phi-convict-threshold', key: 'phiConvictThreshold', kind: 'number', min: 1, max: 16, help: `failure detector: a member is down at this phi (default ${phiConvictThresholdDefault}; higher is slower and surer)` },
   { flag: 'phi-acceptable-pause-ms', key: 'phiAcceptablePauseMs', kind: 'integer', min: 0, max: 600_000, help: `failure detector: silence tolerated beyond a member's usual rhythm (default ${phiAcceptablePauseMsDefault})` },
   { flag: 'down-after-ms', key: 'downAfterMs', kind: 'integer', min: 50, max: 600_000, help: `a member silent this long is down whatever its phi (default ${downAfterMsDefault})` },
-  { flag: 'anti-entropy', key: 'antiEntropy', kind: 'string', help: 'on|off: keep a Merkle tree per replica set and exchange it with the other replicas (default on); off: no trees, no RING REPAIR' },
+  { flag: 'anti-entropy', key: 'antiEntropy', kind: 'enum', choices: onOff, help: 'on|off: keep a Merkle tree per replica set and exchange it with the other replicas (default on); off: no trees, no RING REPAIR' },
   { flag: 'anti-entropy-interval-ms', key: 'antiEntropyIntervalMs', kind: 'integer', min: 0, max: 86_400_000, help: `anti-entropy: exchange one range with one replica this often, in the background (default ${antiEntropyIntervalMsDefault}, Riak's tick; 0 = only on \`ringkv repair\`)` },
-  { flag: 'host-probe', key: 'hostProbe', kind: 'string', help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
-  { flag: 'log-level', key: 'logLevel', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  { flag: 'host-probe', key: 'hostProbe', kind: 'enum', choices: onOff, help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
+  { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: logLevels, help: `${logLevels.join('|')} (default info)` },
 ];
-
-const logLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
 
-function convert(spec: OptionSpec, value: unknown, source: string): string | number | string[] {
-  const where = `${source} ${spec.flag}`;
+/**
+ * One option's value, checked against its kind. `name` is how the user wrote
+ * the option where the value came from (`--port`, `RINGKV_PORT`, or the
+ * file's key), so the one-line message points at the thing to fix.
+ */
+function convert(spec: OptionSpec, value: unknown, name: string): string | number | string[] {
+  const shown = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
   if (spec.kind === 'list') {
     if (Array.isArray(value)) return value.map(String);
-    if (typeof value !== 'string') throw new ConfigError(`${where}: expected a comma-separated list`);
+    if (typeof value !== 'string') throw new ConfigError(`${name} needs a comma-separated list, got ${shown}`);
     return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   }
   if (spec.kind === 'integer' || spec.kind === 'number') {
-    const text = String(value);
+    const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
     const pattern = spec.kind === 'integer' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
-    if (!pattern.test(text)) throw new ConfigError(`${where}: expected ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got '${text}'`);
+    if (!pattern.test(text)) throw new ConfigError(`${name} needs ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got ${shown}`);
     const n = Number(text);
     if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-      throw new ConfigError(`${where}: ${n} is out of range ${spec.min}..${spec.max}`);
+      throw new ConfigError(`${name} must be ${spec.min ?? '…'}..${spec.max ?? '…'}, got ${text}`);
     }
     return n;
   }
-  if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${where}: expected a string`);
+  if (spec.kind === 'enum') {
+    if (typeof value !== 'string' || !spec.choices!.includes(value)) throw new ConfigError(`${name} needs one of ${spec.choices!.join(', ')}, got ${shown}`);
+    return value;
+  }
+  if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${name} needs a string, got ${shown}`);
   return String(value);
 }
 
-/** Flags from argv: `--flag value` or `--flag=value`. Unknown flags are errors. */
+/**
+ * Flags from argv: `--flag value` or `--flag=value`. Unknown flags are
+ * errors. A value that starts with `--` is taken for the next flag, so
+ * `--port --bind x` says --port lacks its value instead of complaining that
+ * '--bind' is not a port; `--flag=--value` still passes such a value.
+ */
 export function parseFlags<S extends { readonly flag: string }>(argv: readonly string[], known: readonly S[]): Map<S, string> {
   const out = new Map<S, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'`);
+    if (!arg.startsWith('-')) throw new ConfigError(`unexpected argument '${arg}' (options start with --; try: ringkv help)`);
     const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = known.find((o) => o.flag === name);
-    if (spec === undefined) throw new ConfigError(`unknown option --${name}`);
+    const written = arg.slice(0, eq < 0 ? undefined : eq);
+    const spec = written.startsWith('--') ? known.find((o) => o.flag === written.slice(2)) : undefined;
+    if (spec === undefined) throw new ConfigError(`unknown option ${written} (try: ringkv help)`);
     let value: string | undefined;
     if (eq >= 0) value = arg.slice(eq + 1);
     else {
-      value = argv[++i];
-      if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new ConfigError(`${written} needs a value`);
+      i++;
     }
+    // An empty value is a slip (`--bind=` or `--data "$UNSET"`), not a choice; the environment ignores empty variables the same way.
+    if (value === '') throw new ConfigError(`${written} needs a value`);
     out.set(spec, value);
   }
   return out;
@@ -141,7 +162,7 @@ function fromFile(file: string): Raw {
   for (const [name, value] of Object.entries(parsed)) {
     const spec = options.find((o) => o.flag === name || o.key === name);
     if (spec === undefined) throw new ConfigError(`config file ${file}: unknown option '${name}'`);
-    raw[spec.key] = convert(spec, value, `config file ${file}:`);
+    raw[spec.key] = convert(spec, value, `config file ${file}: ${name}`);
   }
   return raw;
 }
@@ -151,28 +172,45 @@ function fromEnv(env: NodeJS.ProcessEnv): Raw {
   for (const spec of options) {
     const name = `RINGKV_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
     const value = env[name];
-    if (value !== undefined && value !== '') raw[spec.key] = convert(spec, value, `environment ${name} (`);
+    if (value !== undefined && value !== '') raw[spec.key] = convert(spec, value, name);
   }
   return raw;
 }
 
 /** Resolves a node's configuration from argv (after `start`) and the environment. */
 export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  return finish(gather(argv, env));
+}
+
+/**
+ * The host a node started with these options would advertise. The cluster
+ * launcher names its nodes' seeds with it, before it can resolve a whole
+ * node configuration (which needs those seeds).
+ */
+export function resolveAdvertiseHost(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+  const raw = gather(argv, env);
+  return advertiseHostFor((raw.bind as string | undefined) ?? bindDefault, raw.advertiseHost as string | undefined);
+}
+
+/** Every source's values, converted and merged (flags over environment over file), before defaults and cross-checks. */
+function gather(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
   const configFlag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
   let rest = [...argv];
   let file: Raw = {};
   if (configFlag >= 0) {
     const arg = argv[configFlag]!;
     const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[configFlag + 1];
-    if (value === undefined) throw new ConfigError('--config needs a file');
+    if (value === undefined || value.startsWith('--')) throw new ConfigError('--config needs a file');
     file = fromFile(value);
     rest.splice(configFlag, arg.includes('=') ? 1 : 2);
   }
   const flags: Raw = {};
-  for (const [spec, value] of parseFlags(rest, options)) flags[spec.key] = convert(spec, value, 'option --');
-  const raw: Raw = { ...file, ...fromEnv(env), ...flags };
-  return finish(raw);
+  for (const [spec, value] of parseFlags(rest, options)) flags[spec.key] = convert(spec, value, `--${spec.flag}`);
+  return { ...file, ...fromEnv(env), ...flags };
 }
+
+/** Loopback: a node started without --bind is reachable from this machine only, until the operator chooses otherwise. */
+const bindDefault = '127.0.0.1';
 
 function finish(raw: Raw): NodeConfig {
   const seeds = (raw.seeds as string[] | undefined) ?? [];
@@ -181,13 +219,13 @@ function finish(raw: Raw): NodeConfig {
   }
   const clustered = seeds.length > 0;
   const port = (raw.port as number | undefined) ?? 6379;
-  const bind = (raw.bind as string | undefined) ?? '127.0.0.1';
+  const bind = (raw.bind as string | undefined) ?? bindDefault;
   const n = (raw.n as number | undefined) ?? (clustered ? 3 : 1);
   const quorumDefault = Math.floor(n / 2) + 1;
   const config: NodeConfig = {
     nodeId: raw.nodeId as string | undefined,
     bind,
-    advertiseHost: (raw.advertiseHost as string | undefined) ?? (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind),
+    advertiseHost: advertiseHostFor(bind, raw.advertiseHost as string | undefined),
     port,
     peerPort: (raw.peerPort as number | undefined) ?? (port === 0 ? 0 : port + 10000),
     dataDir: path.resolve((raw.dataDir as string | undefined) ?? path.join('data', String(port))),
@@ -219,6 +257,31 @@ function finish(raw: Raw): NodeConfig {
   return config;
 }
 
+/** An address that means "every interface" (0.0.0.0, ::, 0:0:…:0): fine to listen on, but no peer can reach a node there. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || (net.isIPv6(host) && /^[0:]+$/.test(host));
+}
+
+/**
+ * The host this node tells its peers (gossip, RING MEMBERS, the seed list's
+ * self-check): --advertise-host, else --bind. A wildcard bind names no
+ * address, and guessing one (127.0.0.1, or the first interface) would put an
+ * address in gossip that other machines cannot reach, or reach the wrong
+ * network at; so it is refused, and the operator names the address.
+ */
+export function advertiseHostFor(bind: string, advertiseHost: string | undefined): string {
+  if (advertiseHost === undefined) {
+    if (isWildcardHost(bind)) {
+      throw new ConfigError(`--bind ${bind} listens on every interface, so it is no address for other nodes: set --advertise-host (or RINGKV_ADVERTISE_HOST) to the address they reach this node at`);
+    }
+    return bind;
+  }
+  if (isWildcardHost(advertiseHost)) {
+    throw new ConfigError(`--advertise-host ${advertiseHost} is no address other nodes can reach: give this node's own address`);
+  }
+  return advertiseHost;
+}
+
 /** Redis's default proto-max-bulk-len, the largest value a node of one accepts. */
 const protoMaxBulkLenDefault = 512 * 1024 * 1024;
 
@@ -248,9 +311,6 @@ function validate(c: NodeConfig): void {
   if (c.phiAcceptablePauseMs >= c.downAfterMs) {
     throw new ConfigError(`--phi-acceptable-pause-ms ${c.phiAcceptablePauseMs} must be below --down-after-ms ${c.downAfterMs}, or phi never decides`);
   }
-  if (c.antiEntropy !== 'on' && c.antiEntropy !== 'off') throw new ConfigError(`--anti-entropy '${String(c.antiEntropy)}' is not on or off`);
-  if (c.hostProbe !== 'on' && c.hostProbe !== 'off') throw new ConfigError(`--host-probe '${String(c.hostProbe)}' is not on or off`);
-  if (!logLevels.has(c.logLevel)) throw new ConfigError(`--log-level '${c.logLevel}' is not one of ${[...logLevels].join(', ')}`);
   if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {
     throw new ConfigError(`--node-id '${c.nodeId}' must be 1-${nodeIdBytesMax} characters of letters, digits, '.', '_' or '-'`);
   }
@@ -266,6 +326,7 @@ export function usage(): string {
     '       ringkv removenode ID [-h HOST] [-p PORT] [-a PASSWORD]   take a dead member out of the ring; the others re-replicate its ranges',
     '       ringkv decommission [-h HOST] [-p PORT] [-a PASSWORD]   the node at HOST:PORT hands its ranges over and leaves the ring',
     '       ringkv plan join [VNODES] | leave [ID] | remove ID [-h HOST] [-p PORT] [-a PASSWORD]   what a change would move, moving nothing',
+    '       ringkv version                 the package version (also --version, -v)',
     '',
     'node options (also RINGKV_<OPTION> environment variables, or keys of a --config FILE JSON object):',
     ...lines,

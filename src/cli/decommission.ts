@@ -7,6 +7,7 @@
 // answering (exit 1).
 
 import { SingleBar } from 'cli-progress';
+import { parseClientArgs } from './client-args.js';
 import { ConfigError } from './config.js';
 import { formatBytes } from './repair.js';
 import { fieldsOf, request, type Reply } from './resp-client.js';
@@ -24,26 +25,9 @@ interface Target {
   readonly password: string | undefined;
 }
 
-function parseTarget(argv: readonly string[], usage: string): { target: Target; rest: string[] } {
-  let host = '127.0.0.1';
-  let port = 7001;
-  let password: string | undefined;
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (!flag.startsWith('-')) {
-      rest.push(flag);
-      continue;
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    if (flag === '-h' || flag === '--host') host = value;
-    else if (flag === '-p' || flag === '--port') port = Number(value);
-    else if (flag === '-a' || flag === '--password') password = value;
-    else throw new ConfigError(`unknown option ${flag} (${usage})`);
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('-p needs a port number');
-  return { target: { host, port, password }, rest };
+function parseTarget(argv: readonly string[], usage: string, positionalMax = 0): { target: Target; rest: string[] } {
+  const { host, port, password, positional } = parseClientArgs(argv, { usage, positionalMax });
+  return { target: { host, port, password }, rest: [...positional] };
 }
 
 async function ask(target: Target, command: string[], timeoutMs = pollTimeoutMs): Promise<Reply> {
@@ -85,7 +69,7 @@ export function planLines(reply: Reply): string[] {
 /** `ringkv plan join [VNODES] | leave [ID] | remove ID [-h HOST] [-p PORT] [-a PASSWORD]`: asks one node; moves nothing. */
 export async function runPlan(argv: string[]): Promise<number> {
   const usage = 'ringkv plan join [VNODES] | leave [ID] | remove ID [-h HOST] [-p PORT] [-a PASSWORD]';
-  const { target, rest } = parseTarget(argv, usage);
+  const { target, rest } = parseTarget(argv, usage, 2);
   const [kind, arg] = rest;
   if (kind === undefined || !['join', 'leave', 'remove'].includes(kind) || rest.length > 2 || (kind === 'remove' && arg === undefined)) {
     throw new ConfigError(`usage: ${usage}`);

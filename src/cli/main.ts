@@ -1,9 +1,10 @@
 // The `ringkv` command: `start` runs one node in the foreground, `cluster`
 // a local cluster of child processes, `status` a table of the members,
 // `repair` anti-entropy now with a progress bar, `plan`, `decommission` and
-// `removenode` membership changes.
+// `removenode` membership changes, `version` the package's version.
 // Configuration errors print one line and exit with code 2.
 
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { runCluster } from './cluster.js';
 import { ConfigError, resolveConfig, usage } from './config.js';
@@ -45,13 +46,27 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+/**
+ * The version in the package.json three levels above this compiled file
+ * (dist/src/cli/): it sits there in a checkout, in an npm install and in the
+ * Docker image alike, and is the one place the version is written.
+ */
+function packageVersion(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
-      return start(rest);
     case 'cluster':
-      return runCluster(rest);
+      // `ringkv start --help` is what a newcomer types (-h only first: later it could be an option's value).
+      if (rest[0] === '-h' || rest.includes('--help')) {
+        process.stdout.write(`${usage()}\n`);
+        return;
+      }
+      return command === 'start' ? start(rest) : runCluster(rest);
     case 'status':
       return runStatus(rest);
     case 'repair':
@@ -65,6 +80,11 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'plan':
       process.exitCode = await runPlan(rest);
+      return;
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`ringkv ${packageVersion()}\n`);
       return;
     case undefined:
     case 'help':

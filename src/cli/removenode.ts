@@ -6,6 +6,7 @@
 // replicas to their new owners (anti-entropy does the streaming). Exit 0 once
 // every live member has repaired; 1 with the reason otherwise.
 
+import { parseClientArgs } from './client-args.js';
 import { ConfigError } from './config.js';
 import { runRepair } from './repair.js';
 import { fieldsOf, request, type Reply } from './resp-client.js';
@@ -25,26 +26,11 @@ interface Member {
 }
 
 function parseArgs(argv: readonly string[]): { id: string; host: string; port: number; password: string | undefined } {
-  let id: string | undefined;
-  let host = '127.0.0.1';
-  let port = 7001;
-  let password: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-')) {
-      if (id !== undefined) throw new ConfigError(`one member at a time (got ${id} and ${arg})`);
-      id = arg;
-      continue;
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new ConfigError(`${arg} needs a value`);
-    if (arg === '-h' || arg === '--host') host = value;
-    else if (arg === '-p' || arg === '--port') port = Number(value);
-    else if (arg === '-a' || arg === '--password') password = value;
-    else throw new ConfigError(`unknown option ${arg} (ringkv removenode ID [-h HOST] [-p PORT] [-a PASSWORD])`);
-  }
+  const usage = 'ringkv removenode ID [-h HOST] [-p PORT] [-a PASSWORD]';
+  const { host, port, password, positional } = parseClientArgs(argv, { usage, positionalMax: 2 });
+  if (positional.length > 1) throw new ConfigError(`one member at a time (got ${positional.join(' and ')})`);
+  const id = positional[0];
   if (id === undefined) throw new ConfigError('ringkv removenode needs the id of the member to remove (see ringkv status)');
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('-p needs a port number');
   return { id, host, port, password };
 }
 

@@ -5,6 +5,7 @@
 // range agrees; 1, with the node's reason, when a replica could not be reached.
 
 import { SingleBar } from 'cli-progress';
+import { parseClientArgs } from './client-args.js';
 import { ConfigError } from './config.js';
 import { fieldsOf, request, type Reply } from './resp-client.js';
 
@@ -14,29 +15,8 @@ const repairTimeoutMs = 6 * 60 * 60 * 1000;
 const pollIntervalMs = 250;
 const pollTimeoutMs = 2_000;
 
-interface RepairArgs {
-  readonly host: string;
-  readonly port: number;
-  readonly password: string | undefined;
-}
-
-function parseArgs(argv: readonly string[]): RepairArgs {
-  let host = '127.0.0.1';
-  let port = 7001;
-  let password: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--all') continue; // every range the node holds: the default, and for now the only scope
-    const value = argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    if (flag === '-h' || flag === '--host') host = value;
-    else if (flag === '-p' || flag === '--port') port = Number(value);
-    else if (flag === '-a' || flag === '--password') password = value;
-    else throw new ConfigError(`unknown option ${flag} (ringkv repair [-h HOST] [-p PORT] [-a PASSWORD] [--all])`);
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('-p needs a port number');
-  return { host, port, password };
-}
+/** `--all`: every range the node holds — the default, and for now the only scope. */
+const repairCommand = { usage: 'ringkv repair [-h HOST] [-p PORT] [-a PASSWORD] [--all]', switches: ['--all'] };
 
 function withAuth(password: string | undefined, command: string[]): string[][] {
   return password === undefined ? [command] : [['AUTH', password], command];
@@ -61,7 +41,7 @@ export function summaryLine(fields: Map<string, string>): string {
 }
 
 export async function runRepair(argv: string[]): Promise<number> {
-  const { host, port, password } = parseArgs(argv);
+  const { host, port, password } = parseClientArgs(argv, repairCommand);
   const bar = new SingleBar({
     format: 'repair [{bar}] {value}/{total} ranges | {keys} keys compared | {records} records moved | {bytes}',
     hideCursor: true,

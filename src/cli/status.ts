@@ -4,6 +4,7 @@
 // member stores.
 
 import { diagnose, type HostReach } from '../membership/host-probe.js';
+import { parseClientArgs } from './client-args.js';
 import { ConfigError } from './config.js';
 import { fieldsOf, request as requestWithin, type Reply } from './resp-client.js';
 
@@ -63,19 +64,7 @@ async function memberReport(address: string, password: string | undefined): Prom
 }
 
 export async function runStatus(argv: string[]): Promise<void> {
-  let host = '127.0.0.1';
-  let port = 7001;
-  let password: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    if (flag === '-h' || flag === '--host') host = value;
-    else if (flag === '-p' || flag === '--port') port = Number(value);
-    else if (flag === '-a' || flag === '--password') password = value;
-    else throw new ConfigError(`unknown option ${flag}`);
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('-p needs a port number');
+  const { host, port, password } = parseClientArgs(argv, { usage: 'ringkv status [-h HOST] [-p PORT] [-a PASSWORD]' });
   const commands = password === undefined ? [['RING', 'MEMBERS'], ['INFO', 'cluster']] : [['AUTH', password], ['RING', 'MEMBERS'], ['INFO', 'cluster']];
   let replies: Reply[];
   try {

@@ -1,4 +1,4 @@
-// The data model every layer shares (DESIGN.md "Data model"): a stored record
+// The data model every layer shares (README "Conflicts"): a stored record
 // is a set of siblings, each the value of one write event. Dotted version
 // vectors (Preguiça, Almeida et al., "Dotted Version Vectors", 2012; Riak
 // 2.0's DVV): each sibling carries its `dot`, the (actor, counter) of the

@@ -1,5 +1,6 @@
-// ringkv's own commands (DESIGN.md contract): the causal context and the
-// siblings of a key, the connection's quorum sizes, and the ring.
+// ringkv's own commands (README "Conflicts" and "Redis compatibility"): the
+// causal context and the siblings of a key, the connection's quorum sizes,
+// and the ring.
 
 import { encodeContext } from '../clock/context.js';
 import { ceiling, live, versionOrder } from '../clock/siblings.js';

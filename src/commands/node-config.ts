@@ -5,7 +5,7 @@
 export interface NodeConfig {
   nodeId: string | undefined;
   bind: string;
-  /** The host other nodes and clients reach this node at (default: bind, or 127.0.0.1 for 0.0.0.0). */
+  /** The host other nodes and clients reach this node at (default: bind; a wildcard bind such as 0.0.0.0 must name it, cli/config.ts). */
   advertiseHost: string;
   port: number;
   peerPort: number;

@@ -103,7 +103,7 @@ export interface MemberInfo {
   readonly host: string;
   readonly respPort: number;
   readonly peerPort: number;
-  /** Where the member is in its life on the ring (DESIGN.md: joining/normal/leaving/left). */
+  /** Where the member is in its life on the ring: joining, normal, leaving, or left (removed; README "Removing a dead member"). */
   readonly state: 'joining' | 'normal' | 'leaving' | 'left';
   /** The failure detector's verdict as this node sees it. */
   readonly liveness: 'up' | 'down';

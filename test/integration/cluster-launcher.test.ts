@@ -52,3 +52,34 @@ test('ringkv cluster › three nodes form one cluster and stop together on SIGIN
   t.is(code, 0);
   t.true(await portFree(base), 'node 1 released its port');
 });
+
+test('ringkv cluster › --bind 0.0.0.0 with --advertise-host: every node listens on all interfaces and is known at the advertised address', async (t) => {
+  const base = await freeBase();
+  const data = await makeTempDir('ringkv-launcher-');
+  const launcher = spawn(process.execPath, [path.join(repoRoot, 'bin/ringkv.js'), 'cluster', '--nodes', '3', '--base-port', String(base), '--data', data,
+    '--bind', '0.0.0.0', '--advertise-host', '127.0.0.1', '--log-level', 'warn'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    launcher.kill('SIGKILL');
+    await removeTempDir(data);
+  });
+  let info = '';
+  const converged = await eventually(async () => {
+    const infos = await Promise.all([0, 1, 2].map((i) => respCommand(base + i, ['INFO', 'cluster'])));
+    info = infos[0]!;
+    return infos.every((text) => /cluster_members_up:3/.test(text));
+  }, 30_000);
+  t.true(converged, 'all three nodes see three members up');
+  // The seeds name the advertised address, so each node finds itself among them and there are exactly three members.
+  const addresses = [...info.matchAll(/^member\d+:.*address=([^,]+)/gm)].map((m) => m[1]).sort();
+  t.deepEqual(addresses, [0, 1, 2].map((i) => `127.0.0.1:${base + i}`));
+  // 127.0.0.2 is another loopback address: only a node bound to 0.0.0.0 answers there.
+  t.true(await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.2', port: base + 2 }, () => resolve(true));
+    socket.once('error', () => resolve(false));
+    socket.once('connect', () => socket.destroy());
+  }), 'node 3 answers on 127.0.0.2');
+  launcher.kill('SIGINT');
+  const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
+  t.is(code, 0);
+});
