@@ -153,6 +153,7 @@ export class RingkvNode {
       request: (id, message, timeoutMs) => transport.request(membership.peerAddress(id), message, timeoutMs, id),
       apply,
       persistStatus: (status) => saveStatus(config.dataDir, status),
+      ...(hints === undefined ? {} : { handOverHints: () => handOverHints(hints, coordinator) }),
       logger: log.child({ component: 'ring-handoff' }),
       gossipIntervalMs: config.gossipIntervalMs,
       selfGeneration: identity.generation,
@@ -398,6 +399,28 @@ async function startAntiEntropy(
     upBefore = up;
   });
   return { trees, antiEntropy, exchanges: new ExchangeService(local) };
+}
+
+/** Pages of hints handed over at a time when a node leaves. */
+const handOverPageHints = 256;
+
+/** A leaving node's hints, every one handed to its key's other replicas and then deleted (Coordinator.handOverHint). */
+async function handOverHints(hints: LevelHintStore, coordinator: Coordinator): Promise<number> {
+  let handed = 0;
+  for (const target of [...hints.pending().keys()]) {
+    let after: Buffer | undefined;
+    for (;;) {
+      const page = await hints.page(target, after, handOverPageHints);
+      if (page.length === 0) break;
+      for (const hint of page) {
+        await coordinator.handOverHint(hint.key, hint.siblings);
+        // A hint that changed meanwhile is kept (remove compares); the next pass hands over its new version.
+        if (await hints.remove(target, hint.key, hint.siblings)) handed++;
+      }
+      after = page[page.length - 1]!.key;
+    }
+  }
+  return handed;
 }
 
 function clusterView(membership: Membership): ClusterView {

@@ -6,6 +6,7 @@
 import { diagnose, type HostReach } from '../membership/host-probe.js';
 import { parseClientArgs } from './client-args.js';
 import { ConfigError } from './config.js';
+import { formatBytes } from './repair.js';
 import { fieldsOf, request as requestWithin, type Reply } from './resp-client.js';
 
 /** How long status waits for any one node before reporting it unreachable. */
@@ -43,6 +44,8 @@ interface MemberReport {
   readonly held: string;
   /** Hints it holds, per the member they wait for. */
   readonly pendingFor: ReadonlyMap<string, number>;
+  /** Its ring transfer (INFO ring_transfer: join/leave/cleanup, phase, spans, bytes), or undefined. */
+  readonly transfer: string | undefined;
 }
 
 /** What a member says of itself in INFO # Cluster; '?' where it does not answer. */
@@ -57,9 +60,11 @@ async function memberReport(address: string, password: string | undefined): Prom
       const at = pair.lastIndexOf('=');
       if (at > 0) pendingFor.set(pair.slice(0, at), Number(pair.slice(at + 1)));
     }
-    return { records: infoField(info, 'local_records') ?? '?', held: infoField(info, 'hints_pending') ?? '?', pendingFor };
+    return {
+      records: infoField(info, 'local_records') ?? '?', held: infoField(info, 'hints_pending') ?? '?', pendingFor, transfer: infoField(info, 'ring_transfer'),
+    };
   } catch {
-    return { records: '?', held: '?', pendingFor: new Map() };
+    return { records: '?', held: '?', pendingFor: new Map(), transfer: undefined };
   }
 }
 
@@ -96,9 +101,10 @@ export async function runStatus(argv: string[]): Promise<void> {
     const id = f.get('id') ?? '?';
     return [`${down ? 'D' : 'U'}${mode}`, id, f.get('address') ?? '?', f.get('peer_address') ?? '?',
       f.get('phi') ?? '?', `${(Number(f.get('ownership') ?? 0) * 100).toFixed(1)}%`, report?.records ?? '-',
-      String(waitingFor.get(id) ?? 0), report?.held ?? '-', f.get('vnodes') ?? '?', hostColumn(down, hostReach.get(id))];
+      String(waitingFor.get(id) ?? 0), report?.held ?? '-', f.get('vnodes') ?? '?', hostColumn(down, hostReach.get(id)),
+      state === 'joining' || state === 'leaving' ? transferColumn(report?.transfer) : ''];
   });
-  const header = ['--', 'Node', 'Address', 'Peer address', 'Phi', 'Owns (effective)', 'Records', 'Hints for', 'Hints held', 'Vnodes', 'Host'];
+  const header = ['--', 'Node', 'Address', 'Peer address', 'Phi', 'Owns (effective)', 'Records', 'Hints for', 'Hints held', 'Vnodes', 'Host', 'Transfer'];
   const table = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   const lines = table.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
@@ -107,10 +113,21 @@ export async function runStatus(argv: string[]): Promise<void> {
     `Status=Up/Down  State=Normal/Leaving/Joining  Phi=failure detector suspicion as ${host}:${port} sees it (down from its threshold, default 8)`,
     'Hints for=writes waiting on fallbacks for this member (handed off when it is up)  Hints held=hints this member keeps as a fallback',
     `Host=a ping of the member's host from ${host}:${port}, read with its Status: a diagnosis, never used to decide up or down`,
+    'Transfer=a joining or leaving member\'s streaming: phase, spans moved of its spans, bytes',
     ...lines,
     ...(left.length === 0 ? [] : [`Left (decommissioned or removed; forgotten 3 days later): ${left.join(', ')}`]),
     '',
   ].join('\n'));
+}
+
+/** The Transfer column from INFO's `ring_transfer:join,phase=streaming,spans=120/3000,records=…,bytes=…`. */
+export function transferColumn(field: string | undefined): string {
+  if (field === undefined || field === 'none') return '?';
+  const [operation, ...pairs] = field.split(',');
+  const fields = new Map(pairs.map((pair): [string, string] => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const [done, total] = (fields.get('spans') ?? '0/0').split('/').map(Number);
+  const pct = total === undefined || total === 0 ? '' : ` ${Math.floor((100 * (done ?? 0)) / total)}%`;
+  return `${operation} ${fields.get('phase') ?? '?'}${pct} ${formatBytes(Number(fields.get('bytes') ?? 0))}`;
 }
 
 /** The Host column: the diagnosis from this member's liveness and its host's answer; '?' from a node that does not report hosts. */

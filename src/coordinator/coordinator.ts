@@ -409,6 +409,27 @@ export class Coordinator {
       : transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id))).then(() => undefined);
   }
 
+  /**
+   * A node leaving the ring hands over a hint it still holds for a replica
+   * that is down: the record goes to every other up replica of the key (and
+   * its pending ones), which keep it as their own; the down replica gets it
+   * from them later by anti-entropy or read repair. Resolves once at least one
+   * of them holds it, so the hint may be deleted without losing the write.
+   */
+  async handOverHint(key: Buffer, siblings: readonly Sibling[]): Promise<void> {
+    const transport = this.transport;
+    if (transport === undefined) throw new Error('no transport');
+    const token = tokenOf(key);
+    const others = [...new Set([...this.view.preferenceList(key, token), ...this.pendingOf(token)])]
+      .filter((id) => id !== this.selfId && this.view.isUp(id));
+    if (others.length === 0) throw new QuorumError('write', 1, 0, 0, false);
+    const payload = encodeReplicaPut(key, siblings);
+    const answers = await Promise.allSettled(others.map((id) =>
+      transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id)));
+    const held = answers.filter((a) => a.status === 'fulfilled').length;
+    if (held === 0) throw new QuorumError('write', 1, 0, others.length, answers.some((a) => a.status === 'rejected' && (a.reason as { code?: string })?.code === 'PEER_TIMEOUT'));
+  }
+
   /** What this node holds of a key for a replica read: its record and any hints it keeps for the key. */
   localVersions(key: Buffer, token: Buffer | undefined): Sibling[] {
     const record = this.storage.get(key, token);

@@ -118,6 +118,12 @@ export interface RingHandoffOptions {
   readonly request: (id: string, message: PeerMessage, timeoutMs: number) => Promise<PeerMessage>;
   /** Folds a whole record into the local one (Coordinator.applyLocal). */
   readonly apply: (key: Buffer, siblings: readonly Sibling[]) => Promise<unknown>;
+  /**
+   * Hands every hint this node keeps to the keys' other replicas and deletes
+   * it (a leaving node); resolves with how many, rejects when one could not be
+   * handed over (the leave tries again).
+   */
+  readonly handOverHints?: () => Promise<number>;
   /** Makes a status durable before it is gossiped (identity.ts saveStatus). */
   readonly persistStatus: (status: MemberStatus) => Promise<void>;
   readonly logger: Logger;
@@ -177,6 +183,7 @@ export class RingHandoff {
   private lastRing: Ring | undefined;
   private cleanedRing: Ring | undefined;
   private cleanedAtMs = 0;
+  private cleanupSkipped = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: RingHandoffOptions) {
@@ -195,7 +202,11 @@ export class RingHandoff {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.options.membership.onChange(() => this.noteRing());
+    this.unsubscribe = this.options.membership.onChange(() => {
+      // A cleanup pass that skipped spans for a down replica is tried again once membership changes (it may be back).
+      if (this.cleanupSkipped) this.cleanedRing = undefined;
+      this.noteRing();
+    });
     const status = this.options.membership.selfStatus();
     if (status === 'joining') this.work = this.runJoin();
     else if (status === 'leaving') this.work = this.runLeave();
@@ -275,10 +286,19 @@ export class RingHandoff {
         await this.announce();
         const lost = lostSpans(m.ring(), m.futureRing(), this.options.selfId);
         this.options.logger.info({ spans: lost.length }, 'leaving: handing every span over to its heir');
-        await this.push(lost.map((s) => ({ first: s.first, last: s.last, to: s.to })), false);
+        // An heir that is down cannot take its spans now: the span's other new replicas that are up take them
+        // instead (they replicate it already), so the new list holds every write this node had; the heir
+        // gets them later from them by anti-entropy or read repair.
+        const up = (id: string) => id !== this.options.selfId && m.isUp(id);
+        await this.push(lost.map((s) => ({ first: s.first, last: s.last, to: s.to.every(up) ? s.to : s.after.filter(up) })), false);
+        // Hints this node keeps for down replicas would leave with it: each goes to the key's other replicas first.
+        const handed = await this.options.handOverHints?.() ?? 0;
+        if (handed > 0) this.options.logger.info({ hints: handed }, 'leaving: hints for down replicas handed to the keys\' other replicas');
         await this.become('left');
         // Nodes that have not heard yet still read this node as a replica: it is done once every live member has.
         await this.converge();
+        // A hint taken as a fallback between the first handover and the ring hearing this node left.
+        await this.options.handOverHints?.();
         this.finish('done');
         this.options.logger.warn({ records: this.progressState.records, bytes: this.progressState.bytes },
           'left the ring: every span handed over; this node serves no one and may be stopped');
@@ -483,6 +503,7 @@ export class RingHandoff {
       this.finish('done');
       // With a replica down some spans wait; the pass is repeated after a while rather than every tick.
       this.cleanedRing = ring;
+      this.cleanupSkipped = skipped > 0;
       this.cleanedAtMs = skipped > 0 ? this.now() - cleanupRepeatMs + cleanupRetryMs : this.now();
       if (dropped > 0 || skipped > 0) {
         this.options.logger.info({ dropped, spansSkipped: skipped }, 'cleanup: records this node no longer replicates handed to their replicas and dropped');

@@ -1,0 +1,102 @@
+// Membership changes meeting faults, with real processes: a node joins while
+// a replica it displaces is down (it streams from the replicas that are up,
+// and cleanup waits for the down one's return), and a node leaves while it
+// keeps hints for a down replica (it hands them to the keys' other replicas
+// before it goes). Afterwards every key reads back and sits on exactly its
+// owners.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import test from 'ava';
+import { eventually, infoNumber, repoRoot, startCluster, startNode, type RingkvNode } from '../helpers/cluster.js';
+import { misplaced } from '../helpers/placement.js';
+
+const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000', '--anti-entropy-interval-ms', '300'];
+
+function ringkv(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), ...args], { timeout: 120_000 }, (err, out, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out, err: stderr });
+    });
+  });
+}
+
+async function allNormal(nodes: readonly RingkvNode[], members: number): Promise<boolean> {
+  return eventually(async () => {
+    const views = await Promise.all(nodes.map((n) => n.memberStates()));
+    return views.every((v) => v.length === members && v.every((s) => s === 'normal'));
+  }, 60_000, 200);
+}
+
+test.serial('join while a node is down: the plan, then streaming from the replicas that are up; every key reads back, and after the node returns every key is on exactly its owners', async (t) => {
+  const cluster = await startCluster({ nodes: 4, n: 3, r: 2, w: 2, extraArgs: fastGossip });
+  let joiner: RingkvNode | undefined;
+  t.teardown(async () => {
+    await cluster.cleanup();
+    await joiner?.cleanup();
+  });
+  const [n1, n2, n3, n4] = cluster.nodes as [RingkvNode, RingkvNode, RingkvNode, RingkvNode];
+  const client = n1.client({ protocol: 2 });
+  const keys = Array.from({ length: 3_000 }, (_, i) => `jd:${i}`);
+  const p = client.pipeline();
+  for (const key of keys) p.set(key, `v:${key}`);
+  t.true((await p.exec())!.every(([err]) => err === null));
+
+  const plan = await ringkv(['plan', 'join', '-p', String(n1.port)]);
+  t.is(plan.code, 0, plan.err);
+  t.regex(plan.out, /^plan: join planned-\S+: [\d.]+% of the token space changes replicas/m);
+  t.regex(plan.out, /receives [\d.]+% of the token space from n[1-4]/);
+
+  await n3.kill();
+  await cluster.waitConverged(3, 20_000);
+  joiner = await startNode({ id: 'n5', seeds: [`127.0.0.1:${n1.peerPort}`], n: 3, r: 2, w: 2, extraArgs: fastGossip });
+  t.true(await allNormal([n1, n2, n4, joiner], 5), 'n5 normal with n3 down');
+  t.log((await joiner.info('cluster')).match(/^ring_transfer:.*$/m)?.[0] ?? '');
+  const c5 = joiner.client({ protocol: 2 });
+  const values = await c5.mget(...keys);
+  t.is(values.filter((v, i) => v !== `v:${keys[i]}`).length, 0, 'every key reads back through n5 while n3 is down');
+
+  await n3.restart();
+  await cluster.waitConverged(5, 20_000);
+  let wrong: string[] = [];
+  const placed = await eventually(async () => {
+    wrong = await misplaced(client, [n1, n2, n3, n4, joiner!], keys);
+    return wrong.length === 0;
+  }, 60_000, 1_000);
+  t.true(placed, `every key on exactly its owners after n3 returned; still wrong: ${wrong.length} (${wrong.slice(0, 3).join('; ')})`);
+});
+
+test.serial('leave while hints are pending: the leaving node hands its hints to the keys\' other replicas; every write survives it and is on its owners once the down node returns', async (t) => {
+  const cluster = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, extraArgs: fastGossip });
+  t.teardown(() => cluster.cleanup());
+  const nodes = cluster.nodes as RingkvNode[];
+  const [n1, n2] = nodes as [RingkvNode, RingkvNode];
+  const client = n1.client({ protocol: 2 });
+  await n2.kill();
+  await cluster.waitConverged(4, 20_000);
+  const keys = Array.from({ length: 2_000 }, (_, i) => `lh:${i}`);
+  const p = client.pipeline();
+  for (const key of keys) p.set(key, `v:${key}`);
+  t.true((await p.exec())!.every(([err]) => err === null), 'every write acknowledged with n2 down');
+
+  // The node (other than n1, whose client we keep) holding the most hints for n2 leaves.
+  const others = nodes.filter((n) => n !== n1 && n !== n2);
+  const pending = await Promise.all(others.map(async (n) => infoNumber(await n.info('cluster'), 'hints_pending')));
+  const leaver = others[pending.indexOf(Math.max(...pending))]!;
+  t.true(Math.max(...pending) > 0, `hints pending on ${leaver.id}: ${Math.max(...pending)}`);
+  const out = await ringkv(['decommission', '-p', String(leaver.port)]);
+  t.is(out.code, 0, `${out.out}\n${out.err}`);
+  t.regex(out.out, new RegExp(`^plan: leave ${leaver.id}: `, 'm'));
+  t.is(infoNumber(await leaver.info('cluster'), 'hints_pending'), 0, 'the leaver keeps no hint');
+  await leaver.stop();
+
+  const stay = nodes.filter((n) => n !== leaver);
+  t.is((await client.mget(...keys)).filter((v, i) => v !== `v:${keys[i]}`).length, 0, 'every write reads back with the leaver gone');
+  await n2.restart();
+  await cluster.waitConverged(4, 20_000);
+  let wrong: string[] = [];
+  const placed = await eventually(async () => {
+    wrong = await misplaced(client, stay, keys);
+    return wrong.length === 0;
+  }, 60_000, 1_000);
+  t.true(placed, `every key on exactly its owners once n2 returned; still wrong: ${wrong.length} (${wrong.slice(0, 3).join('; ')})`);
+});
