@@ -60,6 +60,7 @@ const sections: Record<string, Section> = {
       ['rejected_connections', ctx.server.clients.rejectedConnections],
       ['total_error_replies', ctx.server.stats.errorReplies],
       ['protocol_errors', ctx.server.stats.protocolErrors],
+      ['client_query_buffer_limit_disconnections', ctx.server.stats.queryBufferLimitDisconnections],
       ['read_repairs', s.readRepairs],
       ['read_repairs_skipped', s.readRepairsSkipped],
       ['sibling_reads', s.siblingReads],
