@@ -131,6 +131,7 @@ export class Connection implements CommandContext {
   }
 
   private onData(chunk: Buffer): void {
+    this.server.stats.netInputBytes += chunk.length;
     if (this.stopped) return;
     this.parser.append(chunk);
     this.pump();
@@ -329,7 +330,10 @@ export class Connection implements CommandContext {
         slot.reply = undefined;
         this.slotsHead++;
       }
-      if (out.length > 0) this.socket.write(out.take());
+      if (out.length > 0) {
+        this.server.stats.netOutputBytes += out.length;
+        this.socket.write(out.take());
+      }
       if (this.socket.writableLength > outputBytesHigh) {
         if (!this.pausedForOutput) {
           this.pausedForOutput = true;

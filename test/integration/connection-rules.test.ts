@@ -10,7 +10,7 @@
 import net from 'node:net';
 import test from 'ava';
 import { argumentOverheadBytes, protocolLimits } from '../../src/resp/limits.js';
-import { startNode, type RingkvNode } from '../helpers/cluster.js';
+import { infoNumber, startNode, type RingkvNode } from '../helpers/cluster.js';
 import { exchange, multibulk, rawSocket, startRespServer } from '../helpers/resp-server.js';
 
 let node: RingkvNode;
@@ -91,6 +91,8 @@ test('protocol error › after a stray NUL and an endless line, the server reads
   t.true(resetCodes.includes(error ?? ''), `no reset after ${written} bytes written (error: ${error})`);
   t.true(written < bytesMax);
   t.is(server.stats.protocolErrors, 1);
+  // The error comes past the 64 KB inline limit; what the server read is that and the chunk in hand, not what followed.
+  t.true(server.stats.netInputBytes < 1024 * 1024, `the server read ${server.stats.netInputBytes} bytes of ${written} written`);
 });
 
 test('multibulk › 1,048,577 elements are accepted, as by Redis (up to INT_MAX, bounded by the query buffer)', async (t) => {
@@ -142,4 +144,19 @@ test('query buffer › many short arguments are charged their memory, not only t
   t.regex(refused.reply, /^-ERR Closing client that reached max query buffer length/);
   t.true(refused.closed);
   t.is(server.stats.queryBufferLimitDisconnections, 1);
+});
+
+test('info › total_net_input_bytes and total_net_output_bytes count what clients sent and received', async (t) => {
+  const server = await startRespServer(protocolLimits());
+  t.teardown(() => server.close());
+  const requests = 'PING\r\n'.repeat(100) + multibulk('ECHO', 'hello');
+  const result = await exchange(server.port, requests, { waitMs: 500 });
+  t.is(result.reply, `${'+PONG\r\n'.repeat(100)}$5\r\nhello\r\n`);
+  t.is(server.stats.netInputBytes, Buffer.byteLength(requests));
+  t.is(server.stats.netOutputBytes, Buffer.byteLength(result.reply));
+  // And INFO stats shows them under Redis's names.
+  const info = await node.info('stats');
+  t.true(infoNumber(info, 'total_net_input_bytes') > 0);
+  t.true(infoNumber(info, 'total_net_output_bytes') > 0);
+  t.is(infoNumber(info, 'client_query_buffer_limit_disconnections'), 0);
 });
