@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import pino from 'pino';
 import { MemoryActor } from '../src/storage/actor.js';
 import { buildCommandTable } from '../src/commands/table.js';
-import type { ServerServices, Session } from '../src/commands/types.js';
+import { serverStatsFresh, type ServerServices, type Session } from '../src/commands/types.js';
 import { resolveConfig } from '../src/cli/config.js';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { Connection } from '../src/resp/connection.js';
@@ -74,7 +74,7 @@ const coordinator = new Coordinator(storage, view, undefined, {
 const services: ServerServices = {
   coordinator,
   config: resolveConfig(['--port', '0'], {}),
-  stats: { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, startedAtMs: Date.now() },
+  stats: serverStatsFresh(Date.now()),
   clients: { sessions: () => [], connectedClients: 0, totalConnections: 0, rejectedConnections: 0 },
   cluster: {
     members: () => [],

@@ -9,7 +9,7 @@ import { ExchangeService } from '../anti-entropy/exchange-service.js';
 import { localReplica } from '../anti-entropy/local-replica.js';
 import { TreeKeeper } from '../anti-entropy/tree-keeper.js';
 import { buildCommandTable } from '../commands/table.js';
-import type { ClusterInfo, ServerServices, ServerStats } from '../commands/types.js';
+import { serverStatsFresh, type ClusterInfo, type ServerServices } from '../commands/types.js';
 import type { ClusterView } from '../coordinator/cluster-view.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { ReplicaService } from '../coordinator/replica-service.js';
@@ -175,7 +175,7 @@ export class RingkvNode {
       hosts: () => membership.members().map((m) => m.host),
       logger: probeLog,
     });
-    const stats: ServerStats = { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, startedAtMs: Date.now() };
+    const stats = serverStatsFresh(Date.now());
     const services: ServerServices = {
       coordinator,
       config,

@@ -57,9 +57,12 @@ const sections: Record<string, Section> = {
     return [
       ['total_connections_received', ctx.server.clients.totalConnections],
       ['total_commands_processed', ctx.server.stats.commandsProcessed],
+      ['total_net_input_bytes', ctx.server.stats.netInputBytes],
+      ['total_net_output_bytes', ctx.server.stats.netOutputBytes],
       ['rejected_connections', ctx.server.clients.rejectedConnections],
       ['total_error_replies', ctx.server.stats.errorReplies],
       ['protocol_errors', ctx.server.stats.protocolErrors],
+      ['client_query_buffer_limit_disconnections', ctx.server.stats.queryBufferLimitDisconnections],
       ['read_repairs', s.readRepairs],
       ['read_repairs_skipped', s.readRepairsSkipped],
       ['sibling_reads', s.siblingReads],

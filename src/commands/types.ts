@@ -76,7 +76,16 @@ export interface ServerStats {
   commandsProcessed: number;
   protocolErrors: number;
   errorReplies: number;
+  /** Bytes read from and written to clients (Redis's total_net_input_bytes / total_net_output_bytes). */
+  netInputBytes: number;
+  netOutputBytes: number;
+  /** Clients closed for a request past the query buffer limit (Redis 7.4's client_query_buffer_limit_disconnections). */
+  queryBufferLimitDisconnections: number;
   readonly startedAtMs: number;
+}
+
+export function serverStatsFresh(now: number): ServerStats {
+  return { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, netInputBytes: 0, netOutputBytes: 0, queryBufferLimitDisconnections: 0, startedAtMs: now };
 }
 
 /** What the RING and INFO commands show of the cluster. */

@@ -11,6 +11,12 @@
 // `outputBytesHigh`) the connection stops reading, so it cannot make the
 // server buffer without bound. Replies completed during one event-loop turn
 // are encoded together and written with one socket.write.
+//
+// Closing follows Redis's close-after-reply (networking.c,
+// CLIENT_CLOSE_AFTER_REPLY): after QUIT or a protocol error nothing more is
+// parsed or even read, the replies owed so far (QUIT's +OK, or the error) go
+// out in order, then the socket is destroyed — not just half-closed, so a
+// client that keeps writing gets a reset instead of being read forever.
 
 import type { Socket } from 'node:net';
 import { lookupCommand } from '../commands/table.js';
@@ -18,13 +24,20 @@ import type { CommandContext, CommandSpec, ServerServices, Session } from '../co
 import { ReplyBuffer } from './encoder.js';
 import { errorReplyFor } from './errors.js';
 import type { ProtocolLimits } from './limits.js';
-import { ProtocolError, RequestParser } from './parser.js';
+import { ProtocolError, RequestParser, type QueryBufferLimitError } from './parser.js';
 import { ErrorReply, type Reply } from './reply.js';
 
 /** Commands of one connection running at once; past it parsing pauses (~a 1k-deep pipeline). */
 export const inFlightCommandsMax = 1024;
 /** Unsent reply bytes past which we stop reading the client's requests. */
 export const outputBytesHigh = 4 * 1024 * 1024;
+/**
+ * A closing connection whose client takes none of its last replies for this
+ * long is destroyed with them unsent: nothing it sends can be read any more,
+ * so nothing else would ever end the wait. Long enough for a slow reader of
+ * a large last reply, which makes progress, to get all of it.
+ */
+export const closingStallMs = 10_000;
 
 interface Slot {
   reply: Reply | undefined;
@@ -63,7 +76,9 @@ export class Connection implements CommandContext {
   private barrierRunning = false;
   private stopped = false;
   private closed = false;
-  private endAfterFlush = false;
+  /** Set by QUIT or a protocol error: once every reply owed is written, close. */
+  private closeWhenIdle = false;
+  private closing = false;
   private pausedForOutput = false;
   private pausedForPipeline = false;
   private drainWaiters: (() => void)[] = [];
@@ -116,6 +131,7 @@ export class Connection implements CommandContext {
   }
 
   private onData(chunk: Buffer): void {
+    this.server.stats.netInputBytes += chunk.length;
     if (this.stopped) return;
     this.parser.append(chunk);
     this.pump();
@@ -126,6 +142,11 @@ export class Connection implements CommandContext {
   /** Parses and dispatches until the parser needs bytes or the connection must wait. */
   private pump(): void {
     while (!this.stopped) {
+      // QUIT ran (now or as the deferred command): nothing after it may run.
+      if (this.session.closeAfterReply) {
+        this.stopReading();
+        return;
+      }
       if (this.deferred !== undefined || this.barrierRunning || this.pausedForOutput || this.inFlight >= inFlightCommandsMax) {
         this.pauseForPipeline();
         return;
@@ -244,12 +265,38 @@ export class Connection implements CommandContext {
 
   private protocolError(err: unknown): void {
     if (!(err instanceof ProtocolError)) throw err;
-    this.server.stats.protocolErrors++;
-    this.server.logger.info({ client: this.session.id, addr: this.session.remoteAddress, reason: err.message }, 'protocol error, closing client');
+    const client = { client: this.session.id, addr: this.session.remoteAddress };
+    if (err.code === 'QUERY_BUFFER_LIMIT') {
+      this.server.stats.queryBufferLimitDisconnections++;
+      // Redis's words, so an operator searching for them finds Redis's documentation too.
+      this.server.logger.warn({ ...client, limitBytes: (err as QueryBufferLimitError).limitBytes }, 'Closing client that reached max query buffer length');
+    } else {
+      this.server.stats.protocolErrors++;
+      this.server.logger.info({ ...client, reason: err.message }, 'protocol error, closing client');
+    }
     this.slots.push({ reply: new ErrorReply(`ERR ${err.message}`), protocol: this.session.protocol, done: true });
-    this.stopped = true;
-    this.endAfterFlush = true;
+    this.stopReading();
     this.markDirty();
+  }
+
+  /** Parses and reads nothing more; the connection closes once the replies owed are written. */
+  private stopReading(): void {
+    this.stopped = true;
+    this.closeWhenIdle = true;
+    this.socket.pause();
+  }
+
+  /**
+   * Sends FIN after the replies, then destroys the socket once they are
+   * handed to the kernel: from then on what the client sends draws a reset
+   * (EPIPE/ECONNRESET on its side), as after Redis's close().
+   */
+  private closeAfterReplies(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.socket.setTimeout(closingStallMs, () => this.socket.destroy());
+    this.socket.once('finish', () => this.socket.destroy());
+    this.socket.end();
   }
 
   private markDirty(): void {
@@ -275,7 +322,6 @@ export class Connection implements CommandContext {
     // While the client is not reading, nothing more is encoded: 'drain' resumes.
     if (this.closed || this.pausedForOutput) return;
     const out = sharedReplyBuffer;
-    let quit = false;
     for (;;) {
       while (this.slotsHead < this.slots.length && out.length < outputBytesHigh) {
         const slot = this.slots[this.slotsHead]!;
@@ -283,13 +329,11 @@ export class Connection implements CommandContext {
         out.write(slot.reply!, slot.protocol);
         slot.reply = undefined;
         this.slotsHead++;
-        if (this.session.closeAfterReply) {
-          quit = true;
-          break;
-        }
       }
-      if (out.length > 0) this.socket.write(out.take());
-      if (quit) break;
+      if (out.length > 0) {
+        this.server.stats.netOutputBytes += out.length;
+        this.socket.write(out.take());
+      }
       if (this.socket.writableLength > outputBytesHigh) {
         if (!this.pausedForOutput) {
           this.pausedForOutput = true;
@@ -306,10 +350,7 @@ export class Connection implements CommandContext {
       this.slots.splice(0, this.slotsHead);
       this.slotsHead = 0;
     }
-    if (quit || (this.endAfterFlush && this.idle())) {
-      this.stopped = true;
-      this.socket.end();
-    }
+    if (this.closeWhenIdle && this.idle()) this.closeAfterReplies();
     this.notifyIfDrained();
   }
 

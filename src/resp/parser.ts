@@ -13,7 +13,10 @@
 // uses strchr, a NUL byte does not hide the rest of the buffer, and header
 // and line limits do not depend on how the bytes were chunked.
 //
-// Memory: lengths are validated before anything is allocated. Arguments are
+// Memory: lengths are validated before anything is allocated, and each bulk
+// header charges the request its length plus argumentOverheadBytes against
+// queryBufferBytesMax, so a request of millions of arguments is refused once
+// it would cost more than the limit, before its bytes are stored. Arguments are
 // zero-copy views of the appended chunks (or of the parser's own buffer when a
 // command straddled chunks); the parser never writes over bytes it has handed
 // out, so views stay valid, but they pin their backing memory: the server
@@ -25,14 +28,27 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { splitInlineArgs } from './inline.js';
-import { assertProtocolLimits, type ProtocolLimits } from './limits.js';
+import { argumentOverheadBytes, assertProtocolLimits, type ProtocolLimits } from './limits.js';
 
 export class ProtocolError extends Error {
-  readonly code = 'PROTOCOL_ERROR';
-  /** `message` is Redis's text after "ERR "; the connection replies with it, then closes. */
+  readonly code: 'PROTOCOL_ERROR' | 'QUERY_BUFFER_LIMIT' = 'PROTOCOL_ERROR';
+  /** `message` is the reply's text after "ERR "; the connection replies with it, then closes. */
   constructor(message: string) {
     super(message);
     this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * The request being read would cost more than queryBufferBytesMax. Redis
+ * closes such a client without a reply and logs why; the connection logs
+ * Redis's words and closes too, after a reply saying so.
+ */
+export class QueryBufferLimitError extends ProtocolError {
+  override readonly code = 'QUERY_BUFFER_LIMIT';
+  constructor(readonly limitBytes: number) {
+    super(`Closing client that reached max query buffer length (client-query-buffer-limit is ${limitBytes} bytes)`);
+    this.name = 'QueryBufferLimitError';
   }
 }
 
@@ -63,6 +79,8 @@ export class RequestParser {
   private argsLeft = 0;
   private args: Buffer[] = [];
   private argsBytes = 0;
+  /** What the multibulk request being read has been charged so far (see queryBufferBytesMax). */
+  private requestBytes = 0;
   /** Length of the bulk whose $ header was read, or -1 before its header. */
   private bulkLength = -1;
   /** A large bulk (plus its 2 trailing bytes) being filled by append(). */
@@ -129,6 +147,7 @@ export class RequestParser {
     const args = this.args;
     this.args = [];
     this.argsBytes = 0;
+    this.requestBytes = 0;
     return args;
   }
 
@@ -140,10 +159,15 @@ export class RequestParser {
   }
 
   private fail(message: string): ProtocolError {
-    this.failure = new ProtocolError(message);
+    return this.failWith(new ProtocolError(message));
+  }
+
+  private failWith(failure: ProtocolError): ProtocolError {
+    this.failure = failure;
     this.releaseData();
     this.args = [];
     this.argsBytes = 0;
+    this.requestBytes = 0;
     this.bulk = null;
     this.bulkFilled = 0;
     return this.failure;
@@ -247,6 +271,9 @@ export class RequestParser {
     if (length > this.limits.unauthenticatedBulkBytesMax && !authenticated) {
       throw this.fail('Protocol error: unauthenticated bulk length');
     }
+    const requestBytes = this.requestBytes + length + argumentOverheadBytes;
+    if (requestBytes > this.limits.queryBufferBytesMax) throw this.failWith(new QueryBufferLimitError(this.limits.queryBufferBytesMax));
+    this.requestBytes = requestBytes;
     this.pos = cr + 2;
     this.bulkLength = length;
     return true;

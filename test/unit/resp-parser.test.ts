@@ -4,8 +4,8 @@
 
 import test from 'ava';
 import fc from 'fast-check';
-import { protocolLimits, protocolLimitsDefault, type ProtocolLimits } from '../../src/resp/limits.js';
-import { ProtocolError, RequestParser, parseRedisInteger } from '../../src/resp/parser.js';
+import { argumentOverheadBytes, protocolLimits, protocolLimitsDefault, type ProtocolLimits } from '../../src/resp/limits.js';
+import { ProtocolError, QueryBufferLimitError, RequestParser, parseRedisInteger } from '../../src/resp/parser.js';
 
 const seed = 20240611;
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -84,7 +84,6 @@ const unbalanced = 'Protocol error: unbalanced quotes in request';
 const rejected: [input: string, message: string, authenticated?: boolean][] = [
   ['*3000000000\r\n', invalidCount],
   ['*2147483648\r\n', invalidCount],
-  [`*${protocolLimitsDefault.multibulkLengthMax + 1}\r\n`, invalidCount],
   ['*abc\r\n', invalidCount],
   ['*-0\r\n', invalidCount],
   ['*+1\r\n', invalidCount],
@@ -137,6 +136,8 @@ test('parser › limits › just under each limit waits instead of failing', (t)
   for (const input of pending) t.deepEqual(run([bytes(input)]), { commands: [], error: null });
   t.deepEqual(show(run([bytes(`${'a'.repeat(65535)}\r\n`)]).commands), [['a'.repeat(65535)]]);
   t.deepEqual(run([bytes('*10\r\n')], false), { commands: [], error: null });
+  // Redis compares the count with INT_MAX only: the query buffer limit bounds what follows.
+  t.deepEqual(run([bytes('*2147483647\r\n$4\r\nPING\r\n')]), { commands: [], error: null });
   t.deepEqual(run([bytes('*1\r\n$16384\r\n')], false), { commands: [], error: null });
 });
 
@@ -160,6 +161,42 @@ test('parser › limits › configured bulk limit', (t) => {
   t.deepEqual(show(run([bytes('*1\r\n$4\r\nPING\r\n')], true, limits).commands), [['PING']]);
   t.is(run([bytes('*1\r\n$5\r\nHELLO\r\n')], true, limits).error?.message, invalidBulk);
   t.throws(() => protocolLimits({ unauthenticatedBulkBytesMax: 10, bulkBytesMax: 4 }));
+});
+
+// Each argument is charged its length plus argumentOverheadBytes, at its header.
+const queryBufferLimits = protocolLimits({ inlineBytesMax: 64, queryBufferBytesMax: 4 * argumentOverheadBytes + 10 });
+
+test('parser › query buffer › a request costing exactly the limit is accepted, one byte more is refused at its header', (t) => {
+  const fits = '*4\r\n$4\r\nMSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n$0\r\n\r\n';
+  t.deepEqual(show(run([bytes(fits)], true, queryBufferLimits).commands), [['MSET', 'k', 'value', '']]);
+  for (const chunks of feedings(bytes('*4\r\n$4\r\nMSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n$1\r\n'))) {
+    const outcome = run(chunks, true, queryBufferLimits);
+    t.true(outcome.error instanceof QueryBufferLimitError);
+    t.is(outcome.error?.code, 'QUERY_BUFFER_LIMIT');
+    t.is(outcome.error?.message, `Closing client that reached max query buffer length (client-query-buffer-limit is ${4 * argumentOverheadBytes + 10} bytes)`);
+  }
+});
+
+test('parser › query buffer › empty arguments are charged their overhead', (t) => {
+  const fourEmpty = `*5\r\n${'$0\r\n\r\n'.repeat(4)}`;
+  t.is(run([bytes(fourEmpty)], true, queryBufferLimits).error, null);
+  t.true(run([bytes(`${fourEmpty}$0\r\n`)], true, queryBufferLimits).error instanceof QueryBufferLimitError);
+});
+
+test('parser › query buffer › the charge is per request: a pipeline may exceed the limit in total', (t) => {
+  const command = '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n';
+  const outcome = run([bytes(command.repeat(100))], true, queryBufferLimits);
+  t.is(outcome.error, null);
+  t.is(outcome.commands.length, 100);
+});
+
+test('parser › query buffer › a large bulk is refused from its header, before its buffer is allocated', (t) => {
+  const limits = protocolLimits({ queryBufferBytesMax: 1024 * 1024 });
+  const parser = new RequestParser(limits);
+  parser.append(bytes(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${1024 * 1024}\r\n`));
+  t.throws(() => parser.next(true), { instanceOf: QueryBufferLimitError });
+  t.is(parser.bufferedBytes, 0);
+  t.throws(() => protocolLimits({ queryBufferBytesMax: 1000 }), { message: /queryBufferBytesMax/ });
 });
 
 test('parser › errors › commands before the error are returned, and the error sticks', (t) => {
