@@ -4,6 +4,7 @@
 // system calls or the benchmark client.
 // `node dist/benchmarks/command-path.js [SET|GET ...]` (default: SET GET SET GET)
 
+import { ringOfOneCluster } from '../src/commands/ring-of-one.js';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -76,15 +77,7 @@ const services: ServerServices = {
   config: resolveConfig(['--port', '0'], {}),
   stats: serverStatsFresh(Date.now()),
   clients: { sessions: () => [], connectedClients: 0, totalConnections: 0, rejectedConnections: 0 },
-  cluster: {
-    members: () => [],
-    owners: () => [],
-    hostProbe: () => 'off',
-    remove: () => { throw new Error('a ring of one removes no one'); },
-    leave: () => Promise.reject(new Error('a ring of one cannot leave')),
-    transfer: () => ({ operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined }),
-    plan: () => { throw new Error('a ring of one has no plan'); },
-  },
+  cluster: ringOfOneCluster,
   logger,
   commands: buildCommandTable(),
 };

@@ -4,6 +4,7 @@
 // test (a 1 MiB query buffer instead of sending 1 GiB), and the server's own
 // counters read directly, with no INFO traffic of ours mixed into them.
 
+import { ringOfOneCluster } from '../../src/commands/ring-of-one.js';
 import net from 'node:net';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/cli/config.js';
@@ -57,7 +58,7 @@ export async function startRespServer(limits: ProtocolLimits): Promise<InProcess
     config: resolveConfig(['--port', '0'], {}),
     stats,
     clients: resp,
-    cluster: { members: () => [], owners: () => [], hostProbe: () => 'off', remove: () => { throw new Error('a ring of one removes no one'); } },
+    cluster: ringOfOneCluster,
     logger,
     commands: buildCommandTable(),
   };
