@@ -346,9 +346,14 @@ export class RingHandoff {
     const bySource = new Map<string, TokenSpan[]>();
     for (const span of gained) {
       // Every displaced replica (two when two nodes join at once): each holds the writes it alone may have
-      // acknowledged. With one of them down, every old replica that is up instead.
+      // acknowledged. With one of them down, every other old replica instead, and all but one of them must be
+      // up: a write acknowledged by two of N sits on at least one of any N-1 (a W=1 write only the down one took
+      // reaches the new replicas by cleanup, once that one is back and hands over what it no longer owns).
       const displacedUp = span.sources.every((id) => m.isUp(id));
       const sources = (displacedUp ? span.sources : span.before).filter((id) => m.isUp(id) && id !== this.options.selfId);
+      if (!displacedUp && sources.length < span.before.length - 1) {
+        throw new HandoffError('HANDOFF_FAILED', `span ${span.first}..${span.last}: ${span.sources.join(', ')} down and too few of ${span.before.join(', ')} up to stream it`);
+      }
       if (sources.length === 0) throw new HandoffError('HANDOFF_FAILED', `no replica of span ${span.first}..${span.last} is up (${span.before.join(', ')})`);
       for (const id of sources) {
         let list = bySource.get(id);

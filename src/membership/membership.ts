@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage, Transport } from '../peer/transport.js';
 import { decodeControl, encodeControl } from '../peer/codec.js';
-import { Ring } from '../ring/index.js';
+import { pendingReplicasFor, Ring } from '../ring/index.js';
 import type { MemberState, MemberStatus } from './state.js';
 import {
   compareStamps, diff, digestsOf, leftAtMs, leftRetentionMs, ownsFutureTokens, ownsTokens, removedState, ringPlacementChanged,
@@ -278,13 +278,7 @@ export class Membership {
    * `token` is the key's digest (tokenOf). Empty (shared) when nothing changes.
    */
   pendingReplicas(token: Buffer): readonly string[] {
-    const ring = this.ring();
-    const future = this.futureRing();
-    if (future === ring || future.tokenCount === 0) return noMembers;
-    const current = ring.tokenCount === 0 ? noMembers : ring.preferenceListForDigest(token);
-    let extra: string[] | undefined;
-    for (const id of future.preferenceListForDigest(token)) if (!current.includes(id)) (extra ??= []).push(id);
-    return extra ?? noMembers;
+    return pendingReplicasFor(this.ring(), this.futureRing(), token);
   }
 
   /** This node's own status. */
@@ -674,7 +668,6 @@ function monotonicNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-const noMembers: readonly string[] = Object.freeze([]);
 
 const memberStatusesSet: ReadonlySet<string> = new Set(['joining', 'normal', 'leaving', 'left']);
 

@@ -71,6 +71,19 @@ export function lostSpans(before: Ring, after: Ring, self: string): { first: big
   return lost;
 }
 
+/**
+ * The nodes in the key's list on `future` but not on `current` (membership.ts
+ * pendingReplicas says why writes and reads ask them too); `digest` is the
+ * key's 8-byte token. Empty (shared) when the rings are the same.
+ */
+export function pendingReplicasFor(current: Ring, future: Ring, digest: Buffer): readonly string[] {
+  if (future === current || future.tokenCount === 0) return empty;
+  const now = current.tokenCount === 0 ? empty : current.preferenceListForDigest(digest);
+  let extra: string[] | undefined;
+  for (const id of future.preferenceListForDigest(digest)) if (!now.includes(id)) (extra ??= []).push(id);
+  return extra ?? empty;
+}
+
 /** One flow of a plan: `fraction` of the token space whose replica moves from `from` to `to`. */
 export interface PlanFlow {
   readonly from: string | undefined;

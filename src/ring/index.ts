@@ -14,4 +14,4 @@ export {
 } from './tokens.js';
 export { Ring, type RingMember } from './ring.js';
 export { annotatedPreferenceList, annotatedPreferenceListForToken, fallbacksForDigest, type AnnotatedNode } from './apl.js';
-export { gainedSpans, lostSpans, planChange, spanChanges, type ChangePlan, type GainedSpan, type PlanFlow, type SpanChange } from './changes.js';
+export { gainedSpans, lostSpans, pendingReplicasFor, planChange, spanChanges, type ChangePlan, type GainedSpan, type PlanFlow, type SpanChange } from './changes.js';

@@ -97,12 +97,19 @@ test('memory transport › drop rate loses about that share, and the seed replay
 });
 
 test('memory transport › delays stay within the range', async (t) => {
-  const { nodes } = await cluster(t, ['a', 'b'], { delayMsMin: 20, delayMsMax: 40 });
+  // On virtual time: what is measured is the network's delays, not how busy the machine running the test is.
+  const time = new VirtualTime();
+  const { nodes } = await cluster(t, ['a', 'b'], { delayMsMin: 20, delayMsMax: 40, timers: time });
   const [a] = nodes as [MemoryTransport, MemoryTransport];
-  const started = Date.now();
-  await a.request('b', ping('x'), 1000);
-  const elapsed = Date.now() - started;
-  t.true(elapsed >= 38 && elapsed < 200, `round trip took ${elapsed} ms`);
+  for (let i = 0; i < 20; i++) {
+    const started = time.now();
+    let done = false;
+    const reply = a.request('b', ping(`x${i}`), 1000).finally(() => (done = true));
+    await time.runUntil(() => done, 1000);
+    await reply;
+    const elapsed = time.now() - started;
+    t.true(elapsed >= 40 && elapsed <= 80, `round trip ${i} took ${elapsed} virtual ms: two hops of 20..40 ms`);
+  }
 });
 
 test('memory transport › handler failures arrive as PEER_REMOTE_ERROR', async (t) => {
