@@ -157,6 +157,7 @@ export class RingkvNode {
       logger: log.child({ component: 'ring-handoff' }),
       gossipIntervalMs: config.gossipIntervalMs,
       selfGeneration: identity.generation,
+      handOverWindowMs: config.tombstoneGraceMs / 2,
       foundingSeed: config.seeds.includes(`${config.advertiseHost}:${peerPort}`),
     });
     transport.setHandler((from: string, message: PeerMessage) => {

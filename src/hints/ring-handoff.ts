@@ -74,6 +74,8 @@ export const cleanupIntervalMs = 3_000;
  * this streams like any new node.
  */
 export const formationWindowMs = 60_000;
+/** Cleanup's hand-over window when none is given: half the default tombstone grace (1 day). */
+export const handOverWindowMsDefault = 12 * 60 * 60 * 1000;
 /** A cleanup pass that skipped spans (a replica down) is tried again after this. */
 export const cleanupRetryMs = 30_000;
 /** Even with no ring change, cleanup walks again this often, for records that reached a non-replica late (a stale view's write). */
@@ -133,8 +135,18 @@ export interface RingHandoffOptions {
   /** This node's own address is in its seed list: it founds the cluster with the other seeds. */
   readonly foundingSeed?: boolean;
   readonly transferBytesPerSec?: number;
+  /** Spans per range request (rangeSpansMax by default); the simulation asks one at a time, so a stream spans many round trips. */
+  readonly spansPerRequest?: number;
   readonly settleMs?: number;
   readonly cleanupSettleMs?: number;
+  /**
+   * Cleanup hands over only records with a version younger than this, and
+   * drops older ones unsent: half the tombstone grace (the node passes it), so
+   * no version it sends can be older than a delete the receivers could have
+   * reaped (a reaped delete is older than the grace, and newer than what it
+   * deleted).
+   */
+  readonly handOverWindowMs?: number;
   readonly now?: () => number;
   readonly timers?: HandoffTimers;
 }
@@ -346,14 +358,15 @@ export class RingHandoff {
     const bySource = new Map<string, TokenSpan[]>();
     for (const span of gained) {
       // Every displaced replica (two when two nodes join at once): each holds the writes it alone may have
-      // acknowledged. With one of them down, every other old replica instead, and all but one of them must be
-      // up: a write acknowledged by two of N sits on at least one of any N-1 (a W=1 write only the down one took
-      // reaches the new replicas by cleanup, once that one is back and hands over what it no longer owns).
-      const displacedUp = span.sources.every((id) => m.isUp(id));
-      const sources = (displacedUp ? span.sources : span.before).filter((id) => m.isUp(id) && id !== this.options.selfId);
-      if (!displacedUp && sources.length < span.before.length - 1) {
-        throw new HandoffError('HANDOFF_FAILED', `span ${span.first}..${span.last}: ${span.sources.join(', ')} down and too few of ${span.before.join(', ')} up to stream it`);
-      }
+      // acknowledged. One that is down is waited for, as Cassandra's consistent range movement does: streaming
+      // from the others could miss a write only it took, and that node, back later with versions its new owners
+      // have since deleted and forgotten, must never be the one to hand them over (cleanup drops old versions).
+      // A dead one is removed first (ringkv removenode); the join then goes on.
+      const displaced = span.sources.filter((id) => !span.after.includes(id));
+      const down = displaced.filter((id) => !m.isUp(id));
+      if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to stream the spans it hands over (or remove it: ringkv removenode)`);
+      // With no replica displaced (a ring still smaller than N), every old replica holds the span: the ones up.
+      const sources = span.sources.filter((id) => m.isUp(id) && id !== this.options.selfId);
       if (sources.length === 0) throw new HandoffError('HANDOFF_FAILED', `no replica of span ${span.first}..${span.last} is up (${span.before.join(', ')})`);
       for (const id of sources) {
         let list = bySource.get(id);
@@ -367,8 +380,9 @@ export class RingHandoff {
   }
 
   private async pullFrom(source: string, spans: readonly TokenSpan[]): Promise<void> {
-    for (let at = 0; at < spans.length; at += rangeSpansMax) {
-      const group = spans.slice(at, at + rangeSpansMax);
+    const perRequest = this.options.spansPerRequest ?? rangeSpansMax;
+    for (let at = 0; at < spans.length; at += perRequest) {
+      const group = spans.slice(at, at + perRequest);
       let fromSpan = 0;
       let fromToken = group[0]!.first;
       for (;;) {
@@ -416,8 +430,9 @@ export class RingHandoff {
         skipped += list.length;
         continue;
       }
-      for (let at = 0; at < list.length; at += rangeSpansMax) {
-        const group = list.slice(at, at + rangeSpansMax);
+      const perRequest = this.options.spansPerRequest ?? rangeSpansMax;
+      for (let at = 0; at < list.length; at += perRequest) {
+        const group = list.slice(at, at + perRequest);
         let fromSpan = 0;
         let fromToken = group[0]!.first;
         for (;;) {
@@ -425,17 +440,24 @@ export class RingHandoff {
           const down = to.filter((id) => !this.options.membership.isUp(id));
           if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to take its spans`);
           const page = await readSpans(this.options.storage, group, fromSpan, fromToken, rangePageBytesDefault);
-          if (page.entries.length > 0) {
-            const payload = encodeRangePut(page.entries);
+          // Cleanup sends only records written lately (handOverWindowMs) and drops the rest unsent: the new
+          // replicas got every older write by streaming, and an old version held here alone may be one whose
+          // delete they have since reaped, which sending it would bring back.
+          const send = dropAfter ? page.entries.filter((e) => this.writtenLately(e.siblings)) : page.entries;
+          if (dropAfter && send.length < page.entries.length) {
+            dropped += await this.drop(page.entries.filter((e) => !this.writtenLately(e.siblings)));
+          }
+          if (send.length > 0) {
+            const payload = encodeRangePut(send);
             await Promise.all(to.map(async (id) => {
               const reply = await this.options.request(id, { type: MessageType.RangePut, payload }, transferRequestTimeoutMs);
               if (reply.type !== MessageType.RangePutAck) throw new HandoffError('HANDOFF_FAILED', `${id} answered a range put with type ${reply.type}`);
               decodeRangePutAck(reply.payload);
             }));
-            this.stats.recordsSent += page.entries.length * to.length;
+            this.stats.recordsSent += send.length * to.length;
             this.stats.bytesSent += payload.length * to.length;
-            this.counted(page.entries.length, payload.length * to.length);
-            if (dropAfter) dropped += await this.drop(page.entries);
+            this.counted(send.length, payload.length * to.length);
+            if (dropAfter) dropped += await this.drop(send);
             await this.paced(payload.length * to.length);
           }
           this.progressState.spansDone += (page.done ? group.length : page.nextSpan) - fromSpan;
@@ -446,6 +468,12 @@ export class RingHandoff {
       }
     }
     return { dropped, skipped };
+  }
+
+  /** Whether a record's newest version is younger than handOverWindowMs. */
+  private writtenLately(siblings: readonly Sibling[]): boolean {
+    const since = this.now() - (this.options.handOverWindowMs ?? handOverWindowMsDefault);
+    return siblings.some((v) => v.timestamp >= since);
   }
 
   /** Deletes records handed over, each only if it is still what was sent. */

@@ -27,8 +27,10 @@ export interface GainedSpan {
   readonly last: bigint;
   /** The nodes the span is streamed from: every displaced replica, or every old replica when none is displaced. */
   readonly sources: readonly string[];
-  /** Every replica of the span before the change (to fall back on when a source is down). */
+  /** Every replica of the span before the change. */
   readonly before: readonly string[];
+  /** Every replica of the span after the change. */
+  readonly after: readonly string[];
 }
 
 const empty: readonly string[] = Object.freeze([]);
@@ -56,7 +58,7 @@ export function gainedSpans(before: Ring, after: Ring, self: string): GainedSpan
   for (const span of spanChanges(before, after)) {
     if (!span.after.includes(self) || span.before.includes(self)) continue;
     const displaced = span.before.filter((id) => !span.after.includes(id));
-    gained.push({ first: span.first, last: span.last, sources: displaced.length > 0 ? displaced : span.before, before: span.before });
+    gained.push({ first: span.first, last: span.last, sources: displaced.length > 0 ? displaced : span.before, before: span.before, after: span.after });
   }
   return gained;
 }

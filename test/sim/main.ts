@@ -69,6 +69,11 @@ async function main(): Promise<number> {
   let hintedOnlyAcked = 0;
   let hintedOnlyJudged = 0;
   let hintsDelivered = 0;
+  let ringChangeSeeds = 0;
+  let joins = 0;
+  let leaves = 0;
+  let streamed = 0;
+  let cleaned = 0;
   const failures: RunResult[] = [];
   const byKind = new Map<string, number>();
   for (const seed of options.seeds) {
@@ -90,6 +95,11 @@ async function main(): Promise<number> {
     collected += result.collected;
     hintedWrites += result.hinted.writes;
     aaeMoved += result.aaeRecordsMoved;
+    joins += result.ringChanges.joins;
+    leaves += result.ringChanges.leaves;
+    streamed += result.ringChanges.streamed;
+    cleaned += result.ringChanges.cleaned;
+    if (result.config.ringChange !== undefined) ringChangeSeeds++;
     if (result.history.replicaStates !== undefined) aaeJudged++;
     fallbackWrites += result.hinted.byFallback;
     for (const op of result.history.ops) {
@@ -114,7 +124,8 @@ async function main(): Promise<number> {
     const kinds = [...byKind].sort().map(([kind, n]) => `${kind} ${n}`).join(', ');
     console.log(`failing seeds: ${failures.length} of ${options.seeds.length} (${kinds})`);
   }
-  console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks (${fallbackWrites} with every primary down; ${hintedOnlyAcked} of them acknowledged, ${hintedOnlyJudged} judged (no hint of their key expired)), ${hintsDelivered} hints handed off, ${aaeMoved} records moved by anti-entropy (${aaeJudged} seeds with replica states judged)`);
+  console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks (${fallbackWrites} with every primary down; ${hintedOnlyAcked} of them acknowledged, ${hintedOnlyJudged} judged (no hint of their key expired)), ${hintsDelivered} hints handed off, ${aaeMoved} records moved by anti-entropy (${aaeJudged} seeds with replica states judged), ` +
+    `${ringChangeSeeds} seeds changing the ring (${joins} joins and ${leaves} leaves completed, ${streamed} records streamed, ${cleaned} dropped by cleanup)`);
   console.log(`sim: ${options.seeds.length} seeds, ${operations} operations, ${faults} faults, ${violations} violations`);
   return violations === 0 ? 0 : 1;
 }

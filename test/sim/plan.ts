@@ -22,6 +22,11 @@ export const simHintWindowMs = 1_500;
 /** Background anti-entropy: one (tree, replica) pair per node this often (virtual ms). */
 export const simAntiEntropyIntervalMs = 500;
 
+/** In a seed that changes the ring, the first bursts are this close together (ms)… */
+const ringChangeGapMsMax = 300;
+/** …this many of them: about the length of a join (gossip, settle, a span per round trip). */
+const ringChangeBusyBursts = 8;
+
 export interface SimConfig {
   readonly seed: number;
   readonly workload: Workload;
@@ -34,6 +39,12 @@ export interface SimConfig {
   readonly hints: boolean;
   /** Merkle-tree anti-entropy in the background; the end state of every key's replicas is then judged too. */
   readonly antiEntropy: boolean;
+  /**
+   * A membership change during the run: the last node starts late and joins
+   * (streaming its ranges), or one node leaves (handing them over), at `atMs`
+   * after the run starts. Only with 4 or more nodes, so N=3 members remain.
+   */
+  readonly ringChange?: { readonly kind: 'join' | 'leave'; readonly node: number; readonly atMs: number };
 }
 
 /** How a SET's expiry is given, resolved to an absolute time when the SET starts. */
@@ -105,7 +116,10 @@ export function makePlan(seed: number, options: PlanOptions): Plan {
       const op = drawOp(draw, config, index++);
       if (op.index < options.ops) ops.push(op);
     }
-    bursts.push({ net, ops, faults, gapMs: drawGapMs(draw) });
+    const gapMs = drawGapMs(draw);
+    // A seed that changes the ring keeps its first bursts close together, so operations run all through the
+    // join or leave (announce, settle, streaming, the switch) instead of waiting in a long gap.
+    bursts.push({ net, ops, faults, gapMs: config.ringChange !== undefined && bursts.length < ringChangeBusyBursts ? Math.min(gapMs, ringChangeGapMsMax) : gapMs });
   }
   return { config, bursts, opCount: options.ops };
 }
@@ -120,7 +134,7 @@ function drawConfig(seed: number, draw: Draw, workload: Workload | undefined): S
   const keyCount = chosen === 'register' ? draw.int(1, 3) : draw.int(1, 2);
   const nodes = draw.int(3, 5);
   const clients = draw.int(3, 6);
-  return {
+  const config = {
     seed,
     workload: chosen,
     nodes,
@@ -130,6 +144,11 @@ function drawConfig(seed: number, draw: Draw, workload: Workload | undefined): S
     hints: draw.chance(0.5),
     antiEntropy: draw.chance(0.5),
   };
+  // Drawn from a PRNG of its own, so the seeds' other draws (and so their histories) stay what they were.
+  const change = new Draw(seed ^ 0x7a11);
+  if (nodes < 4 || !change.chance(0.4)) return config;
+  const kind = change.chance(0.5) ? 'join' : 'leave';
+  return { ...config, ringChange: { kind, node: kind === 'join' ? nodes - 1 : change.int(0, nodes - 1), atMs: change.int(0, 1_000) } };
 }
 
 function drawNet(draw: Draw): NetSettings {

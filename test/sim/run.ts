@@ -58,6 +58,8 @@ export interface RunResult {
   readonly hinted: { readonly writes: number; readonly byFallback: number; readonly delivered: number };
   /** Records anti-entropy moved (0 when the seed runs without it). */
   readonly aaeRecordsMoved: number;
+  /** Joins and leaves completed, records streamed and cleaned up (world.ts ringChangeStats). */
+  readonly ringChanges: { joins: number; leaves: number; streamed: number; cleaned: number };
   /** sha256 of the history, shortened: equal for equal seeds. */
   readonly hash: string;
   readonly virtualMs: number;
@@ -71,6 +73,13 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const world = new SimWorld(plan.config, time);
   const run = new Run(world, time);
   let finished = false;
+  const change = plan.config.ringChange;
+  if (change !== undefined) {
+    time.setTimeout(() => {
+      if (change.kind === 'join') world.startJoiner(change.node);
+      else void world.leave(change.node);
+    }, change.atMs);
+  }
   const main = (async () => {
     for (const burst of plan.bursts) await run.burst(burst);
     await run.final(ops);
@@ -109,6 +118,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     collected: world.stats.collections,
     hinted: world.hintStats(),
     aaeRecordsMoved: world.aaeRecordsMoved(),
+    ringChanges: world.ringChangeStats(),
     hash: createHash('sha256').update(JSON.stringify(history)).digest('hex').slice(0, 16),
     virtualMs: time.now() - simEpochMs,
     timersFired: time.fired,
@@ -218,7 +228,9 @@ class Run {
     this.finalIndex = planOps;
     for (let round = 1; round <= finalRounds; round++) {
       const reads: Promise<void>[] = [];
-      for (const key of this.world.config.keys) for (const node of this.world.nodes) reads.push(this.finalRead(node, key, round));
+      // A node that left the ring serves no one (it answers LOADING): the members are read.
+      const members = this.world.nodes.filter((node) => this.world.membership.statusOf(node.id) !== 'left');
+      for (const key of this.world.config.keys) for (const node of members) reads.push(this.finalRead(node, key, round));
       await Promise.all(reads);
       await this.time.sleep(roundPauseMs);
     }

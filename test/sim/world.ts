@@ -2,12 +2,18 @@
 // clock, with the faults a plan can throw at them — partitions, crashes that
 // keep the disk (what was committed survives, what was pending is lost) or
 // lose it (a wipe), and each node's garbage collector stepping on a virtual
-// schedule. Membership is static (one Ring built from seeded tokens) and a
-// node's view of who is up is the network's own, as a perfect failure
-// detector would report it: the quorum paths are under test, not gossip.
+// schedule. Each node routes by its own view of the members' ring statuses
+// (membership.ts: spread as gossip spreads, so views disagree while a node
+// joins or leaves), and its view of who is up is the network's own, as a
+// perfect failure detector would report it: the quorum paths and the ring
+// handoff are under test, not gossip. A seed may grow the cluster by one node
+// or shrink it by one (plan.ts ringChange), run by the nodes' own RingHandoff.
 //
 // Every node is built in one place (`buildNode`), so a change to the
 // coordinator's constructor is one edit here; see the ACTOR marker there.
+// SIM_NO_PENDING=1 turns the pending replicas off (writes and reads then
+// ignore a joining or leaving node's future spans): a mutation that shows the
+// checker catches what they prevent.
 
 import { pino, type Logger } from 'pino';
 import { AntiEntropy } from '../../src/anti-entropy/anti-entropy.js';
@@ -23,10 +29,14 @@ import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
 import { MemoryNetwork, MemoryTransport, mulberry32 } from '../../src/peer/memory-transport.js';
 import type { PeerMessage } from '../../src/peer/transport.js';
-import { fallbacksForDigest, generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
+import { RangeService } from '../../src/hints/range-service.js';
+import { RingHandoff } from '../../src/hints/ring-handoff.js';
+import type { MemberStatus } from '../../src/membership/state.js';
+import { fallbacksForDigest, generateTokens, pendingReplicasFor, Ring, splitmix64 } from '../../src/ring/index.js';
 import { MemoryStorage, type CommitScheduler } from '../../src/storage/memory-storage.js';
 import type { FaultEvent, Wipe } from './history.js';
 import { simAntiEntropyIntervalMs, simHintWindowMs, simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
+import { SimMembership } from './membership.js';
 import type { VirtualTime } from './virtual-time.js';
 
 const simVnodes = 16;
@@ -38,6 +48,10 @@ const siblingsWarn = 25;
 const readRepairsInFlightMax = 100;
 /** Merkle tree size in the simulation (2^8 leaves). */
 const simTreeLeafBits = 8;
+/** Ring handoff on virtual time: a gossip round, the wait for writes in flight (a forwarded write's ~3 timeouts), and cleanup's still ring. */
+const simHandoffGossipMs = 100;
+const simHandoffSettleMs = 4 * simRequestTimeoutMs + 100;
+const simCleanupSettleMs = 2_000;
 
 /** What a node is made of while it runs; replaced whole when it restarts. */
 export interface NodeParts {
@@ -48,6 +62,10 @@ export interface NodeParts {
   readonly coordinator: Coordinator;
   /** Merkle trees and the background exchange loop, when the seed runs anti-entropy. */
   readonly antiEntropy: { readonly trees: TreeKeeper; readonly loop: AntiEntropy } | undefined;
+  /** Joins, leaves and cleanup, as a real node runs them. */
+  readonly ringHandoff: RingHandoff;
+  /** Stops the trees following this life's view of the ring. */
+  readonly unfollowRing: (() => void) | undefined;
   collecting: boolean;
 }
 
@@ -58,6 +76,8 @@ export interface SimNode {
   /** Incremented by every restart without the disk: the node's identity as a writer must be new then. */
   epoch: number;
   up: boolean;
+  /** Its status on the ring as its disk keeps it (identity.json in a real node); undefined before it first started. */
+  ringStatus: MemberStatus | undefined;
   parts: NodeParts;
   /** Aborts the client operations in flight through this node (it crashed under them). */
   readonly inFlight: Set<() => void>;
@@ -77,7 +97,7 @@ export type CallResult<T> = { readonly ok: true; readonly value: T } | { readonl
 
 export class SimWorld {
   readonly network: MemoryNetwork;
-  readonly ring: Ring;
+  readonly membership: SimMembership;
   readonly nodes: SimNode[] = [];
   readonly faults: FaultEvent[] = [];
   readonly wipes: Wipe[] = [];
@@ -85,10 +105,26 @@ export class SimWorld {
   /** Records anti-entropy moved in node lives that ended in a crash. */
   private aaeRecordsMovedInPastLives = 0;
 
+  /** Ring-handoff totals over node lives that ended in a crash. */
+  private handoffInPastLives = { streamed: 0, cleaned: 0 };
+  /** Joins and leaves the nodes completed, and records streamed (pulled by joiners, pushed by leavers) and dropped by cleanup. */
+  ringChangeStats(): { joins: number; leaves: number; streamed: number; cleaned: number } {
+    const totals = { ...this.handoffInPastLives };
+    for (const node of this.nodes) {
+      const stats = node.parts?.ringHandoff.stats;
+      if (stats === undefined) continue;
+      totals.streamed += stats.recordsReceived + stats.recordsSent;
+      totals.cleaned += stats.recordsCleaned;
+    }
+    const joins = this.faults.filter((f) => / normal$/.test(f.what)).length;
+    const leaves = this.faults.filter((f) => / left$/.test(f.what)).length;
+    return { joins, leaves, ...totals };
+  }
+
   /** Records anti-entropy moved, both directions, over every node's lives. */
   aaeRecordsMoved(): number {
     return this.nodes.reduce((sum, node) => {
-      const stats = node.parts.antiEntropy?.loop.stats;
+      const stats = node.parts?.antiEntropy?.loop.stats;
       return sum + (stats === undefined ? 0 : stats.recordsSent + stats.recordsReceived);
     }, this.aaeRecordsMovedInPastLives);
   }
@@ -100,7 +136,7 @@ export class SimWorld {
    */
   replicaStates(key: string): { node: string; live: string[] }[] {
     const bytes = Buffer.from(key);
-    return this.ring.preferenceList(bytes).map((id) => {
+    return this.finalRing().preferenceList(bytes).map((id) => {
       const node = this.nodes[id.charCodeAt(0) - 0x61]!;
       const now = this.time.now();
       const record = node.parts.storage.get(bytes, undefined);
@@ -128,12 +164,20 @@ export class SimWorld {
     };
     const tokenRandom = splitmix64(BigInt(config.seed));
     const ids = Array.from({ length: config.nodes }, (_, i) => String.fromCharCode(0x61 + i));
-    this.ring = Ring.build(ids.map((id) => ({ id, tokens: generateTokens(id, simVnodes, tokenRandom) })), 3);
+    const tokens = new Map(ids.map((id) => [id, generateTokens(id, simVnodes, tokenRandom)]));
+    const gossipRandom = mulberry32(config.seed ^ 0x6055);
+    this.membership = new SimMembership(time, this.network, tokens, (id) => this.addressOf(id), (id) => this.nodes[id.charCodeAt(0) - 0x61]?.up === true, gossipRandom, 3);
+    // A node that joins later is not started yet: it is no member until it starts (run.ts).
+    const joiner = config.ringChange?.kind === 'join' ? config.ringChange.node : -1;
+    for (const [index, id] of ids.entries()) if (index !== joiner) this.membership.seed(id, 'normal');
     for (const [index, id] of ids.entries()) {
       const address = `${id}.sim:7000`;
-      const node: SimNode = { index, id, address, epoch: 0, up: true, parts: undefined!, inFlight: new Set() };
-      node.parts = this.buildNode(node, new MemoryStorage({ scheduler: this.commitScheduler }), this.newHintStore());
+      const starts = index !== joiner;
+      const node: SimNode = { index, id, address, epoch: 0, up: starts, ringStatus: starts ? 'normal' : undefined, parts: undefined!, inFlight: new Set() };
       this.nodes.push(node);
+    }
+    for (const node of this.nodes) {
+      if (node.up) node.parts = this.buildNode(node, new MemoryStorage({ scheduler: this.commitScheduler }), this.newHintStore());
     }
     for (const node of this.nodes) this.scheduleCollection(node, Math.floor((config.collectEveryMs * (node.index + 1)) / this.nodes.length));
   }
@@ -160,17 +204,26 @@ export class SimWorld {
     return this.config.hints ? new MemoryHintStore({ scheduler: this.commitScheduler, onExpired }) : undefined;
   }
 
+  /** The ring every node agrees on once the change (if any) is over: what the final replica states are judged by. */
+  finalRing(): Ring {
+    return this.membership.ringsOf(this.nodes.find((n) => this.membership.statusOf(n.id) === 'normal')!.id).ring;
+  }
+
   private buildNode(node: SimNode, storage: MemoryStorage, hints: MemoryHintStore | undefined): NodeParts {
     const transport = new MemoryTransport({ network: this.network, nodeId: node.id, address: node.address, requestTimeoutMs: simRequestTimeoutMs });
+    const m = this.membership;
+    const ring = () => m.ringsOf(node.id).ring;
+    const reachable = (other: string) => this.network.reachable(node.address, this.addressOf(other));
     const view: ClusterView = {
       selfId: node.id,
-      preferenceList: (_key, token) => this.ring.preferenceListForDigest(token),
-      isUp: (other) => this.network.reachable(node.address, this.addressOf(other)),
-      fallbacks: (_key, token, max) => fallbacksForDigest(this.ring, token, (other) => this.network.reachable(node.address, this.addressOf(other)), max),
+      preferenceList: (_key, token) => ring().preferenceListForDigest(token),
+      pendingReplicas: (token) => (process.env.SIM_NO_PENDING ? [] : pendingReplicasFor(ring(), m.ringsOf(node.id).future, token)),
+      isUp: reachable,
+      fallbacks: (_key, token, max) => fallbacksForDigest(ring(), token, reachable, max),
       peerAddress: (other) => this.addressOf(other),
-      memberIds: () => this.ring.members,
-      replicationFactor: () => this.ring.n,
-      joined: () => true,
+      memberIds: () => ring().members,
+      replicationFactor: () => ring().n,
+      joined: () => ring().tokenCount > 0 && m.viewOf(node.id, node.id) !== 'left',
     };
     const coordinator = new Coordinator(storage, view, transport, {
       requestTimeoutMs: simRequestTimeoutMs,
@@ -185,8 +238,53 @@ export class SimWorld {
     });
     const replicas = new ReplicaService(coordinator);
     const antiEntropy = this.config.antiEntropy ? this.startAntiEntropy(node, storage, coordinator, transport) : undefined;
+    const apply = (key: Buffer, siblings: readonly import('../../src/clock/types.js').Sibling[]) => coordinator.applyLocal(key, undefined, siblings);
+    const ranges = new RangeService({ storage, apply });
+    const ringHandoff = new RingHandoff({
+      selfId: node.id,
+      membership: {
+        n: 3,
+        ring,
+        futureRing: () => m.ringsOf(node.id).future,
+        selfStatus: () => node.ringStatus ?? 'joining',
+        setStatus: (status) => {
+          node.ringStatus = status;
+          m.set(node.id, status);
+          this.event(`${node.id} ${status}`);
+        },
+        heardCluster: () => true,
+        joined: () => view.joined(),
+        isUp: reachable,
+        checkLeave: () => {
+          if (node.ringStatus !== 'normal') throw Object.assign(new Error(`${node.id} is ${node.ringStatus}`), { code: 'LEAVE_NOT_NORMAL' });
+          if (m.changing(node.id).length > 0) throw Object.assign(new Error('another change runs'), { code: 'CHANGE_BUSY' });
+          if (ring().members.filter((id) => id !== node.id).length < 3) throw Object.assign(new Error('too few'), { code: 'LEAVE_TOO_FEW' });
+        },
+        selfStateNotYetSeenBy: () => Promise.resolve(m.notYetSeenBy(node.id)),
+        changing: () => m.changing(node.id),
+        // Every member started at the run's start (generation 0); none of them a founding seed of this node.
+        ownerGenerations: () => ring().members.filter((id) => id !== node.id).map(() => 0),
+        onChange: (listener) => m.onChange(node.id, listener),
+      },
+      storage,
+      request: (other, message, timeoutMs) => transport.request(this.addressOf(other), message, timeoutMs, other),
+      apply,
+      persistStatus: async () => undefined,
+      ...(hints === undefined ? {} : { handOverHints: () => this.handOverHints(hints, coordinator) }),
+      logger: this.logger,
+      gossipIntervalMs: simHandoffGossipMs,
+      selfGeneration: 0,
+      settleMs: simHandoffSettleMs,
+      cleanupSettleMs: simCleanupSettleMs,
+      handOverWindowMs: simTombstoneGraceMs / 2,
+      // One span per request: a stream takes many round trips, so writes and faults land in the middle of it.
+      spansPerRequest: 1,
+      now: () => this.time.now(),
+      timers: this.time,
+    });
     transport.setHandler((from: string, message: PeerMessage) => {
       if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
+      if (RangeService.handles(message.type)) return ranges.handle(from, message);
       if (antiEntropy !== undefined && ExchangeService.handles(message.type)) return antiEntropy.exchanges.handle(from, message);
       throw new Error(`unexpected peer message type ${message.type}`);
     });
@@ -200,14 +298,68 @@ export class SimWorld {
       windowMs: simHintWindowMs,
     });
     handoff?.start();
-    return { storage, hints, handoff, transport, coordinator, antiEntropy, collecting: false };
+    m.restarted(node.id);
+    // A node started for the first time joins (it has seeds); one restarted resumes what its disk says.
+    if (node.ringStatus === undefined) {
+      node.ringStatus = 'joining';
+      m.set(node.id, 'joining');
+      this.event(`${node.id} joining`);
+    }
+    ringHandoff.start();
+    return { storage, hints, handoff, transport, coordinator, antiEntropy, ringHandoff, unfollowRing: antiEntropy?.unfollow, collecting: false };
+  }
+
+  /** A leaving node's hints, handed to the keys' other replicas (cli/node.ts handOverHints, over the memory store). */
+  private async handOverHints(hints: MemoryHintStore, coordinator: Coordinator): Promise<number> {
+    let handed = 0;
+    for (const target of [...hints.pending().keys()]) {
+      let after: Buffer | undefined;
+      for (;;) {
+        const page = await hints.page(target, after, 64);
+        if (page.length === 0) break;
+        for (const hint of page) {
+          await coordinator.handOverHint(hint.key, hint.siblings);
+          if (await hints.remove(target, hint.key, hint.siblings)) handed++;
+        }
+        after = page[page.length - 1]!.key;
+      }
+    }
+    return handed;
+  }
+
+  /** The node starts to leave the ring (RING LEAVE); refused as a real node refuses. */
+  async leave(index: number): Promise<void> {
+    const node = this.nodes[index]!;
+    if (!node.up) {
+      this.event(`${node.id} cannot leave: down`);
+      return;
+    }
+    try {
+      await node.parts.ringHandoff.leave();
+    } catch (err) {
+      this.event(`${node.id} cannot leave: ${(err as Error).message}`);
+    }
+  }
+
+  /** A node that was never started starts now, with seeds: it joins. */
+  startJoiner(index: number): void {
+    const node = this.nodes[index]!;
+    if (node.up || node.restart !== undefined || node.ringStatus !== undefined) return;
+    node.parts = this.buildNode(node, new MemoryStorage({ scheduler: this.commitScheduler }), this.newHintStore());
+    this.network.up(node.address);
+    node.up = true;
   }
 
   /** The node's trees (loaded from its disk's metadata, or built) and its background exchanges, as a real node wires them. */
   private startAntiEntropy(node: SimNode, storage: MemoryStorage, coordinator: Coordinator, transport: MemoryTransport) {
     // 256 leaves, not 65,536: the same code paths at a fraction of the cost for the few keys a seed writes.
     const trees = new TreeKeeper({ storage, selfId: node.id, logger: this.logger, now: () => this.time.now(), timers: this.time, leafBits: simTreeLeafBits });
-    trees.setRing(this.ring, this.ring.n);
+    const followRing = () => {
+      const ring = this.membership.ringsOf(node.id).ring;
+      trees.setRing(ring, ring.n);
+    };
+    followRing();
+    const unfollow = this.membership.onChange(node.id, followRing);
     trees.start().catch((err: unknown) => this.logger.error({ err }, 'tree keeper failed to start'));
     const local = localReplica(trees, storage, (key, siblings) => coordinator.applyLocal(key, undefined, siblings));
     const loop = new AntiEntropy({
@@ -221,7 +373,7 @@ export class SimWorld {
       logger: this.logger,
     });
     loop.start();
-    return { trees, loop, exchanges: new ExchangeService(local) };
+    return { trees, loop, exchanges: new ExchangeService(local), unfollow };
   }
 
   private addressOf(id: string): string {
@@ -270,6 +422,10 @@ export class SimWorld {
     const disk = node.parts.storage.crash();
     const hintDisk = node.parts.hints?.crash();
     void node.parts.handoff?.stop();
+    void node.parts.ringHandoff.stop();
+    this.handoffInPastLives.streamed += node.parts.ringHandoff.stats.recordsReceived + node.parts.ringHandoff.stats.recordsSent;
+    this.handoffInPastLives.cleaned += node.parts.ringHandoff.stats.recordsCleaned;
+    node.parts.unfollowRing?.();
     if (node.parts.antiEntropy !== undefined) {
       this.aaeRecordsMovedInPastLives += node.parts.antiEntropy.loop.stats.recordsSent + node.parts.antiEntropy.loop.stats.recordsReceived;
       void node.parts.antiEntropy.loop.stop();
@@ -286,6 +442,7 @@ export class SimWorld {
     let byFallback = 0;
     let delivered = 0;
     for (const node of this.nodes) {
+      if (node.parts === undefined) continue; // a joiner not started yet
       writes += node.parts.coordinator.stats.writesWithFallbacks;
       byFallback += node.parts.coordinator.stats.fallbackCoordinated;
       delivered += node.parts.hints?.stats.delivered ?? 0;
@@ -321,6 +478,9 @@ export class SimWorld {
     this.network.setDuplicateRate(0);
     this.network.setDelay(0, 1);
     for (const node of this.nodes) this.restart(node);
+    // A joiner whose start the plan put after the run's end starts now, so every seed ends with its planned ring.
+    const change = this.config.ringChange;
+    if (change?.kind === 'join') this.startJoiner(change.node);
     this.event('healed: network clean, every node up');
   }
 
@@ -329,6 +489,7 @@ export class SimWorld {
    * with the value, the error, or `crashed` if the node died first.
    */
   call<T>(node: SimNode, start: (parts: NodeParts) => T | Promise<T>): Promise<CallResult<T>> {
+    if (node.parts === undefined) return Promise.resolve({ ok: false, error: new Error(`${node.id} has not started`), crashed: true });
     return new Promise((resolve) => {
       const abort = () => resolve({ ok: false, error: new Error(`${node.id} crashed`), crashed: true });
       node.inFlight.add(abort);
@@ -355,7 +516,7 @@ export class SimWorld {
   private scheduleCollection(node: SimNode, afterMs: number): void {
     this.time.setTimeout(() => {
       const parts = node.parts;
-      if (node.up && !parts.collecting) {
+      if (node.up && parts !== undefined && !parts.collecting) {
         parts.collecting = true;
         void parts.coordinator.collector.step().then((removed) => {
           this.stats.collections += removed;
