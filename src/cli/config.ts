@@ -59,6 +59,7 @@ const portMax = 65535;
 
 export const options: readonly OptionSpec[] = [
   { flag: 'node-id', key: 'nodeId', kind: 'string', help: 'this node\'s id (default: generated once, kept in the data dir)' },
+  { flag: 'replace', key: 'replace', kind: 'string', help: 'on first start, take over the tokens of this dead member and stream its ranges before serving (a new machine for a lost one)' },
   { flag: 'bind', key: 'bind', kind: 'string', help: 'address to listen on (default 127.0.0.1); 0.0.0.0 or :: needs --advertise-host' },
   { flag: 'advertise-host', key: 'advertiseHost', kind: 'string', help: 'host other nodes reach this one at (default: --bind; required when --bind is 0.0.0.0 or ::)' },
   { flag: 'port', key: 'port', kind: 'integer', min: 0, max: portMax, help: 'RESP port for clients (default 6379)' },
@@ -224,6 +225,7 @@ function finish(raw: Raw): NodeConfig {
   const quorumDefault = Math.floor(n / 2) + 1;
   const config: NodeConfig = {
     nodeId: raw.nodeId as string | undefined,
+    replace: raw.replace as string | undefined,
     bind,
     advertiseHost: advertiseHostFor(bind, raw.advertiseHost as string | undefined),
     port,
@@ -311,6 +313,8 @@ function validate(c: NodeConfig): void {
   if (c.phiAcceptablePauseMs >= c.downAfterMs) {
     throw new ConfigError(`--phi-acceptable-pause-ms ${c.phiAcceptablePauseMs} must be below --down-after-ms ${c.downAfterMs}, or phi never decides`);
   }
+  if (c.replace !== undefined && !isNodeId(c.replace)) throw new ConfigError(`--replace '${c.replace}' is not a node id`);
+  if (c.replace !== undefined && c.seeds.length === 0) throw new ConfigError('--replace needs --seeds: the cluster the dead member was part of');
   if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {
     throw new ConfigError(`--node-id '${c.nodeId}' must be 1-${nodeIdBytesMax} characters of letters, digits, '.', '_' or '-'`);
   }

@@ -3,7 +3,9 @@
 // reverse order. Every node is the same; a node without seeds is a ring of one
 // that others may join by naming it as their seed.
 
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { decodeControl, encodeControl } from '../peer/codec.js';
 import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import { ExchangeService } from '../anti-entropy/exchange-service.js';
 import { localReplica } from '../anti-entropy/local-replica.js';
@@ -20,7 +22,7 @@ import { RangeService } from '../hints/range-service.js';
 import { RingHandoff } from '../hints/ring-handoff.js';
 import { HostProber, hostProbeTimeoutMs, type Pinger } from '../membership/host-probe.js';
 import { openIcmpPinger } from '../membership/icmp-pinger.js';
-import { loadIdentity, saveStatus } from '../membership/identity.js';
+import { identityExists, loadIdentity, saveStatus } from '../membership/identity.js';
 import { Membership } from '../membership/membership.js';
 import { MessageType } from '../peer/message-types.js';
 import { TcpTransport } from '../peer/tcp-transport.js';
@@ -30,7 +32,7 @@ import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
-import type { NodeConfig } from './config.js';
+import { ConfigError, type NodeConfig } from './config.js';
 
 /** Background read repairs per node; past it repairs are skipped (anti-entropy's job). */
 const readRepairsInFlightMax = 1024;
@@ -54,8 +56,13 @@ export class RingkvNode {
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
     // A new node given seeds joins an existing cluster: it streams its ranges before it owns them (hints/ring-handoff.ts).
+    let replacing: { nodeId: string; tokens: readonly bigint[] } | undefined;
+    if (config.replace !== undefined && !identityExists(config.dataDir)) {
+      replacing = await replacedMemberTokens(config, config.replace, logger);
+    }
     const identity = await loadIdentity({
-      dataDir: config.dataDir, nodeId: config.nodeId, vnodes: config.vnodes, newStatus: config.seeds.length > 0 ? 'joining' : 'normal',
+      dataDir: config.dataDir, nodeId: replacing?.nodeId ?? config.nodeId, vnodes: replacing?.tokens.length ?? config.vnodes,
+      newStatus: config.seeds.length > 0 ? 'joining' : 'normal', ...(replacing === undefined ? {} : { newTokens: replacing.tokens }),
     });
     const log = logger.child({ node: identity.nodeId });
     const storage = await LevelStorage.open(`${config.dataDir}/records`);
@@ -147,6 +154,8 @@ export class RingkvNode {
         selfStateNotYetSeenBy: () => membership.selfStateNotYetSeenBy(),
         changing: () => membership.changing(),
         ownerGenerations: () => membership.ownerGenerations(),
+        replacedMember: () => membership.replacedMember(),
+        removeMember: (id) => membership.remove(id),
         onChange: (listener) => membership.onChange(listener),
       },
       storage,
@@ -400,6 +409,43 @@ async function startAntiEntropy(
     upBefore = up;
   });
   return { trees, antiEntropy, exchanges: new ExchangeService(local) };
+}
+
+/**
+ * `--replace ID` on a first start: asks the seeds, over the peer protocol
+ * with a throwaway transport, for the dead member's tokens, so this node can
+ * take them over (the others then see it as that member's replacement:
+ * membership.ts latestPerTokens). Refused, as a configuration error, when no
+ * seed knows the member or when it is up or already gone.
+ */
+async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logger): Promise<{ nodeId: string; tokens: readonly bigint[] }> {
+  const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+  const transport = new TcpTransport({
+    nodeId, clusterName: config.clusterName, clusterSecret: config.clusterSecret, bindHost: config.bind, port: 0,
+    logger: logger.child({ component: 'replace' }), requestTimeoutMs: config.requestTimeoutMs,
+  });
+  await transport.listen();
+  let lastError = 'no seed answered';
+  try {
+    for (const seed of config.seeds) {
+      let reply: PeerMessage;
+      try {
+        reply = await transport.request(seed, { type: MessageType.MemberStateGet, payload: encodeControl({ id, tokens: true }) }, config.requestTimeoutMs);
+      } catch (err) {
+        lastError = `${seed}: ${(err as Error).message}`;
+        continue;
+      }
+      const state = decodeControl<{ status?: string; tokens?: string[]; up?: boolean } | null>(reply.payload);
+      if (state === null) throw new ConfigError(`--replace ${id}: ${seed} knows no member ${id}`);
+      if (state.status === 'left') throw new ConfigError(`--replace ${id}: ${id} has already left the ring`);
+      if (state.up === true) throw new ConfigError(`--replace ${id}: ${id} is up; only a dead member is replaced (stop it first)`);
+      if (!Array.isArray(state.tokens) || state.tokens.length === 0) throw new ConfigError(`--replace ${id}: ${seed} sent no tokens for it`);
+      return { nodeId, tokens: state.tokens.map((t) => BigInt(t)) };
+    }
+  } finally {
+    await transport.close();
+  }
+  throw new ConfigError(`--replace ${id}: cannot learn its tokens (${lastError})`);
 }
 
 /** Pages of hints handed over at a time when a node leaves. */

@@ -4,6 +4,8 @@
 
 export interface NodeConfig {
   nodeId: string | undefined;
+  /** On first start, take over this dead member's tokens and stream its ranges (`--replace`). */
+  replace: string | undefined;
   bind: string;
   /** The host other nodes and clients reach this node at (default: bind; a wildcard bind such as 0.0.0.0 must name it, cli/config.ts). */
   advertiseHost: string;

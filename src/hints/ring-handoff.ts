@@ -96,6 +96,10 @@ export interface HandoffMembership {
   checkLeave(): void;
   /** Up members that do not yet hold this node's current status. */
   selfStateNotYetSeenBy(): Promise<string[]>;
+  /** The dead member this node replaces (`--replace`): same tokens, older generation. */
+  replacedMember(): string | undefined;
+  /** Removes a dead member from the ring (Membership.remove). */
+  removeMember(id: string): void;
   /** The generations (start times, ms) of the members that own the ring now. */
   ownerGenerations(): number[];
   /** Members joining or leaving, other than this node. */
@@ -197,6 +201,8 @@ export class RingHandoff {
   private cleanedAtMs = 0;
   private cleanupSkipped = false;
   private unsubscribe: (() => void) | undefined;
+  /** (source, span) pairs this join has streamed whole, so a retried step resumes rather than starts over. */
+  private readonly streamed = new Set<string>();
 
   constructor(private readonly options: RingHandoffOptions) {
     this.now = options.now ?? Date.now;
@@ -265,7 +271,8 @@ export class RingHandoff {
     // founded it, started together with every owner (Cassandra: seeds do not bootstrap).
     const owners = m.ownerGenerations();
     const founding = this.options.foundingSeed === true && owners.every((g) => g >= this.options.selfGeneration - formationWindowMs);
-    if (owners.length < m.n || founding) {
+    // A replacement always streams: it takes over ranges that hold data.
+    if (m.replacedMember() === undefined && (owners.length < m.n || founding)) {
       this.options.logger.info({ owners: owners.length, n: m.n, founding }, 'joining a cluster still forming: normal at once, nothing to stream');
       await this.become('normal');
       this.finish('done');
@@ -277,7 +284,13 @@ export class RingHandoff {
         const gained = gainedSpans(m.ring(), m.futureRing(), this.options.selfId);
         this.options.logger.info({ spans: gained.length }, 'joining: streaming the spans this node gains');
         await this.pull(gained);
+        const replaced = m.replacedMember();
         await this.become('normal');
+        // The dead member this node replaces leaves the ring for good (as RING REMOVE would): its hints now go to this node.
+        if (replaced !== undefined) {
+          m.removeMember(replaced);
+          this.options.logger.warn({ replaced }, 'replaced a dead member: it is removed from the ring');
+        }
         this.finish('done');
         this.options.logger.info({ records: this.progressState.records, bytes: this.progressState.bytes }, 'joined: every gained span streamed; normal');
         return;
@@ -355,7 +368,9 @@ export class RingHandoff {
   /** Streams each gained span from the replicas it displaces, or from every up old replica when one of those is down. */
   private async pull(gained: ReturnType<typeof gainedSpans>): Promise<void> {
     const m = this.options.membership;
+    const replaced = m.replacedMember();
     const bySource = new Map<string, TokenSpan[]>();
+    let total = 0;
     for (const span of gained) {
       // Every displaced replica (two when two nodes join at once): each holds the writes it alone may have
       // acknowledged. One that is down is waited for, as Cassandra's consistent range movement does: streaming
@@ -363,19 +378,31 @@ export class RingHandoff {
       // have since deleted and forgotten, must never be the one to hand them over (cleanup drops old versions).
       // A dead one is removed first (ringkv removenode); the join then goes on.
       const displaced = span.sources.filter((id) => !span.after.includes(id));
-      const down = displaced.filter((id) => !m.isUp(id));
-      if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to stream the spans it hands over (or remove it: ringkv removenode)`);
-      // With no replica displaced (a ring still smaller than N), every old replica holds the span: the ones up.
-      const sources = span.sources.filter((id) => m.isUp(id) && id !== this.options.selfId);
+      let sources: string[];
+      if (replaced !== undefined && displaced.includes(replaced)) {
+        // Replacing a dead member: its spans come from every other old replica, all of which must be up (a write
+        // acknowledged by two of N is on at least one of them; a W=1 write only the dead node took died with it).
+        sources = span.before.filter((id) => id !== replaced && id !== this.options.selfId);
+        const down = sources.filter((id) => !m.isUp(id));
+        if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `replacing ${replaced}: waiting for ${down.join(', ')} to be up to stream its spans`);
+      } else {
+        const down = displaced.filter((id) => !m.isUp(id));
+        if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to stream the spans it hands over (or remove it: ringkv removenode)`);
+        // With no replica displaced (a ring still smaller than N), every old replica holds the span: the ones up.
+        sources = span.sources.filter((id) => m.isUp(id) && id !== this.options.selfId);
+      }
       if (sources.length === 0) throw new HandoffError('HANDOFF_FAILED', `no replica of span ${span.first}..${span.last} is up (${span.before.join(', ')})`);
       for (const id of sources) {
+        total++;
+        // A step tried again (a source restarted, a page lost) resumes: what a source already streamed is not asked again.
+        if (this.streamed.has(streamedKey(id, span))) continue;
         let list = bySource.get(id);
         if (list === undefined) bySource.set(id, (list = []));
         list.push({ first: span.first, last: span.last });
       }
     }
-    this.progressState.spansTotal = [...bySource.values()].reduce((sum, l) => sum + l.length, 0);
-    this.progressState.spansDone = 0;
+    this.progressState.spansTotal = total;
+    this.progressState.spansDone = total - [...bySource.values()].reduce((sum, l) => sum + l.length, 0);
     await Promise.all([...bySource].map(([source, spans]) => this.pullFrom(source, spans)));
   }
 
@@ -396,6 +423,7 @@ export class RingHandoff {
         this.stats.bytesReceived += reply.payload.length;
         this.counted(page.entries.length, reply.payload.length);
         this.progressState.spansDone += (page.done ? group.length : page.nextSpan) - fromSpan;
+        for (let i = fromSpan; i < (page.done ? group.length : page.nextSpan); i++) this.streamed.add(streamedKey(source, group[i]!));
         if (page.done) break;
         fromSpan = page.nextSpan;
         fromToken = page.nextToken;
@@ -551,6 +579,7 @@ export class RingHandoff {
   }
 
   private begin(operation: HandoffOperation): void {
+    if (operation === 'join') this.streamed.clear();
     this.progressState = {
       operation, phase: 'announcing', spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: this.now(), finishedAtMs: undefined, note: undefined,
     };
@@ -589,4 +618,8 @@ export class RingHandoff {
       this.sleeping.add(entry);
     });
   }
+}
+
+function streamedKey(source: string, span: TokenSpan): string {
+  return `${source}:${span.first}:${span.last}`;
 }

@@ -10,6 +10,7 @@
 // leaving, left), so a restart resumes a join or a leave, and a node that
 // left stays out.
 
+import { existsSync } from 'node:fs';
 import { open, mkdir, readFile, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -53,6 +54,8 @@ export interface IdentityOptions {
   readonly randomToken?: () => bigint;
   /** The status of a node created now: `joining` when it will stream its ranges from a cluster first. Normal by default. */
   readonly newStatus?: MemberStatus;
+  /** The tokens of a node created now, instead of random ones: a dead member's (`--replace`). */
+  readonly newTokens?: readonly bigint[];
 }
 
 interface StoredIdentity {
@@ -65,6 +68,11 @@ interface StoredIdentity {
 }
 
 /** Loads the identity from the data dir, creating it on first start, and records this start's generation. */
+/** Whether the data directory already holds an identity (a node that has started before). */
+export function identityExists(dataDir: string): boolean {
+  return existsSync(join(dataDir, identityFileName));
+}
+
 export async function loadIdentity(options: IdentityOptions): Promise<Identity> {
   const nowMs = options.nowMs ?? Date.now();
   if (options.nodeId !== undefined && !isNodeId(options.nodeId)) {
@@ -90,7 +98,7 @@ export async function saveStatus(dataDir: string, status: MemberStatus): Promise
 
 function createStored(options: IdentityOptions, nowMs: number): StoredIdentity {
   const nodeId = options.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
-  const tokens = generateTokens(nodeId, options.vnodes, options.randomToken);
+  const tokens = options.newTokens ?? generateTokens(nodeId, options.vnodes, options.randomToken);
   return { nodeId, tokens: tokens.map(String), createdAt: new Date(nowMs).toISOString(), generation: 0, status: options.newStatus ?? 'normal' };
 }
 

@@ -244,8 +244,13 @@ export class Membership {
   /** The ring that serves reads and writes now: normal and leaving members. */
   ring(): Ring {
     if (this.cachedRing === undefined) {
-      const owners = [...this.states.values()].filter(ownsTokens).map((s) => ({ id: s.id, tokens: s.tokens }));
-      this.cachedRing = Ring.build(owners, this.n);
+      const states = [...this.states.values()];
+      let owners = states.filter(ownsTokens);
+      // A ring smaller than N has every key on every member, so a member joining it has nothing to stream and
+      // becomes normal at once (hints/ring-handoff.ts): it owns its tokens from the start, and a cluster forming
+      // (every node joining at first) can serve as soon as its members have heard each other.
+      if (owners.length < this.n) owners = states.filter((s) => ownsTokens(s) || (s.status === 'joining' && s.tokens.length > 0));
+      this.cachedRing = Ring.build(latestPerTokens(owners), this.n);
     }
     return this.cachedRing;
   }
@@ -259,9 +264,7 @@ export class Membership {
     const ring = this.ring();
     if (this.cachedFutureRing === undefined) {
       const changing = [...this.states.values()].some((s) => s.status === 'joining' || s.status === 'leaving');
-      this.cachedFutureRing = changing
-        ? Ring.build([...this.states.values()].filter(ownsFutureTokens).map((s) => ({ id: s.id, tokens: s.tokens })), this.n)
-        : ring;
+      this.cachedFutureRing = changing ? Ring.build(latestPerTokens([...this.states.values()].filter(ownsFutureTokens)), this.n) : ring;
     }
     return this.cachedFutureRing;
   }
@@ -279,6 +282,19 @@ export class Membership {
    */
   pendingReplicas(token: Buffer): readonly string[] {
     return pendingReplicasFor(this.ring(), this.futureRing(), token);
+  }
+
+  /**
+   * The member this node replaces (`ringkv start --replace`): the one that
+   * holds exactly this node's tokens under an older generation and has not
+   * left. Undefined for an ordinary node.
+   */
+  replacedMember(): string | undefined {
+    const self = this.selfState();
+    for (const s of this.states.values()) {
+      if (s.id !== self.id && s.status !== 'left' && s.generation < self.generation && sameTokens(s.tokens, self.tokens)) return s.id;
+    }
+    return undefined;
   }
 
   /** This node's own status. */
@@ -390,7 +406,7 @@ export class Membership {
     if (before.status === status) return;
     const after = status === 'left' ? removedState(before, wallNowMs) : { ...before, status, version: before.version + 1 };
     this.states.set(this.self.id, after);
-    if (ringPlacementChanged(before, after)) this.cachedRing = undefined;
+    this.cachedRing = undefined;
     this.cachedFutureRing = undefined;
     if (status === 'left') this.removedSelf = true;
     this.emitChange();
@@ -456,10 +472,14 @@ export class Membership {
   /** Serves GossipSyn: merge the states it carries, then answer what it lacks and what we want. */
   handleMessage(from: string, msg: PeerMessage): PeerMessage {
     if (msg.type === MessageType.MemberStateGet) {
-      const body = decodeControl<{ id?: unknown }>(msg.payload);
+      const body = decodeControl<{ id?: unknown; tokens?: unknown }>(msg.payload);
       if (typeof body?.id !== 'string') throw new MembershipError('GOSSIP_INVALID', `bad member state query from ${from}`);
       const s = this.states.get(body.id);
-      return { type: MessageType.MemberStateReply, payload: encodeControl(s === undefined ? null : { status: s.status, generation: s.generation, version: s.version }) };
+      if (s === undefined) return { type: MessageType.MemberStateReply, payload: encodeControl(null) };
+      this.refreshLiveness();
+      // With tokens (a node about to replace this member asks for them), and whether it is up as seen here.
+      const extra = body.tokens === true ? { tokens: s.tokens.map(String), up: this.up.has(s.id) } : {};
+      return { type: MessageType.MemberStateReply, payload: encodeControl({ status: s.status, generation: s.generation, version: s.version, ...extra }) };
     }
     assert(msg.type === MessageType.GossipSyn, `membership got message type ${msg.type}`);
     const syn = parseSyn(decodeControl<unknown>(msg.payload));
@@ -559,12 +579,14 @@ export class Membership {
       if (current !== undefined && !(next.status === 'left' && current.status !== 'left')) this.detector.heartbeat(next.id, nowMs);
       if (ringPlacementChanged(current, next)) ringChanged = true;
       if (current === undefined || current.status !== next.status || current.tokens !== next.tokens) {
+        // Whether a joining member owns tokens now depends on how many others do (ring()): rebuild both.
+        this.cachedRing = undefined;
         this.cachedFutureRing = undefined;
         statusChanged = true;
       }
     }
     if (ringChanged) this.cachedRing = undefined;
-    if (statusChanged && !ringChanged) this.emitChange();
+    if (statusChanged && !ringChanged) this.refreshLiveness(true);
     this.refreshLiveness(ringChanged);
   }
 
@@ -668,6 +690,34 @@ function monotonicNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
+
+/**
+ * The ring's owners, one per token list: a node started with `--replace`
+ * takes a dead member's very tokens, and of two members holding the same
+ * list the later generation (the replacement) owns it. Any other two members
+ * share no token in practice (1,024 random 64-bit tokens each).
+ */
+function latestPerTokens(owners: readonly MemberState[]): { id: string; tokens: readonly bigint[] }[] {
+  const byTokens = new Map<string, MemberState>();
+  for (const s of owners) {
+    const key = tokensKey(s.tokens);
+    const other = byTokens.get(key);
+    if (other === undefined || other.generation < s.generation) byTokens.set(key, s);
+  }
+  return [...byTokens.values()].map((s) => ({ id: s.id, tokens: s.tokens }));
+}
+
+const tokenKeys = new WeakMap<readonly bigint[], string>();
+
+function tokensKey(tokens: readonly bigint[]): string {
+  let key = tokenKeys.get(tokens);
+  if (key === undefined) tokenKeys.set(tokens, (key = tokens.join(',')));
+  return key;
+}
+
+function sameTokens(a: readonly bigint[], b: readonly bigint[]): boolean {
+  return a.length === b.length && tokensKey(a) === tokensKey(b);
+}
 
 const memberStatusesSet: ReadonlySet<string> = new Set(['joining', 'normal', 'leaving', 'left']);
 

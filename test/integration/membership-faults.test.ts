@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
 import { eventually, infoNumber, repoRoot, startCluster, startNode, type RingkvNode } from '../helpers/cluster.js';
-import { misplaced } from '../helpers/placement.js';
+import { holders, misplaced } from '../helpers/placement.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000', '--anti-entropy-interval-ms', '300'];
 
@@ -108,4 +108,44 @@ test.serial('leave while hints are pending: the leaving node hands its hints to 
     return wrong.length === 0;
   }, 60_000, 1_000);
   t.true(placed, `every key on exactly its owners once n2 returned; still wrong: ${wrong.length} (${wrong.slice(0, 3).join('; ')})`);
+});
+
+test.serial('replace a dead node: ringkv start --replace takes its tokens, holds every range it owned before it serves, and the dead one is removed', async (t) => {
+  const cluster = await startCluster({ nodes: 4, n: 3, r: 2, w: 2, extraArgs: fastGossip });
+  let replacement: RingkvNode | undefined;
+  t.teardown(async () => {
+    await cluster.cleanup();
+    await replacement?.cleanup();
+  });
+  const [n1, n2, n3, n4] = cluster.nodes as [RingkvNode, RingkvNode, RingkvNode, RingkvNode];
+  const client = n1.client({ protocol: 2 });
+  const keys = Array.from({ length: 2_000 }, (_, i) => `rp:${i}`);
+  const p = client.pipeline();
+  for (const key of keys) p.set(key, `v:${key}`);
+  t.true((await p.exec())!.every(([err]) => err === null));
+  const ownersBefore = (await Promise.all(keys.map((k) => client.call('RING', 'OWNERS', k)))) as string[][][];
+
+  // An up member cannot be replaced.
+  const refused = await ringkv(['start', '--port', '0', '--data', path.join(n1.dataDir, '..', `replace-refused-${process.pid}`), '--seeds', `127.0.0.1:${n1.peerPort}`, '--replace', n4.id]);
+  t.is(refused.code, 2);
+  t.regex(refused.err, /n4 is up; only a dead member is replaced/);
+
+  await n4.kill();
+  await cluster.waitConverged(3, 20_000);
+  replacement = await startNode({ id: 'n5', seeds: [`127.0.0.1:${n1.peerPort}`], n: 3, r: 2, w: 2, extraArgs: [...fastGossip, '--replace', n4.id] });
+  const r = replacement;
+  const rid = r.id;
+  t.true(await eventually(async () => {
+    const states = await n1.memberStates();
+    return states.filter((s) => s === 'normal').length === 4 && states.includes('left');
+  }, 60_000, 200), 'the replacement is normal and the dead member left');
+  // At once, before any cleanup or repair: the replacement holds every key of every range n4 held.
+  const held = await holders([r], keys);
+  const owed = keys.filter((_, i) => ownersBefore[i]!.some(([id]) => id === n4.id));
+  t.true(owed.length > 0);
+  t.deepEqual(owed.filter((k) => !(held.get(k) ?? []).includes(rid)).slice(0, 3), [], `${rid} holds all ${owed.length} keys n4 replicated`);
+  const ownersAfter = (await Promise.all(owed.map((k) => client.call('RING', 'OWNERS', k)))) as string[][][];
+  t.true(ownersAfter.every((o) => o.some(([id]) => id === rid) && !o.some(([id]) => id === n4.id)), 'the ranges n4 held are the replacement\'s');
+  t.is((await client.mget(...keys)).filter((v, i) => v !== `v:${keys[i]}`).length, 0);
+  t.deepEqual(await misplaced(client, [n1, n2, n3, r], keys).then((w) => w.slice(0, 3)), []);
 });

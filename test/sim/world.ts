@@ -264,6 +264,9 @@ export class SimWorld {
         changing: () => m.changing(node.id),
         // Every member started at the run's start (generation 0); none of them a founding seed of this node.
         ownerGenerations: () => ring().members.filter((id) => id !== node.id).map(() => 0),
+        // The simulation does not replace nodes.
+        replacedMember: () => undefined,
+        removeMember: () => undefined,
         onChange: (listener) => m.onChange(node.id, listener),
       },
       storage,
