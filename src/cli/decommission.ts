@@ -52,7 +52,7 @@ export function planLines(reply: Reply): string[] {
   };
   const pct = (x: string | undefined) => `${(Number(x ?? 0) * 100).toFixed(1)}%`;
   const lines = [
-    `plan: ${fields.get('change') ?? '?'}: ${pct(fields.get('changed_share'))} of the token space changes replicas (~${fields.get('keys_estimate') ?? '?'} keys)`,
+    `plan: ${fields.get('change') ?? '?'}: ${pct(fields.get('changed_share'))} of the token space changes replicas (~${fields.get('keys_estimate') ?? '?'} keys, ~${formatBytes(Number(fields.get('bytes_estimate') ?? 0))} to move)`,
   ];
   for (const flow of (valueOf('flows') as Reply[] | undefined) ?? []) {
     const [from, to, share] = (flow as Reply[]).map(String);

@@ -27,6 +27,7 @@ import { Membership } from '../membership/membership.js';
 import { MessageType } from '../peer/message-types.js';
 import { TcpTransport } from '../peer/tcp-transport.js';
 import type { PeerMessage } from '../peer/transport.js';
+import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
 import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
@@ -448,6 +449,9 @@ async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logg
   throw new ConfigError(`--replace ${id}: cannot learn its tokens (${lastError})`);
 }
 
+/** Records read to estimate the mean record size for RING PLAN's bytes estimate. */
+const planSampleRecords = 256;
+
 /** Pages of hints handed over at a time when a node leaves. */
 const handOverPageHints = 256;
 
@@ -527,7 +531,7 @@ function clusterInfo(membership: Membership, hostProber: HostProber, ringHandoff
     remove: (id) => membership.remove(id),
     leave: () => ringHandoff.leave(),
     transfer: () => ringHandoff.progress(),
-    plan: (change) => {
+    plan: async (change) => {
       const before = membership.ring();
       const owners = membership.members().filter((m) => m.status === 'normal' || m.status === 'leaving' || m.status === 'joining');
       const tokensOf = (id: string) => membership.stateOf(id)?.tokens ?? [];
@@ -540,7 +544,11 @@ function clusterInfo(membership: Membership, hostProber: HostProber, ringHandoff
       }
       members = members.filter((m) => membership.stateOf(m.id)?.status !== 'leaving' || (change.kind !== 'join' && m.id === change.id));
       const after = Ring.build(members, before.n);
-      return { plan: planChange(before, after), localRecords: storage.recordCount(), members: before.members.length };
+      // The mean record size from a sample at the start of the ring: enough for a bytes estimate, read in one page.
+      const sample = await storage.scan(0n, planSampleRecords);
+      const sampleBytes = sample.entries.reduce((sum, e) => sum + e.key.length + encodedSize(e.siblings), 0);
+      const recordBytesMean = sample.entries.length === 0 ? 0 : sampleBytes / sample.entries.length;
+      return { plan: planChange(before, after), localRecords: storage.recordCount(), members: before.members.length, recordBytesMean };
     },
   };
 }

@@ -147,7 +147,7 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
  * and estimates of keys and bytes from this node's own records. LEAVE
  * without an id is this node.
  */
-function plan(ctx: CommandContext, args: Buffer[]): Reply {
+async function plan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const kind = args.length >= 3 ? upper(args[2]!) : '';
   const cluster = ctx.server.cluster;
   let change: { kind: 'join' | 'leave' | 'remove'; id: string; vnodes?: number };
@@ -164,14 +164,17 @@ function plan(ctx: CommandContext, args: Buffer[]): Reply {
   }
   const members = cluster.members();
   if (change.kind !== 'join' && !members.some((m) => m.id === change.id && m.state !== 'left')) throw new CommandError(`ERR no member ${change.id} on the ring`);
-  const { plan: p, localRecords, members: owners } = cluster.plan(change);
+  const { plan: p, localRecords, members: owners, recordBytesMean } = await cluster.plan(change);
   const n = ctx.server.config.n;
   // Each node stores about N/M of the keys: this node's count scaled up estimates the cluster's.
   const keysEstimate = owners === 0 ? 0 : Math.round((localRecords * owners) / Math.min(n, owners));
+  const keysMoved = Math.round(keysEstimate * p.changedFraction);
   return new MapReply([
     ['change', `${change.kind} ${change.id}`],
     ['changed_share', p.changedFraction.toFixed(4)],
-    ['keys_estimate', Math.round(keysEstimate * p.changedFraction)],
+    ['keys_estimate', keysMoved],
+    // Each key whose replicas change moves one copy per new replica (the flows sum the shares received).
+    ['bytes_estimate', Math.round(keysEstimate * p.flows.reduce((sum, f) => sum + f.fraction, 0) * recordBytesMean)],
     ['flows', p.flows.map((f) => [f.from ?? '-', f.to, f.fraction.toFixed(4)])],
     ['ownership', [...p.ownership].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, o]) => [id, o.before.toFixed(4), o.after.toFixed(4)])],
   ]);

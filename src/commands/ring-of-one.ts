@@ -13,7 +13,5 @@ export const ringOfOneCluster: ClusterInfo = {
   },
   leave: () => Promise.reject(new Error('a ring of one cannot leave')),
   transfer: () => ({ operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined }),
-  plan: () => {
-    throw new Error('a ring of one has no plan');
-  },
+  plan: () => Promise.reject(new Error('a ring of one has no plan')),
 };

@@ -102,7 +102,7 @@ export interface ClusterInfo {
   /** This node's current or last ring transfer (join, leave, cleanup). */
   transfer(): HandoffProgress;
   /** What a change would move (RING PLAN): for a join, `id` is the new node's and its tokens are drawn now. */
-  plan(change: { kind: 'join' | 'leave' | 'remove'; id: string; vnodes?: number }): { plan: ChangePlan; localRecords: number; members: number };
+  plan(change: { kind: 'join' | 'leave' | 'remove'; id: string; vnodes?: number }): Promise<{ plan: ChangePlan; localRecords: number; members: number; recordBytesMean: number }>;
 }
 
 export type { ChangePlan, HandoffProgress };
