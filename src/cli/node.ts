@@ -17,6 +17,7 @@ import { Coordinator } from '../coordinator/coordinator.js';
 import { ReplicaService } from '../coordinator/replica-service.js';
 import { FileActor } from '../storage/actor.js';
 import { LevelHintStore } from '../hints/level-hint-store.js';
+import { handOverHints } from '../hints/hand-over.js';
 import { HandoffSender } from '../hints/sender.js';
 import { RangeService } from '../hints/range-service.js';
 import { RingHandoff } from '../hints/ring-handoff.js';
@@ -163,7 +164,7 @@ export class RingkvNode {
       request: (id, message, timeoutMs) => transport.request(membership.peerAddress(id), message, timeoutMs, id),
       apply,
       persistStatus: (status) => saveStatus(config.dataDir, status),
-      ...(hints === undefined ? {} : { handOverHints: () => handOverHints(hints, coordinator) }),
+      ...(hints === undefined ? {} : { handOverHints: () => handOverHints(hints, (key, siblings) => coordinator.handOverHint(key, siblings)) }),
       logger: log.child({ component: 'ring-handoff' }),
       gossipIntervalMs: config.gossipIntervalMs,
       selfGeneration: identity.generation,
@@ -451,28 +452,6 @@ async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logg
 
 /** Records read to estimate the mean record size for RING PLAN's bytes estimate. */
 const planSampleRecords = 256;
-
-/** Pages of hints handed over at a time when a node leaves. */
-const handOverPageHints = 256;
-
-/** A leaving node's hints, every one handed to its key's other replicas and then deleted (Coordinator.handOverHint). */
-async function handOverHints(hints: LevelHintStore, coordinator: Coordinator): Promise<number> {
-  let handed = 0;
-  for (const target of [...hints.pending().keys()]) {
-    let after: Buffer | undefined;
-    for (;;) {
-      const page = await hints.page(target, after, handOverPageHints);
-      if (page.length === 0) break;
-      for (const hint of page) {
-        await coordinator.handOverHint(hint.key, hint.siblings);
-        // A hint that changed meanwhile is kept (remove compares); the next pass hands over its new version.
-        if (await hints.remove(target, hint.key, hint.siblings)) handed++;
-      }
-      after = page[page.length - 1]!.key;
-    }
-  }
-  return handed;
-}
 
 function clusterView(membership: Membership): ClusterView {
   return {

@@ -29,6 +29,7 @@ import { Coordinator } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
 import { MemoryNetwork, MemoryTransport, mulberry32 } from '../../src/peer/memory-transport.js';
 import type { PeerMessage } from '../../src/peer/transport.js';
+import { handOverHints } from '../../src/hints/hand-over.js';
 import { RangeService } from '../../src/hints/range-service.js';
 import { RingHandoff } from '../../src/hints/ring-handoff.js';
 import type { MemberStatus } from '../../src/membership/state.js';
@@ -273,7 +274,7 @@ export class SimWorld {
       request: (other, message, timeoutMs) => transport.request(this.addressOf(other), message, timeoutMs, other),
       apply,
       persistStatus: async () => undefined,
-      ...(hints === undefined ? {} : { handOverHints: () => this.handOverHints(hints, coordinator) }),
+      ...(hints === undefined ? {} : { handOverHints: () => handOverHints(hints, (key, siblings) => coordinator.handOverHint(key, siblings)) }),
       logger: this.logger,
       gossipIntervalMs: simHandoffGossipMs,
       selfGeneration: 0,
@@ -310,24 +311,6 @@ export class SimWorld {
     }
     ringHandoff.start();
     return { storage, hints, handoff, transport, coordinator, antiEntropy, ringHandoff, unfollowRing: antiEntropy?.unfollow, collecting: false };
-  }
-
-  /** A leaving node's hints, handed to the keys' other replicas (cli/node.ts handOverHints, over the memory store). */
-  private async handOverHints(hints: MemoryHintStore, coordinator: Coordinator): Promise<number> {
-    let handed = 0;
-    for (const target of [...hints.pending().keys()]) {
-      let after: Buffer | undefined;
-      for (;;) {
-        const page = await hints.page(target, after, 64);
-        if (page.length === 0) break;
-        for (const hint of page) {
-          await coordinator.handOverHint(hint.key, hint.siblings);
-          if (await hints.remove(target, hint.key, hint.siblings)) handed++;
-        }
-        after = page[page.length - 1]!.key;
-      }
-    }
-    return handed;
   }
 
   /** The node starts to leave the ring (RING LEAVE); refused as a real node refuses. */
