@@ -34,10 +34,10 @@ async function freeBase(): Promise<number> {
 test('ringkv cluster › three nodes form one cluster and stop together on SIGINT', async (t) => {
   const base = await freeBase();
   const data = await makeTempDir('ringkv-launcher-');
-  const launcher = spawn(process.execPath, [path.join(repoRoot, 'bin/ringkv.js'), 'cluster', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-level', 'warn'], { stdio: 'ignore' });
+  const launcher = spawn(process.execPath, [path.join(repoRoot, 'bin/ringkv.js'), 'cluster', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-level', 'warn'], { stdio: 'ignore', detached: true });
   const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
   t.teardown(async () => {
-    launcher.kill('SIGKILL');
+    killGroup(launcher);
     await removeTempDir(data);
   });
   const converged = await eventually(async () => {
@@ -57,10 +57,10 @@ test('ringkv cluster › --bind 0.0.0.0 with --advertise-host: every node listen
   const base = await freeBase();
   const data = await makeTempDir('ringkv-launcher-');
   const launcher = spawn(process.execPath, [path.join(repoRoot, 'bin/ringkv.js'), 'cluster', '--nodes', '3', '--base-port', String(base), '--data', data,
-    '--bind', '0.0.0.0', '--advertise-host', '127.0.0.1', '--log-level', 'warn'], { stdio: 'ignore' });
+    '--bind', '0.0.0.0', '--advertise-host', '127.0.0.1', '--log-level', 'warn'], { stdio: 'ignore', detached: true });
   const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
   t.teardown(async () => {
-    launcher.kill('SIGKILL');
+    killGroup(launcher);
     await removeTempDir(data);
   });
   let info = '';
@@ -83,3 +83,16 @@ test('ringkv cluster › --bind 0.0.0.0 with --advertise-host: every node listen
   const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
   t.is(code, 0);
 });
+
+/**
+ * Kills the launcher and every node it started: it leads a process group of
+ * its own (detached), so a test that fails before its clean stop leaves no
+ * node running on its ports.
+ */
+function killGroup(launcher: ReturnType<typeof spawn>): void {
+  try {
+    process.kill(-launcher.pid!, 'SIGKILL');
+  } catch {
+    // The group is gone already: the launcher stopped its nodes and exited.
+  }
+}
