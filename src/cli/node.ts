@@ -512,17 +512,12 @@ function clusterInfo(membership: Membership, hostProber: HostProber, ringHandoff
     transfer: () => ringHandoff.progress(),
     plan: async (change) => {
       const before = membership.ring();
-      const owners = membership.members().filter((m) => m.status === 'normal' || m.status === 'leaving' || m.status === 'joining');
-      const tokensOf = (id: string) => membership.stateOf(id)?.tokens ?? [];
-      let members = owners.map((m) => ({ id: m.id, tokens: tokensOf(m.id) }));
-      if (change.kind === 'join') {
+      // The ring once the changes under way complete, with this one applied.
+      const owners = membership.futureRing().members.map((id) => ({ id, tokens: membership.stateOf(id)?.tokens ?? [] }));
+      const after = Ring.build(change.kind === 'join'
         // A new node's tokens are drawn when it first starts: a draw now shows the typical plan.
-        members = [...members, { id: change.id, tokens: generateTokens(change.id, change.vnodes ?? vnodes) }];
-      } else {
-        members = members.filter((m) => m.id !== change.id);
-      }
-      members = members.filter((m) => membership.stateOf(m.id)?.status !== 'leaving' || (change.kind !== 'join' && m.id === change.id));
-      const after = Ring.build(members, before.n);
+        ? [...owners, { id: change.id, tokens: generateTokens(change.id, change.vnodes ?? vnodes) }]
+        : owners.filter((m) => m.id !== change.id), before.n);
       // The mean record size from a sample at the start of the ring: enough for a bytes estimate, read in one page.
       const sample = await storage.scan(0n, planSampleRecords);
       const sampleBytes = sample.entries.reduce((sum, e) => sum + e.key.length + encodedSize(e.siblings), 0);

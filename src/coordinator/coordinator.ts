@@ -18,7 +18,7 @@ import type { Actor } from '../storage/actor.js';
 import { decodeReplicaGetReply, encodeReplicaGet, encodeReplicaPut } from './replica-messages.js';
 import { leavesNothingStale, live, reconcile } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
-import type { Transport } from '../peer/transport.js';
+import type { PeerMessage, Transport } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 import type { ClusterView } from './cluster-view.js';
@@ -403,10 +403,14 @@ export class Coordinator {
     const token = tokenOf(key);
     const replicas = this.view.preferenceList(key, token);
     const pending = this.pendingOf(token);
-    const targets = replicas.includes(target) && pending.length === 0 ? [target] : [...new Set([...(replicas.includes(target) ? [target] : replicas), ...pending])];
-    return Promise.all(targets.map((id) => id === this.selfId
-      ? this.applyLocal(key, token, siblings)
-      : transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id))).then(() => undefined);
+    const homes = replicas.includes(target) ? [target] : replicas;
+    const targets = pending.length === 0 ? homes : [...new Set([...homes, ...pending])];
+    return Promise.all(targets.map((id) => (id === this.selfId ? this.applyLocal(key, token, siblings) : this.putRemote(transport, id, payload)))).then(() => undefined);
+  }
+
+  /** A ReplicaPut of `payload` (encodeReplicaPut) to one node, within the request timeout. */
+  private putRemote(transport: Transport, id: string, payload: Buffer): Promise<PeerMessage> {
+    return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id);
   }
 
   /**
@@ -424,8 +428,7 @@ export class Coordinator {
       .filter((id) => id !== this.selfId && this.view.isUp(id));
     if (others.length === 0) throw new QuorumError('write', 1, 0, 0, false);
     const payload = encodeReplicaPut(key, siblings);
-    const answers = await Promise.allSettled(others.map((id) =>
-      transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id)));
+    const answers = await Promise.allSettled(others.map((id) => this.putRemote(transport, id, payload)));
     const held = answers.filter((a) => a.status === 'fulfilled').length;
     if (held === 0) throw new QuorumError('write', 1, 0, others.length, answers.some((a) => a.status === 'rejected' && (a.reason as { code?: string })?.code === 'PEER_TIMEOUT'));
   }
@@ -614,7 +617,7 @@ export class Coordinator {
         this.applyLocal(key, token, merged).then(done, done);
       } else if (this.transport !== undefined) {
         payload ??= encodeReplicaPut(key, merged);
-        this.transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id).then(done, done);
+        this.putRemote(this.transport, id, payload).then(done, done);
       } else {
         done();
       }

@@ -278,60 +278,59 @@ export class RingHandoff {
       this.finish('done');
       return;
     }
-    while (this.running) {
-      try {
-        await this.announce();
-        const gained = gainedSpans(m.ring(), m.futureRing(), this.options.selfId);
-        this.options.logger.info({ spans: gained.length }, 'joining: streaming the spans this node gains');
-        await this.pull(gained);
-        const replaced = m.replacedMember();
-        await this.become('normal');
-        // The dead member this node replaces leaves the ring for good (as RING REMOVE would): its hints now go to this node.
-        if (replaced !== undefined) {
-          m.removeMember(replaced);
-          this.options.logger.warn({ replaced }, 'replaced a dead member: it is removed from the ring');
-        }
-        this.finish('done');
-        this.options.logger.info({ records: this.progressState.records, bytes: this.progressState.bytes }, 'joined: every gained span streamed; normal');
-        return;
-      } catch (err) {
-        if (!this.running) return;
-        this.progressState.note = (err as Error).message;
-        this.options.logger.warn({ err }, 'joining: a step failed; trying again');
-        await this.sleep(retryDelayMs);
+    await this.retrying('joining', async () => {
+      await this.announce();
+      const gained = gainedSpans(m.ring(), m.futureRing(), this.options.selfId);
+      this.options.logger.info({ spans: gained.length }, 'joining: streaming the spans this node gains');
+      await this.pull(gained);
+      const replaced = m.replacedMember();
+      await this.become('normal');
+      // The dead member this node replaces leaves the ring for good (as RING REMOVE would): its hints now go to this node.
+      if (replaced !== undefined) {
+        m.removeMember(replaced);
+        this.options.logger.warn({ replaced }, 'replaced a dead member: it is removed from the ring');
       }
-    }
+      this.finish('done');
+      this.options.logger.info({ records: this.progressState.records, bytes: this.progressState.bytes }, 'joined: every gained span streamed; normal');
+    });
   }
 
   private async runLeave(): Promise<void> {
     const m = this.options.membership;
     this.begin('leave');
+    await this.retrying('leaving', async () => {
+      await this.announce();
+      const lost = lostSpans(m.ring(), m.futureRing(), this.options.selfId);
+      this.options.logger.info({ spans: lost.length }, 'leaving: handing every span over to its heir');
+      // An heir that is down cannot take its spans now: the span's other new replicas that are up take them
+      // instead (they replicate it already), so the new list holds every write this node had; the heir
+      // gets them later from them by anti-entropy or read repair.
+      const up = (id: string) => id !== this.options.selfId && m.isUp(id);
+      await this.push(lost.map((s) => ({ first: s.first, last: s.last, to: s.to.every(up) ? s.to : s.after.filter(up) })), false);
+      // Hints this node keeps for down replicas would leave with it: each goes to the key's other replicas first.
+      const handed = await this.options.handOverHints?.() ?? 0;
+      if (handed > 0) this.options.logger.info({ hints: handed }, 'leaving: hints for down replicas handed to the keys\' other replicas');
+      await this.become('left');
+      // Nodes that have not heard yet still read this node as a replica: it is done once every live member has.
+      await this.converge();
+      // A hint taken as a fallback between the first handover and the ring hearing this node left.
+      await this.options.handOverHints?.();
+      this.finish('done');
+      this.options.logger.warn({ records: this.progressState.records, bytes: this.progressState.bytes },
+        'left the ring: every span handed over; this node serves no one and may be stopped');
+    });
+  }
+
+  /** Runs `step` until it succeeds or the node stops, noting each failure for the operator and pausing before the next try. */
+  private async retrying(doing: string, step: () => Promise<void>): Promise<void> {
     while (this.running) {
       try {
-        await this.announce();
-        const lost = lostSpans(m.ring(), m.futureRing(), this.options.selfId);
-        this.options.logger.info({ spans: lost.length }, 'leaving: handing every span over to its heir');
-        // An heir that is down cannot take its spans now: the span's other new replicas that are up take them
-        // instead (they replicate it already), so the new list holds every write this node had; the heir
-        // gets them later from them by anti-entropy or read repair.
-        const up = (id: string) => id !== this.options.selfId && m.isUp(id);
-        await this.push(lost.map((s) => ({ first: s.first, last: s.last, to: s.to.every(up) ? s.to : s.after.filter(up) })), false);
-        // Hints this node keeps for down replicas would leave with it: each goes to the key's other replicas first.
-        const handed = await this.options.handOverHints?.() ?? 0;
-        if (handed > 0) this.options.logger.info({ hints: handed }, 'leaving: hints for down replicas handed to the keys\' other replicas');
-        await this.become('left');
-        // Nodes that have not heard yet still read this node as a replica: it is done once every live member has.
-        await this.converge();
-        // A hint taken as a fallback between the first handover and the ring hearing this node left.
-        await this.options.handOverHints?.();
-        this.finish('done');
-        this.options.logger.warn({ records: this.progressState.records, bytes: this.progressState.bytes },
-          'left the ring: every span handed over; this node serves no one and may be stopped');
+        await step();
         return;
       } catch (err) {
         if (!this.running) return;
         this.progressState.note = (err as Error).message;
-        this.options.logger.warn({ err }, 'leaving: a step failed; trying again');
+        this.options.logger.warn({ err }, `${doing}: a step failed; trying again`);
         await this.sleep(retryDelayMs);
       }
     }
@@ -407,6 +406,30 @@ export class RingHandoff {
   }
 
   private async pullFrom(source: string, spans: readonly TokenSpan[]): Promise<void> {
+    await this.eachPage(spans, async (group, fromSpan, fromToken) => {
+      const message = { type: MessageType.RangeRecords, payload: encodeRangeRecords({ spans: group, fromSpan, fromToken, bytesMax: rangePageBytesDefault }) };
+      const reply = await this.options.request(source, message, transferRequestTimeoutMs);
+      if (reply.type !== MessageType.RangeRecordsReply) throw new HandoffError('HANDOFF_FAILED', `${source} answered a range read with type ${reply.type}`);
+      const page = decodeRangeRecordsReply(reply.payload);
+      await Promise.all(page.entries.map((e) => this.options.apply(e.key, e.siblings)));
+      this.stats.recordsReceived += page.entries.length;
+      this.stats.bytesReceived += reply.payload.length;
+      this.counted(page.entries.length, reply.payload.length);
+      for (let i = fromSpan; i < (page.done ? group.length : page.nextSpan); i++) this.streamed.add(streamedKey(source, group[i]!));
+      if (!page.done) await this.paced(reply.payload.length);
+      return page;
+    });
+  }
+
+  /**
+   * Walks `spans` a group of spansPerRequest at a time and each group a page
+   * at a time: `page` reads (or asks for) the page at a cursor and returns
+   * where the next one starts. Counts the spans done for progress().
+   */
+  private async eachPage(
+    spans: readonly TokenSpan[],
+    page: (group: readonly TokenSpan[], fromSpan: number, fromToken: bigint) => Promise<{ done: boolean; nextSpan: number; nextToken: bigint }>,
+  ): Promise<void> {
     const perRequest = this.options.spansPerRequest ?? rangeSpansMax;
     for (let at = 0; at < spans.length; at += perRequest) {
       const group = spans.slice(at, at + perRequest);
@@ -414,20 +437,11 @@ export class RingHandoff {
       let fromToken = group[0]!.first;
       for (;;) {
         this.checkRunning();
-        const message = { type: MessageType.RangeRecords, payload: encodeRangeRecords({ spans: group, fromSpan, fromToken, bytesMax: rangePageBytesDefault }) };
-        const reply = await this.options.request(source, message, transferRequestTimeoutMs);
-        if (reply.type !== MessageType.RangeRecordsReply) throw new HandoffError('HANDOFF_FAILED', `${source} answered a range read with type ${reply.type}`);
-        const page = decodeRangeRecordsReply(reply.payload);
-        await Promise.all(page.entries.map((e) => this.options.apply(e.key, e.siblings)));
-        this.stats.recordsReceived += page.entries.length;
-        this.stats.bytesReceived += reply.payload.length;
-        this.counted(page.entries.length, reply.payload.length);
-        this.progressState.spansDone += (page.done ? group.length : page.nextSpan) - fromSpan;
-        for (let i = fromSpan; i < (page.done ? group.length : page.nextSpan); i++) this.streamed.add(streamedKey(source, group[i]!));
-        if (page.done) break;
-        fromSpan = page.nextSpan;
-        fromToken = page.nextToken;
-        await this.paced(reply.payload.length);
+        const next = await page(group, fromSpan, fromToken);
+        this.progressState.spansDone += (next.done ? group.length : next.nextSpan) - fromSpan;
+        if (next.done) break;
+        fromSpan = next.nextSpan;
+        fromToken = next.nextToken;
       }
     }
   }
@@ -458,53 +472,41 @@ export class RingHandoff {
         skipped += list.length;
         continue;
       }
-      const perRequest = this.options.spansPerRequest ?? rangeSpansMax;
-      for (let at = 0; at < list.length; at += perRequest) {
-        const group = list.slice(at, at + perRequest);
-        let fromSpan = 0;
-        let fromToken = group[0]!.first;
-        for (;;) {
-          this.checkRunning();
-          const down = to.filter((id) => !this.options.membership.isUp(id));
-          if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to take its spans`);
-          const page = await readSpans(this.options.storage, group, fromSpan, fromToken, rangePageBytesDefault);
-          // Cleanup sends only records written lately (handOverWindowMs) and drops the rest unsent: the new
-          // replicas got every older write by streaming, and an old version held here alone may be one whose
-          // delete they have since reaped, which sending it would bring back.
-          const send = dropAfter ? page.entries.filter((e) => this.writtenLately(e.siblings)) : page.entries;
-          if (dropAfter && send.length < page.entries.length) {
-            dropped += await this.drop(page.entries.filter((e) => !this.writtenLately(e.siblings)));
-          }
-          if (send.length > 0) {
-            const payload = encodeRangePut(send);
-            await Promise.all(to.map(async (id) => {
-              const reply = await this.options.request(id, { type: MessageType.RangePut, payload }, transferRequestTimeoutMs);
-              if (reply.type !== MessageType.RangePutAck) throw new HandoffError('HANDOFF_FAILED', `${id} answered a range put with type ${reply.type}`);
-              decodeRangePutAck(reply.payload);
-            }));
-            this.stats.recordsSent += send.length * to.length;
-            this.stats.bytesSent += payload.length * to.length;
-            this.counted(send.length, payload.length * to.length);
-            if (dropAfter) dropped += await this.drop(send);
-            await this.paced(payload.length * to.length);
-          }
-          this.progressState.spansDone += (page.done ? group.length : page.nextSpan) - fromSpan;
-          if (page.done) break;
-          fromSpan = page.nextSpan;
-          fromToken = page.nextToken;
+      await this.eachPage(list, async (group, fromSpan, fromToken) => {
+        const down = to.filter((id) => !this.options.membership.isUp(id));
+        if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to take its spans`);
+        const page = await readSpans(this.options.storage, group, fromSpan, fromToken, rangePageBytesDefault);
+        // Cleanup sends only records written lately (handOverWindowMs) and drops the rest unsent: the new
+        // replicas got every older write by streaming, and an old version held here alone may be one whose
+        // delete they have since reaped, which sending it would bring back.
+        let send = page.entries;
+        if (dropAfter) {
+          const since = this.now() - (this.options.handOverWindowMs ?? handOverWindowMsDefault);
+          const old: RecordEntry[] = [];
+          send = [];
+          for (const e of page.entries) (e.siblings.some((v) => v.timestamp >= since) ? send : old).push(e);
+          if (old.length > 0) dropped += await this.drop(old);
         }
-      }
+        if (send.length > 0) {
+          const payload = encodeRangePut(send);
+          await Promise.all(to.map(async (id) => {
+            const reply = await this.options.request(id, { type: MessageType.RangePut, payload }, transferRequestTimeoutMs);
+            if (reply.type !== MessageType.RangePutAck) throw new HandoffError('HANDOFF_FAILED', `${id} answered a range put with type ${reply.type}`);
+            decodeRangePutAck(reply.payload);
+          }));
+          this.stats.recordsSent += send.length * to.length;
+          this.stats.bytesSent += payload.length * to.length;
+          this.counted(send.length, payload.length * to.length);
+          if (dropAfter) dropped += await this.drop(send);
+          await this.paced(payload.length * to.length);
+        }
+        return page;
+      });
     }
     return { dropped, skipped };
   }
 
-  /** Whether a record's newest version is younger than handOverWindowMs. */
-  private writtenLately(siblings: readonly Sibling[]): boolean {
-    const since = this.now() - (this.options.handOverWindowMs ?? handOverWindowMsDefault);
-    return siblings.some((v) => v.timestamp >= since);
-  }
-
-  /** Deletes records handed over, each only if it is still what was sent. */
+  /** Deletes records read for cleanup (sent or not), each only if it is still what was read. */
   private async drop(entries: readonly RecordEntry[]): Promise<number> {
     let dropped = 0;
     await Promise.all(entries.map((e) => {

@@ -19,7 +19,7 @@ import { decodeControl, encodeControl } from '../peer/codec.js';
 import { pendingReplicasFor, Ring } from '../ring/index.js';
 import type { MemberState, MemberStatus } from './state.js';
 import {
-  compareStamps, diff, digestsOf, leftAtMs, leftRetentionMs, ownsFutureTokens, ownsTokens, removedState, ringPlacementChanged,
+  compareStamps, diff, digestsOf, leftAtMs, leftRetentionMs, memberStatuses, ownsFutureTokens, ownsTokens, removedState, ringPlacementChanged,
 } from './state.js';
 import type { Liveness } from './phi.js';
 import { PhiDetector, phiSamplesMaxDefault } from './phi.js';
@@ -312,11 +312,6 @@ export class Membership {
     return [...this.states.values()].filter((s) => s.id !== this.self.id && ownsTokens(s)).map((s) => s.generation);
   }
 
-  /** Members that own tokens once every change completes, this node included if it stays. */
-  futureOwnerCount(): number {
-    return [...this.states.values()].filter(ownsFutureTokens).length;
-  }
-
   /** Every member, sorted by id; liveness is brought up to date first, so each one's verdict matches its phi. */
   members(): MemberView[] {
     this.refreshLiveness();
@@ -401,10 +396,10 @@ export class Membership {
    * that has left takes removedState's version (the wall time), as a removal
    * does, so every node knows when to forget it; it then serves no one.
    */
-  setStatus(status: MemberStatus, wallNowMs = Date.now()): void {
+  setStatus(status: MemberStatus): void {
     const before = this.selfState();
     if (before.status === status) return;
-    const after = status === 'left' ? removedState(before, wallNowMs) : { ...before, status, version: before.version + 1 };
+    const after = status === 'left' ? removedState(before, this.now()) : { ...before, status, version: before.version + 1 };
     this.states.set(this.self.id, after);
     this.cachedRing = undefined;
     this.cachedFutureRing = undefined;
@@ -441,7 +436,7 @@ export class Membership {
     if (reply.type !== MessageType.MemberStateReply) throw new MembershipError('GOSSIP_INVALID', `${id} answered a state query with type ${reply.type}`);
     const body = decodeControl<{ status?: unknown; generation?: unknown; version?: unknown } | null>(reply.payload);
     if (body === null) return undefined;
-    if (typeof body.status !== 'string' || !(memberStatusesSet as Set<string>).has(body.status) || typeof body.generation !== 'number' || typeof body.version !== 'number') {
+    if (typeof body.status !== 'string' || !(memberStatuses as readonly string[]).includes(body.status) || typeof body.generation !== 'number' || typeof body.version !== 'number') {
       throw new MembershipError('GOSSIP_INVALID', `${id} answered a malformed state`);
     }
     return { status: body.status as MemberStatus, generation: body.generation, version: body.version };
@@ -557,7 +552,6 @@ export class Membership {
   private absorb(incoming: readonly WireState[]): void {
     const nowMs = this.now();
     let ringChanged = false;
-    let statusChanged = false;
     for (const w of incoming) {
       if (w.id === this.self.id) {
         if (w.status === 'left') this.noteRemoved(w);
@@ -577,16 +571,14 @@ export class Membership {
       // keeps gossiping until it is stopped, and is up meanwhile (a node that has not heard it left
       // still reads it as a replica), though it owns nothing.
       if (current !== undefined && !(next.status === 'left' && current.status !== 'left')) this.detector.heartbeat(next.id, nowMs);
-      if (ringPlacementChanged(current, next)) ringChanged = true;
-      if (current === undefined || current.status !== next.status || current.tokens !== next.tokens) {
-        // Whether a joining member owns tokens now depends on how many others do (ring()): rebuild both.
-        this.cachedRing = undefined;
-        this.cachedFutureRing = undefined;
-        statusChanged = true;
-      }
+      // Whether a joining member owns tokens now depends on how many others do (ring()): any change of a
+      // member's status or tokens rebuilds both rings.
+      if (current === undefined || current.status !== next.status || ringPlacementChanged(current, next)) ringChanged = true;
     }
-    if (ringChanged) this.cachedRing = undefined;
-    if (statusChanged && !ringChanged) this.refreshLiveness(true);
+    if (ringChanged) {
+      this.cachedRing = undefined;
+      this.cachedFutureRing = undefined;
+    }
     this.refreshLiveness(ringChanged);
   }
 
@@ -719,7 +711,6 @@ function sameTokens(a: readonly bigint[], b: readonly bigint[]): boolean {
   return a.length === b.length && tokensKey(a) === tokensKey(b);
 }
 
-const memberStatusesSet: ReadonlySet<string> = new Set(['joining', 'normal', 'leaving', 'left']);
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;

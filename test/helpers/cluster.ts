@@ -646,3 +646,20 @@ export async function keysOwnedBy(client: Redis, owners: readonly string[], pref
   }
   return keys;
 }
+
+/** `ringkv ARGS…` (the CLI, run to completion): its exit code, stdout and stderr. */
+export function runRingkv(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), ...args], { timeout: 120_000 }, (err, out, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out, err: stderr });
+    });
+  });
+}
+
+/** Waits until every one of `nodes` lists `members` members, all normal (a join or leave done everywhere). */
+export function waitAllNormal(nodes: readonly RingkvNode[], members: number, timeoutMs = 60_000): Promise<boolean> {
+  return eventually(async () => {
+    const views = await Promise.all(nodes.map((n) => n.memberStates()));
+    return views.every((v) => v.length === members && v.every((state) => state === 'normal'));
+  }, timeoutMs, 200);
+}

@@ -3,23 +3,14 @@
 // handover moves data). The register workload's history checker judges every
 // read; afterwards the three left hold every key, and the departed nodes
 // hold nothing the ring needs (every key reads back with them stopped).
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { repoRoot, ringkvStatus, startCluster, type RingkvNode } from '../helpers/cluster.js';
+import { ringkvStatus, runRingkv, startCluster, type RingkvNode } from '../helpers/cluster.js';
 import { RegisterWorkload } from '../helpers/workload.js';
 import { misplaced } from '../helpers/placement.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000', '--anti-entropy-interval-ms', '0'];
 
-function ringkv(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), ...args], { timeout: 120_000 }, (err, out, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out, err: stderr });
-    });
-  });
-}
 
 test.serial('shrink 5 → 3 by decommission under a read/write workload: no acknowledged write lost, no stale read, the departed hold nothing the ring needs', async (t) => {
   const cluster = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, extraArgs: fastGossip });
@@ -31,7 +22,7 @@ test.serial('shrink 5 → 3 by decommission under a read/write workload: no ackn
   for (const key of preloaded) p.set(key, `v:${key}`);
   t.true((await p.exec())!.every(([err]) => err === null));
 
-  const plan = await ringkv(['plan', 'leave', n5.id, '-p', String(n1.port)]);
+  const plan = await runRingkv(['plan', 'leave', n5.id, '-p', String(n1.port)]);
   t.is(plan.code, 0, plan.err);
   t.regex(plan.out, /^plan: leave n5: /m);
 
@@ -41,7 +32,7 @@ test.serial('shrink 5 → 3 by decommission under a read/write workload: no ackn
   workload.start();
   for (const node of [n5, n4]) {
     const startedAt = Date.now();
-    const out = await ringkv(['decommission', '-p', String(node.port)]);
+    const out = await runRingkv(['decommission', '-p', String(node.port)]);
     t.is(out.code, 0, `${out.out}\n${out.err}`);
     t.regex(out.out, new RegExp(`^plan: leave ${node.id}: `, 'm'), 'the plan is printed first');
     t.regex(out.out, /^decommission: left the ring; \d+ records/m);
@@ -50,7 +41,7 @@ test.serial('shrink 5 → 3 by decommission under a read/write workload: no ackn
     t.true(states.includes('left'));
   }
   // A third leave would leave fewer than N: refused, with the reason.
-  const refused = await ringkv(['decommission', '-p', String(n3.port)]);
+  const refused = await runRingkv(['decommission', '-p', String(n3.port)]);
   t.is(refused.code, 1);
   t.regex(refused.err, /leaving would leave 2 members for N=3/);
   await workload.stop();

@@ -4,18 +4,11 @@
 // read; afterwards every key is on exactly its 3 owners.
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { eventually, ringkvStatus, startCluster, startNode, type RingkvNode } from '../helpers/cluster.js';
+import { eventually, ringkvStatus, startCluster, startNode, waitAllNormal, type RingkvNode } from '../helpers/cluster.js';
 import { misplaced } from '../helpers/placement.js';
 import { RegisterWorkload } from '../helpers/workload.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000', '--anti-entropy-interval-ms', '0'];
-
-async function waitAllNormal(nodes: readonly RingkvNode[], expected: number, timeoutMs: number): Promise<boolean> {
-  return eventually(async () => {
-    const views = await Promise.all(nodes.map((n) => n.memberStates()));
-    return views.every((v) => v.length === expected && v.every((s) => s === 'normal'));
-  }, timeoutMs, 200);
-}
 
 test.serial('grow 3 → 5 under a read/write workload: no acknowledged write lost, no stale read, then every key on exactly its 3 owners', async (t) => {
   const cluster = await startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: fastGossip });

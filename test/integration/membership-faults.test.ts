@@ -4,28 +4,13 @@
 // leaves while it keeps hints for a down replica (it hands them to the keys'
 // other replicas before it goes). Afterwards every key reads back and sits
 // on exactly its owners.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { eventually, infoNumber, repoRoot, startCluster, startNode, type RingkvNode } from '../helpers/cluster.js';
+import { eventually, infoNumber, runRingkv, startCluster, startNode, waitAllNormal, type RingkvNode } from '../helpers/cluster.js';
 import { holders, misplaced } from '../helpers/placement.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000', '--anti-entropy-interval-ms', '300'];
 
-function ringkv(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), ...args], { timeout: 120_000 }, (err, out, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out, err: stderr });
-    });
-  });
-}
-
-async function allNormal(nodes: readonly RingkvNode[], members: number): Promise<boolean> {
-  return eventually(async () => {
-    const views = await Promise.all(nodes.map((n) => n.memberStates()));
-    return views.every((v) => v.length === members && v.every((s) => s === 'normal'));
-  }, 60_000, 200);
-}
 
 test.serial('join while a node is down: the plan; the join waits for the replica it displaces (and says so) while the cluster serves; once that node is back it streams, and every key is on exactly its owners', async (t) => {
   const cluster = await startCluster({ nodes: 4, n: 3, r: 2, w: 2, extraArgs: fastGossip });
@@ -41,7 +26,7 @@ test.serial('join while a node is down: the plan; the join waits for the replica
   for (const key of keys) p.set(key, `v:${key}`);
   t.true((await p.exec())!.every(([err]) => err === null));
 
-  const plan = await ringkv(['plan', 'join', '-p', String(n1.port)]);
+  const plan = await runRingkv(['plan', 'join', '-p', String(n1.port)]);
   t.is(plan.code, 0, plan.err);
   t.regex(plan.out, /^plan: join planned-\S+: [\d.]+% of the token space changes replicas/m);
   t.regex(plan.out, /receives [\d.]+% of the token space from n[1-4]/);
@@ -61,7 +46,7 @@ test.serial('join while a node is down: the plan; the join waits for the replica
   t.is((await client.mget(...keys)).filter((v, i) => v !== `v:${keys[i]}`).length, 0);
 
   await n3.restart();
-  t.true(await allNormal([n1, n2, n3, n4, joiner], 5), 'n5 joins once n3 is back');
+  t.true(await waitAllNormal([n1, n2, n3, n4, joiner], 5), 'n5 joins once n3 is back');
   t.log((await joiner.info('cluster')).match(/^ring_transfer:.*$/m)?.[0] ?? '');
   const all = [...keys, ...during];
   const values = await c5.mget(...all);
@@ -92,7 +77,7 @@ test.serial('leave while hints are pending: the leaving node hands its hints to 
   const pending = await Promise.all(others.map(async (n) => infoNumber(await n.info('cluster'), 'hints_pending')));
   const leaver = others[pending.indexOf(Math.max(...pending))]!;
   t.true(Math.max(...pending) > 0, `hints pending on ${leaver.id}: ${Math.max(...pending)}`);
-  const out = await ringkv(['decommission', '-p', String(leaver.port)]);
+  const out = await runRingkv(['decommission', '-p', String(leaver.port)]);
   t.is(out.code, 0, `${out.out}\n${out.err}`);
   t.regex(out.out, new RegExp(`^plan: leave ${leaver.id}: `, 'm'));
   t.is(infoNumber(await leaver.info('cluster'), 'hints_pending'), 0, 'the leaver keeps no hint');
@@ -126,7 +111,7 @@ test.serial('replace a dead node: ringkv start --replace takes its tokens, holds
   const ownersBefore = (await Promise.all(keys.map((k) => client.call('RING', 'OWNERS', k)))) as string[][][];
 
   // An up member cannot be replaced.
-  const refused = await ringkv(['start', '--port', '0', '--data', path.join(n1.dataDir, '..', `replace-refused-${process.pid}`), '--seeds', `127.0.0.1:${n1.peerPort}`, '--replace', n4.id]);
+  const refused = await runRingkv(['start', '--port', '0', '--data', path.join(n1.dataDir, '..', `replace-refused-${process.pid}`), '--seeds', `127.0.0.1:${n1.peerPort}`, '--replace', n4.id]);
   t.is(refused.code, 2);
   t.regex(refused.err, /n4 is up; only a dead member is replaced/);
 

@@ -2,21 +2,12 @@
 // and `ringkv removenode` takes it out of the ring; the three left then hold
 // every key (N copies again, re-replicated by anti-entropy, no read), and the
 // removed node started again on its old disk stays out and serves no one.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { eventually, repoRoot, ringkvStatus, startCluster } from '../helpers/cluster.js';
+import { eventually, ringkvStatus, runRingkv, startCluster } from '../helpers/cluster.js';
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000', '--anti-entropy-interval-ms', '0'];
 
-function ringkv(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'ringkv.js'), ...args], { timeout: 120_000 }, (err, out, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out, err: stderr });
-    });
-  });
-}
 
 async function localCount(client: Redis, keys: readonly string[]): Promise<number> {
   const p = client.pipeline();
@@ -40,7 +31,7 @@ test.serial('removenode: a killed member leaves the ring, the others re-replicat
   await t.throwsAsync(client.call('RING', 'REMOVE', n4.id), { message: /is up: only a dead member is removed/ });
   await n4.kill();
   await cluster.waitConverged(3, 20_000);
-  const removed = await ringkv(['removenode', n4.id, '-p', String(n1.port)]);
+  const removed = await runRingkv(['removenode', n4.id, '-p', String(n1.port)]);
   t.is(removed.code, 0, removed.err);
   t.log(removed.out.trim());
   t.regex(removed.out, /^plan: remove n4 \(normal, down\)/m);
