@@ -4,7 +4,8 @@
 
 import { forEachKey } from './multi-key.js';
 import { OK, SimpleReply, type Reply } from '../resp/reply.js';
-import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
+import { integerArg, syntaxError, upper } from './args.js';
+import { commandExpiry, msReply, secondsReply } from './expiry.js';
 import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
 import { globMatch } from './glob.js';
 import { CommandError, type CommandContext } from './types.js';
@@ -31,46 +32,55 @@ async function exists(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   return values.filter((v) => v !== undefined).length;
 }
 
-type ExpireCondition = 'NX' | 'XX' | 'GT' | 'LT' | undefined;
+interface ExpireFlags {
+  nx: boolean;
+  xx: boolean;
+  gt: boolean;
+  lt: boolean;
+}
 
-function expireCondition(args: Buffer[], from: number): ExpireCondition {
-  let condition: ExpireCondition;
+/**
+ * EXPIRE's NX|XX|GT|LT as Redis parses them (expire.c
+ * parseExtendedExpireArgumentsOrReply): every option is read first (an
+ * unknown one is refused as met), then only NX with any other, and GT with
+ * LT, conflict — `XX LT` and `XX GT` are both checked, repeats are fine.
+ */
+export function expireFlags(args: Buffer[], from: number): ExpireFlags {
+  const flags: ExpireFlags = { nx: false, xx: false, gt: false, lt: false };
   for (let i = from; i < args.length; i++) {
     const option = upper(args[i]!);
-    if (option !== 'NX' && option !== 'XX' && option !== 'GT' && option !== 'LT') {
-      throw new CommandError(`ERR Unsupported option ${args[i]!.toString('utf8')}`);
-    }
-    if (condition !== undefined && condition !== option) {
-      const pair = [condition, option].sort().join(' ');
-      if (pair === 'GT LT') throw new CommandError('ERR GT and LT options at the same time are not compatible');
-      throw new CommandError('ERR NX and XX, GT or LT options at the same time are not compatible');
-    }
-    condition = option;
+    if (option === 'NX') flags.nx = true;
+    else if (option === 'XX') flags.xx = true;
+    else if (option === 'GT') flags.gt = true;
+    else if (option === 'LT') flags.lt = true;
+    else throw new CommandError(`ERR Unsupported option ${args[i]!.toString('utf8')}`);
   }
-  return condition;
+  if (flags.nx && (flags.xx || flags.gt || flags.lt)) throw new CommandError('ERR NX and XX, GT or LT options at the same time are not compatible');
+  if (flags.gt && flags.lt) throw new CommandError('ERR GT and LT options at the same time are not compatible');
+  return flags;
+}
+
+/** Whether the flags let a key whose expiry is `ttl` (undefined: none) take the expiry `at`, in Redis's order of checks. */
+function expireAllowed(flags: ExpireFlags, ttl: number | undefined, at: number): boolean {
+  if (flags.nx && ttl !== undefined) return false;
+  if (flags.xx && ttl === undefined) return false;
+  // No expiry counts as an infinite one: GT never beats it, LT always does.
+  if (flags.gt && (ttl === undefined || at <= ttl)) return false;
+  if (flags.lt && ttl !== undefined && at >= ttl) return false;
+  return true;
 }
 
 /** EXPIRE and friends: `unitMs` scales the amount, `absolute` makes it a timestamp. */
-function expire(unitMs: number, absolute: boolean, command: string) {
+function expire(unitMs: 1 | 1000, absolute: boolean, command: string) {
   return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> => {
     const key = args[1]!;
-    const amount = parseInteger(args[2]!);
-    if (amount === null) throw new CommandError(notInteger);
-    const condition = expireCondition(args, 3);
-    const now = ctx.server.coordinator.now();
-    const at = absolute ? amount * unitMs : now + amount * unitMs;
-    if (!Number.isSafeInteger(amount * unitMs) || !Number.isSafeInteger(at)) {
-      throw new CommandError(`ERR invalid expire time in '${command}' command`);
-    }
+    const flags = expireFlags(args, 3);
+    const at = commandExpiry(args[2]!, unitMs, absolute, ctx.server.coordinator.now(), command);
     const state = await readKey(ctx, key);
     const current = state.current;
     if (current === undefined) return 0;
-    const ttl = current.expiresAt;
-    if (condition === 'NX' && ttl !== undefined) return 0;
-    if (condition === 'XX' && ttl === undefined) return 0;
-    if (condition === 'GT' && (ttl === undefined || at <= ttl)) return 0;
-    if (condition === 'LT' && ttl !== undefined && at >= ttl) return 0;
-    if (at <= now) await writeKey(ctx, key, deleteMutation, state.context);
+    if (!expireAllowed(flags, current.expiresAt, at)) return 0;
+    if (at <= state.now) await writeKey(ctx, key, deleteMutation, state.context);
     else await writeKey(ctx, key, valueMutation(current.value, at), state.context);
     return 1;
   };
@@ -82,7 +92,17 @@ function ttl(unitMs: number) {
     if (current === undefined) return -2;
     if (current.expiresAt === undefined) return -1;
     const remaining = Math.max(0, current.expiresAt - ctx.server.coordinator.now());
-    return unitMs === 1 ? remaining : Math.floor((remaining + 500) / 1000);
+    return unitMs === 1 ? msReply(remaining) : secondsReply(remaining);
+  };
+}
+
+/** EXPIRETIME and PEXPIRETIME: the absolute expiry, -1 without one, -2 for a missing key. */
+function expiretime(unitMs: number) {
+  return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> => {
+    const current = await readValue(ctx, args[1]!);
+    if (current === undefined) return -2;
+    if (current.expiresAt === undefined) return -1;
+    return unitMs === 1 ? msReply(current.expiresAt) : secondsReply(current.expiresAt);
   };
 }
 
@@ -163,6 +183,8 @@ export const keyCommands = {
   pexpireat: expire(1, true, 'pexpireat'),
   ttl: ttl(1000),
   pttl: ttl(1),
+  expiretime: expiretime(1000),
+  pexpiretime: expiretime(1),
   persist,
   type,
   keys,
