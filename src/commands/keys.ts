@@ -4,9 +4,10 @@
 
 import { forEachKey } from './multi-key.js';
 import { OK, SimpleReply, type Reply } from '../resp/reply.js';
-import { integerArg, syntaxError, upper } from './args.js';
+import { randomBytes } from 'node:crypto';
+import { integerArg, longLongArg, syntaxError, upper } from './args.js';
 import { commandExpiry, msReply, secondsReply } from './expiry.js';
-import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { deleteMutation, readKey, readValue, valueMutation, writeKey, writeQuorum } from './data.js';
 import { globMatch } from './glob.js';
 import { CommandError, type CommandContext } from './types.js';
 
@@ -23,7 +24,9 @@ async function deleteKey(ctx: CommandContext, key: Buffer): Promise<boolean> {
 }
 
 async function del(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const existed = await forEachKey(args.length - 1, (i) => deleteKey(ctx, args[i + 1]!));
+  // A key named twice is deleted once and counted once, as Redis's second lookup finds it gone.
+  const unique = [...new Map(args.slice(1).map((k) => [k.toString('latin1'), k])).values()];
+  const existed = await forEachKey(unique.length, (i) => deleteKey(ctx, unique[i]!));
   return existed.filter(Boolean).length;
 }
 
@@ -122,6 +125,41 @@ async function type(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   return (await readValue(ctx, args[1]!)) === undefined ? typeNone : typeString;
 }
 
+/**
+ * RANDOMKEY: the first live key at or after a random ring position (wrapping
+ * once), found with the cluster-wide SCAN. Keys after a wide gap between
+ * tokens come up more often than others — Redis's pick is not uniform
+ * either — and an empty keyspace answers nil after one full turn.
+ */
+async function randomkey(ctx: CommandContext): Promise<Reply> {
+  const start = randomBytes(8).readBigUInt64BE();
+  const coordinator = ctx.server.coordinator;
+  let cursor = start;
+  let wrapped = false;
+  for (;;) {
+    const page = await coordinator.scan(cursor, randomKeyPageKeys);
+    if (page.keys.length > 0) return page.keys[0]!;
+    if (page.cursor === 0n) {
+      if (wrapped || start === 0n) return null;
+      wrapped = true;
+    } else if (wrapped && page.cursor > start) return null;
+    cursor = page.cursor;
+  }
+}
+
+/**
+ * WAIT: in ringkv every write this connection made was acknowledged by W
+ * replicas before its reply, so W−1 copies besides the coordinator's exist
+ * already; WAIT answers that at once and never blocks (a later replica's
+ * copy is not tracked). With W=1, as for a Redis without replicas, 0.
+ */
+function wait(ctx: CommandContext, args: Buffer[]): Reply {
+  longLongArg(args[1]!);
+  const timeout = longLongArg(args[2]!, 'ERR timeout is not an integer or out of range');
+  if (timeout < 0n) throw new CommandError('ERR timeout is negative');
+  return writeQuorum(ctx) - 1;
+}
+
 async function keys(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const pattern = args[1]!;
   const matchAll = pattern.length === 1 && pattern[0] === 0x2a;
@@ -134,6 +172,8 @@ async function keys(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 
 /** SCAN COUNT is a hint; larger values are clamped to bound one reply. */
 const scanCountMax = 10_000;
+/** Keys RANDOMKEY asks of each member per step: a few, so a sparse stretch of the ring costs few round trips. */
+const randomKeyPageKeys = 16;
 const cursorPattern = /^(0|[1-9][0-9]{0,19})$/;
 
 async function scan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
@@ -177,6 +217,10 @@ async function flushall(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 export const keyCommands = {
   del,
   exists,
+  // TOUCH counts the keys that exist, as Redis does; there is no access time to update (OBJECT IDLETIME counts from the last write).
+  touch: exists,
+  randomkey,
+  wait,
   expire: expire(1000, false, 'expire'),
   pexpire: expire(1, false, 'pexpire'),
   expireat: expire(1000, true, 'expireat'),
