@@ -230,6 +230,11 @@ test('cluster › RENAME, RENAMENX, COPY and MSETNX written through one node rea
   t.is(await c1!.msetnx('cl:m1', '1', 'cl:m2', '2'), 1);
   t.is(await c2!.msetnx('cl:m2', 'x', 'cl:m3', 'y'), 0);
   t.deepEqual(await c3!.mget('cl:m1', 'cl:m2', 'cl:m3'), ['1', '2', null]);
+  // RANDOMKEY walks the cluster-wide keyspace: any node returns a live key.
+  for (const c of [c1!, c2!, c3!]) {
+    const key = await c.randomkey();
+    t.true(key !== null && (await c.exists(key)) === 1, `RANDOMKEY gave ${key}`);
+  }
 });
 
 test('cluster › BITOP and LCS read their sources on any node; SETBIT and BITFIELD keep the expiry; WAIT answers W-1', async (t) => {
