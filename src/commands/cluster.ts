@@ -2,6 +2,7 @@
 // causal context and the siblings of a key, the connection's quorum sizes,
 // and the ring.
 
+import { msReply } from './expiry.js';
 import { encodeContext } from '../clock/context.js';
 import { ceiling, live, versionOrder } from '../clock/siblings.js';
 import { tokenOf } from '../storage/keys.js';
@@ -94,7 +95,7 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
         ['past', s.past.map((e) => `${e.actor}:${e.counter}`).join(',')],
         ['context', encodeContext(key, ceiling(s))],
         ['timestamp', s.timestamp],
-        ['expires_at', s.expiresAt ?? -1],
+        ['expires_at', s.expiresAt === undefined ? -1 : msReply(s.expiresAt)],
         ['deleted', s.deleted ? 1 : 0],
       ]));
     }

@@ -4,6 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ErrorReply, MapReply, OK, PONG, VerbatimReply, type Reply } from '../resp/reply.js';
 import { integerArg, syntaxError, upper } from './args.js';
+import { helpReply } from './object.js';
 import { CommandError, type CommandContext, type Session } from './types.js';
 
 export const redisVersionCompatible = '7.2.0';
@@ -118,6 +119,27 @@ function describeSession(session: Session, now: number): string {
   );
 }
 
+/** CLIENT HELP in Redis's words, listing only the subcommands ringkv serves. */
+const clientHelp = [
+  'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'LIST',
+  '    Return information about client connections.',
+  'SETINFO <option> <value>',
+  '    Set client meta attr. Options are:',
+  '    * LIB-NAME: the client lib name.',
+  '    * LIB-VER: the client lib version.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'HELP',
+  '    Prints this help.',
+];
+
 function client(ctx: CommandContext, args: Buffer[]): Reply {
   const sub = upper(args[1]!);
   const session = ctx.session;
@@ -153,6 +175,9 @@ function client(ctx: CommandContext, args: Buffer[]): Reply {
       else throw new CommandError(`ERR Unrecognized option '${args[2]!.toString('utf8')}'`);
       return OK;
     }
+    case 'HELP':
+      arity(2);
+      return helpReply(clientHelp);
     default:
       throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CLIENT HELP.`);
   }

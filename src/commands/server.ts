@@ -6,6 +6,7 @@ import { MapReply, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.
 import { upper } from './args.js';
 import { globMatch } from './glob.js';
 import { argumentReply } from './syntax.js';
+import { helpReply } from './object.js';
 import { formatPhi } from './cluster.js';
 import { redisVersionCompatible } from './connection.js';
 import { CommandError, type CommandContext, type CommandSpec } from './types.js';
@@ -235,6 +236,27 @@ function uniqueSpecs(ctx: CommandContext): CommandSpec[] {
   return [...new Set(ctx.server.commands.values())];
 }
 
+/** COMMAND HELP in Redis's words, listing only the subcommands ringkv serves. */
+const commandHelp = [
+  'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  '(no subcommand)',
+  '    Return details about all Redis commands.',
+  'COUNT',
+  '    Return the total number of commands in this Redis server.',
+  'LIST',
+  '    Return a list of all commands in this Redis server.',
+  'INFO [<command-name> ...]',
+  '    Return details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'HELP',
+  '    Prints this help.',
+];
+
 function command(ctx: CommandContext, args: Buffer[]): Reply {
   if (args.length === 1) return uniqueSpecs(ctx).map(commandInfo);
   const sub = upper(args[1]!);
@@ -253,6 +275,9 @@ function command(ctx: CommandContext, args: Buffer[]): Reply {
     }
     case 'LIST':
       return uniqueSpecs(ctx).map((s) => s.name);
+    case 'HELP':
+      if (args.length !== 2) throw new CommandError("ERR wrong number of arguments for 'command|help' command");
+      return helpReply(commandHelp);
     default:
       throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try COMMAND HELP.`);
   }

@@ -6,17 +6,12 @@
 
 import { forEachKey } from './multi-key.js';
 import { OK, type Reply } from '../resp/reply.js';
-import { integerArg, notInteger, parseInteger, syntaxError, upper } from './args.js';
+import { integerArg, syntaxError, upper } from './args.js';
+import { isExpireOption, optionExpiry, type ExpireOption } from './expiry.js';
 import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
 import { decodeContext } from '../clock/context.js';
 import { CommandError, type CommandContext } from './types.js';
 import type { Sibling, VClock } from '../clock/types.js';
-
-const expireUnits = { EX: 1000, PX: 1, EXAT: 1000, PXAT: 1 } as const;
-type ExpireOption = keyof typeof expireUnits;
-
-/** Largest ms timestamp Redis accepts for an expiry (it must not overflow when added to now). */
-const expiresAtMsMax = 8.64e15;
 
 interface SetOptions {
   condition?: 'NX' | 'XX';
@@ -26,35 +21,32 @@ interface SetOptions {
   context?: VClock;
 }
 
-/** Absolute expiry from an EX/PX/EXAT/PXAT amount, or the command's error. */
-export function expiryFrom(option: ExpireOption, amount: Buffer, now: number, command: string): number {
-  const value = parseInteger(amount);
-  if (value === null) throw new CommandError(notInteger);
-  const invalid = new CommandError(`ERR invalid expire time in '${command}' command`);
-  if (value <= 0) throw invalid;
-  const ms = value * expireUnits[option];
-  const at = option === 'EX' || option === 'PX' ? now + ms : ms;
-  if (!Number.isSafeInteger(ms) || at > expiresAtMsMax) throw invalid;
-  return at;
-}
-
+/**
+ * SET's options as Redis parses them (t_string.c
+ * parseExtendedStringArgumentsOrReply): a repeated NX, XX, GET, KEEPTTL or
+ * expiry is allowed (the last expiry wins), NX with XX and two kinds of expiry
+ * (or one with KEEPTTL) are a syntax error; the whole line is checked before
+ * the expiry's amount, so `SET k v EX abc NX XX` is a syntax error.
+ */
 function parseSetOptions(ctx: CommandContext, key: Buffer, args: Buffer[], from: number): SetOptions {
   const options: SetOptions = { get: false, keepTtl: false };
-  let expirySet = false;
-  const now = ctx.server.coordinator.now();
+  let expiry: { option: ExpireOption; amount: Buffer } | undefined;
+  let context: Buffer | undefined;
   for (let i = from; i < args.length; i++) {
     const option = upper(args[i]!);
     const hasNext = i + 1 < args.length;
-    if ((option === 'NX' || option === 'XX') && options.condition === undefined) options.condition = option;
-    else if (option === 'GET' && !options.get) options.get = true;
-    else if (option === 'KEEPTTL' && !expirySet && !options.keepTtl) options.keepTtl = true;
-    else if (option in expireUnits && !expirySet && !options.keepTtl && hasNext) {
-      options.expiresAt = expiryFrom(option as ExpireOption, args[++i]!, now, 'set');
-      expirySet = true;
-    } else if (option === 'VCLOCK' && options.context === undefined && hasNext) {
-      options.context = decodeContext(key, args[++i]!.toString('latin1'));
+    if (option === 'NX' && options.condition !== 'XX') options.condition = 'NX';
+    else if (option === 'XX' && options.condition !== 'NX') options.condition = 'XX';
+    else if (option === 'GET') options.get = true;
+    else if (option === 'KEEPTTL' && expiry === undefined) options.keepTtl = true;
+    else if (isExpireOption(option) && !options.keepTtl && (expiry === undefined || expiry.option === option) && hasNext) {
+      expiry = { option, amount: args[++i]! };
+    } else if (option === 'VCLOCK' && context === undefined && hasNext) {
+      context = args[++i]!;
     } else throw new CommandError(syntaxError);
   }
+  if (expiry !== undefined) options.expiresAt = optionExpiry(expiry.option, expiry.amount, ctx.server.coordinator.now(), 'set');
+  if (context !== undefined) options.context = decodeContext(key, context.toString('latin1'));
   return options;
 }
 
@@ -115,7 +107,7 @@ async function setnx(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 
 function setWithExpiry(option: 'EX' | 'PX', command: string) {
   return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> => {
-    const expiresAt = expiryFrom(option, args[2]!, ctx.server.coordinator.now(), command);
+    const expiresAt = optionExpiry(option, args[2]!, ctx.server.coordinator.now(), command);
     await writeKey(ctx, args[1]!, valueMutation(args[3]!, expiresAt));
     return OK;
   };
@@ -136,20 +128,28 @@ async function getdel(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   return state.current.value;
 }
 
+/** GETEX's options (parseExtendedStringArgumentsOrReply for GET): one kind of expiry, repeatable, or PERSIST. */
+function parseGetexOptions(args: Buffer[]): { expiry?: { option: ExpireOption; amount: Buffer }; persist: boolean } {
+  let expiry: { option: ExpireOption; amount: Buffer } | undefined;
+  let persist = false;
+  for (let i = 2; i < args.length; i++) {
+    const option = upper(args[i]!);
+    if (option === 'PERSIST' && expiry === undefined) persist = true;
+    else if (isExpireOption(option) && !persist && (expiry === undefined || expiry.option === option) && i + 1 < args.length) {
+      expiry = { option, amount: args[++i]! };
+    } else throw new CommandError(syntaxError);
+  }
+  return expiry === undefined ? { persist } : { expiry, persist };
+}
+
 async function getex(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const key = args[1]!;
-  const now = ctx.server.coordinator.now();
-  let expiresAt: number | undefined;
-  let persist = false;
-  if (args.length > 2) {
-    const option = upper(args[2]!);
-    if (option === 'PERSIST' && args.length === 3) persist = true;
-    else if (option in expireUnits && args.length === 4) expiresAt = expiryFrom(option as ExpireOption, args[3]!, now, 'getex');
-    else throw new CommandError(syntaxError);
-  }
+  const { expiry, persist } = parseGetexOptions(args);
   const state = await readKey(ctx, key);
   const current = state.current;
+  // As Redis: a missing key answers nil before the expiry's amount is judged.
   if (current === undefined) return null;
+  const expiresAt = expiry === undefined ? undefined : optionExpiry(expiry.option, expiry.amount, ctx.server.coordinator.now(), 'getex');
   if (expiresAt !== undefined || (persist && current.expiresAt !== undefined)) {
     await writeKey(ctx, key, valueMutation(current.value, expiresAt), state.context);
   }

@@ -3,9 +3,13 @@
 // clients; `concurrent` marks the commands a pipelined connection may run
 // side by side (see resp/connection.ts).
 
+import { acrossKeyCommands } from './across-keys.js';
+import { bitCommands } from './bits.js';
 import { clusterCommands } from './cluster.js';
 import { connectionCommands } from './connection.js';
 import { keyCommands } from './keys.js';
+import { lcsCommand } from './lcs.js';
+import { objectCommands } from './object.js';
 import { serverCommands } from './server.js';
 import { stringCommands } from './strings.js';
 import { parseSyntax } from './syntax.js';
@@ -55,8 +59,29 @@ const definitions: Record<string, Definition> = {
   strlen: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Returns the length of a string value.', since: '2.2.0', handler: stringCommands.strlen, concurrent: true },
   append: { syntax: 'key value', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Appends a string to the value of a key.', since: '2.0.0', handler: stringCommands.append },
   getrange: { syntax: 'key start end', arity: 4, flags: ['readonly'], keys: [1, 1, 1], group: 'string', summary: 'Returns a substring of a string value.', since: '2.4.0', handler: stringCommands.getrange, concurrent: true },
+  msetnx: { syntax: 'key value [key value ...]', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 2], group: 'string', summary: 'Sets keys only when none exists (reads every key, then writes each: not atomic).', since: '1.0.1', handler: acrossKeyCommands.msetnx },
+  lcs: { syntax: 'key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]', arity: -3, flags: ['readonly'], keys: [1, 2, 1], group: 'string', summary: 'Finds the longest common substring (the keys are read one after the other).', since: '7.0.0', handler: lcsCommand, concurrent: true },
   setrange: { syntax: 'key offset value', arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'string', summary: 'Overwrites part of a string value from an offset.', since: '2.2.0', handler: stringCommands.setrange },
+  // bitmaps
+  setbit: { syntax: 'key offset value', arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'bitmap', summary: 'Sets or clears the bit at offset of the string value. Creates the key if it doesn\'t exist.', since: '2.2.0', handler: bitCommands.setbit },
+  getbit: { syntax: 'key offset', arity: 3, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'bitmap', summary: 'Returns a bit value by offset.', since: '2.2.0', handler: bitCommands.getbit, concurrent: true },
+  bitcount: { syntax: 'key [start end [BYTE|BIT]]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'bitmap', summary: 'Counts the number of set bits (population counting) in a string.', since: '2.6.0', handler: bitCommands.bitcount, concurrent: true },
+  bitpos: { syntax: 'key bit [start [end [BYTE|BIT]]]', arity: -3, flags: ['readonly'], keys: [1, 1, 1], group: 'bitmap', summary: 'Finds the first set (1) or clear (0) bit in a string.', since: '2.8.7', handler: bitCommands.bitpos, concurrent: true },
+  bitop: { syntax: 'AND|OR|XOR|NOT destkey key [key ...]', arity: -4, flags: ['write', 'denyoom'], keys: [2, -1, 1], group: 'bitmap', summary: 'Performs bitwise operations on strings and stores the result (sources read one by one, then the destination written).', since: '2.6.0', handler: bitCommands.bitop },
+  bitfield: { syntax: 'key [GET encoding offset ...] [OVERFLOW overflow-behavior] [SET encoding offset value ...] [INCRBY encoding offset increment ...]', arity: -2, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'bitmap', summary: 'Performs arbitrary bitfield integer operations on strings.', since: '3.2.0', handler: bitCommands.bitfield },
+  bitfield_ro: { syntax: 'key [GET encoding offset ...]', arity: -2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'bitmap', summary: 'Performs arbitrary read-only bitfield integer operations on strings.', since: '6.0.0', handler: bitCommands.bitfieldRo, concurrent: true },
   // keys
+  rename: { syntax: 'key newkey', arity: 3, flags: ['write'], keys: [1, 2, 1], group: 'generic', summary: 'Renames a key: writes the new key at W, then deletes the old one at W (not atomic).', since: '1.0.0', handler: acrossKeyCommands.rename },
+  renamenx: { syntax: 'key newkey', arity: 3, flags: ['write', 'fast'], keys: [1, 2, 1], group: 'generic', summary: 'Renames a key only when the target key name doesn\'t exist (check, write, delete: not atomic).', since: '1.0.0', handler: acrossKeyCommands.renamenx },
+  copy: { syntax: 'source destination [DB destination-db] [REPLACE]', arity: -3, flags: ['write', 'denyoom'], keys: [1, 2, 1], group: 'generic', summary: 'Copies the value of a key to a new key (database 0 only).', since: '6.2.0', handler: acrossKeyCommands.copy },
+  randomkey: { syntax: '', arity: 1, flags: ['readonly'], group: 'generic', summary: 'Returns a random key name from the cluster.', since: '1.0.0', handler: keyCommands.randomkey },
+  touch: { syntax: 'key [key ...]', arity: -2, flags: ['readonly', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Returns the number of existing keys out of those specified.', since: '3.2.1', handler: keyCommands.touch, concurrent: true },
+  expiretime: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns the expiration time of a key as a Unix timestamp.', since: '7.0.0', handler: keyCommands.expiretime, concurrent: true },
+  pexpiretime: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns the expiration time of a key as a Unix milliseconds timestamp.', since: '7.0.0', handler: keyCommands.pexpiretime, concurrent: true },
+  object: { syntax: 'ENCODING key|FREQ key|IDLETIME key|REFCOUNT key|HELP', arity: -2, flags: ['readonly'], keys: [2, 2, 1], group: 'generic', summary: 'A container for object introspection commands (IDLETIME counts from the last write).', since: '2.2.3', handler: objectCommands.object, concurrent: true },
+  dump: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'generic', summary: 'Returns a serialized representation of the value stored at a key (ringkv\'s payload, not Redis\'s RDB).', since: '2.6.0', handler: objectCommands.dump, concurrent: true },
+  restore: { syntax: 'key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]', arity: -4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'generic', summary: 'Creates a key from a ringkv DUMP payload (a Redis RDB payload is refused).', since: '2.6.0', handler: objectCommands.restore },
+  wait: { syntax: 'numreplicas timeout', arity: 3, flags: [], group: 'generic', summary: 'Returns W-1 at once: every write was already acknowledged by W replicas.', since: '3.0.0', handler: keyCommands.wait },
   del: { syntax: 'key [key ...]', arity: -2, flags: ['write'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys: reads each at R, then writes a tombstone covering what it read.', since: '1.0.0', handler: keyCommands.del },
   unlink: { syntax: 'key [key ...]', arity: -2, flags: ['write', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys (as DEL).', since: '4.0.0', handler: keyCommands.del },
   exists: { syntax: 'key [key ...]', arity: -2, flags: ['readonly', 'fast'], keys: [1, -1, 1], group: 'generic', summary: 'Counts how many of the given keys exist.', since: '1.0.0', handler: keyCommands.exists, concurrent: true },

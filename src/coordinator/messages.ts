@@ -25,8 +25,11 @@ type WireClock = [string, number][];
 const contextErrorCodes: readonly ContextErrorCode[] = ['CONTEXT_MALFORMED', 'CONTEXT_FOREIGN', 'CONTEXT_IMPLAUSIBLE', 'CONTEXT_TOO_LARGE'];
 /** A forwarded write's W: at most the largest N anyone configures (config caps N far lower). */
 const forwardedWMax = 64;
-/** Expiries a command can produce: Redis's limit on absolute times, in ms. */
-const expiresAtMsMax = 8.64e15;
+/**
+ * Expiries a command can produce: Redis's long long ms, up to LLONG_MAX
+ * (`PEXPIREAT k 9223372036854775807`), which a double rounds to 2^63.
+ */
+const expiresAtMsMax = 2 ** 63;
 
 interface WireCoordinatePut {
   k: Buffer;
@@ -75,7 +78,7 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
   let mutation: Mutation;
   if (wire.d === true) mutation = { kind: 'delete' };
   else if (Buffer.isBuffer(wire.v)) {
-    if (wire.x !== undefined && (!Number.isSafeInteger(wire.x) || wire.x < 0 || wire.x > expiresAtMsMax)) throw new CodecError('bad coordinate-put expiry');
+    if (wire.x !== undefined && (typeof wire.x !== 'number' || !Number.isInteger(wire.x) || wire.x < 0 || wire.x > expiresAtMsMax)) throw new CodecError('bad coordinate-put expiry');
     mutation = wire.x === undefined ? { kind: 'value', value: wire.v } : { kind: 'value', value: wire.v, expiresAt: wire.x };
   } else throw new CodecError('coordinate-put without value');
   if (wire.s !== undefined && wire.s !== true) throw new CodecError('bad coordinate-put strict flag');

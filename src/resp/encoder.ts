@@ -63,7 +63,11 @@ function buildSharedIntegers(): { bytes: Buffer; lengths: Uint8Array } {
   return { bytes, lengths };
 }
 
-type TaggedReply = Exclude<Reply, string | number | null | Buffer | readonly Reply[]>;
+type TaggedReply = Exclude<Reply, string | number | bigint | null | Buffer | readonly Reply[]>;
+
+/** Redis's integers are C long long: a bigint reply outside it is a programmer error. */
+const int64Min = -(1n << 63n);
+const int64Max = (1n << 63n) - 1n;
 
 export class ReplyBuffer {
   private scratch = Buffer.allocUnsafeSlow(scratchBytesInitial);
@@ -80,6 +84,7 @@ export class ReplyBuffer {
     else if (reply === null) this.constant(protocol === 3 ? null3Bytes : nil2Bytes);
     else if (Buffer.isBuffer(reply)) this.bulkBuffer(reply);
     else if (Array.isArray(reply)) this.array(reply as readonly Reply[], protocol);
+    else if (typeof reply === 'bigint') this.bigInteger(reply);
     else this.tagged(reply as TaggedReply, protocol);
   }
 
@@ -126,6 +131,12 @@ export class ReplyBuffer {
     assert(Number.isSafeInteger(value), `not a safe integer: ${value}`);
     if (value >= 0 && value < sharedIntegersMax) return this.sharedInteger(value);
     this.header(0x3a /* : */, value);
+  }
+
+  /** Integers past 2^53, which a number cannot hold exactly; rare, so no fast path. */
+  private bigInteger(value: bigint): void {
+    assert(value >= int64Min && value <= int64Max, `integer reply outside int64: ${value}`);
+    this.line(0x3a /* : */, value.toString());
   }
 
   private sharedInteger(value: number): void {

@@ -3,6 +3,7 @@
 // Common shapes are plain JS values so the hot path allocates little:
 //   Buffer        → bulk string        string → bulk string (UTF-8)
 //   number        → integer            null   → nil (RESP2 $-1 / RESP3 _)
+//   bigint        → integer beyond 2^53 (BITFIELD's i64, expiry times near 2^63 ms)
 //   Reply[]       → array
 // The rest are tagged objects, built through the helpers below.
 
@@ -10,6 +11,7 @@ export type Reply =
   | Buffer
   | string
   | number
+  | bigint
   | null
   | readonly Reply[]
   | SimpleReply

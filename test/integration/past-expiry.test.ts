@@ -94,7 +94,11 @@ test('one node › redis-cli › SET k v PXAT 1 prints OK, then GET prints nothi
 test('one node › an expiry of 0 or below is still refused, as Redis does', async (t) => {
   const c = node.client();
   await t.throwsAsync(c.call('SET', 'past:zero', 'v', 'PXAT', '0'), { message: "ERR invalid expire time in 'set' command" });
+  // GETEX judges the amount only for a key that exists: of a missing key, Redis answers nil first.
+  t.is(await c.call('GETEX', 'past:zero', 'EXAT', '-5'), null);
+  await c.set('past:zero', 'v');
   await t.throwsAsync(c.call('GETEX', 'past:zero', 'EXAT', '-5'), { message: "ERR invalid expire time in 'getex' command" });
+  t.is(await c.get('past:zero'), 'v', 'the refused GETEX changed nothing');
 });
 
 // The cluster: each write goes through another node than the older value did,

@@ -92,6 +92,14 @@ test('encoder › integers must be safe integers', (t) => {
   for (const bad of [1.5, NaN, 2 ** 53, Infinity]) t.throws(() => buffer.write(bad, 2));
 });
 
+test('encoder › bigint integers go out exactly across C long long\'s range, and not beyond it', (t) => {
+  t.is(encode(9223372036854775807n, 2), ':9223372036854775807\r\n');
+  t.is(encode(-9223372036854775808n, 3), ':-9223372036854775808\r\n');
+  t.is(encode([7381240782615871488n, 1], 2), '*2\r\n:7381240782615871488\r\n:1\r\n');
+  const buffer = new ReplyBuffer();
+  for (const bad of [2n ** 63n, -(2n ** 63n) - 1n]) t.throws(() => buffer.write(bad, 2));
+});
+
 test('encoder › take returns everything since the last take, once', (t) => {
   const buffer = new ReplyBuffer();
   buffer.write(OK, 2);
