@@ -94,7 +94,7 @@ async function run(command: 'SET' | 'GET'): Promise<number> {
     const socket = new FakeSocket();
     const session: Session = {
       id: c, protocol: 2, authenticated: true, name: '', libName: '', libVersion: '', r: undefined, w: undefined, strict: false,
-      remoteAddress: 'bench', localAddress: 'bench', createdAtMs: 0, lastCommandAtMs: 0, lastCommand: '', closeAfterReply: false,
+      remoteAddress: 'bench', localAddress: 'bench', createdAtMs: 0, lastCommandAtMs: 0, lastCommand: '', closeAfterReply: false, transaction: undefined,
     };
     new Connection(socket as unknown as Socket, session, services, protocolLimits(), { closed: () => undefined });
     let sent = 0;

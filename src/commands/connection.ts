@@ -110,10 +110,13 @@ function validClientName(arg: Buffer): string {
 function describeSession(session: Session, now: number): string {
   const age = Math.floor((now - session.createdAtMs) / 1000);
   const idle = Math.floor((now - session.lastCommandAtMs) / 1000);
+  // As Redis: flags x and the queue's length and bytes while a MULTI is open, multi=-1 otherwise.
+  const transaction = session.transaction;
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${session.name} ` +
-    `age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
-    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default ` +
+    `age=${age} idle=${idle} flags=${transaction === undefined ? 'N' : 'x'} db=0 sub=0 psub=0 ssub=0 ` +
+    `multi=${transaction?.length ?? -1} qbuf=0 qbuf-free=0 argv-mem=0 ` +
+    `multi-mem=${transaction?.bytes ?? 0} rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default ` +
     `redir=-1 resp=${session.protocol} lib-name=${session.libName} lib-ver=${session.libVersion}\n`
   );
 }

@@ -11,11 +11,12 @@ import type { HostReach } from '../membership/host-probe.js';
 import type { ChangePlan } from '../ring/changes.js';
 import type { Reply } from '../resp/reply.js';
 import type { NodeConfig } from './node-config.js';
+import type { Transaction } from './transactions.js';
 import type { ArgumentDoc } from './syntax.js';
 
 export type CommandFlag =
   | 'write' | 'readonly' | 'denyoom' | 'admin' | 'pubsub' | 'noscript' | 'blocking'
-  | 'loading' | 'stale' | 'skip_monitor' | 'fast' | 'no_auth' | 'allow_busy' | 'module';
+  | 'loading' | 'stale' | 'skip_monitor' | 'skip_slowlog' | 'fast' | 'no_auth' | 'allow_busy' | 'module';
 
 export type Handler = (ctx: CommandContext, args: Buffer[]) => Reply | Promise<Reply>;
 
@@ -63,6 +64,8 @@ export interface Session {
   lastCommand: string;
   /** Set by QUIT: close once the reply is written. */
   closeAfterReply: boolean;
+  /** The open MULTI's queue (commands/transactions.ts); allocated only by MULTI. */
+  transaction: Transaction | undefined;
 }
 
 export interface ClientRegistry {
@@ -154,6 +157,12 @@ export type RepairReport = RepairCounts;
 export interface CommandContext {
   readonly session: Session;
   readonly server: ServerServices;
+  /**
+   * Runs one command as the connection runs what it reads — counted in the
+   * stats, a failure turned into its error reply — and resolves with the
+   * reply. EXEC runs its queue through it.
+   */
+  execute(spec: CommandSpec, args: Buffer[]): Promise<Reply>;
 }
 
 /** A client-visible failure raised inside a handler; `message` carries the prefix (ERR, WRONGTYPE…). */

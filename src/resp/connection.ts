@@ -12,6 +12,13 @@
 // server buffer without bound. Replies completed during one event-loop turn
 // are encoded together and written with one socket.write.
 //
+// MULTI (commands/transactions.ts): while a transaction is open, a command
+// that passes the checks is queued and answered +QUEUED instead of run; one
+// refused there aborts the transaction. MULTI, EXEC and DISCARD change the
+// connection, so they wait for the commands before them like any such
+// command, and EXEC holds back what follows until its whole queue has run.
+// The queue exists only between MULTI and EXEC/DISCARD.
+//
 // Closing follows Redis's close-after-reply (networking.c,
 // CLIENT_CLOSE_AFTER_REPLY): after QUIT or a protocol error nothing more is
 // parsed or even read, the replies owed so far (QUIT's +OK, or the error) go
@@ -19,13 +26,18 @@
 // client that keeps writing gets a reset instead of being read forever.
 
 import type { Socket } from 'node:net';
+import assert from 'node:assert/strict';
 import { lookupCommand } from '../commands/table.js';
+import { queuedArgumentOverheadBytes, runsInsideMulti, transactionTooLarge, type Transaction } from '../commands/transactions.js';
 import type { CommandContext, CommandSpec, ServerServices, Session } from '../commands/types.js';
 import { ReplyBuffer } from './encoder.js';
 import { errorReplyFor } from './errors.js';
-import type { ProtocolLimits } from './limits.js';
+import { argumentOverheadBytes, type ProtocolLimits } from './limits.js';
 import { ProtocolError, RequestParser, type QueryBufferLimitError } from './parser.js';
-import { ErrorReply, type Reply } from './reply.js';
+import { ErrorReply, QUEUED, type Reply } from './reply.js';
+
+// A queued command is charged what the parser charged it while it was read.
+assert.equal(queuedArgumentOverheadBytes, argumentOverheadBytes);
 
 /** Commands of one connection running at once; past it parsing pauses (~a 1k-deep pipeline). */
 export const inFlightCommandsMax = 1024;
@@ -87,7 +99,7 @@ export class Connection implements CommandContext {
     readonly socket: Socket,
     readonly session: Session,
     readonly server: ServerServices,
-    limits: ProtocolLimits,
+    private readonly limits: ProtocolLimits,
     private readonly hooks: ConnectionHooks,
   ) {
     this.parser = new RequestParser(limits);
@@ -181,7 +193,10 @@ export class Connection implements CommandContext {
     this.slots.push(slot);
     const spec = lookupCommand(server.commands, args[0]!);
     const refusal = spec === undefined ? unknownCommand(args) : this.refusal(spec, args);
+    const transaction = this.session.transaction;
     if (refusal !== undefined) {
+      // Redis's flagTransaction: a command refused while queueing makes EXEC abort.
+      transaction?.abort();
       server.stats.errorReplies++;
       this.complete(slot, refusal, false);
       return;
@@ -189,6 +204,10 @@ export class Connection implements CommandContext {
     const command = spec!;
     this.session.lastCommand = command.name;
     this.session.lastCommandAtMs = Date.now();
+    if (transaction !== undefined && !runsInsideMulti.has(command.name)) {
+      this.complete(slot, this.queue(transaction, command, args), false);
+      return;
+    }
     let concurrent = command.concurrent === true || (typeof command.concurrent === 'function' && command.concurrent(args));
     // A forwarded write is applied by another node, out of this connection's
     // sight: what follows it in the pipeline waits for it.
@@ -198,6 +217,29 @@ export class Connection implements CommandContext {
       return;
     }
     this.run(command, args, slot, !concurrent);
+  }
+
+  /** Queues a command of an open transaction; a queue past the query buffer limit aborts it instead of growing. */
+  private queue(transaction: Transaction, spec: CommandSpec, args: Buffer[]): Reply {
+    if (transaction.queue(spec, args, this.limits.queryBufferBytesMax)) return QUEUED;
+    this.server.stats.errorReplies++;
+    return new ErrorReply(transactionTooLarge(this.limits.queryBufferBytesMax).message);
+  }
+
+  /** CommandContext.execute: one command of EXEC's queue, run as dispatch runs what it reads. */
+  execute(spec: CommandSpec, args: Buffer[]): Promise<Reply> {
+    let result: Reply | Promise<Reply>;
+    try {
+      result = spec.handler(this, args);
+    } catch (err) {
+      return Promise.resolve(this.failure(err));
+    }
+    return result instanceof Promise ? result.then(undefined, (err) => this.failure(err)) : Promise.resolve(result);
+  }
+
+  private failure(err: unknown): ErrorReply {
+    this.server.stats.errorReplies++;
+    return errorReplyFor(err, this.server.logger);
   }
 
   private writesLocally(spec: CommandSpec, args: Buffer[]): boolean {
@@ -241,8 +283,7 @@ export class Connection implements CommandContext {
   }
 
   private fail(slot: Slot, err: unknown, async: boolean): void {
-    this.server.stats.errorReplies++;
-    this.complete(slot, errorReplyFor(err, this.server.logger), async);
+    this.complete(slot, this.failure(err), async);
   }
 
   private complete(slot: Slot, reply: Reply, async: boolean): void {

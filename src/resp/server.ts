@@ -111,6 +111,7 @@ export class RespServer implements ClientRegistry {
       lastCommandAtMs: now,
       lastCommand: 'NULL',
       closeAfterReply: false,
+      transaction: undefined,
     };
     const connection = new Connection(socket, session, services, this.options.limits, {
       closed: (c) => this.connections.delete(c),
