@@ -41,7 +41,7 @@ export class ConfigError extends Error {
 
 type Kind = 'string' | 'integer' | 'number' | 'list' | 'enum';
 
-interface OptionSpec {
+export interface OptionSpec {
   readonly flag: string;
   readonly key: keyof NodeConfig;
   readonly kind: Kind;
@@ -53,7 +53,7 @@ interface OptionSpec {
 }
 
 const onOff = ['on', 'off'] as const;
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const portMax = 65535;
 
@@ -179,7 +179,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Raw {
 
 /** Resolves a node's configuration from argv (after `start`) and the environment. */
 export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  return finish(gather(argv, env));
+  const { raw, configFile } = gather(argv, env);
+  return { ...finish(raw), configFile };
 }
 
 /**
@@ -188,25 +189,31 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = 
  * node configuration (which needs those seeds).
  */
 export function resolveAdvertiseHost(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
-  const raw = gather(argv, env);
+  const { raw } = gather(argv, env);
   return advertiseHostFor((raw.bind as string | undefined) ?? bindDefault, raw.advertiseHost as string | undefined);
 }
 
-/** Every source's values, converted and merged (flags over environment over file), before defaults and cross-checks. */
-function gather(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
+/**
+ * Every source's values, converted and merged (flags over environment over
+ * file), before defaults and cross-checks; and the file's absolute path,
+ * which CONFIG REWRITE writes back to.
+ */
+function gather(argv: readonly string[], env: NodeJS.ProcessEnv): { raw: Raw; configFile: string | undefined } {
   const configFlag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
   let rest = [...argv];
   let file: Raw = {};
+  let configFile: string | undefined;
   if (configFlag >= 0) {
     const arg = argv[configFlag]!;
     const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[configFlag + 1];
     if (value === undefined || value.startsWith('--')) throw new ConfigError('--config needs a file');
     file = fromFile(value);
+    configFile = path.resolve(value);
     rest.splice(configFlag, arg.includes('=') ? 1 : 2);
   }
   const flags: Raw = {};
   for (const [spec, value] of parseFlags(rest, options)) flags[spec.key] = convert(spec, value, `--${spec.flag}`);
-  return { ...file, ...fromEnv(env), ...flags };
+  return { raw: { ...file, ...fromEnv(env), ...flags }, configFile };
 }
 
 /** Loopback: a node started without --bind is reachable from this machine only, until the operator chooses otherwise. */
@@ -252,6 +259,7 @@ function finish(raw: Raw): NodeConfig {
     antiEntropyIntervalMs: (raw.antiEntropyIntervalMs as number | undefined) ?? antiEntropyIntervalMsDefault,
     hostProbe: (raw.hostProbe as 'on' | 'off' | undefined) ?? 'on',
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
+    configFile: undefined,
   };
   validate(config);
   return config;

@@ -31,6 +31,7 @@ import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import type { NodeConfig } from './config.js';
+import { RuntimeConfig } from './runtime-config.js';
 
 /** Background read repairs per node; past it repairs are skipped (anti-entropy's job). */
 const readRepairsInFlightMax = 1024;
@@ -81,9 +82,7 @@ export class RingkvNode {
     const resp = new RespServer({
       host: config.bind,
       port: config.port,
-      maxClients: config.maxClients,
       limits: protocolLimits({ bulkBytesMax: config.protoMaxBulkLen }),
-      requiresAuth: config.requirepass !== undefined,
     });
     const membership = new Membership({
       self: { id: identity.nodeId, host: config.advertiseHost, respPort: config.port, peerPort, tokens: identity.tokens },
@@ -185,6 +184,13 @@ export class RingkvNode {
       logger: log.child({ component: 'resp' }),
       commands: buildCommandTable(),
       ...(aae === undefined ? {} : { repair: aae.antiEntropy }),
+      runtimeConfig: new RuntimeConfig({
+        config,
+        selfId: identity.nodeId,
+        logger,
+        retuneCoordinator: (changes) => coordinator.retune(changes),
+        setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
+      }),
     };
     membership.start();
     ringHandoff.start();

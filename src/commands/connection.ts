@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ErrorReply, MapReply, OK, PONG, VerbatimReply, type Reply } from '../resp/reply.js';
 import { integerArg, syntaxError, upper } from './args.js';
-import { CommandError, type CommandContext, type Session } from './types.js';
+import { authRequired, CommandError, type CommandContext, type Session } from './types.js';
 
 export const redisVersionCompatible = '7.2.0';
 
@@ -77,7 +77,7 @@ function hello(ctx: CommandContext, args: Buffer[]): Reply {
       throw new CommandError(`ERR Syntax error in HELLO option '${args[i]!.toString('utf8')}'`);
     }
   }
-  if (!session.authenticated) {
+  if (authRequired(session, ctx.server.config)) {
     return new ErrorReply('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   }
   if (name !== undefined) session.name = name;

@@ -40,4 +40,6 @@ export interface NodeConfig {
   /** Ping each member's host for `ringkv status` and INFO (membership/host-probe.ts); on needs raw sockets, and is off without them. */
   hostProbe: 'on' | 'off';
   logLevel: string;
+  /** The --config file the node started with (absolute), which CONFIG REWRITE rewrites; undefined without one. */
+  configFile: string | undefined;
 }

@@ -1,14 +1,14 @@
-// Server commands: INFO, CONFIG GET, COMMAND, TIME. INFO keeps Redis's
+// Server commands: INFO, CONFIG, COMMAND, TIME. INFO keeps Redis's
 // `field:value` layout and the fields clients read (ioredis waits for
 // `loading:0`), plus ringkv's `# Cluster` section.
 
-import { MapReply, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
-import { upper } from './args.js';
+import { MapReply, OK, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
+import { syntaxError, upper } from './args.js';
 import { globMatch } from './glob.js';
 import { argumentReply } from './syntax.js';
 import { formatPhi } from './cluster.js';
 import { redisVersionCompatible } from './connection.js';
-import { CommandError, type CommandContext, type CommandSpec } from './types.js';
+import { CommandError, resetServerStats, type CommandContext, type CommandSpec } from './types.js';
 
 export const ringkvVersion = '0.1.0';
 
@@ -161,39 +161,58 @@ function info(ctx: CommandContext, args: Buffer[]): Reply {
   return new VerbatimReply(infoText(ctx, requested));
 }
 
-function configParameters(ctx: CommandContext): [string, string][] {
-  const c = ctx.server.config;
-  return [
-    ['bind', c.bind],
-    ['port', String(c.port)],
-    ['databases', '1'],
-    ['save', ''],
-    ['appendonly', 'no'],
-    ['maxmemory', '0'],
-    ['maxmemory-policy', 'noeviction'],
-    ['maxclients', String(c.maxClients)],
-    ['timeout', '0'],
-    ['proto-max-bulk-len', String(c.protoMaxBulkLen)],
-    ['dir', c.dataDir],
-    ['cluster-enabled', 'no'],
-    ['requirepass', c.requirepass ?? ''],
-  ];
-}
+const configHelp = [
+  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value>.',
+  'RESETSTAT',
+  '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
+  'HELP',
+  '    Prints this help.',
+].map((line) => new SimpleReply(line));
 
-function config(ctx: CommandContext, args: Buffer[]): Reply {
+/** CONFIG GET, SET, RESETSTAT, REWRITE and HELP, with Redis 7's arities and errors; the options themselves are cli/runtime-config.ts's. */
+function config(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
   const sub = upper(args[1]!);
-  if (sub === 'GET') {
-    if (args.length < 3) throw new CommandError("ERR wrong number of arguments for 'config|get' command");
-    const patterns = args.slice(2).map((a) => Buffer.from(a.toString('latin1').toLowerCase(), 'latin1'));
-    const entries = configParameters(ctx)
-      .filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'), true)))
-      .map(([name, value]): [Reply, Reply] => [name, value]);
-    return new MapReply(entries);
+  const arity = (ok: boolean) => {
+    if (!ok) throw new CommandError(`ERR wrong number of arguments for 'config|${sub.toLowerCase()}' command`);
+  };
+  switch (sub) {
+    case 'GET': {
+      arity(args.length >= 3);
+      const patterns = args.slice(2);
+      const entries = ctx.server.runtimeConfig.parameters()
+        .filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'), true)))
+        .map(([name, value]): [Reply, Reply] => [name, value]);
+      return new MapReply(entries);
+    }
+    case 'SET': {
+      arity(args.length >= 4);
+      // Redis 7: parameter-value pairs, several at once.
+      if (args.length % 2 !== 0) throw new CommandError(syntaxError);
+      const pairs: [Buffer, Buffer][] = [];
+      for (let i = 2; i < args.length; i += 2) pairs.push([args[i]!, args[i + 1]!]);
+      ctx.server.runtimeConfig.set(pairs);
+      return OK;
+    }
+    case 'RESETSTAT':
+      arity(args.length === 2);
+      resetServerStats(ctx.server.stats);
+      ctx.server.clients.resetStats();
+      return OK;
+    case 'REWRITE':
+      arity(args.length === 2);
+      return ctx.server.runtimeConfig.rewrite().then(() => OK);
+    case 'HELP':
+      arity(args.length === 2);
+      return configHelp;
+    default:
+      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
   }
-  if (sub === 'SET' || sub === 'RESETSTAT' || sub === 'REWRITE') {
-    throw new CommandError(`ERR CONFIG ${sub} is not supported by ringkv: restart the node with the option instead`);
-  }
-  throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
 }
 
 function time(): Reply {

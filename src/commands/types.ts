@@ -73,6 +73,18 @@ export interface ClientRegistry {
   readonly connectedClients: number;
   readonly totalConnections: number;
   readonly rejectedConnections: number;
+  /** CONFIG RESETSTAT: totalConnections and rejectedConnections start again from zero. */
+  resetStats(): void;
+}
+
+/**
+ * Redis's authRequired (server.c): a password is set and this connection has
+ * not given it. Read at each command, so CONFIG SET requirepass applies at
+ * once: clearing it frees every connection, setting one binds the clients
+ * that never authenticated.
+ */
+export function authRequired(session: Session, config: NodeConfig): boolean {
+  return !session.authenticated && config.requirepass !== undefined;
 }
 
 export interface ServerStats {
@@ -89,6 +101,19 @@ export interface ServerStats {
 
 export function serverStatsFresh(now: number): ServerStats {
   return { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, netInputBytes: 0, netOutputBytes: 0, queryBufferLimitDisconnections: 0, startedAtMs: now };
+}
+
+/**
+ * CONFIG RESETSTAT: the counters Redis's resetServerStats zeroes start again.
+ * protocol_errors is ringkv's own and, like ringkv's cluster counters, keeps
+ * counting from the start.
+ */
+export function resetServerStats(stats: ServerStats): void {
+  stats.commandsProcessed = 0;
+  stats.errorReplies = 0;
+  stats.netInputBytes = 0;
+  stats.netOutputBytes = 0;
+  stats.queryBufferLimitDisconnections = 0;
 }
 
 /** What the RING and INFO commands show of the cluster. */
@@ -139,6 +164,21 @@ export interface ServerServices {
   readonly commands: ReadonlyMap<string, CommandSpec>;
   /** Anti-entropy on demand (RING REPAIR, INFO # AntiEntropy); absent on a node without it. */
   readonly repair?: RepairService;
+  /** CONFIG GET/SET/REWRITE over the node's options (cli/runtime-config.ts). */
+  readonly runtimeConfig: ConfigService;
+}
+
+/** The node's options at run time, as CONFIG GET, SET and REWRITE see them. */
+export interface ConfigService {
+  /** Every parameter CONFIG GET lists, by its name there, with its value now. */
+  parameters(): readonly (readonly [name: string, value: string])[];
+  /**
+   * Checks every name-value pair, then applies them all: a pair that fails
+   * throws a CommandError in Redis's words and nothing is changed.
+   */
+  set(pairs: readonly (readonly [name: Buffer, value: Buffer])[]): void;
+  /** Writes the running configuration to the --config file, atomically; a CommandError without one. */
+  rewrite(): Promise<void>;
 }
 
 /** What RING REPAIR runs: anti-entropy now over every range this node holds. */

@@ -29,7 +29,7 @@ import type { Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { lookupCommand } from '../commands/table.js';
 import { queuedArgumentOverheadBytes, runsInsideMulti, transactionTooLarge, type Transaction } from '../commands/transactions.js';
-import type { CommandContext, CommandSpec, ServerServices, Session } from '../commands/types.js';
+import { authRequired, type CommandContext, type CommandSpec, type ServerServices, type Session } from '../commands/types.js';
 import { ReplyBuffer } from './encoder.js';
 import { errorReplyFor } from './errors.js';
 import { argumentOverheadBytes, type ProtocolLimits } from './limits.js';
@@ -173,7 +173,7 @@ export class Connection implements CommandContext {
       }
       let args: Buffer[] | null;
       try {
-        args = this.parser.next(this.session.authenticated);
+        args = this.parser.next(!authRequired(this.session, this.server.config));
       } catch (err) {
         this.protocolError(err);
         return;
@@ -256,7 +256,7 @@ export class Connection implements CommandContext {
     if ((arity > 0 && args.length !== arity) || args.length < -arity) {
       return new ErrorReply(`ERR wrong number of arguments for '${spec.name}' command`);
     }
-    if (!this.session.authenticated && !spec.flags.includes('no_auth')) {
+    if (authRequired(this.session, this.server.config) && !spec.flags.includes('no_auth')) {
       return new ErrorReply('NOAUTH Authentication required.');
     }
     return undefined;
