@@ -87,6 +87,7 @@ const services: ServerServices = {
     selfId: 'n1',
     logger,
     retuneCoordinator: (changes) => coordinator.retune(changes),
+    setLatencyTracking: () => undefined,
     setBulkBytesMax: () => undefined,
   }),
 };

@@ -14,6 +14,7 @@ import { isNodeId, nodeIdBytesMax } from '../membership/node-id.js';
 import {
   downAfterMsDefault, gossipIntervalMsDefault, phiAcceptablePauseMsDefault, phiConvictThresholdDefault,
 } from '../membership/membership.js';
+import { formatPercentiles, parsePercentiles } from '../commands/command-stats.js';
 import type { NodeConfig } from '../commands/node-config.js';
 
 export type { NodeConfig };
@@ -53,6 +54,8 @@ export interface OptionSpec {
 }
 
 const onOff = ['on', 'off'] as const;
+/** Redis's booleans, for the options that carry Redis's names. */
+const yesNo = ['yes', 'no'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const portMax = 65535;
@@ -87,6 +90,8 @@ export const options: readonly OptionSpec[] = [
   { flag: 'anti-entropy-interval-ms', key: 'antiEntropyIntervalMs', kind: 'integer', min: 0, max: 86_400_000, help: `anti-entropy: exchange one range with one replica this often, in the background (default ${antiEntropyIntervalMsDefault}, Riak's tick; 0 = only on \`ringkv repair\`)` },
   { flag: 'host-probe', key: 'hostProbe', kind: 'enum', choices: onOff, help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: logLevels, help: `${logLevels.join('|')} (default info)` },
+  { flag: 'latency-tracking', key: 'latencyTracking', kind: 'enum', choices: yesNo, help: 'yes|no: a latency histogram per command for INFO latencystats (default yes, as Redis)' },
+  { flag: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', kind: 'string', help: 'the percentiles INFO latencystats shows, separated by spaces (default "50 99 99.9", as Redis)' },
 ];
 
 type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
@@ -259,10 +264,19 @@ function finish(raw: Raw): NodeConfig {
     antiEntropyIntervalMs: (raw.antiEntropyIntervalMs as number | undefined) ?? antiEntropyIntervalMsDefault,
     hostProbe: (raw.hostProbe as 'on' | 'off' | undefined) ?? 'on',
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
+    latencyTracking: (raw.latencyTracking as 'yes' | 'no' | undefined) ?? 'yes',
+    latencyTrackingInfoPercentiles: percentilesOption((raw.latencyTrackingInfoPercentiles as string | undefined) ?? '50 99 99.9'),
     configFile: undefined,
   };
   validate(config);
   return config;
+}
+
+/** The percentiles, checked as Redis checks them and written back normalized ("50.0 99" reads as "50 99"). */
+function percentilesOption(text: string): string {
+  const parsed = parsePercentiles(text);
+  if (typeof parsed === 'string') throw new ConfigError(`--latency-tracking-info-percentiles '${text}': ${parsed}`);
+  return formatPercentiles(parsed);
 }
 
 /** An address that means "every interface" (0.0.0.0, ::, 0:0:…:0): fine to listen on, but no peer can reach a node there. */

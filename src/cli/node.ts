@@ -9,6 +9,7 @@ import { ExchangeService } from '../anti-entropy/exchange-service.js';
 import { localReplica } from '../anti-entropy/local-replica.js';
 import { TreeKeeper } from '../anti-entropy/tree-keeper.js';
 import { buildCommandTable } from '../commands/table.js';
+import { latencyTrackingOf } from '../commands/command-stats.js';
 import { serverStatsFresh, type ClusterInfo, type ServerServices } from '../commands/types.js';
 import type { ClusterView } from '../coordinator/cluster-view.js';
 import { Coordinator } from '../coordinator/coordinator.js';
@@ -174,7 +175,7 @@ export class RingkvNode {
       hosts: () => membership.members().map((m) => m.host),
       logger: probeLog,
     });
-    const stats = serverStatsFresh(Date.now());
+    const stats = serverStatsFresh(Date.now(), { logger: log.child({ component: 'resp' }), latency: latencyTrackingOf(config) });
     const services: ServerServices = {
       coordinator,
       config,
@@ -189,6 +190,7 @@ export class RingkvNode {
         selfId: identity.nodeId,
         logger,
         retuneCoordinator: (changes) => coordinator.retune(changes),
+        setLatencyTracking: (latency) => stats.commands.setLatencyTracking(latency),
         setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
       }),
     };

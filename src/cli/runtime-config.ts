@@ -3,7 +3,9 @@
 // (config.ts), so a name, a range or a file key is written once.
 //
 // Names: Redis's where Redis has the option (port, bind, dir, requirepass,
-// maxclients, proto-max-bulk-len, loglevel), ringkv's flag names otherwise
+// maxclients, proto-max-bulk-len, loglevel, latency-tracking and
+// latency-tracking-info-percentiles, the last two also ringkv's flag names),
+// ringkv's flag names otherwise
 // (`ringkv help`). CONFIG GET also lists the Redis options whose value is
 // fixed in ringkv (databases 1, save "", appendonly no, …), as tools read them.
 //
@@ -22,6 +24,7 @@ import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseInteger } from '../commands/args.js';
+import { formatPercentiles, latencyTrackingOf, parsePercentiles, type LatencyTracking } from '../commands/command-stats.js';
 import type { NodeConfig } from '../commands/node-config.js';
 import { CommandError, type ConfigService } from '../commands/types.js';
 import { replicatedValueBytesMax, type CoordinatorTunables } from '../coordinator/coordinator.js';
@@ -40,6 +43,8 @@ export interface RuntimeTargets {
   /** The root logger: pino's child loggers follow their parent's level unless given their own. */
   readonly logger: Logger;
   retuneCoordinator(changes: Partial<CoordinatorTunables>): void;
+  /** INFO latencystats' histograms and percentiles (commands/command-stats.ts). */
+  setLatencyTracking(latency: LatencyTracking): void;
   /** The RESP parsers' bulk limit (resp/server.ts RespServer.setBulkBytesMax). */
   setBulkBytesMax(bytes: number): void;
 }
@@ -134,6 +139,16 @@ const ringkvMutable: Record<string, Parameter['parse']> = {
   // The default quorums of this node's requests; R and W above N could never be met.
   r: integerOption('r', 'r', (config) => config.n),
   w: integerOption('w', 'w', (config) => config.n),
+  'latency-tracking': (value) => {
+    const given = value.toLowerCase();
+    if (given !== 'yes' && given !== 'no') throw new Refusal("argument must be 'yes' or 'no'");
+    return { latencyTracking: given };
+  },
+  'latency-tracking-info-percentiles': (value) => {
+    const parsed = parsePercentiles(value);
+    if (typeof parsed === 'string') throw new Refusal(parsed);
+    return { latencyTrackingInfoPercentiles: formatPercentiles(parsed) };
+  },
 };
 
 /** Options with a Redis name (first) and the ringkv flag they are; CONFIG GET lists them under the Redis name. */
@@ -258,6 +273,9 @@ export class RuntimeConfig implements ConfigService {
     }
     if (next.protoMaxBulkLen !== config.protoMaxBulkLen) this.targets.setBulkBytesMax(next.protoMaxBulkLen);
     if (next.logLevel !== config.logLevel) this.targets.logger.level = next.logLevel;
+    if (next.latencyTracking !== config.latencyTracking || next.latencyTrackingInfoPercentiles !== config.latencyTrackingInfoPercentiles) {
+      this.targets.setLatencyTracking(latencyTrackingOf(next));
+    }
     Object.assign(config, next);
   }
 

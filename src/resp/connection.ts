@@ -56,6 +56,10 @@ interface Slot {
   /** The protocol the reply is encoded in: the session's when it completed (HELLO switches it). */
   protocol: 2 | 3;
   done: boolean;
+  /** The command that runs for this slot, counted as a call when it completes; undefined for a refusal or +QUEUED. */
+  spec: CommandSpec | undefined;
+  /** When its handler started (performance.now()). */
+  startedAtMs: number;
 }
 
 interface Deferred {
@@ -144,6 +148,7 @@ export class Connection implements CommandContext {
 
   private onData(chunk: Buffer): void {
     this.server.stats.netInputBytes += chunk.length;
+    this.server.stats.readsProcessed++;
     if (this.stopped) return;
     this.parser.append(chunk);
     this.pump();
@@ -188,8 +193,7 @@ export class Connection implements CommandContext {
 
   private dispatch(args: Buffer[]): void {
     const server = this.server;
-    server.stats.commandsProcessed++;
-    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false };
+    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0 };
     this.slots.push(slot);
     const spec = lookupCommand(server.commands, args[0]!);
     const refusal = spec === undefined ? unknownCommand(args) : this.refusal(spec, args);
@@ -197,7 +201,7 @@ export class Connection implements CommandContext {
     if (refusal !== undefined) {
       // Redis's flagTransaction: a command refused while queueing makes EXEC abort.
       transaction?.abort();
-      server.stats.errorReplies++;
+      server.stats.commands.rejected(spec, refusal);
       this.complete(slot, refusal, false);
       return;
     }
@@ -222,23 +226,34 @@ export class Connection implements CommandContext {
   /** Queues a command of an open transaction; a queue past the query buffer limit aborts it instead of growing. */
   private queue(transaction: Transaction, spec: CommandSpec, args: Buffer[]): Reply {
     if (transaction.queue(spec, args, this.limits.queryBufferBytesMax)) return QUEUED;
-    this.server.stats.errorReplies++;
-    return new ErrorReply(transactionTooLarge(this.limits.queryBufferBytesMax).message);
+    const refusal = new ErrorReply(transactionTooLarge(this.limits.queryBufferBytesMax).message);
+    this.server.stats.commands.rejected(spec, refusal);
+    return refusal;
   }
 
-  /** CommandContext.execute: one command of EXEC's queue, run as dispatch runs what it reads. */
+  /** CommandContext.execute: one command of EXEC's queue, run and counted as dispatch runs what it reads. */
   execute(spec: CommandSpec, args: Buffer[]): Promise<Reply> {
+    const startedAtMs = performance.now();
     let result: Reply | Promise<Reply>;
     try {
       result = spec.handler(this, args);
     } catch (err) {
-      return Promise.resolve(this.failure(err));
+      return Promise.resolve(this.called(spec, this.failure(err), startedAtMs));
     }
-    return result instanceof Promise ? result.then(undefined, (err) => this.failure(err)) : Promise.resolve(result);
+    if (!(result instanceof Promise)) return Promise.resolve(this.called(spec, result, startedAtMs));
+    return result.then(
+      (reply) => this.called(spec, reply, startedAtMs),
+      (err) => this.called(spec, this.failure(err), startedAtMs),
+    );
+  }
+
+  /** Counts a call of `spec` that replied `reply` (commandstats, errorstats, latencystats); returns the reply. */
+  private called(spec: CommandSpec, reply: Reply, startedAtMs: number): Reply {
+    this.server.stats.commands.called(spec, reply, performance.now() - startedAtMs);
+    return reply;
   }
 
   private failure(err: unknown): ErrorReply {
-    this.server.stats.errorReplies++;
     return errorReplyFor(err, this.server.logger);
   }
 
@@ -263,6 +278,8 @@ export class Connection implements CommandContext {
   }
 
   private run(spec: CommandSpec, args: Buffer[], slot: Slot, barrier: boolean): void {
+    slot.spec = spec;
+    slot.startedAtMs = performance.now();
     let result: Reply | Promise<Reply>;
     try {
       result = spec.handler(this, args);
@@ -287,6 +304,7 @@ export class Connection implements CommandContext {
   }
 
   private complete(slot: Slot, reply: Reply, async: boolean): void {
+    if (slot.spec !== undefined) this.called(slot.spec, reply, slot.startedAtMs);
     slot.reply = reply;
     slot.protocol = this.session.protocol;
     slot.done = true;
@@ -315,7 +333,9 @@ export class Connection implements CommandContext {
       this.server.stats.protocolErrors++;
       this.server.logger.info({ ...client, reason: err.message }, 'protocol error, closing client');
     }
-    this.slots.push({ reply: new ErrorReply(`ERR ${err.message}`), protocol: this.session.protocol, done: true });
+    const reply = new ErrorReply(`ERR ${err.message}`);
+    this.server.stats.commands.errorReplied(reply.message);
+    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0 });
     this.stopReading();
     this.markDirty();
   }
@@ -373,6 +393,7 @@ export class Connection implements CommandContext {
       }
       if (out.length > 0) {
         this.server.stats.netOutputBytes += out.length;
+        this.server.stats.writesProcessed++;
         this.socket.write(out.take());
       }
       if (this.socket.writableLength > outputBytesHigh) {

@@ -3,7 +3,8 @@
 // let the commands in flight reply, then close.
 
 import net from 'node:net';
-import type { ClientRegistry, ServerServices, Session } from '../commands/types.js';
+import { rateSampleIntervalMs } from '../commands/command-stats.js';
+import { sampleRates, type ClientRegistry, type ServerServices, type Session } from '../commands/types.js';
 import { Connection } from './connection.js';
 import { protocolLimits, type ProtocolLimits } from './limits.js';
 
@@ -36,6 +37,8 @@ export class RespServer implements ClientRegistry {
   totalConnections = 0;
   rejectedConnections = 0;
   private services: ServerServices | undefined;
+  /** Samples INFO's instantaneous rates every rateSampleIntervalMs while listening, as Redis's serverCron does. */
+  private rateSampler: NodeJS.Timeout | undefined;
   /**
    * The limits every connection's parser reads, one object for all of them:
    * setBulkBytesMax (CONFIG SET proto-max-bulk-len) changes it in place, so
@@ -78,6 +81,8 @@ export class RespServer implements ClientRegistry {
       });
     });
     this.server.on('error', (err) => services.logger.error({ err }, 'RESP listener error'));
+    this.rateSampler = setInterval(() => sampleRates(services.stats, performance.now()), rateSampleIntervalMs);
+    this.rateSampler.unref();
   }
 
   address(): net.AddressInfo {
@@ -92,6 +97,7 @@ export class RespServer implements ClientRegistry {
    * shutdownGraceMs + 2 * clientLingerMs whatever the clients do.
    */
   async close(): Promise<void> {
+    clearInterval(this.rateSampler);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const quiet = Promise.all([...this.connections].map((c) => c.quiesce()));
     if (!(await settlesWithin(quiet, shutdownGraceMs))) {

@@ -68,6 +68,7 @@ export async function startRespServer(limits: ProtocolLimits): Promise<InProcess
       selfId,
       logger,
       retuneCoordinator: (changes) => coordinator.retune(changes),
+      setLatencyTracking: (latency) => stats.commands.setLatencyTracking(latency),
       setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
     }),
   };

@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
-import { resolveConfig } from '../../src/cli/config.js';
+import { ConfigError, resolveConfig } from '../../src/cli/config.js';
 import { rewrittenText, RuntimeConfig } from '../../src/cli/runtime-config.js';
+import type { LatencyTracking } from '../../src/commands/command-stats.js';
 import type { NodeConfig } from '../../src/commands/node-config.js';
 import { CommandError } from '../../src/commands/types.js';
 import type { CoordinatorTunables } from '../../src/coordinator/coordinator.js';
@@ -19,9 +20,11 @@ function setup(argv: string[] = ['--port', '7001']) {
   const logger = pino({ level: config.logLevel }, { write: () => undefined });
   const retuned: Partial<CoordinatorTunables>[] = [];
   const bulk: number[] = [];
+  const latencies: LatencyTracking[] = [];
   const runtime = new RuntimeConfig({
     config, selfId: 'n-self', logger,
     retuneCoordinator: (changes) => retuned.push(changes),
+    setLatencyTracking: (latency) => latencies.push(latency),
     setBulkBytesMax: (bytes) => bulk.push(bytes),
   });
   const set = (...words: string[]) => {
@@ -30,7 +33,7 @@ function setup(argv: string[] = ['--port', '7001']) {
     runtime.set(pairs);
   };
   const get = (name: string) => runtime.parameters().find(([n]) => n === name)?.[1];
-  return { config, logger, retuned, bulk, runtime, set, get };
+  return { config, logger, retuned, bulk, latencies, runtime, set, get };
 }
 
 function refusal(t: import('ava').ExecutionContext, fn: () => void, message: string): void {
@@ -73,6 +76,15 @@ test('CONFIG SET › each runtime option reaches what uses it', (t) => {
   t.is(logger.level, 'debug');
   set('loglevel', 'notice');
   t.is(logger.level, 'info');
+});
+
+test('CONFIG SET › latency-tracking and its percentiles reach INFO latencystats, normalized as Redis shows them', (t) => {
+  const { latencies, set, get } = setup();
+  set('latency-tracking', 'NO', 'latency-tracking-info-percentiles', '50.0  99.90');
+  t.deepEqual(latencies, [{ tracking: false, percentiles: [50, 99.9] }]);
+  t.is(get('latency-tracking'), 'no');
+  t.is(get('latency-tracking-info-percentiles'), '50 99.9');
+  refusal(t, () => set('latency-tracking-info-percentiles', '50 abc'), "ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - Invalid latency-tracking-info-percentiles parameters");
 });
 
 test('CONFIG SET › Redis\'s errors, and a bad pair changes nothing', (t) => {
@@ -160,4 +172,13 @@ test('CONFIG REWRITE › rewrittenText leaves a file of defaults as it was', (t)
   const defaults: NodeConfig = resolveConfig([], {});
   t.is(rewrittenText('{}', defaults), '{}\n');
   t.is(rewrittenText('{"port": 6379}', defaults), '{\n  "port": 6379\n}\n');
+});
+
+test('--latency-tracking-info-percentiles at start: checked as CONFIG SET checks it, kept normalized', (t) => {
+  t.is(resolveConfig(['--latency-tracking-info-percentiles', '50.0 99'], {}).latencyTrackingInfoPercentiles, '50 99');
+  t.throws(() => resolveConfig(['--latency-tracking-info-percentiles', '50 abc'], {}), {
+    instanceOf: ConfigError,
+    message: "--latency-tracking-info-percentiles '50 abc': Invalid latency-tracking-info-percentiles parameters",
+  });
+  t.throws(() => resolveConfig(['--latency-tracking', 'maybe'], {}), { instanceOf: ConfigError, message: "--latency-tracking needs one of yes, no, got 'maybe'" });
 });
