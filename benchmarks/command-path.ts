@@ -15,6 +15,7 @@ import { MemoryActor } from '../src/storage/actor.js';
 import { buildCommandTable } from '../src/commands/table.js';
 import { serverStatsFresh, type ServerServices, type Session } from '../src/commands/types.js';
 import { resolveConfig } from '../src/cli/config.js';
+import { RuntimeConfig } from '../src/cli/runtime-config.js';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { Connection } from '../src/resp/connection.js';
 import { protocolLimits } from '../src/resp/limits.js';
@@ -72,14 +73,23 @@ const coordinator = new Coordinator(storage, view, undefined, {
   requestTimeoutMs: 1000, siblingsMax: 100, siblingsWarn: 25, tombstoneGraceMs: 86_400_000,
   actor: new MemoryActor('n1#bench'), readRepairsInFlightMax: 100, logger,
 });
+const config = resolveConfig(['--port', '0'], {});
 const services: ServerServices = {
   coordinator,
-  config: resolveConfig(['--port', '0'], {}),
+  config,
   stats: serverStatsFresh(Date.now()),
-  clients: { sessions: () => [], connectedClients: 0, totalConnections: 0, rejectedConnections: 0 },
+  clients: { sessions: () => [], connectedClients: 0, totalConnections: 0, rejectedConnections: 0, resetStats: () => undefined },
   cluster: ringOfOneCluster,
   logger,
   commands: buildCommandTable(),
+  runtimeConfig: new RuntimeConfig({
+    config,
+    selfId: 'n1',
+    logger,
+    retuneCoordinator: (changes) => coordinator.retune(changes),
+    setLatencyTracking: () => undefined,
+    setBulkBytesMax: () => undefined,
+  }),
 };
 
 async function run(command: 'SET' | 'GET'): Promise<number> {
@@ -94,7 +104,7 @@ async function run(command: 'SET' | 'GET'): Promise<number> {
     const socket = new FakeSocket();
     const session: Session = {
       id: c, protocol: 2, authenticated: true, name: '', libName: '', libVersion: '', r: undefined, w: undefined, strict: false,
-      remoteAddress: 'bench', localAddress: 'bench', createdAtMs: 0, lastCommandAtMs: 0, lastCommand: '', closeAfterReply: false,
+      remoteAddress: 'bench', localAddress: 'bench', createdAtMs: 0, lastCommandAtMs: 0, lastCommand: '', closeAfterReply: false, transaction: undefined,
     };
     new Connection(socket as unknown as Socket, session, services, protocolLimits(), { closed: () => undefined });
     let sent = 0;

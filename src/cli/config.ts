@@ -14,6 +14,7 @@ import { isNodeId, nodeIdBytesMax } from '../membership/node-id.js';
 import {
   downAfterMsDefault, gossipIntervalMsDefault, phiAcceptablePauseMsDefault, phiConvictThresholdDefault,
 } from '../membership/membership.js';
+import { formatPercentiles, parsePercentiles } from '../commands/command-stats.js';
 import type { NodeConfig } from '../commands/node-config.js';
 
 export type { NodeConfig };
@@ -41,7 +42,7 @@ export class ConfigError extends Error {
 
 type Kind = 'string' | 'integer' | 'number' | 'list' | 'enum';
 
-interface OptionSpec {
+export interface OptionSpec {
   readonly flag: string;
   readonly key: keyof NodeConfig;
   readonly kind: Kind;
@@ -53,7 +54,9 @@ interface OptionSpec {
 }
 
 const onOff = ['on', 'off'] as const;
-const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Redis's booleans, for the options that carry Redis's names. */
+const yesNo = ['yes', 'no'] as const;
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const portMax = 65535;
 
@@ -88,6 +91,8 @@ export const options: readonly OptionSpec[] = [
   { flag: 'anti-entropy-interval-ms', key: 'antiEntropyIntervalMs', kind: 'integer', min: 0, max: 86_400_000, help: `anti-entropy: exchange one range with one replica this often, in the background (default ${antiEntropyIntervalMsDefault}, Riak's tick; 0 = only on \`ringkv repair\`)` },
   { flag: 'host-probe', key: 'hostProbe', kind: 'enum', choices: onOff, help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: logLevels, help: `${logLevels.join('|')} (default info)` },
+  { flag: 'latency-tracking', key: 'latencyTracking', kind: 'enum', choices: yesNo, help: 'yes|no: a latency histogram per command for INFO latencystats (default yes, as Redis)' },
+  { flag: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', kind: 'string', help: 'the percentiles INFO latencystats shows, separated by spaces (default "50 99 99.9", as Redis)' },
 ];
 
 type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
@@ -180,7 +185,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Raw {
 
 /** Resolves a node's configuration from argv (after `start`) and the environment. */
 export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  return finish(gather(argv, env));
+  const { raw, configFile } = gather(argv, env);
+  return { ...finish(raw), configFile };
 }
 
 /**
@@ -189,25 +195,31 @@ export function resolveConfig(argv: readonly string[], env: NodeJS.ProcessEnv = 
  * node configuration (which needs those seeds).
  */
 export function resolveAdvertiseHost(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
-  const raw = gather(argv, env);
+  const { raw } = gather(argv, env);
   return advertiseHostFor((raw.bind as string | undefined) ?? bindDefault, raw.advertiseHost as string | undefined);
 }
 
-/** Every source's values, converted and merged (flags over environment over file), before defaults and cross-checks. */
-function gather(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
+/**
+ * Every source's values, converted and merged (flags over environment over
+ * file), before defaults and cross-checks; and the file's absolute path,
+ * which CONFIG REWRITE writes back to.
+ */
+function gather(argv: readonly string[], env: NodeJS.ProcessEnv): { raw: Raw; configFile: string | undefined } {
   const configFlag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
   let rest = [...argv];
   let file: Raw = {};
+  let configFile: string | undefined;
   if (configFlag >= 0) {
     const arg = argv[configFlag]!;
     const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[configFlag + 1];
     if (value === undefined || value.startsWith('--')) throw new ConfigError('--config needs a file');
     file = fromFile(value);
+    configFile = path.resolve(value);
     rest.splice(configFlag, arg.includes('=') ? 1 : 2);
   }
   const flags: Raw = {};
   for (const [spec, value] of parseFlags(rest, options)) flags[spec.key] = convert(spec, value, `--${spec.flag}`);
-  return { ...file, ...fromEnv(env), ...flags };
+  return { raw: { ...file, ...fromEnv(env), ...flags }, configFile };
 }
 
 /** Loopback: a node started without --bind is reachable from this machine only, until the operator chooses otherwise. */
@@ -254,9 +266,19 @@ function finish(raw: Raw): NodeConfig {
     antiEntropyIntervalMs: (raw.antiEntropyIntervalMs as number | undefined) ?? antiEntropyIntervalMsDefault,
     hostProbe: (raw.hostProbe as 'on' | 'off' | undefined) ?? 'on',
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
+    latencyTracking: (raw.latencyTracking as 'yes' | 'no' | undefined) ?? 'yes',
+    latencyTrackingInfoPercentiles: percentilesOption((raw.latencyTrackingInfoPercentiles as string | undefined) ?? '50 99 99.9'),
+    configFile: undefined,
   };
   validate(config);
   return config;
+}
+
+/** The percentiles, checked as Redis checks them and written back normalized ("50.0 99" reads as "50 99"). */
+function percentilesOption(text: string): string {
+  const parsed = parsePercentiles(text);
+  if (typeof parsed === 'string') throw new ConfigError(`--latency-tracking-info-percentiles '${text}': ${parsed}`);
+  return formatPercentiles(parsed);
 }
 
 /** An address that means "every interface" (0.0.0.0, ::, 0:0:…:0): fine to listen on, but no peer can reach a node there. */

@@ -11,6 +11,7 @@ import { ExchangeService } from '../anti-entropy/exchange-service.js';
 import { localReplica } from '../anti-entropy/local-replica.js';
 import { TreeKeeper } from '../anti-entropy/tree-keeper.js';
 import { buildCommandTable } from '../commands/table.js';
+import { latencyTrackingOf } from '../commands/command-stats.js';
 import { serverStatsFresh, type ClusterInfo, type ServerServices } from '../commands/types.js';
 import type { ClusterView } from '../coordinator/cluster-view.js';
 import { Coordinator } from '../coordinator/coordinator.js';
@@ -35,6 +36,7 @@ import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { ConfigError, type NodeConfig } from './config.js';
+import { RuntimeConfig } from './runtime-config.js';
 
 /** Background read repairs per node; past it repairs are skipped (anti-entropy's job). */
 const readRepairsInFlightMax = 1024;
@@ -90,9 +92,7 @@ export class RingkvNode {
     const resp = new RespServer({
       host: config.bind,
       port: config.port,
-      maxClients: config.maxClients,
       limits: protocolLimits({ bulkBytesMax: config.protoMaxBulkLen }),
-      requiresAuth: config.requirepass !== undefined,
     });
     const membership = new Membership({
       self: { id: identity.nodeId, host: config.advertiseHost, respPort: config.port, peerPort, tokens: identity.tokens },
@@ -187,7 +187,7 @@ export class RingkvNode {
       hosts: () => membership.members().map((m) => m.host),
       logger: probeLog,
     });
-    const stats = serverStatsFresh(Date.now());
+    const stats = serverStatsFresh(Date.now(), { logger: log.child({ component: 'resp' }), latency: latencyTrackingOf(config) });
     const services: ServerServices = {
       coordinator,
       config,
@@ -197,6 +197,14 @@ export class RingkvNode {
       logger: log.child({ component: 'resp' }),
       commands: buildCommandTable(),
       ...(aae === undefined ? {} : { repair: aae.antiEntropy }),
+      runtimeConfig: new RuntimeConfig({
+        config,
+        selfId: identity.nodeId,
+        logger,
+        retuneCoordinator: (changes) => coordinator.retune(changes),
+        setLatencyTracking: (latency) => stats.commands.setLatencyTracking(latency),
+        setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
+      }),
     };
     membership.start();
     ringHandoff.start();

@@ -5,7 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ErrorReply, MapReply, OK, PONG, VerbatimReply, type Reply } from '../resp/reply.js';
 import { integerArg, syntaxError, upper } from './args.js';
 import { helpReply } from './object.js';
-import { CommandError, type CommandContext, type Session } from './types.js';
+import { authRequired, CommandError, type CommandContext, type Session } from './types.js';
 
 export const redisVersionCompatible = '7.2.0';
 
@@ -78,7 +78,7 @@ function hello(ctx: CommandContext, args: Buffer[]): Reply {
       throw new CommandError(`ERR Syntax error in HELLO option '${args[i]!.toString('utf8')}'`);
     }
   }
-  if (!session.authenticated) {
+  if (authRequired(session, ctx.server.config)) {
     return new ErrorReply('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   }
   if (name !== undefined) session.name = name;
@@ -111,10 +111,13 @@ function validClientName(arg: Buffer): string {
 function describeSession(session: Session, now: number): string {
   const age = Math.floor((now - session.createdAtMs) / 1000);
   const idle = Math.floor((now - session.lastCommandAtMs) / 1000);
+  // As Redis: flags x and the queue's length and bytes while a MULTI is open, multi=-1 otherwise.
+  const transaction = session.transaction;
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${session.name} ` +
-    `age=${age} idle=${idle} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 ` +
-    `multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default ` +
+    `age=${age} idle=${idle} flags=${transaction === undefined ? 'N' : 'x'} db=0 sub=0 psub=0 ssub=0 ` +
+    `multi=${transaction?.length ?? -1} qbuf=0 qbuf-free=0 argv-mem=0 ` +
+    `multi-mem=${transaction?.bytes ?? 0} rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default ` +
     `redir=-1 resp=${session.protocol} lib-name=${session.libName} lib-ver=${session.libVersion}\n`
   );
 }

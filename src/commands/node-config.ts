@@ -42,4 +42,10 @@ export interface NodeConfig {
   /** Ping each member's host for `ringkv status` and INFO (membership/host-probe.ts); on needs raw sockets, and is off without them. */
   hostProbe: 'on' | 'off';
   logLevel: string;
+  /** Redis's latency-tracking: a latency histogram per command for INFO latencystats. */
+  latencyTracking: 'yes' | 'no';
+  /** Redis's latency-tracking-info-percentiles, normalized ("50 99 99.9"). */
+  latencyTrackingInfoPercentiles: string;
+  /** The --config file the node started with (absolute), which CONFIG REWRITE rewrites; undefined without one. */
+  configFile: string | undefined;
 }

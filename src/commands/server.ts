@@ -1,48 +1,91 @@
-// Server commands: INFO, CONFIG GET, COMMAND, TIME. INFO keeps Redis's
-// `field:value` layout and the fields clients read (ioredis waits for
-// `loading:0`), plus ringkv's `# Cluster` section.
+// Server commands: INFO, CONFIG, COMMAND, TIME. INFO keeps Redis 7's
+// sections, their order and field names for what ringkv also has or counts
+// (ioredis waits for `loading:0`, monitoring reads role, run_id,
+// instantaneous_ops_per_sec, cmdstat_*, errorstat_*), plus ringkv's own
+// fields and its `# Cluster` and `# AntiEntropy` sections. A Redis field with
+// nothing behind it in ringkv is left out rather than made up.
 
-import { MapReply, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
-import { upper } from './args.js';
+import os from 'node:os';
+import { MapReply, OK, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
+import { syntaxError, upper } from './args.js';
 import { globMatch } from './glob.js';
 import { argumentReply } from './syntax.js';
 import { helpReply } from './object.js';
 import { formatPhi } from './cluster.js';
 import { redisVersionCompatible } from './connection.js';
-import { CommandError, type CommandContext, type CommandSpec } from './types.js';
+import { CommandError, resetServerStats, type CommandContext, type CommandSpec } from './types.js';
 
 export const ringkvVersion = '0.1.0';
 
 type Section = (ctx: CommandContext) => [string, string | number][];
 
+/** Redis's bytesToHuman: B below 1 KiB, then K, M, G, T, P with two decimals. */
+export function bytesToHuman(n: number): string {
+  if (n < 1024) return `${n}B`;
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(2)}${units[unit]}`;
+}
+
+/** The event mechanism libuv uses on this platform, as Redis names its own (ae's epoll, kqueue, evport). */
+const multiplexingApi: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'epoll', darwin: 'kqueue', freebsd: 'kqueue', openbsd: 'kqueue', netbsd: 'kqueue', sunos: 'evport', aix: 'pollset', win32: 'iocp',
+};
+
 const sections: Record<string, Section> = {
   server: (ctx) => {
-    const uptimeMs = Date.now() - ctx.server.stats.startedAtMs;
+    const now = Date.now();
+    const uptimeMs = now - ctx.server.stats.startedAtMs;
     return [
       ['redis_version', redisVersionCompatible],
       ['ringkv_version', ringkvVersion],
+      ['redis_git_sha1', '00000000'],
+      ['redis_git_dirty', 0],
       ['redis_mode', 'standalone'],
-      ['os', `${process.platform} ${process.arch}`],
-      ['arch_bits', 64],
+      // uname's words, as Redis writes them: "Linux 6.1.0 x86_64".
+      ['os', `${os.type()} ${os.release()} ${os.machine()}`],
+      ['arch_bits', process.arch.endsWith('64') ? 64 : 32],
+      ['multiplexing_api', multiplexingApi[process.platform] ?? 'unknown'],
+      ['node_version', process.versions.node],
       ['process_id', process.pid],
+      ['run_id', ctx.server.stats.runId],
       ['tcp_port', ctx.server.config.port],
+      ['server_time_usec', Math.round((performance.timeOrigin + performance.now()) * 1000)],
       ['uptime_in_seconds', Math.floor(uptimeMs / 1000)],
       ['uptime_in_days', Math.floor(uptimeMs / 86_400_000)],
       ['executable', process.argv[1] ?? ''],
+      ['config_file', ctx.server.config.configFile ?? ''],
+      // One thread reads and writes every client (Node's event loop), as Redis without io-threads.
+      ['io_threads_active', 0],
     ];
   },
   clients: (ctx) => [
     ['connected_clients', ctx.server.clients.connectedClients],
     ['maxclients', ctx.server.config.maxClients],
+    // No blocking commands, no client-side caching: nothing to count.
     ['blocked_clients', 0],
+    ['tracking_clients', 0],
+    ['clients_in_timeout_table', 0],
   ],
   memory: () => {
+    // Node's heap and the buffers outside it hold what Redis's allocator would; the records themselves are on disk.
     const m = process.memoryUsage();
+    const used = m.heapUsed + m.external;
+    const total = os.totalmem();
     return [
-      ['used_memory', m.heapUsed + m.external],
-      ['used_memory_human', `${((m.heapUsed + m.external) / 1048576).toFixed(2)}M`],
+      ['used_memory', used],
+      ['used_memory_human', bytesToHuman(used)],
       ['used_memory_rss', m.rss],
+      ['used_memory_rss_human', bytesToHuman(m.rss)],
+      ['total_system_memory', total],
+      ['total_system_memory_human', bytesToHuman(total)],
       ['maxmemory', 0],
+      ['maxmemory_human', '0B'],
       ['maxmemory_policy', 'noeviction'],
     ];
   },
@@ -55,15 +98,24 @@ const sections: Record<string, Section> = {
   ],
   stats: (ctx) => {
     const s = ctx.server.coordinator.stats;
+    const stats = ctx.server.stats;
     return [
       ['total_connections_received', ctx.server.clients.totalConnections],
-      ['total_commands_processed', ctx.server.stats.commandsProcessed],
-      ['total_net_input_bytes', ctx.server.stats.netInputBytes],
-      ['total_net_output_bytes', ctx.server.stats.netOutputBytes],
+      ['total_commands_processed', stats.commands.commandsProcessed],
+      ['instantaneous_ops_per_sec', Math.round(stats.rates.ops.perSecond())],
+      ['total_net_input_bytes', stats.netInputBytes],
+      ['total_net_output_bytes', stats.netOutputBytes],
+      ['instantaneous_input_kbps', (stats.rates.netInput.perSecond() / 1024).toFixed(2)],
+      ['instantaneous_output_kbps', (stats.rates.netOutput.perSecond() / 1024).toFixed(2)],
       ['rejected_connections', ctx.server.clients.rejectedConnections],
-      ['total_error_replies', ctx.server.stats.errorReplies],
-      ['protocol_errors', ctx.server.stats.protocolErrors],
-      ['client_query_buffer_limit_disconnections', ctx.server.stats.queryBufferLimitDisconnections],
+      // ringkv never evicts a key to make room.
+      ['evicted_keys', 0],
+      ['total_error_replies', stats.commands.errorReplies],
+      ['total_reads_processed', stats.readsProcessed],
+      ['total_writes_processed', stats.writesProcessed],
+      ['client_query_buffer_limit_disconnections', stats.queryBufferLimitDisconnections],
+      // ringkv's own, from here on: they count from the node's start (CONFIG RESETSTAT leaves them).
+      ['protocol_errors', stats.protocolErrors],
       ['read_repairs', s.readRepairs],
       ['read_repairs_skipped', s.readRepairsSkipped],
       ['sibling_reads', s.siblingReads],
@@ -80,17 +132,35 @@ const sections: Record<string, Section> = {
       ['records_undecodable', ctx.server.coordinator.collector.stats.undecodable],
     ];
   },
-  replication: () => [
+  // Every node takes writes and replicates them by quorum, not by Redis's replication stream:
+  // to a Redis tool each node is a master with no replicas and a stream that never moved.
+  replication: (ctx) => [
     ['role', 'master'],
     ['connected_slaves', 0],
+    ['master_failover_state', 'no-failover'],
+    ['master_replid', ctx.server.stats.replicationId],
+    ['master_replid2', '0'.repeat(40)],
+    ['master_repl_offset', 0],
+    ['second_repl_offset', -1],
+    ['repl_backlog_active', 0],
+    ['repl_backlog_size', 0],
+    ['repl_backlog_first_byte_offset', 0],
+    ['repl_backlog_histlen', 0],
   ],
   cpu: () => {
     const u = process.cpuUsage();
     return [
       ['used_cpu_sys', (u.system / 1e6).toFixed(6)],
       ['used_cpu_user', (u.user / 1e6).toFixed(6)],
+      // A node starts no child processes (Redis's are its forks for snapshots).
+      ['used_cpu_sys_children', '0.000000'],
+      ['used_cpu_user_children', '0.000000'],
     ];
   },
+  modules: () => [],
+  commandstats: (ctx) => ctx.server.stats.commands.commandLines(),
+  errorstats: (ctx) => ctx.server.stats.commands.errorLines(),
+  latencystats: (ctx) => ctx.server.stats.commands.latencyLines(),
   cluster: (ctx) => {
     const members = ctx.server.cluster.members();
     const s = ctx.server.coordinator.stats;
@@ -140,17 +210,38 @@ function transferLines(ctx: CommandContext): [string, string | number][] {
   ];
 }
 
-const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'antientropy', 'keyspace'];
+/**
+ * Every section in Redis 7's order, ringkv's AntiEntropy after Cluster.
+ * INFO and INFO default leave out commandstats and latencystats, as Redis
+ * does; all and everything (Redis's everything adds modules' own sections,
+ * of which ringkv has none) show every one.
+ */
+const sectionOrder = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats',
+  'errorstats', 'latencystats', 'cluster', 'antientropy', 'keyspace'];
+const notDefault = new Set(['commandstats', 'latencystats']);
+const titles: Record<string, string> = { cpu: 'CPU', antientropy: 'AntiEntropy' };
 
 function title(name: string): string {
-  return name === 'antientropy' ? 'AntiEntropy' : name[0]!.toUpperCase() + name.slice(1);
+  return titles[name] ?? name[0]!.toUpperCase() + name.slice(1);
+}
+
+/** The sections to show, in Redis's order whatever the order asked; unknown names are ignored, as Redis does. */
+function sectionsFor(requested: readonly string[]): string[] {
+  const wanted = new Set<string>();
+  for (const name of requested.length === 0 ? ['default'] : requested) {
+    if (name === 'all' || name === 'everything') {
+      for (const n of sectionOrder) wanted.add(n);
+    } else if (name === 'default') {
+      for (const n of sectionOrder) if (!notDefault.has(n)) wanted.add(n);
+    } else {
+      wanted.add(name);
+    }
+  }
+  return sectionOrder.filter((n) => wanted.has(n));
 }
 
 export function infoText(ctx: CommandContext, requested: readonly string[]): string {
-  let names = requested.length === 0 ? defaultSections : requested.flatMap((r) =>
-    r === 'all' || r === 'everything' || r === 'default' ? defaultSections : [r]);
-  names = [...new Set(names)].filter((n) => n in sections);
-  const blocks = names.map((name) => {
+  const blocks = sectionsFor(requested).map((name) => {
     const lines = sections[name]!(ctx).map(([field, value]) => `${field}:${value}`);
     return `# ${title(name)}\r\n${lines.map((l) => `${l}\r\n`).join('')}`;
   });
@@ -162,39 +253,58 @@ function info(ctx: CommandContext, args: Buffer[]): Reply {
   return new VerbatimReply(infoText(ctx, requested));
 }
 
-function configParameters(ctx: CommandContext): [string, string][] {
-  const c = ctx.server.config;
-  return [
-    ['bind', c.bind],
-    ['port', String(c.port)],
-    ['databases', '1'],
-    ['save', ''],
-    ['appendonly', 'no'],
-    ['maxmemory', '0'],
-    ['maxmemory-policy', 'noeviction'],
-    ['maxclients', String(c.maxClients)],
-    ['timeout', '0'],
-    ['proto-max-bulk-len', String(c.protoMaxBulkLen)],
-    ['dir', c.dataDir],
-    ['cluster-enabled', 'no'],
-    ['requirepass', c.requirepass ?? ''],
-  ];
-}
+const configHelp = [
+  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value>.',
+  'RESETSTAT',
+  '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
+  'HELP',
+  '    Prints this help.',
+].map((line) => new SimpleReply(line));
 
-function config(ctx: CommandContext, args: Buffer[]): Reply {
+/** CONFIG GET, SET, RESETSTAT, REWRITE and HELP, with Redis 7's arities and errors; the options themselves are cli/runtime-config.ts's. */
+function config(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
   const sub = upper(args[1]!);
-  if (sub === 'GET') {
-    if (args.length < 3) throw new CommandError("ERR wrong number of arguments for 'config|get' command");
-    const patterns = args.slice(2).map((a) => Buffer.from(a.toString('latin1').toLowerCase(), 'latin1'));
-    const entries = configParameters(ctx)
-      .filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'), true)))
-      .map(([name, value]): [Reply, Reply] => [name, value]);
-    return new MapReply(entries);
+  const arity = (ok: boolean) => {
+    if (!ok) throw new CommandError(`ERR wrong number of arguments for 'config|${sub.toLowerCase()}' command`);
+  };
+  switch (sub) {
+    case 'GET': {
+      arity(args.length >= 3);
+      const patterns = args.slice(2);
+      const entries = ctx.server.runtimeConfig.parameters()
+        .filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'), true)))
+        .map(([name, value]): [Reply, Reply] => [name, value]);
+      return new MapReply(entries);
+    }
+    case 'SET': {
+      arity(args.length >= 4);
+      // Redis 7: parameter-value pairs, several at once.
+      if (args.length % 2 !== 0) throw new CommandError(syntaxError);
+      const pairs: [Buffer, Buffer][] = [];
+      for (let i = 2; i < args.length; i += 2) pairs.push([args[i]!, args[i + 1]!]);
+      ctx.server.runtimeConfig.set(pairs);
+      return OK;
+    }
+    case 'RESETSTAT':
+      arity(args.length === 2);
+      resetServerStats(ctx.server.stats);
+      ctx.server.clients.resetStats();
+      return OK;
+    case 'REWRITE':
+      arity(args.length === 2);
+      return ctx.server.runtimeConfig.rewrite().then(() => OK);
+    case 'HELP':
+      arity(args.length === 2);
+      return configHelp;
+    default:
+      throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
   }
-  if (sub === 'SET' || sub === 'RESETSTAT' || sub === 'REWRITE') {
-    throw new CommandError(`ERR CONFIG ${sub} is not supported by ringkv: restart the node with the option instead`);
-  }
-  throw new CommandError(`ERR unknown subcommand '${args[1]!.toString('utf8')}'. Try CONFIG HELP.`);
 }
 
 function time(): Reply {

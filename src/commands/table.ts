@@ -13,6 +13,7 @@ import { objectCommands } from './object.js';
 import { serverCommands } from './server.js';
 import { stringCommands } from './strings.js';
 import { parseSyntax } from './syntax.js';
+import { transactionCommands } from './transactions.js';
 import type { CommandFlag, CommandSpec, Handler } from './types.js';
 
 interface Definition {
@@ -39,7 +40,7 @@ const definitions: Record<string, Definition> = {
   client: { syntax: 'SETNAME connection-name|GETNAME|ID|INFO|LIST|SETINFO LIB-NAME libname|SETINFO LIB-VER libver', arity: -2, flags: ['stale', 'loading'], group: 'connection', summary: 'A container for client connection commands.', since: '2.4.0', handler: connectionCommands.client },
   // server
   info: { syntax: '[section [section ...]]', arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns information and statistics about the server.', since: '1.0.0', handler: serverCommands.info },
-  config: { syntax: 'GET parameter [parameter ...]', arity: -2, flags: ['admin', 'stale', 'loading'], group: 'server', summary: 'CONFIG GET: the values of configuration parameters.', since: '2.0.0', handler: serverCommands.config },
+  config: { syntax: 'GET parameter [parameter ...]|SET parameter value [parameter value ...]|RESETSTAT|REWRITE|HELP', arity: -2, flags: ['admin', 'noscript', 'stale', 'loading'], group: 'server', summary: 'CONFIG GET | SET (this node, all-or-nothing) | RESETSTAT | REWRITE (the --config file) | HELP.', since: '2.0.0', handler: serverCommands.config },
   command: { syntax: '[COUNT|DOCS [command-name [command-name ...]]|INFO [command-name [command-name ...]]|LIST]', arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns detailed information about commands.', since: '2.8.13', handler: serverCommands.command },
   time: { syntax: '', arity: 1, flags: ['fast', 'stale', 'loading'], group: 'server', summary: 'Returns the server time.', since: '2.6.0', handler: serverCommands.time, concurrent: true },
   dbsize: { syntax: '', arity: 1, flags: ['readonly', 'fast'], group: 'server', summary: 'Returns the number of keys in the cluster.', since: '1.0.0', handler: keyCommands.dbsize },
@@ -95,6 +96,12 @@ const definitions: Record<string, Definition> = {
   type: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns the type of a key\'s value.', since: '1.0.0', handler: keyCommands.type, concurrent: true },
   keys: { syntax: 'pattern', arity: 2, flags: ['readonly'], group: 'generic', summary: 'Returns the cluster\'s keys matching a pattern.', since: '1.0.0', handler: keyCommands.keys },
   scan: { syntax: 'cursor [MATCH pattern] [COUNT count] [TYPE type]', arity: -2, flags: ['readonly'], group: 'generic', summary: 'Iterates over the cluster\'s keys with a cursor valid on any node.', since: '2.8.0', handler: keyCommands.scan },
+  // transactions (commands/transactions.ts): queued in order, not isolated across keys
+  multi: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Starts a transaction: commands are queued until EXEC (run in order, not isolated across keys).', since: '1.2.0', handler: transactionCommands.multi },
+  exec: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'skip_slowlog'], group: 'transactions', summary: 'Runs the queued commands one after another and returns their replies.', since: '1.2.0', handler: transactionCommands.exec },
+  discard: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Discards a transaction.', since: '2.0.0', handler: transactionCommands.discard },
+  watch: { syntax: 'key [key ...]', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], keys: [1, -1, 1], group: 'transactions', summary: 'Refused: ringkv has no isolation across keys to watch them with; use SET … VCLOCK.', since: '2.2.0', handler: transactionCommands.watch },
+  unwatch: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Refused, as WATCH is.', since: '2.2.0', handler: transactionCommands.unwatch },
   // ringkv
   vclock: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context, for inspection: to resolve siblings use SIBLINGS key WITHVCLOCK (one read).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
   siblings: { syntax: 'key [WITHVCLOCK]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key; WITHVCLOCK adds the context that covers exactly them, from the same read.', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },

@@ -3,6 +3,7 @@
 // dispatcher checks existence, arity and auth before any handler runs, and
 // COMMAND INFO/DOCS answer from the same table.
 
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RepairCounts } from '../anti-entropy/anti-entropy.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
@@ -11,11 +12,13 @@ import type { HostReach } from '../membership/host-probe.js';
 import type { ChangePlan } from '../ring/changes.js';
 import type { Reply } from '../resp/reply.js';
 import type { NodeConfig } from './node-config.js';
+import type { Transaction } from './transactions.js';
+import { CommandStats, InstantaneousRate, type LatencyTracking } from './command-stats.js';
 import type { ArgumentDoc } from './syntax.js';
 
 export type CommandFlag =
   | 'write' | 'readonly' | 'denyoom' | 'admin' | 'pubsub' | 'noscript' | 'blocking'
-  | 'loading' | 'stale' | 'skip_monitor' | 'fast' | 'no_auth' | 'allow_busy' | 'module';
+  | 'loading' | 'stale' | 'skip_monitor' | 'skip_slowlog' | 'fast' | 'no_auth' | 'allow_busy' | 'module';
 
 export type Handler = (ctx: CommandContext, args: Buffer[]) => Reply | Promise<Reply>;
 
@@ -63,6 +66,8 @@ export interface Session {
   lastCommand: string;
   /** Set by QUIT: close once the reply is written. */
   closeAfterReply: boolean;
+  /** The open MULTI's queue (commands/transactions.ts); allocated only by MULTI. */
+  transaction: Transaction | undefined;
 }
 
 export interface ClientRegistry {
@@ -70,22 +75,79 @@ export interface ClientRegistry {
   readonly connectedClients: number;
   readonly totalConnections: number;
   readonly rejectedConnections: number;
+  /** CONFIG RESETSTAT: totalConnections and rejectedConnections start again from zero. */
+  resetStats(): void;
+}
+
+/**
+ * Redis's authRequired (server.c): a password is set and this connection has
+ * not given it. Read at each command, so CONFIG SET requirepass applies at
+ * once: clearing it frees every connection, setting one binds the clients
+ * that never authenticated.
+ */
+export function authRequired(session: Session, config: NodeConfig): boolean {
+  return !session.authenticated && config.requirepass !== undefined;
 }
 
 export interface ServerStats {
-  commandsProcessed: number;
+  /** Calls, errors and latencies per command, and Redis's totals of both (commands/command-stats.ts). */
+  readonly commands: CommandStats;
   protocolErrors: number;
-  errorReplies: number;
   /** Bytes read from and written to clients (Redis's total_net_input_bytes / total_net_output_bytes). */
   netInputBytes: number;
   netOutputBytes: number;
+  /** Reads from and writes to client sockets (Redis's total_reads_processed / total_writes_processed). */
+  readsProcessed: number;
+  writesProcessed: number;
   /** Clients closed for a request past the query buffer limit (Redis 7.4's client_query_buffer_limit_disconnections). */
   queryBufferLimitDisconnections: number;
+  /** Redis's instantaneous_ops_per_sec, _input_kbps and _output_kbps, sampled by the RESP server (resp/server.ts). */
+  readonly rates: { readonly ops: InstantaneousRate; readonly netInput: InstantaneousRate; readonly netOutput: InstantaneousRate };
   readonly startedAtMs: number;
+  /** Random per process start, as Redis's run_id: monitoring tells a restart by it. */
+  readonly runId: string;
+  /** Random per process start, as a Redis master's master_replid (a stream of its own, though ringkv's is empty). */
+  readonly replicationId: string;
 }
 
-export function serverStatsFresh(now: number): ServerStats {
-  return { commandsProcessed: 0, protocolErrors: 0, errorReplies: 0, netInputBytes: 0, netOutputBytes: 0, queryBufferLimitDisconnections: 0, startedAtMs: now };
+export function serverStatsFresh(now: number, options: { logger?: Logger; latency?: LatencyTracking } = {}): ServerStats {
+  return {
+    commands: new CommandStats(options.logger, options.latency),
+    protocolErrors: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+    readsProcessed: 0,
+    writesProcessed: 0,
+    queryBufferLimitDisconnections: 0,
+    rates: { ops: new InstantaneousRate(), netInput: new InstantaneousRate(), netOutput: new InstantaneousRate() },
+    startedAtMs: now,
+    runId: randomBytes(20).toString('hex'),
+    replicationId: randomBytes(20).toString('hex'),
+  };
+}
+
+/** Takes one sample of each rate (every rateSampleIntervalMs). */
+export function sampleRates(stats: ServerStats, nowMs: number): void {
+  stats.rates.ops.sample(stats.commands.commandsProcessed, nowMs);
+  stats.rates.netInput.sample(stats.netInputBytes, nowMs);
+  stats.rates.netOutput.sample(stats.netOutputBytes, nowMs);
+}
+
+/**
+ * CONFIG RESETSTAT: the counters Redis's resetServerStats zeroes start again,
+ * with commandstats, errorstats and latencystats. protocol_errors is ringkv's
+ * own and, like ringkv's cluster counters, keeps counting from the start.
+ */
+export function resetServerStats(stats: ServerStats): void {
+  stats.commands.reset();
+  stats.netInputBytes = 0;
+  stats.netOutputBytes = 0;
+  stats.readsProcessed = 0;
+  stats.writesProcessed = 0;
+  stats.queryBufferLimitDisconnections = 0;
+  stats.rates.ops.reset();
+  stats.rates.netInput.reset();
+  stats.rates.netOutput.reset();
 }
 
 /** What the RING and INFO commands show of the cluster. */
@@ -136,6 +198,21 @@ export interface ServerServices {
   readonly commands: ReadonlyMap<string, CommandSpec>;
   /** Anti-entropy on demand (RING REPAIR, INFO # AntiEntropy); absent on a node without it. */
   readonly repair?: RepairService;
+  /** CONFIG GET/SET/REWRITE over the node's options (cli/runtime-config.ts). */
+  readonly runtimeConfig: ConfigService;
+}
+
+/** The node's options at run time, as CONFIG GET, SET and REWRITE see them. */
+export interface ConfigService {
+  /** Every parameter CONFIG GET lists, by its name there, with its value now. */
+  parameters(): readonly (readonly [name: string, value: string])[];
+  /**
+   * Checks every name-value pair, then applies them all: a pair that fails
+   * throws a CommandError in Redis's words and nothing is changed.
+   */
+  set(pairs: readonly (readonly [name: Buffer, value: Buffer])[]): void;
+  /** Writes the running configuration to the --config file, atomically; a CommandError without one. */
+  rewrite(): Promise<void>;
 }
 
 /** What RING REPAIR runs: anti-entropy now over every range this node holds. */
@@ -154,6 +231,12 @@ export type RepairReport = RepairCounts;
 export interface CommandContext {
   readonly session: Session;
   readonly server: ServerServices;
+  /**
+   * Runs one command as the connection runs what it reads — counted in the
+   * stats, a failure turned into its error reply — and resolves with the
+   * reply. EXEC runs its queue through it.
+   */
+  execute(spec: CommandSpec, args: Buffer[]): Promise<Reply>;
 }
 
 /** A client-visible failure raised inside a handler; `message` carries the prefix (ERR, WRONGTYPE…). */

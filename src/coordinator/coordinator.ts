@@ -11,6 +11,7 @@
 // to vnode clocks for this reason), and the forward costs one hop only when
 // the client's node is not a replica — never in a cluster of N nodes or fewer.
 
+import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
 import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling, VClock } from '../clock/types.js';
@@ -64,6 +65,17 @@ export interface CoordinatorOptions {
   readonly readRepairsInFlightMax: number;
   readonly logger: Logger;
   readonly now?: () => number;
+}
+
+/**
+ * The options CONFIG SET may change while the node runs (README
+ * "Configuration"), read at each use: a change applies to the requests that
+ * start after it; one in flight keeps the timeout it started with.
+ */
+export interface CoordinatorTunables {
+  requestTimeoutMs: number;
+  siblingsMax: number;
+  siblingsWarn: number;
 }
 
 export interface PutOptions {
@@ -126,6 +138,8 @@ export class Coordinator {
   private readonly keyspace: KeyspaceScanner;
   /** Removes tombstones and expired values past their grace period. */
   readonly collector: Collector;
+  /** Their start values come from `options`; retune() changes them (CONFIG SET). */
+  private readonly tunables: CoordinatorTunables;
 
   constructor(
     readonly storage: Storage,
@@ -134,6 +148,7 @@ export class Coordinator {
     readonly options: CoordinatorOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.tunables = { requestTimeoutMs: options.requestTimeoutMs, siblingsMax: options.siblingsMax, siblingsWarn: options.siblingsWarn };
     this.readReplicas = {
       selfId: view.selfId,
       readLocal: (key, token) => this.localVersions(key, token),
@@ -141,12 +156,25 @@ export class Coordinator {
       repair: (key, token, merged, behind) => this.readRepair(key, token, merged, behind),
       isUp: (id) => this.view.isUp(id),
     };
-    this.keyspace = new KeyspaceScanner(storage, view, transport, options.requestTimeoutMs, this.now);
+    this.keyspace = new KeyspaceScanner(storage, view, transport, () => this.tunables.requestTimeoutMs, this.now);
     this.collector = new Collector(this, options.tombstoneGraceMs, options.logger);
   }
 
   get selfId(): string {
     return this.view.selfId;
+  }
+
+  /** Changes the limits CONFIG SET may change; the caller has checked them (cli/runtime-config.ts). */
+  retune(changes: Partial<CoordinatorTunables>): void {
+    const next = { ...this.tunables, ...changes };
+    assert(Number.isSafeInteger(next.requestTimeoutMs) && next.requestTimeoutMs > 0, 'requestTimeoutMs must be a positive integer');
+    assert(Number.isSafeInteger(next.siblingsWarn) && next.siblingsWarn >= 1 && next.siblingsWarn <= next.siblingsMax, 'siblingsWarn must be 1..siblingsMax');
+    Object.assign(this.tunables, next);
+  }
+
+  /** The limits in force now. */
+  limits(): Readonly<CoordinatorTunables> {
+    return this.tunables;
   }
 
   /**
@@ -250,7 +278,7 @@ export class Coordinator {
   applyLocal(key: Buffer, token: Buffer | undefined, incoming: readonly Sibling[]): Promise<Sibling[]> {
     return this.storage.update(key, token, (current) => {
       const next = foldVersions(current, incoming);
-      if (next.length > this.options.siblingsWarn && next.length > current.length) this.warnSiblings(key, next.length);
+      if (next.length > this.tunables.siblingsWarn && next.length > current.length) this.warnSiblings(key, next.length);
       return next;
     });
   }
@@ -278,11 +306,11 @@ export class Coordinator {
 
   private checkSiblingLimit(key: Buffer, current: readonly Sibling[], next: readonly Sibling[]): void {
     if (next.length <= current.length) return;
-    if (next.length > this.options.siblingsMax) {
+    if (next.length > this.tunables.siblingsMax) {
       this.stats.siblingLimitRefusals++;
-      throw new SiblingLimitError(next.length, this.options.siblingsMax);
+      throw new SiblingLimitError(next.length, this.tunables.siblingsMax);
     }
-    if (next.length > this.options.siblingsWarn) this.warnSiblings(key, next.length);
+    if (next.length > this.tunables.siblingsWarn) this.warnSiblings(key, next.length);
   }
 
   private checkRecordSize(next: readonly Sibling[]): void {
@@ -320,7 +348,7 @@ export class Coordinator {
     const send = (id: string, hintFor?: string) => {
       if (transport === undefined) return Promise.reject(new Error('no transport'));
       const body = hintFor === undefined ? (payload ??= encodeReplicaPut(key, record)) : encodeReplicaPut(key, record, hintFor);
-      return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: body }, this.options.requestTimeoutMs, id);
+      return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: body }, this.tunables.requestTimeoutMs, id);
     };
     const hinted = (primary: string): Promise<unknown> => {
       const fallback = fallbacks.next();
@@ -410,7 +438,7 @@ export class Coordinator {
 
   /** A ReplicaPut of `payload` (encodeReplicaPut) to one node, within the request timeout. */
   private putRemote(transport: Transport, id: string, payload: Buffer): Promise<PeerMessage> {
-    return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.options.requestTimeoutMs, id);
+    return transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload }, this.tunables.requestTimeoutMs, id);
   }
 
   /**
@@ -487,7 +515,7 @@ export class Coordinator {
 
   /** A forwarded write: the coordinator there waits up to twice requestTimeoutMs for its own quorum (a primary, then its fallback), so this waits longer for its verdict. */
   private requestCoordinatePut(transport: Transport, id: string, payload: Buffer) {
-    return transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 3 * this.options.requestTimeoutMs + forwardMarginMs, id);
+    return transport.request(this.view.peerAddress(id), { type: MessageType.CoordinatePut, payload }, 3 * this.tunables.requestTimeoutMs + forwardMarginMs, id);
   }
 
   /**
@@ -565,7 +593,7 @@ export class Coordinator {
         if (id === this.selfId) return Promise.all(targets.map((target) => this.storeHint(target, key, next)));
         if (transport === undefined) return Promise.reject(new Error('no transport'));
         return Promise.all(targets.map((target) =>
-          transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.options.requestTimeoutMs, id)));
+          transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.tunables.requestTimeoutMs, id)));
       },
     }).then(
       (): PutResult => ({ stored: next, hintedOnly: true }),
@@ -629,7 +657,7 @@ export class Coordinator {
     const transport = this.transport;
     if (transport === undefined) return Promise.reject(new Error('no transport'));
     return transport
-      .request(this.view.peerAddress(id), { type: MessageType.ReplicaGet, payload: request }, this.options.requestTimeoutMs, id)
+      .request(this.view.peerAddress(id), { type: MessageType.ReplicaGet, payload: request }, this.tunables.requestTimeoutMs, id)
       .then((reply) => decodeReplicaGetReply(reply.payload));
   }
 }

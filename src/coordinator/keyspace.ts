@@ -37,7 +37,8 @@ export class KeyspaceScanner {
     private readonly storage: Storage,
     private readonly view: ClusterView,
     private readonly transport: Transport | undefined,
-    private readonly requestTimeoutMs: number,
+    /** Read at each request: CONFIG SET may change it (Coordinator.retune). */
+    private readonly requestTimeoutMs: () => number,
     private readonly now: () => number,
   ) {}
 
@@ -88,7 +89,7 @@ export class KeyspaceScanner {
     const others = this.others();
     const transport = this.transport;
     const remote = transport === undefined ? [] : others.map((id) =>
-      transport.request(this.view.peerAddress(id), { type: MessageType.Flush, payload: Buffer.alloc(0) }, this.requestTimeoutMs, id));
+      transport.request(this.view.peerAddress(id), { type: MessageType.Flush, payload: Buffer.alloc(0) }, this.requestTimeoutMs(), id));
     const results = await Promise.allSettled([this.storage.clear(), ...remote]);
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed > 0) throw new ClusterUnavailableError(`FLUSHALL reached ${results.length - failed} of ${results.length} members`);
@@ -104,7 +105,7 @@ export class KeyspaceScanner {
     const asked = transport === undefined ? [] : this.others();
     const remote = asked.map((id) =>
       transport!
-        .request(this.view.peerAddress(id), { type: MessageType.KeysScan, payload: encodeKeysScan({ from: cursor, limit: count }) }, this.requestTimeoutMs, id)
+        .request(this.view.peerAddress(id), { type: MessageType.KeysScan, payload: encodeKeysScan({ from: cursor, limit: count }) }, this.requestTimeoutMs(), id)
         .then((reply) => decodeKeysScanReply(reply.payload)));
     const settled = await Promise.allSettled([local, ...remote]);
     if (settled[0]!.status === 'rejected') throw (settled[0] as PromiseRejectedResult).reason;

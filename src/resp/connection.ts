@@ -12,6 +12,13 @@
 // server buffer without bound. Replies completed during one event-loop turn
 // are encoded together and written with one socket.write.
 //
+// MULTI (commands/transactions.ts): while a transaction is open, a command
+// that passes the checks is queued and answered +QUEUED instead of run; one
+// refused there aborts the transaction. MULTI, EXEC and DISCARD change the
+// connection, so they wait for the commands before them like any such
+// command, and EXEC holds back what follows until its whole queue has run.
+// The queue exists only between MULTI and EXEC/DISCARD.
+//
 // Closing follows Redis's close-after-reply (networking.c,
 // CLIENT_CLOSE_AFTER_REPLY): after QUIT or a protocol error nothing more is
 // parsed or even read, the replies owed so far (QUIT's +OK, or the error) go
@@ -19,13 +26,18 @@
 // client that keeps writing gets a reset instead of being read forever.
 
 import type { Socket } from 'node:net';
+import assert from 'node:assert/strict';
 import { lookupCommand } from '../commands/table.js';
-import type { CommandContext, CommandSpec, ServerServices, Session } from '../commands/types.js';
+import { queuedArgumentOverheadBytes, runsInsideMulti, transactionTooLarge, type Transaction } from '../commands/transactions.js';
+import { authRequired, type CommandContext, type CommandSpec, type ServerServices, type Session } from '../commands/types.js';
 import { ReplyBuffer } from './encoder.js';
 import { errorReplyFor } from './errors.js';
-import type { ProtocolLimits } from './limits.js';
+import { argumentOverheadBytes, type ProtocolLimits } from './limits.js';
 import { ProtocolError, RequestParser, type QueryBufferLimitError } from './parser.js';
-import { ErrorReply, type Reply } from './reply.js';
+import { ErrorReply, QUEUED, type Reply } from './reply.js';
+
+// A queued command is charged what the parser charged it while it was read.
+assert.equal(queuedArgumentOverheadBytes, argumentOverheadBytes);
 
 /** Commands of one connection running at once; past it parsing pauses (~a 1k-deep pipeline). */
 export const inFlightCommandsMax = 1024;
@@ -44,6 +56,10 @@ interface Slot {
   /** The protocol the reply is encoded in: the session's when it completed (HELLO switches it). */
   protocol: 2 | 3;
   done: boolean;
+  /** The command that runs for this slot, counted as a call when it completes; undefined for a refusal or +QUEUED. */
+  spec: CommandSpec | undefined;
+  /** When its handler started (performance.now()). */
+  startedAtMs: number;
 }
 
 interface Deferred {
@@ -87,7 +103,7 @@ export class Connection implements CommandContext {
     readonly socket: Socket,
     readonly session: Session,
     readonly server: ServerServices,
-    limits: ProtocolLimits,
+    private readonly limits: ProtocolLimits,
     private readonly hooks: ConnectionHooks,
   ) {
     this.parser = new RequestParser(limits);
@@ -132,6 +148,7 @@ export class Connection implements CommandContext {
 
   private onData(chunk: Buffer): void {
     this.server.stats.netInputBytes += chunk.length;
+    this.server.stats.readsProcessed++;
     if (this.stopped) return;
     this.parser.append(chunk);
     this.pump();
@@ -161,7 +178,7 @@ export class Connection implements CommandContext {
       }
       let args: Buffer[] | null;
       try {
-        args = this.parser.next(this.session.authenticated);
+        args = this.parser.next(!authRequired(this.session, this.server.config));
       } catch (err) {
         this.protocolError(err);
         return;
@@ -176,19 +193,25 @@ export class Connection implements CommandContext {
 
   private dispatch(args: Buffer[]): void {
     const server = this.server;
-    server.stats.commandsProcessed++;
-    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false };
+    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0 };
     this.slots.push(slot);
     const spec = lookupCommand(server.commands, args[0]!);
     const refusal = spec === undefined ? unknownCommand(args) : this.refusal(spec, args);
+    const transaction = this.session.transaction;
     if (refusal !== undefined) {
-      server.stats.errorReplies++;
+      // Redis's flagTransaction: a command refused while queueing makes EXEC abort.
+      transaction?.abort();
+      server.stats.commands.rejected(spec, refusal);
       this.complete(slot, refusal, false);
       return;
     }
     const command = spec!;
     this.session.lastCommand = command.name;
     this.session.lastCommandAtMs = Date.now();
+    if (transaction !== undefined && !runsInsideMulti.has(command.name)) {
+      this.complete(slot, this.queue(transaction, command, args), false);
+      return;
+    }
     let concurrent = command.concurrent === true || (typeof command.concurrent === 'function' && command.concurrent(args));
     // A forwarded write is applied by another node, out of this connection's
     // sight: what follows it in the pipeline waits for it.
@@ -198,6 +221,40 @@ export class Connection implements CommandContext {
       return;
     }
     this.run(command, args, slot, !concurrent);
+  }
+
+  /** Queues a command of an open transaction; a queue past the query buffer limit aborts it instead of growing. */
+  private queue(transaction: Transaction, spec: CommandSpec, args: Buffer[]): Reply {
+    if (transaction.queue(spec, args, this.limits.queryBufferBytesMax)) return QUEUED;
+    const refusal = new ErrorReply(transactionTooLarge(this.limits.queryBufferBytesMax).message);
+    this.server.stats.commands.rejected(spec, refusal);
+    return refusal;
+  }
+
+  /** CommandContext.execute: one command of EXEC's queue, run and counted as dispatch runs what it reads. */
+  execute(spec: CommandSpec, args: Buffer[]): Promise<Reply> {
+    const startedAtMs = performance.now();
+    let result: Reply | Promise<Reply>;
+    try {
+      result = spec.handler(this, args);
+    } catch (err) {
+      return Promise.resolve(this.called(spec, this.failure(err), startedAtMs));
+    }
+    if (!(result instanceof Promise)) return Promise.resolve(this.called(spec, result, startedAtMs));
+    return result.then(
+      (reply) => this.called(spec, reply, startedAtMs),
+      (err) => this.called(spec, this.failure(err), startedAtMs),
+    );
+  }
+
+  /** Counts a call of `spec` that replied `reply` (commandstats, errorstats, latencystats); returns the reply. */
+  private called(spec: CommandSpec, reply: Reply, startedAtMs: number): Reply {
+    this.server.stats.commands.called(spec, reply, performance.now() - startedAtMs);
+    return reply;
+  }
+
+  private failure(err: unknown): ErrorReply {
+    return errorReplyFor(err, this.server.logger);
   }
 
   private writesLocally(spec: CommandSpec, args: Buffer[]): boolean {
@@ -214,13 +271,15 @@ export class Connection implements CommandContext {
     if ((arity > 0 && args.length !== arity) || args.length < -arity) {
       return new ErrorReply(`ERR wrong number of arguments for '${spec.name}' command`);
     }
-    if (!this.session.authenticated && !spec.flags.includes('no_auth')) {
+    if (authRequired(this.session, this.server.config) && !spec.flags.includes('no_auth')) {
       return new ErrorReply('NOAUTH Authentication required.');
     }
     return undefined;
   }
 
   private run(spec: CommandSpec, args: Buffer[], slot: Slot, barrier: boolean): void {
+    slot.spec = spec;
+    slot.startedAtMs = performance.now();
     let result: Reply | Promise<Reply>;
     try {
       result = spec.handler(this, args);
@@ -241,11 +300,11 @@ export class Connection implements CommandContext {
   }
 
   private fail(slot: Slot, err: unknown, async: boolean): void {
-    this.server.stats.errorReplies++;
-    this.complete(slot, errorReplyFor(err, this.server.logger), async);
+    this.complete(slot, this.failure(err), async);
   }
 
   private complete(slot: Slot, reply: Reply, async: boolean): void {
+    if (slot.spec !== undefined) this.called(slot.spec, reply, slot.startedAtMs);
     slot.reply = reply;
     slot.protocol = this.session.protocol;
     slot.done = true;
@@ -274,7 +333,9 @@ export class Connection implements CommandContext {
       this.server.stats.protocolErrors++;
       this.server.logger.info({ ...client, reason: err.message }, 'protocol error, closing client');
     }
-    this.slots.push({ reply: new ErrorReply(`ERR ${err.message}`), protocol: this.session.protocol, done: true });
+    const reply = new ErrorReply(`ERR ${err.message}`);
+    this.server.stats.commands.errorReplied(reply.message);
+    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0 });
     this.stopReading();
     this.markDirty();
   }
@@ -332,6 +393,7 @@ export class Connection implements CommandContext {
       }
       if (out.length > 0) {
         this.server.stats.netOutputBytes += out.length;
+        this.server.stats.writesProcessed++;
         this.socket.write(out.take());
       }
       if (this.socket.writableLength > outputBytesHigh) {

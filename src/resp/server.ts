@@ -3,9 +3,10 @@
 // let the commands in flight reply, then close.
 
 import net from 'node:net';
-import type { ClientRegistry, ServerServices, Session } from '../commands/types.js';
+import { rateSampleIntervalMs } from '../commands/command-stats.js';
+import { sampleRates, type ClientRegistry, type ServerServices, type Session } from '../commands/types.js';
 import { Connection } from './connection.js';
-import type { ProtocolLimits } from './limits.js';
+import { protocolLimits, type ProtocolLimits } from './limits.js';
 
 /** How long shutdown waits for commands in flight before closing their sockets. */
 export const shutdownGraceMs = 5_000;
@@ -18,13 +19,15 @@ export const clientLingerMs = 500;
  */
 export const refusedClientLingerMs = 1_000;
 
+/**
+ * Where to listen and the protocol limits to start with. maxclients and the
+ * password are read from the node's configuration (ServerServices.config) at
+ * each accept, so CONFIG SET changes them for the next client.
+ */
 export interface RespServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly maxClients: number;
   readonly limits: ProtocolLimits;
-  /** True when a password is set: new connections start unauthenticated. */
-  readonly requiresAuth: boolean;
 }
 
 export class RespServer implements ClientRegistry {
@@ -34,9 +37,30 @@ export class RespServer implements ClientRegistry {
   totalConnections = 0;
   rejectedConnections = 0;
   private services: ServerServices | undefined;
+  /** Samples INFO's instantaneous rates every rateSampleIntervalMs while listening, as Redis's serverCron does. */
+  private rateSampler: NodeJS.Timeout | undefined;
+  /**
+   * The limits every connection's parser reads, one object for all of them:
+   * setBulkBytesMax (CONFIG SET proto-max-bulk-len) changes it in place, so
+   * the next request header on any connection meets the new limit.
+   */
+  private readonly limits: { -readonly [K in keyof ProtocolLimits]: ProtocolLimits[K] };
 
   constructor(private readonly options: RespServerOptions) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.limits = { ...options.limits };
+  }
+
+  /** The largest bulk argument from now on, for every connection; checked against the other limits first. */
+  setBulkBytesMax(bytes: number): void {
+    const next = protocolLimits({ ...this.limits, bulkBytesMax: bytes });
+    this.limits.bulkBytesMax = next.bulkBytesMax;
+  }
+
+  /** CONFIG RESETSTAT: the connection counters INFO shows start again from zero. */
+  resetStats(): void {
+    this.totalConnections = 0;
+    this.rejectedConnections = 0;
   }
 
   get connectedClients(): number {
@@ -57,6 +81,8 @@ export class RespServer implements ClientRegistry {
       });
     });
     this.server.on('error', (err) => services.logger.error({ err }, 'RESP listener error'));
+    this.rateSampler = setInterval(() => sampleRates(services.stats, performance.now()), rateSampleIntervalMs);
+    this.rateSampler.unref();
   }
 
   address(): net.AddressInfo {
@@ -71,6 +97,7 @@ export class RespServer implements ClientRegistry {
    * shutdownGraceMs + 2 * clientLingerMs whatever the clients do.
    */
   async close(): Promise<void> {
+    clearInterval(this.rateSampler);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const quiet = Promise.all([...this.connections].map((c) => c.quiesce()));
     if (!(await settlesWithin(quiet, shutdownGraceMs))) {
@@ -89,7 +116,7 @@ export class RespServer implements ClientRegistry {
   private accept(socket: net.Socket): void {
     const services = this.services!;
     this.totalConnections++;
-    if (this.connections.size >= this.options.maxClients) {
+    if (this.connections.size >= services.config.maxClients) {
       this.rejectedConnections++;
       refuse(socket, services);
       return;
@@ -98,7 +125,8 @@ export class RespServer implements ClientRegistry {
     const session: Session = {
       id: this.nextClientId++,
       protocol: 2,
-      authenticated: !this.options.requiresAuth,
+      // As Redis: a client that connects while no password is set never needs one, even if one is set later.
+      authenticated: services.config.requirepass === undefined,
       name: '',
       libName: '',
       libVersion: '',
@@ -111,8 +139,9 @@ export class RespServer implements ClientRegistry {
       lastCommandAtMs: now,
       lastCommand: 'NULL',
       closeAfterReply: false,
+      transaction: undefined,
     };
-    const connection = new Connection(socket, session, services, this.options.limits, {
+    const connection = new Connection(socket, session, services, this.limits, {
       closed: (c) => this.connections.delete(c),
     });
     this.connections.add(connection);

@@ -8,6 +8,7 @@ import { ringOfOneCluster } from '../../src/commands/ring-of-one.js';
 import net from 'node:net';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/cli/config.js';
+import { RuntimeConfig } from '../../src/cli/runtime-config.js';
 import { buildCommandTable } from '../../src/commands/table.js';
 import { serverStatsFresh, type ServerServices, type ServerStats } from '../../src/commands/types.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
@@ -51,16 +52,25 @@ export async function startRespServer(limits: ProtocolLimits): Promise<InProcess
     readRepairsInFlightMax: 100,
     logger,
   });
-  const resp = new RespServer({ host, port: 0, maxClients: 100, limits, requiresAuth: false });
+  const resp = new RespServer({ host, port: 0, limits });
   const stats = serverStatsFresh(Date.now());
+  const config = resolveConfig(['--port', '0', '--maxclients', '100'], {});
   const services: ServerServices = {
     coordinator,
-    config: resolveConfig(['--port', '0'], {}),
+    config,
     stats,
     clients: resp,
     cluster: ringOfOneCluster,
     logger,
     commands: buildCommandTable(),
+    runtimeConfig: new RuntimeConfig({
+      config,
+      selfId,
+      logger,
+      retuneCoordinator: (changes) => coordinator.retune(changes),
+      setLatencyTracking: (latency) => stats.commands.setLatencyTracking(latency),
+      setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
+    }),
   };
   await resp.listen(services);
   return {

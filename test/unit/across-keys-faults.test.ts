@@ -32,7 +32,8 @@ function contextOn(coordinator: Coordinator, hook: PutHook): CommandContext {
   });
   const session = { r: 2, w: 2, strict: true } as Session;
   const server = { coordinator: hooked, config: { r: 2, w: 2, protoMaxBulkLen: 512 * 1024 * 1024 } } as unknown as ServerServices;
-  return { session, server };
+  const execute = () => Promise.reject(new Error('EXEC is not run by these tests'));
+  return { session, server, execute };
 }
 
 async function cluster(t: ExecutionContext): Promise<SimCluster> {

@@ -65,7 +65,7 @@ async function cluster(members: number, n: number, keys: number): Promise<Fixtur
       return { type: MessageType.KeysScanReply, payload: encodeKeysScanReply(page) };
     },
   };
-  const scanner = new KeyspaceScanner(stores.get(ids[0]!)!, view, transport, 1000, () => now);
+  const scanner = new KeyspaceScanner(stores.get(ids[0]!)!, view, transport, () => 1000, () => now);
   return { scanner, stores, failing, down };
 }
 
