@@ -270,16 +270,49 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-function cpuOf(nodes: readonly RingkvNode[]): Map<string, number | undefined> {
-  return new Map([...nodes.map((n) => [n.id, cpuSeconds(n.pid)] as const), ['bench', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6]]);
+/** The machine's busy and total CPU time so far, in seconds of one core, from /proc/stat; undefined off Linux. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: (total - ticks[3]! - ticks[4]!) / 100, total: total / 100 };
+  } catch {
+    return undefined;
+  }
 }
 
-/** Each process's share of one core over a window, in %. */
-function cpuShares(from: Map<string, number | undefined>, to: Map<string, number | undefined>, ms: number): Record<string, number> {
+interface CpuSnapshot {
+  atMs: number;
+  perProcess: Map<string, number | undefined>;
+  machine: { busy: number; total: number } | undefined;
+}
+
+function cpuSnapshot(nodes: readonly RingkvNode[], atMs: number): CpuSnapshot {
+  const own = process.cpuUsage();
+  const perProcess = new Map([...nodes.map((n) => [n.id, cpuSeconds(n.pid)] as const), ['bench', (own.user + own.system) / 1e6]]);
+  return { atMs, perProcess, machine: machineCpu() };
+}
+
+/**
+ * Each process's share of one core over a window, in %, and the whole
+ * machine's busy share of all its cores; `others` is what the machine spent
+ * beyond this bench's processes (other users of a shared box), in % of one core.
+ */
+function cpuShares(from: CpuSnapshot, to: CpuSnapshot): Record<string, number> {
+  const seconds = (to.atMs - from.atMs) / 1000;
   const out: Record<string, number> = {};
-  for (const [id, end] of to) {
-    const start = from.get(id) ?? 0;
-    if (end !== undefined) out[id] = Math.round(((end - start) / (ms / 1000)) * 100);
+  let ours = 0;
+  for (const [id, end] of to.perProcess) {
+    const start = from.perProcess.get(id) ?? 0;
+    if (end === undefined) continue;
+    out[id] = Math.round(((end - start) / seconds) * 100);
+    ours += end - start;
+  }
+  if (from.machine && to.machine) {
+    const busy = to.machine.busy - from.machine.busy;
+    out.machineBusyPercentOfAllCores = Math.round((busy / (to.machine.total - from.machine.total)) * 100);
+    out.others = Math.max(0, Math.round(((busy - ours) / seconds) * 100));
   }
   return out;
 }
@@ -309,11 +342,43 @@ function describeMachine(): string {
   return `${cpus.length}× ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load avg ${load} at start`;
 }
 
-async function run(startedAt: Date, machine: string): Promise<Record<string, unknown>> {
+interface Phases {
+  baseline: { fromMs: number; toMs: number; cpu: Record<string, number>; loadAvg: number };
+  join: { fromMs: number; toMs: number; polls: TransferSample[]; cpuStreaming: Record<string, number>; loadAvg: number };
+}
+
+/** The workload alone: a warm-up, then the baseline window. */
+async function measureBaseline(nodes: readonly RingkvNode[], workload: Workload): Promise<Phases['baseline']> {
+  await sleep(warmupMs);
+  const from = cpuSnapshot(nodes, workload.now());
+  await sleep(baselineMs);
+  workload.check();
+  const to = cpuSnapshot(nodes, workload.now());
+  return { fromMs: from.atMs, toMs: to.atMs, cpu: cpuShares(from, to), loadAvg: round2(os.loadavg()[0]!) };
+}
+
+/** Starts n4 with the cluster as its seeds and follows its join to the end; `started` gets it at once, for cleanup. */
+async function measureJoin(cluster: Cluster, workload: Workload, started: RingkvNode[]): Promise<Phases['join']> {
+  const fromMs = workload.now();
+  const seeds = cluster.nodes.map((node) => `${host}:${node.peerPort}`);
+  const joiner = await startNode({ id: 'n4', seeds, ...nodeArgs });
+  started.push(joiner);
+  const all = [...cluster.nodes, joiner];
+  // CPU over the streaming phase: read when the poller first sees it and when it sees the join done.
+  let cpuFrom: CpuSnapshot | undefined;
+  let cpuStreaming: Record<string, number> = {};
+  const polls = await followJoin(joiner, workload, (phase) => {
+    if (phase === 'streaming' && cpuFrom === undefined) cpuFrom = cpuSnapshot(all, workload.now());
+    if (phase === 'done' && cpuFrom !== undefined) cpuStreaming = cpuShares(cpuFrom, cpuSnapshot(all, workload.now()));
+  });
+  return { fromMs, toMs: workload.now(), polls, cpuStreaming, loadAvg: round2(os.loadavg()[0]!) };
+}
+
+async function run(): Promise<{ keys: number; rate: number; loaded: Awaited<ReturnType<typeof load>>; workload: Workload; phases: Phases }> {
   const keys = positiveEnv('STREAM_BENCH_KEYS', keysDefault);
   const rate = positiveEnv('STREAM_BENCH_RATE', workloadRateDefault);
   let cluster: Cluster | undefined;
-  let joiner: RingkvNode | undefined;
+  const joiners: RingkvNode[] = [];
   let workload: Workload | undefined;
   try {
     progress('starting 3 nodes (N=3 R=2 W=2)');
@@ -321,66 +386,64 @@ async function run(startedAt: Date, machine: string): Promise<Record<string, unk
     progress(`loading ${keys} keys of ${valueBytes} bytes`);
     const loaded = await load(cluster.nodes, keys);
     progress(`loaded in ${(loaded.ms / 1000).toFixed(1)} s (${round2(loaded.bytes / megabyte / (loaded.ms / 1000))} MB/s of values)`);
-
     const clients = cluster.nodes.flatMap((node) => Array.from({ length: workloadConnectionsPerNode }, () => node.client({ protocol: 2 })));
     await Promise.all(clients.map((c) => c.ping()));
-    const w = (workload = new Workload(clients, rate, keys));
-    w.start();
+    workload = new Workload(clients, rate, keys);
+    workload.start();
     progress(`workload at ${rate} requests/s: ${warmupMs / 1000} s warm-up, then a ${baselineMs / 1000} s baseline`);
-    await sleep(warmupMs);
-    const baselineFromMs = workload.now();
-    const cpuBaselineFrom = cpuOf(cluster.nodes);
-    await sleep(baselineMs);
-    workload.check();
-    const joinFromMs = workload.now();
-    const cpuBaseline = cpuShares(cpuBaselineFrom, cpuOf(cluster.nodes), joinFromMs - baselineFromMs);
-
+    const baseline = await measureBaseline(cluster.nodes, workload);
     progress('starting n4 with the cluster as its seeds');
-    const seeds = cluster.nodes.map((node) => `${host}:${node.peerPort}`);
-    joiner = await startNode({ id: 'n4', seeds, ...nodeArgs });
-    const all = [...cluster.nodes, joiner];
-    // CPU over the streaming phase: read when the poller first sees it and when it sees the join done.
-    let cpuFrom: { atMs: number; cpu: Map<string, number | undefined> } | undefined;
-    let cpuStreaming: Record<string, number> = {};
-    const polls = await followJoin(joiner, workload, (phase) => {
-      if (phase === 'streaming' && cpuFrom === undefined) cpuFrom = { atMs: w.now(), cpu: cpuOf(all) };
-      if (phase === 'done' && cpuFrom !== undefined) cpuStreaming = cpuShares(cpuFrom.cpu, cpuOf(all), w.now() - cpuFrom.atMs);
-    });
-    const joinToMs = workload.now();
+    const join = await measureJoin(cluster, workload, joiners);
     await workload.stop();
-
-    const streaming = streamingFigures(polls);
-    const before = summarize(workload.samples, baselineFromMs, joinFromMs);
-    const during = summarize(workload.samples, joinFromMs, joinToMs);
-    const duringStreaming = summarize(workload.samples, streaming.streamingFromMs, streaming.streamingToMs);
-    return {
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      machine,
-      config: {
-        nodesBefore: 3, n: 3, r: 2, w: 2, keys, valueBytes, workloadRequestsPerSec: rate, workloadMix: '50% GET, 50% SET of loaded keys',
-        workloadConnections: clients.length, baselineMs, warmupMs, transferPollMs,
-      },
-      load: { ms: Math.round(loaded.ms), valueBytes: loaded.bytes, retried: loaded.retried, mbPerSec: round2(loaded.bytes / megabyte / (loaded.ms / 1000)) },
-      streaming,
-      workload: {
-        before,
-        duringJoin: during,
-        duringStreaming,
-        p99DuringJoinOverBefore: round2(during.p99Ms / before.p99Ms),
-        p99DuringStreamingOverBefore: round2(duringStreaming.p99Ms / before.p99Ms),
-        windows: { baselineMs: [Math.round(baselineFromMs), Math.round(joinFromMs)], joinMs: [Math.round(joinFromMs), Math.round(joinToMs)] },
-      },
-      cpuPercentOfOneCore: { baseline: cpuBaseline, streaming: cpuStreaming },
-      timeline: timeline(workload.samples, polls, joinToMs),
-    };
+    return { keys, rate, loaded, workload, phases: { baseline, join } };
   } finally {
     await workload?.stop();
     // SIGTERM first (a clean shutdown), then the harness's cleanup kills what is left and removes the data dirs.
-    await Promise.all([joiner, ...(cluster?.nodes ?? [])].map((node) => node?.stop()));
-    await joiner?.cleanup();
+    const nodes = [...joiners, ...(cluster?.nodes ?? [])];
+    await Promise.all(nodes.map((node) => node.stop()));
+    await Promise.all(joiners.map((node) => node.cleanup()));
     await cluster?.cleanup();
   }
+}
+
+/** The p99 while pending replicas are in place but nothing streams yet: announcing and settling. */
+function settlingWindow(polls: readonly TransferSample[]): [number, number] | undefined {
+  const firstSettling = polls.find((p) => p.phase === 'settling');
+  const firstStreaming = polls.find((p) => p.phase === 'streaming');
+  return firstSettling && firstStreaming ? [firstSettling.atMs, firstStreaming.atMs] : undefined;
+}
+
+function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof run>>): Record<string, unknown> {
+  const { baseline, join } = r.phases;
+  const samples = r.workload.samples;
+  const streaming = streamingFigures(join.polls);
+  const before = summarize(samples, baseline.fromMs, baseline.toMs);
+  const during = summarize(samples, join.fromMs, join.toMs);
+  const duringStreaming = summarize(samples, streaming.streamingFromMs, streaming.streamingToMs);
+  const settling = settlingWindow(join.polls);
+  return {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine,
+    loadAvg: { baselineEnd: baseline.loadAvg, joinEnd: join.loadAvg },
+    config: {
+      nodesBefore: 3, n: 3, r: 2, w: 2, keys: r.keys, valueBytes, workloadRequestsPerSec: r.rate, workloadMix: '50% GET, 50% SET of loaded keys',
+      workloadConnections: 3 * workloadConnectionsPerNode, baselineMs, warmupMs, transferPollMs,
+    },
+    load: { ms: Math.round(r.loaded.ms), valueBytes: r.loaded.bytes, retried: r.loaded.retried, mbPerSec: round2(r.loaded.bytes / megabyte / (r.loaded.ms / 1000)) },
+    streaming,
+    workload: {
+      before,
+      duringJoin: during,
+      duringStreaming,
+      duringSettling: settling ? summarize(samples, settling[0], settling[1]) : undefined,
+      p99DuringJoinOverBefore: round2(during.p99Ms / before.p99Ms),
+      p99DuringStreamingOverBefore: round2(duringStreaming.p99Ms / before.p99Ms),
+      windowsMs: { baseline: [baseline.fromMs, baseline.toMs].map(Math.round), join: [join.fromMs, join.toMs].map(Math.round), settling: settling?.map(Math.round) },
+    },
+    cpuPercentOfOneCore: { baseline: baseline.cpu, streaming: join.cpuStreaming },
+    timeline: timeline(samples, join.polls, join.toMs),
+  };
 }
 
 function summaryLines(r: Record<string, any>): string[] {
@@ -392,6 +455,8 @@ function summaryLines(r: Record<string, any>): string[] {
     `workload p50/p99 before: ${w.before.p50Ms}/${w.before.p99Ms} ms (${w.before.requests} requests, ${w.before.errors} errors)`,
     `workload p50/p99 during the join (start of n4 → done): ${w.duringJoin.p50Ms}/${w.duringJoin.p99Ms} ms (${w.duringJoin.requests} requests, ${w.duringJoin.errors} errors): p99 ×${w.p99DuringJoinOverBefore} ${goal(w.p99DuringJoinOverBefore <= 2)} goal ≤ 2×`,
     `workload p50/p99 during streaming only: ${w.duringStreaming.p50Ms}/${w.duringStreaming.p99Ms} ms (${w.duringStreaming.requests} requests, ${w.duringStreaming.errors} errors): p99 ×${w.p99DuringStreamingOverBefore} ${goal(w.p99DuringStreamingOverBefore <= 2)} goal ≤ 2×`,
+    ...(w.duringSettling ? [`workload p50/p99 while n4 settles (pending replicas in place, nothing streaming yet): ${w.duringSettling.p50Ms}/${w.duringSettling.p99Ms} ms (${w.duringSettling.requests} requests)`] : []),
+    `load average (1 min) at the end of the baseline ${r.loadAvg.baselineEnd}, at the end of the join ${r.loadAvg.joinEnd}`,
     `CPU (% of one core) in the baseline: ${JSON.stringify(r.cpuPercentOfOneCore.baseline)}; while streaming: ${JSON.stringify(r.cpuPercentOfOneCore.streaming)}`,
   ];
 }
@@ -399,7 +464,7 @@ function summaryLines(r: Record<string, any>): string[] {
 async function main(): Promise<number> {
   const startedAt = new Date();
   const machine = describeMachine();
-  const result = await run(startedAt, machine);
+  const result = results(startedAt, machine, await run());
   const lines = summaryLines(result);
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `stream-${startedAt.toISOString().replace(/:/g, '-')}.json`);
