@@ -10,7 +10,7 @@ import type { Sibling } from '../clock/types.js';
 import { frameBytesMax, frameHeaderBytes } from '../peer/frame.js';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage } from '../peer/transport.js';
-import type { ScanPage, Storage } from '../storage/storage.js';
+import type { Storage } from '../storage/storage.js';
 import {
   decodeRangePut,
   decodeRangeRecords,
@@ -63,22 +63,9 @@ export class RangeService {
 }
 
 /**
- * Spans read ahead of the one being copied into a page. A joiner's spans are
- * small (a vnode's share: ~60 of them per 1 MiB page of 1 KiB records), and
- * reading one is mostly waiting — for the group commit (scanSpan), then an
- * iterator's trips to the thread pool — so reading them one after the other
- * left a source at ~3 MB/s under load, whatever the throttle allowed
- * (benchmarks/streaming.ts). Overlapping the reads removes the waits; the
- * page is the same. Memory: at most this many scan steps beyond the page.
- */
-export const rangeReadAheadSpans = 8;
-
-/**
  * Reads this node's records in `spans` (ascending, disjoint) from the cursor
  * (span index, first token wanted) until about `budget` bytes, ending on a
- * token boundary; `done` once nothing of any span remains. The next
- * `rangeReadAheadSpans` spans are read ahead (from their first token) while
- * the current one is copied; reads the page ends before are dropped.
+ * token boundary; `done` once nothing of any span remains.
  */
 export async function readSpans(
   storage: Storage, spans: readonly TokenSpan[], fromSpan: number, fromToken: bigint, budget: number,
@@ -87,34 +74,22 @@ export async function readSpans(
   let bytes = 0;
   let span = fromSpan;
   let from = fromToken < spans[span]!.first ? spans[span]!.first : fromToken;
-  const ahead = new Map<number, Promise<ScanPage>>();
-  let nextAhead = span + 1;
-  try {
-    while (span < spans.length && bytes < budget) {
-      for (; nextAhead < spans.length && nextAhead <= span + rangeReadAheadSpans; nextAhead++) {
-        ahead.set(nextAhead, storage.scanSpan(spans[nextAhead]!.first, spans[nextAhead]!.last, rangeScanStepRecords));
+  while (span < spans.length && bytes < budget) {
+    const { last } = spans[span]!;
+    if (from <= last) {
+      const page = await storage.scanSpan(from, last, rangeScanStepRecords);
+      for (const entry of page.entries) {
+        entries.push({ key: entry.key, siblings: entry.siblings });
+        bytes += entryBytes(entry.key, entry.siblings);
       }
-      const { first, last } = spans[span]!;
-      if (from <= last) {
-        const early = from === first ? ahead.get(span) : undefined;
-        ahead.delete(span);
-        const page = await (early ?? storage.scanSpan(from, last, rangeScanStepRecords));
-        for (const entry of page.entries) {
-          entries.push({ key: entry.key, siblings: entry.siblings });
-          bytes += entryBytes(entry.key, entry.siblings);
-        }
-        // scanSpan ends pages on a token boundary: resume just past its last token.
-        from = page.more ? page.entries[page.entries.length - 1]!.token + 1n : last + 1n;
-      }
-      // Past this span's end (or the top of the ring): on to the next span.
-      while (span < spans.length && from > spans[span]!.last) {
-        span++;
-        if (span < spans.length) from = spans[span]!.first;
-      }
+      // scanSpan ends pages on a token boundary: resume just past its last token.
+      from = page.more ? page.entries[page.entries.length - 1]!.token + 1n : last + 1n;
     }
-  } finally {
-    // Reads the page did not need: let them finish unobserved.
-    for (const read of ahead.values()) read.catch(() => undefined);
+    // Past this span's end (or the top of the ring): on to the next span.
+    while (span < spans.length && from > spans[span]!.last) {
+      span++;
+      if (span < spans.length) from = spans[span]!.first;
+    }
   }
   const done = span >= spans.length;
   return { entries, bytes, done, nextSpan: done ? 0 : span, nextToken: done ? 0n : from };
