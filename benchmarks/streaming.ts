@@ -413,7 +413,7 @@ function settlingWindow(polls: readonly TransferSample[]): [number, number] | un
   return firstSettling && firstStreaming ? [firstSettling.atMs, firstStreaming.atMs] : undefined;
 }
 
-function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof run>>): Record<string, unknown> {
+function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof run>>) {
   const { baseline, join } = r.phases;
   const samples = r.workload.samples;
   const streaming = streamingFigures(join.polls);
@@ -446,8 +446,8 @@ function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof 
   };
 }
 
-function summaryLines(r: Record<string, any>): string[] {
-  const s = r.streaming as StreamingFigures;
+function summaryLines(r: ReturnType<typeof results>): string[] {
+  const s = r.streaming;
   const w = r.workload;
   const goal = (ok: boolean) => (ok ? '✓' : '✗');
   return [
