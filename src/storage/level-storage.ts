@@ -45,6 +45,14 @@ import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storag
 const scanChunkEntries = 256;
 /** Default record cache: ~64 MB holds ~300k small records. */
 export const cacheBytesDefault = 64 * 1024 * 1024;
+/**
+ * A full cache is swept down to this share of its budget, not just under it:
+ * each sweep walks from the Map's oldest entries, past the holes earlier
+ * deletions left there, so sweeping one record per insert made eviction the
+ * hottest function of a node receiving a stream (a joiner at ~14 MB/s);
+ * sweeping 10% at a time makes that walk rare.
+ */
+const cacheLowWaterFraction = 0.9;
 /** Bookkeeping per cached record beyond its values (objects, clock entries, map slot). */
 const cachedRecordOverheadBytes = 160;
 /** LevelDB memtable: large enough that bursts of small writes do not stall on L0 compaction. */
@@ -123,6 +131,11 @@ export class LevelStorage implements Storage {
     return this.records;
   }
 
+  /** What the record cache holds now: records and their estimated bytes (never above its budget once writes are durable). */
+  cacheUsage(): { records: number; bytes: number } {
+    return { records: this.cache.size, bytes: this.cacheBytes };
+  }
+
   get(key: Buffer, token: Buffer | undefined): Sibling[] {
     const id = key.toString('latin1');
     const cached = this.cache.get(id);
@@ -169,18 +182,19 @@ export class LevelStorage implements Storage {
   private remember(record: CachedRecord): void {
     this.cache.set(record.id, record);
     this.cacheBytes += record.bytes;
-    if (this.cacheBytes > this.cacheBytesMax) this.evict();
+    if (this.cacheBytes > this.cacheBytesMax) this.evict(this.cacheBytesMax * cacheLowWaterFraction);
   }
 
   /**
-   * Drops durable records, oldest insertion first, until the cache fits its
-   * budget; a record used since the last sweep gets a second chance (moved
-   * to the back), which approximates LRU without reordering on every hit.
+   * Drops durable records, oldest insertion first, until the cache is down
+   * to `targetBytes`; a record used since the last sweep gets a second chance
+   * (moved to the back), which approximates LRU without reordering on every
+   * hit.
    */
-  private evict(): void {
+  private evict(targetBytes: number): void {
     let visits = this.cache.size * 2;
     for (const [id, record] of this.cache) {
-      if (this.cacheBytes <= this.cacheBytesMax || visits-- <= 0) return;
+      if (this.cacheBytes <= targetBytes || visits-- <= 0) return;
       if (record.unflushed > 0) continue;
       this.cache.delete(id);
       if (record.referenced) {
@@ -324,7 +338,7 @@ export class LevelStorage implements Storage {
   private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
     for (const w of writes) if (w.record !== undefined) w.record.unflushed--;
     if (err !== undefined) this.forgetUnflushed(writes);
-    if (this.cacheBytes > this.cacheBytesMax) this.evict();
+    if (this.cacheBytes > this.cacheBytesMax) this.evict(this.cacheBytesMax * cacheLowWaterFraction);
   }
 
   /** After a failed batch the cache may be ahead of the disk: drop those records so reads go to LevelDB. */

@@ -401,3 +401,20 @@ test('LevelStorage › a record that cannot be decoded is skipped and counted by
   t.deepEqual(page.entries.map((e) => e.key.toString()).sort(), ['one', 'two']);
   t.is(page.undecodable, 1);
 });
+
+test('LevelStorage › the record cache stays within its budget once writes are durable, and evicted records read back from disk', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ringkv-storage-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const cacheBytesMax = 64 * 1024;
+  const storage = await LevelStorage.open(path.join(dir, 'records'), cacheBytesMax);
+  t.teardown(() => storage.close());
+  const keys = Array.from({ length: 3000 }, (_, i) => Buffer.from(`cache:${i}`));
+  for (let from = 0; from < keys.length; from += 100) {
+    await Promise.all(keys.slice(from, from + 100).map((k) => storage.update(k, tokenOf(k), () => [sib(`v-${k.toString()}`)])));
+  }
+  const after = storage.cacheUsage();
+  t.true(after.bytes <= cacheBytesMax, `cache ${after.bytes} B over its ${cacheBytesMax} B budget`);
+  t.true(after.records < keys.length / 2, 'most records were evicted');
+  for (const k of keys) t.is(storage.get(k, tokenOf(k))[0]?.value.toString(), `v-${k.toString()}`);
+  t.true(storage.cacheUsage().bytes <= cacheBytesMax);
+});
