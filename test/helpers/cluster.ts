@@ -57,6 +57,16 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** The last lines a process wrote (stdout and stderr interleaved), as a ring buffer. */
+/**
+ * Node options for every ringkv process a test or benchmark starts, from
+ * RINGKV_NODE_EXEC_ARGS (space-separated), e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to profile a benchmark's nodes: NODE_OPTIONS
+ * refuses --cpu-prof.
+ */
+function nodeExecArgs(): string[] {
+  return (process.env.RINGKV_NODE_EXEC_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 export class OutputTail {
   private readonly lines: string[] = [];
   private oldest = 0;
@@ -403,7 +413,7 @@ export class RingkvNode {
     if (this.alive) throw new Error(`node ${this.id} is already running`);
     this.launches += 1;
     if (this.launches > 1) this.output.push(`[harness] --- restart #${this.launches - 1} of ${this.id} ---`);
-    this.proc = new ManagedProcess(`ringkv node ${this.id}`, process.execPath, [ringkvBin, ...this.args], { output: this.output });
+    this.proc = new ManagedProcess(`ringkv node ${this.id}`, process.execPath, [...nodeExecArgs(), ringkvBin, ...this.args], { output: this.output });
     await waitForPing(this.port, this.proc, timeoutMs, this.options.requirepass);
   }
 
