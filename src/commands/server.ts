@@ -196,8 +196,8 @@ const sections: Record<string, Section> = {
   // Anti-entropy: exchanges, what they found and moved, and each tree's age (Riak's aae-status).
   antientropy: (ctx) => ctx.server.repair?.info() ?? [['anti_entropy', 'off']],
   keyspace: (ctx) => {
-    const records = ctx.server.coordinator.storage.recordCount();
-    return records === 0 ? [] : [['db0', `keys=${records},expires=0,avg_ttl=0`]];
+    const { keys, expires, avgTtlMs } = ctx.server.coordinator.storage.keyspace(Date.now());
+    return keys === 0 ? [] : [['db0', `keys=${keys},expires=${expires},avg_ttl=${avgTtlMs}`]];
   },
 };
 

@@ -39,6 +39,7 @@ import {
   userKeyOf,
 } from './keys.js';
 import { GroupCommit } from './group-commit.js';
+import { KeyspaceTally, type KeyspaceCounts } from './keyspace-tally.js';
 import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storage, type StorageObserver } from './storage.js';
 
 /** Scan pages are read in chunks of this many entries. */
@@ -57,6 +58,8 @@ const cacheLowWaterFraction = 0.9;
 const cachedRecordOverheadBytes = 160;
 /** LevelDB memtable: large enough that bursts of small writes do not stall on L0 compaction. */
 const writeBufferBytes = 32 * 1024 * 1024;
+/** Records per iterator step when counting at open: ~4 MB of 1 KiB records held at once. */
+const openScanChunkRecords = 4096;
 /** LevelDB block cache for records that fell out of ours. */
 const blockCacheBytes = 32 * 1024 * 1024;
 
@@ -96,6 +99,7 @@ export class LevelStorage implements Storage {
   });
   private closed = false;
   private records = 0;
+  private readonly tally = new KeyspaceTally();
   private observer: StorageObserver | undefined;
 
   private constructor(location: string, private readonly cacheBytesMax: number) {
@@ -113,22 +117,41 @@ export class LevelStorage implements Storage {
     return storage;
   }
 
+  /**
+   * Counts the records and builds the keyspace tally at open: one pass over
+   * the records (the blocks a keys-only pass would read anyway), decoding
+   * each; a record that cannot be decoded counts as a record, not as a key.
+   */
   private async countRecords(): Promise<number> {
     let count = 0;
-    const keys = this.db.keys({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
+    const entries = this.db.iterator({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
     try {
       for (;;) {
-        const chunk = await keys.nextv(4096);
+        const chunk = await entries.nextv(openScanChunkRecords);
         if (chunk.length === 0) return count;
         count += chunk.length;
+        for (const [, value] of chunk) {
+          let siblings: Sibling[];
+          try {
+            siblings = decodeSiblings(value);
+          } catch (err) {
+            if (err instanceof RecordCodecError) continue;
+            throw err;
+          }
+          this.tally.change([], siblings);
+        }
       }
     } finally {
-      await keys.close();
+      await entries.close();
     }
   }
 
   recordCount(): number {
     return this.records;
+  }
+
+  keyspace(nowMs: number): KeyspaceCounts {
+    return this.tally.counts(nowMs);
   }
 
   /** What the record cache holds now: records and their estimated bytes (never above its budget once writes are durable). */
@@ -162,6 +185,7 @@ export class LevelStorage implements Storage {
     if (observer !== undefined) observer.changed(key, digest ?? storageKey.subarray(1, 1 + tokenBytes), current, next);
     if (current.length === 0 && next.length > 0) this.records++;
     else if (current.length > 0 && next.length === 0) this.records--;
+    this.tally.change(current, next);
     if (record === undefined) {
       record = { id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false };
       this.remember(record);
@@ -271,6 +295,7 @@ export class LevelStorage implements Storage {
     this.cache.clear();
     this.cacheBytes = 0;
     this.records = 0;
+    this.tally.reset();
     const observer = this.observer;
     if (observer?.cleared === undefined) return;
     observer.cleared();

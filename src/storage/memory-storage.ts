@@ -21,6 +21,7 @@
 // make it a few virtual ms late to model a commit's latency.
 
 import assert from 'node:assert';
+import { KeyspaceTally, type KeyspaceCounts } from './keyspace-tally.js';
 import type { Sibling } from '../clock/types.js';
 import { dataKey, dataKeyAfterToken, dataKeyAtToken, metaPrefix, prefixEnd, tokenBytes, tokenMax, tokenOf, tokenOfDataKey, userKeyOf } from './keys.js';
 import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storage, type StorageObserver } from './storage.js';
@@ -52,6 +53,7 @@ export class MemoryStorage implements Storage {
   private pending: (() => void)[] = [];
   /** For each record changed since the last commit, its durable state (undefined: absent): what a crash restores. */
   private readonly undurable = new Map<string, StoredRecord | undefined>();
+  private readonly tally = new KeyspaceTally();
   private flushScheduled = false;
   private closed = false;
   private readonly scheduler: CommitScheduler;
@@ -66,6 +68,10 @@ export class MemoryStorage implements Storage {
 
   recordCount(): number {
     return this.records.size;
+  }
+
+  keyspace(nowMs: number): KeyspaceCounts {
+    return this.tally.counts(nowMs);
   }
 
   get(key: Buffer, token: Buffer | undefined): Sibling[] {
@@ -83,6 +89,7 @@ export class MemoryStorage implements Storage {
     const observer = this.observer;
     if (observer !== undefined) observer.changed(key, (record?.storageKey ?? storageKey).subarray(1, 1 + tokenBytes), current, next);
     if (!this.undurable.has(id)) this.undurable.set(id, record);
+    this.tally.change(current, next);
     if (next.length === 0) {
       if (record !== undefined && this.records.delete(id)) this.sorted = null;
     } else {
@@ -130,6 +137,7 @@ export class MemoryStorage implements Storage {
     await this.drain();
     this.records.clear();
     this.undurable.clear();
+    this.tally.reset();
     this.sorted = [];
     const observer = this.observer;
     if (observer?.cleared === undefined) return;
@@ -184,7 +192,10 @@ export class MemoryStorage implements Storage {
     }
     this.undurable.clear();
     const disk = new MemoryStorage({ scheduler: this.scheduler });
-    for (const [id, record] of this.records) disk.records.set(id, record);
+    for (const [id, record] of this.records) {
+      disk.records.set(id, record);
+      disk.tally.change([], record.siblings);
+    }
     for (const [id, value] of this.meta) disk.meta.set(id, value);
     disk.sorted = null;
     this.records.clear();

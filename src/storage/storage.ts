@@ -14,6 +14,7 @@
 // LevelDB and rebuilds after an unclean stop; sharing the batch avoids that).
 
 import type { Sibling } from '../clock/types.js';
+import type { KeyspaceCounts } from './keyspace-tally.js';
 
 export interface ScanEntry {
   readonly key: Buffer;
@@ -94,6 +95,8 @@ export interface Storage {
   commitMetadata(): Promise<void>;
   /** Records stored on this node (replicas and tombstones included): cheap, for INFO. */
   recordCount(): number;
+  /** INFO keyspace's figures for the records on this node (keyspace-tally.ts); cheap. */
+  keyspace(nowMs: number): KeyspaceCounts;
   /** Removes every record (not the metadata: the observer hears `cleared` and resets its own). */
   clear(): Promise<void>;
   close(): Promise<void>;

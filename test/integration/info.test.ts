@@ -139,3 +139,22 @@ test.serial('stats › instantaneous_ops_per_sec and the kbps rates follow the t
   t.true(infoNumber(stats, 'total_reads_processed') > 0);
   t.true(infoNumber(stats, 'total_writes_processed') > 0);
 });
+
+test.serial('keyspace › keys, expires and avg_ttl as Redis counts them: a delete is no key, an expiry counts until removed', async (t) => {
+  const c = node.client({ protocol: 2 });
+  await c.flushall();
+  await c.set('ks:plain', 'v');
+  await c.set('ks:ttl1', 'v', 'EX', 1000);
+  await c.set('ks:ttl2', 'v', 'PX', 3_000_000);
+  await c.set('ks:gone', 'v');
+  await c.del('ks:gone');
+  const db0 = () => c.info('keyspace').then((info) => field(info, 'db0'));
+  const [keys, expires, avgTtl] = /^keys=(\d+),expires=(\d+),avg_ttl=(\d+)$/.exec((await db0()) ?? '')!.slice(1).map(Number);
+  t.is(keys, 3);
+  t.is(expires, 2);
+  t.true(avgTtl! > 1_990_000 && avgTtl! <= 2_000_000, `avg_ttl ${avgTtl}`);
+  await c.persist('ks:ttl1');
+  t.regex((await db0()) ?? '', /^keys=3,expires=1,avg_ttl=\d+$/);
+  await c.flushall();
+  t.is(await db0(), undefined);
+});

@@ -418,3 +418,25 @@ test('LevelStorage › the record cache stays within its budget once writes are 
   for (const k of keys) t.is(storage.get(k, tokenOf(k))[0]?.value.toString(), `v-${k.toString()}`);
   t.true(storage.cacheUsage().bytes <= cacheBytesMax);
 });
+
+test('LevelStorage › INFO keyspace figures are kept by every change and rebuilt at open', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ringkv-storage-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const location = path.join(dir, 'records');
+  let storage = await LevelStorage.open(location);
+  const put = (name: string, siblings: Sibling[]) => storage.update(Buffer.from(name), tokenOf(Buffer.from(name)), () => siblings);
+  const expiring = (value: string, expiresAt: number): Sibling => ({ ...sib(value), expiresAt });
+  await put('plain', [sib('p')]);
+  await put('ttl1', [expiring('a', 1_000_000)]);
+  await put('ttl2', [expiring('b', 3_000_000)]);
+  await put('gone', [{ ...sib(''), deleted: true }]);
+  t.deepEqual(storage.keyspace(0), { keys: 3, expires: 2, avgTtlMs: 2_000_000 });
+  await put('ttl2', [sib('b2', 'a', 2)]);
+  t.deepEqual(storage.keyspace(0), { keys: 3, expires: 1, avgTtlMs: 1_000_000 });
+  await storage.close();
+  storage = await LevelStorage.open(location);
+  t.teardown(() => storage.close());
+  t.deepEqual(storage.keyspace(0), { keys: 3, expires: 1, avgTtlMs: 1_000_000 });
+  await storage.clear();
+  t.deepEqual(storage.keyspace(0), { keys: 0, expires: 0, avgTtlMs: 0 });
+});

@@ -178,6 +178,7 @@ function wrapStorage(storage: Storage, overrides: Partial<Storage>): Storage {
     metaEntries: storage.metaEntries.bind(storage),
     commitMetadata: storage.commitMetadata.bind(storage),
     recordCount: storage.recordCount.bind(storage),
+    keyspace: storage.keyspace.bind(storage),
     clear: storage.clear.bind(storage),
     close: storage.close.bind(storage),
     ...overrides,
