@@ -177,6 +177,8 @@ export class Membership {
   private cachedFutureRing: Ring | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Members whose detector history is one direct contact only (heardDirectly); bounded by the member table. */
+  private readonly standInArrivals = new Set<string>();
   private readonly timers: GossipTimers;
   private timer: unknown;
   /** Wakes liveness at the earliest moment an up member would be convicted, so a verdict waits for no gossip round. */
@@ -369,6 +371,7 @@ export class Membership {
     const removed = removedState(s, this.now());
     this.states.set(id, removed);
     this.detector.forget(id);
+    this.standInArrivals.delete(id);
     this.logger.warn({ member: id, generation: s.generation }, 'member removed from the ring');
     if (ringPlacementChanged(s, removed)) this.cachedRing = undefined;
     this.cachedFutureRing = undefined;
@@ -480,6 +483,7 @@ export class Membership {
     const syn = parseSyn(decodeControl<unknown>(msg.payload));
     if (typeof syn === 'string') throw new MembershipError('GOSSIP_INVALID', `bad gossip syn from ${from}: ${syn}`);
     this.absorb(syn.states);
+    this.heardDirectly(from);
     const { send, request } = diff(this.states, syn.digests);
     const theirs = new Map(syn.digests.map((d) => [d.id, d.generation]));
     const ack: GossipAck = { states: withinBudget(send.map((s) => toWire(s, theirs.get(s.id)))), wants: request };
@@ -501,13 +505,15 @@ export class Membership {
     this.states.set(this.self.id, { ...before, version: before.version + 1 });
     this.forgetLeft();
     this.refreshLiveness();
-    for (const address of this.targets()) {
-      if (this.inFlight.has(address) || this.inFlight.size >= exchangesInFlightMax) continue;
-      const done = this.exchange(address)
-        .catch((err: unknown) => this.logger.debug({ peer: address, err }, 'gossip exchange failed'))
-        .finally(() => this.inFlight.delete(address));
-      this.inFlight.set(address, done);
-    }
+    for (const address of this.targets()) this.startExchange(address);
+  }
+
+  private startExchange(address: string): void {
+    if (!this.running || this.inFlight.has(address) || this.inFlight.size >= exchangesInFlightMax) return;
+    const done = this.exchange(address)
+      .catch((err: unknown) => this.logger.debug({ peer: address, err }, 'gossip exchange failed'))
+      .finally(() => this.inFlight.delete(address));
+    this.inFlight.set(address, done);
   }
 
   private targets(): string[] {
@@ -524,6 +530,8 @@ export class Membership {
   private async exchange(address: string): Promise<void> {
     const ack = await this.sendSyn(address, []);
     this.absorb(ack.states);
+    const responder = ack.states.find((w) => `${w.host}:${w.peerPort}` === address);
+    if (responder !== undefined) this.heardDirectly(responder.id);
     if (!this.heard) {
       this.heard = true;
       this.logger.info({ peer: address }, 'joined the cluster: serving quorum reads and writes');
@@ -552,6 +560,7 @@ export class Membership {
   private absorb(incoming: readonly WireState[]): void {
     const nowMs = this.now();
     let ringChanged = false;
+    const discovered: string[] = [];
     for (const w of incoming) {
       if (w.id === this.self.id) {
         if (w.status === 'left') this.noteRemoved(w);
@@ -567,10 +576,17 @@ export class Membership {
       if (current?.status === 'left' && next.status !== 'left') continue;
       if (current === undefined && !this.admit(next)) continue;
       this.states.set(next.id, next);
+      // A member heard of through another is asked at once: its answer is the heartbeat that shows it up
+      // (heardDirectly) now rather than a gossip round or two later.
+      if (current === undefined && next.status !== 'left') discovered.push(`${next.host}:${next.peerPort}`);
       // A removal is no heartbeat: the member is no more alive for it. A node that left by itself
       // keeps gossiping until it is stopped, and is up meanwhile (a node that has not heard it left
       // still reads it as a replica), though it owns nothing.
-      if (current !== undefined && !(next.status === 'left' && current.status !== 'left')) this.detector.heartbeat(next.id, nowMs);
+      if (current !== undefined && !(next.status === 'left' && current.status !== 'left')) {
+        // The first real heartbeat starts the history afresh over a direct contact's stand-in (heardDirectly).
+        if (this.standInArrivals.delete(next.id)) this.detector.forget(next.id);
+        this.detector.heartbeat(next.id, nowMs);
+      }
       // Whether a joining member owns tokens now depends on how many others do (ring()): any change of a
       // member's status or tokens rebuilds both rings.
       if (current === undefined || current.status !== next.status || ringPlacementChanged(current, next)) ringChanged = true;
@@ -580,6 +596,7 @@ export class Membership {
       this.cachedFutureRing = undefined;
     }
     this.refreshLiveness(ringChanged);
+    for (const address of discovered) this.startExchange(address);
   }
 
   /** A first-heard member starts down: a relayed state may be old; its next heartbeat proves it alive. */
@@ -590,6 +607,23 @@ export class Membership {
     }
     this.logger.info({ member: s.id, address: `${s.host}:${s.peerPort}`, generation: s.generation }, 'member discovered');
     return true;
+  }
+
+  /**
+   * A member that talked to this node itself is alive now, whatever its
+   * relayed state says: a member first heard that way starts up instead of
+   * waiting a gossip round for its heartbeat to move (so `ringkv status`
+   * just after a start does not show live peers down). Only the first
+   * arrival, and a stand-in one: direct contacts come at the peer's whim, so
+   * the member's first real heartbeat replaces it rather than adding an
+   * interval that would skew the history phi is built on.
+   */
+  private heardDirectly(id: string): void {
+    if (id === this.self.id || !this.states.has(id) || this.detector.window(id) !== undefined) return;
+    if (this.states.get(id)!.status === 'left') return;
+    this.detector.heartbeat(id, this.now());
+    this.standInArrivals.add(id);
+    this.refreshLiveness();
   }
 
   /** A peer holds a `left` state for this node's id: it was removed (RING REMOVE) while it was down. */
@@ -610,6 +644,7 @@ export class Membership {
       this.states.delete(s.id);
       this.cachedFutureRing = undefined;
       this.detector.forget(s.id);
+      this.standInArrivals.delete(s.id);
       this.logger.info({ member: s.id }, 'forgot a member that left');
     }
   }
