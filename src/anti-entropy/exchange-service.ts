@@ -7,6 +7,7 @@
 // requests, so a lost reply or a peer that gives up costs nothing here.
 
 import type { Sibling } from '../clock/types.js';
+import { recordEntryBytes } from '../clock/record-entries.js';
 import { CodecError } from '../peer/codec.js';
 import { frameBytesMax, frameHeaderBytes } from '../peer/frame.js';
 import { MessageType } from '../peer/message-types.js';
@@ -23,7 +24,6 @@ import {
   encodeTreeLevelReply,
   leafEntriesReplyBytesTarget,
   leafListingBytes,
-  recordEntryBytes,
   recordsBytesTarget,
   type LeafListing,
 } from './messages.js';

@@ -22,6 +22,7 @@
 import assert from 'node:assert/strict';
 import type { Sibling } from '../clock/types.js';
 import { ByteThrottle, realHandoffTimers, type HandoffTimers } from '../hints/sender.js';
+import { recordEntryBytes } from '../clock/record-entries.js';
 import { CodecError } from '../peer/codec.js';
 import { MessageType } from '../peer/message-types.js';
 import { requestTimeoutMsMax, type PeerMessage } from '../peer/transport.js';
@@ -37,7 +38,6 @@ import {
   encodeRecordsPut,
   encodeTreeLevel,
   leafEntriesLeavesMax,
-  recordEntryBytes,
   recordsBytesTarget,
   recordsKeysMax,
   treeLevelIndicesMax,

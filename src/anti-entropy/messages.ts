@@ -29,6 +29,7 @@
 
 import assert from 'node:assert/strict';
 import { encodedSize, readSiblings, writeSiblings } from '../clock/record-codec.js';
+import { readRecordEntry, recordEntryBytes, writeRecordEntry } from '../clock/record-entries.js';
 import { ByteReader } from '../clock/byte-reader.js';
 import type { Sibling, Siblings } from '../clock/types.js';
 import { isNodeId } from '../membership/node-id.js';
@@ -372,22 +373,15 @@ export function decodeRecordsGetReply(buf: Buffer): Sibling[][] {
 
 // ---- RecordsPut ----
 
-/** Bytes an entry takes in a RecordsPut (also what a RecordsGetReply spends on its record, plus the key). */
-export function recordEntryBytes(key: Buffer, siblings: Siblings): number {
-  return keyBytesMin + key.length + 4 + encodedSize(siblings);
-}
-
 export function encodeRecordsPut(entries: readonly RecordEntry[]): Buffer {
   assert(entries.length > 0 && entries.length <= recordsKeysMax);
   const sizes = entries.map((e) => encodedSize(e.siblings));
   let bytes = 2;
-  for (let i = 0; i < entries.length; i++) bytes += keyBytesMin + entries[i]!.key.length + 4 + sizes[i]!;
+  for (let i = 0; i < entries.length; i++) bytes += recordEntryBytes(entries[i]!.key, entries[i]!.siblings, sizes[i]!);
   const out = Buffer.allocUnsafe(bytes);
   let o = out.writeUInt16BE(entries.length, 0);
-  for (let i = 0; i < entries.length; i++) {
-    o = writeKey(out, o, entries[i]!.key);
-    o = writeRecord(out, o, entries[i]!.siblings, sizes[i]!);
-  }
+  for (let i = 0; i < entries.length; i++) o = writeRecordEntry(out, o, entries[i]!.key, entries[i]!.siblings, sizes[i]!);
+  assert(o === bytes);
   return out;
 }
 
@@ -398,11 +392,9 @@ export function decodeRecordsPut(buf: Buffer): RecordEntry[] {
   const count = r.u16();
   checkCount(count, recordsKeysMax, what);
   if (count * (keyBytesMin + recordBytesMin) > r.remaining) throw new CodecError(`${what}: ${count} entries cannot fit`);
+  const malformed = (cause: Error) => new CodecError(`${what}: malformed record: ${cause.message}`, { cause });
   const entries: RecordEntry[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const key = r.bytes(r.u32());
-    entries[i] = { key, siblings: readRecord(buf, r, what) };
-  }
+  for (let i = 0; i < count; i++) entries[i] = readRecordEntry(buf, r, malformed);
   done(r, what);
   return entries;
 }

@@ -15,7 +15,8 @@
 
 import assert from 'node:assert/strict';
 import { ByteReader } from '../clock/byte-reader.js';
-import { encodedSize, readSiblings, writeSiblings } from '../clock/record-codec.js';
+import { encodedSize } from '../clock/record-codec.js';
+import { readRecordEntry, recordEntryBytes, recordEntryBytesMin, writeRecordEntry } from '../clock/record-entries.js';
 import type { Sibling } from '../clock/types.js';
 import { CodecError } from '../peer/codec.js';
 
@@ -140,46 +141,28 @@ export function decodeRangePutAck(buf: Buffer): number {
 
 /** Bytes an entry adds to a page. */
 export function entryBytes(key: Buffer, siblings: readonly Sibling[]): number {
-  return 8 + key.length + encodedSize(siblings);
+  return recordEntryBytes(key, siblings);
 }
 
 function encodeEntries(entries: readonly RecordEntry[]): Buffer {
   const sizes = entries.map((e) => encodedSize(e.siblings));
   let bytes = 4;
-  for (let i = 0; i < entries.length; i++) bytes += 8 + entries[i]!.key.length + sizes[i]!;
+  for (let i = 0; i < entries.length; i++) bytes += recordEntryBytes(entries[i]!.key, entries[i]!.siblings, sizes[i]!);
   const out = Buffer.allocUnsafe(bytes);
   let o = out.writeUInt32BE(entries.length, 0);
-  for (let i = 0; i < entries.length; i++) {
-    const { key, siblings } = entries[i]!;
-    o = out.writeUInt32BE(key.length, o);
-    o += key.copy(out, o);
-    o = out.writeUInt32BE(sizes[i]!, o);
-    const end = writeSiblings(siblings, out, o);
-    assert(end === o + sizes[i]!);
-    o = end;
-  }
+  for (let i = 0; i < entries.length; i++) o = writeRecordEntry(out, o, entries[i]!.key, entries[i]!.siblings, sizes[i]!);
+  assert(o === bytes);
   return out;
 }
 
 /** Keys and values are views into `buf`. */
 function readEntries(buf: Buffer, r: ByteReader, what: string): RecordEntry[] {
   const count = r.u32();
-  // Each entry takes at least its two length words: refuse a count the bytes cannot hold before allocating.
-  if (count * 8 > r.remaining) throw new CodecError(`${what}: ${count} entries cannot fit`);
+  // Refuse a count the bytes cannot hold before allocating.
+  if (count * recordEntryBytesMin > r.remaining) throw new CodecError(`${what}: ${count} entries cannot fit`);
+  const malformed = (cause: Error) => new CodecError(`${what}: malformed record: ${cause.message}`, { cause });
   const entries: RecordEntry[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const key = r.bytes(r.u32());
-    const size = r.u32();
-    const start = r.offset;
-    r.bytes(size);
-    let siblings: Sibling[];
-    try {
-      siblings = readSiblings(buf, start, start + size);
-    } catch (cause) {
-      throw new CodecError(`${what}: malformed record: ${(cause as Error).message}`, { cause });
-    }
-    entries[i] = { key, siblings };
-  }
+  for (let i = 0; i < count; i++) entries[i] = readRecordEntry(buf, r, malformed);
   if (r.remaining !== 0) throw new CodecError(`${what}: ${r.remaining} trailing bytes`);
   return entries;
 }

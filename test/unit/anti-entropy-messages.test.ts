@@ -27,9 +27,9 @@ import {
   encodeTreeLevelReply,
   isTreeId,
   leafListingBytes,
-  recordEntryBytes,
   type LeafEntriesReply,
 } from '../../src/anti-entropy/messages.js';
+import { recordEntryBytes } from '../../src/clock/record-entries.js';
 import { MessageType } from '../../src/peer/message-types.js';
 
 // The design's bounds (aae-spec.md "Wire"), independent of the code under test.
