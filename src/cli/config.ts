@@ -93,6 +93,12 @@ export const options: readonly OptionSpec[] = [
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: logLevels, help: `${logLevels.join('|')} (default info)` },
   { flag: 'latency-tracking', key: 'latencyTracking', kind: 'enum', choices: yesNo, help: 'yes|no: a latency histogram per command for INFO latencystats (default yes, as Redis)' },
   { flag: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', kind: 'string', help: 'the percentiles INFO latencystats shows, separated by spaces (default "50 99 99.9", as Redis)' },
+  { flag: 'tls-port', key: 'tlsPort', kind: 'integer', min: 0, max: portMax, help: 'a second RESP port for clients, speaking TLS (default: none); needs --tls-cert-file and --tls-key-file' },
+  { flag: 'tls-cert-file', key: 'tlsCertFile', kind: 'string', help: 'this node\'s certificate (PEM), shown to TLS clients and, with --tls-cluster yes, to peers' },
+  { flag: 'tls-key-file', key: 'tlsKeyFile', kind: 'string', help: 'the private key of --tls-cert-file (PEM)' },
+  { flag: 'tls-ca-cert-file', key: 'tlsCaCertFile', kind: 'string', help: 'the CA certificates (PEM) that client and peer certificates must be signed by' },
+  { flag: 'tls-auth-clients', key: 'tlsAuthClients', kind: 'enum', choices: ['yes', 'no', 'optional'], help: 'yes|no|optional: TLS clients must show a certificate signed by --tls-ca-cert-file (default yes, as Redis); optional checks one only if shown' },
+  { flag: 'tls-cluster', key: 'tlsCluster', kind: 'enum', choices: yesNo, help: 'yes|no: the peer port speaks only TLS, and each side must show a certificate signed by --tls-ca-cert-file (default no)' },
 ];
 
 type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
@@ -268,10 +274,21 @@ function finish(raw: Raw): NodeConfig {
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
     latencyTracking: (raw.latencyTracking as 'yes' | 'no' | undefined) ?? 'yes',
     latencyTrackingInfoPercentiles: percentilesOption((raw.latencyTrackingInfoPercentiles as string | undefined) ?? '50 99 99.9'),
+    tlsPort: raw.tlsPort as number | undefined,
+    tlsCertFile: pathOption(raw.tlsCertFile),
+    tlsKeyFile: pathOption(raw.tlsKeyFile),
+    tlsCaCertFile: pathOption(raw.tlsCaCertFile),
+    tlsAuthClients: (raw.tlsAuthClients as 'yes' | 'no' | 'optional' | undefined) ?? 'yes',
+    tlsCluster: (raw.tlsCluster as 'yes' | 'no' | undefined) ?? 'no',
     configFile: undefined,
   };
   validate(config);
   return config;
+}
+
+/** A file option, made absolute so that CONFIG GET and the error messages name the file read. */
+function pathOption(value: Raw[keyof NodeConfig]): string | undefined {
+  return typeof value === 'string' && value !== '' ? path.resolve(value) : undefined;
 }
 
 /** The percentiles, checked as Redis checks them and written back normalized ("50.0 99" reads as "50 99"). */
@@ -339,6 +356,23 @@ function validate(c: NodeConfig): void {
   if (c.replace !== undefined && c.seeds.length === 0) throw new ConfigError('--replace needs --seeds: the cluster the dead member was part of');
   if (c.nodeId !== undefined && !isNodeId(c.nodeId)) {
     throw new ConfigError(`--node-id '${c.nodeId}' must be 1-${nodeIdBytesMax} characters of letters, digits, '.', '_' or '-'`);
+  }
+  validateTls(c);
+}
+
+/** TLS needs the files its listeners use; the files themselves are read and checked at start (cli/tls.ts). */
+function validateTls(c: NodeConfig): void {
+  const tlsClients = c.tlsPort !== undefined;
+  const tlsPeers = c.tlsCluster === 'yes';
+  if (!tlsClients && !tlsPeers) return;
+  const why = tlsClients ? '--tls-port' : '--tls-cluster yes';
+  if (c.tlsCertFile === undefined || c.tlsKeyFile === undefined) throw new ConfigError(`${why} needs --tls-cert-file and --tls-key-file`);
+  if (tlsPeers && c.tlsCaCertFile === undefined) throw new ConfigError('--tls-cluster yes needs --tls-ca-cert-file: peers are admitted by a certificate it signed');
+  if (tlsClients && c.tlsAuthClients !== 'no' && c.tlsCaCertFile === undefined) {
+    throw new ConfigError(`--tls-auth-clients ${c.tlsAuthClients} needs --tls-ca-cert-file to check client certificates (or --tls-auth-clients no)`);
+  }
+  if (tlsClients && c.tlsPort !== 0 && (c.tlsPort === c.port || c.tlsPort === c.peerPort)) {
+    throw new ConfigError(`--tls-port ${c.tlsPort} is also ${c.tlsPort === c.port ? '--port' : '--peer-port'}`);
   }
 }
 

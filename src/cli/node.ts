@@ -37,6 +37,7 @@ import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/in
 import { LevelStorage } from '../storage/level-storage.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { RuntimeConfig } from './runtime-config.js';
+import { tlsSetup, type TlsSetup } from './tls.js';
 
 /** Background read repairs per node; past it repairs are skipped (anti-entropy's job). */
 const readRepairsInFlightMax = 1024;
@@ -59,10 +60,12 @@ export class RingkvNode {
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
+    // Read and checked before anything opens: a bad certificate stops the start with one line.
+    const tls = tlsSetup(config);
     // A new node given seeds joins an existing cluster: it streams its ranges before it owns them (hints/ring-handoff.ts).
     let replacing: { nodeId: string; tokens: readonly bigint[] } | undefined;
     if (config.replace !== undefined && !identityExists(config.dataDir)) {
-      replacing = await replacedMemberTokens(config, config.replace, logger);
+      replacing = await replacedMemberTokens(config, config.replace, logger, tls);
     }
     const identity = await loadIdentity({
       dataDir: config.dataDir, nodeId: replacing?.nodeId ?? config.nodeId, vnodes: replacing?.tokens.length ?? config.vnodes,
@@ -80,6 +83,7 @@ export class RingkvNode {
       port: config.peerPort,
       logger: log.child({ component: 'peer' }),
       requestTimeoutMs: config.requestTimeoutMs,
+      ...(tls.peers === undefined ? {} : { tls: tls.peers }),
     });
     try {
       await transport.listen();
@@ -93,6 +97,7 @@ export class RingkvNode {
       host: config.bind,
       port: config.port,
       limits: protocolLimits({ bulkBytesMax: config.protoMaxBulkLen }),
+      ...(tls.clients === undefined ? {} : { tls: { port: config.tlsPort!, options: tls.clients, refuseUnverifiedCertificates: config.tlsAuthClients === 'optional' } }),
     });
     const membership = new Membership({
       self: { id: identity.nodeId, host: config.advertiseHost, respPort: config.port, peerPort, tokens: identity.tokens },
@@ -228,7 +233,7 @@ export class RingkvNode {
       throw err;
     }
     const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff);
-    log.info({ port: resp.address().port, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
+    log.info({ port: resp.address().port, ...(tls.clients === undefined ? {} : { tlsPort: resp.tlsAddress()!.port }), peerTls: tls.peers !== undefined, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
 
@@ -428,11 +433,12 @@ async function startAntiEntropy(
  * membership.ts latestPerTokens). Refused, as a configuration error, when no
  * seed knows the member or when it is up or already gone.
  */
-async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logger): Promise<{ nodeId: string; tokens: readonly bigint[] }> {
+async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logger, tls: TlsSetup): Promise<{ nodeId: string; tokens: readonly bigint[] }> {
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   const transport = new TcpTransport({
     nodeId, clusterName: config.clusterName, clusterSecret: config.clusterSecret, bindHost: config.bind, port: 0,
     logger: logger.child({ component: 'replace' }), requestTimeoutMs: config.requestTimeoutMs,
+    ...(tls.peers === undefined ? {} : { tls: tls.peers }),
   });
   await transport.listen();
   let lastError = 'no seed answered';

@@ -46,6 +46,15 @@ export interface NodeConfig {
   latencyTracking: 'yes' | 'no';
   /** Redis's latency-tracking-info-percentiles, normalized ("50 99 99.9"). */
   latencyTrackingInfoPercentiles: string;
+  /** A second RESP listener speaking TLS (cli/tls.ts); undefined: none. */
+  tlsPort: number | undefined;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  tlsCaCertFile: string | undefined;
+  /** Redis's tls-auth-clients: whether a TLS client must show a CA-signed certificate. */
+  tlsAuthClients: 'yes' | 'no' | 'optional';
+  /** The peer port speaks only TLS, with a CA-signed certificate required on both sides. */
+  tlsCluster: 'yes' | 'no';
   /** The --config file the node started with (absolute), which CONFIG REWRITE rewrites; undefined without one. */
   configFile: string | undefined;
 }

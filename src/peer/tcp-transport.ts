@@ -17,6 +17,7 @@
 
 import assert from 'node:assert';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { decodeControl, encodeControl } from './codec.js';
 import {
@@ -86,7 +87,16 @@ export interface TcpTransportOptions {
   readonly inboundPeersMax?: number;
   readonly pendingRequestsMax?: number;
   readonly outboundQueueBytesMax?: number;
+  /**
+   * TLS on the peer port (--tls-cluster yes): the listener's options and
+   * those of dialling a peer. The handshake (handshake.ts) runs inside the
+   * tunnel, unchanged.
+   */
+  readonly tls?: { readonly server: tls.TlsOptions; readonly client: tls.ConnectionOptions };
 }
+
+/** Peers whose TLS handshake failed, remembered to log each one once: bounded, cleared when full. */
+const tlsRefusedPeersLoggedMax = 256;
 
 const kConnection = Symbol('ringkv.peerConnection');
 type PeerSocket = Socket & { [kConnection]?: Connection };
@@ -495,6 +505,7 @@ export class TcpTransport implements Transport {
   readonly inbound = new Set<InboundConnection>();
   handler: RequestHandler | null = null;
   private readonly links = new Map<string, PeerLink>();
+  private readonly tlsRefusedLogged = new Set<string>();
   private readonly requestTimeoutMs: number;
   private readonly inboundPeersMax: number;
   private server: Server | null = null;
@@ -514,8 +525,19 @@ export class TcpTransport implements Transport {
 
   async listen(): Promise<void> {
     assert(this.server === null && !this.closed, 'listen() once, before close()');
-    const server = createServer((socket) => this.accept(socket));
+    const peerTls = this.options.tls;
+    const server = peerTls === undefined ? createServer((socket) => this.accept(socket)) : tls.createServer(peerTls.server, (socket) => this.accept(socket));
     this.server = server;
+    if (peerTls !== undefined) {
+      // A peer without a certificate the CA signed never reaches accept(): say so once per address, not per attempt.
+      server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        const peer = socket.remoteAddress ?? 'unknown';
+        if (this.tlsRefusedLogged.has(peer)) return;
+        if (this.tlsRefusedLogged.size >= tlsRefusedPeersLoggedMax) this.tlsRefusedLogged.clear();
+        this.tlsRefusedLogged.add(peer);
+        this.logger.warn({ peer, err: err.message }, 'peer connection refused: TLS handshake failed (no certificate signed by --tls-ca-cert-file?)');
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port, this.options.bindHost, () => {
@@ -584,7 +606,8 @@ export class TcpTransport implements Transport {
   }
 
   private dial(link: PeerLink): OutboundConnection {
-    const socket = connect({ host: link.host, port: link.port });
+    const peerTls = this.options.tls;
+    const socket = peerTls === undefined ? connect({ host: link.host, port: link.port }) : tls.connect({ ...peerTls.client, host: link.host, port: link.port });
     const connection = new OutboundConnection(this, link, socket);
     link.connection = connection;
     return connection;

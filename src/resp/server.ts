@@ -3,6 +3,7 @@
 // let the commands in flight reply, then close.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { rateSampleIntervalMs } from '../commands/command-stats.js';
 import { sampleRates, type ClientRegistry, type ServerServices, type Session } from '../commands/types.js';
 import { Connection } from './connection.js';
@@ -28,10 +29,25 @@ export interface RespServerOptions {
   readonly host: string;
   readonly port: number;
   readonly limits: ProtocolLimits;
+  /** A second listener speaking TLS (Redis's tls-port), its clients served exactly as the plain port's. */
+  readonly tls?: {
+    readonly port: number;
+    readonly options: tls.TlsOptions;
+    /**
+     * Redis's tls-auth-clients optional: a client may show no certificate,
+     * but one it shows must be signed by the CA. TLS itself lets an
+     * unverified certificate through when verification is not required, so
+     * the listener checks it.
+     */
+    readonly refuseUnverifiedCertificates?: boolean;
+  };
 }
 
 export class RespServer implements ClientRegistry {
   private readonly server: net.Server;
+  private readonly tlsServer: tls.Server | undefined;
+  /** TLS handshakes that failed (a client without an accepted certificate, a plain client on the TLS port). */
+  tlsHandshakeFailures = 0;
   private readonly connections = new Set<Connection>();
   private nextClientId = 1;
   totalConnections = 0;
@@ -48,6 +64,7 @@ export class RespServer implements ClientRegistry {
 
   constructor(private readonly options: RespServerOptions) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.tlsServer = options.tls === undefined ? undefined : tls.createServer({ ...options.tls.options, noDelay: true }, (socket) => this.acceptTls(socket));
     this.limits = { ...options.limits };
   }
 
@@ -73,20 +90,34 @@ export class RespServer implements ClientRegistry {
 
   async listen(services: ServerServices): Promise<void> {
     this.services = services;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.server, this.options.port, this.options.host);
     this.server.on('error', (err) => services.logger.error({ err }, 'RESP listener error'));
+    const tlsServer = this.tlsServer;
+    if (tlsServer !== undefined) {
+      try {
+        await listenOn(tlsServer, this.options.tls!.port, this.options.host);
+      } catch (err) {
+        this.server.close();
+        throw err;
+      }
+      tlsServer.on('error', (err) => services.logger.error({ err }, 'RESP TLS listener error'));
+      // A refused handshake concerns one client, and a scanner can cause many: counted, logged at debug only.
+      tlsServer.on('tlsClientError', (err, socket) => {
+        this.tlsHandshakeFailures++;
+        services.logger.debug({ err, client: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS client handshake failed');
+      });
+    }
     this.rateSampler = setInterval(() => sampleRates(services.stats, performance.now()), rateSampleIntervalMs);
     this.rateSampler.unref();
   }
 
   address(): net.AddressInfo {
     return this.server.address() as net.AddressInfo;
+  }
+
+  /** The TLS listener's address; undefined without one. */
+  tlsAddress(): net.AddressInfo | undefined {
+    return this.tlsServer?.address() as net.AddressInfo | undefined;
   }
 
   /**
@@ -98,7 +129,8 @@ export class RespServer implements ClientRegistry {
    */
   async close(): Promise<void> {
     clearInterval(this.rateSampler);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const servers = this.tlsServer === undefined ? [this.server] : [this.server, this.tlsServer];
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     const quiet = Promise.all([...this.connections].map((c) => c.quiesce()));
     if (!(await settlesWithin(quiet, shutdownGraceMs))) {
       this.services?.logger.warn({ clients: this.connections.size }, `commands still in flight after ${shutdownGraceMs} ms; closing their clients`);
@@ -111,6 +143,17 @@ export class RespServer implements ClientRegistry {
     for (const c of this.connections) c.destroy();
     // A destroyed socket reports 'close' within a turn or two; the bound is only a backstop.
     await settlesWithin(closed, clientLingerMs);
+  }
+
+  private acceptTls(socket: tls.TLSSocket): void {
+    if (this.options.tls?.refuseUnverifiedCertificates === true && !socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
+      this.tlsHandshakeFailures++;
+      this.services?.logger.debug({ client: `${socket.remoteAddress}:${socket.remotePort}`, reason: socket.authorizationError }, 'TLS client certificate refused');
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    this.accept(socket);
   }
 
   private accept(socket: net.Socket): void {
@@ -163,6 +206,16 @@ function refuse(socket: net.Socket, services: ServerServices): void {
 
 function destroyRefused(socket: net.Socket): void {
   socket.destroy();
+}
+
+function listenOn(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /** Waits for `promise` at most `ms`; true when it settled in time. */
