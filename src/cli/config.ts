@@ -385,6 +385,7 @@ export function usage(): string {
     '       ringkv repair [-h HOST] [-p PORT] [-a PASSWORD]   anti-entropy now over every range the node holds',
     '       ringkv removenode ID [-h HOST] [-p PORT] [-a PASSWORD]   take a dead member out of the ring; the others re-replicate its ranges',
     '       ringkv decommission [-h HOST] [-p PORT] [-a PASSWORD]   the node at HOST:PORT hands its ranges over and leaves the ring',
+    '       ringkv migrate --from redis://[user:pass@]host:port[/db] [--to host:port] [-a PASSWORD] [--rate KEYS/S] [--verify sample|all|none]   copy a Redis keyspace into ringkv, resumable',
     '       ringkv plan join [VNODES] | leave [ID] | remove ID [-h HOST] [-p PORT] [-a PASSWORD]   what a change would move, moving nothing',
     '       ringkv version                 the package version (also --version, -v)',
     '',

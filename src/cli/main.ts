@@ -10,6 +10,7 @@ import { runCluster } from './cluster.js';
 import { ConfigError, resolveConfig, usage } from './config.js';
 import { RingkvNode } from './node.js';
 import { runDecommission, runPlan } from './decommission.js';
+import { migrate } from './migrate.js';
 import { runRemoveNode } from './removenode.js';
 import { runRepair } from './repair.js';
 import { runStatus } from './status.js';
@@ -80,6 +81,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'plan':
       process.exitCode = await runPlan(rest);
+      return;
+    case 'migrate':
+      process.exitCode = await migrate(rest);
       return;
     case 'version':
     case '--version':

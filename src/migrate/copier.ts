@@ -1,0 +1,161 @@
+// The copy itself: walk the source with SCAN (never KEYS: it would block a
+// production Redis for the whole keyspace), and for each batch read every
+// key's TYPE and remaining PTTL, read the values of the types ringkv holds,
+// write them to ringkv pipelined, and only once the target acknowledged the
+// whole batch move the checkpoint past it. Reads are paced by a token bucket
+// (--rate) and one batch is in flight at a time, so the source sees at most
+// `batchKeys` keys' worth of commands at once.
+//
+// Which types are copied, and how, is the table in value-copiers.ts.
+
+import type { Redis } from 'ioredis';
+import { saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { TokenBucket } from './token-bucket.js';
+import { valueCopiers, type Write } from './value-copiers.js';
+
+export interface CopyOptions {
+  /** SCAN's COUNT: keys per batch (about: SCAN's count is a hint). */
+  readonly batchKeys: number;
+  /** Keys read from the source per second at most. */
+  readonly rateKeysPerSec: number;
+  readonly checkpointFile: string;
+  /** Called after every batch with the counts so far. */
+  readonly onBatch?: (cp: Checkpoint) => void;
+  /** Stops after the batch in flight (SIGINT): the checkpoint is saved and the copy resumes later. */
+  readonly signal?: AbortSignal;
+  readonly now?: () => number;
+}
+
+export class MigrateError extends Error {
+  readonly code = 'MIGRATE_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MigrateError';
+  }
+}
+
+/** A batch the target refused (NOQUORUM while a node restarts…) is tried this many times in all. */
+const batchAttemptsMax = 6;
+const retryBackoffMsFirst = 250;
+
+export const skipReasons = {
+  vanished: 'deleted or expired before it was read',
+  changed: 'changed type or was deleted during the copy',
+  unsupportedType: 'a type ringkv does not hold',
+} as const;
+
+/** Copies from `cp.cursor` to the end of the keyspace; resolves with the final checkpoint (done, or stopped by the signal). */
+export async function copyKeyspace(source: Redis, target: Redis, start: Checkpoint, options: CopyOptions): Promise<Checkpoint> {
+  const now = options.now ?? Date.now;
+  const bucket = new TokenBucket(options.rateKeysPerSec, now());
+  let cp = start;
+  if (cp.done) return cp;
+  for (;;) {
+    if (options.signal?.aborted === true) return cp;
+    const batchStartMs = now();
+    const [nextCursor, keys] = await source.scanBuffer(cp.cursor, 'COUNT', options.batchKeys);
+    const counts = await copyBatch(source, target, keys);
+    const copied = { ...cp.copied };
+    for (const [type, n] of Object.entries(counts.copied)) copied[type] = (copied[type] ?? 0) + n;
+    const skipped = { ...cp.skipped };
+    for (const [reason, n] of Object.entries(counts.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+    const cursor = nextCursor.toString();
+    cp = { ...cp, cursor, done: cursor === '0', copied, skipped, bytes: cp.bytes + counts.bytes, elapsedMs: cp.elapsedMs + (now() - batchStartMs) };
+    saveCheckpoint(options.checkpointFile, cp);
+    options.onBatch?.(cp);
+    if (cp.done) return cp;
+    const waitMs = bucket.take(keys.length, now());
+    if (waitMs > 0) await abortableSleep(waitMs, options.signal);
+  }
+}
+
+interface BatchCounts {
+  copied: Record<string, number>;
+  skipped: Record<string, number>;
+  bytes: number;
+}
+
+async function copyBatch(source: Redis, target: Redis, keys: Buffer[]): Promise<BatchCounts> {
+  const counts: BatchCounts = { copied: {}, skipped: {}, bytes: 0 };
+  if (keys.length === 0) return counts;
+  // One round trip for what each key is and how long it has left.
+  const meta = source.pipeline();
+  for (const key of keys) meta.type(key).pttl(key);
+  const metaReplies = await execOrThrow(meta.exec(), 'reading TYPE and PTTL from the source');
+  const reads = source.pipeline();
+  const plan: { key: Buffer; type: string; pttl: number }[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const type = String(metaReplies[2 * i]);
+    const pttl = Number(metaReplies[2 * i + 1]);
+    if (type === 'none' || pttl === -2) {
+      bump(counts.skipped, skipReasons.vanished);
+      continue;
+    }
+    const copier = valueCopiers[type];
+    if (copier === undefined) {
+      bump(counts.skipped, `${skipReasons.unsupportedType} (${type})`);
+      continue;
+    }
+    copier.read(reads, keys[i]!);
+    plan.push({ key: keys[i]!, type, pttl });
+  }
+  if (plan.length === 0) return counts;
+  const values = await reads.exec();
+  if (values === null) throw new MigrateError('the source closed the connection while the values were read');
+  const writes: Write[] = [];
+  for (let i = 0; i < plan.length; i++) {
+    const { key, type, pttl } = plan[i]!;
+    const [err, value] = values[i]!;
+    const write = err === null ? valueCopiers[type]!.write(key, value, pttl) : undefined;
+    if (write === undefined) {
+      bump(counts.skipped, skipReasons.changed);
+      continue;
+    }
+    writes.push(write);
+    bump(counts.copied, type);
+    counts.bytes += write.bytes;
+  }
+  if (writes.length > 0) await writeWithRetries(target, writes);
+  return counts;
+}
+
+/** The target may refuse a batch for a moment (a node restarting): the same writes are sent again, then the copy stops. */
+async function writeWithRetries(target: Redis, writes: readonly Write[]): Promise<void> {
+  let lastError = '';
+  for (let attempt = 0; attempt < batchAttemptsMax; attempt++) {
+    if (attempt > 0) await abortableSleep(retryBackoffMsFirst * 2 ** (attempt - 1), undefined);
+    const pipeline = target.pipeline();
+    for (const write of writes) write.send(pipeline);
+    const replies = await pipeline.exec().catch((err: Error) => [[err, null]] as [Error | null, unknown][]);
+    const failed = replies?.find(([err]) => err !== null);
+    if (replies !== null && failed === undefined) return;
+    lastError = failed?.[0]?.message ?? 'the target closed the connection';
+  }
+  throw new MigrateError(`the target refused a batch ${batchAttemptsMax} times; last: ${lastError}`);
+}
+
+async function execOrThrow(pending: Promise<[Error | null, unknown][] | null>, what: string): Promise<unknown[]> {
+  const replies = await pending;
+  if (replies === null) throw new MigrateError(`connection closed while ${what}`);
+  return replies.map(([err, value]) => {
+    if (err !== null) throw new MigrateError(`${what}: ${err.message}`, { cause: err });
+    return value;
+  });
+}
+
+function bump(counts: Record<string, number>, name: string): void {
+  counts[name] = (counts[name] ?? 0) + 1;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
