@@ -9,6 +9,7 @@ import { clusterCommands } from './cluster.js';
 import { connectionCommands } from './connection.js';
 import { keyCommands } from './keys.js';
 import { lcsCommand } from './lcs.js';
+import { memoryCommands } from './memory.js';
 import { objectCommands } from './object.js';
 import { serverCommands } from './server.js';
 import { stringCommands } from './strings.js';
@@ -80,6 +81,7 @@ const definitions: Record<string, Definition> = {
   expiretime: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns the expiration time of a key as a Unix timestamp.', since: '7.0.0', handler: keyCommands.expiretime, concurrent: true },
   pexpiretime: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'generic', summary: 'Returns the expiration time of a key as a Unix milliseconds timestamp.', since: '7.0.0', handler: keyCommands.pexpiretime, concurrent: true },
   object: { syntax: 'ENCODING key|FREQ key|IDLETIME key|REFCOUNT key|HELP', arity: -2, flags: ['readonly'], keys: [2, 2, 1], group: 'generic', summary: 'A container for object introspection commands (IDLETIME counts from the last write).', since: '2.2.3', handler: objectCommands.object, concurrent: true },
+  memory: { syntax: 'USAGE key [SAMPLES count]|HELP', arity: -2, flags: ['readonly'], keys: [2, 2, 1], group: 'server', summary: 'The bytes a key\'s record takes as one replica stores it (MEMORY USAGE); MEMORY HELP.', since: '4.0.0', handler: memoryCommands.memory, concurrent: true },
   dump: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'generic', summary: 'Returns a serialized representation of the value stored at a key (ringkv\'s payload, not Redis\'s RDB).', since: '2.6.0', handler: objectCommands.dump, concurrent: true },
   restore: { syntax: 'key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]', arity: -4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'generic', summary: 'Creates a key from a ringkv DUMP payload (a Redis RDB payload is refused).', since: '2.6.0', handler: objectCommands.restore },
   wait: { syntax: 'numreplicas timeout', arity: 3, flags: [], group: 'generic', summary: 'Returns W-1 at once: every write was already acknowledged by W replicas.', since: '3.0.0', handler: keyCommands.wait },
