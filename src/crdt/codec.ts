@@ -137,7 +137,7 @@ export class Reader {
   key(): string {
     const length = this.count();
     const at = this.r.offset;
-    this.r.bytes(length);
+    this.r.offset += length; // count() checked the room; no view needed
     return this.buf.toString('latin1', at, at + length);
   }
 

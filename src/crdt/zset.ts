@@ -114,7 +114,13 @@ export function removeMembers(state: ZsetState, members: readonly Buffer[]): Upd
     const cell = state.members.get(key);
     if (cell === undefined) continue;
     const order = orderCache.get(state);
-    if (order !== undefined) order.splice(rankOf(order, key, scoreOfCell(cell)), 1);
+    if (order !== undefined) {
+      const at = rankOf(order, key, scoreOfCell(cell));
+      // The ends are ZPOPMIN/ZPOPMAX's: shift and pop skip the O(n) move of a splice.
+      if (at === 0) order.shift();
+      else if (at === order.length - 1) order.pop();
+      else order.splice(at, 1);
+    }
     forgetCell(cell, delta.ctx, key);
     state.members.delete(key);
   }
