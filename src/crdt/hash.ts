@@ -1,0 +1,236 @@
+// Hashes as observed-remove maps of field → cell (cell.ts): a multi-value
+// register that HSET sets, plus a counter that HINCRBY and HINCRBYFLOAT add
+// to, reset by the sets that saw it. Concurrent HSETs of different fields
+// both survive (they are different keys of the map); of the same field,
+// both values stay and the one with the greatest dot answers (compareDots:
+// the greater counter, then the greater actor id) until a later HSET that
+// saw both replaces them: `conflict` shows them all, and an HSET of the
+// field resolves the conflict. HDEL drops the tags it saw, so an HSET or
+// HINCRBY concurrent with it survives (add-wins, as in Riak's maps).
+//
+// Counter fields: HINCRBY on a field that reads "5" gives "6" as in Redis;
+// the increment adds to whatever register value it is concurrent with, so
+// HSET f 10 ‖ HINCRBY f 1 converges to "11" (observed reset, cell.ts).
+// Sums are exact decimals (decimal.ts): HINCRBY is exact over Redis's whole
+// 64-bit range (a merged sum of concurrent increments may pass it; the
+// command layer refuses further increments then, as Redis refuses an overflow).
+//
+// Operations change the state they are given and return it (see set.ts).
+
+import type { Dot } from '../clock/types.js';
+import type { Convergent, Update } from './kind.js';
+import { CrdtCodecError } from './kind.js';
+import { claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
+import {
+  cellSurvivors,
+  forgetCell,
+  incrementCell,
+  isEmptyCell,
+  joinCells,
+  numberOfCell,
+  readCell,
+  readCellEntries,
+  sameCell,
+  setCell,
+  writeCell,
+  type Arith,
+  type Cell,
+} from './cell.js';
+import { decodeState, header, readContext, writeContext, Writer } from './codec.js';
+import { addDecimals, formatDecimal, parseDecimal, parseDecimalBytes, roundShown, type Decimal } from './decimal.js';
+
+export type FieldCell = Cell<Buffer, Decimal>;
+
+export interface HashState {
+  /** Field (latin1 key) → its cell, never empty. */
+  readonly fields: Map<string, FieldCell>;
+  readonly ctx: CausalContext;
+}
+
+const typeCode = 0x68; // 'h'
+
+const decimalArith: Arith<Buffer, Decimal> = {
+  zero: { m: 0n, e: 0 },
+  add: addDecimals,
+  numberOf: parseDecimalBytes,
+  shown: roundShown,
+};
+
+const orderCache = new WeakMap<HashState, string[]>();
+
+export function emptyHash(): HashState {
+  return { fields: new Map(), ctx: emptyContext() };
+}
+
+export function cloneHash(state: HashState): HashState {
+  return { fields: new Map(state.fields), ctx: cloneContext(state.ctx) };
+}
+
+function fieldKey(field: Buffer): string {
+  return field.toString('latin1');
+}
+
+/** HSET / HMSET / HSETNX's write: sets each field's register, resetting what it saw. A field given twice takes the last value, as in Redis. */
+export function setFields(state: HashState, pairs: readonly (readonly [field: Buffer, value: Buffer])[], dot: Dot): Update<HashState> {
+  const delta = emptyHash();
+  claimOp(state.ctx, delta.ctx, dot);
+  for (const [field, value] of pairs) {
+    const key = fieldKey(field);
+    const cell = setCell<Buffer, Decimal>(state.fields.get(key), Buffer.from(value), dot, delta.ctx, key);
+    state.fields.set(key, cell);
+    delta.fields.set(key, cell);
+  }
+  orderCache.delete(state);
+  return { state, delta };
+}
+
+/** HDEL: drops every tag seen on each field. */
+export function removeFields(state: HashState, fields: readonly Buffer[]): Update<HashState> {
+  const delta = emptyHash();
+  for (const field of fields) {
+    const key = fieldKey(field);
+    const cell = state.fields.get(key);
+    if (cell === undefined) continue;
+    forgetCell(cell, delta.ctx, key);
+    state.fields.delete(key);
+    orderCache.delete(state);
+  }
+  return { state, delta };
+}
+
+/**
+ * HINCRBY / HINCRBYFLOAT: adds `amount` to the field's counter. The field must
+ * read as a number (`fieldNumber`; Redis refuses otherwise). Returns the
+ * update and the field's new value as this replica shows it (the reply).
+ */
+export function incrementField(state: HashState, field: Buffer, amount: Decimal, dot: Dot): Update<HashState> & { readonly value: Buffer } {
+  const delta = emptyHash();
+  claimOp(state.ctx, delta.ctx, dot);
+  const key = fieldKey(field);
+  const old = state.fields.get(key);
+  const result = incrementCell(old, amount, dot, delta.ctx, key, decimalArith);
+  state.fields.set(key, result.cell);
+  delta.fields.set(key, result.delta);
+  if (old === undefined) orderCache.delete(state);
+  return { state, delta, value: Buffer.from(formatDecimal(result.value), 'latin1') };
+}
+
+/** HGET: the field's value, or undefined. */
+export function getField(state: HashState, field: Buffer): Buffer | undefined {
+  const cell = state.fields.get(fieldKey(field));
+  return cell === undefined ? undefined : showCell(cell);
+}
+
+/** The field's value as an exact number (zero for a missing field), or undefined when it is not a number. */
+export function fieldNumber(state: HashState, field: Buffer): Decimal | undefined {
+  const cell = state.fields.get(fieldKey(field));
+  return cell === undefined ? decimalArith.zero : numberOfCell(cell, decimalArith);
+}
+
+/**
+ * A field conflict as a client sees it: every register value concurrent
+ * writes left (the shown one last), and whether a counter adds to it. One
+ * value and no counter means no conflict. An HSET of the field resolves it.
+ */
+export function fieldConflict(state: HashState, field: Buffer): { readonly values: Buffer[]; readonly counting: boolean } | undefined {
+  const cell = state.fields.get(fieldKey(field));
+  if (cell === undefined) return undefined;
+  return { values: cell.values.map((v) => v.value), counting: cell.counts.length > 0 };
+}
+
+export function hasField(state: HashState, field: Buffer): boolean {
+  return state.fields.has(fieldKey(field));
+}
+
+/** HLEN. */
+export function fieldCount(state: HashState): number {
+  return state.fields.size;
+}
+
+/** HGETALL / HKEYS / HVALS: fields in byte order with their values. */
+export function entries(state: HashState): [field: Buffer, value: Buffer][] {
+  return fieldKeys(state).map((k) => [Buffer.from(k, 'latin1'), showCell(state.fields.get(k)!)]);
+}
+
+/** Field keys (latin1) in byte order; cached until the state changes. Do not mutate. */
+export function fieldKeys(state: HashState): readonly string[] {
+  let order = orderCache.get(state);
+  if (order === undefined) {
+    order = [...state.fields.keys()].sort();
+    orderCache.set(state, order);
+  }
+  return order;
+}
+
+function showCell(cell: FieldCell): Buffer {
+  const read = readCell(cell, decimalArith)!;
+  return read.kind === 'value' ? read.value : Buffer.from(formatDecimal(read.value), 'latin1');
+}
+
+export function merge(a: HashState, b: HashState): HashState {
+  const out = new Map<string, FieldCell>();
+  for (const [key, ca] of a.fields) {
+    const cb = b.fields.get(key);
+    const joined = cb === undefined ? cellSurvivors(ca, b.ctx, key) : joinCells(ca, cb, a.ctx, b.ctx, key);
+    if (!isEmptyCell(joined)) out.set(key, joined);
+  }
+  for (const [key, cb] of b.fields) {
+    if (a.fields.has(key)) continue;
+    const kept = cellSurvivors(cb, a.ctx, key);
+    if (!isEmptyCell(kept)) out.set(key, kept);
+  }
+  return { fields: out, ctx: joinContexts(a.ctx, b.ctx) };
+}
+
+export function equals(a: HashState, b: HashState): boolean {
+  if (a.fields.size !== b.fields.size || !contextEquals(a.ctx, b.ctx)) return false;
+  for (const [key, ca] of a.fields) {
+    const cb = b.fields.get(key);
+    if (cb === undefined || !sameCell(ca, cb)) return false;
+  }
+  return true;
+}
+
+// Layout: header, context, varint fieldCount, per field: key, cell (cell.ts);
+// values as byte strings, decimals as their text.
+export function encode(state: HashState): Buffer {
+  const w = new Writer();
+  header(w, typeCode);
+  writeContext(w, state.ctx);
+  w.varint(state.fields.size);
+  for (const [key, cell] of state.fields) {
+    w.key(key);
+    writeCell(w, cell, writeValue, writeDecimal);
+  }
+  return w.finish();
+}
+
+export function decode(bytes: Buffer): HashState {
+  return decodeState(bytes, typeCode, 'hash', (r) => {
+    const ctx = readContext(r);
+    const fields = new Map<string, FieldCell>();
+    for (let n = r.count(3); n > 0; n--) {
+      const key = r.key();
+      if (fields.has(key)) throw new CrdtCodecError('field twice');
+      fields.set(key, readCellEntries(r, ctx, key, (rr) => rr.bytes(), readDecimal));
+    }
+    return { fields, ctx };
+  });
+}
+
+function writeValue(w: Writer, v: Buffer): void {
+  w.bytes(v);
+}
+
+function writeDecimal(w: Writer, d: Decimal): void {
+  w.key(formatDecimal(d));
+}
+
+function readDecimal(r: import('./codec.js').Reader): Decimal {
+  const text = r.key();
+  const d = parseDecimal(text);
+  if (d === undefined || formatDecimal(d) !== text) throw new CrdtCodecError('bad decimal');
+  return d;
+}
+
+export const hashType: Convergent<HashState> = { type: 'hash', empty: emptyHash, merge, equals, encode, decode };

@@ -1,0 +1,266 @@
+// Sorted sets as observed-remove maps of member → cell (cell.ts): the score
+// is a multi-value register that ZADD sets plus a counter that ZINCRBY adds
+// to, reset by the ZADDs that saw it, so concurrent ZINCRBYs all count and a
+// ZINCRBY concurrent with a ZADD adds on top of the ZADD's score. Concurrent
+// ZADDs of one member keep both scores until a later ZADD covers them; the
+// one with the greatest dot counts (compareDots). ZREM drops what it saw, so
+// a concurrent ZADD or ZINCRBY keeps the member (add-wins).
+//
+// Scores are doubles as in Redis, and a sequence of ZINCRBYs on one replica
+// reads exactly the double Redis computes (cell.ts: the increment's own
+// result answers while nothing concurrent happened).
+//
+// Order: by score, then member bytes, as Redis orders. Reads go through a
+// sorted array of (member, score) built on demand and cached until the next
+// change: building it is O(n log n) (~60 ms for 100k members), then rank,
+// index and score or lex bounds are O(log n) binary searches and ranges
+// O(log n + k). A removal patches the cached array in place (O(n) move, no
+// re-sort), so ZPOPMIN/ZPOPMAX loops stay cheap; an add drops it.
+//
+// Operations change the state they are given and return it (see set.ts).
+
+import type { Dot } from '../clock/types.js';
+import type { Convergent, Update } from './kind.js';
+import { CrdtCodecError } from './kind.js';
+import { claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
+import {
+  cellSurvivors,
+  forgetCell,
+  incrementCell,
+  isEmptyCell,
+  joinCells,
+  readCell,
+  readCellEntries,
+  sameCell,
+  setCell,
+  writeCell,
+  type Arith,
+  type Cell,
+} from './cell.js';
+import { decodeState, header, readContext, writeContext, Writer, type Reader } from './codec.js';
+
+export type MemberCell = Cell<number, number>;
+
+export interface ZsetState {
+  /** Member (latin1 key) → its score cell, never empty. */
+  readonly members: Map<string, MemberCell>;
+  readonly ctx: CausalContext;
+}
+
+/** A member in order: its latin1 key (byte order under `<`) and its score. */
+export interface ZEntry {
+  readonly key: string;
+  readonly score: number;
+}
+
+const typeCode = 0x7a; // 'z'
+
+const doubleArith: Arith<number, number> = {
+  zero: 0,
+  add: (a, b) => a + b,
+  numberOf: (v) => v,
+  shown: (n) => n,
+};
+
+const orderCache = new WeakMap<ZsetState, ZEntry[]>();
+
+export function emptyZset(): ZsetState {
+  return { members: new Map(), ctx: emptyContext() };
+}
+
+export function cloneZset(state: ZsetState): ZsetState {
+  return { members: new Map(state.members), ctx: cloneContext(state.ctx) };
+}
+
+export function memberKey(member: Buffer): string {
+  return member.toString('latin1');
+}
+
+export function memberBytes(key: string): Buffer {
+  return Buffer.from(key, 'latin1');
+}
+
+/** ZADD's write: sets each member's score, resetting the increments it saw. A member given twice takes the last score, as in Redis. */
+export function addScores(state: ZsetState, pairs: readonly (readonly [member: Buffer, score: number])[], dot: Dot): Update<ZsetState> {
+  const delta = emptyZset();
+  claimOp(state.ctx, delta.ctx, dot);
+  for (const [member, score] of pairs) {
+    const key = memberKey(member);
+    const cell = setCell<number, number>(state.members.get(key), score, dot, delta.ctx, key);
+    state.members.set(key, cell);
+    delta.members.set(key, cell);
+  }
+  orderCache.delete(state);
+  return { state, delta };
+}
+
+/** ZINCRBY (and ZADD INCR): adds `by` to the member's score (a missing member starts at 0). Returns the new score as this replica reads it. */
+export function incrementScore(state: ZsetState, member: Buffer, by: number, dot: Dot): Update<ZsetState> & { readonly score: number } {
+  const delta = emptyZset();
+  claimOp(state.ctx, delta.ctx, dot);
+  const key = memberKey(member);
+  const result = incrementCell(state.members.get(key), by, dot, delta.ctx, key, doubleArith);
+  state.members.set(key, result.cell);
+  delta.members.set(key, result.delta);
+  orderCache.delete(state);
+  return { state, delta, score: result.value };
+}
+
+/** ZREM (and the removal of ZPOPMIN/ZPOPMAX): drops every tag seen on each member. */
+export function removeMembers(state: ZsetState, members: readonly Buffer[]): Update<ZsetState> {
+  const delta = emptyZset();
+  for (const member of members) {
+    const key = memberKey(member);
+    const cell = state.members.get(key);
+    if (cell === undefined) continue;
+    const order = orderCache.get(state);
+    if (order !== undefined) {
+      const at = rankOf(order, key, scoreOfCell(cell));
+      // The ends are ZPOPMIN/ZPOPMAX's: shift and pop skip the O(n) move of a splice.
+      if (at === 0) order.shift();
+      else if (at === order.length - 1) order.pop();
+      else order.splice(at, 1);
+    }
+    forgetCell(cell, delta.ctx, key);
+    state.members.delete(key);
+  }
+  return { state, delta };
+}
+
+/** ZSCORE: the member's score, or undefined. */
+export function score(state: ZsetState, member: Buffer): number | undefined {
+  const cell = state.members.get(memberKey(member));
+  return cell === undefined ? undefined : scoreOfCell(cell);
+}
+
+/** Every score concurrent ZADDs left on the member (the counting one last), and whether increments add to it. */
+export function scoreConflict(state: ZsetState, member: Buffer): { readonly scores: number[]; readonly counting: boolean } | undefined {
+  const cell = state.members.get(memberKey(member));
+  if (cell === undefined) return undefined;
+  return { scores: cell.values.map((v) => v.value), counting: cell.counts.length > 0 };
+}
+
+/** ZCARD. */
+export function card(state: ZsetState): number {
+  return state.members.size;
+}
+
+/** Every member by (score, member bytes). Cached; do not mutate. */
+export function ordered(state: ZsetState): readonly ZEntry[] {
+  let order = orderCache.get(state);
+  if (order === undefined) {
+    order = [];
+    for (const [key, cell] of state.members) order.push({ key, score: scoreOfCell(cell) });
+    order.sort(compareEntries);
+    orderCache.set(state, order);
+  }
+  return order;
+}
+
+/** ZRANK: the member's 0-based index by (score, member), or undefined. */
+export function rank(state: ZsetState, member: Buffer): number | undefined {
+  const key = memberKey(member);
+  const cell = state.members.get(key);
+  return cell === undefined ? undefined : rankOf(ordered(state), key, scoreOfCell(cell));
+}
+
+/** The index of the first member whose score is ≥ `min` (> `min` when `exclusive`): ZCOUNT and BYSCORE bounds. */
+export function firstAtScore(state: ZsetState, min: number, exclusive: boolean): number {
+  const order = ordered(state);
+  return lowerBound(order.length, (i) => (exclusive ? order[i]!.score <= min : order[i]!.score < min));
+}
+
+/** The index of the first member whose key is ≥ `key` (> when `exclusive`), for BYLEX ranges (meaningful when all scores are equal, as in Redis). */
+export function firstAtMember(state: ZsetState, member: Buffer, exclusive: boolean): number {
+  const order = ordered(state);
+  const key = memberKey(member);
+  return lowerBound(order.length, (i) => (exclusive ? order[i]!.key <= key : order[i]!.key < key));
+}
+
+function scoreOfCell(cell: MemberCell): number {
+  return readCell(cell, doubleArith)!.value;
+}
+
+function compareEntries(a: ZEntry, b: ZEntry): number {
+  if (a.score !== b.score) return a.score < b.score ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function rankOf(order: readonly ZEntry[], key: string, s: number): number {
+  const probe = { key, score: s };
+  return lowerBound(order.length, (i) => compareEntries(order[i]!, probe) < 0);
+}
+
+/** The first index in [0, n) where `before` turns false (it must be true then false). */
+function lowerBound(n: number, before: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function merge(a: ZsetState, b: ZsetState): ZsetState {
+  const out = new Map<string, MemberCell>();
+  for (const [key, ca] of a.members) {
+    const cb = b.members.get(key);
+    const joined = cb === undefined ? cellSurvivors(ca, b.ctx, key) : joinCells(ca, cb, a.ctx, b.ctx, key);
+    if (!isEmptyCell(joined)) out.set(key, joined);
+  }
+  for (const [key, cb] of b.members) {
+    if (a.members.has(key)) continue;
+    const kept = cellSurvivors(cb, a.ctx, key);
+    if (!isEmptyCell(kept)) out.set(key, kept);
+  }
+  return { members: out, ctx: joinContexts(a.ctx, b.ctx) };
+}
+
+export function equals(a: ZsetState, b: ZsetState): boolean {
+  if (a.members.size !== b.members.size || !contextEquals(a.ctx, b.ctx)) return false;
+  for (const [key, ca] of a.members) {
+    const cb = b.members.get(key);
+    if (cb === undefined || !sameCell(ca, cb)) return false;
+  }
+  return true;
+}
+
+// Layout: header, context, varint memberCount, per member: key, cell (cell.ts) with f64 scores and sums.
+export function encode(state: ZsetState): Buffer {
+  const w = new Writer();
+  header(w, typeCode);
+  writeContext(w, state.ctx);
+  w.varint(state.members.size);
+  for (const [key, cell] of state.members) {
+    w.key(key);
+    writeCell(w, cell, writeDouble, writeDouble);
+  }
+  return w.finish();
+}
+
+export function decode(bytes: Buffer): ZsetState {
+  return decodeState(bytes, typeCode, 'zset', (r) => {
+    const ctx = readContext(r);
+    const members = new Map<string, MemberCell>();
+    for (let n = r.count(3); n > 0; n--) {
+      const key = r.key();
+      if (members.has(key)) throw new CrdtCodecError('member twice');
+      members.set(key, readCellEntries(r, ctx, key, readDouble, readDouble));
+    }
+    return { members, ctx };
+  });
+}
+
+function writeDouble(w: Writer, v: number): void {
+  w.f64(v);
+}
+
+function readDouble(r: Reader): number {
+  const v = r.f64();
+  if (Number.isNaN(v)) throw new CrdtCodecError('a score that is not a number');
+  return v;
+}
+
+export const zsetType: Convergent<ZsetState> = { type: 'zset', empty: emptyZset, merge, equals, encode, decode };
