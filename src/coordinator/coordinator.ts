@@ -104,6 +104,8 @@ export interface HintSink {
 export interface PutResult {
   /** The coordinator's record after the write. */
   readonly stored: readonly Sibling[];
+  /** The version the write made (an operation's reply, e.g. INCR's new value, is read from it). */
+  readonly version: Sibling;
   /**
    * Every primary was down: only fallbacks hold the write, as hints, so it
    * lasts only as long as the hint window unless a primary returns in time.
@@ -252,6 +254,7 @@ export class Coordinator {
    */
   coordinatePut(key: Buffer, token: Buffer | undefined, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
     let record: Sibling[] | undefined;
+    let made: Sibling | undefined;
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storage.update(key, token, (current) => {
@@ -261,6 +264,7 @@ export class Coordinator {
         if (next.length > current.length) checkRecordContext(next);
         if (replicas.length > 1) this.checkRecordSize(next);
         record = next;
+        made = version;
         return next;
       });
     } catch (err) {
@@ -269,9 +273,13 @@ export class Coordinator {
     const pending = this.pendingOf(token);
     // One replica asked for one ack: the local commit is the quorum. (No
     // record means storage refused the change, closing: `durable` rejects.)
-    if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined) return durable.then((stored) => ({ stored }));
+    if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined || made === undefined) {
+      const version = made;
+      return durable.then((stored) => ({ stored, version: version! }));
+    }
     const stored = record;
-    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => ({ stored }));
+    const version = made;
+    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => ({ stored, version }));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -574,7 +582,8 @@ export class Coordinator {
     const others = this.view.fallbacks(key, token, primaries.length).filter((id) => id !== this.selfId);
     const holders = [this.selfId, ...others].slice(0, primaries.length);
     const current = this.localVersions(key, token);
-    const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
+    // Its hints go home and are dropped: this node's view of the key may lack its own earlier updates.
+    const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { freshRun: true });
     const next = foldVersions(current, [version]);
     this.checkSiblingLimit(key, current, next);
     if (next.length > current.length) checkRecordContext(next);
@@ -596,7 +605,7 @@ export class Coordinator {
           transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.tunables.requestTimeoutMs, id)));
       },
     }).then(
-      (): PutResult => ({ stored: next, hintedOnly: true }),
+      (): PutResult => ({ stored: next, version, hintedOnly: true }),
       (err: unknown) => {
         if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
         throw err;
