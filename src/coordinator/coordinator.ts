@@ -28,7 +28,8 @@ import {
 } from './errors.js';
 import { frameBytesMax } from '../peer/frame.js';
 import { callQuorum } from './quorum-call.js';
-import { decodeCoordinatePutReply, encodeCoordinatePut, type CoordinatePutRequest } from './messages.js';
+import { decodeCoordinatePutReply, encodeCoordinatePut, operationIdBytes, type CoordinatePutRequest } from './messages.js';
+import { randomBytes } from 'node:crypto';
 import { checkRecordContext, foldVersions, newVersion, type Mutation } from './versioning.js';
 import { quorumRead, type ReadReplicas } from './quorum-read.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
@@ -487,7 +488,9 @@ export class Coordinator {
     }
     if (candidates.length === 0) return this.forwardToFallback(key, mutation, options, replicas);
     this.stats.forwardedWrites++;
-    const request: CoordinatePutRequest = { key, mutation, w: options.w, context: options.context, ...(options.strict === true ? { strict: true } : {}) };
+    const request: CoordinatePutRequest = {
+      key, mutation, w: options.w, context: options.context, ...(options.strict === true ? { strict: true } : {}), ...operationId(mutation),
+    };
     const payload = encodeCoordinatePut(request);
     let lastError: unknown;
     let reachedAny = false;
@@ -501,7 +504,7 @@ export class Coordinator {
         // worst the write is coordinated twice and leaves a sibling of itself.
         // One that timed out is alive and deciding; a second coordinator then
         // would race it, so the client hears NOQUORUM (timed out) instead.
-        if (neverReached(err)) continue;
+        if (neverReached(err, mutation)) continue;
         reachedAny = true;
         break;
       }
@@ -544,7 +547,7 @@ export class Coordinator {
     }
     if (fallbacks[0] === this.selfId) return this.coordinateAsFallback(key, token, mutation, options, primaries);
     this.stats.forwardedWrites++;
-    const payload = encodeCoordinatePut({ key, mutation, w: options.w, context: options.context, fallback: true });
+    const payload = encodeCoordinatePut({ key, mutation, w: options.w, context: options.context, fallback: true, ...operationId(mutation) });
     let lastError: unknown;
     for (const id of fallbacks) {
       if (id === this.selfId) return this.coordinateAsFallback(key, token, mutation, options, primaries);
@@ -553,7 +556,7 @@ export class Coordinator {
         reply = await this.requestCoordinatePut(transport, id, payload);
       } catch (err) {
         lastError = err;
-        if (neverReached(err)) continue;
+        if (neverReached(err, mutation)) continue;
         break;
       }
       return decodeCoordinatePutReply(reply.payload);
@@ -675,8 +678,21 @@ function ignore(): void {}
 
 const noNodes: readonly string[] = Object.freeze([]);
 
-/** A request that failed before the peer could have acted on it: another node may safely take the write instead. */
-function neverReached(err: unknown): boolean {
+/**
+ * A request that failed before the peer could have acted on it: another node
+ * may safely take the write instead. A connection closed under a sent request
+ * may have delivered it: a value written twice is one value beside itself,
+ * but an operation applied twice counts twice, so for an operation it counts
+ * as reached (the client hears the failure, as for any write that may or may
+ * not have happened).
+ */
+function neverReached(err: unknown, mutation: Mutation): boolean {
   const code = (err as { code?: string }).code;
-  return code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED' || code === 'PEER_WRONG_NODE';
+  if (code === 'PEER_CLOSED') return mutation.kind !== 'operate';
+  return code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_WRONG_NODE';
+}
+
+/** A forwarded operation carries an id, so a duplicate of the request is answered, not applied again (replica-service.ts). */
+function operationId(mutation: Mutation): { id?: Buffer } {
+  return mutation.kind === 'operate' ? { id: randomBytes(operationIdBytes) } : {};
 }

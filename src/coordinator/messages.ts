@@ -29,9 +29,17 @@ export interface CoordinatePutRequest {
   readonly strict?: boolean;
   /** Every primary is down: the receiver, a fallback, coordinates the write as hints (Coordinator.coordinateAsFallback). */
   readonly fallback?: boolean;
+  /**
+   * A forwarded operation's identity (random, 8 bytes): an operation is not
+   * idempotent (INCR twice counts twice), so a receiver that meets the same
+   * request again (a duplicated message) answers it without applying it twice.
+   */
+  readonly id?: Buffer;
 }
 
 type WireClock = [string, number][];
+/** A forwarded operation's id: 64 random bits, so two never meet in a receiver's memory of recent ones. */
+export const operationIdBytes = 8;
 const contextErrorCodes: readonly ContextErrorCode[] = ['CONTEXT_MALFORMED', 'CONTEXT_FOREIGN', 'CONTEXT_IMPLAUSIBLE', 'CONTEXT_TOO_LARGE'];
 /** A forwarded write's W: at most the largest N anyone configures (config caps N far lower). */
 const forwardedWMax = 64;
@@ -54,6 +62,7 @@ interface WireCoordinatePut {
   t?: string;
   /** An operation (Mutation 'operate'). */
   o?: Buffer;
+  i?: Buffer;
 }
 
 function clockToWire(clock: VClock): WireClock {
@@ -88,6 +97,7 @@ export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
   if (request.context !== undefined) wire.c = clockToWire(request.context);
   if (request.strict === true) wire.s = true;
   if (request.fallback === true) wire.f = true;
+  if (request.id !== undefined) wire.i = request.id;
   return encodeControl(wire);
 }
 
@@ -104,7 +114,9 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
   } else throw new CodecError('coordinate-put without value');
   if (wire.s !== undefined && wire.s !== true) throw new CodecError('bad coordinate-put strict flag');
   if (wire.f !== undefined && wire.f !== true) throw new CodecError('bad coordinate-put fallback flag');
-  const request: CoordinatePutRequest = { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+  if (wire.i !== undefined && (!Buffer.isBuffer(wire.i) || wire.i.length !== operationIdBytes)) throw new CodecError('bad coordinate-put id');
+  let request: CoordinatePutRequest = { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+  if (wire.i !== undefined) request = { ...request, id: wire.i };
   if (wire.s === true) return { ...request, strict: true };
   return wire.f === true ? { ...request, fallback: true } : request;
 }

@@ -38,7 +38,7 @@ import type { Dot } from '../clock/types.js';
 import { ByteReader } from '../clock/byte-reader.js';
 import { CrdtCodecError, type Convergent } from './kind.js';
 import { compare, decimalText, equal, integer, minus, parseDecimalText, plus, zero, type Decimal } from './decimal.js';
-import { fromDecimal, incrByFloat, parseLongDouble, toDecimal } from './long-double.js';
+import { fromDecimal, incrByFloat, parseLongDouble, toDecimal, type Extended } from './long-double.js';
 import { TypeOperationError, type OperandView, type Writer } from './operation.js';
 
 export interface CounterRun {
@@ -307,15 +307,17 @@ function integerStart(start: Start): Decimal {
   return value;
 }
 
-/** The value a float operation starts from: a string as strtold reads it (rounded to long double), or Redis's error. */
-function floatStart(start: Start): Decimal {
-  if (start.kind === 'none') return zero;
-  if (start.kind === 'counter') return counterValue(start.state);
+/** The value a float operation starts from, exactly and as strtold reads it (an infinite string included), or Redis's error. */
+function floatStart(start: Start): { exact: Decimal | undefined; extended: Extended } {
+  if (start.kind === 'none') return { exact: zero, extended: fromDecimal(zero) };
+  if (start.kind === 'counter') {
+    const exact = counterValue(start.state);
+    return { exact, extended: fromDecimal(exact) };
+  }
   const parsed = parseLongDouble(start.value);
   if (parsed === undefined) throw new TypeOperationError('NOT_FLOAT');
-  // An infinite string is a value only for the sum to refuse.
-  if ('infinity' in parsed) throw new TypeOperationError('NAN_OR_INFINITY');
-  return toDecimal(parsed);
+  // A string is a value only as its long double: the counter's base is that, so every reader of the string agrees on it.
+  return { exact: 'infinity' in parsed ? undefined : toDecimal(parsed), extended: parsed };
 }
 
 /** How much the operation adds to the value it starts from (exactly), in Redis's order of checks. */
@@ -329,9 +331,10 @@ function deltaOf(op: CounterOperation, start: Start): { from: Decimal; delta: De
   const from = floatStart(start);
   const increment = parseLongDouble(op.increment);
   if (increment === undefined) throw new TypeOperationError('NOT_FLOAT');
-  const sum = incrByFloat(fromDecimal(from), increment);
-  if (sum === 'nan-or-infinity') throw new TypeOperationError('NAN_OR_INFINITY');
-  return { from, delta: minus(sum.value, from) };
+  const sum = incrByFloat(from.extended, increment);
+  // An infinite value ("inf" SET as a string) makes an infinite sum, so `exact` is defined past this.
+  if (sum === 'nan-or-infinity' || from.exact === undefined) throw new TypeOperationError('NAN_OR_INFINITY');
+  return { from: from.exact, delta: minus(sum.value, from.exact) };
 }
 
 /**

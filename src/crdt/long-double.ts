@@ -116,16 +116,15 @@ export function formatHuman(x: { m: bigint; e: number }): { text: string; value:
 }
 
 /**
- * strtold as string2ld accepts it: no leading space, the whole string (up to
- * an embedded NUL, where C's string ends) consumed, no NaN, no overflow to
+ * strtold as string2ld accepts it: no leading space, the whole string
+ * consumed (an embedded NUL too: string2ld checks the length), no NaN, no overflow to
  * infinity and no underflow to zero; "inf" and "infinity" are accepted (the
  * sum then fails as infinite). Decimal and C99 hex forms. Undefined when
  * Redis says "value is not a valid float".
  */
 export function parseLongDouble(bytes: Buffer): Extended | undefined {
   if (bytes.length === 0 || bytes.length >= longDoubleCharsMax) return undefined;
-  const nul = bytes.indexOf(0);
-  const text = bytes.toString('latin1', 0, nul === -1 ? bytes.length : nul);
+  const text = bytes.toString('latin1');
   const match = /^([+-]?)(?:(inf(?:inity)?)|0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?|([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?)$/i.exec(text);
   if (match === null) return undefined;
   const sign = match[1] === '-' ? -1n : 1n;
