@@ -8,13 +8,17 @@
 //   u8  formatVersion (2)
 //   u16 siblingCount
 //   per sibling:
-//     u8  flags            bit0 deleted, bit1 has expiresAt
+//     u8  flags            bit0 deleted, bit1 has expiresAt, bit2 typed
+//     u8  type             only when flag bit2: typeCodes below
 //     f64 timestamp        ms; doubles hold integers exactly up to 2^53
 //     f64 expiresAt        only when flag bit1
 //     dot: u8 actorBytes, actor (UTF-8), f64 counter
 //     u16 pastEntryCount
 //     per entry: u8 actorBytes, actor (UTF-8), f64 counter
 //     u32 valueBytes, value
+// A string version has no type byte, so every record stored before types
+// existed decodes unchanged, as strings; a node that predates types refuses
+// a typed version (unknown flag) rather than misread it.
 // Format 1 (vector clocks with per-entry timestamps, before dotted versions)
 // is still read: each version's dot is its clock's newest entry (the write
 // that made it) and its past the rest of that clock.
@@ -22,11 +26,18 @@
 import { ByteReader } from './byte-reader.js';
 import { isCounter } from './vclock.js';
 import type { ClockEntry, Sibling, Siblings } from './types.js';
+import type { TypeName } from '../crdt/kind.js';
 
 const formatVersion = 2;
 const formatVersionClocks = 1;
 const flagDeleted = 1;
 const flagExpires = 2;
+const flagTyped = 4;
+
+type StoredType = Exclude<TypeName, 'string'>;
+/** A version's type on disk and on the wire. ONLY APPEND: the numbers are part of the format. */
+const typeCodes: Readonly<Record<StoredType, number>> = { counter: 1, hash: 2, set: 3, zset: 4, list: 5 };
+const typesByCode: readonly (StoredType | undefined)[] = [undefined, 'counter', 'hash', 'set', 'zset', 'list'];
 
 /** u16 counts: the sibling cap (commands/config) and vclock pruning keep both far below. */
 export const siblingsPerRecordMax = 0xffff;
@@ -61,7 +72,7 @@ function nodeIdBytes(node: string): Buffer {
 export function encodedSize(siblings: Siblings): number {
   let size = 3;
   for (const s of siblings) {
-    size += 1 + 8 + (s.expiresAt !== undefined ? 8 : 0) + 1 + nodeIdBytes(s.dot.actor).length + 8 + 2 + 4 + s.value.length;
+    size += 1 + (s.type !== undefined ? 1 : 0) + 8 + (s.expiresAt !== undefined ? 8 : 0) + 1 + nodeIdBytes(s.dot.actor).length + 8 + 2 + 4 + s.value.length;
     for (const e of s.past) size += 1 + nodeIdBytes(e.actor).length + 8;
   }
   return size;
@@ -73,8 +84,9 @@ export function writeSiblings(siblings: Siblings, out: Buffer, offset: number): 
   let o = out.writeUInt8(formatVersion, offset);
   o = out.writeUInt16BE(siblings.length, o);
   for (const s of siblings) {
-    const flags = (s.deleted ? flagDeleted : 0) | (s.expiresAt !== undefined ? flagExpires : 0);
+    const flags = (s.deleted ? flagDeleted : 0) | (s.expiresAt !== undefined ? flagExpires : 0) | (s.type !== undefined ? flagTyped : 0);
     o = out.writeUInt8(flags, o);
+    if (s.type !== undefined) o = out.writeUInt8(typeCodes[s.type], o);
     o = out.writeDoubleBE(s.timestamp, o);
     if (s.expiresAt !== undefined) o = out.writeDoubleBE(s.expiresAt, o);
     o = writeEntry(s.dot, out, o);
@@ -121,37 +133,44 @@ function readEntry(r: Reader, previous: string | undefined): ClockEntry {
   return { actor, counter };
 }
 
-function readFlagsAndTimes(r: Reader): { flags: number; timestamp: number; expiresAt: number | undefined } {
+function readFlagsAndTimes(r: Reader, typed: boolean): { flags: number; type: StoredType | undefined; timestamp: number; expiresAt: number | undefined } {
   const flags = r.u8();
-  if (flags & ~(flagDeleted | flagExpires)) throw new RecordCodecError('unknown sibling flags');
+  if (flags & ~(flagDeleted | flagExpires | (typed ? flagTyped : 0))) throw new RecordCodecError('unknown sibling flags');
+  let type: StoredType | undefined;
+  if (flags & flagTyped) {
+    type = typesByCode[r.u8()];
+    if (type === undefined) throw new RecordCodecError('unknown value type');
+    if (flags & flagDeleted) throw new RecordCodecError('typed tombstone');
+  }
   const timestamp = r.f64();
   const expiresAt = flags & flagExpires ? r.f64() : undefined;
   if (!Number.isFinite(timestamp) || (expiresAt !== undefined && !Number.isFinite(expiresAt))) {
     throw new RecordCodecError('bad sibling timestamp');
   }
-  return { flags, timestamp, expiresAt };
+  return { flags, type, timestamp, expiresAt };
 }
 
-function makeSibling(value: Buffer, dot: ClockEntry, past: ClockEntry[], flags: number, timestamp: number, expiresAt: number | undefined): Sibling {
+function makeSibling(value: Buffer, dot: ClockEntry, past: ClockEntry[], flags: number, timestamp: number, expiresAt: number | undefined, type?: StoredType): Sibling {
   if (past.some((e) => e.actor === dot.actor && e.counter >= dot.counter)) throw new RecordCodecError('version past covers its own dot');
   const sibling: Sibling = { value, dot, past, timestamp };
   if (expiresAt !== undefined) (sibling as { expiresAt?: number }).expiresAt = expiresAt;
   if (flags & flagDeleted) (sibling as { deleted?: boolean }).deleted = true;
+  if (type !== undefined) (sibling as { type?: StoredType }).type = type;
   return sibling;
 }
 
 function readSibling(r: Reader): Sibling {
-  const { flags, timestamp, expiresAt } = readFlagsAndTimes(r);
+  const { flags, type, timestamp, expiresAt } = readFlagsAndTimes(r, true);
   const dot = readEntry(r, undefined);
   const entries = r.u16();
   const past: ClockEntry[] = new Array(entries);
   for (let i = 0; i < entries; i++) past[i] = readEntry(r, i > 0 ? past[i - 1]!.actor : undefined);
-  return makeSibling(r.bytes(r.u32()), dot, past, flags, timestamp, expiresAt);
+  return makeSibling(r.bytes(r.u32()), dot, past, flags, timestamp, expiresAt, type);
 }
 
 /** A format-1 version: its clock's newest entry is its dot, the rest (and the writer's earlier events) its past. */
 function readClockSibling(r: Reader): Sibling {
-  const { flags, timestamp, expiresAt } = readFlagsAndTimes(r);
+  const { flags, timestamp, expiresAt } = readFlagsAndTimes(r, false);
   const entries = r.u16();
   if (entries === 0) throw new RecordCodecError('format-1 version without a clock');
   const clock: { actor: string; counter: number; at: number }[] = [];

@@ -139,7 +139,7 @@ function holdsEvery(holder: Siblings, wanted: Siblings): boolean {
 /**
  * A total order on versions, first = preferred: newest `timestamp`, then the
  * writer (greatest actor first), then value bytes (greatest first), then live
- * before tombstone, later expiry, and finally the dot and past. Zero only for
+ * before tombstone, later expiry, the type, and finally the dot and past. Zero only for
  * versions identical in every field.
  */
 export function versionOrder(a: Sibling, b: Sibling): number {
@@ -151,6 +151,7 @@ export function versionOrder(a: Sibling, b: Sibling): number {
   const expiresA = a.expiresAt ?? Infinity;
   const expiresB = b.expiresAt ?? Infinity;
   if (expiresA !== expiresB) return expiresA > expiresB ? -1 : 1;
+  if (a.type !== b.type) return (a.type ?? '') > (b.type ?? '') ? -1 : 1;
   if (a.dot.counter !== b.dot.counter) return b.dot.counter - a.dot.counter;
   return clockOrder(a.past, b.past);
 }

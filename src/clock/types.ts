@@ -8,6 +8,8 @@
 // it, with no extra actors and no pruning. Plain readonly data so the pure
 // modules can reason about it.
 
+import type { TypeName } from '../crdt/kind.js';
+
 /** One actor's entry in a version vector: every event of `actor` numbered ≤ `counter` on this key is covered. */
 export interface ClockEntry {
   readonly actor: string;
@@ -33,6 +35,12 @@ export interface Sibling {
   readonly expiresAt?: number;
   /** A tombstone: the key was deleted by this version. `value` is empty. */
   readonly deleted?: boolean;
+  /**
+   * The value's type when it is a convergent type (crdt/registry.ts): `value`
+   * is then that type's encoded state. Absent for a string (never 'string'),
+   * as on every version written before types existed, and on tombstones.
+   */
+  readonly type?: Exclude<TypeName, 'string'>;
 }
 
 /** A stored record: the siblings that no other stored version supersedes. */

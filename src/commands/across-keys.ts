@@ -9,6 +9,8 @@
 //    source (superseding exactly what the read saw). A failure between the
 //    two writes leaves the value under both names; running it again finishes.
 //  - COPY: read both, write the destination.
+//  A counter lands as the string it shows (its next INCR makes a counter of
+//  it again): its runs are bound to the key that made them (crdt/counter.ts).
 //  - MSETNX: read every key; if none exists, write each. Another client may
 //    set one of them between the reads and the writes.
 // Each write carries the context of its key's read, so a concurrent write
@@ -18,7 +20,7 @@ import { forEachKey } from './multi-key.js';
 import type { Reply } from '../resp/reply.js';
 import { OK } from '../resp/reply.js';
 import { integerArg, notInteger, syntaxError, upper } from './args.js';
-import { deleteMutation, readKey, valueMutation, writeKey, type KeyState } from './data.js';
+import { copyMutation, deleteMutation, readKey, valueMutation, writeKey, type KeyState } from './data.js';
 import { CommandError, type CommandContext } from './types.js';
 
 function renameWith(nx: boolean) {
@@ -32,7 +34,7 @@ function renameWith(nx: boolean) {
     // Renaming a key to itself changes nothing, as in Redis.
     if (to === undefined) return nx ? 0 : OK;
     if (nx && to.current !== undefined) return 0;
-    await writeKey(ctx, destination, valueMutation(value.value, value.expiresAt), to.context);
+    await writeKey(ctx, destination, copyMutation(value, value.expiresAt), to.context);
     await writeKey(ctx, source, deleteMutation, from.context);
     return nx ? 1 : OK;
   };
@@ -63,7 +65,7 @@ async function copy(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const value = from.current;
   if (value === undefined) return 0;
   if (to.current !== undefined && !replace) return 0;
-  await writeKey(ctx, destination, valueMutation(value.value, value.expiresAt), to.context);
+  await writeKey(ctx, destination, copyMutation(value, value.expiresAt), to.context);
   return 1;
 }
 

@@ -13,7 +13,7 @@ import {
   bitOperation, bitRange, countBits, fieldAdd, findBit, getBit, getField, setBit, setField,
   type BitOperation, type BitRangeUnit, type FieldType, type Overflow,
 } from './bit-ops.js';
-import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { deleteMutation, readKey, readValue, stringOf, stringOrUndefined, valueMutation, writeKey } from './data.js';
 import { CommandError, type CommandContext } from './types.js';
 
 const bitOffsetError = 'ERR bit offset is not an integer or out of range';
@@ -46,11 +46,12 @@ async function setbit(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (on !== 0n && on !== 1n) throw new CommandError('ERR bit is not an integer or out of range');
   const state = await readKey(ctx, key);
   const current = state.current;
-  const previous = current === undefined ? 0 : getBit(current.value, offset);
-  const grows = current === undefined || Math.floor(offset / 8) >= current.value.length;
+  const old = stringOrUndefined(current);
+  const previous = old === undefined ? 0 : getBit(old, offset);
+  const grows = old === undefined || Math.floor(offset / 8) >= old.length;
   // Redis writes only a new key, a longer string or a changed bit.
   if (!grows && previous === Number(on)) return previous;
-  const value = grownCopy(current?.value, offset);
+  const value = grownCopy(old, offset);
   setBit(value, offset, Number(on) as 0 | 1);
   await writeKey(ctx, key, valueMutation(value, current?.expiresAt), state.context);
   return previous;
@@ -59,7 +60,7 @@ async function setbit(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 async function getbit(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const offset = bitOffsetArg(ctx, args[2]!);
   const current = await readValue(ctx, args[1]!);
-  return current === undefined ? 0 : getBit(current.value, offset);
+  return current === undefined ? 0 : getBit(stringOf(current), offset);
 }
 
 function rangeUnit(arg: Buffer | undefined): BitRangeUnit {
@@ -73,7 +74,7 @@ async function bitcount(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const current = await readValue(ctx, args[1]!);
   // As Redis 7.0: a missing key counts 0 before its arguments are judged.
   if (current === undefined) return 0;
-  const bytes = current.value;
+  const bytes = stringOf(current);
   if (args.length === 2) return countBits(bytes, 0, bytes.length * 8 - 1);
   if (args.length !== 4 && args.length !== 5) throw new CommandError(syntaxError);
   const start = longLongArg(args[2]!);
@@ -90,7 +91,7 @@ async function bitpos(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const current = await readValue(ctx, args[1]!);
   // A missing key is an endless run of zeros.
   if (current === undefined) return bit === 1 ? -1 : 0;
-  const bytes = current.value;
+  const bytes = stringOf(current);
   // An empty string is an empty range: neither bit is in it (Redis answers -1, not 0).
   if (args.length === 3) return bytes.length === 0 ? -1 : findBit(bytes, bit, 0, bytes.length * 8 - 1, false);
   if (args.length > 6) throw new CommandError(syntaxError);
@@ -110,7 +111,7 @@ async function bitop(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (operation === 'NOT' && args.length !== 4) throw new CommandError('ERR BITOP NOT must be called with a single source key.');
   const destination = args[2]!;
   const sources = await forEachKey(args.length - 3, (i) => readValue(ctx, args[i + 3]!));
-  const result = bitOperation(operation as BitOperation, sources.map((s) => s?.value ?? Buffer.alloc(0)));
+  const result = bitOperation(operation as BitOperation, sources.map((s) => stringOrUndefined(s) ?? Buffer.alloc(0)));
   if (result.length > 0) {
     // Stored as SET stores: a plain write, no expiry.
     await writeKey(ctx, destination, valueMutation(result, undefined));
@@ -187,15 +188,16 @@ function bitfieldWith(readOnly: boolean) {
     const writes = ops.filter((op) => op.kind !== 'GET');
     if (writes.length === 0) {
       const current = await readValue(ctx, key);
-      return runFieldOps(current?.value ?? Buffer.alloc(0), ops);
+      return runFieldOps(Buffer.from(stringOrUndefined(current) ?? Buffer.alloc(0)), ops);
     }
     if (readOnly) throw new CommandError('ERR BITFIELD_RO only supports the GET subcommand');
     const state = await readKey(ctx, key);
     const current = state.current;
+    const old = stringOrUndefined(current);
     // As Redis: the string grows to the farthest field written even when OVERFLOW FAIL refuses every write.
-    const value = grownCopy(current?.value, Math.max(...writes.map((op) => op.offset + op.type.bits - 1)));
+    const value = grownCopy(old, Math.max(...writes.map((op) => op.offset + op.type.bits - 1)));
     const replies = runFieldOps(value, ops);
-    if (current === undefined || !value.equals(current.value)) {
+    if (old === undefined || !value.equals(old)) {
       await writeKey(ctx, key, valueMutation(value, current?.expiresAt), state.context);
     }
     return replies;

@@ -9,6 +9,8 @@ import { tokenOf } from '../storage/keys.js';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { parseInteger, upper } from './args.js';
 import { readKey } from './data.js';
+import { typeEntry } from '../crdt/registry.js';
+import type { Sibling } from '../clock/types.js';
 import { CommandError, type CommandContext, type RepairReport } from './types.js';
 
 async function vclock(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
@@ -19,18 +21,34 @@ async function vclock(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 }
 
 /**
- * SIBLINGS key [WITHVCLOCK]. The values and the context come from ONE quorum
- * read: a context from a second read could cover a version written between
- * the two that the client was never shown, and a write carrying it would
- * silently supersede that version.
+ * SIBLINGS key [WITHVCLOCK] [WITHTYPES]. The values and the context come from
+ * ONE quorum read: a context from a second read could cover a version
+ * written between the two that the client was never shown, and a write
+ * carrying it would silently supersede that version. Each sibling shows as
+ * its value (a counter's as its digits); WITHTYPES makes each a pair
+ * [type, value], the type as ringkv keeps it (string, counter, …).
  */
 async function siblings(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const key = args[1]!;
-  if (args.length > 3 || (args.length === 3 && upper(args[2]!) !== 'WITHVCLOCK')) throw new CommandError('ERR syntax error');
+  let withVclock = false;
+  let withTypes = false;
+  for (const option of args.slice(2).map(upper)) {
+    if (option === 'WITHVCLOCK' && !withVclock) withVclock = true;
+    else if (option === 'WITHTYPES' && !withTypes) withTypes = true;
+    else throw new CommandError('ERR syntax error');
+  }
   const state = await readKey(ctx, key);
-  const values = [...live(state.versions, state.now)].sort(versionOrder).map((s) => s.value);
-  if (args.length === 2) return values;
+  const shown = [...live(state.versions, state.now)].sort(versionOrder);
+  const values: Reply[] = shown.map((s) => (withTypes ? [s.type ?? 'string', siblingShown(s)] : siblingShown(s)));
+  if (!withVclock) return values;
   return [state.current === undefined ? null : encodeContext(key, state.context), values];
+}
+
+/** A sibling as SIBLINGS shows it: a string's bytes, a counter's digits, another type's encoded state. */
+function siblingShown(sibling: Sibling): Buffer {
+  if (sibling.type === undefined) return sibling.value;
+  const entry = typeEntry(sibling.type);
+  return entry.stringForm === undefined ? sibling.value : entry.stringForm(entry.convergent.decode(sibling.value));
 }
 
 function consistency(ctx: CommandContext, args: Buffer[]): Reply {
@@ -90,6 +108,7 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
       const key = args[2]!;
       const stored = ctx.server.coordinator.storage.get(key, tokenOf(key));
       return stored.map((s) => new MapReply([
+        ['type', s.type ?? 'string'],
         ['value', s.value],
         ['dot', `${s.dot.actor}:${s.dot.counter}`],
         ['past', s.past.map((e) => `${e.actor}:${e.counter}`).join(',')],

@@ -2,17 +2,24 @@
 // versioned writes with this connection's consistency, and the live view of a
 // record that Redis semantics are defined on (one value, or none).
 
-import { causalContext, live, winner } from '../clock/siblings.js';
-import type { Sibling, Siblings, VClock } from '../clock/types.js';
+import { causalContext, live } from '../clock/siblings.js';
+import type { Siblings, VClock } from '../clock/types.js';
 import type { PutResult } from '../coordinator/coordinator.js';
 import type { Mutation } from '../coordinator/versioning.js';
-import type { CommandContext } from './types.js';
+import { redisTypeOf, typeEntry } from '../crdt/registry.js';
+import { typedValue, type TypedValue } from '../crdt/view.js';
+import { CommandError, type CommandContext } from './types.js';
+
+export type { TypedValue };
+
+/** Redis's shared.wrongtypeerr. */
+export const wrongTypeError = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 
 export interface KeyState {
   /** Every version the read met, tombstones included. */
   readonly versions: Siblings;
-  /** The live value GET returns, if any. */
-  readonly current: Sibling | undefined;
+  /** The live value commands see (crdt/view.ts): the winner's type, its value or the merge of its type's versions. */
+  readonly current: TypedValue | undefined;
   /** What a write superseding everything read must carry. */
   readonly context: VClock;
   readonly now: number;
@@ -30,18 +37,56 @@ export async function readKey(ctx: CommandContext, key: Buffer): Promise<KeyStat
   const coordinator = ctx.server.coordinator;
   const versions = await coordinator.get(key, readQuorum(ctx), ctx.session.strict);
   const now = coordinator.now();
-  return { versions, current: winner(live(versions, now)), context: causalContext(versions), now };
+  return { versions, current: typedValue(live(versions, now)), context: causalContext(versions), now };
 }
 
 /**
  * The live value GET would return, without the context (no clock merge).
  * Synchronous when the read is (a single-replica key): the GET hot path.
  */
-export function readValue(ctx: CommandContext, key: Buffer): Sibling | undefined | Promise<Sibling | undefined> {
+export function readValue(ctx: CommandContext, key: Buffer): TypedValue | undefined | Promise<TypedValue | undefined> {
   const coordinator = ctx.server.coordinator;
   const versions = coordinator.get(key, readQuorum(ctx), ctx.session.strict);
-  if (versions instanceof Promise) return versions.then((v) => winner(live(v, coordinator.now())));
-  return winner(live(versions, coordinator.now()));
+  if (versions instanceof Promise) return versions.then((v) => typedValue(live(v, coordinator.now())));
+  return typedValue(live(versions, coordinator.now()));
+}
+
+/** True when TYPE calls the value a string (a string, or a counter): what string commands act on. */
+export function isString(current: TypedValue): boolean {
+  return current.type === undefined || redisTypeOf(current.type) === 'string';
+}
+
+/** The string a string command acts on (a counter's digits); WRONGTYPE for a value of another type. */
+export function stringOf(current: TypedValue): Buffer {
+  if (current.type === undefined) return current.value;
+  const entry = typeEntry(current.type);
+  if (entry.redisType !== 'string' || entry.stringForm === undefined) throw new CommandError(wrongTypeError);
+  return entry.stringForm(entry.convergent.decode(current.value));
+}
+
+/** The string of a value that may be absent; WRONGTYPE for another type. */
+export function stringOrUndefined(current: TypedValue | undefined): Buffer | undefined {
+  return current === undefined ? undefined : stringOf(current);
+}
+
+/**
+ * The same value again, with another expiry (EXPIRE, PERSIST, GETEX): a
+ * convergent value keeps its type and merged state, so increments made
+ * concurrently elsewhere still merge with it.
+ */
+export function rewriteMutation(current: TypedValue, expiresAt: number | undefined): Mutation {
+  const value = valueMutation(current.value, expiresAt);
+  return current.type === undefined ? value : { ...value, type: current.type } as Mutation;
+}
+
+/**
+ * The value written under another key (RENAME, COPY): a counter moves as its
+ * string (its next INCR starts a counter from it there); another convergent
+ * type keeps its state, whose tags are unique whatever key holds them.
+ */
+export function copyMutation(current: TypedValue, expiresAt: number | undefined): Mutation {
+  if (current.type !== undefined && isString(current)) return valueMutation(stringOf(current), expiresAt);
+  return rewriteMutation(current, expiresAt);
 }
 
 export function writeKey(ctx: CommandContext, key: Buffer, mutation: Mutation, context?: VClock): Promise<PutResult> {

@@ -7,7 +7,8 @@ import { OK, SimpleReply, type Reply } from '../resp/reply.js';
 import { randomBytes } from 'node:crypto';
 import { integerArg, longLongArg, syntaxError, upper } from './args.js';
 import { commandExpiry, msReply, secondsReply } from './expiry.js';
-import { deleteMutation, readKey, readValue, valueMutation, writeKey, writeQuorum } from './data.js';
+import { deleteMutation, readKey, readValue, rewriteMutation, writeKey, writeQuorum } from './data.js';
+import { redisTypeOf } from '../crdt/registry.js';
 import { globMatch } from './glob.js';
 import { CommandError, type CommandContext } from './types.js';
 
@@ -84,7 +85,7 @@ function expire(unitMs: 1 | 1000, absolute: boolean, command: string) {
     if (current === undefined) return 0;
     if (!expireAllowed(flags, current.expiresAt, at)) return 0;
     if (at <= state.now) await writeKey(ctx, key, deleteMutation, state.context);
-    else await writeKey(ctx, key, valueMutation(current.value, at), state.context);
+    else await writeKey(ctx, key, rewriteMutation(current, at), state.context);
     return 1;
   };
 }
@@ -114,15 +115,16 @@ async function persist(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const state = await readKey(ctx, key);
   const current = state.current;
   if (current === undefined || current.expiresAt === undefined) return 0;
-  await writeKey(ctx, key, valueMutation(current.value, undefined), state.context);
+  await writeKey(ctx, key, rewriteMutation(current, undefined), state.context);
   return 1;
 }
 
-const typeString = new SimpleReply('string');
-const typeNone = new SimpleReply('none');
+const typeReplies = new Map(['none', 'string', 'hash', 'set', 'zset', 'list'].map((name) => [name, new SimpleReply(name)]));
 
+/** TYPE: Redis's name for the winner's type (a counter is a string, as INCR's keys are in Redis). */
 async function type(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return (await readValue(ctx, args[1]!)) === undefined ? typeNone : typeString;
+  const current = await readValue(ctx, args[1]!);
+  return typeReplies.get(current === undefined ? 'none' : redisTypeOf(current.type))!;
 }
 
 /**
@@ -196,7 +198,8 @@ async function scan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const page = await ctx.server.coordinator.scan(BigInt(cursorText), Math.min(count, scanCountMax));
   let found = page.keys;
   if (pattern !== undefined) found = found.filter((k) => globMatch(pattern, k));
-  if (typeFilter !== undefined && typeFilter !== 'string') found = [];
+  // As Redis: TYPE names a type as TYPE answers it (a counter is a string); an unknown name matches nothing.
+  if (typeFilter !== undefined) found = found.filter((k) => redisTypeOf(page.types.get(k)) === typeFilter);
   return [page.cursor.toString(), found];
 }
 

@@ -8,7 +8,7 @@
 
 import { MapReply, type Reply } from '../resp/reply.js';
 import { longLongArg, syntaxError, upper } from './args.js';
-import { readValue } from './data.js';
+import { readValue, stringOrUndefined } from './data.js';
 import { CommandError, type CommandContext } from './types.js';
 
 export interface LcsMatch {
@@ -105,8 +105,8 @@ function parseOptions(args: Buffer[]): LcsOptions {
 
 export async function lcsCommand(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   // Redis reads both keys before it parses the options.
-  const a = (await readValue(ctx, args[1]!))?.value ?? Buffer.alloc(0);
-  const b = (await readValue(ctx, args[2]!))?.value ?? Buffer.alloc(0);
+  const a = stringOrUndefined(await readValue(ctx, args[1]!)) ?? Buffer.alloc(0);
+  const b = stringOrUndefined(await readValue(ctx, args[2]!)) ?? Buffer.alloc(0);
   const options = parseOptions(args);
   if (lcsTableBytes(a, b) > ctx.server.config.protoMaxBulkLen) {
     throw new CommandError('ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len');

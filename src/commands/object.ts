@@ -11,10 +11,16 @@
 //  - FREQ: Redis's own error, as ringkv's maxmemory-policy is noeviction
 //    (no LFU counter is kept).
 // DUMP and RESTORE use ringkv's payload (dump-payload.ts).
+// A counter (crdt/counter.ts) answers as the string it shows: ENCODING "int"
+// while its value fits a long, else by the string's length; DUMP dumps that
+// string, so RESTORE makes a string of it (the next INCR a counter again).
+// A value of another convergent type answers its type's encoding; DUMP of it
+// is refused until its payload exists.
 
 import { OK, SimpleReply, type Reply } from '../resp/reply.js';
 import { int64Max, longLongArg, parseLongLong, syntaxError, upper } from './args.js';
-import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { deleteMutation, isString, readKey, readValue, stringOf, valueMutation, writeKey, type TypedValue } from './data.js';
+import { typeEntry } from '../crdt/registry.js';
 import { decodeDump, encodeDump } from './dump-payload.js';
 import { CommandError, type CommandContext } from './types.js';
 
@@ -73,9 +79,9 @@ async function object(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (current === undefined) return null;
   switch (sub) {
     case 'ENCODING':
-      return stringEncoding(current.value);
+      return encodingOf(current);
     case 'REFCOUNT':
-      return stringRefcount(current.value);
+      return isString(current) ? stringRefcount(stringOf(current)) : 1;
     case 'IDLETIME':
       return Math.max(0, Math.floor((ctx.server.coordinator.now() - current.timestamp) / 1000));
     default:
@@ -85,9 +91,17 @@ async function object(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   }
 }
 
+function encodingOf(current: TypedValue): string {
+  if (current.type === undefined) return stringEncoding(current.value);
+  const entry = typeEntry(current.type);
+  return entry.objectEncoding(entry.convergent.decode(current.value));
+}
+
 async function dump(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const current = await readValue(ctx, args[1]!);
-  return current === undefined ? null : encodeDump(current.value);
+  if (current === undefined) return null;
+  if (!isString(current)) throw new CommandError(`ERR DUMP of a ${current.type} is not supported by ringkv yet`);
+  return encodeDump(stringOf(current));
 }
 
 interface RestoreOptions {

@@ -8,10 +8,10 @@ import { forEachKey } from './multi-key.js';
 import { OK, type Reply } from '../resp/reply.js';
 import { integerArg, syntaxError, upper } from './args.js';
 import { isExpireOption, optionExpiry, type ExpireOption } from './expiry.js';
-import { deleteMutation, readKey, readValue, valueMutation, writeKey } from './data.js';
+import { deleteMutation, isString, readKey, readValue, rewriteMutation, stringOf, stringOrUndefined, valueMutation, writeKey, type TypedValue } from './data.js';
 import { decodeContext } from '../clock/context.js';
 import { CommandError, type CommandContext } from './types.js';
-import type { Sibling, VClock } from '../clock/types.js';
+import type { VClock } from '../clock/types.js';
 
 interface SetOptions {
   condition?: 'NX' | 'XX';
@@ -70,7 +70,8 @@ async function setWithOptions(ctx: CommandContext, args: Buffer[]): Promise<Repl
   }
   const state = await readKey(ctx, key);
   const exists = state.current !== undefined;
-  const previous = options.get ? state.current?.value ?? null : OK;
+  // SET … GET of a value of another type is WRONGTYPE, and nothing is written.
+  const previous = options.get ? stringOrUndefined(state.current) ?? null : OK;
   if ((options.condition === 'NX' && exists) || (options.condition === 'XX' && !exists)) {
     return options.get ? previous : null;
   }
@@ -88,8 +89,8 @@ function setConcurrently(args: Buffer[]): boolean {
   return true;
 }
 
-function valueOf(current: Sibling | undefined): Reply {
-  return current === undefined ? null : current.value;
+function valueOf(current: TypedValue | undefined): Reply {
+  return current === undefined ? null : stringOf(current);
 }
 
 function get(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
@@ -116,16 +117,18 @@ function setWithExpiry(option: 'EX' | 'PX', command: string) {
 async function getset(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const key = args[1]!;
   const state = await readKey(ctx, key);
+  const previous = stringOrUndefined(state.current) ?? null;
   await writeKey(ctx, key, valueMutation(args[2]!, undefined), state.context);
-  return state.current?.value ?? null;
+  return previous;
 }
 
 async function getdel(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const key = args[1]!;
   const state = await readKey(ctx, key);
   if (state.current === undefined) return null;
+  const previous = stringOf(state.current);
   await writeKey(ctx, key, deleteMutation, state.context);
-  return state.current.value;
+  return previous;
 }
 
 /** GETEX's options (parseExtendedStringArgumentsOrReply for GET): one kind of expiry, repeatable, or PERSIST. */
@@ -149,16 +152,18 @@ async function getex(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const current = state.current;
   // As Redis: a missing key answers nil before the expiry's amount is judged.
   if (current === undefined) return null;
+  const value = stringOf(current);
   const expiresAt = expiry === undefined ? undefined : optionExpiry(expiry.option, expiry.amount, ctx.server.coordinator.now(), 'getex');
   if (expiresAt !== undefined || (persist && current.expiresAt !== undefined)) {
-    await writeKey(ctx, key, valueMutation(current.value, expiresAt), state.context);
+    await writeKey(ctx, key, rewriteMutation(current, expiresAt), state.context);
   }
-  return current.value;
+  return value;
 }
 
 async function mget(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const values = await forEachKey(args.length - 1, (i) => readValue(ctx, args[i + 1]!));
-  return values.map((v) => (v === undefined ? null : v.value));
+  // A key of another type answers nil, as in Redis.
+  return values.map((v) => (v === undefined || !isString(v) ? null : stringOf(v)));
 }
 
 async function mset(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
@@ -169,14 +174,14 @@ async function mset(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 
 async function strlen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const current = await readValue(ctx, args[1]!);
-  return current === undefined ? 0 : current.value.length;
+  return current === undefined ? 0 : stringOf(current).length;
 }
 
 async function append(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const key = args[1]!;
   const state = await readKey(ctx, key);
   const current = state.current;
-  const value = current === undefined ? Buffer.from(args[2]!) : Buffer.concat([current.value, args[2]!]);
+  const value = current === undefined ? Buffer.from(args[2]!) : Buffer.concat([stringOf(current), args[2]!]);
   checkSize(ctx, value.length);
   await writeKey(ctx, key, valueMutation(value, current?.expiresAt), state.context);
   return value.length;
@@ -203,8 +208,9 @@ async function getrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const end = integerArg(args[3]!);
   const current = await readValue(ctx, args[1]!);
   if (current === undefined) return Buffer.alloc(0);
-  const range = rangeOf(current.value.length, start, end);
-  return range === null ? Buffer.alloc(0) : current.value.subarray(range[0], range[1]);
+  const value = stringOf(current);
+  const range = rangeOf(value.length, start, end);
+  return range === null ? Buffer.alloc(0) : value.subarray(range[0], range[1]);
 }
 
 async function setrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
@@ -214,11 +220,12 @@ async function setrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (offset < 0) throw new CommandError('ERR offset is out of range');
   const state = await readKey(ctx, key);
   const current = state.current;
-  if (patch.length === 0) return current === undefined ? 0 : current.value.length;
+  const old = stringOrUndefined(current);
+  if (patch.length === 0) return old === undefined ? 0 : old.length;
   checkSize(ctx, offset + patch.length);
-  const length = Math.max(current?.value.length ?? 0, offset + patch.length);
+  const length = Math.max(old?.length ?? 0, offset + patch.length);
   const value = Buffer.alloc(length);
-  current?.value.copy(value);
+  old?.copy(value);
   patch.copy(value, offset);
   await writeKey(ctx, key, valueMutation(value, current?.expiresAt), state.context);
   return length;

@@ -7,6 +7,7 @@ import { acrossKeyCommands } from './across-keys.js';
 import { bitCommands } from './bits.js';
 import { clusterCommands } from './cluster.js';
 import { connectionCommands } from './connection.js';
+import { counterCommands } from './counters.js';
 import { keyCommands } from './keys.js';
 import { lcsCommand } from './lcs.js';
 import { memoryCommands } from './memory.js';
@@ -99,6 +100,12 @@ const definitions: Record<string, Definition> = {
   keys: { syntax: 'pattern', arity: 2, flags: ['readonly'], group: 'generic', summary: 'Returns the cluster\'s keys matching a pattern.', since: '1.0.0', handler: keyCommands.keys },
   scan: { syntax: 'cursor [MATCH pattern] [COUNT count] [TYPE type]', arity: -2, flags: ['readonly'], group: 'generic', summary: 'Iterates over the cluster\'s keys with a cursor valid on any node.', since: '2.8.0', handler: keyCommands.scan },
   // transactions (commands/transactions.ts): queued in order, not isolated across keys
+  // counters (crdt/counter.ts): applied at the key's coordinator, one at a time per key; concurrent ones on both sides of a partition all count
+  incr: { syntax: 'key', arity: 2, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Increments the integer value of a key by one (a counter: concurrent increments all count).', since: '1.0.0', handler: counterCommands.incr, concurrent: true },
+  decr: { syntax: 'key', arity: 2, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Decrements the integer value of a key by one (a counter).', since: '1.0.0', handler: counterCommands.decr, concurrent: true },
+  incrby: { syntax: 'key increment', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Increments the integer value of a key by a number (a counter).', since: '1.0.0', handler: counterCommands.incrby, concurrent: true },
+  decrby: { syntax: 'key decrement', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Decrements the integer value of a key by a number (a counter).', since: '1.0.0', handler: counterCommands.decrby, concurrent: true },
+  incrbyfloat: { syntax: 'key increment', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Increments the floating point value of a key by a number (a counter; Redis\'s long double digits).', since: '2.6.0', handler: counterCommands.incrbyfloat, concurrent: true },
   multi: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Starts a transaction: commands are queued until EXEC (run in order, not isolated across keys).', since: '1.2.0', handler: transactionCommands.multi },
   exec: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'skip_slowlog'], group: 'transactions', summary: 'Runs the queued commands one after another and returns their replies.', since: '1.2.0', handler: transactionCommands.exec },
   discard: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Discards a transaction.', since: '2.0.0', handler: transactionCommands.discard },
@@ -106,7 +113,7 @@ const definitions: Record<string, Definition> = {
   unwatch: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Refused, as WATCH is.', since: '2.2.0', handler: transactionCommands.unwatch },
   // ringkv
   vclock: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context, for inspection: to resolve siblings use SIBLINGS key WITHVCLOCK (one read).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
-  siblings: { syntax: 'key [WITHVCLOCK]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key; WITHVCLOCK adds the context that covers exactly them, from the same read.', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },
+  siblings: { syntax: 'key [WITHVCLOCK] [WITHTYPES]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key; WITHVCLOCK adds the context that covers exactly them, from the same read; WITHTYPES shows each as [type, value].', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },
   consistency: { syntax: '[r w [STRICT]|DEFAULT]', arity: -1, flags: ['fast', 'stale'], group: 'ringkv', summary: 'Shows or sets this connection\'s read and write quorum; STRICT counts only the key\'s primaries.', since: '0.1.0', handler: clusterCommands.consistency },
   ring: { syntax: 'MEMBERS|OWNERS key|LOCAL key|REPAIR [STATUS]|REMOVE id|LEAVE|TRANSFER|PLAN kind [id]', arity: -2, flags: ['readonly', 'stale'], group: 'ringkv', summary: 'RING MEMBERS | OWNERS key | LOCAL key | REPAIR [STATUS] | REMOVE id | LEAVE | TRANSFER | PLAN JOIN|LEAVE|REMOVE [id]: the ring, a key\'s replicas, anti-entropy now, removing a dead member, leaving, the ring transfer under way, what a change would move.', since: '0.1.0', handler: clusterCommands.ring },
 };

@@ -28,7 +28,8 @@ import {
 } from './errors.js';
 import { frameBytesMax } from '../peer/frame.js';
 import { callQuorum } from './quorum-call.js';
-import { decodeCoordinatePutReply, encodeCoordinatePut, type CoordinatePutRequest } from './messages.js';
+import { decodeCoordinatePutReply, encodeCoordinatePut, operationIdBytes, type CoordinatePutRequest } from './messages.js';
+import { randomBytes } from 'node:crypto';
 import { checkRecordContext, foldVersions, newVersion, type Mutation } from './versioning.js';
 import { quorumRead, type ReadReplicas } from './quorum-read.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
@@ -104,6 +105,8 @@ export interface HintSink {
 export interface PutResult {
   /** The coordinator's record after the write. */
   readonly stored: readonly Sibling[];
+  /** The version the write made (an operation's reply, e.g. INCR's new value, is read from it). */
+  readonly version: Sibling;
   /**
    * Every primary was down: only fallbacks hold the write, as hints, so it
    * lasts only as long as the hint window unless a primary returns in time.
@@ -252,6 +255,7 @@ export class Coordinator {
    */
   coordinatePut(key: Buffer, token: Buffer | undefined, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
     let record: Sibling[] | undefined;
+    let made: Sibling | undefined;
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storage.update(key, token, (current) => {
@@ -261,6 +265,7 @@ export class Coordinator {
         if (next.length > current.length) checkRecordContext(next);
         if (replicas.length > 1) this.checkRecordSize(next);
         record = next;
+        made = version;
         return next;
       });
     } catch (err) {
@@ -269,9 +274,13 @@ export class Coordinator {
     const pending = this.pendingOf(token);
     // One replica asked for one ack: the local commit is the quorum. (No
     // record means storage refused the change, closing: `durable` rejects.)
-    if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined) return durable.then((stored) => ({ stored }));
+    if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined || made === undefined) {
+      const version = made;
+      return durable.then((stored) => ({ stored, version: version! }));
+    }
     const stored = record;
-    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => ({ stored }));
+    const version = made;
+    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => ({ stored, version }));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -479,7 +488,9 @@ export class Coordinator {
     }
     if (candidates.length === 0) return this.forwardToFallback(key, mutation, options, replicas);
     this.stats.forwardedWrites++;
-    const request: CoordinatePutRequest = { key, mutation, w: options.w, context: options.context, ...(options.strict === true ? { strict: true } : {}) };
+    const request: CoordinatePutRequest = {
+      key, mutation, w: options.w, context: options.context, ...(options.strict === true ? { strict: true } : {}), ...operationId(mutation),
+    };
     const payload = encodeCoordinatePut(request);
     let lastError: unknown;
     let reachedAny = false;
@@ -493,7 +504,7 @@ export class Coordinator {
         // worst the write is coordinated twice and leaves a sibling of itself.
         // One that timed out is alive and deciding; a second coordinator then
         // would race it, so the client hears NOQUORUM (timed out) instead.
-        if (neverReached(err)) continue;
+        if (neverReached(err, mutation)) continue;
         reachedAny = true;
         break;
       }
@@ -536,7 +547,7 @@ export class Coordinator {
     }
     if (fallbacks[0] === this.selfId) return this.coordinateAsFallback(key, token, mutation, options, primaries);
     this.stats.forwardedWrites++;
-    const payload = encodeCoordinatePut({ key, mutation, w: options.w, context: options.context, fallback: true });
+    const payload = encodeCoordinatePut({ key, mutation, w: options.w, context: options.context, fallback: true, ...operationId(mutation) });
     let lastError: unknown;
     for (const id of fallbacks) {
       if (id === this.selfId) return this.coordinateAsFallback(key, token, mutation, options, primaries);
@@ -545,7 +556,7 @@ export class Coordinator {
         reply = await this.requestCoordinatePut(transport, id, payload);
       } catch (err) {
         lastError = err;
-        if (neverReached(err)) continue;
+        if (neverReached(err, mutation)) continue;
         break;
       }
       return decodeCoordinatePutReply(reply.payload);
@@ -574,7 +585,8 @@ export class Coordinator {
     const others = this.view.fallbacks(key, token, primaries.length).filter((id) => id !== this.selfId);
     const holders = [this.selfId, ...others].slice(0, primaries.length);
     const current = this.localVersions(key, token);
-    const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
+    // Its hints go home and are dropped: this node's view of the key may lack its own earlier updates.
+    const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { freshRun: true });
     const next = foldVersions(current, [version]);
     this.checkSiblingLimit(key, current, next);
     if (next.length > current.length) checkRecordContext(next);
@@ -596,7 +608,7 @@ export class Coordinator {
           transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.tunables.requestTimeoutMs, id)));
       },
     }).then(
-      (): PutResult => ({ stored: next, hintedOnly: true }),
+      (): PutResult => ({ stored: next, version, hintedOnly: true }),
       (err: unknown) => {
         if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
         throw err;
@@ -666,8 +678,21 @@ function ignore(): void {}
 
 const noNodes: readonly string[] = Object.freeze([]);
 
-/** A request that failed before the peer could have acted on it: another node may safely take the write instead. */
-function neverReached(err: unknown): boolean {
+/**
+ * A request that failed before the peer could have acted on it: another node
+ * may safely take the write instead. A connection closed under a sent request
+ * may have delivered it: a value written twice is one value beside itself,
+ * but an operation applied twice counts twice, so for an operation it counts
+ * as reached (the client hears the failure, as for any write that may or may
+ * not have happened).
+ */
+function neverReached(err: unknown, mutation: Mutation): boolean {
   const code = (err as { code?: string }).code;
-  return code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_CLOSED' || code === 'PEER_WRONG_NODE';
+  if (code === 'PEER_CLOSED') return mutation.kind !== 'operate';
+  return code === 'PEER_UNREACHABLE' || code === 'PEER_REFUSED' || code === 'PEER_WRONG_NODE';
+}
+
+/** A forwarded operation carries an id, so a duplicate of the request is answered, not applied again (replica-service.ts). */
+function operationId(mutation: Mutation): { id?: Buffer } {
+  return mutation.kind === 'operate' ? { id: randomBytes(operationIdBytes) } : {};
 }

@@ -13,7 +13,8 @@
 // replica, and the walk fails (CLUSTERDOWN at the RESP edge) rather than
 // report a keyspace with holes in it.
 
-import { live, reconcile } from '../clock/siblings.js';
+import { live, reconcile, winner } from '../clock/siblings.js';
+import type { TypeName } from '../crdt/kind.js';
 import type { Sibling } from '../clock/types.js';
 import { MessageType } from '../peer/message-types.js';
 import type { Transport } from '../peer/transport.js';
@@ -24,6 +25,8 @@ import { decodeKeysScanReply, encodeKeysScan, type KeysScanReply } from './messa
 
 export interface ScanResult {
   readonly keys: Buffer[];
+  /** Each key's type (its live winner's; absent = string), for SCAN … TYPE. */
+  readonly types: ReadonlyMap<Buffer, TypeName>;
   /** 0n when the scan is complete. */
   readonly cursor: bigint;
 }
@@ -63,10 +66,16 @@ export class KeyspaceScanner {
       }
     }
     const now = this.now();
-    const found = [...merged.values()].filter((e) => live(e.versions, now).length > 0);
+    const types = new Map<Buffer, TypeName>();
+    const found = [...merged.values()].filter((e) => {
+      const alive = live(e.versions, now);
+      const type = winner(alive)?.type;
+      if (type !== undefined) types.set(e.key, type);
+      return alive.length > 0;
+    });
     found.sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : Buffer.compare(a.key, b.key)));
     const next = !more || cut === tokenMax ? 0n : cut + 1n;
-    return { keys: found.map((e) => e.key), cursor: next };
+    return { keys: found.map((e) => e.key), types, cursor: next };
   }
 
   /** Every live key, page by page. */

@@ -9,6 +9,16 @@ import { CodecError, decodeControl, encodeControl } from '../peer/codec.js';
 import { isValidClock } from '../clock/vclock.js';
 import { NotReplicaError, QuorumError, RecordTooLargeError, SiblingLimitError } from './errors.js';
 import type { Mutation } from './versioning.js';
+import { TypeOperationError, typeOperationErrorCodes, type TypeOperationErrorCode } from '../crdt/operation.js';
+import type { TypeName } from '../crdt/kind.js';
+
+/** The convergent types a version or an operation may name on the wire. */
+const wireTypes: readonly Exclude<TypeName, 'string'>[] = ['counter', 'hash', 'set', 'zset', 'list'];
+
+function wireType(t: unknown): Exclude<TypeName, 'string'> {
+  if (!wireTypes.includes(t as Exclude<TypeName, 'string'>)) throw new CodecError('bad coordinate-put type');
+  return t as Exclude<TypeName, 'string'>;
+}
 
 export interface CoordinatePutRequest {
   readonly key: Buffer;
@@ -19,9 +29,17 @@ export interface CoordinatePutRequest {
   readonly strict?: boolean;
   /** Every primary is down: the receiver, a fallback, coordinates the write as hints (Coordinator.coordinateAsFallback). */
   readonly fallback?: boolean;
+  /**
+   * A forwarded operation's identity (random, 8 bytes): an operation is not
+   * idempotent (INCR twice counts twice), so a receiver that meets the same
+   * request again (a duplicated message) answers it without applying it twice.
+   */
+  readonly id?: Buffer;
 }
 
 type WireClock = [string, number][];
+/** A forwarded operation's id: 64 random bits, so two never meet in a receiver's memory of recent ones. */
+export const operationIdBytes = 8;
 const contextErrorCodes: readonly ContextErrorCode[] = ['CONTEXT_MALFORMED', 'CONTEXT_FOREIGN', 'CONTEXT_IMPLAUSIBLE', 'CONTEXT_TOO_LARGE'];
 /** A forwarded write's W: at most the largest N anyone configures (config caps N far lower). */
 const forwardedWMax = 64;
@@ -40,6 +58,11 @@ interface WireCoordinatePut {
   c?: WireClock;
   s?: true;
   f?: true;
+  /** The value's convergent type, or the operation's. */
+  t?: string;
+  /** An operation (Mutation 'operate'). */
+  o?: Buffer;
+  i?: Buffer;
 }
 
 function clockToWire(clock: VClock): WireClock {
@@ -61,14 +84,20 @@ function clockFromWire(wire: unknown): VClock {
 
 export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
   const wire: WireCoordinatePut = { k: request.key, w: request.w };
-  if (request.mutation.kind === 'delete') wire.d = true;
-  else {
-    wire.v = request.mutation.value;
-    if (request.mutation.expiresAt !== undefined) wire.x = request.mutation.expiresAt;
+  const mutation = request.mutation;
+  if (mutation.kind === 'delete') wire.d = true;
+  else if (mutation.kind === 'operate') {
+    wire.o = mutation.operation;
+    wire.t = mutation.type;
+  } else {
+    wire.v = mutation.value;
+    if (mutation.expiresAt !== undefined) wire.x = mutation.expiresAt;
+    if (mutation.type !== undefined) wire.t = mutation.type;
   }
   if (request.context !== undefined) wire.c = clockToWire(request.context);
   if (request.strict === true) wire.s = true;
   if (request.fallback === true) wire.f = true;
+  if (request.id !== undefined) wire.i = request.id;
   return encodeControl(wire);
 }
 
@@ -77,26 +106,32 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
   if (!wire || !Buffer.isBuffer(wire.k) || !Number.isInteger(wire.w) || wire.w < 1 || wire.w > forwardedWMax) throw new CodecError('bad coordinate-put');
   let mutation: Mutation;
   if (wire.d === true) mutation = { kind: 'delete' };
+  else if (Buffer.isBuffer(wire.o)) mutation = { kind: 'operate', type: wireType(wire.t), operation: wire.o };
   else if (Buffer.isBuffer(wire.v)) {
     if (wire.x !== undefined && (typeof wire.x !== 'number' || !Number.isInteger(wire.x) || wire.x < 0 || wire.x > expiresAtMsMax)) throw new CodecError('bad coordinate-put expiry');
-    mutation = wire.x === undefined ? { kind: 'value', value: wire.v } : { kind: 'value', value: wire.v, expiresAt: wire.x };
+    const value = { kind: 'value' as const, value: wire.v, ...(wire.x === undefined ? {} : { expiresAt: wire.x }) };
+    mutation = wire.t === undefined ? value : { ...value, type: wireType(wire.t) };
   } else throw new CodecError('coordinate-put without value');
   if (wire.s !== undefined && wire.s !== true) throw new CodecError('bad coordinate-put strict flag');
   if (wire.f !== undefined && wire.f !== true) throw new CodecError('bad coordinate-put fallback flag');
-  const request: CoordinatePutRequest = { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+  if (wire.i !== undefined && (!Buffer.isBuffer(wire.i) || wire.i.length !== operationIdBytes)) throw new CodecError('bad coordinate-put id');
+  let request: CoordinatePutRequest = { key: wire.k, mutation, w: wire.w, context: wire.c === undefined ? undefined : clockFromWire(wire.c) };
+  if (wire.i !== undefined) request = { ...request, id: wire.i };
   if (wire.s === true) return { ...request, strict: true };
   return wire.f === true ? { ...request, fallback: true } : request;
 }
 
 type WirePutReply =
-  | { ok: true; s: Buffer; h?: true }
+  | { ok: true; s: Buffer; v: Buffer; h?: true }
+  | { ok: false; code: 'TYPE_OPERATION'; reason: TypeOperationErrorCode; message: string }
   | { ok: false; code: 'NOQUORUM'; n: number; a: number; asked: number; t: boolean; op: 'read' | 'write' }
   | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number }
   | { ok: false; code: 'RECORD_TOO_LARGE'; bytes: number; limit: number }
   | { ok: false; code: 'NOT_REPLICA'; node: string }
   | { ok: false; code: 'CONTEXT'; reason: ContextErrorCode; message: string };
 
-export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; hintedOnly?: boolean } | Error): Buffer {
+export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; version: Sibling; hintedOnly?: boolean } | Error): Buffer {
+  if (outcome instanceof TypeOperationError) return encodeControl({ ok: false, code: 'TYPE_OPERATION', reason: outcome.code, message: outcome.message });
   if (outcome instanceof QuorumError) {
     return encodeControl({ ok: false, code: 'NOQUORUM', n: outcome.needed, a: outcome.succeeded, asked: outcome.asked, t: outcome.timedOut, op: outcome.operation });
   }
@@ -107,13 +142,19 @@ export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; 
   if (outcome instanceof ContextError) return encodeControl({ ok: false, code: 'CONTEXT', reason: outcome.code, message: outcome.message });
   if (outcome instanceof NotReplicaError) return encodeControl({ ok: false, code: 'NOT_REPLICA', node: outcome.nodeId });
   if (outcome instanceof Error) throw outcome;
-  return encodeControl(outcome.hintedOnly === true ? { ok: true, s: encodeSiblings(outcome.stored), h: true } : { ok: true, s: encodeSiblings(outcome.stored) });
+  const reply = { ok: true, s: encodeSiblings(outcome.stored), v: encodeSiblings([outcome.version]) };
+  return encodeControl(outcome.hintedOnly === true ? { ...reply, h: true } : reply);
 }
 
 /** The forwarded write's outcome; a failure the remote coordinator decided is thrown as the same typed error. */
-export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[]; hintedOnly?: true } {
+export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[]; version: Sibling; hintedOnly?: true } {
   const wire = decodeControl<WirePutReply>(payload);
-  if (wire?.ok === true && Buffer.isBuffer(wire.s)) return wire.h === true ? { stored: decodeRecord(wire.s), hintedOnly: true } : { stored: decodeRecord(wire.s) };
+  if (wire?.ok === true && Buffer.isBuffer(wire.s) && Buffer.isBuffer(wire.v)) {
+    const made = decodeRecord(wire.v);
+    if (made.length !== 1) throw new CodecError('coordinate-put reply without its version');
+    const result = { stored: decodeRecord(wire.s), version: made[0]! };
+    return wire.h === true ? { ...result, hintedOnly: true } : result;
+  }
   throw typedFailure(wire) ?? new CodecError('bad coordinate-put reply');
 }
 
@@ -137,6 +178,8 @@ function typedFailure(wire: WirePutReply | undefined): Error | undefined {
       return isCount(wire.bytes) && isCount(wire.limit) ? new RecordTooLargeError(wire.bytes, wire.limit) : undefined;
     case 'CONTEXT':
       return contextErrorCodes.includes(wire.reason) && typeof wire.message === 'string' ? new ContextError(wire.reason, wire.message) : undefined;
+    case 'TYPE_OPERATION':
+      return typeOperationErrorCodes.includes(wire.reason) && typeof wire.message === 'string' ? new TypeOperationError(wire.reason, wire.message) : undefined;
     case 'NOT_REPLICA':
       return typeof wire.node === 'string' ? new NotReplicaError(wire.node) : undefined;
     default:

@@ -8,13 +8,23 @@ import type { PeerMessage } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
 import type { Coordinator } from './coordinator.js';
 import { NotReplicaError } from './errors.js';
-import { decodeCoordinatePut, decodeKeysScan, encodeCoordinatePutReply, encodeKeysScanReply } from './messages.js';
+import { decodeCoordinatePut, decodeKeysScan, encodeCoordinatePutReply, encodeKeysScanReply, type CoordinatePutRequest } from './messages.js';
 
 const empty = Buffer.alloc(0);
+/**
+ * Forwarded operations remembered, to answer a duplicate of one (the network
+ * may deliver a request twice, within a few delays) without applying it
+ * again. A few thousand cover far more operations than arrive in the seconds
+ * a duplicate can trail its original; past it the oldest is forgotten.
+ */
+export const recentOperationsMax = 4096;
 /** A remote page request asks for at most this many keys: bounds the reply. */
 const scanPageKeysMax = 10_000;
 
 export class ReplicaService {
+  /** Forwarded operations by id (hex), with their reply: answered again, never applied again. */
+  private readonly recentOperations = new Map<string, Promise<PeerMessage>>();
+
   constructor(private readonly coordinator: Coordinator) {}
 
   /** True for the message types this service answers. */
@@ -45,25 +55,14 @@ export class ReplicaService {
       }
       case MessageType.CoordinatePut: {
         const request = decodeCoordinatePut(message.payload);
-        const token = tokenOf(request.key);
-        const replicas = this.coordinator.view.preferenceList(request.key, token);
-        let outcome: Awaited<ReturnType<Coordinator['coordinatePut']>> | Error;
-        // Only a replica of the key mints its versions and counts toward its W —
-        // unless every replica is down and the sender asks this node, a fallback, to keep the write as hints.
-        const isReplica = replicas.includes(this.coordinator.selfId);
-        if (!isReplica && request.fallback !== true) {
-          return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(new NotReplicaError(this.coordinator.selfId)) };
-        }
-        try {
-          const strict = request.strict === true;
-          const options = request.context === undefined ? { w: request.w, strict } : { w: request.w, context: request.context, strict };
-          outcome = isReplica
-            ? await this.coordinator.coordinatePut(request.key, token, request.mutation, options, replicas)
-            : await this.coordinator.coordinateAsFallback(request.key, token, request.mutation, options, replicas);
-        } catch (err) {
-          outcome = err as Error;
-        }
-        return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(outcome) };
+        if (request.id === undefined) return this.coordinateForwarded(request);
+        const id = request.id.toString('hex');
+        const seen = this.recentOperations.get(id);
+        if (seen !== undefined) return seen;
+        const reply = this.coordinateForwarded(request);
+        if (this.recentOperations.size >= recentOperationsMax) this.recentOperations.delete(this.recentOperations.keys().next().value!);
+        this.recentOperations.set(id, reply);
+        return reply;
       }
       case MessageType.KeysScan: {
         const request = decodeKeysScan(message.payload);
@@ -77,5 +76,28 @@ export class ReplicaService {
       default:
         throw new Error(`replica service does not handle message type ${message.type}`);
     }
+  }
+
+  /** A client write forwarded by a node outside the key's replicas: coordinated here, its outcome encoded. */
+  private async coordinateForwarded(request: CoordinatePutRequest): Promise<PeerMessage> {
+    const token = tokenOf(request.key);
+    const replicas = this.coordinator.view.preferenceList(request.key, token);
+    let outcome: Awaited<ReturnType<Coordinator['coordinatePut']>> | Error;
+    // Only a replica of the key mints its versions and counts toward its W —
+    // unless every replica is down and the sender asks this node, a fallback, to keep the write as hints.
+    const isReplica = replicas.includes(this.coordinator.selfId);
+    if (!isReplica && request.fallback !== true) {
+      return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(new NotReplicaError(this.coordinator.selfId)) };
+    }
+    try {
+      const strict = request.strict === true;
+      const options = request.context === undefined ? { w: request.w, strict } : { w: request.w, context: request.context, strict };
+      outcome = isReplica
+        ? await this.coordinator.coordinatePut(request.key, token, request.mutation, options, replicas)
+        : await this.coordinator.coordinateAsFallback(request.key, token, request.mutation, options, replicas);
+    } catch (err) {
+      outcome = err as Error;
+    }
+    return { type: MessageType.CoordinatePutReply, payload: encodeCoordinatePutReply(outcome) };
   }
 }

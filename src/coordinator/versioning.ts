@@ -12,16 +12,38 @@
 // The dot's counter is above every counter of this actor that the record or
 // the context mention, so the new version is never covered by a past that
 // already exists (that would make it lose to an older write).
+//
+// An operation on a convergent type (INCR…) is applied here, on the record
+// the coordinator holds, inside the same synchronous step that mints the dot
+// and stores the version (storage.update): two INCRs of one key arriving at
+// one coordinator at once are applied one after the other, never both over
+// the same state. Its new state merges every live version of the type the
+// coordinator knows (crdt/view.ts) and supersedes them, like a plain SET.
 
 import { ContextError, contextCounterMax, contextEntriesMax } from '../clock/context.js';
 import { causalContext, reconcile } from '../clock/siblings.js';
 import { counterOf, merge } from '../clock/vclock.js';
+import { live } from '../clock/siblings.js';
 import type { Sibling, VClock } from '../clock/types.js';
+import type { TypeName } from '../crdt/kind.js';
+import { typeEntry } from '../crdt/registry.js';
+import '../crdt/types.js';
+import { operandView } from '../crdt/view.js';
 import type { Actor } from '../storage/actor.js';
 
+type StoredType = Exclude<TypeName, 'string'>;
+
 export type Mutation =
-  | { readonly kind: 'value'; readonly value: Buffer; readonly expiresAt?: number }
-  | { readonly kind: 'delete' };
+  /** A whole value: a string, or (with `type`) a convergent type's encoded state (EXPIRE of a counter keeps it one). */
+  | { readonly kind: 'value'; readonly value: Buffer; readonly expiresAt?: number; readonly type?: StoredType }
+  | { readonly kind: 'delete' }
+  /** An operation on a convergent type, applied to the coordinator's record (crdt/registry.ts apply); the key's expiry is kept. */
+  | { readonly kind: 'operate'; readonly type: StoredType; readonly operation: Buffer };
+
+/** How the version is minted: `freshRun` when this coordinator's record may lack its own earlier updates (a fallback's hints). */
+export interface MintOptions {
+  readonly freshRun?: boolean;
+}
 
 /** The highest counter of `actor` that `siblings` mention, in dots or pasts. */
 function highestCounter(siblings: readonly Sibling[], actor: string): number {
@@ -40,16 +62,38 @@ function highestCounter(siblings: readonly Sibling[], actor: string): number {
  * 1` removes k): storing it as a value would leave it dead on arrival and
  * the versions it superseded to be reaped with nothing to mark the delete.
  */
-export function newVersion(stored: readonly Sibling[], mutation: Mutation, context: VClock | undefined, actor: Actor, nowMs: number): Sibling {
+export function newVersion(
+  stored: readonly Sibling[], mutation: Mutation, context: VClock | undefined, actor: Actor, nowMs: number, mint: MintOptions = {},
+): Sibling {
   if (context !== undefined) checkContext(stored, context, actor.id);
   const counter = actor.next(Math.max(highestCounter(stored, actor.id), context === undefined ? 0 : counterOf(context, actor.id)));
   const dot = { actor: actor.id, counter };
   const past = context ?? (counter > 1 ? merge([causalContext(stored), [{ actor: actor.id, counter: counter - 1 }]]) : causalContext(stored));
+  if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: mint.freshRun === true }, past, nowMs);
   if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
     return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };
   }
-  if (mutation.expiresAt !== undefined) return { value: mutation.value, dot, past, timestamp: nowMs, expiresAt: mutation.expiresAt };
-  return { value: mutation.value, dot, past, timestamp: nowMs };
+  const version: Sibling = { value: mutation.value, dot, past, timestamp: nowMs };
+  if (mutation.expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = mutation.expiresAt;
+  if (mutation.type !== undefined) (version as { type?: StoredType }).type = mutation.type;
+  return version;
+}
+
+/**
+ * The version an operation makes: its type's new state over the live view of
+ * the record, keeping the winner's expiry (INCR keeps a key's TTL, as in
+ * Redis). Throws the type's TypeOperationError, before anything is stored.
+ */
+function operated(
+  stored: readonly Sibling[], mutation: Extract<Mutation, { kind: 'operate' }>, writer: { dot: Sibling['dot']; freshRun: boolean }, past: VClock, nowMs: number,
+): Sibling {
+  const view = operandView(live(stored, nowMs));
+  const entry = typeEntry(mutation.type);
+  const state = entry.apply(view, mutation.operation, writer);
+  const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp: nowMs, type: mutation.type };
+  const expiresAt = view?.winner.expiresAt;
+  if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;
+  return version;
 }
 
 /**

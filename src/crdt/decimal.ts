@@ -1,5 +1,5 @@
-// Exact decimal numbers for hash counter fields (HINCRBY, HINCRBYFLOAT).
-// A hash field's counter is a sum of per-actor contributions added in
+// Exact decimal numbers for the counters: INCR's (counter.ts) and a hash
+// field's (HINCRBY, HINCRBYFLOAT). A counter is a sum of per-actor contributions added in
 // whatever grouping a merge gives; binary doubles would make that sum
 // depend on the grouping (0.1 + 0.2 + 0.3 ≠ 0.1 + (0.2 + 0.3)), while
 // decimal sums are exact, so every replica shows the same digits. Redis keeps
@@ -34,6 +34,11 @@ export function decimalOfInteger(n: bigint | number): Decimal {
   return { m: BigInt(n), e: 0 };
 }
 
+/** m / 10^e, normalized. */
+export function decimalOf(m: bigint, e: number): Decimal {
+  return normalize(m, e);
+}
+
 /** Parses a plain decimal number (optional sign, digits, point, exponent); undefined for anything else. */
 export function parseDecimal(text: string): Decimal | undefined {
   const match = decimalText.exec(text);
@@ -64,8 +69,19 @@ export function addDecimals(a: Decimal, b: Decimal): Decimal {
   return normalize(a.m + b.m * 10n ** BigInt(a.e - b.e), a.e);
 }
 
+export function subtractDecimals(a: Decimal, b: Decimal): Decimal {
+  return addDecimals(a, { m: -b.m, e: b.e });
+}
+
 export function decimalEquals(a: Decimal, b: Decimal): boolean {
   return a.m === b.m && a.e === b.e;
+}
+
+export function compareDecimals(a: Decimal, b: Decimal): number {
+  const e = Math.max(a.e, b.e);
+  const x = a.m * 10n ** BigInt(e - a.e);
+  const y = b.m * 10n ** BigInt(e - b.e);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Rounded to `fractionDigitsShown` digits after the point, halves away from zero. */
@@ -86,6 +102,16 @@ export function formatDecimal(d: Decimal): string {
   const digits = (negative ? -d.m : d.m).toString().padStart(d.e + 1, '0');
   const point = digits.length - d.e;
   return `${negative ? '-' : ''}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+const canonicalText = /^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$/;
+
+/** Reads formatDecimal's output back; undefined for anything else (another spelling of the same number included). */
+export function parseCanonicalDecimal(text: string): Decimal | undefined {
+  if (!canonicalText.test(text) || text === '-0') return undefined;
+  const point = text.indexOf('.');
+  if (point === -1) return decimalOfInteger(BigInt(text));
+  return normalize(BigInt(text.slice(0, point) + text.slice(point + 1)), text.length - point - 1);
 }
 
 /** True when `d` is a whole number. */

@@ -11,9 +11,25 @@ import {
   ClusterUnavailableError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
 } from '../coordinator/errors.js';
 import { ErrorReply } from './reply.js';
+import { TypeOperationError, type TypeOperationErrorCode } from '../crdt/operation.js';
+
+/** Redis's words for a type's refusals (t_string.c, server.c shared.wrongtypeerr). */
+const typeOperationReplies: Readonly<Record<TypeOperationErrorCode, string>> = {
+  WRONGTYPE: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  NOT_INTEGER: 'ERR value is not an integer or out of range',
+  OVERFLOW: 'ERR increment or decrement would overflow',
+  NOT_FLOAT: 'ERR value is not a valid float',
+  NAN_OR_INFINITY: 'ERR increment would produce NaN or Infinity',
+  DECREMENT_OVERFLOW: 'ERR decrement would overflow',
+  BAD_OPERATION: 'ERR malformed operation from a peer; see the node log',
+};
 
 export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
   if (err instanceof CommandError) return new ErrorReply(err.message);
+  if (err instanceof TypeOperationError) {
+    if (err.code === 'BAD_OPERATION') logger.error({ err }, 'malformed type operation');
+    return new ErrorReply(typeOperationReplies[err.code]);
+  }
   if (err instanceof QuorumError) return new ErrorReply(`NOQUORUM ${err.message}`);
   if (err instanceof SiblingLimitError) return new ErrorReply(`SIBLINGS ${err.message}; resolve them with SIBLINGS key WITHVCLOCK and SET … VCLOCK`);
   if (err instanceof ContextError) return new ErrorReply(`ERR invalid VCLOCK context: ${err.message}`);

@@ -165,3 +165,36 @@ test('checker › with sloppy quorums, an expired hint of the key counts as a lo
   t.deepEqual(kinds(register(ops, { ...wiped, hintsExpiredKeys: ['k'] })), [], 'a wipe and an expired hint: the write may be gone');
   t.deepEqual(kinds(register(ops, { sloppy: true, hintsExpiredKeys: ['k'] })), ['lost-write'], 'an expired hint alone leaves a copy');
 });
+
+// --- counter workload ---------------------------------------------------------
+
+function incr(amount: number, invokeMs: number, completeMs: number, extra: Partial<Op> = {}): Op {
+  return op({ kind: 'incr', amount, w: 2, invokeMs, completeMs, ...extra });
+}
+
+function counterRead(value: string, invokeMs: number, completeMs: number, extra: Partial<Op> = {}): Op {
+  return op({ kind: 'read', r: 2, invokeMs, completeMs, read: { atMs: completeMs, versions: [], counter: value }, ...extra });
+}
+
+function counterFinal(value: string, atMs: number, node = 'a'): Op {
+  return op({ kind: 'read', r: 3, node, invokeMs: atMs, completeMs: atMs + 1, read: { atMs: atMs + 1, versions: [], counter: value }, finalRound: 1 });
+}
+
+function counters(ops: Op[]): History {
+  return { workload: 'counter', n: 3, maxDelayMs: 0, ops, wipes: [], faults: [], finalRounds: ops.some((o) => o.finalRound !== undefined) ? 1 : 0 };
+}
+
+test('checker › counter: the final value lies between the acknowledged increments and all that may have happened', (t) => {
+  const ops = () => [incr(2, 0, 10), incr(3, 5, 20, { outcome: 'info' }), incr(4, 30, 40)];
+  t.deepEqual(kinds(counters([...ops(), counterFinal('6', 100), counterFinal('6', 100, 'b')])), [], 'the indeterminate one did not land');
+  t.deepEqual(kinds(counters([...ops(), counterFinal('9', 100), counterFinal('9', 100, 'b')])), [], 'it did');
+  t.deepEqual(kinds(counters([...ops(), counterFinal('5', 100), counterFinal('5', 100, 'b')])), ['lost-write', 'lost-write'], 'an acknowledged increment is missing');
+  t.deepEqual(kinds(counters([...ops(), counterFinal('11', 100), counterFinal('11', 100, 'b')])), ['counter-out-of-bounds', 'counter-out-of-bounds'], 'one was counted twice');
+  t.deepEqual(kinds(counters([...ops(), counterFinal('6', 100), counterFinal('9', 100, 'b')])), ['diverged']);
+});
+
+test('checker › counter: a read meeting an acknowledged increment shows it; one that may miss it need not', (t) => {
+  t.deepEqual(kinds(counters([incr(2, 0, 10), counterRead('0', 20, 30)])), ['stale-read']);
+  t.deepEqual(kinds(counters([incr(2, 0, 10, { w: 1 }), counterRead('0', 20, 30)])), [], 'R + W = N: the read may miss it');
+  t.deepEqual(kinds(counters([incr(2, 0, 10), counterRead('2', 5, 30)])), [], 'concurrent with the read, and shown');
+});

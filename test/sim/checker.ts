@@ -44,7 +44,16 @@
 // Set workload: every acknowledged element is in every later read that meets
 // it (stale-read) and in every final read (lost-write): every write carries
 // the union of what it read, and there are no deletes or expiries.
-// Both: no read returns a value nobody wrote (unknown-value); the last round
+// Counter workload (INCRBY of positive amounts, applied at the coordinator):
+// every read that meets an acknowledged increment (R + W > N, or a final
+// read) shows a value at least the sum of the increments it meets
+// (stale-read; lost-write in the last final round), and no read shows more
+// than the sum of every increment begun before it ended, acknowledged or
+// indeterminate (counter-out-of-bounds: an increment counted twice, or a
+// value from nowhere). With the last round's agreement (diverged) that is:
+// after healing every replica shows the same V, and
+// sum(acknowledged) ≤ V ≤ sum(acknowledged + indeterminate).
+// Register and set: no read returns a value nobody wrote (unknown-value); the last round
 // of final reads agrees through every node (diverged), and succeeds
 // (final-read-failed: everything is healed and up).
 // With anti-entropy on, one look inside the replicas: after healing and a
@@ -80,19 +89,23 @@ export function check(history: History): Violation[] {
   }
   for (const [key, ops] of [...byKey].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const keyCheck = new KeyCheck(history, key, ops, violations);
-    keyCheck.unknownValues();
-    if (history.workload === 'register') {
-      keyCheck.registerReads();
-      keyCheck.resurrections();
+    if (history.workload === 'counter') {
+      keyCheck.counterReads();
     } else {
-      keyCheck.setReads();
+      keyCheck.unknownValues();
+      if (history.workload === 'register') {
+        keyCheck.registerReads();
+        keyCheck.resurrections();
+      } else {
+        keyCheck.setReads();
+      }
     }
     keyCheck.finalReads();
   }
   return violations;
 }
 
-const writeKinds = new Set(['set', 'set-ctx', 'del', 'add']);
+const writeKinds = new Set(['set', 'set-ctx', 'del', 'add', 'incr']);
 
 /** The checks of one key's operations. */
 class KeyCheck {
@@ -194,6 +207,35 @@ class KeyCheck {
     }
   }
 
+  /** Counter workload: each read's value lies between the increments it must show and every increment that may have happened. */
+  counterReads(): void {
+    for (const r of this.reads) {
+      const value = Number(r.read!.counter === '' ? 0 : r.read!.counter);
+      let must = 0;
+      const met: number[] = [];
+      let may = 0;
+      for (const w of this.writes) {
+        if (w.kind !== 'incr') continue;
+        if (w.invokeMs <= readEnd(r)) may += w.amount!;
+        if (w.outcome !== 'ok' || !(w.completeMs < r.invokeMs) || !this.meets(r.r!, w.w!, w.invokeMs, readEnd(r), r)) continue;
+        must += w.amount!;
+        met.push(w.index);
+      }
+      if (value < must) {
+        const last = this.isLastFinal(r);
+        this.report(
+          last ? 'lost-write' : 'stale-read',
+          `${last ? 'lost' : 'stale'}:counter:${r.index}`,
+          `${readName(r)} (R=${r.r}) shows ${value}, below the ${must} that the ${met.length} acknowledged increments it meets add up to`,
+          [...met, r.index],
+        );
+      }
+      if (value > may) {
+        this.report('counter-out-of-bounds', `over:${r.index}`, `${readName(r)} shows ${value}, above the ${may} that every increment begun before it could add up to`, [r.index]);
+      }
+    }
+  }
+
   /** The last round of final reads succeeds through every node and agrees. */
   finalReads(): void {
     const rounds = this.history.finalRounds;
@@ -217,6 +259,7 @@ class KeyCheck {
 
   /** The read's live content at `atMs`, as one comparable string. */
   private endView(read: ReadResult, atMs: number): string {
+    if (this.history.workload === 'counter') return read.counter ?? '';
     const live = read.versions.filter((v) => isLive(v, atMs)).map((v) => v.value);
     if (this.history.workload === 'set') return [...new Set(live.flatMap(elementsOf))].sort().join(',');
     return live.sort().join(',');

@@ -4,9 +4,11 @@
 // that read, the record the read returned. Plain JSON-able data, so a history
 // can be hashed (same seed, same bytes), printed, or written by hand in tests.
 
-export type Workload = 'register' | 'set';
+export type Workload = 'register' | 'set' | 'counter';
 
 /**
+ * - `incr`: the counter workload's INCRBY of a positive amount: an operation
+ *   the key's coordinator applies to the counter it holds (no read first).
  * - `read`: coordinator.get at R.
  * - `set`: a plain SET of a unique value (optionally with an expiry).
  * - `set-ctx`: read at R, then SET with that read's causal context (a client
@@ -15,7 +17,7 @@ export type Workload = 'register' | 'set';
  * - `add`: the set workload's read-merge-write: read at R, write the union
  *   of the live siblings' elements plus one new element, with that context.
  */
-export type OpKind = 'read' | 'set' | 'set-ctx' | 'del' | 'add';
+export type OpKind = 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr';
 
 /**
  * - `ok`: acknowledged (a read returned a record; a write met W).
@@ -39,6 +41,8 @@ export interface ReadResult {
   readonly atMs: number;
   /** Every sibling, tombstones and expired versions included, sorted. */
   readonly versions: readonly SeenVersion[];
+  /** Counter workload: the value a client sees (the merge of every live counter version), '' when none is live. */
+  readonly counter?: string;
 }
 
 export interface Op {
@@ -54,6 +58,10 @@ export interface Op {
   readonly value?: string;
   /** add: the whole value written (elements joined by commas). */
   readonly written?: string;
+  /** incr: the amount added (positive). */
+  readonly amount?: number;
+  /** incr, acknowledged: the value the coordinator's new version holds. */
+  readonly counterAfter?: string;
   /** set/set-ctx: absolute expiry (ms), possibly already past. */
   readonly expiresAt?: number;
   readonly invokeMs: number;
@@ -133,7 +141,8 @@ export type ViolationKind =
   | 'unknown-value'
   | 'diverged'
   | 'replicas-diverged'
-  | 'final-read-failed';
+  | 'final-read-failed'
+  | 'counter-out-of-bounds';
 
 /** The values a read saw live at its `atMs`. */
 export function liveValues(read: ReadResult): string[] {
@@ -174,8 +183,12 @@ export function formatOp(op: Op, epochMs: number): string {
     case 'add':
       what = `ADD ${op.value} (writes ${op.written ?? '?'})`;
       break;
+    case 'incr':
+      what = `INCRBY ${op.amount}${op.counterAfter === undefined ? '' : ` → ${op.counterAfter}`}`;
+      break;
   }
-  const seen = op.read === undefined ? '' : ` read→[${op.read.versions.map((v) => formatVersion(v, op.read!.atMs, t)).join(' ')}]`;
+  const counter = op.read?.counter === undefined ? '' : ` counter=${op.read.counter}`;
+  const seen = op.read === undefined ? '' : ` read→[${op.read.versions.map((v) => formatVersion(v, op.read!.atMs, t)).join(' ')}]${counter}`;
   const outcome = op.outcome === 'ok' ? 'OK' : op.outcome === 'fail' ? `FAIL(${op.error ?? ''})` : `INDETERMINATE(${op.error ?? ''})`;
   return `#${op.index} c${op.client} via ${op.node} ${t(op.invokeMs)}..${t(op.completeMs)} ${op.key} ${what} ${quorum}${seen} → ${outcome}`;
 }

@@ -60,7 +60,9 @@ export interface PlannedOp {
   /** Index of the node the client talks to. */
   readonly node: number;
   readonly key: string;
-  readonly kind: 'read' | 'set' | 'set-ctx' | 'del' | 'add';
+  readonly kind: 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr';
+  /** incr: the positive amount added. */
+  readonly amount?: number;
   readonly r: number;
   readonly w: number;
   /** The client's pause before this operation (virtual ms). */
@@ -124,8 +126,9 @@ export function makePlan(seed: number, options: PlanOptions): Plan {
   return { config, bursts, opCount: options.ops };
 }
 
-/** The workload a seed runs unless told: even seeds the set, odd seeds the register. */
+/** The workload a seed runs unless told: every third seed the counter, else even seeds the set, odd seeds the register. */
 export function defaultWorkload(seed: number): Workload {
+  if (seed % 3 === 0) return 'counter';
   return seed % 2 === 0 ? 'set' : 'register';
 }
 
@@ -201,6 +204,7 @@ function drawOp(draw: Draw, config: SimConfig, index: number): PlannedOp {
     thinkMs: draw.chance(0.5) ? 0 : draw.int(1, 30),
   };
   if (config.workload === 'set') return { ...base, kind: draw.chance(0.7) ? 'add' : 'read' };
+  if (config.workload === 'counter') return draw.chance(0.7) ? { ...base, kind: 'incr', amount: draw.int(1, 5) } : { ...base, kind: 'read' };
   const x = draw.next();
   const kind = x < 0.3 ? 'read' : x < 0.6 ? 'set' : x < 0.8 ? 'set-ctx' : 'del';
   if ((kind === 'set' || kind === 'set-ctx') && draw.chance(0.3)) return { ...base, kind, expiry: drawExpiry(draw) };

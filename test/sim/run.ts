@@ -12,6 +12,9 @@ import { causalContext, live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
 import type { PutResult } from '../../src/coordinator/coordinator.js';
 import type { Mutation } from '../../src/coordinator/versioning.js';
+import { counterText, counterType, encodeCounterOperation } from '../../src/crdt/counter.js';
+import { typedValue } from '../../src/crdt/view.js';
+import { stringOf } from '../../src/commands/data.js';
 import { check } from './checker.js';
 import { elementsOf, formatOp, type ReplicaStates, type History, type Op, type Outcome, type ReadResult, type SeenVersion, type Violation, type Workload } from './history.js';
 import { delayMsMax, makePlan, simN, simRequestTimeoutMs, type Burst, type PlannedExpiry, type PlannedOp, type SimConfig } from './plan.js';
@@ -166,10 +169,17 @@ class Run {
   private async op(op: PlannedOp): Promise<Op> {
     const node = this.world.nodes[op.node]!;
     const base = { index: op.index, client: op.client, node: node.id, key: op.key, kind: op.kind, invokeMs: this.time.now() };
-    const quorums = op.kind === 'read' ? { r: op.r } : op.kind === 'set' ? { w: op.w } : { r: op.r, w: op.w };
+    const quorums = op.kind === 'read' ? { r: op.r } : op.kind === 'set' || op.kind === 'incr' ? { w: op.w } : { r: op.r, w: op.w };
     const value = op.kind === 'add' ? `e${op.index}` : op.kind === 'set' || op.kind === 'set-ctx' ? `v${op.index}` : undefined;
     if (!node.up) return { ...base, ...quorums, ...(value === undefined ? {} : { value }), completeMs: base.invokeMs, outcome: 'fail', error: 'node down' };
     const key = Buffer.from(op.key);
+    if (op.kind === 'incr') {
+      const amount = op.amount!;
+      const mutation: Mutation = { kind: 'operate', type: 'counter', operation: encodeCounterOperation({ kind: 'by', increment: BigInt(amount) }) };
+      const written = await this.world.call(node, (p) => p.coordinator.put(key, mutation, { w: op.w }));
+      const after = written.ok ? { counterAfter: counterText(counterType.decode((written.value as PutResult).version.value)) } : {};
+      return { ...base, ...quorums, amount, ...after, ...this.writeEnd(written) };
+    }
     if (op.kind === 'set') {
       const expiresAt = expiryOf(op.expiry, base.invokeMs);
       const written = await this.world.call(node, (p) => p.coordinator.put(key, valueMutation(value!, expiresAt), { w: op.w }));
@@ -213,7 +223,10 @@ class Run {
 
   private seen(record: readonly Sibling[]): ReadResult {
     const versions = record.map(seenVersion).sort(versionOrder);
-    return { atMs: this.time.now(), versions };
+    const atMs = this.time.now();
+    if (this.world.config.workload !== 'counter') return { atMs, versions };
+    const current = typedValue(live(record, atMs));
+    return { atMs, versions, counter: current === undefined ? '' : stringOf(current).toString('latin1') };
   }
 
   /** Heals everything, lets the cluster settle, then reads every key at R=N through every node, round after round. */
@@ -265,7 +278,8 @@ function expiryOf(expiry: PlannedExpiry | undefined, nowMs: number): number | un
 }
 
 function seenVersion(s: Sibling): SeenVersion {
-  const value = s.value.toString('latin1');
+  // A counter version as its own digits (the read's merged value is ReadResult.counter).
+  const value = s.type === 'counter' ? `counter:${counterText(counterType.decode(s.value))}` : s.value.toString('latin1');
   if (s.deleted === true) return { value, deleted: true };
   return s.expiresAt === undefined ? { value } : { value, expiresAt: s.expiresAt };
 }

@@ -22,6 +22,7 @@ import {
 } from '../../src/coordinator/messages.js';
 import { decodeReplicaGetReply, decodeReplicaPut, encodeReplicaGetReply, encodeReplicaPut } from '../../src/coordinator/replica-messages.js';
 import { CodecError, encodeControl } from '../../src/peer/codec.js';
+import { TypeOperationError, typeOperationErrorCodes } from '../../src/crdt/operation.js';
 
 // Independent of the code under test: the limits as the design states them.
 const counterMax = 2 ** 52;
@@ -260,10 +261,29 @@ const stored: Sibling[] = [
   { value: Buffer.alloc(0), dot: { actor: 'c#1', counter: 1 }, past: [{ actor: 'a#1', counter: 1 }], timestamp: 1_700_000_000_002, deleted: true },
 ];
 
-test('coordinator messages › a forwarded write\'s success reply round-trips the stored record', (t) => {
-  t.deepEqual(decodeCoordinatePutReply(encodeCoordinatePutReply({ stored })), { stored });
-  t.deepEqual(decodeCoordinatePutReply(encodeCoordinatePutReply({ stored: [] })), { stored: [] });
+const counterVersion: Sibling = { value: Buffer.from([1, 0, 0, 0, 0, 0]), dot: { actor: 'a#1', counter: 5 }, past: [{ actor: 'a#1', counter: 4 }], timestamp: 1_700_000_000_003, type: 'counter' };
+
+test('coordinator messages › a forwarded write\'s success reply round-trips the stored record and the version it made', (t) => {
+  t.deepEqual(decodeCoordinatePutReply(encodeCoordinatePutReply({ stored, version: stored[0]! })), { stored, version: stored[0]! });
+  t.deepEqual(decodeCoordinatePutReply(encodeCoordinatePutReply({ stored: [counterVersion], version: counterVersion, hintedOnly: true })), { stored: [counterVersion], version: counterVersion, hintedOnly: true });
 });
+
+test('coordinator messages › a forwarded operation and a typed value round-trip; an unknown type is refused', (t) => {
+  const operate = { key: Buffer.from('k'), w: 2, context: undefined, mutation: { kind: 'operate' as const, type: 'counter' as const, operation: Buffer.from([1, 0x31]) } };
+  t.deepEqual(decodeCoordinatePut(encodeCoordinatePut(operate)), operate);
+  const typed = { key: Buffer.from('k'), w: 1, context: undefined, mutation: { kind: 'value' as const, value: Buffer.from([1, 0]), type: 'counter' as const, expiresAt: 5 } };
+  t.deepEqual(decodeCoordinatePut(encodeCoordinatePut(typed)), typed);
+  const forged = encodeControl({ k: Buffer.from('k'), w: 1, o: Buffer.from([1]), t: 'blob' });
+  t.throws(() => decodeCoordinatePut(forged), { instanceOf: CodecError });
+});
+
+for (const code of typeOperationErrorCodes) {
+  test(`coordinator messages › a forwarded operation's refusal ${code} comes back as the same TypeOperationError`, (t) => {
+    const error = t.throws(() => decodeCoordinatePutReply(encodeCoordinatePutReply(new TypeOperationError(code))));
+    t.true(error instanceof TypeOperationError);
+    t.is((error as TypeOperationError).code, code);
+  });
+}
 
 const contextCodes: ContextErrorCode[] = ['CONTEXT_MALFORMED', 'CONTEXT_FOREIGN', 'CONTEXT_IMPLAUSIBLE', 'CONTEXT_TOO_LARGE'];
 const typedErrors: Error[] = [

@@ -1,0 +1,57 @@
+// What a coordinator hands a convergent type when a command changes a key
+// (INCR, and later SADD, HSET…): the key's current view, built from the
+// versions it holds, the operation as bytes (so it can be forwarded to the
+// key's replica unchanged), and the dot the new version will carry. The type
+// answers with the new state, or refuses with a TypeOperationError whose
+// stable code the RESP edge turns into Redis's words.
+
+import type { Dot, Sibling } from '../clock/types.js';
+
+/**
+ * The live versions an operation builds on: the deterministic winner, whose
+ * type answers commands, and every live version of that type (a convergent
+ * type's value is the merge of all of them). Undefined when the key has no
+ * live version.
+ */
+export interface OperandView {
+  readonly winner: Sibling;
+  readonly ofType: readonly Sibling[];
+}
+
+/** Who writes the new version: its dot, and whether the writer must start afresh (see counter.ts "runs"). */
+export interface Writer {
+  readonly dot: Dot;
+  /**
+   * The writer's view of the key may have lost its own earlier entries (a
+   * fallback coordinating from hints it since handed off): it must not build
+   * on them as if they were its latest.
+   */
+  readonly freshRun: boolean;
+}
+
+export type TypeOperationErrorCode =
+  /** The key holds a value of another type (Redis's WRONGTYPE). */
+  | 'WRONGTYPE'
+  /** The value or the increment is not an integer in long long's range. */
+  | 'NOT_INTEGER'
+  /** The integer result would leave long long's range. */
+  | 'OVERFLOW'
+  /** The value or the increment is not a float strtold accepts. */
+  | 'NOT_FLOAT'
+  /** The float result would be NaN or infinite. */
+  | 'NAN_OR_INFINITY'
+  /** DECRBY of LLONG_MIN: its negation does not fit. */
+  | 'DECREMENT_OVERFLOW'
+  /** The operation's bytes are not one this type knows (a peer's bug or a newer peer). */
+  | 'BAD_OPERATION';
+
+export const typeOperationErrorCodes: readonly TypeOperationErrorCode[] = [
+  'WRONGTYPE', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NAN_OR_INFINITY', 'DECREMENT_OVERFLOW', 'BAD_OPERATION',
+];
+
+export class TypeOperationError extends Error {
+  constructor(readonly code: TypeOperationErrorCode, message: string = code) {
+    super(message);
+    this.name = 'TypeOperationError';
+  }
+}

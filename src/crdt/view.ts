@@ -1,0 +1,54 @@
+// A read's view of a record (DESIGN.md "Data model"): the live versions
+// grouped by type. The deterministic winner (clock/siblings.ts winner)
+// decides which type answers commands; a string's value is the winner's, a
+// convergent type's is the merge of every live version of that type — so
+// increments made on both sides of a partition all show, while a string
+// written concurrently with a counter stays beside it as a sibling until a
+// write with the key's context resolves them.
+
+import { winner } from '../clock/siblings.js';
+import type { Siblings } from '../clock/types.js';
+import type { TypeName } from './kind.js';
+import type { OperandView } from './operation.js';
+import { typeEntry } from './registry.js';
+
+/** The winner and the live versions of its type; undefined when nothing is live. `live` must hold only live versions. */
+export function operandView(live: Siblings): OperandView | undefined {
+  const first = winner(live);
+  if (first === undefined) return undefined;
+  if (live.length === 1) return { winner: first, ofType: live };
+  return { winner: first, ofType: live.filter((s) => s.type === first.type) };
+}
+
+/**
+ * What a command sees of a key: the winner's type, timestamp and expiry, and
+ * as `value` what a version of that type stores — the winner's bytes for a
+ * string, the encoded merge of every live version for a convergent type.
+ * The winner itself when it is a string (GET's path allocates nothing).
+ */
+export interface TypedValue {
+  readonly type?: TypeName;
+  readonly value: Buffer;
+  readonly timestamp: number;
+  readonly expiresAt?: number;
+}
+
+export function typedValue(live: Siblings): TypedValue | undefined {
+  const first = winner(live);
+  if (first === undefined || first.type === undefined) return first;
+  const entry = typeEntry(first.type);
+  const convergent = entry.convergent;
+  let state = convergent.empty();
+  for (const s of live) if (s.type === first.type) state = convergent.merge(state, convergent.decode(s.value));
+  const value = convergent.encode(state);
+  return first.expiresAt === undefined
+    ? { type: first.type, value, timestamp: first.timestamp }
+    : { type: first.type, value, timestamp: first.timestamp, expiresAt: first.expiresAt };
+}
+
+/** The decoded state of a typed value of a convergent type. */
+export function stateOf(value: TypedValue): unknown {
+  if (value.type === undefined) throw new Error('a string has no convergent state');
+  return typeEntry(value.type).convergent.decode(value.value);
+}
+
