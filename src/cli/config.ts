@@ -16,6 +16,7 @@ import {
 } from '../membership/membership.js';
 import { formatPercentiles, parsePercentiles } from '../commands/command-stats.js';
 import type { NodeConfig } from '../commands/node-config.js';
+import { formatOutputLimits, outputLimitsDefault, outputLimitsDefaultText, parseOutputLimits } from '../pubsub/output-limit.js';
 
 export type { NodeConfig };
 
@@ -93,6 +94,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: logLevels, help: `${logLevels.join('|')} (default info)` },
   { flag: 'latency-tracking', key: 'latencyTracking', kind: 'enum', choices: yesNo, help: 'yes|no: a latency histogram per command for INFO latencystats (default yes, as Redis)' },
   { flag: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', kind: 'string', help: 'the percentiles INFO latencystats shows, separated by spaces (default "50 99 99.9", as Redis)' },
+  { flag: 'client-output-buffer-limit', key: 'clientOutputBufferLimit', kind: 'string', help: `Redis's "<class> <hard> <soft> <soft-seconds>" …: a subscriber whose unsent output passes hard, or stays past soft that long, is disconnected; only the pubsub class applies (default "${outputLimitsDefaultText}")` },
 ];
 
 type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
@@ -268,6 +270,7 @@ function finish(raw: Raw): NodeConfig {
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
     latencyTracking: (raw.latencyTracking as 'yes' | 'no' | undefined) ?? 'yes',
     latencyTrackingInfoPercentiles: percentilesOption((raw.latencyTrackingInfoPercentiles as string | undefined) ?? '50 99 99.9'),
+    clientOutputBufferLimit: outputLimitOption((raw.clientOutputBufferLimit as string | undefined) ?? ''),
     configFile: undefined,
   };
   validate(config);
@@ -279,6 +282,13 @@ function percentilesOption(text: string): string {
   const parsed = parsePercentiles(text);
   if (typeof parsed === 'string') throw new ConfigError(`--latency-tracking-info-percentiles '${text}': ${parsed}`);
   return formatPercentiles(parsed);
+}
+
+/** The limits over Redis's defaults, checked as Redis checks them and written back in full, as CONFIG GET shows them. */
+function outputLimitOption(text: string): string {
+  const parsed = parseOutputLimits(text, outputLimitsDefault);
+  if (typeof parsed === 'string') throw new ConfigError(`--client-output-buffer-limit '${text}': ${parsed}`);
+  return formatOutputLimits(parsed);
 }
 
 /** An address that means "every interface" (0.0.0.0, ::, 0:0:…:0): fine to listen on, but no peer can reach a node there. */

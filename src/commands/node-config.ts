@@ -46,6 +46,8 @@ export interface NodeConfig {
   latencyTracking: 'yes' | 'no';
   /** Redis's latency-tracking-info-percentiles, normalized ("50 99 99.9"). */
   latencyTrackingInfoPercentiles: string;
+  /** Redis's client-output-buffer-limit, normalized as CONFIG GET shows it; the pubsub class is enforced (pubsub/output-limit.ts). */
+  clientOutputBufferLimit: string;
   /** The --config file the node started with (absolute), which CONFIG REWRITE rewrites; undefined without one. */
   configFile: string | undefined;
 }
