@@ -126,6 +126,8 @@ export class Connection implements CommandContext, Subscriber {
   private drainWaiters: (() => void)[] = [];
   /** Bytes of delivered messages not yet encoded (Slot.messageBytes summed). */
   private pendingMessageBytes = 0;
+  /** The slot whose handler is running right now (synchronously): a PUBLISH to a channel this connection holds. */
+  private running: Slot | undefined;
   /** When the unsent output went past the soft limit and has stayed there; undefined while under it. */
   private softLimitSinceMs: number | undefined;
 
@@ -182,7 +184,11 @@ export class Connection implements CommandContext, Subscriber {
     if (this.stopped || this.closed) return;
     const reply = pattern === undefined ? new PushReply([messageKind, channel, message]) : new PushReply([pmessageKind, pattern, channel, message]);
     const bytes = channel.length + message.length + (pattern?.length ?? 0) + messageOverheadBytes;
-    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: bytes });
+    const slot: Slot = { reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: bytes };
+    // Published by this very connection: the message goes before the PUBLISH's reply, as Redis writes it.
+    const running = this.running;
+    if (running === undefined) this.slots.push(slot);
+    else this.slots.splice(this.slots.lastIndexOf(running), 0, slot);
     this.pendingMessageBytes += bytes;
     if (this.overOutputLimit()) return;
     this.markDirty();
@@ -196,8 +202,15 @@ export class Connection implements CommandContext, Subscriber {
    */
   private overOutputLimit(): boolean {
     const limit = outputLimitsOf(this.server.config.clientOutputBufferLimit).pubsub;
-    const pendingBytes = this.socket.writableLength + this.pendingMessageBytes;
-    const verdict = judgeOutput(limit, pendingBytes, this.softLimitSinceMs, Date.now());
+    const now = Date.now();
+    let pendingBytes = this.socket.writableLength + this.pendingMessageBytes;
+    let verdict = judgeOutput(limit, pendingBytes, this.softLimitSinceMs, now);
+    // Messages of this turn not yet encoded may be ones a reading client takes at once: write them, then judge what is left.
+    if (verdict.close !== undefined && this.pendingMessageBytes > 0) {
+      this.writeReplies();
+      pendingBytes = this.socket.writableLength + this.pendingMessageBytes;
+      verdict = judgeOutput(limit, pendingBytes, this.softLimitSinceMs, now);
+    }
     this.softLimitSinceMs = verdict.softSinceMs;
     if (verdict.close === undefined) return false;
     this.server.stats.outputBufferLimitDisconnections++;
@@ -363,11 +376,14 @@ export class Connection implements CommandContext, Subscriber {
     slot.spec = spec;
     slot.startedAtMs = performance.now();
     let result: Reply | Promise<Reply>;
+    this.running = slot;
     try {
       result = spec.handler(this, args);
     } catch (err) {
       this.fail(slot, err, false);
       return;
+    } finally {
+      this.running = undefined;
     }
     if (!(result instanceof Promise)) {
       this.complete(slot, result, false);
