@@ -134,9 +134,8 @@ export class PubSub {
   }
 
   /** PUBSUB CHANNELS [pattern] across the cluster: every active channel, once. */
-  async channels(pattern: Buffer | undefined): Promise<Buffer[]> {
-    const names = await this.gatherNames({ kind: 'channels', pattern }, this.registry.channels(pattern));
-    return names;
+  channels(pattern: Buffer | undefined): Promise<Buffer[]> {
+    return this.gatherNames({ kind: 'channels', pattern }, this.registry.channels(pattern));
   }
 
   /** PUBSUB NUMPAT across the cluster: distinct patterns. */
