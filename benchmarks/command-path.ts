@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import pino from 'pino';
 import { MemoryActor } from '../src/storage/actor.js';
+import { PubSub } from '../src/pubsub/broker.js';
 import { buildCommandTable } from '../src/commands/table.js';
 import { serverStatsFresh, type ServerServices, type Session } from '../src/commands/types.js';
 import { resolveConfig } from '../src/cli/config.js';
@@ -82,6 +83,7 @@ const services: ServerServices = {
   cluster: ringOfOneCluster,
   logger,
   commands: buildCommandTable(),
+  pubsub: new PubSub(undefined, logger),
   runtimeConfig: new RuntimeConfig({
     config,
     selfId: 'n1',
@@ -105,6 +107,7 @@ async function run(command: 'SET' | 'GET'): Promise<number> {
     const session: Session = {
       id: c, protocol: 2, authenticated: true, name: '', libName: '', libVersion: '', r: undefined, w: undefined, strict: false,
       remoteAddress: 'bench', localAddress: 'bench', createdAtMs: 0, lastCommandAtMs: 0, lastCommand: '', closeAfterReply: false, transaction: undefined,
+      subscribedChannels: 0, subscribedPatterns: 0,
     };
     new Connection(socket as unknown as Socket, session, services, protocolLimits(), { closed: () => undefined });
     let sent = 0;

@@ -16,6 +16,7 @@ import {
 } from '../membership/membership.js';
 import { formatPercentiles, parsePercentiles } from '../commands/command-stats.js';
 import type { NodeConfig } from '../commands/node-config.js';
+import { formatOutputLimits, outputLimitsDefault, outputLimitsDefaultText, parseOutputLimits } from '../pubsub/output-limit.js';
 
 export type { NodeConfig };
 
@@ -99,6 +100,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'tls-ca-cert-file', key: 'tlsCaCertFile', kind: 'string', help: 'the CA certificates (PEM) that client and peer certificates must be signed by' },
   { flag: 'tls-auth-clients', key: 'tlsAuthClients', kind: 'enum', choices: ['yes', 'no', 'optional'], help: 'yes|no|optional: TLS clients must show a certificate signed by --tls-ca-cert-file (default yes, as Redis); optional checks one only if shown' },
   { flag: 'tls-cluster', key: 'tlsCluster', kind: 'enum', choices: yesNo, help: 'yes|no: the peer port speaks only TLS, and each side must show a certificate signed by --tls-ca-cert-file (default no)' },
+  { flag: 'client-output-buffer-limit', key: 'clientOutputBufferLimit', kind: 'string', help: `Redis's "<class> <hard> <soft> <soft-seconds>" …: a subscriber whose unsent output passes hard, or stays past soft that long, is disconnected; only the pubsub class applies (default "${outputLimitsDefaultText}")` },
 ];
 
 type Raw = Partial<Record<keyof NodeConfig, string | number | string[]>>;
@@ -280,6 +282,7 @@ function finish(raw: Raw): NodeConfig {
     tlsCaCertFile: pathOption(raw.tlsCaCertFile),
     tlsAuthClients: (raw.tlsAuthClients as 'yes' | 'no' | 'optional' | undefined) ?? 'yes',
     tlsCluster: (raw.tlsCluster as 'yes' | 'no' | undefined) ?? 'no',
+    clientOutputBufferLimit: outputLimitOption((raw.clientOutputBufferLimit as string | undefined) ?? ''),
     configFile: undefined,
   };
   validate(config);
@@ -296,6 +299,13 @@ function percentilesOption(text: string): string {
   const parsed = parsePercentiles(text);
   if (typeof parsed === 'string') throw new ConfigError(`--latency-tracking-info-percentiles '${text}': ${parsed}`);
   return formatPercentiles(parsed);
+}
+
+/** The limits over Redis's defaults, checked as Redis checks them and written back in full, as CONFIG GET shows them. */
+function outputLimitOption(text: string): string {
+  const parsed = parseOutputLimits(text, outputLimitsDefault);
+  if (typeof parsed === 'string') throw new ConfigError(`--client-output-buffer-limit '${text}': ${parsed}`);
+  return formatOutputLimits(parsed);
 }
 
 /** An address that means "every interface" (0.0.0.0, ::, 0:0:…:0): fine to listen on, but no peer can reach a node there. */

@@ -36,6 +36,7 @@ import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
 import { ConfigError, type NodeConfig } from './config.js';
+import { PubSub } from '../pubsub/broker.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { tlsSetup, type TlsSetup } from './tls.js';
 
@@ -176,6 +177,12 @@ export class RingkvNode {
       handOverWindowMs: config.tombstoneGraceMs / 2,
       foundingSeed: config.seeds.includes(`${config.advertiseHost}:${peerPort}`),
     });
+    // Publishes go to every member that is up, with the node's request timeout as the wait for each count.
+    const pubsub = new PubSub({
+      upPeers: () => [...membership.upSet()].filter((id) => id !== identity.nodeId && membership.stateOf(id)?.status !== 'left'),
+      request: (id, message, timeoutMs) => transport.request(membership.peerAddress(id), message, timeoutMs, id),
+      timeoutMs: () => config.requestTimeoutMs,
+    }, log.child({ component: 'pubsub' }));
     transport.setHandler((from: string, message: PeerMessage) => {
       if (message.type === MessageType.GossipSyn || message.type === MessageType.GossipAck || message.type === MessageType.MemberStateGet) {
         return membership.handleMessage(from, message);
@@ -183,6 +190,7 @@ export class RingkvNode {
       if (ReplicaService.handles(message.type)) return replicas.handle(from, message);
       if (RangeService.handles(message.type)) return ranges.handle(from, message);
       if (aae !== undefined && ExchangeService.handles(message.type)) return aae.exchanges.handle(from, message);
+      if (PubSub.handles(message.type)) return pubsub.handle(from, message);
       throw new Error(`unexpected peer message type ${message.type}`);
     });
     // Opened last before the try below, so no earlier failure leaves its raw socket open.
@@ -201,6 +209,7 @@ export class RingkvNode {
       cluster: clusterInfo(membership, hostProber, ringHandoff, storage, config.vnodes),
       logger: log.child({ component: 'resp' }),
       commands: buildCommandTable(),
+      pubsub,
       ...(aae === undefined ? {} : { repair: aae.antiEntropy }),
       runtimeConfig: new RuntimeConfig({
         config,

@@ -3,7 +3,7 @@
 // (config.ts), so a name, a range or a file key is written once.
 //
 // Names: Redis's where Redis has the option (port, bind, dir, requirepass,
-// maxclients, proto-max-bulk-len, loglevel, latency-tracking and
+// maxclients, proto-max-bulk-len, loglevel, client-output-buffer-limit, latency-tracking and
 // latency-tracking-info-percentiles, the last two also ringkv's flag names),
 // ringkv's flag names otherwise
 // (`ringkv help`). CONFIG GET also lists the Redis options whose value is
@@ -28,6 +28,7 @@ import { formatPercentiles, latencyTrackingOf, parsePercentiles, type LatencyTra
 import type { NodeConfig } from '../commands/node-config.js';
 import { CommandError, type ConfigService } from '../commands/types.js';
 import { replicatedValueBytesMax, type CoordinatorTunables } from '../coordinator/coordinator.js';
+import { formatOutputLimits, outputLimitsOf, parseOutputLimits } from '../pubsub/output-limit.js';
 import { logLevels, options, resolveConfig, type OptionSpec } from './config.js';
 
 /** What CONFIG SET changes besides the configuration object itself. */
@@ -154,7 +155,7 @@ const ringkvMutable: Record<string, Parameter['parse']> = {
 /** Options with a Redis name (first) and the ringkv flag they are; CONFIG GET lists them under the Redis name. */
 const redisNamed: readonly (readonly [redisName: string, flag: string])[] = [
   ['bind', 'bind'], ['port', 'port'], ['dir', 'data'], ['requirepass', 'requirepass'], ['maxclients', 'maxclients'],
-  ['proto-max-bulk-len', 'proto-max-bulk-len'], ['loglevel', 'log-level'],
+  ['proto-max-bulk-len', 'proto-max-bulk-len'], ['loglevel', 'log-level'], ['client-output-buffer-limit', 'client-output-buffer-limit'],
 ];
 
 /** Not listed by CONFIG GET: it admits a process to the cluster, which no client needs to read back. CONFIG SET refuses it as immutable. */
@@ -177,6 +178,12 @@ function buildParameters(): readonly Parameter[] {
       const bytes = memoryValue(value);
       if (bytes < spec.min! || bytes > max) throw rangeRefusal(spec.min!, max);
       return { protoMaxBulkLen: bytes };
+    },
+    // As Redis: only the classes named change; the subscribers' limit applies at their next message.
+    'client-output-buffer-limit': (value, config) => {
+      const parsed = parseOutputLimits(value, outputLimitsOf(config.clientOutputBufferLimit));
+      if (typeof parsed === 'string') throw new Refusal(parsed);
+      return { clientOutputBufferLimit: formatOutputLimits(parsed) };
     },
     loglevel: (value) => {
       const given = value.toLowerCase();

@@ -1,17 +1,43 @@
-// Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, CLIENT. They
-// read and change the connection's session, not the data.
+// Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT, CLIENT.
+// They read and change the connection's session, not the data.
 
 import { timingSafeEqual } from 'node:crypto';
-import { ErrorReply, MapReply, OK, PONG, VerbatimReply, type Reply } from '../resp/reply.js';
+import { ErrorReply, MapReply, OK, PONG, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
 import { integerArg, syntaxError, upper } from './args.js';
 import { helpReply } from './object.js';
-import { authRequired, CommandError, type CommandContext, type Session } from './types.js';
+import { unsubscribeAll } from './pubsub.js';
+import { authRequired, CommandError, subscribed, type CommandContext, type Session } from './types.js';
 
 export const redisVersionCompatible = '7.2.0';
 
-function ping(_ctx: CommandContext, args: Buffer[]): Reply {
+const pong = Buffer.from('pong');
+const emptyBulk = Buffer.alloc(0);
+const RESET = new SimpleReply('RESET');
+
+/** As Redis: a RESP2 subscriber gets ["pong", message or ""], since its replies must all be arrays. */
+function ping(ctx: CommandContext, args: Buffer[]): Reply {
   if (args.length > 2) throw new CommandError("ERR wrong number of arguments for 'ping' command");
+  if (ctx.session.protocol === 2 && subscribed(ctx.session)) return [pong, args[1] ?? emptyBulk];
   return args.length === 2 ? args[1]! : PONG;
+}
+
+/**
+ * Redis's RESET (clearClientConnectionState): the transaction and every
+ * subscription dropped (without confirmations), RESP2, no name, and
+ * authenticated only if no password is set; ringkv's CONSISTENCY goes back
+ * to the node's default too.
+ */
+function reset(ctx: CommandContext): Reply {
+  const session = ctx.session;
+  session.transaction = undefined;
+  unsubscribeAll(ctx);
+  session.protocol = 2;
+  session.name = '';
+  session.authenticated = ctx.server.config.requirepass === undefined;
+  session.r = undefined;
+  session.w = undefined;
+  session.strict = false;
+  return RESET;
 }
 
 function echo(_ctx: CommandContext, args: Buffer[]): Reply {
@@ -111,11 +137,12 @@ function validClientName(arg: Buffer): string {
 function describeSession(session: Session, now: number): string {
   const age = Math.floor((now - session.createdAtMs) / 1000);
   const idle = Math.floor((now - session.lastCommandAtMs) / 1000);
-  // As Redis: flags x and the queue's length and bytes while a MULTI is open, multi=-1 otherwise.
+  // As Redis: flags P while subscribed, x and the queue's length and bytes while a MULTI is open (multi=-1 otherwise), N for neither.
   const transaction = session.transaction;
+  const flags = `${subscribed(session) ? 'P' : ''}${transaction === undefined ? '' : 'x'}` || 'N';
   return (
     `id=${session.id} addr=${session.remoteAddress} laddr=${session.localAddress} fd=-1 name=${session.name} ` +
-    `age=${age} idle=${idle} flags=${transaction === undefined ? 'N' : 'x'} db=0 sub=0 psub=0 ssub=0 ` +
+    `age=${age} idle=${idle} flags=${flags} db=0 sub=${session.subscribedChannels} psub=${session.subscribedPatterns} ssub=0 ` +
     `multi=${transaction?.length ?? -1} qbuf=0 qbuf-free=0 argv-mem=0 ` +
     `multi-mem=${transaction?.bytes ?? 0} rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${session.lastCommand} user=default ` +
     `redir=-1 resp=${session.protocol} lib-name=${session.libName} lib-ver=${session.libVersion}\n`
@@ -186,4 +213,4 @@ function client(ctx: CommandContext, args: Buffer[]): Reply {
   }
 }
 
-export const connectionCommands = { ping, echo, quit, auth, hello, select, client };
+export const connectionCommands = { ping, echo, quit, reset, auth, hello, select, client };

@@ -55,6 +55,8 @@ export interface NodeConfig {
   tlsAuthClients: 'yes' | 'no' | 'optional';
   /** The peer port speaks only TLS, with a CA-signed certificate required on both sides. */
   tlsCluster: 'yes' | 'no';
+  /** Redis's client-output-buffer-limit, normalized as CONFIG GET shows it; the pubsub class is enforced (pubsub/output-limit.ts). */
+  clientOutputBufferLimit: string;
   /** The --config file the node started with (absolute), which CONFIG REWRITE rewrites; undefined without one. */
   configFile: string | undefined;
 }

@@ -70,6 +70,8 @@ const sections: Record<string, Section> = {
     // No blocking commands, no client-side caching: nothing to count.
     ['blocked_clients', 0],
     ['tracking_clients', 0],
+    // Redis 7.4's: clients holding at least one subscription on this node.
+    ['pubsub_clients', ctx.server.pubsub.registry.subscriberCount],
     ['clients_in_timeout_table', 0],
   ],
   memory: () => {
@@ -110,10 +112,15 @@ const sections: Record<string, Section> = {
       ['rejected_connections', ctx.server.clients.rejectedConnections],
       // ringkv never evicts a key to make room.
       ['evicted_keys', 0],
+      // This node's subscriptions, as Redis counts them (PUBSUB CHANNELS and NUMPAT answer for the cluster); no shard channels.
+      ['pubsub_channels', ctx.server.pubsub.registry.channelCount],
+      ['pubsub_patterns', ctx.server.pubsub.registry.patternCount],
+      ['pubsubshard_channels', 0],
       ['total_error_replies', stats.commands.errorReplies],
       ['total_reads_processed', stats.readsProcessed],
       ['total_writes_processed', stats.writesProcessed],
       ['client_query_buffer_limit_disconnections', stats.queryBufferLimitDisconnections],
+      ['client_output_buffer_limit_disconnections', stats.outputBufferLimitDisconnections],
       // ringkv's own, from here on: they count from the node's start (CONFIG RESETSTAT leaves them).
       ['protocol_errors', stats.protocolErrors],
       ['read_repairs', s.readRepairs],
@@ -130,6 +137,11 @@ const sections: Record<string, Section> = {
       ['reaps_unconfirmed', ctx.server.coordinator.collector.stats.unconfirmed],
       ['reap_repairs', ctx.server.coordinator.collector.stats.repaired],
       ['records_undecodable', ctx.server.coordinator.collector.stats.undecodable],
+      ['pubsub_published', ctx.server.pubsub.stats.published],
+      ['pubsub_peer_publishes', ctx.server.pubsub.stats.peerPublishes],
+      ['pubsub_peer_publishes_dropped', ctx.server.pubsub.stats.peerPublishesDropped],
+      ['pubsub_peer_publishes_unanswered', ctx.server.pubsub.stats.peerPublishesUnanswered],
+      ['pubsub_peer_queries_unanswered', ctx.server.pubsub.stats.peerQueriesUnanswered],
     ];
   },
   // Every node takes writes and replicates them by quorum, not by Redis's replication stream:

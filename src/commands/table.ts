@@ -12,6 +12,7 @@ import { keyCommands } from './keys.js';
 import { lcsCommand } from './lcs.js';
 import { memoryCommands } from './memory.js';
 import { objectCommands } from './object.js';
+import { pubsubCommands } from './pubsub.js';
 import { serverCommands } from './server.js';
 import { stringCommands } from './strings.js';
 import { parseSyntax } from './syntax.js';
@@ -39,6 +40,7 @@ const definitions: Record<string, Definition> = {
   auth: { syntax: '[username] password', arity: -2, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Authenticates the connection.', since: '1.0.0', handler: connectionCommands.auth },
   hello: { syntax: '[protover [AUTH username password] [SETNAME clientname]]', arity: -1, flags: ['no_auth', 'fast', 'stale', 'loading', 'allow_busy'], group: 'connection', summary: 'Handshakes with the server: protocol version, auth, name.', since: '6.0.0', handler: connectionCommands.hello },
   select: { syntax: 'index', arity: 2, flags: ['fast', 'stale', 'loading'], group: 'connection', summary: 'Changes the selected database (only 0 exists).', since: '1.0.0', handler: connectionCommands.select },
+  reset: { syntax: '', arity: 1, flags: ['no_auth', 'noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'connection', summary: 'Resets the connection: drops its transaction and subscriptions, RESP2, no name, default quorums, authenticated only without a password.', since: '6.2.0', handler: connectionCommands.reset },
   client: { syntax: 'SETNAME connection-name|GETNAME|ID|INFO|LIST|SETINFO LIB-NAME libname|SETINFO LIB-VER libver', arity: -2, flags: ['stale', 'loading'], group: 'connection', summary: 'A container for client connection commands.', since: '2.4.0', handler: connectionCommands.client },
   // server
   info: { syntax: '[section [section ...]]', arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns information and statistics about the server.', since: '1.0.0', handler: serverCommands.info },
@@ -111,6 +113,16 @@ const definitions: Record<string, Definition> = {
   discard: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Discards a transaction.', since: '2.0.0', handler: transactionCommands.discard },
   watch: { syntax: 'key [key ...]', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], keys: [1, -1, 1], group: 'transactions', summary: 'Refused: ringkv has no isolation across keys to watch them with; use SET … VCLOCK.', since: '2.2.0', handler: transactionCommands.watch },
   unwatch: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Refused, as WATCH is.', since: '2.2.0', handler: transactionCommands.unwatch },
+  // pubsub (commands/pubsub.ts): across the cluster, at most once
+  subscribe: { syntax: 'channel [channel ...]', arity: -2, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Listens for messages published to channels, on any node of the cluster.', since: '2.0.0', handler: pubsubCommands.subscribe },
+  unsubscribe: { syntax: '[channel [channel ...]]', arity: -1, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Stops listening to messages posted to channels.', since: '2.0.0', handler: pubsubCommands.unsubscribe },
+  psubscribe: { syntax: 'pattern [pattern ...]', arity: -2, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Listens for messages published to channels that match one or more patterns, on any node of the cluster.', since: '2.0.0', handler: pubsubCommands.psubscribe },
+  punsubscribe: { syntax: '[pattern [pattern ...]]', arity: -1, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Stops listening to messages published to channels that match one or more patterns.', since: '2.0.0', handler: pubsubCommands.punsubscribe },
+  publish: { syntax: 'channel message', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast'], group: 'pubsub', summary: 'Posts a message to a channel on every node; returns the receivers counted across the nodes that answered (at most once).', since: '2.0.0', handler: pubsubCommands.publish, concurrent: true },
+  pubsub: { syntax: 'CHANNELS [pattern]|NUMSUB [channel [channel ...]]|NUMPAT|SHARDCHANNELS [pattern]|SHARDNUMSUB [shardchannel [shardchannel ...]]|HELP', arity: -2, flags: ['pubsub', 'loading', 'stale'], group: 'pubsub', summary: 'PUBSUB CHANNELS | NUMSUB | NUMPAT across the cluster (the nodes that answer); SHARDCHANNELS | SHARDNUMSUB (no shards: none) | HELP.', since: '2.8.0', handler: pubsubCommands.pubsub, concurrent: true },
+  ssubscribe: { syntax: 'shardchannel [shardchannel ...]', arity: -2, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Refused: ringkv has no shards; SUBSCRIBE reaches every node.', since: '7.0.0', handler: pubsubCommands.ssubscribe },
+  sunsubscribe: { syntax: '[shardchannel [shardchannel ...]]', arity: -1, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Refused, as SSUBSCRIBE is.', since: '7.0.0', handler: pubsubCommands.sunsubscribe },
+  spublish: { syntax: 'shardchannel message', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast'], group: 'pubsub', summary: 'Refused: ringkv has no shards; PUBLISH reaches every node.', since: '7.0.0', handler: pubsubCommands.spublish },
   // ringkv
   vclock: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns the key\'s causal context, for inspection: to resolve siblings use SIBLINGS key WITHVCLOCK (one read).', since: '0.1.0', handler: clusterCommands.vclock, concurrent: true },
   siblings: { syntax: 'key [WITHVCLOCK] [WITHTYPES]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every sibling value of a key; WITHVCLOCK adds the context that covers exactly them, from the same read; WITHTYPES shows each as [type, value].', since: '0.1.0', handler: clusterCommands.siblings, concurrent: true },

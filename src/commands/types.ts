@@ -9,6 +9,7 @@ import type { RepairCounts } from '../anti-entropy/anti-entropy.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import type { HandoffProgress } from '../hints/ring-handoff.js';
 import type { HostReach } from '../membership/host-probe.js';
+import type { PubSub, Subscriber } from '../pubsub/broker.js';
 import type { ChangePlan } from '../ring/changes.js';
 import type { Reply } from '../resp/reply.js';
 import type { NodeConfig } from './node-config.js';
@@ -68,6 +69,14 @@ export interface Session {
   closeAfterReply: boolean;
   /** The open MULTI's queue (commands/transactions.ts); allocated only by MULTI. */
   transaction: Transaction | undefined;
+  /** Channels and patterns this connection is subscribed to (commands/pubsub.ts keeps them in step with the registry). */
+  subscribedChannels: number;
+  subscribedPatterns: number;
+}
+
+/** Redis's CLIENT_PUBSUB: the connection holds a subscription (RESP2 then allows only the subscribe family, PING, QUIT, RESET). */
+export function subscribed(session: Session): boolean {
+  return session.subscribedChannels + session.subscribedPatterns > 0;
 }
 
 export interface ClientRegistry {
@@ -101,6 +110,8 @@ export interface ServerStats {
   writesProcessed: number;
   /** Clients closed for a request past the query buffer limit (Redis 7.4's client_query_buffer_limit_disconnections). */
   queryBufferLimitDisconnections: number;
+  /** Subscribers closed for unsent output past client-output-buffer-limit (Redis 7.4's client_output_buffer_limit_disconnections). */
+  outputBufferLimitDisconnections: number;
   /** Redis's instantaneous_ops_per_sec, _input_kbps and _output_kbps, sampled by the RESP server (resp/server.ts). */
   readonly rates: { readonly ops: InstantaneousRate; readonly netInput: InstantaneousRate; readonly netOutput: InstantaneousRate };
   readonly startedAtMs: number;
@@ -119,6 +130,7 @@ export function serverStatsFresh(now: number, options: { logger?: Logger; latenc
     readsProcessed: 0,
     writesProcessed: 0,
     queryBufferLimitDisconnections: 0,
+    outputBufferLimitDisconnections: 0,
     rates: { ops: new InstantaneousRate(), netInput: new InstantaneousRate(), netOutput: new InstantaneousRate() },
     startedAtMs: now,
     runId: randomBytes(20).toString('hex'),
@@ -145,6 +157,7 @@ export function resetServerStats(stats: ServerStats): void {
   stats.readsProcessed = 0;
   stats.writesProcessed = 0;
   stats.queryBufferLimitDisconnections = 0;
+  stats.outputBufferLimitDisconnections = 0;
   stats.rates.ops.reset();
   stats.rates.netInput.reset();
   stats.rates.netOutput.reset();
@@ -200,6 +213,8 @@ export interface ServerServices {
   readonly repair?: RepairService;
   /** CONFIG GET/SET/REWRITE over the node's options (cli/runtime-config.ts). */
   readonly runtimeConfig: ConfigService;
+  /** Subscriptions on this node and publishing across the cluster (pubsub/broker.ts). */
+  readonly pubsub: PubSub;
 }
 
 /** The node's options at run time, as CONFIG GET, SET and REWRITE see them. */
@@ -231,6 +246,8 @@ export type RepairReport = RepairCounts;
 export interface CommandContext {
   readonly session: Session;
   readonly server: ServerServices;
+  /** Where this connection's Pub/Sub messages are delivered (the connection itself). */
+  readonly subscriber: Subscriber;
   /**
    * Runs one command as the connection runs what it reads — counted in the
    * stats, a failure turned into its error reply — and resolves with the

@@ -36,6 +36,10 @@ export const MessageType = {
   RangeRecordsReply: 30,
   RangePut: 31,           // ring change: records handed over, to fold into the local ones
   RangePutAck: 32,
+  Publish: 33,            // pub/sub: a message published on the sender, for the receiver's subscribers
+  PublishReply: 34,       // how many of the receiver's subscribers got it
+  PubsubQuery: 35,        // pub/sub: the receiver's channels, channel counts or patterns (PUBSUB across the cluster)
+  PubsubQueryReply: 36,
 } as const;
 
 export type MessageTypeName = keyof typeof MessageType;

@@ -19,6 +19,16 @@
 // command, and EXEC holds back what follows until its whole queue has run.
 // The queue exists only between MULTI and EXEC/DISCARD.
 //
+// Pub/Sub (commands/pubsub.ts, pubsub/broker.ts): the connection is its own
+// subscriber. A message delivered to it becomes a completed slot after those
+// already queued, so it is written in order with the replies — never before
+// the SUBSCRIBE confirmation that preceded it. A subscriber's unsent output
+// (the socket's buffer plus the messages not yet encoded) is bounded by
+// client-output-buffer-limit's pubsub class, checked at each delivery as
+// Redis does: past it the connection is destroyed at once, so a publisher
+// never waits for a reader that has stopped. A RESP2 subscriber may run only
+// the subscribe family, PING, QUIT and RESET, with Redis's error otherwise.
+//
 // Closing follows Redis's close-after-reply (networking.c,
 // CLIENT_CLOSE_AFTER_REPLY): after QUIT or a protocol error nothing more is
 // parsed or even read, the replies owed so far (QUIT's +OK, or the error) go
@@ -29,12 +39,14 @@ import type { Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { lookupCommand } from '../commands/table.js';
 import { queuedArgumentOverheadBytes, runsInsideMulti, transactionTooLarge, type Transaction } from '../commands/transactions.js';
-import { authRequired, type CommandContext, type CommandSpec, type ServerServices, type Session } from '../commands/types.js';
+import { authRequired, subscribed, type CommandContext, type CommandSpec, type ServerServices, type Session } from '../commands/types.js';
+import type { Subscriber } from '../pubsub/broker.js';
+import { judgeOutput, outputLimitsOf } from '../pubsub/output-limit.js';
 import { ReplyBuffer } from './encoder.js';
 import { errorReplyFor } from './errors.js';
 import { argumentOverheadBytes, type ProtocolLimits } from './limits.js';
 import { ProtocolError, RequestParser, type QueryBufferLimitError } from './parser.js';
-import { ErrorReply, QUEUED, type Reply } from './reply.js';
+import { ErrorReply, PushReply, QUEUED, type Reply } from './reply.js';
 
 // A queued command is charged what the parser charged it while it was read.
 assert.equal(queuedArgumentOverheadBytes, argumentOverheadBytes);
@@ -50,6 +62,18 @@ export const outputBytesHigh = 4 * 1024 * 1024;
  * a large last reply, which makes progress, to get all of it.
  */
 export const closingStallMs = 10_000;
+/**
+ * What a delivered message is charged beyond its channel, pattern and
+ * payload bytes while it waits to be written: its RESP framing (under 60
+ * bytes) and the slot and reply objects that hold it (~100 bytes of heap),
+ * so a flood of empty messages is bounded by the limit too.
+ */
+export const messageOverheadBytes = 128;
+
+/** Commands a RESP2 subscriber may run (Redis's processCommand). */
+const allowedWhileSubscribed = new Set(['subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+const messageKind = Buffer.from('message');
+const pmessageKind = Buffer.from('pmessage');
 
 interface Slot {
   reply: Reply | undefined;
@@ -60,6 +84,8 @@ interface Slot {
   spec: CommandSpec | undefined;
   /** When its handler started (performance.now()). */
   startedAtMs: number;
+  /** A delivered message: what it is charged against the output limit until it is encoded; 0 otherwise. */
+  messageBytes: number;
 }
 
 interface Deferred {
@@ -83,7 +109,7 @@ export interface ConnectionHooks {
   closed(connection: Connection): void;
 }
 
-export class Connection implements CommandContext {
+export class Connection implements CommandContext, Subscriber {
   readonly parser: RequestParser;
   private readonly slots: Slot[] = [];
   private slotsHead = 0;
@@ -98,6 +124,12 @@ export class Connection implements CommandContext {
   private pausedForOutput = false;
   private pausedForPipeline = false;
   private drainWaiters: (() => void)[] = [];
+  /** Bytes of delivered messages not yet encoded (Slot.messageBytes summed). */
+  private pendingMessageBytes = 0;
+  /** The slot whose handler is running right now (synchronously): a PUBLISH to a channel this connection holds. */
+  private running: Slot | undefined;
+  /** When the unsent output went past the soft limit and has stayed there; undefined while under it. */
+  private softLimitSinceMs: number | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -140,6 +172,60 @@ export class Connection implements CommandContext {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** CommandContext.subscriber: the connection receives its own messages. */
+  get subscriber(): Subscriber {
+    return this;
+  }
+
+  /** Subscriber.deliver: queues the message after what is owed, then checks the output limit. */
+  deliver(channel: Buffer, message: Buffer, pattern: Buffer | undefined): void {
+    if (this.stopped || this.closed) return;
+    const reply = pattern === undefined ? new PushReply([messageKind, channel, message]) : new PushReply([pmessageKind, pattern, channel, message]);
+    const bytes = channel.length + message.length + (pattern?.length ?? 0) + messageOverheadBytes;
+    const slot: Slot = { reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: bytes };
+    // Published by this very connection: the message goes before the PUBLISH's reply, as Redis writes it.
+    const running = this.running;
+    if (running === undefined) this.slots.push(slot);
+    else this.slots.splice(this.slots.lastIndexOf(running), 0, slot);
+    this.pendingMessageBytes += bytes;
+    if (this.overOutputLimit()) return;
+    this.markDirty();
+  }
+
+  /**
+   * Redis's checkClientOutputBufferLimits for a subscriber, at delivery: the
+   * socket's unsent bytes and the messages not yet encoded, against the
+   * pubsub class. Past it the client is logged, counted and destroyed at
+   * once, its subscriptions dropped so no more messages come its way.
+   */
+  private overOutputLimit(): boolean {
+    const limit = outputLimitsOf(this.server.config.clientOutputBufferLimit).pubsub;
+    const now = Date.now();
+    let pendingBytes = this.socket.writableLength + this.pendingMessageBytes;
+    let verdict = judgeOutput(limit, pendingBytes, this.softLimitSinceMs, now);
+    // Messages of this turn not yet encoded may be ones a reading client takes at once: write them, then judge what is left.
+    if (verdict.close !== undefined && this.pendingMessageBytes > 0) {
+      this.writeReplies();
+      pendingBytes = this.socket.writableLength + this.pendingMessageBytes;
+      verdict = judgeOutput(limit, pendingBytes, this.softLimitSinceMs, now);
+    }
+    this.softLimitSinceMs = verdict.softSinceMs;
+    if (verdict.close === undefined) return false;
+    this.server.stats.outputBufferLimitDisconnections++;
+    // Redis's words, so an operator searching for them finds Redis's documentation too.
+    this.server.logger.warn(
+      { client: this.session.id, addr: this.session.remoteAddress, pendingBytes, limit: verdict.close },
+      'Client scheduled to be closed ASAP for overcoming of output buffer limits.',
+    );
+    this.stopped = true;
+    this.server.pubsub.registry.drop(this);
+    this.slots.length = 0;
+    this.slotsHead = 0;
+    this.pendingMessageBytes = 0;
+    this.socket.destroy();
+    return true;
   }
 
   private idle(): boolean {
@@ -193,7 +279,7 @@ export class Connection implements CommandContext {
 
   private dispatch(args: Buffer[]): void {
     const server = this.server;
-    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0 };
+    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0, messageBytes: 0 };
     this.slots.push(slot);
     const spec = lookupCommand(server.commands, args[0]!);
     const refusal = spec === undefined ? unknownCommand(args) : this.refusal(spec, args);
@@ -202,6 +288,12 @@ export class Connection implements CommandContext {
       // Redis's flagTransaction: a command refused while queueing makes EXEC abort.
       transaction?.abort();
       server.stats.commands.rejected(spec, refusal);
+      // Redis's rejectCommand: EXEC itself refused answers EXECABORT with the reason (execCommandAbort), in a transaction or not.
+      if (spec?.name === 'exec') {
+        this.session.transaction = undefined;
+        this.complete(slot, new ErrorReply(`EXECABORT Transaction discarded because of: ${refusal.message.replace(/^ERR /, '')}`), false);
+        return;
+      }
       this.complete(slot, refusal, false);
       return;
     }
@@ -274,6 +366,9 @@ export class Connection implements CommandContext {
     if (authRequired(this.session, this.server.config) && !spec.flags.includes('no_auth')) {
       return new ErrorReply('NOAUTH Authentication required.');
     }
+    if (this.session.protocol === 2 && subscribed(this.session) && !allowedWhileSubscribed.has(spec.name)) {
+      return new ErrorReply(`ERR Can't execute '${commandName(spec, args)}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+    }
     return undefined;
   }
 
@@ -281,11 +376,14 @@ export class Connection implements CommandContext {
     slot.spec = spec;
     slot.startedAtMs = performance.now();
     let result: Reply | Promise<Reply>;
+    this.running = slot;
     try {
       result = spec.handler(this, args);
     } catch (err) {
       this.fail(slot, err, false);
       return;
+    } finally {
+      this.running = undefined;
     }
     if (!(result instanceof Promise)) {
       this.complete(slot, result, false);
@@ -335,7 +433,7 @@ export class Connection implements CommandContext {
     }
     const reply = new ErrorReply(`ERR ${err.message}`);
     this.server.stats.commands.errorReplied(reply.message);
-    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0 });
+    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: 0 });
     this.stopReading();
     this.markDirty();
   }
@@ -389,6 +487,7 @@ export class Connection implements CommandContext {
         if (!slot.done) break;
         out.write(slot.reply!, slot.protocol);
         slot.reply = undefined;
+        this.pendingMessageBytes -= slot.messageBytes;
         this.slotsHead++;
       }
       if (out.length > 0) {
@@ -453,10 +552,20 @@ export class Connection implements CommandContext {
     this.closed = true;
     this.stopped = true;
     dirtyConnections.delete(this);
+    if (subscribed(this.session)) this.server.pubsub.registry.drop(this);
     this.notifyDrained();
     this.hooks.closed(this);
   }
 }
+
+/** The name Redis's errors give a command: a container's with its subcommand when it has one ("client|info"). */
+function commandName(spec: CommandSpec, args: Buffer[]): string {
+  const sub = args.length > 1 && containers.has(spec.name) ? `|${args[1]!.toString('utf8').toLowerCase()}` : '';
+  return `${spec.name}${sub}`;
+}
+
+/** The commands ringkv serves that Redis 7 registers with subcommands. */
+const containers = new Set(['client', 'config', 'command', 'object', 'pubsub', 'ring']);
 
 /** Redis's reply for an unknown command: the name and the first arguments, each quoted and cut. */
 function unknownCommand(args: Buffer[]): ErrorReply {

@@ -16,8 +16,10 @@ import {
   NullArrayReply,
   OK,
   PONG,
+  PushReply,
   QUEUED,
   type Reply,
+  ReplySequence,
   SetReply,
   SimpleReply,
   VerbatimReply,
@@ -111,6 +113,8 @@ export class ReplyBuffer {
     else if (reply instanceof VerbatimReply) this.verbatim(reply, protocol);
     else if (reply instanceof BooleanReply) this.boolean(reply.value, protocol);
     else if (reply instanceof NullArrayReply) this.constant(protocol === 3 ? null3Bytes : nullArray2Bytes);
+    else if (reply instanceof PushReply) this.push(reply, protocol);
+    else if (reply instanceof ReplySequence) for (const item of reply.replies) this.write(item, protocol);
     else assert.fail(`not a Reply: ${String(reply)}`);
   }
 
@@ -151,6 +155,11 @@ export class ReplyBuffer {
   private array(items: readonly Reply[], protocol: 2 | 3): void {
     this.header(0x2a /* * */, items.length);
     for (const item of items) this.write(item, protocol);
+  }
+
+  private push(reply: PushReply, protocol: 2 | 3): void {
+    this.header(protocol === 3 ? 0x3e /* > */ : 0x2a /* * */, reply.items.length);
+    for (const item of reply.items) this.write(item, protocol);
   }
 
   private map(reply: MapReply, protocol: 2 | 3): void {

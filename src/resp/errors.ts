@@ -10,6 +10,7 @@ import { CommandError } from '../commands/types.js';
 import {
   ClusterUnavailableError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
 } from '../coordinator/errors.js';
+import { PubSubError } from '../pubsub/broker.js';
 import { ErrorReply } from './reply.js';
 import { TypeOperationError, type TypeOperationErrorCode } from '../crdt/operation.js';
 
@@ -34,7 +35,7 @@ export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
   if (err instanceof SiblingLimitError) return new ErrorReply(`SIBLINGS ${err.message}; resolve them with SIBLINGS key WITHVCLOCK and SET … VCLOCK`);
   if (err instanceof ContextError) return new ErrorReply(`ERR invalid VCLOCK context: ${err.message}`);
   if (err instanceof ClusterUnavailableError) return new ErrorReply(`CLUSTERDOWN ${err.message}`);
-  if (err instanceof ValueTooLargeError || err instanceof RecordTooLargeError) return new ErrorReply(`ERR ${err.message}`);
+  if (err instanceof ValueTooLargeError || err instanceof RecordTooLargeError || err instanceof PubSubError) return new ErrorReply(`ERR ${err.message}`);
   // Redis's prefix for "not ready to serve data yet"; clients' ready checks wait on INFO loading:1.
   if (err instanceof NotJoinedError) return new ErrorReply(`LOADING ${err.message}`);
   // Anything may arrive here (a handler can reject with null); this runs in a

@@ -21,7 +21,9 @@ export type Reply =
   | DoubleReply
   | VerbatimReply
   | BooleanReply
-  | NullArrayReply;
+  | NullArrayReply
+  | PushReply
+  | ReplySequence;
 
 /** +status */
 export class SimpleReply {
@@ -60,6 +62,21 @@ export class BooleanReply {
 
 /** A nil array: RESP2 *-1, RESP3 _ (e.g. a timed-out blocking pop). */
 export class NullArrayReply {}
+
+/** Out-of-band data (Pub/Sub's messages and confirmations): RESP3 push (>), RESP2 an array. */
+export class PushReply {
+  constructor(readonly items: readonly Reply[]) {}
+}
+
+/**
+ * Several replies to one command, written back to back with no header (a
+ * SUBSCRIBE of three channels answers three confirmations). Inside EXEC's
+ * array it still counts as one element, as in Redis, whose EXEC header
+ * counts commands, not the replies they write.
+ */
+export class ReplySequence {
+  constructor(readonly replies: readonly Reply[]) {}
+}
 
 export const OK = new SimpleReply('OK');
 export const PONG = new SimpleReply('PONG');

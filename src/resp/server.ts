@@ -183,6 +183,8 @@ export class RespServer implements ClientRegistry {
       lastCommand: 'NULL',
       closeAfterReply: false,
       transaction: undefined,
+      subscribedChannels: 0,
+      subscribedPatterns: 0,
     };
     const connection = new Connection(socket, session, services, this.limits, {
       closed: (c) => this.connections.delete(c),

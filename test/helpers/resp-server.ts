@@ -9,6 +9,7 @@ import net from 'node:net';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/cli/config.js';
 import { RuntimeConfig } from '../../src/cli/runtime-config.js';
+import { PubSub } from '../../src/pubsub/broker.js';
 import { buildCommandTable } from '../../src/commands/table.js';
 import { serverStatsFresh, type ServerServices, type ServerStats } from '../../src/commands/types.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
@@ -63,6 +64,7 @@ export async function startRespServer(limits: ProtocolLimits): Promise<InProcess
     cluster: ringOfOneCluster,
     logger,
     commands: buildCommandTable(),
+    pubsub: new PubSub(undefined, logger),
     runtimeConfig: new RuntimeConfig({
       config,
       selfId,

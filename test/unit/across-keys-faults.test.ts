@@ -33,7 +33,7 @@ function contextOn(coordinator: Coordinator, hook: PutHook): CommandContext {
   const session = { r: 2, w: 2, strict: true } as Session;
   const server = { coordinator: hooked, config: { r: 2, w: 2, protoMaxBulkLen: 512 * 1024 * 1024 } } as unknown as ServerServices;
   const execute = () => Promise.reject(new Error('EXEC is not run by these tests'));
-  return { session, server, execute };
+  return { session, server, execute, subscriber: { deliver: () => undefined } };
 }
 
 async function cluster(t: ExecutionContext): Promise<SimCluster> {

@@ -15,8 +15,10 @@ import {
   NULL_ARRAY,
   OK,
   PONG,
+  PushReply,
   QUEUED,
   type Reply,
+  ReplySequence,
   SetReply,
   SimpleReply,
   VerbatimReply,
@@ -190,4 +192,17 @@ test('encoder › errors decode as errors in redis-parser', (t) => {
   const parser = new RedisParser({ returnReply: () => t.fail(), returnError: (e) => decoded.push(e) });
   parser.execute(buffer.take());
   t.deepEqual(decoded.map((e) => e.message), ['WRONGTYPE Operation against a key holding the wrong kind of value', 'ERR a b']);
+});
+
+test('encoder › push › RESP3 writes >, RESP2 an array (Pub/Sub messages, as redis-server 7.0.15)', (t) => {
+  const message = new PushReply(['message', Buffer.from('news'), Buffer.from('hi')]);
+  t.is(encode(message, 3), '>3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n');
+  t.is(encode(message, 2), '*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n');
+  t.is(encode(new PushReply(['unsubscribe', null, 0]), 3), '>3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n');
+});
+
+test('encoder › sequence › replies back to back with no header; inside an array it is one element, as Redis\'s EXEC of a SUBSCRIBE', (t) => {
+  const confirmations = new ReplySequence([new PushReply(['subscribe', 'a', 1]), new PushReply(['subscribe', 'b', 2])]);
+  t.is(encode(confirmations, 2), '*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n');
+  t.is(encode([confirmations], 3), '*1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n');
 });
