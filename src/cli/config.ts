@@ -5,6 +5,7 @@
 // Bad configuration is a ConfigError with a one-line message (exit code 2).
 
 import { readFileSync } from 'node:fs';
+import { parseRedisUrl } from '../migrate/endpoint.js';
 import net from 'node:net';
 import path from 'node:path';
 import { replicatedValueBytesMax } from '../coordinator/coordinator.js';
@@ -100,6 +101,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'tls-ca-cert-file', key: 'tlsCaCertFile', kind: 'string', help: 'the CA certificates (PEM) that client and peer certificates must be signed by' },
   { flag: 'tls-auth-clients', key: 'tlsAuthClients', kind: 'enum', choices: ['yes', 'no', 'optional'], help: 'yes|no|optional: TLS clients must show a certificate signed by --tls-ca-cert-file (default yes, as Redis); optional checks one only if shown' },
   { flag: 'tls-cluster', key: 'tlsCluster', kind: 'enum', choices: yesNo, help: 'yes|no: the peer port speaks only TLS, and each side must show a certificate signed by --tls-ca-cert-file (default no)' },
+  { flag: 'read-through', key: 'readThrough', kind: 'string', help: 'redis://[user:pass@]host:port[/db] of a Redis being migrated from: a key ringkv holds no version of is read there and imported (cut-over; README "Migrating from Redis")' },
   { flag: 'client-output-buffer-limit', key: 'clientOutputBufferLimit', kind: 'string', help: `Redis's "<class> <hard> <soft> <soft-seconds>" …: a subscriber whose unsent output passes hard, or stays past soft that long, is disconnected; only the pubsub class applies (default "${outputLimitsDefaultText}")` },
 ];
 
@@ -276,6 +278,7 @@ function finish(raw: Raw): NodeConfig {
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
     latencyTracking: (raw.latencyTracking as 'yes' | 'no' | undefined) ?? 'yes',
     latencyTrackingInfoPercentiles: percentilesOption((raw.latencyTrackingInfoPercentiles as string | undefined) ?? '50 99 99.9'),
+    readThrough: readThroughOption(raw.readThrough as string | undefined),
     tlsPort: raw.tlsPort as number | undefined,
     tlsCertFile: pathOption(raw.tlsCertFile),
     tlsKeyFile: pathOption(raw.tlsKeyFile),
@@ -287,6 +290,17 @@ function finish(raw: Raw): NodeConfig {
   };
   validate(config);
   return config;
+}
+
+/** The read-through URL, checked as `ringkv migrate --from` checks it. */
+function readThroughOption(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    parseRedisUrl(text);
+  } catch (err) {
+    throw new ConfigError(`--read-through: ${(err as Error).message}`);
+  }
+  return text;
 }
 
 /** A file option, made absolute so that CONFIG GET and the error messages name the file read. */

@@ -12,11 +12,12 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { freshCheckpoint, loadCheckpoint, type Checkpoint } from '../migrate/checkpoint.js';
 import { copyKeyspace } from '../migrate/copier.js';
 import { endpointName, parseRedisUrl, redacted, type RedisEndpoint } from '../migrate/endpoint.js';
+import type { CopyMode } from '../migrate/value-copiers.js';
 import { verifyAll, verifySample, type VerifyReport } from '../migrate/verify.js';
 import { ConfigError } from './config.js';
 import { formatBytes } from './repair.js';
 
-const usageLine = 'ringkv migrate --from redis://[user:password@]host:port[/db] [--to host:port] [-a PASSWORD] [--tls --cacert F [--cert F --key F]] [--rate KEYS/S] [--batch KEYS] [--checkpoint FILE] [--restart] [--verify sample|all|none] [--verify-keys N]';
+const usageLine = 'ringkv migrate --from redis://[user:password@]host:port[/db] [--to host:port] [-a PASSWORD] [--tls --cacert F [--cert F --key F]] [--rate KEYS/S] [--batch KEYS] [--checkpoint FILE] [--restart] [--mode overwrite|missing] [--verify sample|all|none] [--verify-keys N]';
 
 /** Keys read from the source per second by default: a fraction of what one Redis serves, so its clients hardly notice. */
 const rateDefault = 20_000;
@@ -39,9 +40,10 @@ interface MigrateArgs {
   readonly restart: boolean;
   readonly verify: 'sample' | 'all' | 'none';
   readonly verifyKeys: number;
+  readonly mode: CopyMode;
 }
 
-const valueFlags = ['--from', '--to', '-a', '--password', '--cacert', '--cert', '--key', '--rate', '--batch', '--checkpoint', '--verify', '--verify-keys'];
+const valueFlags = ['--from', '--to', '-a', '--password', '--cacert', '--cert', '--key', '--rate', '--batch', '--checkpoint', '--verify', '--verify-keys', '--mode'];
 const switchFlags = ['--tls', '--restart'];
 
 export function parseMigrateArgs(argv: readonly string[]): MigrateArgs {
@@ -82,6 +84,8 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateArgs {
   } : undefined;
   const verify = values.get('--verify') ?? 'sample';
   if (verify !== 'sample' && verify !== 'all' && verify !== 'none') throw new ConfigError(`--verify takes sample, all or none, got '${verify}'`);
+  const mode = values.get('--mode') ?? 'overwrite';
+  if (mode !== 'overwrite' && mode !== 'missing') throw new ConfigError(`--mode takes overwrite or missing, got '${mode}'`);
   return {
     from, fromText, to, password: values.get('-a'), tls,
     rate: positive(values.get('--rate'), '--rate', rateDefault, 10_000_000),
@@ -90,6 +94,7 @@ export function parseMigrateArgs(argv: readonly string[]): MigrateArgs {
     restart: switches.has('--restart'),
     verify,
     verifyKeys: positive(values.get('--verify-keys'), '--verify-keys', verifyKeysDefault, 10_000_000),
+    mode,
   };
 }
 
@@ -168,7 +173,7 @@ async function run(args: MigrateArgs, source: Redis, target: Redis): Promise<num
   let cp: Checkpoint;
   try {
     cp = await copyKeyspace(source, target, start, {
-      batchKeys: args.batch, rateKeysPerSec: args.rate, checkpointFile: args.checkpoint, signal: stop.signal,
+      batchKeys: args.batch, rateKeysPerSec: args.rate, mode: args.mode, checkpointFile: args.checkpoint, signal: stop.signal,
       onBatch: (now) => {
         const seen = copiedCount(now) + skippedCount(now);
         if (seen > bar.getTotal()) bar.setTotal(seen);

@@ -12,7 +12,7 @@ import { localReplica } from '../anti-entropy/local-replica.js';
 import { TreeKeeper } from '../anti-entropy/tree-keeper.js';
 import { buildCommandTable } from '../commands/table.js';
 import { latencyTrackingOf } from '../commands/command-stats.js';
-import { serverStatsFresh, type ClusterInfo, type ServerServices } from '../commands/types.js';
+import { serverStatsFresh, type ClusterInfo, type ReadThroughSource, type ServerServices } from '../commands/types.js';
 import type { ClusterView } from '../coordinator/cluster-view.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { ReplicaService } from '../coordinator/replica-service.js';
@@ -40,6 +40,13 @@ import { PubSub } from '../pubsub/broker.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { tlsSetup, type TlsSetup } from './tls.js';
 
+/** The --read-through source; its Redis client library is loaded only when one is configured. */
+async function openReadThrough(config: NodeConfig, logger: Logger): Promise<ReadThroughSource | undefined> {
+  if (config.readThrough === undefined) return undefined;
+  const [{ RedisReadThrough }, { parseRedisUrl }] = await Promise.all([import('../migrate/read-through.js'), import('../migrate/endpoint.js')]);
+  return new RedisReadThrough(parseRedisUrl(config.readThrough), config.readThrough, logger.child({ component: 'read-through' }));
+}
+
 /** Background read repairs per node; past it repairs are skipped (anti-entropy's job). */
 const readRepairsInFlightMax = 1024;
 
@@ -58,6 +65,7 @@ export class RingkvNode {
     readonly trees: TreeKeeper | undefined,
     readonly antiEntropy: AntiEntropy | undefined,
     readonly ringHandoff: RingHandoff,
+    readonly readThrough: ReadThroughSource | undefined,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
@@ -201,6 +209,7 @@ export class RingkvNode {
       logger: probeLog,
     });
     const stats = serverStatsFresh(Date.now(), { logger: log.child({ component: 'resp' }), latency: latencyTrackingOf(config) });
+    const readThrough = await openReadThrough(config, log);
     const services: ServerServices = {
       coordinator,
       config,
@@ -211,6 +220,7 @@ export class RingkvNode {
       commands: buildCommandTable(),
       pubsub,
       ...(aae === undefined ? {} : { repair: aae.antiEntropy }),
+      ...(readThrough === undefined ? {} : { readThrough }),
       runtimeConfig: new RuntimeConfig({
         config,
         selfId: identity.nodeId,
@@ -239,9 +249,10 @@ export class RingkvNode {
       await transport.close();
       await storage.close();
       await hints?.close();
+      await readThrough?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff);
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff, readThrough);
     log.info({ port: resp.address().port, ...(tls.clients === undefined ? {} : { tlsPort: resp.tlsAddress()!.port }), peerTls: tls.peers !== undefined, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
@@ -259,6 +270,7 @@ export class RingkvNode {
       await runShutdown(
         [
           { name: 'client connections', run: () => this.resp.close() },
+          { name: 'read-through connection', run: async () => this.readThrough?.close() },
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
           { name: 'ring handoff', run: () => this.ringHandoff.stop() },

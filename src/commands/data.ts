@@ -8,7 +8,8 @@ import type { PutResult } from '../coordinator/coordinator.js';
 import type { Mutation } from '../coordinator/versioning.js';
 import { redisTypeOf, typeEntry } from '../crdt/registry.js';
 import { typedValue, type TypedValue } from '../crdt/view.js';
-import { CommandError, type CommandContext } from './types.js';
+import { KeyPresentError } from '../coordinator/errors.js';
+import { CommandError, type CommandContext, type ReadThroughSource } from './types.js';
 
 export type { TypedValue };
 
@@ -35,7 +36,7 @@ export function writeQuorum(ctx: CommandContext): number {
 
 export async function readKey(ctx: CommandContext, key: Buffer): Promise<KeyState> {
   const coordinator = ctx.server.coordinator;
-  const versions = await coordinator.get(key, readQuorum(ctx), ctx.session.strict);
+  const versions = await versionsOf(ctx, key);
   const now = coordinator.now();
   return { versions, current: typedValue(live(versions, now)), context: causalContext(versions), now };
 }
@@ -46,9 +47,43 @@ export async function readKey(ctx: CommandContext, key: Buffer): Promise<KeyStat
  */
 export function readValue(ctx: CommandContext, key: Buffer): TypedValue | undefined | Promise<TypedValue | undefined> {
   const coordinator = ctx.server.coordinator;
-  const versions = coordinator.get(key, readQuorum(ctx), ctx.session.strict);
+  const versions = versionsOf(ctx, key);
   if (versions instanceof Promise) return versions.then((v) => typedValue(live(v, coordinator.now())));
   return typedValue(live(versions, coordinator.now()));
+}
+
+/**
+ * The key's versions read at R; with --read-through, a key ringkv holds no
+ * version of (never written or deleted here) is read from the old Redis and
+ * imported first (migrate/read-through.ts). Synchronous when the read is.
+ */
+function versionsOf(ctx: CommandContext, key: Buffer): Siblings | Promise<Siblings> {
+  const versions = ctx.server.coordinator.get(key, readQuorum(ctx), ctx.session.strict);
+  const source = ctx.server.readThrough;
+  if (source === undefined) return versions;
+  if (versions instanceof Promise) return versions.then((v) => (v.length === 0 ? readThrough(ctx, source, key) : v));
+  return versions.length === 0 ? readThrough(ctx, source, key) : versions;
+}
+
+/**
+ * Imports the old Redis's value of a key ringkv has no version of, and
+ * answers the record that holds it. Written at W=1: the copy is a cache of
+ * what the old Redis still holds, not a client's write. A version that
+ * appeared meanwhile wins (KeyPresentError): the key is read again.
+ */
+async function readThrough(ctx: CommandContext, source: ReadThroughSource, key: Buffer): Promise<Siblings> {
+  const found = await source.fetch(key);
+  if (found === undefined) return [];
+  const coordinator = ctx.server.coordinator;
+  const mutation: Mutation = found.expiresAt === undefined
+    ? { kind: 'value', value: found.value, imported: true }
+    : { kind: 'value', value: found.value, expiresAt: found.expiresAt, imported: true };
+  try {
+    return (await coordinator.put(key, mutation, { w: 1, strict: ctx.session.strict })).stored;
+  } catch (err) {
+    if (err instanceof KeyPresentError) return coordinator.get(key, readQuorum(ctx), ctx.session.strict);
+    throw err;
+  }
 }
 
 /** True when TYPE calls the value a string (a string, or a counter): what string commands act on. */

@@ -46,6 +46,8 @@ export interface NodeConfig {
   latencyTracking: 'yes' | 'no';
   /** Redis's latency-tracking-info-percentiles, normalized ("50 99 99.9"). */
   latencyTrackingInfoPercentiles: string;
+  /** The Redis being migrated from (--read-through), as given; undefined: none. */
+  readThrough: string | undefined;
   /** A second RESP listener speaking TLS (cli/tls.ts); undefined: none. */
   tlsPort: number | undefined;
   tlsCertFile: string | undefined;

@@ -196,6 +196,8 @@ const sections: Record<string, Section> = {
       ['writes_coordinated_as_fallback', s.fallbackCoordinated],
       ...hintLines(ctx),
       ...transferLines(ctx),
+      // --read-through: reads of the old Redis during a cut-over (migrate/read-through.ts).
+      ...(ctx.server.readThrough?.info() ?? []),
       // Whether this node pings members' hosts (off without raw sockets): the host= fields below say 'off' then.
       ['host_probe', ctx.server.cluster.hostProbe()],
       // One line per member, as Redis lists replicas (slave0:ip=…,state=…): its ring state, the detector's verdict and

@@ -10,6 +10,7 @@ import { connectionCommands } from './connection.js';
 import { counterCommands } from './counters.js';
 import { keyCommands } from './keys.js';
 import { lcsCommand } from './lcs.js';
+import { importCommands } from './import.js';
 import { memoryCommands } from './memory.js';
 import { objectCommands } from './object.js';
 import { pubsubCommands } from './pubsub.js';
@@ -86,6 +87,7 @@ const definitions: Record<string, Definition> = {
   object: { syntax: 'ENCODING key|FREQ key|IDLETIME key|REFCOUNT key|HELP', arity: -2, flags: ['readonly'], keys: [2, 2, 1], group: 'generic', summary: 'A container for object introspection commands (IDLETIME counts from the last write).', since: '2.2.3', handler: objectCommands.object, concurrent: true },
   memory: { syntax: 'USAGE key [SAMPLES count]|HELP', arity: -2, flags: ['readonly'], keys: [2, 2, 1], group: 'server', summary: 'The bytes a key\'s record takes as one replica stores it (MEMORY USAGE); MEMORY HELP.', since: '4.0.0', handler: memoryCommands.memory, concurrent: true },
   dump: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'generic', summary: 'Returns a serialized representation of the value stored at a key (ringkv\'s payload, not Redis\'s RDB).', since: '2.6.0', handler: objectCommands.dump, concurrent: true },
+  import: { syntax: 'key value [PXAT unix-time-milliseconds]', arity: -3, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'generic', summary: 'ringkv: writes a value copied from a Redis being migrated, only where the key has no version in ringkv; 1 when written, 0 when not.', since: '0.1.0', handler: importCommands.import },
   restore: { syntax: 'key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]', arity: -4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'generic', summary: 'Creates a key from a ringkv DUMP payload (a Redis RDB payload is refused).', since: '2.6.0', handler: objectCommands.restore },
   wait: { syntax: 'numreplicas timeout', arity: 3, flags: [], group: 'generic', summary: 'Returns W-1 at once: every write was already acknowledged by W replicas.', since: '3.0.0', handler: keyCommands.wait },
   del: { syntax: 'key [key ...]', arity: -2, flags: ['write'], keys: [1, -1, 1], group: 'generic', summary: 'Deletes keys: reads each at R, then writes a tombstone covering what it read.', since: '1.0.0', handler: keyCommands.del },

@@ -215,6 +215,23 @@ export interface ServerServices {
   readonly runtimeConfig: ConfigService;
   /** Subscriptions on this node and publishing across the cluster (pubsub/broker.ts). */
   readonly pubsub: PubSub;
+  /** The Redis being migrated from (--read-through): read when a key has no version in ringkv. */
+  readonly readThrough?: ReadThroughSource;
+}
+
+/** A string key's value in the old Redis, as `--read-through` finds it (migrate/read-through.ts). */
+export interface ReadThroughValue {
+  readonly value: Buffer;
+  /** Absolute expiry, ms since the epoch, from the old Redis's PTTL. */
+  readonly expiresAt?: number;
+}
+
+export interface ReadThroughSource {
+  /** The key's string value in the old Redis; undefined when it has none (or holds another type). Rejects with a CommandError when it cannot be asked. */
+  fetch(key: Buffer): Promise<ReadThroughValue | undefined>;
+  /** INFO lines: reads through, values imported, misses, failures. */
+  info(): [string, number | string][];
+  close(): Promise<void>;
 }
 
 /** The node's options at run time, as CONFIG GET, SET and REWRITE see them. */

@@ -24,7 +24,7 @@ import { tokenOf } from '../storage/keys.js';
 import type { Storage } from '../storage/storage.js';
 import type { ClusterView } from './cluster-view.js';
 import {
-  ClusterUnavailableError, HintsOffError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
+  ClusterUnavailableError, HintsOffError, KeyPresentError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
 } from './errors.js';
 import { frameBytesMax } from '../peer/frame.js';
 import { callQuorum } from './quorum-call.js';
@@ -259,6 +259,7 @@ export class Coordinator {
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storage.update(key, token, (current) => {
+        if (mutation.kind === 'value' && mutation.imported === true && current.length > 0) throw new KeyPresentError();
         const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
         const next = foldVersions(current, [version]);
         this.checkSiblingLimit(key, current, next);
@@ -585,6 +586,7 @@ export class Coordinator {
     const others = this.view.fallbacks(key, token, primaries.length).filter((id) => id !== this.selfId);
     const holders = [this.selfId, ...others].slice(0, primaries.length);
     const current = this.localVersions(key, token);
+    if (mutation.kind === 'value' && mutation.imported === true && current.length > 0) throw new KeyPresentError();
     // Its hints go home and are dropped: this node's view of the key may lack its own earlier updates.
     const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { freshRun: true });
     const next = foldVersions(current, [version]);

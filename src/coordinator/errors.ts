@@ -48,6 +48,19 @@ export class ValueTooLargeError extends Error {
  * This node has not heard its cluster yet (just started, seeds unreachable):
  * it knows too little of the ring to count a quorum, so it serves none.
  */
+/**
+ * An import (a value copied from a Redis being migrated: IMPORT, read-through)
+ * met a key this coordinator already holds a version of, live or deleted:
+ * whatever ringkv holds is newer than the old Redis's copy, so nothing is written.
+ */
+export class KeyPresentError extends Error {
+  readonly code = 'KEY_PRESENT';
+  constructor() {
+    super('the key already has a version in ringkv; the import is not written');
+    this.name = 'KeyPresentError';
+  }
+}
+
 export class NotJoinedError extends Error {
   readonly code = 'NOT_JOINED';
   constructor() {

@@ -7,7 +7,7 @@ import { actorBytesMax, decodeSiblings, encodeSiblings } from '../clock/record-c
 import type { ClockEntry, Sibling, VClock } from '../clock/types.js';
 import { CodecError, decodeControl, encodeControl } from '../peer/codec.js';
 import { isValidClock } from '../clock/vclock.js';
-import { NotReplicaError, QuorumError, RecordTooLargeError, SiblingLimitError } from './errors.js';
+import { KeyPresentError, NotReplicaError, QuorumError, RecordTooLargeError, SiblingLimitError } from './errors.js';
 import type { Mutation } from './versioning.js';
 import { TypeOperationError, typeOperationErrorCodes, type TypeOperationErrorCode } from '../crdt/operation.js';
 import type { TypeName } from '../crdt/kind.js';
@@ -63,6 +63,8 @@ interface WireCoordinatePut {
   /** An operation (Mutation 'operate'). */
   o?: Buffer;
   i?: Buffer;
+  /** An import (Mutation 'value' imported): written only where no version is held. */
+  m?: true;
 }
 
 function clockToWire(clock: VClock): WireClock {
@@ -93,6 +95,7 @@ export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
     wire.v = mutation.value;
     if (mutation.expiresAt !== undefined) wire.x = mutation.expiresAt;
     if (mutation.type !== undefined) wire.t = mutation.type;
+    if (mutation.imported === true) wire.m = true;
   }
   if (request.context !== undefined) wire.c = clockToWire(request.context);
   if (request.strict === true) wire.s = true;
@@ -109,7 +112,8 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
   else if (Buffer.isBuffer(wire.o)) mutation = { kind: 'operate', type: wireType(wire.t), operation: wire.o };
   else if (Buffer.isBuffer(wire.v)) {
     if (wire.x !== undefined && (typeof wire.x !== 'number' || !Number.isInteger(wire.x) || wire.x < 0 || wire.x > expiresAtMsMax)) throw new CodecError('bad coordinate-put expiry');
-    const value = { kind: 'value' as const, value: wire.v, ...(wire.x === undefined ? {} : { expiresAt: wire.x }) };
+    if (wire.m !== undefined && wire.m !== true) throw new CodecError('bad coordinate-put import flag');
+    const value = { kind: 'value' as const, value: wire.v, ...(wire.x === undefined ? {} : { expiresAt: wire.x }), ...(wire.m === true ? { imported: true } : {}) };
     mutation = wire.t === undefined ? value : { ...value, type: wireType(wire.t) };
   } else throw new CodecError('coordinate-put without value');
   if (wire.s !== undefined && wire.s !== true) throw new CodecError('bad coordinate-put strict flag');
@@ -128,6 +132,7 @@ type WirePutReply =
   | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number }
   | { ok: false; code: 'RECORD_TOO_LARGE'; bytes: number; limit: number }
   | { ok: false; code: 'NOT_REPLICA'; node: string }
+  | { ok: false; code: 'KEY_PRESENT' }
   | { ok: false; code: 'CONTEXT'; reason: ContextErrorCode; message: string };
 
 export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; version: Sibling; hintedOnly?: boolean } | Error): Buffer {
@@ -141,6 +146,7 @@ export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; 
   if (outcome instanceof RecordTooLargeError) return encodeControl({ ok: false, code: 'RECORD_TOO_LARGE', bytes: outcome.bytes, limit: outcome.limit });
   if (outcome instanceof ContextError) return encodeControl({ ok: false, code: 'CONTEXT', reason: outcome.code, message: outcome.message });
   if (outcome instanceof NotReplicaError) return encodeControl({ ok: false, code: 'NOT_REPLICA', node: outcome.nodeId });
+  if (outcome instanceof KeyPresentError) return encodeControl({ ok: false, code: 'KEY_PRESENT' });
   if (outcome instanceof Error) throw outcome;
   const reply = { ok: true, s: encodeSiblings(outcome.stored), v: encodeSiblings([outcome.version]) };
   return encodeControl(outcome.hintedOnly === true ? { ...reply, h: true } : reply);
@@ -182,6 +188,8 @@ function typedFailure(wire: WirePutReply | undefined): Error | undefined {
       return typeOperationErrorCodes.includes(wire.reason) && typeof wire.message === 'string' ? new TypeOperationError(wire.reason, wire.message) : undefined;
     case 'NOT_REPLICA':
       return typeof wire.node === 'string' ? new NotReplicaError(wire.node) : undefined;
+    case 'KEY_PRESENT':
+      return new KeyPresentError();
     default:
       return undefined;
   }

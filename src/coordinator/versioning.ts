@@ -35,10 +35,19 @@ type StoredType = Exclude<TypeName, 'string'>;
 
 export type Mutation =
   /** A whole value: a string, or (with `type`) a convergent type's encoded state (EXPIRE of a counter keeps it one). */
-  | { readonly kind: 'value'; readonly value: Buffer; readonly expiresAt?: number; readonly type?: StoredType }
+  /**
+   * `imported`: a value copied from a Redis being migrated (IMPORT,
+   * read-through), written only where the coordinator holds no version of the
+   * key, and stamped with importedTimestamp so that a ringkv write concurrent
+   * with it wins GET's choice while both stand.
+   */
+  | { readonly kind: 'value'; readonly value: Buffer; readonly expiresAt?: number; readonly type?: StoredType; readonly imported?: boolean }
   | { readonly kind: 'delete' }
   /** An operation on a convergent type, applied to the coordinator's record (crdt/registry.ts apply); the key's expiry is kept. */
   | { readonly kind: 'operate'; readonly type: StoredType; readonly operation: Buffer };
+
+/** An imported version's timestamp: older than any write made through ringkv, which GET's deterministic choice then prefers. */
+export const importedTimestamp = 0;
 
 /** How the version is minted: `freshRun` when this coordinator's record may lack its own earlier updates (a fallback's hints). */
 export interface MintOptions {
@@ -73,7 +82,7 @@ export function newVersion(
   if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
     return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };
   }
-  const version: Sibling = { value: mutation.value, dot, past, timestamp: nowMs };
+  const version: Sibling = { value: mutation.value, dot, past, timestamp: mutation.imported === true ? importedTimestamp : nowMs };
   if (mutation.expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = mutation.expiresAt;
   if (mutation.type !== undefined) (version as { type?: StoredType }).type = mutation.type;
   return version;

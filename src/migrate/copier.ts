@@ -11,13 +11,15 @@
 import type { Redis } from 'ioredis';
 import { saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { TokenBucket } from './token-bucket.js';
-import { valueCopiers, type Write } from './value-copiers.js';
+import { valueCopiers, type CopyMode, type Write } from './value-copiers.js';
 
 export interface CopyOptions {
   /** SCAN's COUNT: keys per batch (about: SCAN's count is a hint). */
   readonly batchKeys: number;
   /** Keys read from the source per second at most. */
   readonly rateKeysPerSec: number;
+  /** SET over whatever ringkv holds, or IMPORT only where it holds nothing (value-copiers.ts). */
+  readonly mode: CopyMode;
   readonly checkpointFile: string;
   /** Called after every batch with the counts so far. */
   readonly onBatch?: (cp: Checkpoint) => void;
@@ -42,6 +44,7 @@ export const skipReasons = {
   vanished: 'deleted or expired before it was read',
   changed: 'changed type or was deleted during the copy',
   unsupportedType: 'a type ringkv does not hold',
+  present: 'already in ringkv (written or deleted there since clients moved)',
 } as const;
 
 /** Copies from `cp.cursor` to the end of the keyspace; resolves with the final checkpoint (done, or stopped by the signal). */
@@ -54,7 +57,7 @@ export async function copyKeyspace(source: Redis, target: Redis, start: Checkpoi
     if (options.signal?.aborted === true) return cp;
     const batchStartMs = now();
     const [nextCursor, keys] = await source.scanBuffer(cp.cursor, 'COUNT', options.batchKeys);
-    const counts = await copyBatch(source, target, keys);
+    const counts = await copyBatch(source, target, keys, options.mode);
     const copied = { ...cp.copied };
     for (const [type, n] of Object.entries(counts.copied)) copied[type] = (copied[type] ?? 0) + n;
     const skipped = { ...cp.skipped };
@@ -75,7 +78,7 @@ interface BatchCounts {
   bytes: number;
 }
 
-async function copyBatch(source: Redis, target: Redis, keys: Buffer[]): Promise<BatchCounts> {
+async function copyBatch(source: Redis, target: Redis, keys: Buffer[], mode: CopyMode): Promise<BatchCounts> {
   const counts: BatchCounts = { copied: {}, skipped: {}, bytes: 0 };
   if (keys.length === 0) return counts;
   // One round trip for what each key is and how long it has left.
@@ -103,24 +106,34 @@ async function copyBatch(source: Redis, target: Redis, keys: Buffer[]): Promise<
   const values = await reads.exec();
   if (values === null) throw new MigrateError('the source closed the connection while the values were read');
   const writes: Write[] = [];
+  const types: string[] = [];
   for (let i = 0; i < plan.length; i++) {
     const { key, type, pttl } = plan[i]!;
     const [err, value] = values[i]!;
-    const write = err === null ? valueCopiers[type]!.write(key, value, pttl) : undefined;
+    const write = err === null ? valueCopiers[type]!.write(key, value, pttl, mode) : undefined;
     if (write === undefined) {
       bump(counts.skipped, skipReasons.changed);
       continue;
     }
     writes.push(write);
-    bump(counts.copied, type);
-    counts.bytes += write.bytes;
+    types.push(type);
   }
-  if (writes.length > 0) await writeWithRetries(target, writes);
+  if (writes.length === 0) return counts;
+  const replies = await writeWithRetries(target, writes);
+  for (let i = 0; i < writes.length; i++) {
+    // IMPORT answers 0 where ringkv already held a version: written or deleted there, so newer than this copy.
+    if (mode === 'missing' && replies[i] === 0) {
+      bump(counts.skipped, skipReasons.present);
+      continue;
+    }
+    bump(counts.copied, types[i]!);
+    counts.bytes += writes[i]!.bytes;
+  }
   return counts;
 }
 
 /** The target may refuse a batch for a moment (a node restarting): the same writes are sent again, then the copy stops. */
-async function writeWithRetries(target: Redis, writes: readonly Write[]): Promise<void> {
+async function writeWithRetries(target: Redis, writes: readonly Write[]): Promise<unknown[]> {
   let lastError = '';
   for (let attempt = 0; attempt < batchAttemptsMax; attempt++) {
     if (attempt > 0) await abortableSleep(retryBackoffMsFirst * 2 ** (attempt - 1), undefined);
@@ -128,7 +141,7 @@ async function writeWithRetries(target: Redis, writes: readonly Write[]): Promis
     for (const write of writes) write.send(pipeline);
     const replies = await pipeline.exec().catch((err: Error) => [[err, null]] as [Error | null, unknown][]);
     const failed = replies?.find(([err]) => err !== null);
-    if (replies !== null && failed === undefined) return;
+    if (replies !== null && failed === undefined) return replies.map(([, reply]) => reply);
     lastError = failed?.[0]?.message ?? 'the target closed the connection';
   }
   throw new MigrateError(`the target refused a batch ${batchAttemptsMax} times; last: ${lastError}`);

@@ -13,19 +13,31 @@ export interface Write {
   readonly bytes: number;
 }
 
+/**
+ * How a copied value is written: `overwrite` with SET (a copy made before
+ * clients move), or `missing` with ringkv's IMPORT, written only where ringkv
+ * holds no version of the key (a copy running after clients moved, beside
+ * --read-through: a key they wrote or deleted through ringkv is newer).
+ */
+export type CopyMode = 'overwrite' | 'missing';
+
 export interface ValueCopier {
   read(source: ChainableCommander, key: Buffer): void;
   /** The write of the value read, or undefined when the reply shows the key changed since its TYPE was read. */
-  write(key: Buffer, reply: unknown, pttl: number): Write | undefined;
+  write(key: Buffer, reply: unknown, pttl: number, mode: CopyMode): Write | undefined;
 }
 
 const stringCopier: ValueCopier = {
   read(source, key) {
     source.getBuffer(key);
   },
-  write(key, reply, pttl) {
+  write(key, reply, pttl, mode) {
     if (!Buffer.isBuffer(reply)) return undefined;
     // PTTL -1: no expiry. A key due to expire in under a millisecond is written with 1 ms left rather than forever.
+    if (mode === 'missing') {
+      const args: (Buffer | string)[] = pttl >= 0 ? [key, reply, 'PXAT', String(Date.now() + Math.max(1, pttl))] : [key, reply];
+      return { send: (target) => void target.call('IMPORT', ...args), bytes: reply.length };
+    }
     const send = pttl >= 0
       ? (target: ChainableCommander) => void target.set(key, reply, 'PX', Math.max(1, pttl))
       : (target: ChainableCommander) => void target.set(key, reply);
