@@ -144,6 +144,9 @@ const ringkvMutable: Record<string, Parameter['parse']> = {
     if (given !== 'yes' && given !== 'no') throw new Refusal("argument must be 'yes' or 'no'");
     return { latencyTracking: given };
   },
+  // Redis's names and ranges (ringkv bounds slowlog-max-len: config.ts); SLOWLOG reads them at each command.
+  'slowlog-log-slower-than': integerOption('slowlog-log-slower-than', 'slowlogLogSlowerThan'),
+  'slowlog-max-len': integerOption('slowlog-max-len', 'slowlogMaxLen'),
   'latency-tracking-info-percentiles': (value) => {
     const parsed = parsePercentiles(value);
     if (typeof parsed === 'string') throw new Refusal(parsed);

@@ -60,6 +60,8 @@ interface Slot {
   spec: CommandSpec | undefined;
   /** When its handler started (performance.now()). */
   startedAtMs: number;
+  /** The command's arguments while it runs, for SLOWLOG. */
+  args: Buffer[] | undefined;
 }
 
 interface Deferred {
@@ -193,7 +195,7 @@ export class Connection implements CommandContext {
 
   private dispatch(args: Buffer[]): void {
     const server = this.server;
-    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0 };
+    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0, args: undefined };
     this.slots.push(slot);
     const spec = lookupCommand(server.commands, args[0]!);
     const refusal = spec === undefined ? unknownCommand(args) : this.refusal(spec, args);
@@ -238,18 +240,20 @@ export class Connection implements CommandContext {
     try {
       result = spec.handler(this, args);
     } catch (err) {
-      return Promise.resolve(this.called(spec, this.failure(err), startedAtMs));
+      return Promise.resolve(this.called(spec, args, this.failure(err), startedAtMs));
     }
-    if (!(result instanceof Promise)) return Promise.resolve(this.called(spec, result, startedAtMs));
+    if (!(result instanceof Promise)) return Promise.resolve(this.called(spec, args, result, startedAtMs));
     return result.then(
-      (reply) => this.called(spec, reply, startedAtMs),
-      (err) => this.called(spec, this.failure(err), startedAtMs),
+      (reply) => this.called(spec, args, reply, startedAtMs),
+      (err) => this.called(spec, args, this.failure(err), startedAtMs),
     );
   }
 
-  /** Counts a call of `spec` that replied `reply` (commandstats, errorstats, latencystats); returns the reply. */
-  private called(spec: CommandSpec, reply: Reply, startedAtMs: number): Reply {
-    this.server.stats.commands.called(spec, reply, performance.now() - startedAtMs);
+  /** Counts a call of `spec` that replied `reply` (commandstats, errorstats, latencystats, SLOWLOG); returns the reply. */
+  private called(spec: CommandSpec, args: Buffer[], reply: Reply, startedAtMs: number): Reply {
+    const ms = performance.now() - startedAtMs;
+    this.server.stats.commands.called(spec, reply, ms);
+    this.server.stats.slowlog.consider(spec, args, ms, this.session);
     return reply;
   }
 
@@ -279,6 +283,7 @@ export class Connection implements CommandContext {
 
   private run(spec: CommandSpec, args: Buffer[], slot: Slot, barrier: boolean): void {
     slot.spec = spec;
+    slot.args = args;
     slot.startedAtMs = performance.now();
     let result: Reply | Promise<Reply>;
     try {
@@ -304,7 +309,8 @@ export class Connection implements CommandContext {
   }
 
   private complete(slot: Slot, reply: Reply, async: boolean): void {
-    if (slot.spec !== undefined) this.called(slot.spec, reply, slot.startedAtMs);
+    if (slot.spec !== undefined) this.called(slot.spec, slot.args!, reply, slot.startedAtMs);
+    slot.args = undefined;
     slot.reply = reply;
     slot.protocol = this.session.protocol;
     slot.done = true;
@@ -335,7 +341,7 @@ export class Connection implements CommandContext {
     }
     const reply = new ErrorReply(`ERR ${err.message}`);
     this.server.stats.commands.errorReplied(reply.message);
-    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0 });
+    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, args: undefined });
     this.stopReading();
     this.markDirty();
   }
