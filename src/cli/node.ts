@@ -35,6 +35,9 @@ import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
+import { buildMetrics } from '../metrics/registry.js';
+import { MetricsServer } from '../metrics/server.js';
+import { ringkvVersion } from '../commands/server.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { RuntimeConfig } from './runtime-config.js';
 
@@ -56,6 +59,8 @@ export class RingkvNode {
     readonly trees: TreeKeeper | undefined,
     readonly antiEntropy: AntiEntropy | undefined,
     readonly ringHandoff: RingHandoff,
+    /** The Prometheus endpoint; undefined without --metrics-port. */
+    readonly metrics: MetricsServer | undefined,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
@@ -187,7 +192,8 @@ export class RingkvNode {
       hosts: () => membership.members().map((m) => m.host),
       logger: probeLog,
     });
-    const stats = serverStatsFresh(Date.now(), { logger: log.child({ component: 'resp' }), latency: latencyTrackingOf(config) });
+    // The slowlog reads its two options from the configuration itself, which CONFIG SET changes in place.
+    const stats = serverStatsFresh(Date.now(), { logger: log.child({ component: 'resp' }), latency: latencyTrackingOf(config), slowlog: config });
     const services: ServerServices = {
       coordinator,
       config,
@@ -206,6 +212,7 @@ export class RingkvNode {
         setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
       }),
     };
+    const metrics = config.metricsPort === undefined ? undefined : startMetrics(config, identity.nodeId, services, storage, hints, aae, ringHandoff, log);
     membership.start();
     ringHandoff.start();
     coordinator.collector.start();
@@ -213,8 +220,10 @@ export class RingkvNode {
     hostProber.start();
     aae?.antiEntropy.start();
     try {
+      await metrics?.listen(config.bind, config.metricsPort!);
       await resp.listen(services);
     } catch (err) {
+      await metrics?.close();
       await ringHandoff.stop();
       await aae?.antiEntropy.stop();
       await aae?.trees.stop();
@@ -227,8 +236,8 @@ export class RingkvNode {
       await hints?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff);
-    log.info({ port: resp.address().port, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff, metrics);
+    log.info({ port: resp.address().port, peerPort, ...(metrics === undefined ? {} : { metricsPort: metrics.address().port }), dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
 
@@ -245,6 +254,7 @@ export class RingkvNode {
       await runShutdown(
         [
           { name: 'client connections', run: () => this.resp.close() },
+          { name: 'metrics endpoint', run: async () => this.metrics?.close() },
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
           { name: 'ring handoff', run: () => this.ringHandoff.stop() },
@@ -456,6 +466,33 @@ async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logg
     await transport.close();
   }
   throw new ConfigError(`--replace ${id}: cannot learn its tokens (${lastError})`);
+}
+
+/**
+ * The Prometheus registry over the node's own counters (metrics/registry.ts),
+ * its latency histogram fed by the command stats, and the endpoint serving
+ * it (not yet listening).
+ */
+function startMetrics(
+  config: NodeConfig, nodeId: string, services: ServerServices, storage: LevelStorage, hints: LevelHintStore | undefined,
+  aae: { trees: TreeKeeper; antiEntropy: AntiEntropy } | undefined, ringHandoff: RingHandoff, log: Logger,
+): MetricsServer {
+  const { registry, latency } = buildMetrics({
+    nodeId,
+    version: ringkvVersion,
+    clusterName: config.clusterName,
+    server: services.stats,
+    clients: services.clients,
+    coordinator: { stats: services.coordinator.stats, collected: () => services.coordinator.collector.stats.collected },
+    ...(hints === undefined ? {} : { hints }),
+    ...(aae === undefined ? {} : { antiEntropy: { stats: aae.antiEntropy.stats, trees: () => aae.trees.treeIds().length } }),
+    ringTransfer: { stats: ringHandoff.stats, progress: () => ringHandoff.progress() },
+    members: () => services.cluster.members(),
+    storage,
+    diskDirs: { records: `${config.dataDir}/records`, hints: `${config.dataDir}/hints` },
+  });
+  services.stats.commands.observeLatencies(latency);
+  return new MetricsServer(registry, log.child({ component: 'metrics' }));
 }
 
 /** Records read to estimate the mean record size for RING PLAN's bytes estimate. */
