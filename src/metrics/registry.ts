@@ -5,7 +5,8 @@
 // on the request path. The one thing observed per request is the latency
 // histogram per command, fed where INFO latencystats records (commands/
 // command-stats.ts) — a histogram cannot be rebuilt from the HDR histograms
-// INFO keeps, and Prometheus needs fixed buckets to sum across nodes.
+// INFO keeps, and Prometheus needs fixed buckets to sum across nodes; it keeps
+// plain bucket counts (latency-histogram.ts says why not prom-client's).
 //
 // Names follow Prometheus's conventions (https://prometheus.io/docs/practices/naming/):
 // a ringkv_ prefix, the unit last (_seconds, _bytes), _total on counters.
@@ -16,12 +17,13 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type LabelValues } from 'prom-client';
 import type { CommandStats, LatencyObserver } from '../commands/command-stats.js';
 import type { ClientRegistry, MemberInfo, ServerStats } from '../commands/types.js';
 import type { CoordinatorStats } from '../coordinator/coordinator.js';
 import type { HandoffProgress } from '../hints/ring-handoff.js';
 import type { KeyspaceCounts } from '../storage/keyspace-tally.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 /**
  * Latency buckets, seconds: 50 µs (a GET served from the record cache) to
@@ -116,7 +118,7 @@ export function buildMetrics(sources: MetricSources): NodeMetrics {
     name: 'ringkv_info', help: 'Always 1; the labels name the node, its cluster and the ringkv version', labelNames: ['node', 'cluster', 'version'], registers: [registry],
   }).set({ node: sources.nodeId, cluster: sources.clusterName, version: sources.version }, 1);
   commandMetrics(registry, sources);
-  const latency = latencyHistogram(registry);
+  const latency = commandLatencyHistogram(registry);
   coordinatorMetrics(registry, sources);
   hintMetrics(registry, sources);
   antiEntropyMetrics(registry, sources);
@@ -144,21 +146,13 @@ function commandMetrics(registry: Registry, sources: MetricSources): void {
   scrapedCounter(registry, 'ringkv_slowlog_entries_total', 'Commands ever logged to SLOWLOG (its next entry id)', [], () => one(sources.server.slowlog.entriesLogged));
 }
 
-function latencyHistogram(registry: Registry): LatencyObserver {
-  const histogram = new Histogram({
-    name: 'ringkv_command_duration_seconds',
-    help: 'Time from a command\'s start to its reply, per command (a quorum operation includes its wait for the replicas)',
-    labelNames: ['command'],
-    buckets: [...commandDurationBucketsSeconds],
-    registers: [registry],
-  });
-  return {
-    forCommand: (command) => {
-      const child = histogram.labels({ command });
-      return (seconds) => child.observe(seconds);
-    },
-    reset: () => histogram.reset(),
-  };
+/** ringkv_command_duration_seconds, registered in `registry`, as the observer CommandStats feeds. */
+export function commandLatencyHistogram(registry: Registry): LatencyObserver {
+  return new LatencyHistogram(
+    'ringkv_command_duration_seconds',
+    'Time from a command\'s start to its reply, per command (a quorum operation includes its wait for the replicas)',
+    commandDurationBucketsSeconds,
+  ).register(registry);
 }
 
 function coordinatorMetrics(registry: Registry, sources: MetricSources): void {
@@ -216,12 +210,12 @@ function ringMetrics(registry: Registry, sources: MetricSources): void {
     () => sources.members().map((m): [Labels, number] => [{ member: m.id }, m.phi]));
   scrapedGauge(registry, 'ringkv_member_ownership_ratio', 'Per member: the share of the key space it replicates (effective ownership, 0..1)', ['member'],
     () => sources.members().map((m): [Labels, number] => [{ member: m.id }, m.ownership]));
-  const t = sources.ringTransfer.stats;
+  const t = () => sources.ringTransfer.stats;
   scrapedCounter(registry, 'ringkv_ring_transfer_records_total', 'Records streamed by ring changes (join, leave), sent and received', ['direction'],
-    () => [[{ direction: 'sent' }, t.recordsSent], [{ direction: 'received' }, t.recordsReceived]]);
+    () => [[{ direction: 'sent' }, t().recordsSent], [{ direction: 'received' }, t().recordsReceived]]);
   scrapedCounter(registry, 'ringkv_ring_transfer_bytes_total', 'Bytes streamed by ring changes (join, leave), sent and received', ['direction'],
-    () => [[{ direction: 'sent' }, t.bytesSent], [{ direction: 'received' }, t.bytesReceived]]);
-  scrapedCounter(registry, 'ringkv_ring_transfer_cleaned_records_total', 'Records dropped by cleanup after a ring change (no longer replicated here)', [], () => one(t.recordsCleaned));
+    () => [[{ direction: 'sent' }, t().bytesSent], [{ direction: 'received' }, t().bytesReceived]]);
+  scrapedCounter(registry, 'ringkv_ring_transfer_cleaned_records_total', 'Records dropped by cleanup after a ring change (no longer replicated here)', [], () => one(t().recordsCleaned));
   scrapedGauge(registry, 'ringkv_ring_transfer_active', 'This node\'s ring transfer under way: 1 for the operation and phase running, none when idle', ['operation', 'phase'], () => {
     const p = sources.ringTransfer.progress();
     if (p.operation === undefined || p.phase === undefined || p.phase === 'done' || p.phase === 'failed') return [];
