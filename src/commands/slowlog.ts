@@ -188,7 +188,7 @@ function slowlog(ctx: CommandContext, args: Buffer[]): Reply {
   switch (sub) {
     case 'get': {
       // slowlog|get has arity -2; more than one count reaches the handler, which Redis answers with its subcommand syntax error.
-      if (args.length > 3) throw new CommandError("ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.");
+      if (args.length > 3) throw new CommandError(`ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8')}'. Try SLOWLOG HELP.`);
       let count = getCountDefault;
       if (args.length === 3) {
         const n = parseInteger(args[2]!);
