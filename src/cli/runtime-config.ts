@@ -3,8 +3,9 @@
 // (config.ts), so a name, a range or a file key is written once.
 //
 // Names: Redis's where Redis has the option (port, bind, dir, requirepass,
-// maxclients, proto-max-bulk-len, loglevel, latency-tracking and
-// latency-tracking-info-percentiles, the last two also ringkv's flag names),
+// maxclients, proto-max-bulk-len, loglevel, latency-tracking,
+// latency-tracking-info-percentiles, slowlog-log-slower-than and
+// slowlog-max-len, the last four also ringkv's flag names),
 // ringkv's flag names otherwise
 // (`ringkv help`). CONFIG GET also lists the Redis options whose value is
 // fixed in ringkv (databases 1, save "", appendonly no, …), as tools read them.
