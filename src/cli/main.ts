@@ -29,6 +29,7 @@ async function start(argv: string[]): Promise<void> {
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'IDENTITY_CONFLICT' || code === 'IDENTITY_INVALID' || code === 'IDENTITY_CORRUPT') {
       throw new ConfigError((err as Error).message);
     }
+    if (err instanceof ConfigError) throw err;
     logger.fatal({ err }, 'node failed to start');
     process.exit(1);
   }
