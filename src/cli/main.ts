@@ -18,7 +18,7 @@ const exitConfig = 2;
 
 async function start(argv: string[]): Promise<void> {
   const config = resolveConfig(argv);
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const logger = await createLogger({ level: config.logLevel, format: config.logFormat });
   // From here a crash is one fatal log record with its stack (logs/logger.ts), not a trace on stderr.
   logCrashes(logger);
   let node: RingkvNode;

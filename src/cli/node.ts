@@ -35,8 +35,7 @@ import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
-import { buildMetrics } from '../metrics/registry.js';
-import { MetricsServer } from '../metrics/server.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { ringkvVersion } from '../commands/server.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { RuntimeConfig } from './runtime-config.js';
@@ -212,7 +211,7 @@ export class RingkvNode {
         setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
       }),
     };
-    const metrics = config.metricsPort === undefined ? undefined : startMetrics(config, identity.nodeId, services, storage, hints, aae, ringHandoff, log);
+    const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, identity.nodeId, services, storage, hints, aae, ringHandoff, log);
     membership.start();
     ringHandoff.start();
     coordinator.collector.start();
@@ -473,10 +472,12 @@ async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logg
  * its latency histogram fed by the command stats, and the endpoint serving
  * it (not yet listening).
  */
-function startMetrics(
+async function startMetrics(
   config: NodeConfig, nodeId: string, services: ServerServices, storage: LevelStorage, hints: LevelHintStore | undefined,
   aae: { trees: TreeKeeper; antiEntropy: AntiEntropy } | undefined, ringHandoff: RingHandoff, log: Logger,
-): MetricsServer {
+): Promise<MetricsServer> {
+  // Loaded only with --metrics-port: a node without the endpoint, and every other ringkv command, skips prom-client's modules.
+  const [{ buildMetrics }, { MetricsServer }] = await Promise.all([import('../metrics/registry.js'), import('../metrics/server.js')]);
   const { registry, latency } = buildMetrics({
     nodeId,
     version: ringkvVersion,

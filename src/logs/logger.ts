@@ -13,16 +13,17 @@
 // pipeline splits into unrelated lines.
 
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 
 export type LogFormat = 'json' | 'pretty';
 
 /** Node's exit code for an uncaught exception. */
 export const crashExitCode = 1;
 
-export function createLogger(options: { level: string; format: LogFormat }): Logger {
+/** pino-pretty is loaded only for the pretty format: every other start, and every other ringkv command, skips its modules. */
+export async function createLogger(options: { level: string; format: LogFormat }): Promise<Logger> {
   const settings = { level: options.level, base: { pid: process.pid } };
   if (options.format === 'json') return pino(settings);
+  const { default: pretty } = await import('pino-pretty');
   return pino(settings, pretty({
     sync: true,
     colorize: process.stdout.isTTY === true,

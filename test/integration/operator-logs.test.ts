@@ -73,7 +73,12 @@ test('a run of quorum failures is one warn line, and its end one info line; a de
   t.is(again.length, 1);
   t.is(again[0]!.failures, 50);
   // Over those seconds n1 redialed n3's dead address many times, and logged it once.
-  t.is(records(nodes[0]!, /^peer unreachable/).filter((r) => r.peer === seeds[2] && (r.time as number) >= killedAtMs).length, 1);
+  // (One line at most since the kill: under load a dial may already have failed before it, and then nothing changed.)
+  const aboutN3 = (msg: RegExp) => records(nodes[0]!, msg).filter((r) => r.peer === seeds[2]);
+  t.true(aboutN3(/^peer unreachable/).filter((r) => (r.time as number) >= killedAtMs).length <= 1);
+  t.true(aboutN3(/^peer unreachable/).length >= 1);
+  // Once per change: unreachable and reachable-again lines alternate, so the first never outnumber the second by more than one.
+  t.true(aboutN3(/^peer unreachable/).length <= aboutN3(/^peer reachable again/).length + 1);
   t.is(records(nodes[0]!, /^member down/).length, 1);
 });
 
