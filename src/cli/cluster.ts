@@ -58,12 +58,14 @@ export async function runCluster(argv: string[]): Promise<void> {
   const basePort = integerFlag(flags, 'base-port', 1, portMax - peerPortOffset - count + 1, 7001);
   const dataRoot = path.resolve(flags.get('data') ?? 'data');
   const shared: string[] = [];
-  for (const [flag, value] of flags) if (passThrough.has(flag) && flag !== 'data') shared.push(`--${flag}`, value);
+  for (const [flag, value] of flags) if (passThrough.has(flag) && flag !== 'data' && flag !== 'metrics-port') shared.push(`--${flag}`, value);
+  // Like --base-port, a base: node i serves its metrics at --metrics-port + i - 1 (one port cannot serve K processes).
+  const metricsBase = flags.has('metrics-port') ? integerFlag(flags, 'metrics-port', 1, portMax - count + 1) : undefined;
   // The nodes inherit this environment, so RINGKV_BIND and RINGKV_ADVERTISE_HOST count here as they will there.
   const host = resolveAdvertiseHost(shared, process.env);
   const seeds = Array.from({ length: count }, (_, i) => `${host}:${basePort + peerPortOffset + i}`).join(',');
   const nodeArgs = (i: number) => ['--node-id', `node-${i + 1}`, '--port', String(basePort + i), '--peer-port', String(basePort + peerPortOffset + i),
-    '--data', path.join(dataRoot, `node-${i + 1}`), '--seeds', seeds, ...shared];
+    '--data', path.join(dataRoot, `node-${i + 1}`), '--seeds', seeds, ...(metricsBase === undefined ? [] : ['--metrics-port', String(metricsBase + i)]), ...shared];
   // Resolved once here as node 1 will resolve it: a bad option (or a wildcard
   // --bind without --advertise-host) is one line and exit code 2 before
   // anything starts, rather than K nodes each failing with the same message.

@@ -18,6 +18,7 @@ import {
 import { formatPercentiles, parsePercentiles } from '../commands/command-stats.js';
 import type { NodeConfig } from '../commands/node-config.js';
 import { formatOutputLimits, outputLimitsDefault, outputLimitsDefaultText, parseOutputLimits } from '../pubsub/output-limit.js';
+import { slowlogLogSlowerThanDefault, slowlogMaxLenDefault, slowlogMaxLenMax } from '../commands/slowlog.js';
 
 export type { NodeConfig };
 
@@ -59,6 +60,7 @@ const onOff = ['on', 'off'] as const;
 /** Redis's booleans, for the options that carry Redis's names. */
 const yesNo = ['yes', 'no'] as const;
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const logFormats = ['json', 'pretty'] as const;
 
 const portMax = 65535;
 
@@ -93,6 +95,10 @@ export const options: readonly OptionSpec[] = [
   { flag: 'anti-entropy-interval-ms', key: 'antiEntropyIntervalMs', kind: 'integer', min: 0, max: 86_400_000, help: `anti-entropy: exchange one range with one replica this often, in the background (default ${antiEntropyIntervalMsDefault}, Riak's tick; 0 = only on \`ringkv repair\`)` },
   { flag: 'host-probe', key: 'hostProbe', kind: 'enum', choices: onOff, help: 'on|off: ping each member\'s host, shown beside liveness in status and INFO, never used for it (default on; off by itself without root or CAP_NET_RAW)' },
   { flag: 'log-level', key: 'logLevel', kind: 'enum', choices: logLevels, help: `${logLevels.join('|')} (default info)` },
+  { flag: 'log-format', key: 'logFormat', kind: 'enum', choices: logFormats, help: 'json|pretty: one JSON object a line, for a log pipeline (default), or coloured lines for a terminal (pino-pretty)' },
+  { flag: 'metrics-port', key: 'metricsPort', kind: 'integer', min: 0, max: portMax, help: 'serve Prometheus metrics at http://<bind>:<port>/metrics (default: off)' },
+  { flag: 'slowlog-log-slower-than', key: 'slowlogLogSlowerThan', kind: 'integer', min: -1, max: Number.MAX_SAFE_INTEGER, help: `SLOWLOG keeps commands that took at least this many microseconds (default ${slowlogLogSlowerThanDefault}, as Redis; 0 every command, -1 none)` },
+  { flag: 'slowlog-max-len', key: 'slowlogMaxLen', kind: 'integer', min: 0, max: slowlogMaxLenMax, help: `SLOWLOG entries kept, the oldest dropped first (default ${slowlogMaxLenDefault}, as Redis)` },
   { flag: 'latency-tracking', key: 'latencyTracking', kind: 'enum', choices: yesNo, help: 'yes|no: a latency histogram per command for INFO latencystats (default yes, as Redis)' },
   { flag: 'latency-tracking-info-percentiles', key: 'latencyTrackingInfoPercentiles', kind: 'string', help: 'the percentiles INFO latencystats shows, separated by spaces (default "50 99 99.9", as Redis)' },
   { flag: 'tls-port', key: 'tlsPort', kind: 'integer', min: 0, max: portMax, help: 'a second RESP port for clients, speaking TLS (default: none); needs --tls-cert-file and --tls-key-file' },
@@ -276,6 +282,10 @@ function finish(raw: Raw): NodeConfig {
     antiEntropyIntervalMs: (raw.antiEntropyIntervalMs as number | undefined) ?? antiEntropyIntervalMsDefault,
     hostProbe: (raw.hostProbe as 'on' | 'off' | undefined) ?? 'on',
     logLevel: (raw.logLevel as string | undefined) ?? 'info',
+    logFormat: (raw.logFormat as 'json' | 'pretty' | undefined) ?? 'json',
+    metricsPort: raw.metricsPort as number | undefined,
+    slowlogLogSlowerThan: (raw.slowlogLogSlowerThan as number | undefined) ?? slowlogLogSlowerThanDefault,
+    slowlogMaxLen: (raw.slowlogMaxLen as number | undefined) ?? slowlogMaxLenDefault,
     latencyTracking: (raw.latencyTracking as 'yes' | 'no' | undefined) ?? 'yes',
     latencyTrackingInfoPercentiles: percentilesOption((raw.latencyTrackingInfoPercentiles as string | undefined) ?? '50 99 99.9'),
     readThrough: readThroughOption(raw.readThrough as string | undefined),
@@ -370,6 +380,9 @@ function validate(c: NodeConfig): void {
     throw new ConfigError(`--hint-window-ms ${c.hintWindowMs} must be shorter than --tombstone-grace-ms ${c.tombstoneGraceMs}, or 0`);
   }
   if (c.port !== 0 && c.port === c.peerPort) throw new ConfigError(`--port and --peer-port are both ${c.port}`);
+  if (c.metricsPort !== undefined && c.metricsPort !== 0 && (c.metricsPort === c.port || c.metricsPort === c.peerPort)) {
+    throw new ConfigError(`--metrics-port ${c.metricsPort} is also the ${c.metricsPort === c.port ? '--port' : '--peer-port'}`);
+  }
   if (c.downAfterMs < 3 * c.gossipIntervalMs) {
     throw new ConfigError(`--down-after-ms ${c.downAfterMs} must span at least 3 gossip rounds (3 × --gossip-interval-ms ${c.gossipIntervalMs})`);
   }

@@ -5,7 +5,7 @@
 // Configuration errors print one line and exit with code 2.
 
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import { createLogger, logCrashes } from '../logs/logger.js';
 import { runCluster } from './cluster.js';
 import { ConfigError, resolveConfig, usage } from './config.js';
 import { RingkvNode } from './node.js';
@@ -18,7 +18,9 @@ const exitConfig = 2;
 
 async function start(argv: string[]): Promise<void> {
   const config = resolveConfig(argv);
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const logger = await createLogger({ level: config.logLevel, format: config.logFormat });
+  // From here a crash is one fatal log record with its stack (logs/logger.ts), not a trace on stderr.
+  logCrashes(logger);
   let node: RingkvNode;
   try {
     node = await RingkvNode.start(config, logger);
@@ -27,7 +29,9 @@ async function start(argv: string[]): Promise<void> {
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'IDENTITY_CONFLICT' || code === 'IDENTITY_INVALID' || code === 'IDENTITY_CORRUPT') {
       throw new ConfigError((err as Error).message);
     }
-    throw err;
+    if (err instanceof ConfigError) throw err;
+    logger.fatal({ err }, 'node failed to start');
+    process.exit(1);
   }
   let stopping = false;
   const shutdown = (signal: string) => {

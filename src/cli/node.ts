@@ -35,6 +35,8 @@ import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
+import type { MetricsServer } from '../metrics/server.js';
+import { ringkvVersion } from '../commands/server.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { PubSub } from '../pubsub/broker.js';
 import { RuntimeConfig } from './runtime-config.js';
@@ -66,6 +68,8 @@ export class RingkvNode {
     readonly antiEntropy: AntiEntropy | undefined,
     readonly ringHandoff: RingHandoff,
     readonly readThrough: ReadThroughSource | undefined,
+    /** The Prometheus endpoint; undefined without --metrics-port. */
+    readonly metrics: MetricsServer | undefined,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
@@ -208,7 +212,8 @@ export class RingkvNode {
       hosts: () => membership.members().map((m) => m.host),
       logger: probeLog,
     });
-    const stats = serverStatsFresh(Date.now(), { logger: log.child({ component: 'resp' }), latency: latencyTrackingOf(config) });
+    // The slowlog reads its two options from the configuration itself, which CONFIG SET changes in place.
+    const stats = serverStatsFresh(Date.now(), { logger: log.child({ component: 'resp' }), latency: latencyTrackingOf(config), slowlog: config });
     const readThrough = await openReadThrough(config, log);
     const services: ServerServices = {
       coordinator,
@@ -230,6 +235,7 @@ export class RingkvNode {
         setBulkBytesMax: (bytes) => resp.setBulkBytesMax(bytes),
       }),
     };
+    const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, identity.nodeId, services, storage, hints, aae, ringHandoff, log);
     membership.start();
     ringHandoff.start();
     coordinator.collector.start();
@@ -237,8 +243,10 @@ export class RingkvNode {
     hostProber.start();
     aae?.antiEntropy.start();
     try {
+      await metrics?.listen(config.bind, config.metricsPort!);
       await resp.listen(services);
     } catch (err) {
+      await metrics?.close();
       await ringHandoff.stop();
       await aae?.antiEntropy.stop();
       await aae?.trees.stop();
@@ -252,8 +260,8 @@ export class RingkvNode {
       await readThrough?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff, readThrough);
-    log.info({ port: resp.address().port, ...(tls.clients === undefined ? {} : { tlsPort: resp.tlsAddress()!.port }), peerTls: tls.peers !== undefined, peerPort, dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff, readThrough, metrics);
+    log.info({ port: resp.address().port, ...(tls.clients === undefined ? {} : { tlsPort: resp.tlsAddress()!.port }), peerTls: tls.peers !== undefined, peerPort, ...(metrics === undefined ? {} : { metricsPort: metrics.address().port }), dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
 
@@ -271,6 +279,7 @@ export class RingkvNode {
         [
           { name: 'client connections', run: () => this.resp.close() },
           { name: 'read-through connection', run: async () => this.readThrough?.close() },
+          { name: 'metrics endpoint', run: async () => this.metrics?.close() },
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
           { name: 'ring handoff', run: () => this.ringHandoff.stop() },
@@ -483,6 +492,35 @@ async function replacedMemberTokens(config: NodeConfig, id: string, logger: Logg
     await transport.close();
   }
   throw new ConfigError(`--replace ${id}: cannot learn its tokens (${lastError})`);
+}
+
+/**
+ * The Prometheus registry over the node's own counters (metrics/registry.ts),
+ * its latency histogram fed by the command stats, and the endpoint serving
+ * it (not yet listening).
+ */
+async function startMetrics(
+  config: NodeConfig, nodeId: string, services: ServerServices, storage: LevelStorage, hints: LevelHintStore | undefined,
+  aae: { trees: TreeKeeper; antiEntropy: AntiEntropy } | undefined, ringHandoff: RingHandoff, log: Logger,
+): Promise<MetricsServer> {
+  // Loaded only with --metrics-port: a node without the endpoint, and every other ringkv command, skips prom-client's modules.
+  const [{ buildMetrics }, { MetricsServer }] = await Promise.all([import('../metrics/registry.js'), import('../metrics/server.js')]);
+  const { registry, latency } = buildMetrics({
+    nodeId,
+    version: ringkvVersion,
+    clusterName: config.clusterName,
+    server: services.stats,
+    clients: services.clients,
+    coordinator: { stats: services.coordinator.stats, collected: () => services.coordinator.collector.stats.collected },
+    ...(hints === undefined ? {} : { hints }),
+    ...(aae === undefined ? {} : { antiEntropy: { stats: aae.antiEntropy.stats, trees: () => aae.trees.treeIds().length } }),
+    ringTransfer: { stats: ringHandoff.stats, progress: () => ringHandoff.progress() },
+    members: () => services.cluster.members(),
+    storage,
+    diskDirs: { records: `${config.dataDir}/records`, hints: `${config.dataDir}/hints` },
+  });
+  services.stats.commands.observeLatencies(latency);
+  return new MetricsServer(registry, log.child({ component: 'metrics' }));
 }
 
 /** Records read to estimate the mean record size for RING PLAN's bytes estimate. */

@@ -3,8 +3,9 @@
 // (config.ts), so a name, a range or a file key is written once.
 //
 // Names: Redis's where Redis has the option (port, bind, dir, requirepass,
-// maxclients, proto-max-bulk-len, loglevel, client-output-buffer-limit, latency-tracking and
-// latency-tracking-info-percentiles, the last two also ringkv's flag names),
+// maxclients, proto-max-bulk-len, loglevel, client-output-buffer-limit,
+// latency-tracking, latency-tracking-info-percentiles, slowlog-log-slower-than
+// and slowlog-max-len, the last four also ringkv's flag names),
 // ringkv's flag names otherwise
 // (`ringkv help`). CONFIG GET also lists the Redis options whose value is
 // fixed in ringkv (databases 1, save "", appendonly no, …), as tools read them.
@@ -145,6 +146,9 @@ const ringkvMutable: Record<string, Parameter['parse']> = {
     if (given !== 'yes' && given !== 'no') throw new Refusal("argument must be 'yes' or 'no'");
     return { latencyTracking: given };
   },
+  // Redis's names and ranges (ringkv bounds slowlog-max-len: config.ts); SLOWLOG reads them at each command.
+  'slowlog-log-slower-than': integerOption('slowlog-log-slower-than', 'slowlogLogSlowerThan'),
+  'slowlog-max-len': integerOption('slowlog-max-len', 'slowlogMaxLen'),
   'latency-tracking-info-percentiles': (value) => {
     const parsed = parsePercentiles(value);
     if (typeof parsed === 'string') throw new Refusal(parsed);

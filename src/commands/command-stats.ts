@@ -46,6 +46,17 @@ const latencyNsHighest = 60e9;
 /** Redis's LATENCY_HISTOGRAM_PRECISION. */
 const latencyFigures = 2;
 
+/**
+ * Where a command's latency goes besides INFO latencystats: the Prometheus
+ * histogram (metrics/), whose per-command observer is looked up once per
+ * command name and then called per call.
+ */
+export interface LatencyObserver {
+  forCommand(name: string): (seconds: number) => void;
+  /** CONFIG RESETSTAT: the histogram starts again with the commandstats. */
+  reset(): void;
+}
+
 export class CommandCounters {
   calls = 0;
   /** Microseconds, fractional: usec_per_call is worth more than whole microseconds for a 2 µs GET. */
@@ -53,6 +64,8 @@ export class CommandCounters {
   rejectedCalls = 0;
   failedCalls = 0;
   latency: RecordableHistogram | undefined;
+  /** The Prometheus histogram's observer for this command, once looked up. */
+  observe: ((seconds: number) => void) | undefined;
 }
 
 export class CommandStats {
@@ -66,6 +79,7 @@ export class CommandStats {
   private errorsTracked = true;
   private latencyTracking: boolean;
   private percentiles: readonly number[];
+  private observer: LatencyObserver | undefined;
 
   constructor(
     private readonly logger: Logger | undefined,
@@ -79,6 +93,21 @@ export class CommandStats {
   setLatencyTracking(latency: LatencyTracking): void {
     this.latencyTracking = latency.tracking;
     this.percentiles = latency.percentiles;
+  }
+
+  /** Every command's latency also goes to `observer` (the metrics endpoint's histogram), from now on. */
+  observeLatencies(observer: LatencyObserver): void {
+    this.observer = observer;
+  }
+
+  /** Each command's counters, by name, in the order of first use: what INFO commandstats shows, for the metrics endpoint. */
+  perCommand(): ReadonlyMap<string, Readonly<CommandCounters>> {
+    return this.counters;
+  }
+
+  /** Error replies per prefix: what INFO errorstats shows. */
+  perErrorPrefix(): ReadonlyMap<string, number> {
+    return this.errors;
   }
 
   private countersOf(spec: CommandSpec): CommandCounters {
@@ -101,6 +130,7 @@ export class CommandStats {
       // As Redis: nanoseconds, clamped into the histogram's range.
       counters.latency.record(Math.min(latencyNsHighest, Math.max(latencyNsLowest, Math.round(ms * 1e6))));
     }
+    if (this.observer !== undefined) (counters.observe ??= this.observer.forCommand(spec.name))(ms / 1000);
     if (reply instanceof ErrorReply) {
       counters.failedCalls++;
       this.errorReplied(reply.message);
@@ -144,6 +174,7 @@ export class CommandStats {
     this.counters.clear();
     this.errors.clear();
     this.errorsTracked = true;
+    this.observer?.reset();
   }
 
   /** INFO commandstats lines. */

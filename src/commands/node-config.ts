@@ -42,6 +42,14 @@ export interface NodeConfig {
   /** Ping each member's host for `ringkv status` and INFO (membership/host-probe.ts); on needs raw sockets, and is off without them. */
   hostProbe: 'on' | 'off';
   logLevel: string;
+  /** json: a JSON object a line (pino's own); pretty: pino-pretty's lines for a terminal. */
+  logFormat: 'json' | 'pretty';
+  /** The port of the Prometheus endpoint (metrics/), on --bind; undefined: no endpoint. */
+  metricsPort: number | undefined;
+  /** Redis's slowlog-log-slower-than, µs: SLOWLOG keeps commands at least this slow; 0 every one, -1 none. */
+  slowlogLogSlowerThan: number;
+  /** Redis's slowlog-max-len: SLOWLOG's entries at most. */
+  slowlogMaxLen: number;
   /** Redis's latency-tracking: a latency histogram per command for INFO latencystats. */
   latencyTracking: 'yes' | 'no';
   /** Redis's latency-tracking-info-percentiles, normalized ("50 99 99.9"). */

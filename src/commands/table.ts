@@ -15,6 +15,7 @@ import { memoryCommands } from './memory.js';
 import { objectCommands } from './object.js';
 import { pubsubCommands } from './pubsub.js';
 import { serverCommands } from './server.js';
+import { slowlogCommands } from './slowlog.js';
 import { stringCommands } from './strings.js';
 import { parseSyntax } from './syntax.js';
 import { transactionCommands } from './transactions.js';
@@ -46,6 +47,7 @@ const definitions: Record<string, Definition> = {
   // server
   info: { syntax: '[section [section ...]]', arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns information and statistics about the server.', since: '1.0.0', handler: serverCommands.info },
   config: { syntax: 'GET parameter [parameter ...]|SET parameter value [parameter value ...]|RESETSTAT|REWRITE|HELP', arity: -2, flags: ['admin', 'noscript', 'stale', 'loading'], group: 'server', summary: 'CONFIG GET | SET (this node, all-or-nothing) | RESETSTAT | REWRITE (the --config file) | HELP.', since: '2.0.0', handler: serverCommands.config },
+  slowlog: { syntax: 'GET [count]|LEN|RESET|HELP', arity: -2, flags: ['admin', 'loading', 'stale'], group: 'server', summary: 'SLOWLOG GET [count] | LEN | RESET | HELP: the commands slower than slowlog-log-slower-than µs.', since: '2.2.12', handler: slowlogCommands.slowlog },
   command: { syntax: '[COUNT|DOCS [command-name [command-name ...]]|INFO [command-name [command-name ...]]|LIST]', arity: -1, flags: ['stale', 'loading'], group: 'server', summary: 'Returns detailed information about commands.', since: '2.8.13', handler: serverCommands.command },
   time: { syntax: '', arity: 1, flags: ['fast', 'stale', 'loading'], group: 'server', summary: 'Returns the server time.', since: '2.6.0', handler: serverCommands.time, concurrent: true },
   dbsize: { syntax: '', arity: 1, flags: ['readonly', 'fast'], group: 'server', summary: 'Returns the number of keys in the cluster.', since: '1.0.0', handler: keyCommands.dbsize },

@@ -15,6 +15,7 @@ import type { Reply } from '../resp/reply.js';
 import type { NodeConfig } from './node-config.js';
 import type { Transaction } from './transactions.js';
 import { CommandStats, InstantaneousRate, type LatencyTracking } from './command-stats.js';
+import { Slowlog, slowlogLogSlowerThanDefault, slowlogMaxLenDefault, type SlowlogSettings } from './slowlog.js';
 import type { ArgumentDoc } from './syntax.js';
 
 export type CommandFlag =
@@ -101,6 +102,8 @@ export function authRequired(session: Session, config: NodeConfig): boolean {
 export interface ServerStats {
   /** Calls, errors and latencies per command, and Redis's totals of both (commands/command-stats.ts). */
   readonly commands: CommandStats;
+  /** SLOWLOG's entries (commands/slowlog.ts). */
+  readonly slowlog: Slowlog;
   protocolErrors: number;
   /** Bytes read from and written to clients (Redis's total_net_input_bytes / total_net_output_bytes). */
   netInputBytes: number;
@@ -121,9 +124,15 @@ export interface ServerStats {
   readonly replicationId: string;
 }
 
-export function serverStatsFresh(now: number, options: { logger?: Logger; latency?: LatencyTracking } = {}): ServerStats {
+/**
+ * `slowlog` is read at each command: pass the node's configuration, which
+ * CONFIG SET changes in place, so slowlog-log-slower-than and
+ * slowlog-max-len apply at once.
+ */
+export function serverStatsFresh(now: number, options: { logger?: Logger; latency?: LatencyTracking; slowlog?: SlowlogSettings } = {}): ServerStats {
   return {
     commands: new CommandStats(options.logger, options.latency),
+    slowlog: new Slowlog(options.slowlog ?? { slowlogLogSlowerThan: slowlogLogSlowerThanDefault, slowlogMaxLen: slowlogMaxLenDefault }),
     protocolErrors: 0,
     netInputBytes: 0,
     netOutputBytes: 0,

@@ -34,6 +34,8 @@ import { checkRecordContext, foldVersions, newVersion, type Mutation } from './v
 import { quorumRead, type ReadReplicas } from './quorum-read.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
 import { Collector } from './collector.js';
+import { QuorumLog } from './quorum-log.js';
+import { StateChanges } from '../logs/state-changes.js';
 
 /**
  * The largest value that fits a ReplicaPut frame, keeping room for the key,
@@ -47,6 +49,12 @@ export const replicatedValueBytesMax = frameBytesMax - 1024 * 1024;
  * this, so a key never becomes unreadable for being too big to send.
  */
 export const replicatedRecordBytesMax = frameBytesMax - 64 * 1024;
+
+/** The many-siblings warning: once per key per this long, for at most this many keys remembered (logs/state-changes.ts). */
+const siblingsWarnEveryMs = 60_000;
+const siblingsWarnKeysMax = 1024;
+/** A key is remembered for the warning by its first bytes: enough to tell keys apart, bounded whatever the key's size. */
+const siblingsWarnKeyBytes = 128;
 
 /** Slack on a forwarded write's timeout beyond the replica's own quorum wait. */
 const forwardMarginMs = 250;
@@ -143,6 +151,9 @@ export class Coordinator {
   readonly collector: Collector;
   /** Their start values come from `options`; retune() changes them (CONFIG SET). */
   private readonly tunables: CoordinatorTunables;
+  /** Quorum failures and many-siblings warnings, logged once per episode or period rather than per request. */
+  private readonly quorumLog: QuorumLog;
+  private readonly siblingsWarned = new StateChanges<'many'>({ keysMax: siblingsWarnKeysMax, repeatAfterMs: siblingsWarnEveryMs });
 
   constructor(
     readonly storage: Storage,
@@ -152,6 +163,7 @@ export class Coordinator {
   ) {
     this.now = options.now ?? Date.now;
     this.tunables = { requestTimeoutMs: options.requestTimeoutMs, siblingsMax: options.siblingsMax, siblingsWarn: options.siblingsWarn };
+    this.quorumLog = new QuorumLog(options.logger, this.now);
     this.readReplicas = {
       selfId: view.selfId,
       readLocal: (key, token) => this.localVersions(key, token),
@@ -200,10 +212,14 @@ export class Coordinator {
       ({ record, usedFallback }) => {
         if (usedFallback) this.stats.readsWithFallbacks++;
         if (live(record, this.now()).length > 1) this.stats.siblingReads++;
+        this.quorumLog.met('read');
         return record;
       },
       (err: unknown) => {
-        if (err instanceof QuorumError) this.stats.readQuorumFailures++;
+        if (err instanceof QuorumError) {
+          this.stats.readQuorumFailures++;
+          this.quorumLog.failed(err);
+        }
         throw err;
       },
     );
@@ -242,8 +258,9 @@ export class Coordinator {
     if (mutation.kind === 'value' && replicas.length > 1 && mutation.value.length > replicatedValueBytesMax) {
       return Promise.reject(new ValueTooLargeError(mutation.value.length, replicatedValueBytesMax));
     }
-    if (!replicas.includes(this.selfId)) return this.forwardPut(key, mutation, options, replicas);
-    return this.coordinatePut(key, token, mutation, options, replicas);
+    const result = replicas.includes(this.selfId) ? this.coordinatePut(key, token, mutation, options, replicas) : this.forwardPut(key, mutation, options, replicas);
+    // A ring of one never misses a quorum: its writes skip the watch (and its promise).
+    return replicas.length > 1 ? this.quorumLog.watch('write', result) : result;
   }
 
   /**
@@ -328,8 +345,13 @@ export class Coordinator {
     if (bytes > replicatedRecordBytesMax) throw new RecordTooLargeError(bytes, replicatedRecordBytesMax);
   }
 
+  /** Once per key per siblingsWarnEveryMs, saying how many writes grew it meanwhile: a line per write would drown the log. */
   private warnSiblings(key: Buffer, count: number): void {
-    this.options.logger.warn({ key: key.toString('utf8', 0, Math.min(key.length, 64)), siblings: count }, 'key has many siblings: resolve them with SIBLINGS/VCLOCK');
+    const id = key.length <= siblingsWarnKeyBytes ? key.toString('latin1') : `${key.toString('latin1', 0, siblingsWarnKeyBytes)}…${key.length}`;
+    const line = this.siblingsWarned.report(id, 'many', this.now());
+    if (line === undefined) return;
+    this.options.logger.warn({ key: key.toString('utf8', 0, Math.min(key.length, 64)), siblings: count, ...(line.unlogged > 0 ? { writesSinceLastLine: line.unlogged } : {}) },
+      'key has many siblings: resolve them with SIBLINGS/VCLOCK');
   }
 
   /**

@@ -321,9 +321,12 @@ export class HandoffSender {
       state.failures++;
       const backoffMs = Math.min(this.backoffMsMax, this.backoffMsMin * 2 ** Math.min(state.failures - 1, 30));
       state.retryAtMs = this.timers.now() + backoffMs;
-      this.options.logger.warn({ target, err: run.failure, delivered: run.delivered, retryInMs: backoffMs }, 'hinted handoff to target failed; will retry');
+      // One warn line when a target starts failing, not one per retry: the retries back off up to a minute apart for as long as it is down.
+      const level = state.failures === 1 ? 'warn' : 'debug';
+      this.options.logger[level]({ target, err: run.failure, delivered: run.delivered, retryInMs: backoffMs }, 'hinted handoff to target failed; will retry');
       return;
     }
+    if (state.failures > 0) this.options.logger.info({ target, failedAttempts: state.failures }, 'hinted handoff to target works again');
     state.failures = 0;
     state.retryAtMs = 0;
     if (run.delivered > 0 || run.kept > 0) {

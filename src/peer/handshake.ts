@@ -104,17 +104,22 @@ export interface Hello {
 }
 
 /** The acceptor's check of a Hello; on success the dialer's nonce is needed for the Welcome. */
-export function verifyHello(config: HandshakeConfig, acceptorNonce: Buffer, payload: Buffer): ({ ok: true } & Hello) | { ok: false; reason: RefusalReason } {
+/**
+ * The acceptor's check of the dialer's hello. A refusal carries the node id
+ * the dialer claimed, when it sent a well-formed one: unproven, so only for
+ * the operator's log line, never for a decision.
+ */
+export function verifyHello(config: HandshakeConfig, acceptorNonce: Buffer, payload: Buffer): ({ ok: true } & Hello) | { ok: false; reason: RefusalReason; claimedNodeId?: string } {
   const v = decodeObject(payload);
   if (v === null) return { ok: false, reason: 'malformed' };
   const { cluster, nodeId, version, nonce } = v;
   if (!isName(cluster) || !isName(nodeId) || typeof version !== 'number' || !isBytes(nonce, nonceBytes) || !isBytes(v['proof'], proofBytes)) {
     return { ok: false, reason: 'malformed' };
   }
-  if (version !== protocolVersion) return { ok: false, reason: 'version' };
-  if (cluster !== config.clusterName) return { ok: false, reason: 'cluster' };
+  if (version !== protocolVersion) return { ok: false, reason: 'version', claimedNodeId: nodeId };
+  if (cluster !== config.clusterName) return { ok: false, reason: 'cluster', claimedNodeId: nodeId };
   const expected = proof(config.clusterSecret, acceptorNonce, nonce, cluster, nodeId, 'dialer');
-  if (!timingSafeEqual(expected, v['proof'])) return { ok: false, reason: 'secret' };
+  if (!timingSafeEqual(expected, v['proof'])) return { ok: false, reason: 'secret', claimedNodeId: nodeId };
   return { ok: true, peerNodeId: nodeId, dialerNonce: nonce };
 }
 

@@ -48,6 +48,7 @@ import {
   type RefusalReason,
 } from './handshake.js';
 import { MessageType } from './message-types.js';
+import { StateChanges } from '../logs/state-changes.js';
 import {
   effectiveTimeoutMs,
   oversizedRequest,
@@ -70,6 +71,12 @@ export const reconnectBackoffMsMin = 100;
 export const reconnectBackoffMsMax = 5_000;
 /** TCP keepalive probes start after this idle time, to notice half-open connections. */
 export const keepAliveInitialDelayMs = 10_000;
+/**
+ * Peers whose link state the log remembers (logs/state-changes.ts): one per
+ * address dialed and per host and claimed id refused, for a cluster of a few
+ * hundred nodes; past it a forgotten peer's next change logs one line more.
+ */
+export const peerLogKeysMax = 1024;
 /** Error replies carry at most this much message text. */
 const errorMessageCharsMax = 1024;
 
@@ -322,6 +329,7 @@ class OutboundConnection extends Connection {
     this.finishHandshake(verdict.peerNodeId);
     this.link.recordSuccess();
     this.transport.logger.debug({ peer: this.remote, peerNodeId: verdict.peerNodeId }, 'peer connected');
+    this.transport.noteDial(this.remote, 'connected', verdict.peerNodeId);
     this.sendHeld();
   }
 
@@ -364,8 +372,8 @@ class OutboundConnection extends Connection {
     else pending.reject(remoteError(this.peerNodeId, frame.payload));
   }
 
+  /** Logged once per change of the link's state (TcpTransport.noteDial), not per retry. */
   private refused(reason: string): void {
-    this.transport.logger.warn({ peer: this.remote }, `peer handshake refused: ${reason}`);
     this.destroy('PEER_REFUSED', reason);
   }
 
@@ -383,7 +391,10 @@ class OutboundConnection extends Connection {
     if (this.link.connection === this) this.link.connection = null;
     // Once ready, a drop is the connection closing under the request; before,
     // it is a failed dial and the link backs off (unless we are closing).
-    if (!wasReady && code !== 'PEER_CLOSED') this.link.recordFailure(code, Date.now());
+    if (!wasReady && code !== 'PEER_CLOSED') {
+      this.link.recordFailure(code, Date.now());
+      this.transport.noteDial(this.remote, code === 'PEER_REFUSED' ? 'refused' : 'unreachable', reason);
+    }
     this.transport.logger.debug({ peer: this.remote, reason }, 'peer connection closed');
     const error = new PeerError(wasReady ? 'PEER_CLOSED' : code, `${this.remote}: ${reason}`);
     for (const pending of this.pending.values()) {
@@ -423,20 +434,21 @@ class InboundConnection extends Connection {
       return this.violation(`unexpected frame type ${frame.type} during handshake`);
     }
     const verdict = verifyHello(this.transport.handshake, this.acceptorNonce, frame.payload);
-    if (!verdict.ok) return this.refuse(verdict.reason);
+    if (!verdict.ok) return this.refuse(verdict.reason, verdict.claimedNodeId);
     this.sendDirect(MessageType.HandshakeWelcome, FrameFlags.Reply, encodeWelcome(this.transport.handshake, verdict.dialerNonce, this.acceptorNonce));
     this.finishHandshake(verdict.peerNodeId);
     this.transport.logger.debug({ peer: this.remote, peerNodeId: verdict.peerNodeId }, 'peer accepted');
+    this.transport.noteAccept(this.socket.remoteAddress ?? '?', verdict.peerNodeId, undefined);
   }
 
   protected override onInvalid(reason: FrameInvalidReason): void {
-    if (this.state === 'handshake' && reason === 'version') this.refuse('version');
+    if (this.state === 'handshake' && reason === 'version') this.refuse('version', undefined);
     else super.onInvalid(reason);
   }
 
-  /** Tells the dialer why, then closes; the handshake timer still bounds the close. */
-  private refuse(reason: RefusalReason): void {
-    this.transport.logger.warn({ peer: this.remote }, `peer refused: ${reason === 'malformed' ? 'malformed handshake' : `wrong ${reason}`}`);
+  /** Tells the dialer why, then closes; the handshake timer still bounds the close. Logged once per change (TcpTransport.noteAccept). */
+  private refuse(reason: RefusalReason, claimedNodeId: string | undefined): void {
+    this.transport.noteAccept(this.socket.remoteAddress ?? '?', claimedNodeId, reason);
     this.state = 'closing';
     this.socket.end(encodeFrame(MessageType.HandshakeRefused, FrameFlags.ErrorReply, 0, encodeRefused(reason)));
   }
@@ -510,6 +522,9 @@ export class TcpTransport implements Transport {
   private readonly inboundPeersMax: number;
   private server: Server | null = null;
   private closed = false;
+  /** What the log last said of each peer: dialed addresses, and hosts (with the id they claim) dialing us. */
+  private readonly dialStates = new StateChanges<string>({ keysMax: peerLogKeysMax });
+  private readonly acceptStates = new StateChanges<string>({ keysMax: peerLogKeysMax });
 
   constructor(private readonly options: TcpTransportOptions) {
     this.nodeId = options.nodeId;
@@ -573,6 +588,36 @@ export class TcpTransport implements Transport {
       connection = this.dial(link);
     }
     return connection.request(message, effectiveTimeoutMs(timeoutMs, this.requestTimeoutMs), expectedNodeId);
+  }
+
+  /**
+   * A dial to `address` ended `connected`, `unreachable` or `refused`: one
+   * line when that changes, not one per retry (a wrong cluster secret is
+   * refused on every dial, for as long as it lasts).
+   */
+  noteDial(address: string, state: 'connected' | 'unreachable' | 'refused', detail: string): void {
+    const key = state === 'refused' ? `refused: ${detail}` : state;
+    const change = this.dialStates.report(address, key, Date.now());
+    if (change === undefined) return;
+    const before = change.previous === undefined ? {} : { before: change.previous, attempts: change.previousReports };
+    if (state === 'refused') this.logger.warn({ peer: address, ...before }, `peer handshake refused: ${detail}`);
+    else if (state === 'unreachable') this.logger.info({ peer: address, reason: detail, ...before }, 'peer unreachable');
+    else if (change.previous !== undefined) this.logger.info({ peer: address, peerNodeId: detail, ...before }, 'peer reachable again');
+  }
+
+  /**
+   * A handshake from `host` (claiming `claimedNodeId`) was accepted
+   * (`refusal` undefined) or refused: one line when that changes. Keyed by
+   * host and claimed id, not port: each dial comes from a new port.
+   */
+  noteAccept(host: string, claimedNodeId: string | undefined, refusal: RefusalReason | undefined): void {
+    const key = `${host} ${claimedNodeId ?? '?'}`;
+    const change = this.acceptStates.report(key, refusal === undefined ? 'accepted' : `refused: ${refusal}`, Date.now());
+    if (change === undefined) return;
+    const who = { peer: host, ...(claimedNodeId === undefined ? {} : { claimedNodeId }) };
+    const before = change.previous === undefined ? {} : { before: change.previous, attempts: change.previousReports };
+    if (refusal !== undefined) this.logger.warn({ ...who, ...before }, `peer refused: ${refusal === 'malformed' ? 'malformed handshake' : `wrong ${refusal}`}`);
+    else if (change.previous !== undefined) this.logger.info({ ...who, ...before }, 'peer accepted again');
   }
 
   /**

@@ -86,6 +86,8 @@ interface Slot {
   startedAtMs: number;
   /** A delivered message: what it is charged against the output limit until it is encoded; 0 otherwise. */
   messageBytes: number;
+  /** The command's arguments while it runs, for SLOWLOG. */
+  args: Buffer[] | undefined;
 }
 
 interface Deferred {
@@ -184,7 +186,7 @@ export class Connection implements CommandContext, Subscriber {
     if (this.stopped || this.closed) return;
     const reply = pattern === undefined ? new PushReply([messageKind, channel, message]) : new PushReply([pmessageKind, pattern, channel, message]);
     const bytes = channel.length + message.length + (pattern?.length ?? 0) + messageOverheadBytes;
-    const slot: Slot = { reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: bytes };
+    const slot: Slot = { reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: bytes, args: undefined };
     // Published by this very connection: the message goes before the PUBLISH's reply, as Redis writes it.
     const running = this.running;
     if (running === undefined) this.slots.push(slot);
@@ -279,7 +281,7 @@ export class Connection implements CommandContext, Subscriber {
 
   private dispatch(args: Buffer[]): void {
     const server = this.server;
-    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0, messageBytes: 0 };
+    const slot: Slot = { reply: undefined, protocol: this.session.protocol, done: false, spec: undefined, startedAtMs: 0, messageBytes: 0, args: undefined };
     this.slots.push(slot);
     const spec = lookupCommand(server.commands, args[0]!);
     const refusal = spec === undefined ? unknownCommand(args) : this.refusal(spec, args);
@@ -330,18 +332,20 @@ export class Connection implements CommandContext, Subscriber {
     try {
       result = spec.handler(this, args);
     } catch (err) {
-      return Promise.resolve(this.called(spec, this.failure(err), startedAtMs));
+      return Promise.resolve(this.called(spec, args, this.failure(err), startedAtMs));
     }
-    if (!(result instanceof Promise)) return Promise.resolve(this.called(spec, result, startedAtMs));
+    if (!(result instanceof Promise)) return Promise.resolve(this.called(spec, args, result, startedAtMs));
     return result.then(
-      (reply) => this.called(spec, reply, startedAtMs),
-      (err) => this.called(spec, this.failure(err), startedAtMs),
+      (reply) => this.called(spec, args, reply, startedAtMs),
+      (err) => this.called(spec, args, this.failure(err), startedAtMs),
     );
   }
 
-  /** Counts a call of `spec` that replied `reply` (commandstats, errorstats, latencystats); returns the reply. */
-  private called(spec: CommandSpec, reply: Reply, startedAtMs: number): Reply {
-    this.server.stats.commands.called(spec, reply, performance.now() - startedAtMs);
+  /** Counts a call of `spec` that replied `reply` (commandstats, errorstats, latencystats, SLOWLOG); returns the reply. */
+  private called(spec: CommandSpec, args: Buffer[], reply: Reply, startedAtMs: number): Reply {
+    const ms = performance.now() - startedAtMs;
+    this.server.stats.commands.called(spec, reply, ms);
+    this.server.stats.slowlog.consider(spec, args, ms, this.session);
     return reply;
   }
 
@@ -374,6 +378,7 @@ export class Connection implements CommandContext, Subscriber {
 
   private run(spec: CommandSpec, args: Buffer[], slot: Slot, barrier: boolean): void {
     slot.spec = spec;
+    slot.args = args;
     slot.startedAtMs = performance.now();
     let result: Reply | Promise<Reply>;
     this.running = slot;
@@ -402,7 +407,8 @@ export class Connection implements CommandContext, Subscriber {
   }
 
   private complete(slot: Slot, reply: Reply, async: boolean): void {
-    if (slot.spec !== undefined) this.called(slot.spec, reply, slot.startedAtMs);
+    if (slot.spec !== undefined) this.called(slot.spec, slot.args!, reply, slot.startedAtMs);
+    slot.args = undefined;
     slot.reply = reply;
     slot.protocol = this.session.protocol;
     slot.done = true;
@@ -433,7 +439,7 @@ export class Connection implements CommandContext, Subscriber {
     }
     const reply = new ErrorReply(`ERR ${err.message}`);
     this.server.stats.commands.errorReplied(reply.message);
-    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: 0 });
+    this.slots.push({ reply, protocol: this.session.protocol, done: true, spec: undefined, startedAtMs: 0, messageBytes: 0, args: undefined });
     this.stopReading();
     this.markDirty();
   }

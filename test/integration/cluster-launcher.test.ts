@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import { eventually, makeTempDir, removeTempDir, repoRoot, respCommand } from '../helpers/cluster.js';
+import { scrape, valueOf } from '../helpers/prometheus.js';
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -24,7 +25,8 @@ function portFree(port: number): Promise<boolean> {
 async function freeBase(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 10000 + Math.floor(Math.random() * 12000);
-    const ports = [0, 1, 2].flatMap((i) => [base + i, base + 10000 + i]);
+    // base+3.. serve the metrics of the first test's nodes.
+    const ports = [0, 1, 2].flatMap((i) => [base + i, base + 10000 + i, base + 3 + i]);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
   throw new Error('no free port range');
@@ -34,7 +36,8 @@ async function freeBase(): Promise<number> {
 test('ringkv cluster › three nodes form one cluster and stop together on SIGINT', async (t) => {
   const base = await freeBase();
   const data = await makeTempDir('ringkv-launcher-');
-  const launcher = spawn(process.execPath, [path.join(repoRoot, 'bin/ringkv.js'), 'cluster', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-level', 'warn'], { stdio: 'ignore', detached: true });
+  const launcher = spawn(process.execPath, [path.join(repoRoot, 'bin/ringkv.js'), 'cluster', '--nodes', '3', '--base-port', String(base), '--data', data, '--log-level', 'warn',
+    '--metrics-port', String(base + 3)], { stdio: 'ignore', detached: true });
   const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
   t.teardown(async () => {
     killGroup(launcher);
@@ -47,6 +50,8 @@ test('ringkv cluster › three nodes form one cluster and stop together on SIGIN
   t.true(converged, 'all three nodes see three members up');
   t.is(await respCommand(base, ['SET', 'launched', 'yes']), 'OK');
   t.is(await respCommand(base + 2, ['GET', 'launched']), 'yes');
+  // --metrics-port is a base, as --base-port: node i's metrics are on it + i - 1.
+  for (const i of [0, 1, 2]) t.is(valueOf(await scrape(base + 3 + i), 'ringkv_info', { node: `node-${i + 1}` }), 1);
   launcher.kill('SIGINT');
   const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
   t.is(code, 0);

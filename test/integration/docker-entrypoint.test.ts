@@ -1,4 +1,4 @@
-// The Docker image's entrypoint (docker/entrypoint.sh): the node listens on
+// The Docker image's entrypoint (deploy/docker/entrypoint.sh): the node listens on
 // 0.0.0.0, and ringkv refuses a wildcard bind without an address to
 // advertise, so the script must supply one (the container's first IPv4
 // address) unless the user did. Docker is not available to the tests, so the
@@ -27,7 +27,7 @@ async function fakeHostname(addresses: string): Promise<string> {
   return dir;
 }
 
-const entrypoint = path.join(repoRoot, 'docker/entrypoint.sh');
+const entrypoint = path.join(repoRoot, 'deploy/docker/entrypoint.sh');
 
 test('docker entrypoint › binds 0.0.0.0 and advertises the container\'s first IPv4 address, unless told another', async (t) => {
   const shim = await fakeHostname('fd00::5 172.18.0.7 10.1.1.1 ');

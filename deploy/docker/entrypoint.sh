@@ -2,7 +2,9 @@
 # The Docker image's entrypoint: one ringkv node listening on every interface
 # of the container (--bind 0.0.0.0, so that published ports reach it), its
 # data on the /data volume, and any `ringkv start` flags given to `docker run`
-# after the image name appended (a later flag wins).
+# after the image name appended (a later flag wins). Every other option may be
+# given as an environment variable RINGKV_<OPTION> (ringkv help), as the
+# compose file and the Kubernetes manifests under deploy/ do.
 #
 # A node bound to 0.0.0.0 must be told the address other nodes reach it at;
 # ringkv refuses to guess. In a container the usual answer is the container's
@@ -25,4 +27,8 @@ if [ -z "${RINGKV_ADVERTISE_HOST:-}" ]; then
   # With no IPv4 address found, ringkv itself refuses the start and says to set RINGKV_ADVERTISE_HOST.
 fi
 
-exec node "$(dirname "$0")/../bin/ringkv.js" start --bind 0.0.0.0 --data /data "$@"
+# In the image this script is /app/docker/entrypoint.sh beside /app/bin; in a checkout it is deploy/docker/entrypoint.sh.
+here="$(dirname "$0")"
+bin="$here/../bin/ringkv.js"
+[ -f "$bin" ] || bin="$here/../../bin/ringkv.js"
+exec node "$bin" start --bind 0.0.0.0 --data /data "$@"
