@@ -11,16 +11,15 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import test from 'ava';
+import yaml from 'js-yaml';
 import { options } from '../../src/cli/config.js';
 import { repoRoot, runRingkv, startNode } from '../helpers/cluster.js';
 import { freePort } from '../helpers/ports.js';
 
-// js-yaml comes with the test runner (ava depends on it); version 3 names its safe loader safeLoadAll, version 4 loadAll.
-const jsYaml = createRequire(import.meta.url)('js-yaml') as { safeLoadAll?: (text: string) => unknown[]; loadAll: (text: string) => unknown[] };
-const loadAll = (text: string): unknown[] => (jsYaml.safeLoadAll ?? jsYaml.loadAll)(text);
+/** js-yaml 4's loadAll is its safe loader (no custom types). */
+const loadAll = (text: string): unknown[] => yaml.loadAll(text);
 
 const deploy = path.join(repoRoot, 'deploy');
 const read = (file: string) => readFileSync(path.join(deploy, file), 'utf8');
