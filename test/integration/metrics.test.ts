@@ -75,14 +75,14 @@ test('only GET /metrics is served; the endpoint listens on --bind and is gone on
 
 test('--metrics-port refuses a port the node already uses, and a port in use, with exit code 2', async (t) => {
   const { port, peerPort } = await freePortPair();
-  const clash = await startNode({ port, peerPort, extraArgs: ['--metrics-port', String(port)], readyTimeoutMs: 3000 }).then(
+  const clash = await startNode({ port, peerPort, extraArgs: ['--metrics-port', String(port)], readyTimeoutMs: 20_000 }).then(
     (node) => node.cleanup().then(() => 'started'),
     (err: Error) => err.message,
   );
   t.regex(clash, /--metrics-port \d+ is also the --port/);
   const { node, metricsPort } = await nodeWithMetrics();
   t.teardown(() => node.cleanup());
-  const taken = await startNode({ extraArgs: ['--metrics-port', String(metricsPort)], readyTimeoutMs: 3000 }).then(
+  const taken = await startNode({ extraArgs: ['--metrics-port', String(metricsPort)], readyTimeoutMs: 20_000 }).then(
     (other) => other.cleanup().then(() => 'started'),
     (err: Error) => err.message,
   );

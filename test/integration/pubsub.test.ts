@@ -268,7 +268,11 @@ test.serial('cluster › one publisher\'s messages reach another node\'s subscri
   const pipeline = pub.pipeline();
   for (let i = 0; i < total; i++) pipeline.publish('order', String(i));
   const replies = await pipeline.exec();
-  t.true(replies!.every(([err, n]) => err === null && n === 1));
+  // Each PUBLISH counts b's subscriber once b answers; on a loaded machine b may answer after the
+  // request timeout, and then the count is 0 (README *Pub/Sub*) though the message is delivered.
+  t.true(replies!.every(([err, n]) => err === null && (n === 1 || n === 0)));
+  const late = replies!.filter(([, n]) => n === 0).length;
+  if (late > 0) t.log(`${late} of ${total} counts were 0: b answered after the request timeout`);
   t.deepEqual(await got, Array.from({ length: total }, (_, i) => `order:${i}`));
 });
 
