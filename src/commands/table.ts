@@ -9,6 +9,7 @@ import { clusterCommands } from './cluster.js';
 import { connectionCommands } from './connection.js';
 import { counterCommands } from './counters.js';
 import { keyCommands } from './keys.js';
+import { listCommands } from './lists.js';
 import { lcsCommand } from './lcs.js';
 import { memoryCommands } from './memory.js';
 import { objectCommands } from './object.js';
@@ -138,6 +139,28 @@ const definitions: Record<string, Definition> = {
   bzpopmin: { syntax: 'key [key ...] timeout', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: [1, -2, 1], group: 'sorted-set', summary: 'Refused: blocking commands are not supported (poll ZPOPMIN).', since: '5.0.0', handler: zsetCommands.bzpopmin },
   bzpopmax: { syntax: 'key [key ...] timeout', arity: -3, flags: ['write', 'noscript', 'blocking', 'fast'], keys: [1, -2, 1], group: 'sorted-set', summary: 'Refused: blocking commands are not supported (poll ZPOPMAX).', since: '5.0.0', handler: zsetCommands.bzpopmax },
   bzmpop: { syntax: 'timeout numkeys key [key ...] MIN|MAX [COUNT count]', arity: -5, flags: ['write', 'blocking'], group: 'sorted-set', summary: 'Refused: blocking commands are not supported (poll ZPOPMIN/ZPOPMAX).', since: '7.0.0', handler: zsetCommands.bzmpop },
+  // lists (commands/lists.ts, crdt/list.ts): operations applied at the key's coordinator; concurrent pushes all kept in one order, concurrent pops on both sides of a partition may return the same element
+  lpush: { syntax: 'key element [element ...]', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'list', summary: 'Prepends elements to a list (concurrent pushes all kept, in one order).', since: '1.0.0', handler: listCommands.lpush, concurrent: true },
+  rpush: { syntax: 'key element [element ...]', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'list', summary: 'Appends elements to a list (concurrent pushes all kept, in one order).', since: '1.0.0', handler: listCommands.rpush, concurrent: true },
+  lpushx: { syntax: 'key element [element ...]', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'list', summary: 'Prepends elements to a list only when it exists.', since: '2.2.0', handler: listCommands.lpushx, concurrent: true },
+  rpushx: { syntax: 'key element [element ...]', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'list', summary: 'Appends elements to a list only when it exists.', since: '2.2.0', handler: listCommands.rpushx, concurrent: true },
+  lpop: { syntax: 'key [count]', arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'list', summary: 'Removes and returns the first elements (concurrent pops on both sides of a partition may return the same element).', since: '1.0.0', handler: listCommands.lpop, concurrent: true },
+  rpop: { syntax: 'key [count]', arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'list', summary: 'Removes and returns the last elements (concurrent pops on both sides of a partition may return the same element).', since: '1.0.0', handler: listCommands.rpop, concurrent: true },
+  llen: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'list', summary: 'Returns the length of a list.', since: '1.0.0', handler: listCommands.llen, concurrent: true },
+  lindex: { syntax: 'key index', arity: 3, flags: ['readonly'], keys: [1, 1, 1], group: 'list', summary: 'Returns an element by its index.', since: '1.0.0', handler: listCommands.lindex, concurrent: true },
+  lrange: { syntax: 'key start stop', arity: 4, flags: ['readonly'], keys: [1, 1, 1], group: 'list', summary: 'Returns a range of elements.', since: '1.0.0', handler: listCommands.lrange, concurrent: true },
+  lset: { syntax: 'key index element', arity: 4, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'list', summary: 'Sets an element by its index (concurrent LSETs: the greatest dot shows until a later LSET).', since: '1.0.0', handler: listCommands.lset, concurrent: true },
+  lrem: { syntax: 'key count element', arity: 4, flags: ['write'], keys: [1, 1, 1], group: 'list', summary: 'Removes elements equal to a value.', since: '1.0.0', handler: listCommands.lrem, concurrent: true },
+  ltrim: { syntax: 'key start stop', arity: 4, flags: ['write'], keys: [1, 1, 1], group: 'list', summary: 'Keeps only a range of elements.', since: '1.0.0', handler: listCommands.ltrim },
+  linsert: { syntax: 'key BEFORE|AFTER pivot element', arity: 5, flags: ['write', 'denyoom'], keys: [1, 1, 1], group: 'list', summary: 'Inserts an element before or after another.', since: '2.2.0', handler: listCommands.linsert, concurrent: true },
+  lpos: { syntax: 'key element [RANK rank] [COUNT num-matches] [MAXLEN len]', arity: -3, flags: ['readonly'], keys: [1, 1, 1], group: 'list', summary: 'Returns the index of matching elements.', since: '6.0.6', handler: listCommands.lpos, concurrent: true },
+  lmove: { syntax: 'source destination LEFT|RIGHT LEFT|RIGHT', arity: 5, flags: ['write', 'denyoom'], keys: [1, 2, 1], group: 'list', summary: 'Moves an element between lists (two keys: a pop then a push, not atomic).', since: '6.2.0', handler: listCommands.lmove },
+  rpoplpush: { syntax: 'source destination', arity: 3, flags: ['write', 'denyoom'], keys: [1, 2, 1], group: 'list', summary: 'Moves the last element of a list to the head of another (two keys: a pop then a push, not atomic).', since: '1.2.0', handler: listCommands.rpoplpush },
+  blpop: { syntax: 'key [key ...] timeout', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: [1, -2, 1], group: 'list', summary: 'Refused: blocking commands are not supported (poll LPOP).', since: '2.0.0', handler: listCommands.blpop },
+  brpop: { syntax: 'key [key ...] timeout', arity: -3, flags: ['write', 'noscript', 'blocking'], keys: [1, -2, 1], group: 'list', summary: 'Refused: blocking commands are not supported (poll RPOP).', since: '2.0.0', handler: listCommands.brpop },
+  blmove: { syntax: 'source destination LEFT|RIGHT LEFT|RIGHT timeout', arity: 6, flags: ['write', 'denyoom', 'noscript', 'blocking'], keys: [1, 2, 1], group: 'list', summary: 'Refused: blocking commands are not supported (poll LMOVE).', since: '6.2.0', handler: listCommands.blmove },
+  brpoplpush: { syntax: 'source destination timeout', arity: 4, flags: ['write', 'denyoom', 'noscript', 'blocking'], keys: [1, 2, 1], group: 'list', summary: 'Refused: blocking commands are not supported (poll RPOPLPUSH).', since: '2.2.0', handler: listCommands.brpoplpush },
+  blmpop: { syntax: 'timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]', arity: -5, flags: ['write', 'blocking'], group: 'list', summary: 'Refused: blocking commands are not supported (poll LPOP/RPOP).', since: '7.0.0', handler: listCommands.blmpop },
   // pubsub (commands/pubsub.ts): across the cluster, at most once
   subscribe: { syntax: 'channel [channel ...]', arity: -2, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Listens for messages published to channels, on any node of the cluster.', since: '2.0.0', handler: pubsubCommands.subscribe },
   unsubscribe: { syntax: '[channel [channel ...]]', arity: -1, flags: ['pubsub', 'noscript', 'loading', 'stale'], group: 'pubsub', summary: 'Stops listening to messages posted to channels.', since: '2.0.0', handler: pubsubCommands.unsubscribe },

@@ -7,6 +7,8 @@ import { applyCounterOperation, counterText, counterType, counterValue, decodeCo
 import { registerType } from './registry.js';
 import { card as zsetCard, zsetType, type ZsetState } from './zset.js';
 import { applyZsetOperation, decodeZsetOperation } from './zset-operation.js';
+import { length as listLength, listType, type ListState } from './list.js';
+import { applyListOperation, decodeListOperation } from './list-operation.js';
 
 /** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are "raw". */
 const embstrBytesMax = 44;
@@ -41,4 +43,16 @@ registerType<ZsetState>({
   apply: (view, operation, writer) => applyZsetOperation(view, decodeZsetOperation(operation), writer).state,
   operate: (view, operation, writer) => applyZsetOperation(view, decodeZsetOperation(operation), writer),
   isEmpty: (state) => zsetCard(state) === 0,
+});
+
+// Lists (list.ts, list-operation.ts) -------------------------------------------------
+
+registerType<ListState>({
+  convergent: listType,
+  redisType: 'list',
+  // Redis 7.0 holds every list as a quicklist of listpacks.
+  objectEncoding: () => 'quicklist',
+  apply: (view, operation, writer) => applyListOperation(view, decodeListOperation(operation), writer).state,
+  operate: (view, operation, writer) => applyListOperation(view, decodeListOperation(operation), writer),
+  isEmpty: (state) => listLength(state) === 0,
 });
