@@ -30,7 +30,7 @@ import { frameBytesMax } from '../peer/frame.js';
 import { callQuorum } from './quorum-call.js';
 import { decodeCoordinatePutReply, encodeCoordinatePut, operationIdBytes, type CoordinatePutRequest } from './messages.js';
 import { randomBytes } from 'node:crypto';
-import { checkRecordContext, foldVersions, newVersion, type Mutation } from './versioning.js';
+import { checkRecordContext, foldVersions, newVersion, operationOutcome, type Mutation } from './versioning.js';
 import { quorumRead, type ReadReplicas } from './quorum-read.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
 import { Collector } from './collector.js';
@@ -120,6 +120,15 @@ export interface PutResult {
    * lasts only as long as the hint window unless a primary returns in time.
    */
   readonly hintedOnly?: true;
+  /** What the operation answered beside its state (ZADD's count, LPOP's elements), encoded by its type. */
+  readonly outcome?: Buffer;
+}
+
+/** The result of a write that made `version`, with its operation's outcome when there is one. */
+function putResult(stored: readonly Sibling[], version: Sibling, hintedOnly?: true): PutResult {
+  const outcome = operationOutcome(version);
+  const result: PutResult = hintedOnly === true ? { stored, version, hintedOnly } : { stored, version };
+  return outcome === undefined ? result : { ...result, outcome };
 }
 
 export class CoordinatorStats {
@@ -294,11 +303,11 @@ export class Coordinator {
     // record means storage refused the change, closing: `durable` rejects.)
     if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined || made === undefined) {
       const version = made;
-      return durable.then((stored) => ({ stored, version: version! }));
+      return durable.then((stored) => putResult(stored, version!));
     }
     const stored = record;
     const version = made;
-    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => ({ stored, version }));
+    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => putResult(stored, version));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -632,7 +641,7 @@ export class Coordinator {
           transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.tunables.requestTimeoutMs, id)));
       },
     }).then(
-      (): PutResult => ({ stored: next, version, hintedOnly: true }),
+      (): PutResult => putResult(next, version, true),
       (err: unknown) => {
         if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
         throw err;

@@ -89,6 +89,18 @@ export function newVersion(
 }
 
 /**
+ * What an operation answered beside the version it made (RegisteredType.operate):
+ * kept off the version itself, which is stored and replicated as it is, and
+ * read once by the coordinator into its PutResult.
+ */
+const operationOutcomes = new WeakMap<Sibling, Buffer>();
+
+/** The answer of the operation that made `version`, if its type gives one. */
+export function operationOutcome(version: Sibling): Buffer | undefined {
+  return operationOutcomes.get(version);
+}
+
+/**
  * The version an operation makes: its type's new state over the live view of
  * the record, keeping the winner's expiry (INCR keeps a key's TTL, as in
  * Redis). Throws the type's TypeOperationError, before anything is stored.
@@ -98,9 +110,20 @@ function operated(
 ): Sibling {
   const view = operandView(live(stored, nowMs));
   const entry = typeEntry(mutation.type);
-  const state = entry.apply(view, mutation.operation, writer);
+  let state: unknown;
+  let outcome: Buffer | undefined;
+  let replacesValue: boolean | undefined;
+  if (entry.operate !== undefined) ({ state, outcome, replacesValue } = entry.operate(view, mutation.operation, writer));
+  else state = entry.apply(view, mutation.operation, writer);
+  if (entry.isEmpty?.(state) === true) {
+    // Redis deletes a collection's key when its last member goes: a tombstone over what was seen.
+    const tombstone: Sibling = { value: emptyValue, dot: writer.dot, past, timestamp: nowMs, deleted: true };
+    if (outcome !== undefined) operationOutcomes.set(tombstone, outcome);
+    return tombstone;
+  }
   const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp: nowMs, type: mutation.type };
-  const expiresAt = view?.winner.expiresAt;
+  if (outcome !== undefined) operationOutcomes.set(version, outcome);
+  const expiresAt = replacesValue === true ? undefined : view?.winner.expiresAt;
   if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;
   return version;
 }

@@ -41,7 +41,7 @@ import assert from 'node:assert/strict';
 import type { Dot } from '../clock/types.js';
 import type { Convergent, Update } from './kind.js';
 import { CrdtCodecError } from './kind.js';
-import { addItem, claimOp, cloneContext, compareDots, contextEquals, dotKey, emptyContext, joinContexts, knows, type CausalContext } from './causal-context.js';
+import { addItem, addRange, claimOp, cloneContext, compareDots, contextEquals, dotKey, emptyContext, joinContexts, knows, type CausalContext } from './causal-context.js';
 import { checkSeen, decodeState, header, readContext, writeContext, Writer, type Reader } from './codec.js';
 
 /**
@@ -256,19 +256,33 @@ function between(x: ItemId | undefined, y: ItemId | undefined, dot: Dot): RunPos
 // Operations -------------------------------------------------------------------
 
 /**
+ * How an operation's dot enters the context: 'gap' claims the actor's
+ * counters below it this state has not seen (claimOp), 'dot' only the dot —
+ * for a writer whose view may lack its own earlier operations on the key
+ * (Writer.freshRun), whose gap claim would mark those pushes as removed.
+ */
+export type Claim = 'gap' | 'dot';
+
+function claim(state: ListState, delta: ListState, dot: Dot, how: Claim): void {
+  if (how === 'gap') return claimOp(state.ctx, delta.ctx, dot);
+  addRange(state.ctx, dot.actor, dot.counter, dot.counter);
+  addRange(delta.ctx, dot.actor, dot.counter, dot.counter);
+}
+
+/**
  * Inserts `items` (in list order) so the first lands at position `index`
  * (0 = head: LPUSH, which passes its arguments reversed; length = tail:
  * RPUSH; else LINSERT). Throws CrdtLimitError when the identifier would pass
  * positionLevelsMax.
  */
-export function insert(state: ListState, index: number, items: readonly Buffer[], dot: Dot): Update<ListState> {
+export function insert(state: ListState, index: number, items: readonly Buffer[], dot: Dot, how: Claim = 'gap'): Update<ListState> {
   const order = orderOf(state);
   const n = order.head.length + order.tail.length;
   assert(Number.isInteger(index) && index >= 0 && index <= n, 'insert: index out of range');
   const pos = between(idAt(order, index - 1), idAt(order, index), dot);
   if (pos.path.length + 1 > positionLevelsMax) throw new CrdtLimitError(`list element would need ${pos.path.length + 1} identifier levels, over ${positionLevelsMax}`);
   const delta = emptyList();
-  claimOp(state.ctx, delta.ctx, dot);
+  claim(state, delta, dot, how);
   for (let first = 0; first < items.length; first += runChunkItems) {
     const chunk: Chunk = { pos, first, values: items.slice(first, first + runChunkItems).map((v) => Buffer.from(v)) };
     const key = chunkKey(dot, first);
@@ -323,11 +337,11 @@ export function popEnd(state: ListState, end: 'head' | 'tail', count: number): U
 }
 
 /** LSET: overlays the element at `index` with `value`, replacing the overlays it saw there. */
-export function setAt(state: ListState, index: number, value: Buffer, dot: Dot): Update<ListState> {
+export function setAt(state: ListState, index: number, value: Buffer, dot: Dot, how: Claim = 'gap'): Update<ListState> {
   const id = idAt(orderOf(state), index);
   assert(id !== undefined, 'setAt: index out of range');
   const delta = emptyList();
-  claimOp(state.ctx, delta.ctx, dot);
+  claim(state, delta, dot, how);
   forgetOverlays(state, delta, id);
   const overlay: Overlay = { dot, target: id, value: Buffer.from(value) };
   state.overlays.set(dotKey(dot), overlay);

@@ -43,10 +43,17 @@ export type TypeOperationErrorCode =
   /** DECRBY of LLONG_MIN: its negation does not fit. */
   | 'DECREMENT_OVERFLOW'
   /** The operation's bytes are not one this type knows (a peer's bug or a newer peer). */
-  | 'BAD_OPERATION';
+  | 'BAD_OPERATION'
+  /** ZINCRBY / ZADD INCR would make a score NaN (inf + -inf). */
+  | 'SCORE_NAN'
+  /** LSET on a key that holds nothing. */
+  | 'NO_SUCH_KEY'
+  /** LSET at an index the list does not have. */
+  | 'INDEX_OUT_OF_RANGE';
 
 export const typeOperationErrorCodes: readonly TypeOperationErrorCode[] = [
   'WRONGTYPE', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NAN_OR_INFINITY', 'DECREMENT_OVERFLOW', 'BAD_OPERATION',
+  'SCORE_NAN', 'NO_SUCH_KEY', 'INDEX_OUT_OF_RANGE',
 ];
 
 export class TypeOperationError extends Error {

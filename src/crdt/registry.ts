@@ -27,6 +27,27 @@ export interface RegisteredType<S = unknown> {
    * Redis would refuse (WRONGTYPE among them).
    */
   apply(view: OperandView | undefined, operation: Buffer, writer: Writer): S;
+  /**
+   * As apply, for a type whose commands answer more than the new state shows
+   * (ZADD's count of added members, LPOP's elements): the state and that
+   * answer, encoded by the type for its commands. Used instead of apply when
+   * present.
+   */
+  operate?(view: OperandView | undefined, operation: Buffer, writer: Writer): Operated<S>;
+  /**
+   * True for a state that holds nothing (a sorted set or list whose last
+   * member went): the coordinator writes a tombstone instead, as Redis
+   * deletes a collection's key when it empties.
+   */
+  isEmpty?(state: S): boolean;
+}
+
+/** An operation's new state and its answer (RegisteredType.operate). */
+export interface Operated<S> {
+  readonly state: S;
+  readonly outcome: Buffer;
+  /** The operation replaces the key's value as SET does (ZRANGESTORE's destination): its expiry goes too. */
+  readonly replacesValue?: boolean;
 }
 
 const registered = new Map<TypeName, RegisteredType>();

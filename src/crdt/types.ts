@@ -5,6 +5,10 @@
 
 import { applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, type CounterState } from './counter.js';
 import { registerType } from './registry.js';
+import { card as zsetCard, zsetType, type ZsetState } from './zset.js';
+import { applyZsetOperation, decodeZsetOperation } from './zset-operation.js';
+import { length as listLength, listType, type ListState } from './list.js';
+import { applyListOperation, decodeListOperation } from './list-operation.js';
 
 /** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are "raw". */
 const embstrBytesMax = 44;
@@ -24,4 +28,31 @@ registerType<CounterState>({
   objectEncoding: counterEncoding,
   stringForm: (state) => Buffer.from(counterText(state), 'latin1'),
   apply: (view, operation, writer) => applyCounterOperation(view, decodeCounterOperation(operation), writer),
+});
+
+// Sorted sets (zset.ts, zset-operation.ts) -----------------------------------------
+
+/** Redis's zset-max-listpack-entries default: past it Redis holds a sorted set as a skiplist. */
+const zsetListpackEntriesMax = 128;
+
+registerType<ZsetState>({
+  convergent: zsetType,
+  redisType: 'zset',
+  // zset-max-listpack-value (64 bytes) is not judged: it would need every member's length.
+  objectEncoding: (state) => (zsetCard(state) <= zsetListpackEntriesMax ? 'listpack' : 'skiplist'),
+  apply: (view, operation, writer) => applyZsetOperation(view, decodeZsetOperation(operation), writer).state,
+  operate: (view, operation, writer) => applyZsetOperation(view, decodeZsetOperation(operation), writer),
+  isEmpty: (state) => zsetCard(state) === 0,
+});
+
+// Lists (list.ts, list-operation.ts) -------------------------------------------------
+
+registerType<ListState>({
+  convergent: listType,
+  redisType: 'list',
+  // Redis 7.0 holds every list as a quicklist of listpacks.
+  objectEncoding: () => 'quicklist',
+  apply: (view, operation, writer) => applyListOperation(view, decodeListOperation(operation), writer).state,
+  operate: (view, operation, writer) => applyListOperation(view, decodeListOperation(operation), writer),
+  isEmpty: (state) => listLength(state) === 0,
 });

@@ -22,7 +22,7 @@
 import type { Dot } from '../clock/types.js';
 import type { Convergent, Update } from './kind.js';
 import { CrdtCodecError } from './kind.js';
-import { claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
+import { addRange, claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
 import {
   cellSurvivors,
   forgetCell,
@@ -80,10 +80,25 @@ export function memberBytes(key: string): Buffer {
   return Buffer.from(key, 'latin1');
 }
 
+/**
+ * How an operation's dot enters the context: 'gap' claims the actor's
+ * counters below it that this state has not seen (they were minted for other
+ * keys: claimOp), 'dot' only the dot itself — for a writer whose view may
+ * lack its own earlier operations on the key (Writer.freshRun), whose gap
+ * claim would mark those operations' adds as seen and so removed.
+ */
+export type Claim = 'gap' | 'dot';
+
+function claim(state: ZsetState, delta: ZsetState, dot: Dot, how: Claim): void {
+  if (how === 'gap') return claimOp(state.ctx, delta.ctx, dot);
+  addRange(state.ctx, dot.actor, dot.counter, dot.counter);
+  addRange(delta.ctx, dot.actor, dot.counter, dot.counter);
+}
+
 /** ZADD's write: sets each member's score, resetting the increments it saw. A member given twice takes the last score, as in Redis. */
-export function addScores(state: ZsetState, pairs: readonly (readonly [member: Buffer, score: number])[], dot: Dot): Update<ZsetState> {
+export function addScores(state: ZsetState, pairs: readonly (readonly [member: Buffer, score: number])[], dot: Dot, how: Claim = 'gap'): Update<ZsetState> {
   const delta = emptyZset();
-  claimOp(state.ctx, delta.ctx, dot);
+  claim(state, delta, dot, how);
   for (const [member, score] of pairs) {
     const key = memberKey(member);
     const cell = setCell<number, number>(state.members.get(key), score, dot, delta.ctx, key);
@@ -95,9 +110,9 @@ export function addScores(state: ZsetState, pairs: readonly (readonly [member: B
 }
 
 /** ZINCRBY (and ZADD INCR): adds `by` to the member's score (a missing member starts at 0). Returns the new score as this replica reads it. */
-export function incrementScore(state: ZsetState, member: Buffer, by: number, dot: Dot): Update<ZsetState> & { readonly score: number } {
+export function incrementScore(state: ZsetState, member: Buffer, by: number, dot: Dot, how: Claim = 'gap'): Update<ZsetState> & { readonly score: number } {
   const delta = emptyZset();
-  claimOp(state.ctx, delta.ctx, dot);
+  claim(state, delta, dot, how);
   const key = memberKey(member);
   const result = incrementCell(state.members.get(key), by, dot, delta.ctx, key, doubleArith);
   state.members.set(key, result.cell);

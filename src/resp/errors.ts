@@ -23,6 +23,9 @@ const typeOperationReplies: Readonly<Record<TypeOperationErrorCode, string>> = {
   NAN_OR_INFINITY: 'ERR increment would produce NaN or Infinity',
   DECREMENT_OVERFLOW: 'ERR decrement would overflow',
   BAD_OPERATION: 'ERR malformed operation from a peer; see the node log',
+  SCORE_NAN: 'ERR resulting score is not a number (NaN)',
+  NO_SUCH_KEY: 'ERR no such key',
+  INDEX_OUT_OF_RANGE: 'ERR index out of range',
 };
 
 export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
