@@ -6,13 +6,11 @@
 // Skipped only when redis-server is not installed (apt-get install
 // redis-server); .ci/run installs it, so CI always runs it.
 
-import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { request, type Reply } from '../../src/cli/resp-client.js';
 import { ManagedProcess, startNode, waitForPing, type RingkvNode } from '../helpers/cluster.js';
 import { freePort } from '../helpers/ports.js';
 
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 const timeoutMs = 10_000;
 
 let redisPort = 0;
@@ -20,7 +18,6 @@ let redisProcess: ManagedProcess | undefined;
 let node: RingkvNode | undefined;
 
 test.before(async () => {
-  if (!hasRedisServer) return;
   redisPort = await freePort();
   redisProcess = new ManagedProcess('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
   await waitForPing(redisPort, redisProcess, 10_000);
@@ -37,7 +34,7 @@ const both = async (commands: string[][]): Promise<[Reply[], Reply[]]> =>
 
 const asText = (reply: Reply): unknown => (reply instanceof Error ? `error: ${reply.message}` : Array.isArray(reply) ? reply.map(asText) : reply);
 
-const run = hasRedisServer ? test.serial : test.serial.skip;
+const run = test.serial;
 
 run('the entries Redis keeps, ringkv keeps: arguments cut and redacted, the client\'s name, EXEC left out and its commands in', async (t) => {
   const script = [
