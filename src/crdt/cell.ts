@@ -235,3 +235,33 @@ function sameDots(a: readonly Tagged[], b: readonly Tagged[]): boolean {
   for (let i = 0; i < a.length; i++) if (!sameDot(a[i]!.dot, b[i]!.dot)) return false;
   return true;
 }
+
+/**
+ * The join of two keyed maps of cells (a hash's fields, a sorted set's
+ * members) under their states' contexts: a key on one side only keeps what
+ * the other side has not seen removed; a cell left empty is dropped.
+ */
+export function joinCellMaps<C extends Cell<unknown, unknown>>(a: ReadonlyMap<string, C>, ctxA: CausalContext, b: ReadonlyMap<string, C>, ctxB: CausalContext): Map<string, C> {
+  const out = new Map<string, C>();
+  for (const [key, ca] of a) {
+    const cb = b.get(key);
+    const joined = (cb === undefined ? cellSurvivors(ca, ctxB, key) : joinCells(ca, cb, ctxA, ctxB, key)) as C;
+    if (!isEmptyCell(joined)) out.set(key, joined);
+  }
+  for (const [key, cb] of b) {
+    if (a.has(key)) continue;
+    const kept = cellSurvivors(cb, ctxA, key) as C;
+    if (!isEmptyCell(kept)) out.set(key, kept);
+  }
+  return out;
+}
+
+/** True when two keyed maps of cells hold the same cells under the same keys. */
+export function sameCellMaps(a: ReadonlyMap<string, Cell<unknown, unknown>>, b: ReadonlyMap<string, Cell<unknown, unknown>>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, ca] of a) {
+    const cb = b.get(key);
+    if (cb === undefined || !sameCell(ca, cb)) return false;
+  }
+  return true;
+}

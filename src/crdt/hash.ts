@@ -22,15 +22,13 @@ import type { Convergent, Update } from './kind.js';
 import { CrdtCodecError } from './kind.js';
 import { claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
 import {
-  cellSurvivors,
   forgetCell,
   incrementCell,
-  isEmptyCell,
-  joinCells,
+  joinCellMaps,
   numberOfCell,
   readCell,
   readCellEntries,
-  sameCell,
+  sameCellMaps,
   setCell,
   writeCell,
   type Arith,
@@ -168,27 +166,11 @@ function showCell(cell: FieldCell): Buffer {
 }
 
 export function merge(a: HashState, b: HashState): HashState {
-  const out = new Map<string, FieldCell>();
-  for (const [key, ca] of a.fields) {
-    const cb = b.fields.get(key);
-    const joined = cb === undefined ? cellSurvivors(ca, b.ctx, key) : joinCells(ca, cb, a.ctx, b.ctx, key);
-    if (!isEmptyCell(joined)) out.set(key, joined);
-  }
-  for (const [key, cb] of b.fields) {
-    if (a.fields.has(key)) continue;
-    const kept = cellSurvivors(cb, a.ctx, key);
-    if (!isEmptyCell(kept)) out.set(key, kept);
-  }
-  return { fields: out, ctx: joinContexts(a.ctx, b.ctx) };
+  return { fields: joinCellMaps(a.fields, a.ctx, b.fields, b.ctx), ctx: joinContexts(a.ctx, b.ctx) };
 }
 
 export function equals(a: HashState, b: HashState): boolean {
-  if (a.fields.size !== b.fields.size || !contextEquals(a.ctx, b.ctx)) return false;
-  for (const [key, ca] of a.fields) {
-    const cb = b.fields.get(key);
-    if (cb === undefined || !sameCell(ca, cb)) return false;
-  }
-  return true;
+  return contextEquals(a.ctx, b.ctx) && sameCellMaps(a.fields, b.fields);
 }
 
 // Layout: header, context, varint fieldCount, per field: key, cell (cell.ts);

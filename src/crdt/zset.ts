@@ -24,14 +24,12 @@ import type { Convergent, Update } from './kind.js';
 import { CrdtCodecError } from './kind.js';
 import { addRange, claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
 import {
-  cellSurvivors,
   forgetCell,
   incrementCell,
-  isEmptyCell,
-  joinCells,
+  joinCellMaps,
   readCell,
   readCellEntries,
-  sameCell,
+  sameCellMaps,
   setCell,
   writeCell,
   type Arith,
@@ -219,27 +217,11 @@ function lowerBound(n: number, before: (i: number) => boolean): number {
 }
 
 export function merge(a: ZsetState, b: ZsetState): ZsetState {
-  const out = new Map<string, MemberCell>();
-  for (const [key, ca] of a.members) {
-    const cb = b.members.get(key);
-    const joined = cb === undefined ? cellSurvivors(ca, b.ctx, key) : joinCells(ca, cb, a.ctx, b.ctx, key);
-    if (!isEmptyCell(joined)) out.set(key, joined);
-  }
-  for (const [key, cb] of b.members) {
-    if (a.members.has(key)) continue;
-    const kept = cellSurvivors(cb, a.ctx, key);
-    if (!isEmptyCell(kept)) out.set(key, kept);
-  }
-  return { members: out, ctx: joinContexts(a.ctx, b.ctx) };
+  return { members: joinCellMaps(a.members, a.ctx, b.members, b.ctx), ctx: joinContexts(a.ctx, b.ctx) };
 }
 
 export function equals(a: ZsetState, b: ZsetState): boolean {
-  if (a.members.size !== b.members.size || !contextEquals(a.ctx, b.ctx)) return false;
-  for (const [key, ca] of a.members) {
-    const cb = b.members.get(key);
-    if (cb === undefined || !sameCell(ca, cb)) return false;
-  }
-  return true;
+  return contextEquals(a.ctx, b.ctx) && sameCellMaps(a.members, b.members);
 }
 
 // Layout: header, context, varint memberCount, per member: key, cell (cell.ts) with f64 scores and sums.

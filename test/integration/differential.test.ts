@@ -27,8 +27,7 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { ManagedProcess, startNode, waitForPing, type RingkvNode } from '../helpers/cluster.js';
-import { freePort } from '../helpers/ports.js';
+import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
 import { seededRandom } from '../helpers/sim.js';
 
 // DIFF_SEQUENCES=N runs more (e.g. 1000 while changing a command); CI runs the default.
@@ -164,20 +163,6 @@ function randomCommand(rng: Rng): string[] {
 
 type Outcome = unknown;
 
-async function run(client: Redis, command: string[]): Promise<Outcome> {
-  try {
-    return normaliseBuffers(await client.callBuffer(command[0]!, ...command.slice(1)));
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-}
-
-function normaliseBuffers(reply: unknown): unknown {
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
-  if (Array.isArray(reply)) return reply.map(normaliseBuffers);
-  return reply;
-}
-
 const timeCommands = new Set(['TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME']);
 
 /** Equal, or within the timing tolerance for the expiry-reading commands (see the header). */
@@ -222,24 +207,11 @@ function trackInPlace(inPlace: Set<string>, command: string[], redisOutcome: Out
   }
 }
 
-let redisProcess: ManagedProcess | undefined;
-let node: RingkvNode | undefined;
-let redisPort = 0;
-
-test.before(async () => {
-  redisPort = await freePort();
-  redisProcess = new ManagedProcess('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--databases', '1']);
-  await Promise.all([waitForPing(redisPort, redisProcess, 10_000), startNode().then((n) => (node = n))]);
-});
-
-test.after.always(async () => {
-  await Promise.all([redisProcess?.stop(), node?.cleanup()]);
-});
-
+const servers = redisBesideRingkv(test);
 
 test(`differential › ${sequences} seeded sequences of ${commandsPerSequence} string and keyspace commands answer as redis-server does`, async (t) => {
-  const redis = new Redis({ port: redisPort, host: '127.0.0.1', protocol: 2 });
-  const ringkv = node!.client({ protocol: 2 });
+  const redis = new Redis({ port: servers().redisPort, host: '127.0.0.1', protocol: 2 });
+  const ringkv = servers().node.client({ protocol: 2 });
   t.teardown(() => redis.disconnect());
   let compared = 0;
   for (let seed = 1; seed <= sequences; seed++) {
@@ -250,8 +222,8 @@ test(`differential › ${sequences} seeded sequences of ${commandsPerSequence} s
     for (let i = 0; i < commandsPerSequence; i++) {
       const command = randomCommand(rng);
       const name = command[0]!.toUpperCase();
-      const fromRedis = await run(redis, command);
-      const fromRingkv = await run(ringkv, command);
+      const fromRedis = await replyTo(redis, command);
+      const fromRingkv = await replyTo(ringkv, command);
       history.push(`${command.map((a) => JSON.stringify(a)).join(' ')} → ${JSON.stringify(fromRedis)}`);
       const judged = !(name === 'OBJECT' && command.length === 3 && inPlace.has(command[2]!));
       if (judged && !sameOutcome(command, fromRedis, fromRingkv)) {

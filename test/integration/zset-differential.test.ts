@@ -18,8 +18,7 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { ManagedProcess, startNode, waitForPing, type RingkvNode } from '../helpers/cluster.js';
-import { freePort } from '../helpers/ports.js';
+import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
 import { seededRandom } from '../helpers/sim.js';
 
 // DIFF_SEQUENCES=N runs more or fewer.
@@ -101,44 +100,17 @@ function randomCommand(rng: Rng): string[] {
   }
 }
 
-async function run(client: Redis, command: string[]): Promise<unknown> {
-  try {
-    return normalise(await client.callBuffer(command[0]!, ...command.slice(1)));
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-}
-
-function normalise(reply: unknown): unknown {
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
-  if (Array.isArray(reply)) return reply.map(normalise);
-  return reply;
-}
-
 function sameOutcome(command: string[], redis: unknown, ringkv: unknown): boolean {
   if (command[0] === 'TTL' && typeof redis === 'number' && typeof ringkv === 'number' && redis >= 0 && ringkv >= 0) return Math.abs(redis - ringkv) <= ttlToleranceS;
   return JSON.stringify(redis) === JSON.stringify(ringkv);
 }
 
-let redisProcess: ManagedProcess | undefined;
-let node: RingkvNode | undefined;
-let redisPort = 0;
-
-test.before(async () => {
-  redisPort = await freePort();
-  redisProcess = new ManagedProcess('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--databases', '1']);
-  await Promise.all([waitForPing(redisPort, redisProcess, 10_000), startNode().then((n) => (node = n))]);
-});
-
-test.after.always(async () => {
-  await Promise.all([redisProcess?.stop(), node?.cleanup()]);
-});
-
+const servers = redisBesideRingkv(test);
 
 for (const protocol of [2, 3] as const) {
   test.serial(`zset differential › RESP${protocol}: ${sequences} seeded sequences of ${commandsPerSequence} sorted-set and keyspace commands answer as redis-server does`, async (t) => {
-    const redis = new Redis({ port: redisPort, host: '127.0.0.1', protocol });
-    const ringkv = node!.client({ protocol });
+    const redis = new Redis({ port: servers().redisPort, host: '127.0.0.1', protocol });
+    const ringkv = servers().node.client({ protocol });
     t.teardown(() => redis.disconnect());
     let compared = 0;
     const counted = new Map<string, number>();
@@ -148,8 +120,8 @@ for (const protocol of [2, 3] as const) {
       const history: string[] = [];
       for (let i = 0; i < commandsPerSequence; i++) {
         const command = randomCommand(rng);
-        const fromRedis = await run(redis, command);
-        const fromRingkv = await run(ringkv, command);
+        const fromRedis = await replyTo(redis, command);
+        const fromRingkv = await replyTo(ringkv, command);
         history.push(`${command.map((a) => JSON.stringify(a)).join(' ')} → ${JSON.stringify(fromRedis)}`);
         if (!sameOutcome(command, fromRedis, fromRingkv)) {
           t.fail(`seed ${seed}, command ${i}: ${command.join(' ')}\n  redis-server: ${JSON.stringify(fromRedis)}\n  ringkv:       ${JSON.stringify(fromRingkv)}\n` +
