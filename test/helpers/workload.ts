@@ -94,6 +94,7 @@ export class RegisterWorkload {
       } catch (err) {
         this.writesFailed++;
         this.note(err);
+        await failureBackoff();
       }
       const floor = this.acked.get(key);
       const reader = this.pick();
@@ -107,7 +108,21 @@ export class RegisterWorkload {
       } catch (err) {
         this.readsFailed++;
         this.note(err);
+        await failureBackoff();
       }
     }
   }
+}
+
+/** How long a worker waits after a failed request. */
+const failureBackoffMs = 10;
+
+/**
+ * A client whose node is gone can fail every request at once, as a
+ * microtask; a loop awaiting only those would never let a timer run (so
+ * stop() and the test's own deadlines never came), and spin a core. A failure
+ * waits a moment on a timer instead.
+ */
+function failureBackoff(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, failureBackoffMs));
 }
