@@ -80,6 +80,14 @@ export const handOverWindowMsDefault = 12 * 60 * 60 * 1000;
 export const cleanupRetryMs = 30_000;
 /** Even with no ring change, cleanup walks again this often, for records that reached a non-replica late (a stale view's write). */
 export const cleanupRepeatMs = 10 * 60 * 1000;
+/**
+ * How long RING LEAVE waits for a cleanup pass already under way: the pass
+ * hands records this node no longer replicates to their replicas, and a node
+ * that left half way through would take the rest with it. A pass over a big
+ * store may take longer; the leave is then refused with the reason and can be
+ * asked again.
+ */
+export const leaveCleanupWaitMs = 60_000;
 
 /** What ring-handoff needs of membership (membership.ts Membership). */
 export interface HandoffMembership {
@@ -201,6 +209,8 @@ export class RingHandoff {
   private cleanedAtMs = 0;
   private cleanupSkipped = false;
   private unsubscribe: (() => void) | undefined;
+  /** Set from a RING LEAVE's start until its status is durable, so no cleanup pass starts in between. */
+  private leaveRequested = false;
   /** (source, span) pairs this join has streamed whole, so a retried step resumes rather than starts over. */
   private readonly streamed = new Set<string>();
 
@@ -252,12 +262,32 @@ export class RingHandoff {
    */
   async leave(): Promise<void> {
     this.options.membership.checkLeave();
-    if (this.work !== undefined && this.progressState.phase !== 'done' && this.progressState.phase !== 'failed') {
-      throw new HandoffError('HANDOFF_FAILED', `a ${this.progressState.operation ?? 'transfer'} is already under way`);
+    if (this.leaveRequested) throw new HandoffError('HANDOFF_FAILED', 'a leave is already under way');
+    this.leaveRequested = true;
+    try {
+      await this.awaitCleanup();
+      this.options.membership.checkLeave();
+      if (this.work !== undefined && this.progressState.phase !== 'done' && this.progressState.phase !== 'failed') {
+        throw new HandoffError('HANDOFF_FAILED', `a ${this.progressState.operation ?? 'transfer'} is already under way`);
+      }
+      await this.options.persistStatus('leaving');
+      this.options.membership.setStatus('leaving');
+      this.work = this.runLeave();
+    } finally {
+      this.leaveRequested = false;
     }
-    await this.options.persistStatus('leaving');
-    this.options.membership.setStatus('leaving');
-    this.work = this.runLeave();
+  }
+
+  /** Waits, at most leaveCleanupWaitMs, for a cleanup pass under way to hand over what it must and end. */
+  private async awaitCleanup(): Promise<void> {
+    const cleaning = this.cleaning;
+    if (cleaning === undefined || this.progressState.operation !== 'cleanup') return;
+    this.options.logger.info('leave: waiting for the cleanup pass under way to end');
+    let timer: unknown;
+    const expired = new Promise<boolean>((resolve) => { timer = this.timers.setTimeout(() => resolve(true), leaveCleanupWaitMs); });
+    const ended = await Promise.race([cleaning.then(() => false, () => false), expired]);
+    this.timers.clearTimeout(timer);
+    if (ended) throw new HandoffError('HANDOFF_FAILED', `a cleanup is still under way after ${leaveCleanupWaitMs / 1000} s; ask again once \`ringkv status\` shows it done`);
   }
 
   private async runJoin(): Promise<void> {
@@ -552,7 +582,7 @@ export class RingHandoff {
     this.noteRing();
     const ring = m.ring();
     const nowMs = this.now();
-    if (m.selfStatus() !== 'normal' || !m.joined() || m.changing().length > 0 || ring.tokenCount === 0) return;
+    if (this.leaveRequested || m.selfStatus() !== 'normal' || !m.joined() || m.changing().length > 0 || ring.tokenCount === 0) return;
     if (nowMs - this.ringChangedAtMs < (this.options.cleanupSettleMs ?? cleanupSettleMs)) return;
     if (this.work !== undefined && this.progressState.phase !== 'done' && this.progressState.phase !== 'failed') return;
     if (ring === this.cleanedRing && nowMs - this.cleanedAtMs < cleanupRepeatMs) return;
