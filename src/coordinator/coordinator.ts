@@ -30,7 +30,7 @@ import { frameBytesMax } from '../peer/frame.js';
 import { callQuorum } from './quorum-call.js';
 import { decodeCoordinatePutReply, encodeCoordinatePut, operationIdBytes, type CoordinatePutRequest } from './messages.js';
 import { randomBytes } from 'node:crypto';
-import { checkRecordContext, foldVersions, newVersion, operationOutcome, type Mutation } from './versioning.js';
+import { checkRecordContext, foldVersions, newVersion, onlyWhereAbsent, operationOutcome, type Mutation } from './versioning.js';
 import { quorumRead, type ReadReplicas } from './quorum-read.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
 import { Collector } from './collector.js';
@@ -285,7 +285,7 @@ export class Coordinator {
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storage.update(key, token, (current) => {
-        if (mutation.kind === 'value' && mutation.imported === true && current.length > 0) throw new KeyPresentError();
+        if (onlyWhereAbsent(mutation) && current.length > 0) throw new KeyPresentError();
         const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
         const next = foldVersions(current, [version]);
         this.checkSiblingLimit(key, current, next);
@@ -617,7 +617,7 @@ export class Coordinator {
     const others = this.view.fallbacks(key, token, primaries.length).filter((id) => id !== this.selfId);
     const holders = [this.selfId, ...others].slice(0, primaries.length);
     const current = this.localVersions(key, token);
-    if (mutation.kind === 'value' && mutation.imported === true && current.length > 0) throw new KeyPresentError();
+    if (onlyWhereAbsent(mutation) && current.length > 0) throw new KeyPresentError();
     // Its hints go home and are dropped: this node's view of the key may lack its own earlier updates.
     const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { freshRun: true });
     const next = foldVersions(current, [version]);

@@ -63,7 +63,7 @@ interface WireCoordinatePut {
   /** An operation (Mutation 'operate'). */
   o?: Buffer;
   i?: Buffer;
-  /** An import (Mutation 'value' imported): written only where no version is held. */
+  /** An import (Mutation 'value' or 'operate' imported): written only where no version is held. */
   m?: true;
 }
 
@@ -91,6 +91,7 @@ export function encodeCoordinatePut(request: CoordinatePutRequest): Buffer {
   else if (mutation.kind === 'operate') {
     wire.o = mutation.operation;
     wire.t = mutation.type;
+    if (mutation.imported === true) wire.m = true;
   } else {
     wire.v = mutation.value;
     if (mutation.expiresAt !== undefined) wire.x = mutation.expiresAt;
@@ -109,10 +110,10 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
   if (!wire || !Buffer.isBuffer(wire.k) || !Number.isInteger(wire.w) || wire.w < 1 || wire.w > forwardedWMax) throw new CodecError('bad coordinate-put');
   let mutation: Mutation;
   if (wire.d === true) mutation = { kind: 'delete' };
-  else if (Buffer.isBuffer(wire.o)) mutation = { kind: 'operate', type: wireType(wire.t), operation: wire.o };
+  else if (wire.m !== undefined && wire.m !== true) throw new CodecError('bad coordinate-put import flag');
+  else if (Buffer.isBuffer(wire.o)) mutation = { kind: 'operate', type: wireType(wire.t), operation: wire.o, ...(wire.m === true ? { imported: true } : {}) };
   else if (Buffer.isBuffer(wire.v)) {
     if (wire.x !== undefined && (typeof wire.x !== 'number' || !Number.isInteger(wire.x) || wire.x < 0 || wire.x > expiresAtMsMax)) throw new CodecError('bad coordinate-put expiry');
-    if (wire.m !== undefined && wire.m !== true) throw new CodecError('bad coordinate-put import flag');
     const value = { kind: 'value' as const, value: wire.v, ...(wire.x === undefined ? {} : { expiresAt: wire.x }), ...(wire.m === true ? { imported: true } : {}) };
     mutation = wire.t === undefined ? value : { ...value, type: wireType(wire.t) };
   } else throw new CodecError('coordinate-put without value');

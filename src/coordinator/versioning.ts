@@ -43,8 +43,18 @@ export type Mutation =
    */
   | { readonly kind: 'value'; readonly value: Buffer; readonly expiresAt?: number; readonly type?: StoredType; readonly imported?: boolean }
   | { readonly kind: 'delete' }
-  /** An operation on a convergent type, applied to the coordinator's record (crdt/registry.ts apply); the key's expiry is kept. */
-  | { readonly kind: 'operate'; readonly type: StoredType; readonly operation: Buffer };
+  /**
+   * An operation on a convergent type, applied to the coordinator's record
+   * (crdt/registry.ts apply); the key's expiry is kept. `imported`: as for a
+   * value, written only where the coordinator holds no version of the key
+   * (the first page of a collection's IMPORT in `missing` mode).
+   */
+  | { readonly kind: 'operate'; readonly type: StoredType; readonly operation: Buffer; readonly imported?: boolean };
+
+/** True for a write that is made only where the coordinator holds no version of the key (IMPORT, read-through). */
+export function onlyWhereAbsent(mutation: Mutation): boolean {
+  return mutation.kind !== 'delete' && mutation.imported === true;
+}
 
 /** An imported version's timestamp: older than any write made through ringkv, which GET's deterministic choice then prefers. */
 export const importedTimestamp = 0;
@@ -113,17 +123,21 @@ function operated(
   let state: unknown;
   let outcome: Buffer | undefined;
   let replacesValue: boolean | undefined;
-  if (entry.operate !== undefined) ({ state, outcome, replacesValue } = entry.operate(view, mutation.operation, writer));
+  let ownExpiry: number | undefined;
+  let imported: boolean | undefined;
+  if (entry.operate !== undefined) ({ state, outcome, replacesValue, expiresAt: ownExpiry, imported } = entry.operate(view, mutation.operation, writer));
   else state = entry.apply(view, mutation.operation, writer);
-  if (entry.isEmpty?.(state) === true) {
+  // A value whose own expiry has passed is a delete, as newVersion makes one for a value.
+  if (entry.isEmpty?.(state) === true || (ownExpiry !== undefined && ownExpiry <= nowMs)) {
     // Redis deletes a collection's key when its last member goes: a tombstone over what was seen.
     const tombstone: Sibling = { value: emptyValue, dot: writer.dot, past, timestamp: nowMs, deleted: true };
     if (outcome !== undefined) operationOutcomes.set(tombstone, outcome);
     return tombstone;
   }
-  const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp: nowMs, type: mutation.type };
+  const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
+  const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp, type: mutation.type };
   if (outcome !== undefined) operationOutcomes.set(version, outcome);
-  const expiresAt = replacesValue === true ? undefined : view?.winner.expiresAt;
+  const expiresAt = replacesValue === true ? ownExpiry : view?.winner.expiresAt;
   if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;
   return version;
 }

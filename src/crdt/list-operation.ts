@@ -15,6 +15,7 @@ import { insert, length, listType, merge, popEnd, removeAt, setAt, emptyList, va
 import { TypeOperationError, type OperandView, type Writer } from './operation.js';
 import type { Operated } from './registry.js';
 import { parseLongLong } from './counter.js';
+import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 
 export type ListEnd = 'head' | 'tail';
 
@@ -28,7 +29,9 @@ export type ListOperation =
   | { readonly kind: 'trim'; readonly start: number; readonly stop: number }
   | { readonly kind: 'insert'; readonly after: boolean; readonly pivot: Buffer; readonly element: Buffer }
   /** LMOVE with the same source and destination: one element from one end to the other (or the same), in one step. */
-  | { readonly kind: 'rotate'; readonly from: ListEnd; readonly to: ListEnd };
+  | { readonly kind: 'rotate'; readonly from: ListEnd; readonly to: ListEnd }
+  /** IMPORT of a list copied from Redis, a page of elements in order (import-operation.ts). */
+  | ImportOperation<Buffer>;
 
 /** Operation kinds on the wire. ONLY APPEND: peers of other versions read them. */
 const opPush = 1;
@@ -38,6 +41,7 @@ const opRemove = 4;
 const opTrim = 5;
 const opInsert = 6;
 const opRotate = 7;
+const opImport = 8;
 
 const endCode = (end: ListEnd) => (end === 'head' ? 0 : 1);
 
@@ -97,6 +101,12 @@ export function encodeListOperation(op: ListOperation): Buffer {
       w.u8(endCode(op.from));
       w.u8(endCode(op.to));
       break;
+    case 'import':
+      w.u8(opImport);
+      writeImportHeader(w, op);
+      w.varint(op.items.length);
+      for (const v of op.items) w.bytes(v);
+      break;
   }
   return w.finish();
 }
@@ -132,6 +142,11 @@ export function decodeListOperation(bytes: Buffer): ListOperation {
     } else if (kind === opRotate) {
       const from = readEnd(r);
       op = { kind: 'rotate', from, to: readEnd(r) };
+    } else if (kind === opImport) {
+      const header = readImportHeader(r);
+      const items: Buffer[] = [];
+      for (let n = r.count(); n > 0; n--) items.push(r.bytes());
+      op = { ...header, items };
     } else {
       throw new Error(`unknown list operation ${kind}`);
     }
@@ -195,7 +210,21 @@ export function listOfView(view: OperandView | undefined): ListState | undefined
 
 const integer = (value: number): Buffer => encodeListOutcome({ kind: 'integer', value });
 
+/** A list takes an import's pages at its tail, in order. */
+const listImport: ImportHooks<ListState, Buffer> = {
+  type: 'list',
+  ofView: (view) => listOfView(view)!,
+  empty: emptyList,
+  clear: (state) => {
+    const n = length(state);
+    if (n > 0) removeAt(state, Array.from({ length: n }, (_, i) => i));
+  },
+  add: (state, items, dot, how) => void insert(state, length(state), items, dot, how),
+};
+
 export function applyListOperation(view: OperandView | undefined, op: ListOperation, writer: Writer): Operated<ListState> {
+  // Before the view is judged: an import's first page replaces a value of any type.
+  if (op.kind === 'import') return applyImport(view, op, writer, listImport);
   const how: Claim = writer.freshRun ? 'dot' : 'gap';
   const found = listOfView(view);
   const state = found ?? emptyList();

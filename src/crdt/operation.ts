@@ -49,11 +49,13 @@ export type TypeOperationErrorCode =
   /** LSET on a key that holds nothing. */
   | 'NO_SUCH_KEY'
   /** LSET at an index the list does not have. */
-  | 'INDEX_OUT_OF_RANGE';
+  | 'INDEX_OUT_OF_RANGE'
+  /** A later page of an IMPORT whose key was written since the page before (import-operation.ts). */
+  | 'IMPORT_CHANGED';
 
 export const typeOperationErrorCodes: readonly TypeOperationErrorCode[] = [
   'WRONGTYPE', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NAN_OR_INFINITY', 'DECREMENT_OVERFLOW', 'BAD_OPERATION',
-  'SCORE_NAN', 'NO_SUCH_KEY', 'INDEX_OUT_OF_RANGE',
+  'SCORE_NAN', 'NO_SUCH_KEY', 'INDEX_OUT_OF_RANGE', 'IMPORT_CHANGED',
 ];
 
 export class TypeOperationError extends Error {

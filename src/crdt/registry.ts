@@ -48,6 +48,10 @@ export interface Operated<S> {
   readonly outcome: Buffer;
   /** The operation replaces the key's value as SET does (ZRANGESTORE's destination): its expiry goes too. */
   readonly replacesValue?: boolean;
+  /** With replacesValue: the new value's own expiry, unix ms (IMPORT's first page, import-operation.ts). */
+  readonly expiresAt?: number;
+  /** A value copied from a Redis being migrated: stamped as imported (coordinator/versioning.ts importedTimestamp). */
+  readonly imported?: boolean;
 }
 
 const registered = new Map<TypeName, RegisteredType>();

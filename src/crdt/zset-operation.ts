@@ -13,6 +13,7 @@
 import { Reader, Writer as ByteWriter } from './codec.js';
 import { TypeOperationError, type OperandView, type Writer } from './operation.js';
 import type { Operated } from './registry.js';
+import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 import { addScores, card, incrementScore, memberKey, merge, ordered, removeMembers, score, zsetType, emptyZset, memberBytes, type Claim, type ZsetState } from './zset.js';
 
 export interface ZaddFlags {
@@ -30,13 +31,16 @@ export type ZsetOperation =
   | { readonly kind: 'remove'; readonly members: readonly Buffer[] }
   | { readonly kind: 'pop'; readonly end: 'min' | 'max'; readonly count: number }
   /** ZRANGESTORE's destination: whatever it held (of any type) replaced by these pairs. */
-  | { readonly kind: 'replace'; readonly pairs: readonly (readonly [score: number, member: Buffer])[] };
+  | { readonly kind: 'replace'; readonly pairs: readonly (readonly [score: number, member: Buffer])[] }
+  /** IMPORT of a sorted set copied from Redis, a page of score/member pairs (import-operation.ts). */
+  | ImportOperation<readonly [score: number, member: Buffer]>;
 
 /** Operation kinds on the wire. ONLY APPEND: peers of other versions read them. */
 const opAdd = 1;
 const opRemove = 2;
 const opPop = 3;
 const opReplace = 4;
+const opImport = 5;
 
 const flagBits: readonly (keyof ZaddFlags)[] = ['nx', 'xx', 'gt', 'lt', 'ch', 'incr'];
 
@@ -65,6 +69,11 @@ export function encodeZsetOperation(op: ZsetOperation): Buffer {
       w.u8(opReplace);
       writePairs(w, op.pairs);
       break;
+    case 'import':
+      w.u8(opImport);
+      writeImportHeader(w, op);
+      writePairs(w, op.items);
+      break;
   }
   return w.finish();
 }
@@ -89,6 +98,9 @@ export function decodeZsetOperation(bytes: Buffer): ZsetOperation {
       op = { kind: 'pop', end: end === 0 ? 'min' : 'max', count: r.varint() };
     } else if (kind === opReplace) {
       op = { kind: 'replace', pairs: readPairs(r) };
+    } else if (kind === opImport) {
+      const header = readImportHeader(r);
+      op = { ...header, items: readPairs(r) };
     } else {
       throw new Error(`unknown zset operation ${kind}`);
     }
@@ -181,6 +193,7 @@ export function zsetOfView(view: OperandView | undefined): ZsetState | undefined
 }
 
 export function applyZsetOperation(view: OperandView | undefined, op: ZsetOperation, writer: Writer): Operated<ZsetState> {
+  if (op.kind === 'import') return applyImport(view, op, writer, zsetImport);
   const how: Claim = writer.freshRun ? 'dot' : 'gap';
   if (op.kind === 'replace') {
     // The destination is overwritten whatever it held; a sorted set's seen members are dropped so a concurrent copy of them does not bring them back.
@@ -211,6 +224,19 @@ export function applyZsetOperation(view: OperandView | undefined, op: ZsetOperat
     }
   }
 }
+
+/** A sorted set takes an import's pairs as ZADD would (the last score given for a member wins; -0 kept as 0). */
+const zsetImport: ImportHooks<ZsetState, readonly [number, Buffer]> = {
+  type: 'zset',
+  ofView: (view) => zsetOfView(view)!,
+  empty: emptyZset,
+  clear: (state) => void removeMembers(state, [...state.members.keys()].map(memberBytes)),
+  add: (state, items, dot, how) => {
+    const last = new Map<string, readonly [Buffer, number]>();
+    for (const [s, m] of items) last.set(memberKey(m), [m, s === 0 ? 0 : s]);
+    addScores(state, [...last.values()], dot, how);
+  },
+};
 
 /** ZADD without INCR, as Redis's zsetAdd per pair in order: NX/XX/GT/LT judge the score as the earlier pairs left it. */
 function addPairs(state: ZsetState, op: Extract<ZsetOperation, { kind: 'add' }>, writer: Writer, how: Claim): Operated<ZsetState> {

@@ -1,0 +1,113 @@
+// The collection types' IMPORT operation (commands/import.ts): a value copied
+// from a Redis being migrated, written to the key's coordinator as pages in a
+// chain so that neither a command nor a replica message has to carry a whole
+// big collection at once.
+//
+//  - The first page replaces whatever the key holds (any type, as SET does):
+//    its version supersedes every version the coordinator knows, the seen
+//    members of a value of the same type are dropped from the state (so a
+//    concurrent copy of them does not bring them back, as ZRANGESTORE's
+//    destination does), and it carries the value's expiry. `missing` mode's
+//    "only where ringkv holds no version" is the mutation's `imported` flag,
+//    judged by the coordinator on the whole record (tombstones included).
+//  - Each later page appends its items, and only onto the version the page
+//    before made (`chain`, the dot it answered): if anything else wrote the
+//    key in between — a client of ringkv, an expiry — the chain is broken
+//    (IMPORT_CHANGED) and the copy reports the key as not copied rather than
+//    finishing a value someone else has since changed.
+//
+// The page's answer (the outcome) is the new version's dot, the next page's
+// `chain`. Every type reads and writes its own items (a list's elements, a
+// sorted set's score/member pairs…); this module holds what they share.
+
+import type { Dot } from '../clock/types.js';
+import type { Reader, Writer as ByteWriter } from './codec.js';
+import { Reader as DotReader, Writer as DotWriter } from './codec.js';
+import type { TypeName } from './kind.js';
+import { TypeOperationError, type OperandView, type Writer } from './operation.js';
+import type { Operated } from './registry.js';
+
+export interface ImportOperation<T> {
+  readonly kind: 'import';
+  /** The dot the previous page answered; absent on the first page. */
+  readonly chain?: Dot;
+  /** The value's absolute expiry, unix ms (first page only; later pages keep it). */
+  readonly expiresAt?: number;
+  /** `missing` mode: the version is stamped as imported (older than any ringkv write, coordinator/versioning.ts). */
+  readonly imported: boolean;
+  readonly items: readonly T[];
+}
+
+const hasChain = 1;
+const hasExpiry = 2;
+const isImported = 4;
+
+/** Writes the fields every type's import shares; the type writes its items after. */
+export function writeImportHeader(w: ByteWriter, op: ImportOperation<unknown>): void {
+  w.u8((op.chain === undefined ? 0 : hasChain) | (op.expiresAt === undefined ? 0 : hasExpiry) | (op.imported ? isImported : 0));
+  if (op.chain !== undefined) w.dot(op.chain);
+  if (op.expiresAt !== undefined) w.varint(op.expiresAt);
+}
+
+export function readImportHeader(r: Reader): Omit<ImportOperation<never>, 'items'> {
+  const bits = r.u8();
+  if ((bits & ~(hasChain | hasExpiry | isImported)) !== 0) throw new Error('unknown import flag');
+  const chain = (bits & hasChain) === 0 ? undefined : r.dot();
+  const expiresAt = (bits & hasExpiry) === 0 ? undefined : r.varint();
+  return {
+    kind: 'import', imported: (bits & isImported) !== 0,
+    ...(chain === undefined ? {} : { chain }), ...(expiresAt === undefined ? {} : { expiresAt }),
+  };
+}
+
+/** How a type's state takes an import. */
+export interface ImportHooks<S, T> {
+  readonly type: TypeName;
+  /** The merged state of the view (a fresh copy); WRONGTYPE for another type. */
+  ofView(view: OperandView): S;
+  empty(): S;
+  /** Removes every member the state holds (their tags stay seen). */
+  clear(state: S): void;
+  /** Adds the page's items at the end (a list) or by their key (the others). */
+  add(state: S, items: readonly T[], dot: Dot, how: 'gap' | 'dot'): void;
+}
+
+export function applyImport<S, T>(view: OperandView | undefined, op: ImportOperation<T>, writer: Writer, hooks: ImportHooks<S, T>): Operated<S> {
+  const how = writer.freshRun ? 'dot' : 'gap';
+  const outcome = encodeImportToken(writer.dot);
+  if (op.chain === undefined) {
+    const state = view !== undefined && view.winner.type === hooks.type ? hooks.ofView(view) : hooks.empty();
+    hooks.clear(state);
+    if (op.items.length > 0) hooks.add(state, op.items, writer.dot, how);
+    return {
+      state, outcome, replacesValue: true, imported: op.imported,
+      ...(op.expiresAt === undefined ? {} : { expiresAt: op.expiresAt }),
+    };
+  }
+  const chain = op.chain;
+  const intact = view !== undefined && view.ofType.length === 1 && view.winner.type === hooks.type
+    && view.winner.dot.actor === chain.actor && view.winner.dot.counter === chain.counter;
+  if (!intact) throw new TypeOperationError('IMPORT_CHANGED');
+  const state = hooks.ofView(view);
+  if (op.items.length > 0) hooks.add(state, op.items, writer.dot, how);
+  return { state, outcome, imported: op.imported };
+}
+
+/** The token a page answers: the version's dot, opaque to the client. */
+export function encodeImportToken(dot: Dot): Buffer {
+  const w = new DotWriter();
+  w.dot(dot);
+  return w.finish();
+}
+
+/** The dot of a token a client sent back; undefined when it is not one. */
+export function decodeImportToken(token: Buffer): Dot | undefined {
+  try {
+    const r = new DotReader(token);
+    const dot = r.dot();
+    r.end();
+    return dot;
+  } catch {
+    return undefined;
+  }
+}

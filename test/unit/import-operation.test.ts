@@ -1,0 +1,114 @@
+// IMPORT's pages of a collection (crdt/import-operation.ts) as the
+// coordinator mints them (coordinator/versioning.ts newVersion): the first
+// page replaces whatever the key held, with its own expiry; each later page
+// appends only onto the version the page before made; a page in `missing`
+// mode is stamped as imported; a page's bytes survive the wire.
+
+import test from 'ava';
+import fc from 'fast-check';
+import { live } from '../../src/clock/siblings.js';
+import type { Sibling } from '../../src/clock/types.js';
+import { decodeImportToken, encodeImportToken } from '../../src/crdt/import-operation.js';
+import { decodeListOperation, encodeListOperation, type ListOperation } from '../../src/crdt/list-operation.js';
+import { TypeOperationError } from '../../src/crdt/operation.js';
+import '../../src/crdt/types.js';
+import { stateOf, typedValue } from '../../src/crdt/view.js';
+import { listType, values } from '../../src/crdt/list.js';
+import { ordered, zsetType } from '../../src/crdt/zset.js';
+import { decodeZsetOperation, encodeZsetOperation, type ZsetOperation } from '../../src/crdt/zset-operation.js';
+import { foldVersions, importedTimestamp, newVersion, operationOutcome, type Mutation } from '../../src/coordinator/versioning.js';
+import { MemoryActor } from '../../src/storage/actor.js';
+
+const b = (s: string) => Buffer.from(s);
+const nowMs = 1_000_000;
+
+function listPage(op: Omit<Extract<ListOperation, { kind: 'import' }>, 'kind'>, imported = false): Mutation {
+  return { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'import', ...op }), ...(imported ? { imported: true } : {}) };
+}
+
+/** Applies a write as a coordinator does: a version over the record, folded in. */
+function write(record: Sibling[], mutation: Mutation, actor: MemoryActor): { record: Sibling[]; version: Sibling } {
+  const version = newVersion(record, mutation, undefined, actor, nowMs);
+  return { record: foldVersions(record, [version]), version };
+}
+
+function listOf(record: Sibling[]): string[] {
+  const current = typedValue(live(record, nowMs));
+  if (current?.type !== 'list') return [];
+  return values(stateOf(current) as ReturnType<typeof listType.empty>).map(String);
+}
+
+test('import › a list in pages: the first replaces a string and carries the expiry; later pages append in order', (t) => {
+  const actor = new MemoryActor('a#1');
+  let { record } = write([], { kind: 'value', value: b('old string') }, actor);
+  const first = write(record, listPage({ imported: false, expiresAt: nowMs + 5_000, items: [b('a'), b('b')] }), actor);
+  record = first.record;
+  t.is(first.version.expiresAt, nowMs + 5_000);
+  t.is(first.version.timestamp, nowMs);
+  const chain = decodeImportToken(operationOutcome(first.version)!);
+  t.deepEqual(chain, first.version.dot);
+  const second = write(record, listPage({ imported: false, chain: chain!, items: [b('c')] }), actor);
+  record = second.record;
+  t.deepEqual(listOf(record), ['a', 'b', 'c']);
+  t.is(second.version.expiresAt, nowMs + 5_000, 'a later page keeps the expiry');
+  t.is(record.length, 1);
+});
+
+test('import › the first page over a list drops its members; in missing mode the pages are stamped as imported', (t) => {
+  const actor = new MemoryActor('a#1');
+  let { record } = write([], { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'push', end: 'tail', values: [b('x'), b('y')], onlyIfExists: false }) }, actor);
+  const first = write(record, listPage({ imported: true, items: [b('a')] }, true), actor);
+  record = first.record;
+  t.deepEqual(listOf(record), ['a']);
+  t.is(first.version.timestamp, importedTimestamp);
+  t.is(first.version.expiresAt, undefined);
+  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const second = write(record, listPage({ imported: true, chain, items: [b('b')] }), actor);
+  t.is(second.version.timestamp, importedTimestamp);
+  t.deepEqual(listOf(second.record), ['a', 'b']);
+});
+
+test('import › a later page onto a key written since the page before is refused as IMPORT_CHANGED', (t) => {
+  const actor = new MemoryActor('a#1');
+  const first = write([], listPage({ imported: false, items: [b('a')] }), actor);
+  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const pushed = write(first.record, { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'push', end: 'tail', values: [b('client')], onlyIfExists: false }) }, actor);
+  const err = t.throws(() => write(pushed.record, listPage({ imported: false, chain, items: [b('b')] }), actor), { instanceOf: TypeOperationError });
+  t.is(err!.code, 'IMPORT_CHANGED');
+  // Deleted since: refused too (nothing to append to).
+  const deleted = write(first.record, { kind: 'delete' }, actor);
+  t.throws(() => write(deleted.record, listPage({ imported: false, chain, items: [b('b')] }), actor), { instanceOf: TypeOperationError });
+});
+
+test('import › a first page whose expiry has passed is a delete', (t) => {
+  const actor = new MemoryActor('a#1');
+  const { version } = write([], listPage({ imported: false, expiresAt: nowMs - 1, items: [b('a')] }), actor);
+  t.true(version.deleted);
+});
+
+test('import › a sorted set in pages: scores as given (the last for a repeated member), -0 as 0, ordered by score', (t) => {
+  const actor = new MemoryActor('a#1');
+  const page = (op: Omit<Extract<ZsetOperation, { kind: 'import' }>, 'kind'>): Mutation =>
+    ({ kind: 'operate', type: 'zset', operation: encodeZsetOperation({ kind: 'import', ...op }) });
+  const first = write([], page({ imported: false, items: [[2, b('b')], [-0, b('z')], [9, b('a')], [1, b('a')]] }), actor);
+  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const second = write(first.record, page({ imported: false, chain, items: [[-Infinity, b('low')]] }), actor);
+  const current = typedValue(live(second.record, nowMs))!;
+  const entries = ordered(stateOf(current) as ReturnType<typeof zsetType.empty>).map((e) => [Buffer.from(e.key, 'latin1').toString(), e.score]);
+  t.deepEqual(entries, [['low', -Infinity], ['z', 0], ['a', 1], ['b', 2]]);
+  t.false(Object.is(entries[1]![1], -0));
+});
+
+test('import › pages survive their wire bytes; tokens round-trip and junk is no token', (t) => {
+  const arbDot = fc.record({ actor: fc.string({ minLength: 1, maxLength: 12 }), counter: fc.integer({ min: 1, max: 2 ** 40 }) });
+  const arbBytes = fc.uint8Array({ maxLength: 6 }).map((u) => Buffer.from(u));
+  fc.assert(fc.property(fc.option(arbDot, { nil: undefined }), fc.option(fc.integer({ min: 1, max: 2 ** 50 }), { nil: undefined }), fc.boolean(), fc.array(arbBytes, { maxLength: 5 }), (chain, expiresAt, imported, items) => {
+    const op: ListOperation = { kind: 'import', imported, items, ...(chain === undefined ? {} : { chain }), ...(expiresAt === undefined ? {} : { expiresAt }) };
+    t.deepEqual(decodeListOperation(encodeListOperation(op)), op);
+    const zop: ZsetOperation = { kind: 'import', imported, items: items.map((m, i) => [i - 2.5, m] as const), ...(chain === undefined ? {} : { chain }) };
+    t.deepEqual(decodeZsetOperation(encodeZsetOperation(zop)), zop);
+    if (chain !== undefined) t.deepEqual(decodeImportToken(encodeImportToken(chain)), chain);
+  }));
+  t.is(decodeImportToken(b('junk')), undefined);
+  t.is(decodeImportToken(Buffer.alloc(0)), undefined);
+});
