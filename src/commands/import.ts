@@ -8,13 +8,15 @@
 //     one made concurrently wins GET's choice. Replies 1 when written, 0 when
 //     the key had a version. (`overwrite` mode copies strings with SET.)
 //
-//   IMPORT key TYPE list|zset [PXAT unix-time-ms] [REPLACE] [APPEND token] ITEMS item [item ...]
+//   IMPORT key TYPE list|zset [PXAT unix-time-ms] [REPLACE] [APPEND token | OVER token] ITEMS item [item ...]
 //     A collection, in pages (crdt/import-operation.ts): the first page (no
 //     APPEND) makes the key hold exactly its items with the expiry given —
 //     with REPLACE whatever the key held, without it only where the key has
 //     no version (as the string form). Each later page (APPEND with the token
 //     the page before answered) adds its items — a list's at the tail — only
-//     if nothing else wrote the key since. Items: a list's elements in order,
+//     if nothing else wrote the key since. OVER token: a first page that
+//     replaces only the version that token names — a copy interrupted after
+//     that page, started again. Items: a list's elements in order,
 //     a sorted set's score member pairs. Replies the page's token (a bulk
 //     string) when written, 0 when not (a version was there, or the chain
 //     was broken).
@@ -76,6 +78,7 @@ interface PageHeader {
   readonly expiresAt?: number;
   readonly replace: boolean;
   readonly chain?: Dot;
+  readonly over: boolean;
 }
 
 /** How each collection type's page becomes its operation's bytes. */
@@ -93,10 +96,11 @@ const pageEncoders: Partial<Record<TypeName, (header: PageHeader, items: Buffer[
   },
 };
 
-function opHeader(header: PageHeader): { imported: boolean; chain?: Dot; expiresAt?: number } {
+function opHeader(header: PageHeader): { imported: boolean; chain?: Dot; over?: boolean; expiresAt?: number } {
   return {
     imported: !header.replace,
     ...(header.chain === undefined ? {} : { chain: header.chain }),
+    ...(header.over ? { over: true } : {}),
     ...(header.expiresAt === undefined ? {} : { expiresAt: header.expiresAt }),
   };
 }
@@ -108,6 +112,7 @@ async function importTyped(ctx: CommandContext, args: Buffer[]): Promise<Reply> 
   let expiresAt: number | undefined;
   let replace = false;
   let chain: Dot | undefined;
+  let over = false;
   let j = 4;
   for (; j < args.length; j++) {
     const option = upper(args[j]!);
@@ -115,15 +120,16 @@ async function importTyped(ctx: CommandContext, args: Buffer[]): Promise<Reply> 
     const more = j + 1 < args.length;
     if (option === 'PXAT' && more && expiresAt === undefined) expiresAt = expiryArg(args[++j]!);
     else if (option === 'REPLACE') replace = true;
-    else if (option === 'APPEND' && more && chain === undefined) {
+    else if ((option === 'APPEND' || option === 'OVER') && more && chain === undefined) {
+      over = option === 'OVER';
       chain = decodeImportToken(args[++j]!);
-      if (chain === undefined) throw new CommandError('ERR IMPORT APPEND token is not one IMPORT gave');
+      if (chain === undefined) throw new CommandError(`ERR IMPORT ${option} token is not one IMPORT gave`);
     } else throw new CommandError(syntaxError);
   }
   const items = args.slice(j + 1);
   // A page always carries items (Redis holds no empty collection); the expiry is the first page's.
-  if (j >= args.length || items.length === 0 || (chain !== undefined && expiresAt !== undefined)) throw new CommandError(syntaxError);
-  const header: PageHeader = { replace, ...(chain === undefined ? {} : { chain }), ...(expiresAt === undefined ? {} : { expiresAt }) };
+  if (j >= args.length || items.length === 0 || (chain !== undefined && !over && expiresAt !== undefined)) throw new CommandError(syntaxError);
+  const header: PageHeader = { replace, over, ...(chain === undefined ? {} : { chain }), ...(expiresAt === undefined ? {} : { expiresAt }) };
   const operation = encode(header, items);
   const mutation: Mutation = { kind: 'operate', type: typeName as Exclude<TypeName, 'string'>, operation, ...(chain === undefined && !replace ? { imported: true } : {}) };
   try {

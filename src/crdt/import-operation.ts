@@ -10,6 +10,9 @@
 //    destination does), and it carries the value's expiry. `missing` mode's
 //    "only where ringkv holds no version" is the mutation's `imported` flag,
 //    judged by the coordinator on the whole record (tombstones included).
+//  - A first page may name a version it replaces (`over`, with `chain`): an
+//    interrupted copy of the key started again, which replaces only the
+//    pages it left, never a version someone else wrote since.
 //  - Each later page appends its items, and only onto the version the page
 //    before made (`chain`, the dot it answered): if anything else wrote the
 //    key in between — a client of ringkv, an expiry — the chain is broken
@@ -31,6 +34,8 @@ export interface ImportOperation<T> {
   readonly kind: 'import';
   /** The dot the previous page answered; absent on the first page. */
   readonly chain?: Dot;
+  /** With chain: a first page, replacing only the version `chain` (an interrupted copy's last page). */
+  readonly over?: boolean;
   /** The value's absolute expiry, unix ms (first page only; later pages keep it). */
   readonly expiresAt?: number;
   /** `missing` mode: the version is stamped as imported (older than any ringkv write, coordinator/versioning.ts). */
@@ -41,22 +46,23 @@ export interface ImportOperation<T> {
 const hasChain = 1;
 const hasExpiry = 2;
 const isImported = 4;
+const isOver = 8;
 
 /** Writes the fields every type's import shares; the type writes its items after. */
 export function writeImportHeader(w: ByteWriter, op: ImportOperation<unknown>): void {
-  w.u8((op.chain === undefined ? 0 : hasChain) | (op.expiresAt === undefined ? 0 : hasExpiry) | (op.imported ? isImported : 0));
+  w.u8((op.chain === undefined ? 0 : hasChain) | (op.expiresAt === undefined ? 0 : hasExpiry) | (op.imported ? isImported : 0) | (op.over === true ? isOver : 0));
   if (op.chain !== undefined) w.dot(op.chain);
   if (op.expiresAt !== undefined) w.varint(op.expiresAt);
 }
 
 export function readImportHeader(r: Reader): Omit<ImportOperation<never>, 'items'> {
   const bits = r.u8();
-  if ((bits & ~(hasChain | hasExpiry | isImported)) !== 0) throw new Error('unknown import flag');
+  if ((bits & ~(hasChain | hasExpiry | isImported | isOver)) !== 0 || ((bits & isOver) !== 0 && (bits & hasChain) === 0)) throw new Error('unknown import flag');
   const chain = (bits & hasChain) === 0 ? undefined : r.dot();
   const expiresAt = (bits & hasExpiry) === 0 ? undefined : r.varint();
   return {
     kind: 'import', imported: (bits & isImported) !== 0,
-    ...(chain === undefined ? {} : { chain }), ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(chain === undefined ? {} : { chain }), ...((bits & isOver) === 0 ? {} : { over: true }), ...(expiresAt === undefined ? {} : { expiresAt }),
   };
 }
 
@@ -75,7 +81,8 @@ export interface ImportHooks<S, T> {
 export function applyImport<S, T>(view: OperandView | undefined, op: ImportOperation<T>, writer: Writer, hooks: ImportHooks<S, T>): Operated<S> {
   const how = writer.freshRun ? 'dot' : 'gap';
   const outcome = encodeImportToken(writer.dot);
-  if (op.chain === undefined) {
+  if (op.chain !== undefined && !chained(view, op.chain, hooks.type)) throw new TypeOperationError('IMPORT_CHANGED');
+  if (op.chain === undefined || op.over === true) {
     const state = view !== undefined && view.winner.type === hooks.type ? hooks.ofView(view) : hooks.empty();
     hooks.clear(state);
     if (op.items.length > 0) hooks.add(state, op.items, writer.dot, how);
@@ -84,13 +91,15 @@ export function applyImport<S, T>(view: OperandView | undefined, op: ImportOpera
       ...(op.expiresAt === undefined ? {} : { expiresAt: op.expiresAt }),
     };
   }
-  const chain = op.chain;
-  const intact = view !== undefined && view.ofType.length === 1 && view.winner.type === hooks.type
-    && view.winner.dot.actor === chain.actor && view.winner.dot.counter === chain.counter;
-  if (!intact) throw new TypeOperationError('IMPORT_CHANGED');
-  const state = hooks.ofView(view);
+  const state = hooks.ofView(view!);
   if (op.items.length > 0) hooks.add(state, op.items, writer.dot, how);
   return { state, outcome, imported: op.imported };
+}
+
+/** True when the key's one live version is the one `chain` names: nothing wrote it since that page. */
+function chained(view: OperandView | undefined, chain: Dot, type: TypeName): view is OperandView {
+  return view !== undefined && view.ofType.length === 1 && view.winner.type === type
+    && view.winner.dot.actor === chain.actor && view.winner.dot.counter === chain.counter;
 }
 
 /** The token a page answers: the version's dot, opaque to the client. */

@@ -4,7 +4,9 @@
 // far. Written after each batch to a temporary file and renamed over the
 // old one, so a crash leaves either the old checkpoint or the new, never half
 // of one. A batch in flight when the process died is copied again on resume
-// (its writes are idempotent SETs); no batch before it is.
+// (its writes replace what they wrote before: SET, IMPORT … REPLACE, and in
+// `missing` mode IMPORT … OVER for a collection it was writing in pages,
+// whose last page's token is saved after each page); no batch before it is.
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,6 +29,18 @@ export interface Checkpoint {
   readonly bytes: number;
   /** Wall-clock ms spent copying over every run so far (for the report's rate). */
   readonly elapsedMs: number;
+  /**
+   * A collection being written in IMPORT pages when this was saved, and the
+   * last page's token: run again, the copy replaces those pages (IMPORT …
+   * OVER token) instead of finding the key present (`missing` mode).
+   */
+  readonly inFlight?: InFlightKey;
+}
+
+/** Key and token, base64. */
+export interface InFlightKey {
+  readonly key: string;
+  readonly token: string;
 }
 
 export class CheckpointError extends Error {
@@ -62,6 +76,9 @@ export function loadCheckpoint(file: string, from: string, to: string): Checkpoi
   }
   if (cp.from !== from || cp.to !== to) {
     throw new CheckpointError(`checkpoint ${file} is of a copy from ${cp.from} to ${cp.to}, not from ${from} to ${to}: give another --checkpoint file or remove it`);
+  }
+  if (cp.inFlight !== undefined && (typeof cp.inFlight !== 'object' || cp.inFlight === null || typeof cp.inFlight.key !== 'string' || typeof cp.inFlight.token !== 'string')) {
+    throw new CheckpointError(`checkpoint ${file} is not one this version of ringkv wrote: remove it to start over`);
   }
   return { ...cp, elapsedMs: typeof cp.elapsedMs === 'number' ? cp.elapsedMs : 0 };
 }

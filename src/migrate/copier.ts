@@ -6,12 +6,15 @@
 // (--rate) and one batch is in flight at a time, so the source sees at most
 // `batchKeys` keys' worth of commands at once.
 //
-// Which types are copied, and how, is the table in value-copiers.ts.
+// Which types are copied, and how, is the table in value-copiers.ts; a
+// collection too big for one page is copied after its batch's pipelined
+// writes, one key at a time (paged-copy.ts).
 
 import type { Redis } from 'ioredis';
-import { saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { saveCheckpoint, type Checkpoint, type InFlightKey } from './checkpoint.js';
 import { TokenBucket } from './token-bucket.js';
-import { valueCopiers, type CopyMode, type Write } from './value-copiers.js';
+import { copyPaged, presentInRingkv } from './paged-copy.js';
+import { expiryOf, skipReasons, valueCopiers, wholeValueWrite, type CopyMode, type Write } from './value-copiers.js';
 
 export interface CopyOptions {
   /** SCAN's COUNT: keys per batch (about: SCAN's count is a hint). */
@@ -40,12 +43,7 @@ export class MigrateError extends Error {
 const batchAttemptsMax = 6;
 const retryBackoffMsFirst = 250;
 
-export const skipReasons = {
-  vanished: 'deleted or expired before it was read',
-  changed: 'changed type or was deleted during the copy',
-  unsupportedType: 'a type ringkv does not hold',
-  present: 'already in ringkv (written or deleted there since clients moved)',
-} as const;
+export { skipReasons };
 
 /** Copies from `cp.cursor` to the end of the keyspace; resolves with the final checkpoint (done, or stopped by the signal). */
 export async function copyKeyspace(source: Redis, target: Redis, start: Checkpoint, options: CopyOptions): Promise<Checkpoint> {
@@ -57,13 +55,17 @@ export async function copyKeyspace(source: Redis, target: Redis, start: Checkpoi
     if (options.signal?.aborted === true) return cp;
     const batchStartMs = now();
     const [nextCursor, keys] = await source.scanBuffer(cp.cursor, 'COUNT', options.batchKeys);
-    const counts = await copyBatch(source, target, keys, options.mode);
+    const inFlight: InFlight = { resume: cp.inFlight, save: (entry) => {
+      cp = withInFlight(cp, entry);
+      saveCheckpoint(options.checkpointFile, cp);
+    } };
+    const counts = await copyBatch(source, target, keys, options.mode, inFlight, now);
     const copied = { ...cp.copied };
     for (const [type, n] of Object.entries(counts.copied)) copied[type] = (copied[type] ?? 0) + n;
     const skipped = { ...cp.skipped };
     for (const [reason, n] of Object.entries(counts.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
     const cursor = nextCursor.toString();
-    cp = { ...cp, cursor, done: cursor === '0', copied, skipped, bytes: cp.bytes + counts.bytes, elapsedMs: cp.elapsedMs + (now() - batchStartMs) };
+    cp = { ...withInFlight(cp, undefined), cursor, done: cursor === '0', copied, skipped, bytes: cp.bytes + counts.bytes, elapsedMs: cp.elapsedMs + (now() - batchStartMs) };
     saveCheckpoint(options.checkpointFile, cp);
     options.onBatch?.(cp);
     if (cp.done) return cp;
@@ -78,12 +80,24 @@ interface BatchCounts {
   bytes: number;
 }
 
-async function copyBatch(source: Redis, target: Redis, keys: Buffer[], mode: CopyMode): Promise<BatchCounts> {
+/** The checkpoint's big key copied in pages right now, and how to record its progress. */
+interface InFlight {
+  readonly resume: InFlightKey | undefined;
+  save(entry: InFlightKey | undefined): void;
+}
+
+function withInFlight(cp: Checkpoint, entry: InFlightKey | undefined): Checkpoint {
+  const { inFlight: _, ...rest } = cp;
+  return entry === undefined ? rest : { ...rest, inFlight: entry };
+}
+
+async function copyBatch(source: Redis, target: Redis, keys: Buffer[], mode: CopyMode, inFlight: InFlight, now: () => number): Promise<BatchCounts> {
   const counts: BatchCounts = { copied: {}, skipped: {}, bytes: 0 };
   if (keys.length === 0) return counts;
   // One round trip for what each key is and how long it has left.
   const meta = source.pipeline();
   for (const key of keys) meta.type(key).pttl(key);
+  const metaReadAtMs = now();
   const metaReplies = await execOrThrow(meta.exec(), 'reading TYPE and PTTL from the source');
   const reads = source.pipeline();
   const plan: { key: Buffer; type: string; pttl: number }[] = [];
@@ -99,7 +113,7 @@ async function copyBatch(source: Redis, target: Redis, keys: Buffer[], mode: Cop
       bump(counts.skipped, `${skipReasons.unsupportedType} (${type})`);
       continue;
     }
-    copier.read(reads, keys[i]!);
+    copier.readPage(reads, keys[i]!, '0');
     plan.push({ key: keys[i]!, type, pttl });
   }
   if (plan.length === 0) return counts;
@@ -107,29 +121,55 @@ async function copyBatch(source: Redis, target: Redis, keys: Buffer[], mode: Cop
   if (values === null) throw new MigrateError('the source closed the connection while the values were read');
   const writes: Write[] = [];
   const types: string[] = [];
+  const paged: { key: Buffer; type: string }[] = [];
   for (let i = 0; i < plan.length; i++) {
     const { key, type, pttl } = plan[i]!;
-    const [err, value] = values[i]!;
-    const write = err === null ? valueCopiers[type]!.write(key, value, pttl, mode) : undefined;
-    if (write === undefined) {
+    const [err, reply] = values[i]!;
+    const page = err === null ? valueCopiers[type]!.parsePage(reply, '0') : undefined;
+    if (page === undefined) {
       bump(counts.skipped, skipReasons.changed);
       continue;
     }
-    writes.push(write);
-    types.push(type);
-  }
-  if (writes.length === 0) return counts;
-  const replies = await writeWithRetries(target, writes);
-  for (let i = 0; i < writes.length; i++) {
-    // IMPORT answers 0 where ringkv already held a version: written or deleted there, so newer than this copy.
-    if (mode === 'missing' && replies[i] === 0) {
-      bump(counts.skipped, skipReasons.present);
+    // The key an interrupted run was paging goes the paged way again, whatever its size now, to replace the pages it left.
+    if (page.next !== undefined || (inFlight.resume !== undefined && mode === 'missing' && key.equals(Buffer.from(inFlight.resume.key, 'base64')))) {
+      paged.push({ key, type });
       continue;
     }
-    bump(counts.copied, types[i]!);
-    counts.bytes += writes[i]!.bytes;
+    writes.push(wholeValueWrite(key, type, page.items, expiryOf(pttl, metaReadAtMs), mode));
+    types.push(type);
   }
+  if (writes.length > 0) {
+    const replies = await writeWithRetries(target, writes);
+    for (let i = 0; i < writes.length; i++) {
+      // IMPORT answers 0 where ringkv already held a version: written or deleted there, so newer than this copy.
+      if (mode === 'missing' && replies[i] === 0) {
+        bump(counts.skipped, skipReasons.present);
+        continue;
+      }
+      bump(counts.copied, types[i]!);
+      counts.bytes += writes[i]!.bytes;
+    }
+  }
+  for (const { key, type } of paged) await copyOnePaged(source, target, key, type, mode, inFlight, now, counts);
   return counts;
+}
+
+async function copyOnePaged(
+  source: Redis, target: Redis, key: Buffer, type: string, mode: CopyMode, inFlight: InFlight, now: () => number, counts: BatchCounts,
+): Promise<void> {
+  const resume = inFlight.resume;
+  const resumeToken = mode === 'missing' && resume !== undefined && key.equals(Buffer.from(resume.key, 'base64')) ? Buffer.from(resume.token, 'base64') : undefined;
+  const outcome = await copyPaged(source, key, type, mode, {
+    now,
+    ...(resumeToken === undefined ? {} : { resumeToken }),
+    write: async (args) => (await writeWithRetries(target, [{ send: (t) => void t.callBuffer('IMPORT', ...args), bytes: 0 }]))[0],
+    onToken: (token) => inFlight.save(token === undefined ? undefined : { key: key.toString('base64'), token: token.toString('base64') }),
+  });
+  if (outcome === presentInRingkv) bump(counts.skipped, skipReasons.present);
+  else if (outcome.copied) {
+    bump(counts.copied, type);
+    counts.bytes += outcome.bytes;
+  } else bump(counts.skipped, outcome.reason);
 }
 
 /** The target may refuse a batch for a moment (a node restarting): the same writes are sent again, then the copy stops. */

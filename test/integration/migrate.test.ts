@@ -1,18 +1,22 @@
 // `ringkv migrate` against a real redis-server (installed by .ci/run): a
-// keyspace of 100,000 string keys — binary keys and values among them, a
-// tenth with a time to live, and a list ringkv does not hold — copied into a
-// ringkv node, killed (SIGKILL) half way and run again: the second run
-// resumes from the checkpoint, copies no completed batch twice, and the
-// verification of every key finds them all equal. The figures (keys/s) are
-// logged: the README quotes them.
+// keyspace of 100,000 keys — mostly strings, a few thousand lists and sorted
+// sets among them (a few big enough to be read and written in pages), binary
+// keys, values, elements and members, a tenth of the strings and a third of
+// the collections with a time to live, some keys already holding another
+// type in ringkv, and a stream ringkv does not hold — copied into a ringkv
+// node, killed (SIGKILL) half way and run again: the second run resumes from
+// the checkpoint, copies no completed batch twice, and the verification of
+// every key finds them all equal. The figures (keys/s) are logged: the
+// README quotes them.
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { Redis } from 'ioredis';
 import { ManagedProcess, makeTempDir, removeTempDir, repoRoot, sleep, startNode, waitForPing, type RingkvNode } from '../helpers/cluster.js';
 import { freePort } from '../helpers/ports.js';
+import { copyPaged, pagedSkipReasons } from '../../src/migrate/paged-copy.js';
 
 const keys = 100_000;
 const batch = 500;
@@ -31,6 +35,52 @@ function keyOf(i: number): Buffer {
 
 function valueOf(i: number): Buffer {
   return i % 89 === 0 ? Buffer.from([0xde, 0xad, 0x00, 0xbe, 0xef, i & 0xff]) : Buffer.from(`{"id":${i},"name":"user ${i}","score":${(i * 7919) % 1000}}`);
+}
+
+/** What key i holds in the source: one key in 25 a list, one a sorted set; the rest strings. */
+function typeOf(i: number): 'string' | 'list' | 'zset' {
+  return i % 25 === 1 ? 'list' : i % 25 === 2 ? 'zset' : 'string';
+}
+
+/** Ten lists and ten sorted sets are big: 2,500 to 3,500 entries, three or four pages. */
+function entriesOf(i: number): number {
+  return Math.floor(i / 25) % 400 === 7 ? 2_500 + (i % 1_000) : 1 + (i % 7);
+}
+
+/** Element j of list i: text, or binary for every 13th. */
+function elementOf(i: number, j: number): Buffer {
+  return j % 13 === 5 ? Buffer.from([0x00, 0xff, j & 0xff, (j >> 8) & 0xff, i & 0xff]) : Buffer.from(`e${j}:${i % 101}`);
+}
+
+/** Score j of sorted set i: fractions of either sign, the infinities, ties. */
+function scoreOf(i: number, j: number): string {
+  if (j % 50 === 3) return j % 100 === 3 ? '-inf' : 'inf';
+  return String((((i * 31 + j * 17) % 2001) - 1000) / 7);
+}
+
+function memberOf(i: number, j: number): Buffer {
+  return j % 11 === 4 ? Buffer.from([0xff, 0x00, j & 0xff, (j >> 8) & 0xff]) : Buffer.from(`m${j}`);
+}
+
+/** The commands that make key i in the source. */
+function commandsOf(i: number): (string | Buffer)[][] {
+  const key = keyOf(i);
+  const type = typeOf(i);
+  if (type === 'string') return [i % 10 === 0 ? ['SET', key, valueOf(i), 'EX', String(3600 + i)] : ['SET', key, valueOf(i)]];
+  const n = entriesOf(i);
+  const out: (string | Buffer)[][] = [];
+  // Big collections in commands of 500 entries: RPUSH/ZADD of thousands at once would be as fine, but this is what a loader does.
+  for (let from = 0; from < n; from += 500) {
+    const to = Math.min(n, from + 500);
+    const args: (string | Buffer)[] = [type === 'list' ? 'RPUSH' : 'ZADD', key];
+    for (let j = from; j < to; j++) {
+      if (type === 'list') args.push(elementOf(i, j));
+      else args.push(scoreOf(i, j), memberOf(i, j));
+    }
+    out.push(args);
+  }
+  if (i % 3 === 0) out.push(['EXPIRE', key, String(3600 + i)]);
+  return out;
 }
 
 /** Redis's protocol for mass insertion (redis-cli --pipe): each command as a RESP array of bulk strings. */
@@ -72,12 +122,16 @@ test.before(async () => {
   redis = new Redis({ port: redisPort, host: '127.0.0.1', lazyConnect: true });
   await redis.connect();
   const commands: Buffer[] = [];
+  let count = 0;
   for (let i = 0; i < keys; i++) {
-    commands.push(i % 10 === 0 ? resp(['SET', keyOf(i), valueOf(i), 'EX', String(3600 + i)]) : resp(['SET', keyOf(i), valueOf(i)]));
+    for (const command of commandsOf(i)) {
+      commands.push(resp(command));
+      count++;
+    }
   }
-  commands.push(resp(['RPUSH', 'a:list', 'x', 'y']));
+  commands.push(resp(['XADD', 'a:stream', '*', 'field', 'value']));
   const out = await pipeInto(redisPort, Buffer.concat(commands));
-  if (!/errors: 0, replies: 100001/.test(out)) throw new Error(`mass insertion: ${out}`);
+  if (!new RegExp(`errors: 0, replies: ${count + 1}`).test(out)) throw new Error(`mass insertion: ${out}`);
 });
 
 test.after.always(async () => {
@@ -96,7 +150,12 @@ function copiedIn(checkpoint: string): number {
   }
 }
 
-test.serial('100,000 keys: killed half way, resumed from the checkpoint, every key equal on ringkv', async (t) => {
+test.serial('100,000 keys of three types: killed half way, resumed from the checkpoint, every key equal on ringkv', async (t) => {
+  const target = node.client({ protocol: 2 });
+  // Keys ringkv already holds as another type: `overwrite` replaces them whatever they held.
+  await target.set(keyOf(1), 'a string where the source has a list');
+  await target.rpush(keyOf(2), 'a list where the source has a sorted set');
+  await target.zadd(keyOf(3), 1, 'a sorted set where the source has a string');
   const checkpoint = path.join(dir, 'checkpoint.json');
   const args = ['--from', `redis://127.0.0.1:${redisPort}/0`, '--to', `127.0.0.1:${node.port}`, '--checkpoint', checkpoint, '--batch', String(batch), '--rate', '1000000'];
   const first = spawn(process.execPath, [ringkvBin, 'migrate', ...args], { stdio: 'ignore' });
@@ -113,22 +172,103 @@ test.serial('100,000 keys: killed half way, resumed from the checkpoint, every k
   const total = copiedIn(checkpoint);
   // SCAN may return a key twice (a rehash); nothing else is copied twice, whatever the kill cost.
   t.true(total >= keys && total <= keys + batch, `copied ${total} in all`);
-  t.regex(resumed.out, /1: a type ringkv does not hold \(list\)/);
+  const perType = JSON.parse(readFileSync(checkpoint, 'utf8')) as { copied: Record<string, number> };
+  for (const type of ['list', 'zset']) {
+    const n = perType.copied[type] ?? 0;
+    t.true(n >= keys / 25 && n <= keys / 25 + batch, `${type}: ${n} copied`);
+    t.regex(resumed.out, new RegExp(`  ${type}: ${n}\n`));
+  }
+  t.regex(resumed.out, /1: a type ringkv does not hold \(stream\)/);
   t.regex(resumed.out, new RegExp(`verify \\(every key\\): ${keys} equal, 0 differing, 0 missing on the target, 0 with a different expiry, 1 not compared`));
   t.log(resumed.out.split('\n').find((l) => l.startsWith('copied ')) ?? '');
 
-  const target = node.client({ protocol: 2 });
   t.is(await target.dbsize(), keys);
   t.deepEqual(await target.getBuffer(keyOf(97)), valueOf(97));
   t.deepEqual(await target.getBuffer(keyOf(89)), valueOf(89));
   const ttl = await target.ttl(keyOf(10));
   t.true(ttl > 3500 && ttl <= 3610, `TTL kept: ${ttl}`);
   t.is(await target.ttl(keyOf(11)), -1);
+  // A big list (paged) and a big sorted set, with binary elements and members, the infinities, and their TTLs.
+  const bigList = 7 * 25 * 1 + 1; // i = 176: Math.floor(176 / 25) % 400 === 7, a list
+  t.is(typeOf(bigList), 'list');
+  t.deepEqual(await target.lrangeBuffer(keyOf(bigList), 0, -1), Array.from({ length: entriesOf(bigList) }, (_, j) => elementOf(bigList, j)));
+  const bigZset = bigList + 1;
+  t.deepEqual(await target.zrangeBuffer(keyOf(bigZset), '0', '-1', 'WITHSCORES'), await redis.zrangeBuffer(keyOf(bigZset), '0', '-1', 'WITHSCORES'));
+  t.true(entriesOf(bigZset) > 2_500);
+  t.is(await target.type(keyOf(1)), 'list');
+  t.is(await target.type(keyOf(2)), 'zset');
+  t.is(await target.type(keyOf(3)), 'string');
+  const listTtl = await target.ttl(keyOf(51)); // i = 51: a list, 51 % 3 === 0
+  t.true(listTtl > 3500 && listTtl <= 3651, `a list's TTL kept: ${listTtl}`);
+  t.is(await target.ttl(keyOf(26)), -1);
 
-  // A finished copy run again does nothing but verify.
-  const again = await runMigrate([...args, '--verify', 'none']);
-  t.is(again.code, 0, again.out);
+  // A finished copy run again does nothing but verify; it finds a list and a sorted set changed in ringkv since.
+  await target.rpush(keyOf(26), 'extra');
+  await target.zadd(keyOf(27), 12345, memberOf(27, 0));
+  const again = await runMigrate([...args, '--verify', 'all']);
+  t.is(again.code, 1, again.out);
   t.regex(again.out, /the copy was complete/);
+  t.regex(again.out, new RegExp(`verify \\(every key\\): ${keys - 2} equal, 2 differing`));
+});
+
+test.serial('missing mode: a collection ringkv holds is left; an interrupted paged copy is replaced from its checkpoint, not found present', async (t) => {
+  const target = node.client({ protocol: 2 });
+  const source = new Redis({ port: redisPort, host: '127.0.0.1', db: 1 });
+  t.teardown(() => source.disconnect());
+  const big = Array.from({ length: 2_345 }, (_, j) => elementOf(5, j));
+  await source.rpush('m:big', ...big);
+  await source.pexpire('m:big', 600_000);
+  await source.zadd('m:held', 1, 'a', 2, 'b');
+  await source.rpush('m:new', 'x', 'y');
+  await target.zadd('m:held', 9, 'ringkv');
+  // An earlier run was killed after the first page of m:big: its token is in the checkpoint.
+  const token = await target.callBuffer('IMPORT', 'm:big', 'TYPE', 'list', 'ITEMS', 'partial') as Buffer;
+  const checkpoint = path.join(dir, 'missing.json');
+  const from = `redis://127.0.0.1:${redisPort}/1`;
+  const to = `127.0.0.1:${node.port}`;
+  writeFileSync(checkpoint, JSON.stringify({
+    version: 1, from: `redis://127.0.0.1:${redisPort}/1`, to, cursor: '0', done: false, copied: {}, skipped: {}, bytes: 0, elapsedMs: 0,
+    inFlight: { key: Buffer.from('m:big').toString('base64'), token: token.toString('base64') },
+  }));
+  const run = await runMigrate(['--from', from, '--to', to, '--checkpoint', checkpoint, '--mode', 'missing', '--verify', 'none']);
+  t.is(run.code, 0, run.out);
+  t.regex(run.out, /  list: 2\n/);
+  t.regex(run.out, /1: already in ringkv/);
+  t.deepEqual(await target.lrangeBuffer('m:big', 0, -1), big);
+  const pttl = await target.pttl('m:big');
+  t.true(pttl > 590_000 && pttl <= 600_000, `TTL kept: ${pttl}`);
+  t.deepEqual(await target.zrange('m:held', '0', '-1'), ['ringkv']);
+  t.deepEqual(await target.lrange('m:new', 0, -1), ['x', 'y']);
+  t.is((JSON.parse(readFileSync(checkpoint, 'utf8')) as { inFlight?: unknown }).inFlight, undefined);
+});
+
+test.serial('a big collection written to during its paged read is read again, and skipped with the reason while the writes go on', async (t) => {
+  const source = new Redis({ port: redisPort, host: '127.0.0.1', db: 2 });
+  const writer = new Redis({ port: redisPort, host: '127.0.0.1', db: 2 });
+  const target = node.client({ protocol: 2 });
+  t.teardown(() => {
+    source.disconnect();
+    writer.disconnect();
+  });
+  await source.rpush('c:list', ...Array.from({ length: 5_000 }, (_, j) => `v${j}`));
+  const key = Buffer.from('c:list');
+  const hooks = {
+    now: Date.now,
+    onToken: () => undefined,
+    write: (args: readonly (Buffer | string)[]) => target.callBuffer('IMPORT', ...args),
+  };
+  let writing = true;
+  const writes = (async () => {
+    while (writing) await writer.lpush('c:list', 'new');
+  })();
+  const busy = await copyPaged(source, key, 'list', 'overwrite', hooks);
+  writing = false;
+  await writes;
+  t.deepEqual(busy, { copied: false, reason: pagedSkipReasons.changing });
+  t.is(await target.exists('c:list'), 0, 'nothing written for a value never read whole');
+  const quiet = await copyPaged(source, key, 'list', 'overwrite', hooks);
+  t.like(quiet, { copied: true });
+  t.deepEqual(await target.lrange('c:list', 0, -1), await source.lrange('c:list', 0, -1));
 });
 
 test.serial('bad arguments are one line with exit code 2; a source that is not there is exit 2 too', async (t) => {

@@ -102,8 +102,10 @@ test('import › a sorted set in pages: scores as given (the last for a repeated
 test('import › pages survive their wire bytes; tokens round-trip and junk is no token', (t) => {
   const arbDot = fc.record({ actor: fc.string({ minLength: 1, maxLength: 12 }), counter: fc.integer({ min: 1, max: 2 ** 40 }) });
   const arbBytes = fc.uint8Array({ maxLength: 6 }).map((u) => Buffer.from(u));
-  fc.assert(fc.property(fc.option(arbDot, { nil: undefined }), fc.option(fc.integer({ min: 1, max: 2 ** 50 }), { nil: undefined }), fc.boolean(), fc.array(arbBytes, { maxLength: 5 }), (chain, expiresAt, imported, items) => {
-    const op: ListOperation = { kind: 'import', imported, items, ...(chain === undefined ? {} : { chain }), ...(expiresAt === undefined ? {} : { expiresAt }) };
+  fc.assert(fc.property(fc.option(arbDot, { nil: undefined }), fc.option(fc.integer({ min: 1, max: 2 ** 50 }), { nil: undefined }), fc.boolean(), fc.boolean(), fc.array(arbBytes, { maxLength: 5 }), (chain, expiresAt, imported, over, items) => {
+    const op: ListOperation = {
+      kind: 'import', imported, items, ...(chain === undefined ? {} : { chain, ...(over ? { over: true } : {}) }), ...(expiresAt === undefined ? {} : { expiresAt }),
+    };
     t.deepEqual(decodeListOperation(encodeListOperation(op)), op);
     const zop: ZsetOperation = { kind: 'import', imported, items: items.map((m, i) => [i - 2.5, m] as const), ...(chain === undefined ? {} : { chain }) };
     t.deepEqual(decodeZsetOperation(encodeZsetOperation(zop)), zop);
@@ -111,4 +113,16 @@ test('import › pages survive their wire bytes; tokens round-trip and junk is n
   }));
   t.is(decodeImportToken(b('junk')), undefined);
   t.is(decodeImportToken(Buffer.alloc(0)), undefined);
+});
+
+test('import › OVER: a first page that replaces an interrupted copy\'s pages, and only them', (t) => {
+  const actor = new MemoryActor('a#1');
+  const first = write([], listPage({ imported: true, items: [b('partial')] }, true), actor);
+  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const again = write(first.record, listPage({ imported: true, chain, over: true, expiresAt: nowMs + 9, items: [b('a')] }), actor);
+  t.deepEqual(listOf(again.record), ['a']);
+  t.is(again.version.expiresAt, nowMs + 9);
+  const pushed = write(first.record, { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'push', end: 'tail', values: [b('client')], onlyIfExists: false }) }, actor);
+  const err = t.throws(() => write(pushed.record, listPage({ imported: true, chain, over: true, items: [b('a')] }), actor), { instanceOf: TypeOperationError });
+  t.is(err!.code, 'IMPORT_CHANGED');
 });

@@ -1,6 +1,7 @@
 // The pure parts of `ringkv migrate`: the source URL, the token bucket that
-// paces reads of the source, and the checkpoint's refusal of another copy's
-// file or a damaged one.
+// paces reads of the source, the checkpoint's refusal of another copy's
+// file or a damaged one, the per-type pages read and written, and verify's
+// comparison of values by type.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,10 @@ import fc from 'fast-check';
 import { freshCheckpoint, loadCheckpoint, saveCheckpoint } from '../../src/migrate/checkpoint.js';
 import { endpointName, parseRedisUrl, redacted } from '../../src/migrate/endpoint.js';
 import { TokenBucket } from '../../src/migrate/token-bucket.js';
+import {
+  collectionPageItems, distinctEntries, expiryOf, importArgs, valueCopiers, writePageBytes, writePageItems, writePages,
+} from '../../src/migrate/value-copiers.js';
+import { sameValue } from '../../src/migrate/verify.js';
 
 test('endpoint › redis:// and rediss:// URLs, with user, password (percent-decoded), port and db', (t) => {
   t.deepEqual(parseRedisUrl('redis://localhost'), { host: 'localhost', port: 6379, db: 0, tls: false, username: undefined, password: undefined });
@@ -63,4 +68,52 @@ test('checkpoint › round trip; another copy\'s checkpoint or a damaged file is
   t.throws(() => loadCheckpoint(file, 'a', 'b'), { message: /is not JSON/ });
   writeFileSync(file, '{"version": 9}');
   t.throws(() => loadCheckpoint(file, 'a', 'b'), { message: /not one this version of ringkv wrote/ });
+});
+
+test('value copiers › a first page shorter than a window is the whole list; a full one has a next page; an empty reply is a key gone', (t) => {
+  const list = valueCopiers.list!;
+  const full = Array.from({ length: collectionPageItems }, (_, i) => Buffer.from(`e${i}`));
+  t.deepEqual(list.parsePage([Buffer.from('a')], '0'), { items: [Buffer.from('a')], next: undefined });
+  t.deepEqual(list.parsePage(full, '0')?.next, String(collectionPageItems));
+  t.deepEqual(list.parsePage(full, '2000')?.next, String(2000 + collectionPageItems));
+  t.is(list.parsePage([], '0'), undefined);
+  t.deepEqual(list.parsePage([], '1000'), { items: [], next: undefined }, 'a list of exactly one window ends with an empty one');
+  t.is(list.parsePage('a string', '0'), undefined);
+});
+
+test('value copiers › ZSCAN pages become score/member items; cursor 0 ends the scan; a repeated entry is kept once, its last look', (t) => {
+  const zset = valueCopiers.zset!;
+  const b = (s: string) => Buffer.from(s);
+  t.deepEqual(zset.parsePage([b('17'), [b('m1'), b('1.5'), b('m2'), b('-inf')]], '0'), { items: [b('1.5'), b('m1'), b('-inf'), b('m2')], next: '17' });
+  t.deepEqual(zset.parsePage([b('0'), [b('m3'), b('2')]], '17'), { items: [b('2'), b('m3')], next: undefined });
+  t.is(zset.parsePage([b('0'), []], '0'), undefined);
+  t.deepEqual(distinctEntries(zset, [b('1'), b('m1'), b('2'), b('m2'), b('3'), b('m1')]), [b('3'), b('m1'), b('2'), b('m2')]);
+  t.deepEqual(distinctEntries(valueCopiers.list!, [b('x'), b('x')]), [b('x'), b('x')], 'a list keeps repeated elements');
+});
+
+test('value copiers › IMPORT pages: at most writePageItems items and writePageBytes bytes, a pair never split, a huge item alone', (t) => {
+  const small = Array.from({ length: 2 * writePageItems + 2 }, (_, i) => Buffer.from(`${i}`));
+  const pages = writePages(small, 2);
+  t.deepEqual(pages.map((p) => p.length), [writePageItems, writePageItems, 2]);
+  t.deepEqual(pages.flat(), small);
+  const huge = Buffer.alloc(writePageBytes + 1);
+  t.deepEqual(writePages([Buffer.from('a'), huge, Buffer.from('b')], 1).map((p) => p.length), [1, 1, 1]);
+  t.deepEqual(importArgs(Buffer.from('k'), 'zset', { mode: 'overwrite', expiresAt: 99 }, [Buffer.from('1'), Buffer.from('m')]).map(String), ['k', 'TYPE', 'zset', 'PXAT', '99', 'REPLACE', 'ITEMS', '1', 'm']);
+  t.deepEqual(importArgs(Buffer.from('k'), 'list', { mode: 'missing', append: Buffer.from('t') }, [Buffer.from('x')]).map(String), ['k', 'TYPE', 'list', 'APPEND', 't', 'ITEMS', 'x']);
+  t.is(expiryOf(-1, 1000), undefined);
+  t.is(expiryOf(0, 1000), 1001, 'due in under a millisecond: 1 ms left, never forever');
+  t.is(expiryOf(500, 1000), 1500);
+});
+
+test('verify › values compare by type: lists in order, sorted sets by member and score, sets and hashes in any order', (t) => {
+  const b = (...s: string[]) => s.map((x) => Buffer.from(x));
+  t.true(sameValue('list', b('a', 'b'), b('a', 'b')));
+  t.false(sameValue('list', b('a', 'b'), b('b', 'a')));
+  t.true(sameValue('zset', b('1', 'a', 'inf', 'b'), b('+inf', 'b', '1.0', 'a')));
+  t.false(sameValue('zset', b('1', 'a', '2', 'b'), b('2', 'a', '1', 'b')));
+  t.false(sameValue('zset', b('1', 'a'), b('1', 'a', '2', 'b')));
+  t.true(sameValue('set', b('x', 'y'), b('y', 'x')));
+  t.true(sameValue('hash', b('f1', 'v1', 'f2', 'v2'), b('f2', 'v2', 'f1', 'v1')));
+  t.false(sameValue('hash', b('f1', 'v1', 'f2', 'v2'), b('f1', 'v2', 'f2', 'v1')));
+  t.true(sameValue('string', b('v'), b('v')));
 });
