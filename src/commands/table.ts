@@ -14,6 +14,7 @@ import { memoryCommands } from './memory.js';
 import { objectCommands } from './object.js';
 import { pubsubCommands } from './pubsub.js';
 import { serverCommands } from './server.js';
+import { setCommands } from './sets.js';
 import { stringCommands } from './strings.js';
 import { parseSyntax } from './syntax.js';
 import { transactionCommands } from './transactions.js';
@@ -108,6 +109,24 @@ const definitions: Record<string, Definition> = {
   incrby: { syntax: 'key increment', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Increments the integer value of a key by a number (a counter).', since: '1.0.0', handler: counterCommands.incrby, concurrent: true },
   decrby: { syntax: 'key decrement', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Decrements the integer value of a key by a number (a counter).', since: '1.0.0', handler: counterCommands.decrby, concurrent: true },
   incrbyfloat: { syntax: 'key increment', arity: 3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'string', summary: 'Increments the floating point value of a key by a number (a counter; Redis\'s long double digits).', since: '2.6.0', handler: counterCommands.incrbyfloat, concurrent: true },
+  // sets (crdt/set.ts): add-wins; writes applied at the key's coordinator, one at a time per key; members listed in byte order
+  sadd: { syntax: 'key member [member ...]', arity: -3, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'set', summary: 'Adds members to a set (add-wins: an add concurrent with a remove of the member keeps it).', since: '1.0.0', handler: setCommands.sadd, concurrent: true },
+  srem: { syntax: 'key member [member ...]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'set', summary: 'Removes members from a set (the adds this coordinator has seen).', since: '1.0.0', handler: setCommands.srem, concurrent: true },
+  smembers: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'set', summary: 'Returns all members of a set (in byte order).', since: '1.0.0', handler: setCommands.smembers, concurrent: true },
+  sismember: { syntax: 'key member', arity: 3, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'set', summary: 'Determines whether a member belongs to a set.', since: '1.0.0', handler: setCommands.sismember, concurrent: true },
+  smismember: { syntax: 'key member [member ...]', arity: -3, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'set', summary: 'Determines whether multiple members belong to a set.', since: '6.2.0', handler: setCommands.smismember, concurrent: true },
+  scard: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'set', summary: 'Returns the number of members in a set.', since: '1.0.0', handler: setCommands.scard, concurrent: true },
+  srandmember: { syntax: 'key [count]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'set', summary: 'Gets one or multiple random members from a set.', since: '1.0.0', handler: setCommands.srandmember, concurrent: true },
+  spop: { syntax: 'key [count]', arity: -2, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'set', summary: 'Returns one or more random members from a set after removing them (chosen at the key\'s coordinator).', since: '1.0.0', handler: setCommands.spop, concurrent: true },
+  smove: { syntax: 'source destination member', arity: 4, flags: ['write', 'fast'], keys: [1, 2, 1], group: 'set', summary: 'Moves a member from one set to another: removes it from the source at W, then adds it to the destination at W (not atomic).', since: '1.0.0', handler: setCommands.smove },
+  sinter: { syntax: 'key [key ...]', arity: -2, flags: ['readonly'], keys: [1, -1, 1], group: 'set', summary: 'Returns the intersect of multiple sets (each read on its own).', since: '1.0.0', handler: setCommands.sinter, concurrent: true },
+  sinterstore: { syntax: 'destination key [key ...]', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 1], group: 'set', summary: 'Stores the intersect of multiple sets in a key (sources read, then the destination written: not atomic).', since: '1.0.0', handler: setCommands.sinterstore },
+  sintercard: { syntax: 'numkeys key [key ...] [LIMIT limit]', arity: -3, flags: ['readonly'], group: 'set', summary: 'Returns the number of members of the intersect of multiple sets.', since: '7.0.0', handler: setCommands.sintercard, concurrent: true },
+  sunion: { syntax: 'key [key ...]', arity: -2, flags: ['readonly'], keys: [1, -1, 1], group: 'set', summary: 'Returns the union of multiple sets.', since: '1.0.0', handler: setCommands.sunion, concurrent: true },
+  sunionstore: { syntax: 'destination key [key ...]', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 1], group: 'set', summary: 'Stores the union of multiple sets in a key (not atomic).', since: '1.0.0', handler: setCommands.sunionstore },
+  sdiff: { syntax: 'key [key ...]', arity: -2, flags: ['readonly'], keys: [1, -1, 1], group: 'set', summary: 'Returns the difference of multiple sets.', since: '1.0.0', handler: setCommands.sdiff, concurrent: true },
+  sdiffstore: { syntax: 'destination key [key ...]', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 1], group: 'set', summary: 'Stores the difference of multiple sets in a key (not atomic).', since: '1.0.0', handler: setCommands.sdiffstore },
+  sscan: { syntax: 'key cursor [MATCH pattern] [COUNT count]', arity: -3, flags: ['readonly'], keys: [1, 1, 1], group: 'set', summary: 'Iterates over members of a set (cursor = position in byte order).', since: '2.8.0', handler: setCommands.sscan, concurrent: true },
   multi: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Starts a transaction: commands are queued until EXEC (run in order, not isolated across keys).', since: '1.2.0', handler: transactionCommands.multi },
   exec: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'skip_slowlog'], group: 'transactions', summary: 'Runs the queued commands one after another and returns their replies.', since: '1.2.0', handler: transactionCommands.exec },
   discard: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Discards a transaction.', since: '2.0.0', handler: transactionCommands.discard },

@@ -107,6 +107,8 @@ export interface PutResult {
   readonly stored: readonly Sibling[];
   /** The version the write made (an operation's reply, e.g. INCR's new value, is read from it). */
   readonly version: Sibling;
+  /** An operation's outcome beyond its new state (crdt/operation.ts Operated: SADD's count, SPOP's members). */
+  readonly outcome?: Buffer;
   /**
    * Every primary was down: only fallbacks hold the write, as hints, so it
    * lasts only as long as the hint window unless a primary returns in time.
@@ -256,10 +258,11 @@ export class Coordinator {
   coordinatePut(key: Buffer, token: Buffer | undefined, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
     let record: Sibling[] | undefined;
     let made: Sibling | undefined;
+    let outcome: Buffer | undefined;
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storage.update(key, token, (current) => {
-        const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
+        const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { onOutcome: (o) => { outcome = o; } });
         const next = foldVersions(current, [version]);
         this.checkSiblingLimit(key, current, next);
         if (next.length > current.length) checkRecordContext(next);
@@ -276,11 +279,11 @@ export class Coordinator {
     // record means storage refused the change, closing: `durable` rejects.)
     if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined || made === undefined) {
       const version = made;
-      return durable.then((stored) => ({ stored, version: version! }));
+      return durable.then((stored) => withOutcome({ stored, version: version! }, outcome));
     }
     const stored = record;
     const version = made;
-    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => ({ stored, version }));
+    return this.replicate(key, token, stored, replicas, pending, options, durable).then(() => withOutcome({ stored, version }, outcome));
   }
 
   /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
@@ -586,7 +589,8 @@ export class Coordinator {
     const holders = [this.selfId, ...others].slice(0, primaries.length);
     const current = this.localVersions(key, token);
     // Its hints go home and are dropped: this node's view of the key may lack its own earlier updates.
-    const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { freshRun: true });
+    let outcome: Buffer | undefined;
+    const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { freshRun: true, onOutcome: (o) => { outcome = o; } });
     const next = foldVersions(current, [version]);
     this.checkSiblingLimit(key, current, next);
     if (next.length > current.length) checkRecordContext(next);
@@ -608,7 +612,7 @@ export class Coordinator {
           transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.tunables.requestTimeoutMs, id)));
       },
     }).then(
-      (): PutResult => ({ stored: next, version, hintedOnly: true }),
+      (): PutResult => withOutcome({ stored: next, version, hintedOnly: true }, outcome),
       (err: unknown) => {
         if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
         throw err;
@@ -693,6 +697,10 @@ function neverReached(err: unknown, mutation: Mutation): boolean {
 }
 
 /** A forwarded operation carries an id, so a duplicate of the request is answered, not applied again (replica-service.ts). */
+function withOutcome(result: PutResult, outcome: Buffer | undefined): PutResult {
+  return outcome === undefined ? result : { ...result, outcome };
+}
+
 function operationId(mutation: Mutation): { id?: Buffer } {
   return mutation.kind === 'operate' ? { id: randomBytes(operationIdBytes) } : {};
 }

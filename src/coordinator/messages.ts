@@ -122,7 +122,7 @@ export function decodeCoordinatePut(payload: Buffer): CoordinatePutRequest {
 }
 
 type WirePutReply =
-  | { ok: true; s: Buffer; v: Buffer; h?: true }
+  | { ok: true; s: Buffer; v: Buffer; h?: true; r?: Buffer }
   | { ok: false; code: 'TYPE_OPERATION'; reason: TypeOperationErrorCode; message: string }
   | { ok: false; code: 'NOQUORUM'; n: number; a: number; asked: number; t: boolean; op: 'read' | 'write' }
   | { ok: false; code: 'SIBLINGS_MAX'; siblings: number; limit: number }
@@ -130,7 +130,7 @@ type WirePutReply =
   | { ok: false; code: 'NOT_REPLICA'; node: string }
   | { ok: false; code: 'CONTEXT'; reason: ContextErrorCode; message: string };
 
-export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; version: Sibling; hintedOnly?: boolean } | Error): Buffer {
+export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; version: Sibling; hintedOnly?: boolean; outcome?: Buffer } | Error): Buffer {
   if (outcome instanceof TypeOperationError) return encodeControl({ ok: false, code: 'TYPE_OPERATION', reason: outcome.code, message: outcome.message });
   if (outcome instanceof QuorumError) {
     return encodeControl({ ok: false, code: 'NOQUORUM', n: outcome.needed, a: outcome.succeeded, asked: outcome.asked, t: outcome.timedOut, op: outcome.operation });
@@ -142,17 +142,20 @@ export function encodeCoordinatePutReply(outcome: { stored: readonly Sibling[]; 
   if (outcome instanceof ContextError) return encodeControl({ ok: false, code: 'CONTEXT', reason: outcome.code, message: outcome.message });
   if (outcome instanceof NotReplicaError) return encodeControl({ ok: false, code: 'NOT_REPLICA', node: outcome.nodeId });
   if (outcome instanceof Error) throw outcome;
-  const reply = { ok: true, s: encodeSiblings(outcome.stored), v: encodeSiblings([outcome.version]) };
+  const reply: WirePutReply = { ok: true, s: encodeSiblings(outcome.stored), v: encodeSiblings([outcome.version]) };
+  if (outcome.outcome !== undefined) reply.r = outcome.outcome;
   return encodeControl(outcome.hintedOnly === true ? { ...reply, h: true } : reply);
 }
 
 /** The forwarded write's outcome; a failure the remote coordinator decided is thrown as the same typed error. */
-export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[]; version: Sibling; hintedOnly?: true } {
+export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[]; version: Sibling; hintedOnly?: true; outcome?: Buffer } {
   const wire = decodeControl<WirePutReply>(payload);
   if (wire?.ok === true && Buffer.isBuffer(wire.s) && Buffer.isBuffer(wire.v)) {
     const made = decodeRecord(wire.v);
     if (made.length !== 1) throw new CodecError('coordinate-put reply without its version');
-    const result = { stored: decodeRecord(wire.s), version: made[0]! };
+    if (wire.r !== undefined && !Buffer.isBuffer(wire.r)) throw new CodecError('bad coordinate-put outcome');
+    const base = { stored: decodeRecord(wire.s), version: made[0]! };
+    const result = wire.r === undefined ? base : { ...base, outcome: wire.r };
     return wire.h === true ? { ...result, hintedOnly: true } : result;
   }
   throw typedFailure(wire) ?? new CodecError('bad coordinate-put reply');

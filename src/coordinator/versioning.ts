@@ -28,7 +28,7 @@ import type { Sibling, VClock } from '../clock/types.js';
 import type { TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
-import { operandView } from '../crdt/view.js';
+import { isEmptied, operandView } from '../crdt/view.js';
 import type { Actor } from '../storage/actor.js';
 
 type StoredType = Exclude<TypeName, 'string'>;
@@ -43,6 +43,8 @@ export type Mutation =
 /** How the version is minted: `freshRun` when this coordinator's record may lack its own earlier updates (a fallback's hints). */
 export interface MintOptions {
   readonly freshRun?: boolean;
+  /** Receives an operation's outcome (crdt/operation.ts Operated), when its type gives one. */
+  readonly onOutcome?: (outcome: Buffer) => void;
 }
 
 /** The highest counter of `actor` that `siblings` mention, in dots or pasts. */
@@ -69,7 +71,7 @@ export function newVersion(
   const counter = actor.next(Math.max(highestCounter(stored, actor.id), context === undefined ? 0 : counterOf(context, actor.id)));
   const dot = { actor: actor.id, counter };
   const past = context ?? (counter > 1 ? merge([causalContext(stored), [{ actor: actor.id, counter: counter - 1 }]]) : causalContext(stored));
-  if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: mint.freshRun === true }, past, nowMs);
+  if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: mint.freshRun === true }, past, nowMs, mint.onOutcome);
   if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
     return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };
   }
@@ -86,12 +88,17 @@ export function newVersion(
  */
 function operated(
   stored: readonly Sibling[], mutation: Extract<Mutation, { kind: 'operate' }>, writer: { dot: Sibling['dot']; freshRun: boolean }, past: VClock, nowMs: number,
+  onOutcome: ((outcome: Buffer) => void) | undefined,
 ): Sibling {
   const view = operandView(live(stored, nowMs));
   const entry = typeEntry(mutation.type);
-  const state = entry.apply(view, mutation.operation, writer);
+  const { state, outcome, replacesValue } = entry.apply(view, mutation.operation, writer);
+  if (outcome !== undefined) onOutcome?.(outcome);
+  // An operation that leaves a key nobody wrote still empty (SREM of a missing key) writes a tombstone: no empty collection stays behind for nothing.
+  if (view === undefined && entry.isEmpty?.(state) === true) return { value: emptyValue, dot: writer.dot, past, timestamp: nowMs, deleted: true };
   const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp: nowMs, type: mutation.type };
-  const expiresAt = view?.winner.expiresAt;
+  // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
+  const expiresAt = replacesValue === true || view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;
   if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;
   return version;
 }

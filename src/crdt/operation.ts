@@ -29,6 +29,18 @@ export interface Writer {
   readonly freshRun: boolean;
 }
 
+/**
+ * An operation's result: the new state, and what the command replies from
+ * beyond that state (encoded by the type; carried back to the client's node
+ * with the version when the operation was forwarded).
+ */
+export interface Operated<S> {
+  readonly state: S;
+  readonly outcome?: Buffer;
+  /** The state replaces the key's value (SINTERSTORE's destination): the key's expiry goes with the old value, as Redis's setKey drops it. */
+  readonly replacesValue?: true;
+}
+
 export type TypeOperationErrorCode =
   /** The key holds a value of another type (Redis's WRONGTYPE). */
   | 'WRONGTYPE'
@@ -43,10 +55,14 @@ export type TypeOperationErrorCode =
   /** DECRBY of LLONG_MIN: its negation does not fit. */
   | 'DECREMENT_OVERFLOW'
   /** The operation's bytes are not one this type knows (a peer's bug or a newer peer). */
-  | 'BAD_OPERATION';
+  | 'BAD_OPERATION'
+  /** HINCRBY on a field that is not an integer (Redis's hash words). */
+  | 'HASH_NOT_INTEGER'
+  /** HINCRBYFLOAT on a field that is not a float. */
+  | 'HASH_NOT_FLOAT';
 
 export const typeOperationErrorCodes: readonly TypeOperationErrorCode[] = [
-  'WRONGTYPE', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NAN_OR_INFINITY', 'DECREMENT_OVERFLOW', 'BAD_OPERATION',
+  'WRONGTYPE', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NAN_OR_INFINITY', 'DECREMENT_OVERFLOW', 'BAD_OPERATION', 'HASH_NOT_INTEGER', 'HASH_NOT_FLOAT',
 ];
 
 export class TypeOperationError extends Error {

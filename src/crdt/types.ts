@@ -3,8 +3,10 @@
 // versions imports it once (the coordinator does), so a node never meets a
 // type it could have known but did not load.
 
-import { applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, type CounterState } from './counter.js';
+import { applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, parseLongLong, type CounterState } from './counter.js';
 import { registerType } from './registry.js';
+import { setType, size as setSize, type SetState } from './set.js';
+import { applySetOperation, decodeSetOperation, setEncoding } from './set-operations.js';
 
 /** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are "raw". */
 const embstrBytesMax = 44;
@@ -23,5 +25,14 @@ registerType<CounterState>({
   redisType: 'string',
   objectEncoding: counterEncoding,
   stringForm: (state) => Buffer.from(counterText(state), 'latin1'),
-  apply: (view, operation, writer) => applyCounterOperation(view, decodeCounterOperation(operation), writer),
+  apply: (view, operation, writer) => ({ state: applyCounterOperation(view, decodeCounterOperation(operation), writer) }),
+});
+
+// Sets (set.ts, set-operations.ts) ------------------------------------------
+registerType<SetState>({
+  convergent: setType,
+  redisType: 'set',
+  objectEncoding: (state) => setEncoding(state, (member) => parseLongLong(Buffer.from(member, 'latin1')) !== undefined),
+  isEmpty: (state) => setSize(state) === 0,
+  apply: (view, operation, writer) => applySetOperation(view, decodeSetOperation(operation), writer),
 });

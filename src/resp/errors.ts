@@ -23,6 +23,8 @@ const typeOperationReplies: Readonly<Record<TypeOperationErrorCode, string>> = {
   NAN_OR_INFINITY: 'ERR increment would produce NaN or Infinity',
   DECREMENT_OVERFLOW: 'ERR decrement would overflow',
   BAD_OPERATION: 'ERR malformed operation from a peer; see the node log',
+  HASH_NOT_INTEGER: 'ERR hash value is not an integer',
+  HASH_NOT_FLOAT: 'ERR hash value is not a float',
 };
 
 export function errorReplyFor(err: unknown, logger: Logger): ErrorReply {
