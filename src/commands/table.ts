@@ -15,6 +15,7 @@ import { objectCommands } from './object.js';
 import { pubsubCommands } from './pubsub.js';
 import { serverCommands } from './server.js';
 import { setCommands } from './sets.js';
+import { hashCommands } from './hashes.js';
 import { stringCommands } from './strings.js';
 import { parseSyntax } from './syntax.js';
 import { transactionCommands } from './transactions.js';
@@ -127,6 +128,24 @@ const definitions: Record<string, Definition> = {
   sdiff: { syntax: 'key [key ...]', arity: -2, flags: ['readonly'], keys: [1, -1, 1], group: 'set', summary: 'Returns the difference of multiple sets.', since: '1.0.0', handler: setCommands.sdiff, concurrent: true },
   sdiffstore: { syntax: 'destination key [key ...]', arity: -3, flags: ['write', 'denyoom'], keys: [1, -1, 1], group: 'set', summary: 'Stores the difference of multiple sets in a key (not atomic).', since: '1.0.0', handler: setCommands.sdiffstore },
   sscan: { syntax: 'key cursor [MATCH pattern] [COUNT count]', arity: -3, flags: ['readonly'], keys: [1, 1, 1], group: 'set', summary: 'Iterates over members of a set (cursor = position in byte order).', since: '2.8.0', handler: setCommands.sscan, concurrent: true },
+  // hashes (crdt/hash.ts): an observed-remove map; writes applied at the key's coordinator, one at a time per key; fields listed in byte order
+  hset: { syntax: 'key field value [field value ...]', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Creates or modifies the value of fields in a hash (concurrent sets of one field stay side by side: HSIBLINGS).', since: '2.0.0', handler: hashCommands.hset, concurrent: true },
+  hmset: { syntax: 'key field value [field value ...]', arity: -4, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Sets the values of multiple fields.', since: '2.0.0', handler: hashCommands.hmset, concurrent: true },
+  hsetnx: { syntax: 'key field value', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Sets the value of a field in a hash only when the field doesn\'t exist (as the key\'s coordinator sees it).', since: '2.0.0', handler: hashCommands.hsetnx, concurrent: true },
+  hget: { syntax: 'key field', arity: 3, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Returns the value of a field in a hash.', since: '2.0.0', handler: hashCommands.hget, concurrent: true },
+  hmget: { syntax: 'key field [field ...]', arity: -3, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Returns the values of all fields in a hash.', since: '2.0.0', handler: hashCommands.hmget, concurrent: true },
+  hgetall: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'hash', summary: 'Returns all fields and values in a hash (in byte order of the fields).', since: '2.0.0', handler: hashCommands.hgetall, concurrent: true },
+  hdel: { syntax: 'key field [field ...]', arity: -3, flags: ['write', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Deletes one or more fields (a concurrent HSET or HINCRBY of the field wins).', since: '2.0.0', handler: hashCommands.hdel, concurrent: true },
+  hlen: { syntax: 'key', arity: 2, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Returns the number of fields in a hash.', since: '2.0.0', handler: hashCommands.hlen, concurrent: true },
+  hexists: { syntax: 'key field', arity: 3, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Determines whether a field exists in a hash.', since: '2.0.0', handler: hashCommands.hexists, concurrent: true },
+  hkeys: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'hash', summary: 'Returns all fields in a hash.', since: '2.0.0', handler: hashCommands.hkeys, concurrent: true },
+  hvals: { syntax: 'key', arity: 2, flags: ['readonly'], keys: [1, 1, 1], group: 'hash', summary: 'Returns all values in a hash.', since: '2.0.0', handler: hashCommands.hvals, concurrent: true },
+  hstrlen: { syntax: 'key field', arity: 3, flags: ['readonly', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Returns the length of the value of a field.', since: '3.2.0', handler: hashCommands.hstrlen, concurrent: true },
+  hincrby: { syntax: 'key field increment', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Increments the integer value of a field by a number (concurrent increments all count).', since: '2.0.0', handler: hashCommands.hincrby, concurrent: true },
+  hincrbyfloat: { syntax: 'key field increment', arity: 4, flags: ['write', 'denyoom', 'fast'], keys: [1, 1, 1], group: 'hash', summary: 'Increments the floating point value of a field by a number (Redis\'s long double digits; concurrent increments all count).', since: '2.6.0', handler: hashCommands.hincrbyfloat, concurrent: true },
+  hrandfield: { syntax: 'key [count [WITHVALUES]]', arity: -2, flags: ['readonly'], keys: [1, 1, 1], group: 'hash', summary: 'Returns one or more random fields from a hash.', since: '6.2.0', handler: hashCommands.hrandfield, concurrent: true },
+  hscan: { syntax: 'key cursor [MATCH pattern] [COUNT count]', arity: -3, flags: ['readonly'], keys: [1, 1, 1], group: 'hash', summary: 'Iterates over fields and values of a hash (cursor = position in byte order).', since: '2.8.0', handler: hashCommands.hscan, concurrent: true },
+  hsiblings: { syntax: 'key field', arity: 3, flags: ['readonly'], keys: [1, 1, 1], group: 'ringkv', summary: 'Returns every value concurrent HSETs left in a field, the one HGET shows last; an HSET of the field resolves them.', since: '0.1.0', handler: hashCommands.hsiblings, concurrent: true },
   multi: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Starts a transaction: commands are queued until EXEC (run in order, not isolated across keys).', since: '1.2.0', handler: transactionCommands.multi },
   exec: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'skip_slowlog'], group: 'transactions', summary: 'Runs the queued commands one after another and returns their replies.', since: '1.2.0', handler: transactionCommands.exec },
   discard: { syntax: '', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], group: 'transactions', summary: 'Discards a transaction.', since: '2.0.0', handler: transactionCommands.discard },

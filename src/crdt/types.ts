@@ -7,6 +7,8 @@ import { applyCounterOperation, counterText, counterType, counterValue, decodeCo
 import { registerType } from './registry.js';
 import { setType, size as setSize, type SetState } from './set.js';
 import { applySetOperation, decodeSetOperation, setEncoding } from './set-operations.js';
+import { fieldCount, hashType, type HashState } from './hash.js';
+import { applyHashOperation, decodeHashOperation, hashEncoding } from './hash-operations.js';
 
 /** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are "raw". */
 const embstrBytesMax = 44;
@@ -35,4 +37,13 @@ registerType<SetState>({
   objectEncoding: (state) => setEncoding(state, (member) => parseLongLong(Buffer.from(member, 'latin1')) !== undefined),
   isEmpty: (state) => setSize(state) === 0,
   apply: (view, operation, writer) => applySetOperation(view, decodeSetOperation(operation), writer),
+});
+
+// Hashes (hash.ts, hash-operations.ts) --------------------------------------
+registerType<HashState>({
+  convergent: hashType,
+  redisType: 'hash',
+  objectEncoding: hashEncoding,
+  isEmpty: (state) => fieldCount(state) === 0,
+  apply: (view, operation, writer) => applyHashOperation(view, decodeHashOperation(operation), writer),
 });
