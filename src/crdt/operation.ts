@@ -29,6 +29,18 @@ export interface Writer {
   readonly freshRun: boolean;
 }
 
+/**
+ * An operation's result: the new state, and what the command replies from
+ * beyond that state (encoded by the type; carried back to the client's node
+ * with the version when the operation was forwarded).
+ */
+export interface Operated<S> {
+  readonly state: S;
+  readonly outcome?: Buffer;
+  /** The state replaces the key's value (SINTERSTORE's destination): the key's expiry goes with the old value, as Redis's setKey drops it. */
+  readonly replacesValue?: boolean;
+}
+
 export type TypeOperationErrorCode =
   /** The key holds a value of another type (Redis's WRONGTYPE). */
   | 'WRONGTYPE'
@@ -49,11 +61,15 @@ export type TypeOperationErrorCode =
   /** LSET on a key that holds nothing. */
   | 'NO_SUCH_KEY'
   /** LSET at an index the list does not have. */
-  | 'INDEX_OUT_OF_RANGE';
+  | 'INDEX_OUT_OF_RANGE'
+  /** HINCRBY on a field that is not an integer (Redis's hash words). */
+  | 'HASH_NOT_INTEGER'
+  /** HINCRBYFLOAT on a field that is not a float. */
+  | 'HASH_NOT_FLOAT';
 
 export const typeOperationErrorCodes: readonly TypeOperationErrorCode[] = [
   'WRONGTYPE', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NAN_OR_INFINITY', 'DECREMENT_OVERFLOW', 'BAD_OPERATION',
-  'SCORE_NAN', 'NO_SUCH_KEY', 'INDEX_OUT_OF_RANGE',
+  'SCORE_NAN', 'NO_SUCH_KEY', 'INDEX_OUT_OF_RANGE', 'HASH_NOT_INTEGER', 'HASH_NOT_FLOAT',
 ];
 
 export class TypeOperationError extends Error {

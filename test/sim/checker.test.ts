@@ -198,3 +198,37 @@ test('checker › counter: a read meeting an acknowledged increment shows it; on
   t.deepEqual(kinds(counters([incr(2, 0, 10, { w: 1 }), counterRead('0', 20, 30)])), [], 'R + W = N: the read may miss it');
   t.deepEqual(kinds(counters([incr(2, 0, 10), counterRead('2', 5, 30)])), [], 'concurrent with the read, and shown');
 });
+
+// --- orset and hash workloads -------------------------------------------------
+
+function collectionFinal(elements: string, atMs: number, node = 'a', counter?: string): Op {
+  const read = counter === undefined ? { atMs: atMs + 1, versions: [], elements } : { atMs: atMs + 1, versions: [], elements, counter };
+  return op({ kind: 'read', r: 3, node, invokeMs: atMs, completeMs: atMs + 1, read, finalRound: 1 });
+}
+
+function collections(workload: 'orset' | 'hash', ops: Op[]): History {
+  return { workload, n: 3, maxDelayMs: 0, ops, wipes: [], faults: [], finalRounds: ops.some((o) => o.finalRound !== undefined) ? 1 : 0 };
+}
+
+test('checker › orset: an acknowledged SADD is in every read that meets it unless an SREM of it may have seen it; nothing appears from nowhere', (t) => {
+  const sadd = (value: string, at: number, extra: Partial<Op> = {}) => op({ kind: 'sadd', value, w: 2, invokeMs: at, completeMs: at + 5, ...extra });
+  const srem = (value: string, at: number, extra: Partial<Op> = {}) => op({ kind: 'srem', value, w: 2, invokeMs: at, completeMs: at + 5, ...extra });
+  const adds = [sadd('e0', 0, { index: 0 }), sadd('e1', 10, { index: 1 })];
+  t.deepEqual(kinds(collections('orset', [...adds, collectionFinal('e0,e1', 100), collectionFinal('e0,e1', 100, 'b')])), []);
+  t.deepEqual(kinds(collections('orset', [...adds, collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), ['lost-write'], 'reported once per add');
+  t.deepEqual(kinds(collections('orset', [...adds, srem('e1', 20, { index: 2 }), collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), [], 'removed by an SREM that saw it');
+  t.deepEqual(kinds(collections('orset', [...adds, srem('e1', -50, { index: 2 }), collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), ['lost-write'], 'an SREM that ended before the add began cannot remove it');
+  t.deepEqual(kinds(collections('orset', [...adds, collectionFinal('e0,e1,e9', 100), collectionFinal('e0,e1', 100, 'b')])).sort(), ['diverged', 'unknown-value']);
+});
+
+test('checker › hash: fields like the orset, and the field n like the counter: all acknowledged increments, none twice', (t) => {
+  const ops = [
+    op({ kind: 'hset', value: 'f0', w: 2, invokeMs: 0, completeMs: 5, index: 0 }),
+    op({ kind: 'hincr', amount: 3, w: 2, invokeMs: 0, completeMs: 5, index: 1 }),
+    op({ kind: 'hincr', amount: 4, w: 2, invokeMs: 10, completeMs: 15, index: 2 }),
+  ];
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('f0', 100, 'a', '7'), collectionFinal('f0', 100, 'b', '7')])), []);
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('f0', 100, 'a', '3'), collectionFinal('f0', 100, 'b', '3')])), ['lost-write', 'lost-write']);
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('f0', 100, 'a', '10'), collectionFinal('f0', 100, 'b', '10')])), ['counter-out-of-bounds', 'counter-out-of-bounds']);
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('', 100, 'a', '7'), collectionFinal('', 100, 'b', '7')])), ['lost-write']);
+});

@@ -91,6 +91,9 @@ export function check(history: History): Violation[] {
     const keyCheck = new KeyCheck(history, key, ops, violations);
     if (history.workload === 'counter') {
       keyCheck.counterReads();
+    } else if (history.workload === 'orset' || history.workload === 'hash') {
+      keyCheck.collectionReads();
+      if (history.workload === 'hash') keyCheck.counterReads();
     } else {
       keyCheck.unknownValues();
       if (history.workload === 'register') {
@@ -105,7 +108,7 @@ export function check(history: History): Violation[] {
   return violations;
 }
 
-const writeKinds = new Set(['set', 'set-ctx', 'del', 'add', 'incr']);
+const writeKinds = new Set(['set', 'set-ctx', 'del', 'add', 'incr', 'sadd', 'srem', 'hset', 'hincr']);
 
 /** The checks of one key's operations. */
 class KeyCheck {
@@ -128,7 +131,8 @@ class KeyCheck {
     this.writes = ops
       .filter((op) => writeKinds.has(op.kind) && op.outcome !== 'fail')
       .map((op) => (mayHaveExpired && op.hintedOnly === true && op.outcome === 'ok' ? { ...op, outcome: 'info' as const } : op));
-    for (const op of this.writes) if (op.value !== undefined) this.byValue.set(op.value, op);
+    // An SREM names the element it removes: the element's maker is its SADD.
+    for (const op of this.writes) if (op.value !== undefined && op.kind !== 'srem') this.byValue.set(op.value, op);
   }
 
   unknownValues(): void {
@@ -207,6 +211,36 @@ class KeyCheck {
     }
   }
 
+  /**
+   * orset and hash workloads: every element a read shows was added by some
+   * operation (unknown-value), and every acknowledged SADD or HSET is in every
+   * read that meets it (stale-read; lost-write in the last final round) unless
+   * an SREM of that element may have removed it: one that may have happened
+   * and did not end before the add began (a forwarded remove may be applied
+   * late, so one begun earlier may still have seen it).
+   */
+  collectionReads(): void {
+    for (const r of this.reads) {
+      const elements = new Set(elementsOf(r.read!.elements ?? ''));
+      for (const e of elements) {
+        if (this.byValue.has(e)) continue;
+        this.report('unknown-value', `unknown:${e}`, `${readName(r)} shows ${e}, which no operation on ${this.key} may have added`, [r.index]);
+      }
+      for (const a of this.writes) {
+        if ((a.kind !== 'sadd' && a.kind !== 'hset') || a.outcome !== 'ok') continue;
+        if (!(a.completeMs < r.invokeMs) || !this.meets(r.r!, a.w!, a.invokeMs, readEnd(r), r) || elements.has(a.value!)) continue;
+        if (this.writes.some((s) => s.kind === 'srem' && s.value === a.value && !(s.completeMs < a.invokeMs))) continue;
+        const last = this.isLastFinal(r);
+        this.report(
+          last ? 'lost-write' : 'stale-read',
+          `${last ? 'lost' : 'stale'}:${a.index}`,
+          `${a.value} was acknowledged by #${a.index} (W=${a.w}) before ${readName(r)} (R=${r.r}) began, and no SREM of it may have seen it, yet that read shows [${[...elements].join(',')}]`,
+          [a.index, r.index],
+        );
+      }
+    }
+  }
+
   /** Counter workload: each read's value lies between the increments it must show and every increment that may have happened. */
   counterReads(): void {
     for (const r of this.reads) {
@@ -215,7 +249,7 @@ class KeyCheck {
       const met: number[] = [];
       let may = 0;
       for (const w of this.writes) {
-        if (w.kind !== 'incr') continue;
+        if (w.kind !== 'incr' && w.kind !== 'hincr') continue;
         if (w.invokeMs <= readEnd(r)) may += w.amount!;
         if (w.outcome !== 'ok' || !(w.completeMs < r.invokeMs) || !this.meets(r.r!, w.w!, w.invokeMs, readEnd(r), r)) continue;
         must += w.amount!;
@@ -260,6 +294,7 @@ class KeyCheck {
   /** The read's live content at `atMs`, as one comparable string. */
   private endView(read: ReadResult, atMs: number): string {
     if (this.history.workload === 'counter') return read.counter ?? '';
+    if (this.history.workload === 'orset' || this.history.workload === 'hash') return `${read.counter ?? ''}|${read.elements ?? ''}`;
     const live = read.versions.filter((v) => isLive(v, atMs)).map((v) => v.value);
     if (this.history.workload === 'set') return [...new Set(live.flatMap(elementsOf))].sort().join(',');
     return live.sort().join(',');

@@ -4,7 +4,7 @@
 // that read, the record the read returned. Plain JSON-able data, so a history
 // can be hashed (same seed, same bytes), printed, or written by hand in tests.
 
-export type Workload = 'register' | 'set' | 'counter';
+export type Workload = 'register' | 'set' | 'counter' | 'orset' | 'hash';
 
 /**
  * - `incr`: the counter workload's INCRBY of a positive amount: an operation
@@ -17,7 +17,15 @@ export type Workload = 'register' | 'set' | 'counter';
  * - `add`: the set workload's read-merge-write: read at R, write the union
  *   of the live siblings' elements plus one new element, with that context.
  */
-export type OpKind = 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr';
+export type OpKind = 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr' | TypedOpKind;
+
+/**
+ * The convergent collections' operations, applied at the key's coordinator
+ * (no read first): `sadd` adds a unique element to a set, `srem` removes one
+ * earlier element (any, added or not); `hset` sets a unique field of a hash,
+ * `hincr` HINCRBYs its field "n" by a positive amount.
+ */
+export type TypedOpKind = 'sadd' | 'srem' | 'hset' | 'hincr';
 
 /**
  * - `ok`: acknowledged (a read returned a record; a write met W).
@@ -43,6 +51,8 @@ export interface ReadResult {
   readonly versions: readonly SeenVersion[];
   /** Counter workload: the value a client sees (the merge of every live counter version), '' when none is live. */
   readonly counter?: string;
+  /** orset and hash workloads: the set's members or the hash's fields other than "n", sorted, comma-joined ('' when none). */
+  readonly elements?: string;
 }
 
 export interface Op {
@@ -186,8 +196,17 @@ export function formatOp(op: Op, epochMs: number): string {
     case 'incr':
       what = `INCRBY ${op.amount}${op.counterAfter === undefined ? '' : ` → ${op.counterAfter}`}`;
       break;
+    case 'sadd':
+    case 'srem':
+    case 'hset':
+      what = `${op.kind.toUpperCase()} ${op.value}`;
+      break;
+    case 'hincr':
+      what = `HINCRBY n ${op.amount}`;
+      break;
   }
-  const counter = op.read?.counter === undefined ? '' : ` counter=${op.read.counter}`;
+  const elements = op.read?.elements === undefined ? '' : ` elements=[${op.read.elements}]`;
+  const counter = (op.read?.counter === undefined ? '' : ` counter=${op.read.counter}`) + elements;
   const seen = op.read === undefined ? '' : ` read→[${op.read.versions.map((v) => formatVersion(v, op.read!.atMs, t)).join(' ')}]${counter}`;
   const outcome = op.outcome === 'ok' ? 'OK' : op.outcome === 'fail' ? `FAIL(${op.error ?? ''})` : `INDETERMINATE(${op.error ?? ''})`;
   return `#${op.index} c${op.client} via ${op.node} ${t(op.invokeMs)}..${t(op.completeMs)} ${op.key} ${what} ${quorum}${seen} → ${outcome}`;

@@ -60,7 +60,9 @@ export interface PlannedOp {
   /** Index of the node the client talks to. */
   readonly node: number;
   readonly key: string;
-  readonly kind: 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr';
+  readonly kind: 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr' | 'sadd' | 'srem' | 'hset' | 'hincr';
+  /** srem: the element removed (an earlier operation's, added to this key or not). */
+  readonly target?: string;
   /** incr: the positive amount added. */
   readonly amount?: number;
   readonly r: number;
@@ -205,6 +207,15 @@ function drawOp(draw: Draw, config: SimConfig, index: number): PlannedOp {
   };
   if (config.workload === 'set') return { ...base, kind: draw.chance(0.7) ? 'add' : 'read' };
   if (config.workload === 'counter') return draw.chance(0.7) ? { ...base, kind: 'incr', amount: draw.int(1, 5) } : { ...base, kind: 'read' };
+  if (config.workload === 'orset') {
+    const x = draw.next();
+    if (x < 0.55 || index === 0) return { ...base, kind: 'sadd' };
+    return x < 0.7 ? { ...base, kind: 'srem', target: `e${draw.int(0, index - 1)}` } : { ...base, kind: 'read' };
+  }
+  if (config.workload === 'hash') {
+    const x = draw.next();
+    return x < 0.4 ? { ...base, kind: 'hincr', amount: draw.int(1, 5) } : x < 0.7 ? { ...base, kind: 'hset' } : { ...base, kind: 'read' };
+  }
   const x = draw.next();
   const kind = x < 0.3 ? 'read' : x < 0.6 ? 'set' : x < 0.8 ? 'set-ctx' : 'del';
   if ((kind === 'set' || kind === 'set-ctx') && draw.chance(0.3)) return { ...base, kind, expiry: drawExpiry(draw) };

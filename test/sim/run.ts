@@ -13,6 +13,10 @@ import type { Sibling } from '../../src/clock/types.js';
 import type { PutResult } from '../../src/coordinator/coordinator.js';
 import type { Mutation } from '../../src/coordinator/versioning.js';
 import { counterText, counterType, encodeCounterOperation } from '../../src/crdt/counter.js';
+import { encodeHashOperation } from '../../src/crdt/hash-operations.js';
+import { fieldKeys, getField, hashType } from '../../src/crdt/hash.js';
+import { encodeSetOperation } from '../../src/crdt/set-operations.js';
+import { memberKeys, setType } from '../../src/crdt/set.js';
 import { typedValue } from '../../src/crdt/view.js';
 import { stringOf } from '../../src/commands/data.js';
 import { check } from './checker.js';
@@ -169,8 +173,9 @@ class Run {
   private async op(op: PlannedOp): Promise<Op> {
     const node = this.world.nodes[op.node]!;
     const base = { index: op.index, client: op.client, node: node.id, key: op.key, kind: op.kind, invokeMs: this.time.now() };
-    const quorums = op.kind === 'read' ? { r: op.r } : op.kind === 'set' || op.kind === 'incr' ? { w: op.w } : { r: op.r, w: op.w };
-    const value = op.kind === 'add' ? `e${op.index}` : op.kind === 'set' || op.kind === 'set-ctx' ? `v${op.index}` : undefined;
+    const typed = typedOperation(op);
+    const quorums = op.kind === 'read' ? { r: op.r } : op.kind === 'set' || op.kind === 'incr' || typed !== undefined ? { w: op.w } : { r: op.r, w: op.w };
+    const value = op.kind === 'add' || op.kind === 'sadd' ? `e${op.index}` : op.kind === 'hset' ? `f${op.index}` : op.kind === 'srem' ? op.target : op.kind === 'set' || op.kind === 'set-ctx' ? `v${op.index}` : undefined;
     if (!node.up) return { ...base, ...quorums, ...(value === undefined ? {} : { value }), completeMs: base.invokeMs, outcome: 'fail', error: 'node down' };
     const key = Buffer.from(op.key);
     if (op.kind === 'incr') {
@@ -179,6 +184,10 @@ class Run {
       const written = await this.world.call(node, (p) => p.coordinator.put(key, mutation, { w: op.w }));
       const after = written.ok ? { counterAfter: counterText(counterType.decode((written.value as PutResult).version.value)) } : {};
       return { ...base, ...quorums, amount, ...after, ...this.writeEnd(written) };
+    }
+    if (typed !== undefined) {
+      const written = await this.world.call(node, (p) => p.coordinator.put(key, typed, { w: op.w }));
+      return { ...base, ...quorums, ...(value === undefined ? {} : { value }), ...(op.amount === undefined ? {} : { amount: op.amount }), ...this.writeEnd(written) };
     }
     if (op.kind === 'set') {
       const expiresAt = expiryOf(op.expiry, base.invokeMs);
@@ -224,7 +233,9 @@ class Run {
   private seen(record: readonly Sibling[]): ReadResult {
     const versions = record.map(seenVersion).sort(versionOrder);
     const atMs = this.time.now();
-    if (this.world.config.workload !== 'counter') return { atMs, versions };
+    const workload = this.world.config.workload;
+    if (workload === 'orset' || workload === 'hash') return { atMs, versions, ...collectionRead(record, atMs, workload) };
+    if (workload !== 'counter') return { atMs, versions };
     const current = typedValue(live(record, atMs));
     return { atMs, versions, counter: current === undefined ? '' : stringOf(current).toString('latin1') };
   }
@@ -265,6 +276,27 @@ class Run {
   }
 }
 
+/** The set and hash workloads' operations, as the commands send them (SADD, SREM, HSET, HINCRBY). */
+function typedOperation(op: PlannedOp): Mutation | undefined {
+  const b = (s: string) => Buffer.from(s, 'latin1');
+  switch (op.kind) {
+    case 'sadd': return { kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'add', members: [b(`e${op.index}`)] }) };
+    case 'srem': return { kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'remove', members: [b(op.target!)] }) };
+    case 'hset': return { kind: 'operate', type: 'hash', operation: encodeHashOperation({ kind: 'set', pairs: [[b(`f${op.index}`), b('1')]] }) };
+    case 'hincr': return { kind: 'operate', type: 'hash', operation: encodeHashOperation({ kind: 'incrby', field: b('n'), increment: BigInt(op.amount!) }) };
+    default: return undefined;
+  }
+}
+
+/** What SMEMBERS, or HGET n and HKEYS, show of a record: the merge of every live version of its type. */
+function collectionRead(record: readonly Sibling[], atMs: number, workload: 'orset' | 'hash'): { counter?: string; elements: string } {
+  const current = typedValue(live(record as Sibling[], atMs));
+  if (current === undefined) return workload === 'hash' ? { counter: '', elements: '' } : { elements: '' };
+  if (workload === 'orset') return { elements: memberKeys(setType.decode(current.value)).join(',') };
+  const state = hashType.decode(current.value);
+  return { counter: getField(state, Buffer.from('n'))?.toString('latin1') ?? '', elements: fieldKeys(state).filter((f) => f !== 'n').join(',') };
+}
+
 function valueMutation(value: string, expiresAt: number | undefined): Mutation {
   const bytes = Buffer.from(value, 'latin1');
   return expiresAt === undefined ? { kind: 'value', value: bytes } : { kind: 'value', value: bytes, expiresAt };
@@ -279,7 +311,8 @@ function expiryOf(expiry: PlannedExpiry | undefined, nowMs: number): number | un
 
 function seenVersion(s: Sibling): SeenVersion {
   // A counter version as its own digits (the read's merged value is ReadResult.counter).
-  const value = s.type === 'counter' ? `counter:${counterText(counterType.decode(s.value))}` : s.value.toString('latin1');
+  const value = s.type === 'counter' ? `counter:${counterText(counterType.decode(s.value))}`
+    : s.type === 'set' || s.type === 'hash' ? `${s.type}:${s.dot.actor}:${s.dot.counter}` : s.value.toString('latin1');
   if (s.deleted === true) return { value, deleted: true };
   return s.expiresAt === undefined ? { value } : { value, expiresAt: s.expiresAt };
 }

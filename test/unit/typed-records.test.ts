@@ -10,7 +10,8 @@ import { decodeSiblings, encodeSiblings, RecordCodecError } from '../../src/cloc
 import { live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
 import { counterText, counterType, encodeCounterOperation } from '../../src/crdt/counter.js';
-import type { Convergent } from '../../src/crdt/kind.js';
+import type { TypeName } from '../../src/crdt/kind.js';
+import { add, emptySet, setType } from '../../src/crdt/set.js';
 import { TypeOperationError } from '../../src/crdt/operation.js';
 import { redisTypeOf, registerType } from '../../src/crdt/registry.js';
 import '../../src/crdt/types.js';
@@ -90,31 +91,18 @@ test('typed records › a read of concurrent counter versions shows their merge;
 });
 
 test('typed records › string commands refuse a value of another type with Redis\'s WRONGTYPE; TYPE names it', (t) => {
-  // A test-only type: just enough of a convergent type to be stored and read.
-  const blob: Convergent<Buffer> = {
-    type: 'set',
-    empty: () => Buffer.alloc(0),
-    merge: (x, y) => (Buffer.compare(x, y) >= 0 ? x : y),
-    equals: (x, y) => x.equals(y),
-    encode: (s) => s,
-    decode: (b) => b,
-  };
-  const unregister = registerType({ convergent: blob, redisType: 'set', objectEncoding: () => 'listpack', apply: () => Buffer.alloc(0) });
-  try {
-    const version: Sibling = { value: Buffer.from('m'), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1, type: 'set' };
-    const current = typedValue([version])!;
-    t.false(isString(current));
-    t.is(redisTypeOf(current.type), 'set');
-    const error = t.throws(() => stringOf(current), { instanceOf: CommandError });
-    t.is(error.message, wrongTypeError);
-    t.is(wrongTypeError, 'WRONGTYPE Operation against a key holding the wrong kind of value');
-    t.throws(() => registerType({ convergent: blob, redisType: 'set', objectEncoding: () => '', apply: () => Buffer.alloc(0) }), { message: /twice/ });
-  } finally {
-    unregister();
-  }
-  // Once unregistered, a version of that type is unknown here: still WRONGTYPE, never misread as a string.
-  const version: Sibling = { value: Buffer.from('m'), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1, type: 'set' };
-  t.throws(() => typedValue([version]), { instanceOf: TypeOperationError, message: /no type set/ });
+  const state = add(emptySet(), [Buffer.from('m')], { actor: 'a', counter: 1 }).state;
+  const version: Sibling = { value: setType.encode(state), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1, type: 'set' };
+  const current = typedValue([version])!;
+  t.false(isString(current));
+  t.is(redisTypeOf(current.type), 'set');
+  const error = t.throws(() => stringOf(current), { instanceOf: CommandError });
+  t.is(error.message, wrongTypeError);
+  t.is(wrongTypeError, 'WRONGTYPE Operation against a key holding the wrong kind of value');
+  t.throws(() => registerType({ convergent: setType, redisType: 'set', objectEncoding: () => '', apply: () => ({ state }) }), { message: /twice/ });
+  // A version of a type this node does not know (a newer peer's) is WRONGTYPE, never misread as a string.
+  const unknown: Sibling = { ...version, type: 'future' as Exclude<TypeName, 'string'> };
+  t.throws(() => typedValue([unknown]), { instanceOf: TypeOperationError, message: /no type future/ });
   t.is(redisTypeOf(undefined), 'string');
   t.is(redisTypeOf('counter'), 'string');
 });
