@@ -119,6 +119,7 @@ function operated(
     return tombstone;
   }
   const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp: nowMs, type: mutation.type };
+  if (entry.isEmpty?.(state) === true) (version as { emptied?: true }).emptied = true;
   if (outcome !== undefined) operationOutcomes.set(version, outcome);
   // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
   const expiresAt = replacesValue === true || view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;

@@ -44,11 +44,12 @@ function f64(n: number): Buffer {
 const typeArb = fc.constantFrom(undefined, 'counter' as const, 'set' as const, 'hash' as const, 'zset' as const, 'list' as const);
 
 test('typed records › typed versions round-trip through the record codec, next to strings and tombstones', (t) => {
-  fc.assert(fc.property(fc.array(fc.record({ type: typeArb, value: fc.uint8Array({ maxLength: 8 }), expires: fc.boolean(), deleted: fc.boolean() }), { maxLength: 5 }), (specs) => {
+  const specArb = fc.record({ type: typeArb, value: fc.uint8Array({ maxLength: 8 }), expires: fc.boolean(), deleted: fc.boolean(), emptied: fc.boolean() });
+  fc.assert(fc.property(fc.array(specArb, { maxLength: 5 }), (specs) => {
     const record: Sibling[] = specs.map((spec, i) => {
       const s: Sibling = { value: spec.deleted ? Buffer.alloc(0) : Buffer.from(spec.value), dot: { actor: `a${i}`, counter: i + 1 }, past: [], timestamp: 1000 + i };
       if (spec.deleted) return { ...s, deleted: true };
-      const typed = spec.type === undefined ? s : { ...s, type: spec.type };
+      const typed: Sibling = spec.type === undefined ? s : spec.emptied ? { ...s, type: spec.type, emptied: true } : { ...s, type: spec.type };
       return spec.expires ? { ...typed, expiresAt: 5000 } : typed;
     });
     t.deepEqual(decodeSiblings(encodeSiblings(record)), record);
@@ -67,6 +68,15 @@ test('typed records › an unknown type code, and a typed tombstone, are refused
   const tombstone = Buffer.from(bytes);
   tombstone[3] = tombstone[3]! | 1;
   t.throws(() => decodeSiblings(tombstone), { instanceOf: RecordCodecError, message: /typed tombstone/ });
+});
+
+test('typed records › the emptied flag is read only on a typed version', (t) => {
+  const plain: Sibling = { value: Buffer.from('x'), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1 };
+  const bytes = encodeSiblings([{ ...plain, emptied: true }]);
+  t.is(bytes[3], 0, 'a string version never carries the flag');
+  const forged = Buffer.from(bytes);
+  forged[3] = 8;
+  t.throws(() => decodeSiblings(forged), { instanceOf: RecordCodecError, message: /emptied version without its type/ });
 });
 
 function counterVersion(actor: string, counter: number, timestamp: number, increment: bigint): Sibling {
