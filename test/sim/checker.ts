@@ -62,9 +62,11 @@
 // are left out: one replica may have reaped a tombstone another still holds.
 
 import {
+  additionKinds,
   elementsOf,
   isLive,
   liveValues,
+  removalKinds,
   type History,
   type Op,
   type ReadResult,
@@ -91,9 +93,11 @@ export function check(history: History): Violation[] {
     const keyCheck = new KeyCheck(history, key, ops, violations);
     if (history.workload === 'counter') {
       keyCheck.counterReads();
-    } else if (history.workload === 'orset' || history.workload === 'hash') {
+    } else if (isCollection(history.workload)) {
       keyCheck.collectionReads();
-      if (history.workload === 'hash') keyCheck.counterReads();
+      keyCheck.removals();
+      if (history.workload === 'hash' || history.workload === 'zset') keyCheck.counterReads();
+      if (history.workload === 'list') keyCheck.duplicates();
     } else {
       keyCheck.unknownValues();
       if (history.workload === 'register') {
@@ -108,7 +112,11 @@ export function check(history: History): Violation[] {
   return violations;
 }
 
-const writeKinds = new Set(['set', 'set-ctx', 'del', 'add', 'incr', 'sadd', 'srem', 'hset', 'hincr']);
+const writeKinds = new Set(['set', 'set-ctx', 'del', 'add', 'incr', 'sadd', 'srem', 'hset', 'hincr', 'zadd', 'zrem', 'zincr', 'lpush', 'rpush', 'lpop', 'rpop', 'lrem']);
+
+function isCollection(workload: History['workload']): boolean {
+  return workload === 'orset' || workload === 'hash' || workload === 'zset' || workload === 'list';
+}
 
 /** The checks of one key's operations. */
 class KeyCheck {
@@ -131,8 +139,8 @@ class KeyCheck {
     this.writes = ops
       .filter((op) => writeKinds.has(op.kind) && op.outcome !== 'fail')
       .map((op) => (mayHaveExpired && op.hintedOnly === true && op.outcome === 'ok' ? { ...op, outcome: 'info' as const } : op));
-    // An SREM names the element it removes: the element's maker is its SADD.
-    for (const op of this.writes) if (op.value !== undefined && op.kind !== 'srem') this.byValue.set(op.value, op);
+    // A removal names the element it removes: the element's maker is its add.
+    for (const op of this.writes) if (op.value !== undefined && !removalKinds.has(op.kind)) this.byValue.set(op.value, op);
   }
 
   unknownValues(): void {
@@ -212,12 +220,13 @@ class KeyCheck {
   }
 
   /**
-   * orset and hash workloads: every element a read shows was added by some
-   * operation (unknown-value), and every acknowledged SADD or HSET is in every
-   * read that meets it (stale-read; lost-write in the last final round) unless
-   * an SREM of that element may have removed it: one that may have happened
-   * and did not end before the add began (a forwarded remove may be applied
-   * late, so one begun earlier may still have seen it).
+   * Collection workloads: every element a read shows was added by some
+   * operation (unknown-value), and every acknowledged add is in every read
+   * that meets it (stale-read; lost-write in the last final round) unless a
+   * removal may have taken it: an acknowledged one that says it did (its
+   * count, or the elements a pop returned), or an indeterminate one that did
+   * not end before the add began (a forwarded removal may be applied late,
+   * so one begun earlier may still have seen it).
    */
   collectionReads(): void {
     for (const r of this.reads) {
@@ -227,16 +236,60 @@ class KeyCheck {
         this.report('unknown-value', `unknown:${e}`, `${readName(r)} shows ${e}, which no operation on ${this.key} may have added`, [r.index]);
       }
       for (const a of this.writes) {
-        if ((a.kind !== 'sadd' && a.kind !== 'hset') || a.outcome !== 'ok') continue;
+        if (!additionKinds.has(a.kind) || a.outcome !== 'ok') continue;
         if (!(a.completeMs < r.invokeMs) || !this.meets(r.r!, a.w!, a.invokeMs, readEnd(r), r) || elements.has(a.value!)) continue;
-        if (this.writes.some((s) => s.kind === 'srem' && s.value === a.value && !(s.completeMs < a.invokeMs))) continue;
+        if (this.mayHaveRemoved(a)) continue;
         const last = this.isLastFinal(r);
         this.report(
           last ? 'lost-write' : 'stale-read',
           `${last ? 'lost' : 'stale'}:${a.index}`,
-          `${a.value} was acknowledged by #${a.index} (W=${a.w}) before ${readName(r)} (R=${r.r}) began, and no SREM of it may have seen it, yet that read shows [${[...elements].join(',')}]`,
+          `${a.value} was acknowledged by #${a.index} (W=${a.w}) before ${readName(r)} (R=${r.r}) began, and no removal may have taken it, yet that read shows [${[...elements].join(',')}]`,
           [a.index, r.index],
         );
+      }
+    }
+  }
+
+  private mayHaveRemoved(a: Op): boolean {
+    return this.writes.some((d) => {
+      if (!removalKinds.has(d.kind)) return false;
+      if (d.outcome === 'ok' && d.removed !== undefined) return d.removed.includes(a.value!);
+      // An indeterminate pop may have taken any element; an indeterminate SREM, ZREM or LREM only its own.
+      return (d.value === a.value || d.kind === 'lpop' || d.kind === 'rpop') && !(d.completeMs < a.invokeMs);
+    });
+  }
+
+  /**
+   * An element an acknowledged removal took away (it saw the element's one
+   * add) is in no read that meets the removal: nothing brings it back, not a
+   * replica that missed the removal, not an emptied collection's reaping.
+   */
+  removals(): void {
+    for (const d of this.writes) {
+      if (!removalKinds.has(d.kind) || d.outcome !== 'ok' || d.removed === undefined || d.removed.length === 0) continue;
+      for (const r of this.reads) {
+        if (!(d.completeMs < r.invokeMs) || !this.meets(r.r!, d.w!, d.invokeMs, readEnd(r), r)) continue;
+        const elements = new Set(elementsOf(r.read!.elements ?? ''));
+        for (const e of d.removed) {
+          if (!elements.has(e)) continue;
+          this.report(
+            'resurrected',
+            `resurrected:${d.index}:${e}`,
+            `${e} was taken away by the acknowledged ${d.kind.toUpperCase()} #${d.index} (W=${d.w}), yet ${readName(r)} (R=${r.r}), begun after it, shows it`,
+            [d.index, r.index],
+          );
+        }
+      }
+    }
+  }
+
+  /** List workload: every element is pushed once, so a read shows it at most once. */
+  duplicates(): void {
+    for (const r of this.reads) {
+      const seen = new Set<string>();
+      for (const e of elementsOf(r.read!.elements ?? '')) {
+        if (seen.has(e)) this.report('duplicated', `duplicated:${r.index}:${e}`, `${readName(r)} shows ${e} more than once: [${r.read!.elements}]`, [r.index]);
+        seen.add(e);
       }
     }
   }
@@ -249,7 +302,7 @@ class KeyCheck {
       const met: number[] = [];
       let may = 0;
       for (const w of this.writes) {
-        if (w.kind !== 'incr' && w.kind !== 'hincr') continue;
+        if (w.kind !== 'incr' && w.kind !== 'hincr' && w.kind !== 'zincr') continue;
         if (w.invokeMs <= readEnd(r)) may += w.amount!;
         if (w.outcome !== 'ok' || !(w.completeMs < r.invokeMs) || !this.meets(r.r!, w.w!, w.invokeMs, readEnd(r), r)) continue;
         must += w.amount!;
@@ -294,7 +347,7 @@ class KeyCheck {
   /** The read's live content at `atMs`, as one comparable string. */
   private endView(read: ReadResult, atMs: number): string {
     if (this.history.workload === 'counter') return read.counter ?? '';
-    if (this.history.workload === 'orset' || this.history.workload === 'hash') return `${read.counter ?? ''}|${read.elements ?? ''}`;
+    if (isCollection(this.history.workload)) return `${read.counter ?? ''}|${read.elements ?? ''}`;
     const live = read.versions.filter((v) => isLive(v, atMs)).map((v) => v.value);
     if (this.history.workload === 'set') return [...new Set(live.flatMap(elementsOf))].sort().join(',');
     return live.sort().join(',');

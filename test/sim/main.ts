@@ -1,4 +1,4 @@
-// `npm run sim -- [--seeds S] [--from F] [--seed X] [--ops M] [--workload register|set|counter|orset|hash] [--show K]`:
+// `npm run sim -- [--seeds S] [--from F] [--seed X] [--ops M] [--workload register|set|counter|orset|hash|zset|list] [--show K]`:
 // runs seeds F+1..F+S (or the one seed X) of the cluster simulation, prints
 // each failing seed with a one-line replay command, shrinks the first K
 // failures (default 3) and prints their short history on the offending key,
@@ -42,7 +42,7 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const workload = values.workload as Workload | undefined;
-  if (workload !== undefined && !['register', 'set', 'counter', 'orset', 'hash'].includes(workload)) throw new Error(`--workload is register, set, counter, orset or hash, got ${workload}`);
+  if (workload !== undefined && !['register', 'set', 'counter', 'orset', 'hash', 'zset', 'list'].includes(workload)) throw new Error(`--workload is register, set, counter, orset, hash, zset or list, got ${workload}`);
   let seeds: number[];
   if (values.seed !== undefined) {
     seeds = [int('seed', values.seed, 1, 0)];
