@@ -8,7 +8,8 @@
 //   u8  formatVersion (2)
 //   u16 siblingCount
 //   per sibling:
-//     u8  flags            bit0 deleted, bit1 has expiresAt, bit2 typed
+//     u8  flags            bit0 deleted, bit1 has expiresAt, bit2 typed,
+//                          bit3 an emptied collection (only with bit2)
 //     u8  type             only when flag bit2: typeCodes below
 //     f64 timestamp        ms; doubles hold integers exactly up to 2^53
 //     f64 expiresAt        only when flag bit1
@@ -33,6 +34,7 @@ const formatVersionClocks = 1;
 const flagDeleted = 1;
 const flagExpires = 2;
 const flagTyped = 4;
+const flagEmptied = 8;
 
 type StoredType = Exclude<TypeName, 'string'>;
 /** A version's type on disk and on the wire. ONLY APPEND: the numbers are part of the format. */
@@ -84,7 +86,8 @@ export function writeSiblings(siblings: Siblings, out: Buffer, offset: number): 
   let o = out.writeUInt8(formatVersion, offset);
   o = out.writeUInt16BE(siblings.length, o);
   for (const s of siblings) {
-    const flags = (s.deleted ? flagDeleted : 0) | (s.expiresAt !== undefined ? flagExpires : 0) | (s.type !== undefined ? flagTyped : 0);
+    const flags = (s.deleted ? flagDeleted : 0) | (s.expiresAt !== undefined ? flagExpires : 0) | (s.type !== undefined ? flagTyped : 0)
+      | (s.emptied === true && s.type !== undefined ? flagEmptied : 0);
     o = out.writeUInt8(flags, o);
     if (s.type !== undefined) o = out.writeUInt8(typeCodes[s.type], o);
     o = out.writeDoubleBE(s.timestamp, o);
@@ -135,7 +138,8 @@ function readEntry(r: Reader, previous: string | undefined): ClockEntry {
 
 function readFlagsAndTimes(r: Reader, typed: boolean): { flags: number; type: StoredType | undefined; timestamp: number; expiresAt: number | undefined } {
   const flags = r.u8();
-  if (flags & ~(flagDeleted | flagExpires | (typed ? flagTyped : 0))) throw new RecordCodecError('unknown sibling flags');
+  if (flags & ~(flagDeleted | flagExpires | (typed ? flagTyped | flagEmptied : 0))) throw new RecordCodecError('unknown sibling flags');
+  if ((flags & flagEmptied) !== 0 && (flags & flagTyped) === 0) throw new RecordCodecError('an emptied version without its type');
   let type: StoredType | undefined;
   if (flags & flagTyped) {
     type = typesByCode[r.u8()];
@@ -156,6 +160,7 @@ function makeSibling(value: Buffer, dot: ClockEntry, past: ClockEntry[], flags: 
   if (expiresAt !== undefined) (sibling as { expiresAt?: number }).expiresAt = expiresAt;
   if (flags & flagDeleted) (sibling as { deleted?: boolean }).deleted = true;
   if (type !== undefined) (sibling as { type?: StoredType }).type = type;
+  if (flags & flagEmptied) (sibling as { emptied?: true }).emptied = true;
   return sibling;
 }
 

@@ -87,9 +87,9 @@ export function ceiling(sibling: Sibling): VClock {
   return withDot(sibling.past, sibling.dot);
 }
 
-/** When a dead version died: its deletion or its expiry; undefined while live. */
+/** When a dead version died: its deletion (or emptying) or its expiry; undefined while live. */
 export function deadSinceMs(sibling: Sibling, nowMs: number): number | undefined {
-  if (sibling.deleted) return sibling.timestamp;
+  if (sibling.deleted || sibling.emptied === true) return sibling.timestamp;
   if (sibling.expiresAt !== undefined && sibling.expiresAt <= nowMs) return sibling.expiresAt;
   return undefined;
 }

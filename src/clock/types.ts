@@ -41,6 +41,14 @@ export interface Sibling {
    * as on every version written before types existed, and on tombstones.
    */
   readonly type?: Exclude<TypeName, 'string'>;
+  /**
+   * A typed version whose state holds nothing: a collection whose last member
+   * went (crdt/registry.ts isEmpty). It reads as no key, yet stays live to
+   * the merge, where its causal context removes what it removed from
+   * concurrent versions; it is dead since `timestamp` to the reaper, as a
+   * tombstone is, so emptied keys do not pile up.
+   */
+  readonly emptied?: true;
 }
 
 /** A stored record: the siblings that no other stored version supersedes. */

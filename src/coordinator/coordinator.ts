@@ -120,7 +120,7 @@ export interface PutResult {
    * lasts only as long as the hint window unless a primary returns in time.
    */
   readonly hintedOnly?: true;
-  /** What the operation answered beside its state (ZADD's count, LPOP's elements), encoded by its type. */
+  /** What the operation answered beside its state (SADD's or ZADD's count, LPOP's elements; crdt/operation.ts Operated), encoded by its type. */
   readonly outcome?: Buffer;
 }
 

@@ -15,6 +15,8 @@
 
 import { live, reconcile, winner } from '../clock/siblings.js';
 import type { TypeName } from '../crdt/kind.js';
+import { isRegistered, typeEntry } from '../crdt/registry.js';
+import { typedValue } from '../crdt/view.js';
 import type { Sibling } from '../clock/types.js';
 import { MessageType } from '../peer/message-types.js';
 import type { Transport } from '../peer/transport.js';
@@ -71,6 +73,8 @@ export class KeyspaceScanner {
       const alive = live(e.versions, now);
       const type = winner(alive)?.type;
       if (type !== undefined) types.set(e.key, type);
+      // An emptied collection is no key (crdt/registry.ts isEmpty); telling needs its merged state, so a SCAN page decodes the collections it meets.
+      if (type !== undefined && isRegistered(type) && typeEntry(type).isEmpty !== undefined) return typedValue(alive) !== undefined;
       return alive.length > 0;
     });
     found.sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : Buffer.compare(a.key, b.key)));

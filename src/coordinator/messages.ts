@@ -164,7 +164,10 @@ export function decodeCoordinatePutReply(payload: Buffer): { stored: Sibling[]; 
     if (made.length !== 1) throw new CodecError('coordinate-put reply without its version');
     const result: { stored: Sibling[]; version: Sibling; hintedOnly?: true; outcome?: Buffer } = { stored: decodeRecord(wire.s), version: made[0]! };
     if (wire.h === true) result.hintedOnly = true;
-    if (Buffer.isBuffer(wire.o)) result.outcome = wire.o;
+    if (wire.o !== undefined) {
+      if (!Buffer.isBuffer(wire.o)) throw new CodecError('bad coordinate-put outcome');
+      result.outcome = wire.o;
+    }
     return result;
   }
   throw typedFailure(wire) ?? new CodecError('bad coordinate-put reply');

@@ -28,7 +28,7 @@ import type { Sibling, VClock } from '../clock/types.js';
 import type { TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
-import { operandView } from '../crdt/view.js';
+import { isEmptied, operandView } from '../crdt/view.js';
 import type { Actor } from '../storage/actor.js';
 
 type StoredType = Exclude<TypeName, 'string'>;
@@ -99,7 +99,7 @@ export function newVersion(
 }
 
 /**
- * What an operation answered beside the version it made (RegisteredType.operate):
+ * What an operation answered beside the version it made (crdt/operation.ts Operated):
  * kept off the version itself, which is stored and replicated as it is, and
  * read once by the coordinator into its PutResult.
  */
@@ -120,24 +120,21 @@ function operated(
 ): Sibling {
   const view = operandView(live(stored, nowMs));
   const entry = typeEntry(mutation.type);
-  let state: unknown;
-  let outcome: Buffer | undefined;
-  let replacesValue: boolean | undefined;
-  let ownExpiry: number | undefined;
-  let imported: boolean | undefined;
-  if (entry.operate !== undefined) ({ state, outcome, replacesValue, expiresAt: ownExpiry, imported } = entry.operate(view, mutation.operation, writer));
-  else state = entry.apply(view, mutation.operation, writer);
-  // A value whose own expiry has passed is a delete, as newVersion makes one for a value.
-  if (entry.isEmpty?.(state) === true || (ownExpiry !== undefined && ownExpiry <= nowMs)) {
-    // Redis deletes a collection's key when its last member goes: a tombstone over what was seen.
+  const { state, outcome, replacesValue, expiresAt: ownExpiry, imported } = entry.apply(view, mutation.operation, writer);
+  // An operation that leaves a key nobody wrote still empty (SREM of a missing key) writes a tombstone: no empty collection stays behind for nothing.
+  // A collection emptied by an operation stays an empty state (crdt/registry.ts isEmpty): its context removes, on merge, what it removed from concurrent versions.
+  // A value whose own expiry has passed (an IMPORT page) is a delete, as newVersion makes one for a value.
+  if ((view === undefined && entry.isEmpty?.(state) === true) || (ownExpiry !== undefined && ownExpiry <= nowMs)) {
     const tombstone: Sibling = { value: emptyValue, dot: writer.dot, past, timestamp: nowMs, deleted: true };
     if (outcome !== undefined) operationOutcomes.set(tombstone, outcome);
     return tombstone;
   }
   const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
   const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp, type: mutation.type };
+  if (entry.isEmpty?.(state) === true) (version as { emptied?: true }).emptied = true;
   if (outcome !== undefined) operationOutcomes.set(version, outcome);
-  const expiresAt = replacesValue === true ? ownExpiry : view?.winner.expiresAt;
+  // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
+  const expiresAt = replacesValue === true ? ownExpiry : view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;
   if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;
   return version;
 }

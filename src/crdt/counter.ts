@@ -40,6 +40,7 @@ import { CrdtCodecError, type Convergent } from './kind.js';
 import { compareDecimals, formatDecimal, decimalEquals, decimalOfInteger, subtractDecimals, parseCanonicalDecimal, addDecimals, decimalZero, type Decimal } from './decimal.js';
 import { fromDecimal, incrByFloat, parseLongDouble, toDecimal, type Extended } from './long-double.js';
 import { TypeOperationError, type OperandView, type Writer } from './operation.js';
+import { isEmptied } from './view.js';
 
 export interface CounterRun {
   readonly actor: string;
@@ -285,7 +286,7 @@ export function parseLongLong(bytes: Buffer): bigint | undefined {
 type Start = { readonly kind: 'none' } | { readonly kind: 'string'; readonly value: Buffer; readonly dot: Dot } | { readonly kind: 'counter'; readonly state: CounterState };
 
 function startOf(view: OperandView | undefined): Start {
-  if (view === undefined) return { kind: 'none' };
+  if (view === undefined || isEmptied(view)) return { kind: 'none' };
   const type = view.winner.type;
   if (type === undefined) return { kind: 'string', value: view.winner.value, dot: view.winner.dot };
   if (type !== 'counter') throw new TypeOperationError('WRONGTYPE');

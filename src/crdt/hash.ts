@@ -20,7 +20,7 @@
 import type { Dot } from '../clock/types.js';
 import type { Convergent, Update } from './kind.js';
 import { CrdtCodecError } from './kind.js';
-import { claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
+import { cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
 import {
   forgetCell,
   incrementCell,
@@ -35,6 +35,7 @@ import {
   type Cell,
 } from './cell.js';
 import { decodeState, header, readContext, writeContext, Writer } from './codec.js';
+import { claim } from './set.js';
 import { addDecimals, formatDecimal, parseDecimal, parseDecimalBytes, roundShown, type Decimal } from './decimal.js';
 
 export type FieldCell = Cell<Buffer, Decimal>;
@@ -69,9 +70,9 @@ function fieldKey(field: Buffer): string {
 }
 
 /** HSET / HMSET / HSETNX's write: sets each field's register, resetting what it saw. A field given twice takes the last value, as in Redis. */
-export function setFields(state: HashState, pairs: readonly (readonly [field: Buffer, value: Buffer])[], dot: Dot): Update<HashState> {
+export function setFields(state: HashState, pairs: readonly (readonly [field: Buffer, value: Buffer])[], dot: Dot, claimGap = true): Update<HashState> {
   const delta = emptyHash();
-  claimOp(state.ctx, delta.ctx, dot);
+  claim(state.ctx, delta.ctx, dot, claimGap);
   for (const [field, value] of pairs) {
     const key = fieldKey(field);
     const cell = setCell<Buffer, Decimal>(state.fields.get(key), Buffer.from(value), dot, delta.ctx, key);
@@ -101,9 +102,9 @@ export function removeFields(state: HashState, fields: readonly Buffer[]): Updat
  * read as a number (`fieldNumber`; Redis refuses otherwise). Returns the
  * update and the field's new value as this replica shows it (the reply).
  */
-export function incrementField(state: HashState, field: Buffer, amount: Decimal, dot: Dot): Update<HashState> & { readonly value: Buffer } {
+export function incrementField(state: HashState, field: Buffer, amount: Decimal, dot: Dot, claimGap = true): Update<HashState> & { readonly value: Buffer } {
   const delta = emptyHash();
-  claimOp(state.ctx, delta.ctx, dot);
+  claim(state.ctx, delta.ctx, dot, claimGap);
   const key = fieldKey(field);
   const old = state.fields.get(key);
   const result = incrementCell(old, amount, dot, delta.ctx, key, decimalArith);

@@ -26,9 +26,9 @@
 import type { Dot } from '../clock/types.js';
 import type { Reader, Writer as ByteWriter } from './codec.js';
 import { Reader as DotReader, Writer as DotWriter } from './codec.js';
-import type { TypeName } from './kind.js';
-import { TypeOperationError, type OperandView, type Writer } from './operation.js';
-import type { Operated } from './registry.js';
+import type { Convergent, TypeName } from './kind.js';
+import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
+import { collectionStart } from './view.js';
 
 export interface ImportOperation<T> {
   readonly kind: 'import';
@@ -68,10 +68,7 @@ export function readImportHeader(r: Reader): Omit<ImportOperation<never>, 'items
 
 /** How a type's state takes an import. */
 export interface ImportHooks<S, T> {
-  readonly type: TypeName;
-  /** The merged state of the view (a fresh copy); WRONGTYPE for another type. */
-  ofView(view: OperandView): S;
-  empty(): S;
+  readonly convergent: Convergent<S>;
   /** Removes every member the state holds (their tags stay seen). */
   clear(state: S): void;
   /** Adds the page's items at the end (a list) or by their key (the others). */
@@ -81,9 +78,9 @@ export interface ImportHooks<S, T> {
 export function applyImport<S, T>(view: OperandView | undefined, op: ImportOperation<T>, writer: Writer, hooks: ImportHooks<S, T>): Operated<S> {
   const how = writer.freshRun ? 'dot' : 'gap';
   const outcome = encodeImportToken(writer.dot);
-  if (op.chain !== undefined && !chained(view, op.chain, hooks.type)) throw new TypeOperationError('IMPORT_CHANGED');
+  if (op.chain !== undefined && !chained(view, op.chain, hooks.convergent.type)) throw new TypeOperationError('IMPORT_CHANGED');
   if (op.chain === undefined || op.over === true) {
-    const state = view !== undefined && view.winner.type === hooks.type ? hooks.ofView(view) : hooks.empty();
+    const state = collectionStart(view, hooks.convergent, true);
     hooks.clear(state);
     if (op.items.length > 0) hooks.add(state, op.items, writer.dot, how);
     return {
@@ -91,7 +88,7 @@ export function applyImport<S, T>(view: OperandView | undefined, op: ImportOpera
       ...(op.expiresAt === undefined ? {} : { expiresAt: op.expiresAt }),
     };
   }
-  const state = hooks.ofView(view!);
+  const state = collectionStart(view, hooks.convergent);
   if (op.items.length > 0) hooks.add(state, op.items, writer.dot, how);
   return { state, outcome, imported: op.imported };
 }

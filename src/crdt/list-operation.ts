@@ -10,10 +10,10 @@
 // Pops on two sides of a partition may take the same element: both answer
 // it, and the element is gone once the sides meet (list.ts).
 
+import { collectionStart } from './view.js';
 import { Reader, Writer as ByteWriter } from './codec.js';
-import { insert, length, listType, merge, popEnd, removeAt, setAt, emptyList, values, type Claim, type ListState } from './list.js';
-import { TypeOperationError, type OperandView, type Writer } from './operation.js';
-import type { Operated } from './registry.js';
+import { insert, length, listType, popEnd, removeAt, setAt, values, type Claim, type ListState } from './list.js';
+import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
 import { parseLongLong } from './counter.js';
 import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 
@@ -196,25 +196,11 @@ export function decodeListOutcome(bytes: Buffer): ListOutcome {
 
 // Applying ------------------------------------------------------------------------
 
-/** The merged list of the view (a fresh state: decoding copies), or undefined when the key holds none. WRONGTYPE for another type. */
-export function listOfView(view: OperandView | undefined): ListState | undefined {
-  if (view === undefined) return undefined;
-  if (view.winner.type !== 'list') throw new TypeOperationError('WRONGTYPE');
-  let state: ListState | undefined;
-  for (const s of view.ofType) {
-    const decoded = listType.decode(s.value);
-    state = state === undefined ? decoded : merge(state, decoded);
-  }
-  return state;
-}
-
 const integer = (value: number): Buffer => encodeListOutcome({ kind: 'integer', value });
 
 /** A list takes an import's pages at its tail, in order. */
 const listImport: ImportHooks<ListState, Buffer> = {
-  type: 'list',
-  ofView: (view) => listOfView(view)!,
-  empty: emptyList,
+  convergent: listType,
   clear: (state) => {
     const n = length(state);
     if (n > 0) removeAt(state, Array.from({ length: n }, (_, i) => i));
@@ -226,8 +212,9 @@ export function applyListOperation(view: OperandView | undefined, op: ListOperat
   // Before the view is judged: an import's first page replaces a value of any type.
   if (op.kind === 'import') return applyImport(view, op, writer, listImport);
   const how: Claim = writer.freshRun ? 'dot' : 'gap';
-  const found = listOfView(view);
-  const state = found ?? emptyList();
+  // An emptied list starts from its empty state (its context removes what it removed from concurrent versions) yet is no key to LPUSHX, LPOP or LSET.
+  const state = collectionStart(view, listType);
+  const found = length(state) > 0 ? state : undefined;
   switch (op.kind) {
     case 'push': {
       if (op.onlyIfExists && found === undefined) return { state, outcome: integer(0) };

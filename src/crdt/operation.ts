@@ -29,6 +29,22 @@ export interface Writer {
   readonly freshRun: boolean;
 }
 
+/**
+ * An operation's result: the new state, and what the command replies from
+ * beyond that state (encoded by the type; carried back to the client's node
+ * with the version when the operation was forwarded).
+ */
+export interface Operated<S> {
+  readonly state: S;
+  readonly outcome?: Buffer;
+  /** The state replaces the key's value (SINTERSTORE's destination): the key's expiry goes with the old value, as Redis's setKey drops it. */
+  readonly replacesValue?: boolean;
+  /** With replacesValue: the new value's own expiry, unix ms (IMPORT's first page, import-operation.ts). */
+  readonly expiresAt?: number;
+  /** A value copied from a Redis being migrated: stamped as imported (coordinator/versioning.ts importedTimestamp). */
+  readonly imported?: boolean;
+}
+
 export type TypeOperationErrorCode =
   /** The key holds a value of another type (Redis's WRONGTYPE). */
   | 'WRONGTYPE'
@@ -50,12 +66,16 @@ export type TypeOperationErrorCode =
   | 'NO_SUCH_KEY'
   /** LSET at an index the list does not have. */
   | 'INDEX_OUT_OF_RANGE'
+  /** HINCRBY on a field that is not an integer (Redis's hash words). */
+  | 'HASH_NOT_INTEGER'
+  /** HINCRBYFLOAT on a field that is not a float. */
+  | 'HASH_NOT_FLOAT'
   /** A later page of an IMPORT whose key was written since the page before (import-operation.ts). */
   | 'IMPORT_CHANGED';
 
 export const typeOperationErrorCodes: readonly TypeOperationErrorCode[] = [
   'WRONGTYPE', 'NOT_INTEGER', 'OVERFLOW', 'NOT_FLOAT', 'NAN_OR_INFINITY', 'DECREMENT_OVERFLOW', 'BAD_OPERATION',
-  'SCORE_NAN', 'NO_SUCH_KEY', 'INDEX_OUT_OF_RANGE', 'IMPORT_CHANGED',
+  'SCORE_NAN', 'NO_SUCH_KEY', 'INDEX_OUT_OF_RANGE', 'HASH_NOT_INTEGER', 'HASH_NOT_FLOAT', 'IMPORT_CHANGED',
 ];
 
 export class TypeOperationError extends Error {

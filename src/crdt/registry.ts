@@ -8,7 +8,7 @@
 // every one), so the record layer, the coordinator and the commands look a
 // type up here and never name it.
 
-import { TypeOperationError, type OperandView, type Writer } from './operation.js';
+import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
 import type { Convergent, TypeName } from './kind.js';
 
 /** What TYPE answers (Redis's names): a counter is a string, as INCR's keys are in Redis. */
@@ -22,36 +22,20 @@ export interface RegisteredType<S = unknown> {
   /** For a type TYPE calls a string (a counter): the string GET shows and string commands act on. */
   stringForm?(state: S): Buffer;
   /**
-   * The state after an operation (its bytes as the command encoded them) on
-   * the key's view, as `writer`'s new version. Throws TypeOperationError when
-   * Redis would refuse (WRONGTYPE among them).
-   */
-  apply(view: OperandView | undefined, operation: Buffer, writer: Writer): S;
-  /**
-   * As apply, for a type whose commands answer more than the new state shows
-   * (ZADD's count of added members, LPOP's elements): the state and that
-   * answer, encoded by the type for its commands. Used instead of apply when
-   * present.
-   */
-  operate?(view: OperandView | undefined, operation: Buffer, writer: Writer): Operated<S>;
-  /**
-   * True for a state that holds nothing (a sorted set or list whose last
-   * member went): the coordinator writes a tombstone instead, as Redis
-   * deletes a collection's key when it empties.
+   * For a collection: true when the state holds nothing. Redis has no empty
+   * collections, so such a value reads as no key (crdt/view.ts), yet its
+   * version stays: its causal context is what removes, on merge, the
+   * members it removed from concurrent versions.
    */
   isEmpty?(state: S): boolean;
-}
-
-/** An operation's new state and its answer (RegisteredType.operate). */
-export interface Operated<S> {
-  readonly state: S;
-  readonly outcome: Buffer;
-  /** The operation replaces the key's value as SET does (ZRANGESTORE's destination): its expiry goes too. */
-  readonly replacesValue?: boolean;
-  /** With replacesValue: the new value's own expiry, unix ms (IMPORT's first page, import-operation.ts). */
-  readonly expiresAt?: number;
-  /** A value copied from a Redis being migrated: stamped as imported (coordinator/versioning.ts importedTimestamp). */
-  readonly imported?: boolean;
+  /**
+   * The state after an operation (its bytes as the command encoded them) on
+   * the key's view, as `writer`'s new version, and the operation's outcome
+   * when its reply needs more than the new state (SADD's count of members
+   * added, SPOP's members). Throws TypeOperationError when Redis would
+   * refuse (WRONGTYPE among them).
+   */
+  apply(view: OperandView | undefined, operation: Buffer, writer: Writer): Operated<S>;
 }
 
 const registered = new Map<TypeName, RegisteredType>();

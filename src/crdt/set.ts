@@ -19,6 +19,7 @@
 import type { Dot } from '../clock/types.js';
 import type { Convergent, Update } from './kind.js';
 import {
+  addRange,
   claimOp,
   cloneContext,
   compareDots,
@@ -58,10 +59,16 @@ export function memberKey(member: Buffer): string {
   return member.toString('latin1');
 }
 
-/** SADD: tags every member with `dot`, replacing the tags it saw on them. */
-export function add(state: SetState, members: readonly Buffer[], dot: Dot): Update<SetState> {
+/**
+ * SADD: tags every member with `dot`, replacing the tags it saw on them.
+ * `claimGap` false claims only the dot itself, not the gap below it
+ * (causal-context.ts): for a writer whose state may lack its own earlier
+ * operations on the key (operation.ts Writer.freshRun), which the gap claim
+ * would mark removed.
+ */
+export function add(state: SetState, members: readonly Buffer[], dot: Dot, claimGap = true): Update<SetState> {
   const delta = emptySet();
-  claimOp(state.ctx, delta.ctx, dot);
+  claim(state.ctx, delta.ctx, dot, claimGap);
   const entry: readonly Tagged[] = [{ dot }];
   for (const member of members) {
     const key = memberKey(member);
@@ -86,6 +93,15 @@ export function remove(state: SetState, members: readonly Buffer[]): Update<SetS
   }
   if (delta.ctx.items.size > 0) orderCache.delete(state);
   return { state, delta };
+}
+
+/** claimOp, or (no gap) only the dot itself in both contexts. */
+export function claim(state: CausalContext, delta: CausalContext, dot: Dot, claimGap: boolean): void {
+  if (claimGap) claimOp(state, delta, dot);
+  else {
+    addRange(state, dot.actor, dot.counter, dot.counter);
+    addRange(delta, dot.actor, dot.counter, dot.counter);
+  }
 }
 
 export function has(state: SetState, member: Buffer): boolean {

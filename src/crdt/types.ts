@@ -3,12 +3,16 @@
 // versions imports it once (the coordinator does), so a node never meets a
 // type it could have known but did not load.
 
-import { applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, type CounterState } from './counter.js';
+import { applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, parseLongLong, type CounterState } from './counter.js';
 import { registerType } from './registry.js';
 import { card as zsetCard, zsetType, type ZsetState } from './zset.js';
 import { applyZsetOperation, decodeZsetOperation } from './zset-operation.js';
 import { length as listLength, listType, type ListState } from './list.js';
 import { applyListOperation, decodeListOperation } from './list-operation.js';
+import { setType, size as setSize, type SetState } from './set.js';
+import { applySetOperation, decodeSetOperation, setEncoding } from './set-operations.js';
+import { fieldCount, hashType, type HashState } from './hash.js';
+import { applyHashOperation, decodeHashOperation, hashEncoding } from './hash-operations.js';
 
 /** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are "raw". */
 const embstrBytesMax = 44;
@@ -27,7 +31,25 @@ registerType<CounterState>({
   redisType: 'string',
   objectEncoding: counterEncoding,
   stringForm: (state) => Buffer.from(counterText(state), 'latin1'),
-  apply: (view, operation, writer) => applyCounterOperation(view, decodeCounterOperation(operation), writer),
+  apply: (view, operation, writer) => ({ state: applyCounterOperation(view, decodeCounterOperation(operation), writer) }),
+});
+
+// Sets (set.ts, set-operations.ts) ------------------------------------------
+registerType<SetState>({
+  convergent: setType,
+  redisType: 'set',
+  objectEncoding: (state) => setEncoding(state, (member) => parseLongLong(Buffer.from(member, 'latin1')) !== undefined),
+  isEmpty: (state) => setSize(state) === 0,
+  apply: (view, operation, writer) => applySetOperation(view, decodeSetOperation(operation), writer),
+});
+
+// Hashes (hash.ts, hash-operations.ts) --------------------------------------
+registerType<HashState>({
+  convergent: hashType,
+  redisType: 'hash',
+  objectEncoding: hashEncoding,
+  isEmpty: (state) => fieldCount(state) === 0,
+  apply: (view, operation, writer) => applyHashOperation(view, decodeHashOperation(operation), writer),
 });
 
 // Sorted sets (zset.ts, zset-operation.ts) -----------------------------------------
@@ -40,8 +62,7 @@ registerType<ZsetState>({
   redisType: 'zset',
   // zset-max-listpack-value (64 bytes) is not judged: it would need every member's length.
   objectEncoding: (state) => (zsetCard(state) <= zsetListpackEntriesMax ? 'listpack' : 'skiplist'),
-  apply: (view, operation, writer) => applyZsetOperation(view, decodeZsetOperation(operation), writer).state,
-  operate: (view, operation, writer) => applyZsetOperation(view, decodeZsetOperation(operation), writer),
+  apply: (view, operation, writer) => applyZsetOperation(view, decodeZsetOperation(operation), writer),
   isEmpty: (state) => zsetCard(state) === 0,
 });
 
@@ -52,7 +73,6 @@ registerType<ListState>({
   redisType: 'list',
   // Redis 7.0 holds every list as a quicklist of listpacks.
   objectEncoding: () => 'quicklist',
-  apply: (view, operation, writer) => applyListOperation(view, decodeListOperation(operation), writer).state,
-  operate: (view, operation, writer) => applyListOperation(view, decodeListOperation(operation), writer),
+  apply: (view, operation, writer) => applyListOperation(view, decodeListOperation(operation), writer),
   isEmpty: (state) => listLength(state) === 0,
 });

@@ -8,9 +8,38 @@
 
 import { winner } from '../clock/siblings.js';
 import type { Siblings } from '../clock/types.js';
-import type { TypeName } from './kind.js';
-import type { OperandView } from './operation.js';
-import { typeEntry } from './registry.js';
+import type { Convergent, TypeName } from './kind.js';
+import { TypeOperationError, type OperandView } from './operation.js';
+import { isRegistered, typeEntry } from './registry.js';
+
+/**
+ * The state an operation on a collection of type `convergent` starts from:
+ * the merge of the view's versions of that type (decoded afresh, so the
+ * operation may change it), an empty state for no key — or for an emptied
+ * collection of another type, which reads as no key — and WRONGTYPE for a
+ * live value of another type. `overwrite` (SINTERSTORE's destination) starts
+ * empty over any other type, as Redis replaces the destination whatever it held.
+ */
+export function collectionStart<S>(view: OperandView | undefined, convergent: Convergent<S>, overwrite = false): S {
+  if (view === undefined) return convergent.empty();
+  if (view.winner.type === convergent.type) {
+    let state = convergent.decode(view.ofType[0]!.value);
+    for (let i = 1; i < view.ofType.length; i++) state = convergent.merge(state, convergent.decode(view.ofType[i]!.value));
+    return state;
+  }
+  if (overwrite || isEmptied(view)) return convergent.empty();
+  throw new TypeOperationError('WRONGTYPE');
+}
+
+/** True when the view's winner is an emptied collection: no key to a command, whatever type it asks for. */
+export function isEmptied(view: OperandView): boolean {
+  const type = view.winner.type;
+  const entry = type === undefined || !isRegistered(type) ? undefined : typeEntry(type);
+  if (entry?.isEmpty === undefined) return false;
+  let state = entry.convergent.empty();
+  for (const s of view.ofType) state = entry.convergent.merge(state, entry.convergent.decode(s.value));
+  return entry.isEmpty(state);
+}
 
 /** The winner and the live versions of its type; undefined when nothing is live. `live` must hold only live versions. */
 export function operandView(live: Siblings): OperandView | undefined {
@@ -40,6 +69,8 @@ export function typedValue(live: Siblings): TypedValue | undefined {
   const convergent = entry.convergent;
   let state = convergent.empty();
   for (const s of live) if (s.type === first.type) state = convergent.merge(state, convergent.decode(s.value));
+  // An emptied collection is no key, as Redis has none (registry.ts isEmpty).
+  if (entry.isEmpty?.(state) === true) return undefined;
   const value = convergent.encode(state);
   return first.expiresAt === undefined
     ? { type: first.type, value, timestamp: first.timestamp }

@@ -10,11 +10,11 @@
 // A ZADD INCR / ZINCRBY is an increment of the member's score counter, so
 // concurrent ones all count; a plain ZADD sets the score register.
 
+import { collectionStart } from './view.js';
 import { Reader, Writer as ByteWriter } from './codec.js';
-import { TypeOperationError, type OperandView, type Writer } from './operation.js';
-import type { Operated } from './registry.js';
+import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
+import { addScores, card, incrementScore, memberKey, ordered, removeMembers, score, zsetType, memberBytes, type Claim, type ZsetState } from './zset.js';
 import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
-import { addScores, card, incrementScore, memberKey, merge, ordered, removeMembers, score, zsetType, emptyZset, memberBytes, type Claim, type ZsetState } from './zset.js';
 
 export interface ZaddFlags {
   readonly nx: boolean;
@@ -180,31 +180,20 @@ export function decodeZsetOutcome(bytes: Buffer): ZsetOutcome {
 
 // Applying ------------------------------------------------------------------------
 
-/** The merged sorted set of the view (a fresh state: decoding copies), or undefined when the key holds none. WRONGTYPE for another type. */
-export function zsetOfView(view: OperandView | undefined): ZsetState | undefined {
-  if (view === undefined) return undefined;
-  if (view.winner.type !== 'zset') throw new TypeOperationError('WRONGTYPE');
-  let state: ZsetState | undefined;
-  for (const s of view.ofType) {
-    const decoded = zsetType.decode(s.value);
-    state = state === undefined ? decoded : merge(state, decoded);
-  }
-  return state;
-}
-
 export function applyZsetOperation(view: OperandView | undefined, op: ZsetOperation, writer: Writer): Operated<ZsetState> {
   if (op.kind === 'import') return applyImport(view, op, writer, zsetImport);
   const how: Claim = writer.freshRun ? 'dot' : 'gap';
   if (op.kind === 'replace') {
     // The destination is overwritten whatever it held; a sorted set's seen members are dropped so a concurrent copy of them does not bring them back.
-    const old = view !== undefined && view.winner.type === 'zset' ? zsetOfView(view)! : emptyZset();
+    const old = collectionStart(view, zsetType, true);
     const state = removeMembers(old, [...old.members.keys()].map(memberBytes)).state;
     const last = new Map<string, readonly [Buffer, number]>();
     for (const [s, m] of op.pairs) last.set(memberKey(m), [m, s === 0 ? 0 : s]);
     if (last.size > 0) addScores(state, [...last.values()], writer.dot, how);
     return { state, outcome: encodeZsetOutcome({ kind: 'count', count: card(state) }), replacesValue: true };
   }
-  const state = zsetOfView(view) ?? emptyZset();
+  // An emptied sorted set starts from its empty state: its context removes what it removed from concurrent versions.
+  const state = collectionStart(view, zsetType);
   switch (op.kind) {
     case 'add':
       return op.flags.incr ? addIncrement(state, op, writer, how) : addPairs(state, op, writer, how);
@@ -227,9 +216,7 @@ export function applyZsetOperation(view: OperandView | undefined, op: ZsetOperat
 
 /** A sorted set takes an import's pairs as ZADD would (the last score given for a member wins; -0 kept as 0). */
 const zsetImport: ImportHooks<ZsetState, readonly [number, Buffer]> = {
-  type: 'zset',
-  ofView: (view) => zsetOfView(view)!,
-  empty: emptyZset,
+  convergent: zsetType,
   clear: (state) => void removeMembers(state, [...state.members.keys()].map(memberBytes)),
   add: (state, items, dot, how) => {
     const last = new Map<string, readonly [Buffer, number]>();

@@ -26,6 +26,8 @@ const typeOperationReplies: Readonly<Record<TypeOperationErrorCode, string>> = {
   SCORE_NAN: 'ERR resulting score is not a number (NaN)',
   NO_SUCH_KEY: 'ERR no such key',
   INDEX_OUT_OF_RANGE: 'ERR index out of range',
+  HASH_NOT_INTEGER: 'ERR hash value is not an integer',
+  HASH_NOT_FLOAT: 'ERR hash value is not a float',
   // IMPORT answers 0 for it (commands/import.ts); this reply only shows a bug.
   IMPORT_CHANGED: 'ERR the key was written since the previous IMPORT page',
 };

@@ -45,8 +45,9 @@ export class KeyspaceTally {
 
   private add(siblings: Siblings, sign: 1 | -1): void {
     let answer = siblings.length === 1 ? siblings[0] : undefined;
-    if (answer === undefined || answer.deleted === true) {
-      const values = siblings.filter((s) => s.deleted !== true);
+    if (answer === undefined || answer.deleted === true || answer.emptied === true) {
+      // An emptied collection is no key (clock/types.ts emptied), whatever versions beside it.
+      const values = siblings.filter((s) => s.deleted !== true && s.emptied !== true);
       if (values.length === 0) return;
       answer = winner(values)!;
     }

@@ -198,3 +198,60 @@ test('checker › counter: a read meeting an acknowledged increment shows it; on
   t.deepEqual(kinds(counters([incr(2, 0, 10, { w: 1 }), counterRead('0', 20, 30)])), [], 'R + W = N: the read may miss it');
   t.deepEqual(kinds(counters([incr(2, 0, 10), counterRead('2', 5, 30)])), [], 'concurrent with the read, and shown');
 });
+
+// --- orset and hash workloads -------------------------------------------------
+
+function collectionFinal(elements: string, atMs: number, node = 'a', counter?: string): Op {
+  const read = counter === undefined ? { atMs: atMs + 1, versions: [], elements } : { atMs: atMs + 1, versions: [], elements, counter };
+  return op({ kind: 'read', r: 3, node, invokeMs: atMs, completeMs: atMs + 1, read, finalRound: 1 });
+}
+
+function collections(workload: 'orset' | 'hash' | 'zset' | 'list', ops: Op[]): History {
+  return { workload, n: 3, maxDelayMs: 0, ops, wipes: [], faults: [], finalRounds: ops.some((o) => o.finalRound !== undefined) ? 1 : 0 };
+}
+
+test('checker › orset: an acknowledged SADD is in every read that meets it unless an SREM of it may have seen it; nothing appears from nowhere', (t) => {
+  const sadd = (value: string, at: number, extra: Partial<Op> = {}) => op({ kind: 'sadd', value, w: 2, invokeMs: at, completeMs: at + 5, ...extra });
+  const srem = (value: string, at: number, extra: Partial<Op> = {}) => op({ kind: 'srem', value, w: 2, invokeMs: at, completeMs: at + 5, ...extra });
+  const adds = [sadd('e0', 0, { index: 0 }), sadd('e1', 10, { index: 1 })];
+  t.deepEqual(kinds(collections('orset', [...adds, collectionFinal('e0,e1', 100), collectionFinal('e0,e1', 100, 'b')])), []);
+  t.deepEqual(kinds(collections('orset', [...adds, collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), ['lost-write'], 'reported once per add');
+  t.deepEqual(kinds(collections('orset', [...adds, srem('e1', 20, { index: 2 }), collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), [], 'removed by an SREM that saw it');
+  t.deepEqual(kinds(collections('orset', [...adds, srem('e1', -50, { index: 2 }), collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), ['lost-write'], 'an SREM that ended before the add began cannot remove it');
+  t.deepEqual(kinds(collections('orset', [...adds, collectionFinal('e0,e1,e9', 100), collectionFinal('e0,e1', 100, 'b')])).sort(), ['diverged', 'unknown-value']);
+});
+
+test('checker › hash: fields like the orset, and the field n like the counter: all acknowledged increments, none twice', (t) => {
+  const ops = [
+    op({ kind: 'hset', value: 'f0', w: 2, invokeMs: 0, completeMs: 5, index: 0 }),
+    op({ kind: 'hincr', amount: 3, w: 2, invokeMs: 0, completeMs: 5, index: 1 }),
+    op({ kind: 'hincr', amount: 4, w: 2, invokeMs: 10, completeMs: 15, index: 2 }),
+  ];
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('f0', 100, 'a', '7'), collectionFinal('f0', 100, 'b', '7')])), []);
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('f0', 100, 'a', '3'), collectionFinal('f0', 100, 'b', '3')])), ['lost-write', 'lost-write']);
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('f0', 100, 'a', '10'), collectionFinal('f0', 100, 'b', '10')])), ['counter-out-of-bounds', 'counter-out-of-bounds']);
+  t.deepEqual(kinds(collections('hash', [...ops, collectionFinal('', 100, 'a', '7'), collectionFinal('', 100, 'b', '7')])), ['lost-write']);
+});
+
+test('checker › an element an acknowledged removal took away never shows in a read that meets it; one it did not take may', (t) => {
+  const zadd = op({ kind: 'zadd', value: 'e0', w: 2, invokeMs: 0, completeMs: 5, index: 0 });
+  const zrem = (removed: string[], extra: Partial<Op> = {}) => op({ kind: 'zrem', value: 'e0', removed, w: 2, invokeMs: 10, completeMs: 15, index: 1, ...extra });
+  t.deepEqual(kinds(collections('zset', [zadd, zrem(['e0']), collectionFinal('', 100, 'a', ''), collectionFinal('', 100, 'b', '')])), []);
+  t.deepEqual(kinds(collections('zset', [zadd, zrem(['e0']), collectionFinal('e0', 100, 'a', ''), collectionFinal('e0', 100, 'b', '')])), ['resurrected']);
+  t.deepEqual(kinds(collections('zset', [zadd, zrem([]), collectionFinal('e0', 100, 'a', ''), collectionFinal('e0', 100, 'b', '')])), [], 'a ZREM that counted nothing took nothing');
+  t.deepEqual(kinds(collections('zset', [zadd, zrem([]), collectionFinal('', 100, 'a', ''), collectionFinal('', 100, 'b', '')])), ['lost-write'], 'nor may it excuse the member missing');
+  const readOne = op({ kind: 'read', r: 1, invokeMs: 50, completeMs: 51, read: { atMs: 51, versions: [], elements: 'e0', counter: '' } });
+  t.deepEqual(kinds(collections('zset', [zadd, zrem(['e0'], { w: 1 }), readOne])), [], 'an R=1 read need not meet a W=1 removal');
+  t.deepEqual(kinds(collections('zset', [zadd, zrem(['e0'], { w: 3 }), readOne])), ['resurrected'], 'it must meet a W=3 one');
+});
+
+test('checker › list: a pop excuses only what it returned; an indeterminate pop may have taken anything; an element twice is reported', (t) => {
+  const push = (value: string, at: number, index: number) => op({ kind: 'rpush', value, w: 2, invokeMs: at, completeMs: at + 5, index });
+  const ops = [push('e0', 0, 0), push('e1', 10, 1)];
+  const pop = (removed: string[] | undefined, outcome: Op['outcome'] = 'ok') => op({ kind: 'lpop', w: 2, invokeMs: 20, completeMs: 25, index: 2, outcome, ...(removed === undefined ? {} : { removed }) });
+  t.deepEqual(kinds(collections('list', [...ops, pop(['e0']), collectionFinal('e1', 100), collectionFinal('e1', 100, 'b')])), []);
+  t.deepEqual(kinds(collections('list', [...ops, pop(['e0']), collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), ['lost-write', 'resurrected'], 'e1 missing and e0 back');
+  t.deepEqual(kinds(collections('list', [...ops, pop(undefined, 'info'), collectionFinal('e0', 100), collectionFinal('e0', 100, 'b')])), [], 'an indeterminate pop may have taken e1');
+  t.deepEqual(kinds(collections('list', [...ops, collectionFinal('e0,e1,e0', 100), collectionFinal('e0,e1,e0', 100, 'b')])), ['duplicated', 'duplicated']);
+  t.deepEqual(kinds(collections('list', [...ops, collectionFinal('e0,e1', 100), collectionFinal('e1,e0', 100, 'b')])), ['diverged'], 'the order is part of what must agree');
+});

@@ -62,9 +62,11 @@
 // are left out: one replica may have reaped a tombstone another still holds.
 
 import {
+  additionKinds,
   elementsOf,
   isLive,
   liveValues,
+  removalKinds,
   type History,
   type Op,
   type ReadResult,
@@ -91,6 +93,11 @@ export function check(history: History): Violation[] {
     const keyCheck = new KeyCheck(history, key, ops, violations);
     if (history.workload === 'counter') {
       keyCheck.counterReads();
+    } else if (isCollection(history.workload)) {
+      keyCheck.collectionReads();
+      keyCheck.removals();
+      if (history.workload === 'hash' || history.workload === 'zset') keyCheck.counterReads();
+      if (history.workload === 'list') keyCheck.duplicates();
     } else {
       keyCheck.unknownValues();
       if (history.workload === 'register') {
@@ -105,7 +112,11 @@ export function check(history: History): Violation[] {
   return violations;
 }
 
-const writeKinds = new Set(['set', 'set-ctx', 'del', 'add', 'incr']);
+const writeKinds = new Set(['set', 'set-ctx', 'del', 'add', 'incr', 'sadd', 'srem', 'hset', 'hincr', 'zadd', 'zrem', 'zincr', 'lpush', 'rpush', 'lpop', 'rpop', 'lrem']);
+
+function isCollection(workload: History['workload']): boolean {
+  return workload === 'orset' || workload === 'hash' || workload === 'zset' || workload === 'list';
+}
 
 /** The checks of one key's operations. */
 class KeyCheck {
@@ -128,7 +139,8 @@ class KeyCheck {
     this.writes = ops
       .filter((op) => writeKinds.has(op.kind) && op.outcome !== 'fail')
       .map((op) => (mayHaveExpired && op.hintedOnly === true && op.outcome === 'ok' ? { ...op, outcome: 'info' as const } : op));
-    for (const op of this.writes) if (op.value !== undefined) this.byValue.set(op.value, op);
+    // A removal names the element it removes: the element's maker is its add.
+    for (const op of this.writes) if (op.value !== undefined && !removalKinds.has(op.kind)) this.byValue.set(op.value, op);
   }
 
   unknownValues(): void {
@@ -207,6 +219,81 @@ class KeyCheck {
     }
   }
 
+  /**
+   * Collection workloads: every element a read shows was added by some
+   * operation (unknown-value), and every acknowledged add is in every read
+   * that meets it (stale-read; lost-write in the last final round) unless a
+   * removal may have taken it: an acknowledged one that says it did (its
+   * count, or the elements a pop returned), or an indeterminate one that did
+   * not end before the add began (a forwarded removal may be applied late,
+   * so one begun earlier may still have seen it).
+   */
+  collectionReads(): void {
+    for (const r of this.reads) {
+      const elements = new Set(elementsOf(r.read!.elements ?? ''));
+      for (const e of elements) {
+        if (this.byValue.has(e)) continue;
+        this.report('unknown-value', `unknown:${e}`, `${readName(r)} shows ${e}, which no operation on ${this.key} may have added`, [r.index]);
+      }
+      for (const a of this.writes) {
+        if (!additionKinds.has(a.kind) || a.outcome !== 'ok') continue;
+        if (!(a.completeMs < r.invokeMs) || !this.meets(r.r!, a.w!, a.invokeMs, readEnd(r), r) || elements.has(a.value!)) continue;
+        if (this.mayHaveRemoved(a)) continue;
+        const last = this.isLastFinal(r);
+        this.report(
+          last ? 'lost-write' : 'stale-read',
+          `${last ? 'lost' : 'stale'}:${a.index}`,
+          `${a.value} was acknowledged by #${a.index} (W=${a.w}) before ${readName(r)} (R=${r.r}) began, and no removal may have taken it, yet that read shows [${[...elements].join(',')}]`,
+          [a.index, r.index],
+        );
+      }
+    }
+  }
+
+  private mayHaveRemoved(a: Op): boolean {
+    return this.writes.some((d) => {
+      if (!removalKinds.has(d.kind)) return false;
+      if (d.outcome === 'ok' && d.removed !== undefined) return d.removed.includes(a.value!);
+      // An indeterminate pop may have taken any element; an indeterminate SREM, ZREM or LREM only its own.
+      return (d.value === a.value || d.kind === 'lpop' || d.kind === 'rpop') && !(d.completeMs < a.invokeMs);
+    });
+  }
+
+  /**
+   * An element an acknowledged removal took away (it saw the element's one
+   * add) is in no read that meets the removal: nothing brings it back, not a
+   * replica that missed the removal, not an emptied collection's reaping.
+   */
+  removals(): void {
+    for (const d of this.writes) {
+      if (!removalKinds.has(d.kind) || d.outcome !== 'ok' || d.removed === undefined || d.removed.length === 0) continue;
+      for (const r of this.reads) {
+        if (!(d.completeMs < r.invokeMs) || !this.meets(r.r!, d.w!, d.invokeMs, readEnd(r), r)) continue;
+        const elements = new Set(elementsOf(r.read!.elements ?? ''));
+        for (const e of d.removed) {
+          if (!elements.has(e)) continue;
+          this.report(
+            'resurrected',
+            `resurrected:${d.index}:${e}`,
+            `${e} was taken away by the acknowledged ${d.kind.toUpperCase()} #${d.index} (W=${d.w}), yet ${readName(r)} (R=${r.r}), begun after it, shows it`,
+            [d.index, r.index],
+          );
+        }
+      }
+    }
+  }
+
+  /** List workload: every element is pushed once, so a read shows it at most once. */
+  duplicates(): void {
+    for (const r of this.reads) {
+      const seen = new Set<string>();
+      for (const e of elementsOf(r.read!.elements ?? '')) {
+        if (seen.has(e)) this.report('duplicated', `duplicated:${r.index}:${e}`, `${readName(r)} shows ${e} more than once: [${r.read!.elements}]`, [r.index]);
+        seen.add(e);
+      }
+    }
+  }
+
   /** Counter workload: each read's value lies between the increments it must show and every increment that may have happened. */
   counterReads(): void {
     for (const r of this.reads) {
@@ -215,7 +302,7 @@ class KeyCheck {
       const met: number[] = [];
       let may = 0;
       for (const w of this.writes) {
-        if (w.kind !== 'incr') continue;
+        if (w.kind !== 'incr' && w.kind !== 'hincr' && w.kind !== 'zincr') continue;
         if (w.invokeMs <= readEnd(r)) may += w.amount!;
         if (w.outcome !== 'ok' || !(w.completeMs < r.invokeMs) || !this.meets(r.r!, w.w!, w.invokeMs, readEnd(r), r)) continue;
         must += w.amount!;
@@ -260,6 +347,7 @@ class KeyCheck {
   /** The read's live content at `atMs`, as one comparable string. */
   private endView(read: ReadResult, atMs: number): string {
     if (this.history.workload === 'counter') return read.counter ?? '';
+    if (isCollection(this.history.workload)) return `${read.counter ?? ''}|${read.elements ?? ''}`;
     const live = read.versions.filter((v) => isLive(v, atMs)).map((v) => v.value);
     if (this.history.workload === 'set') return [...new Set(live.flatMap(elementsOf))].sort().join(',');
     return live.sort().join(',');

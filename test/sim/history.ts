@@ -4,7 +4,7 @@
 // that read, the record the read returned. Plain JSON-able data, so a history
 // can be hashed (same seed, same bytes), printed, or written by hand in tests.
 
-export type Workload = 'register' | 'set' | 'counter';
+export type Workload = 'register' | 'set' | 'counter' | 'orset' | 'hash' | 'zset' | 'list';
 
 /**
  * - `incr`: the counter workload's INCRBY of a positive amount: an operation
@@ -17,7 +17,24 @@ export type Workload = 'register' | 'set' | 'counter';
  * - `add`: the set workload's read-merge-write: read at R, write the union
  *   of the live siblings' elements plus one new element, with that context.
  */
-export type OpKind = 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr';
+export type OpKind = 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr' | TypedOpKind;
+
+/**
+ * The convergent collections' operations, applied at the key's coordinator
+ * (no read first): `sadd` adds a unique element to a set, `srem` removes one
+ * earlier element (any, added or not); `hset` sets a unique field of a hash,
+ * `hincr` HINCRBYs its field "n" by a positive amount;
+ * `zadd` adds a unique member to a sorted set, `zrem` removes an earlier one,
+ * `zincr` ZINCRBYs its member "n" by a positive amount; `lpush`/`rpush`
+ * push a unique element onto a list, `lpop`/`rpop` pop one, `lrem` removes
+ * an earlier element by value.
+ */
+export type TypedOpKind = 'sadd' | 'srem' | 'hset' | 'hincr' | 'zadd' | 'zrem' | 'zincr' | 'lpush' | 'rpush' | 'lpop' | 'rpop' | 'lrem';
+
+/** The operations that take an element away: each names the element it removed (or, for a pop, those it returned). */
+export const removalKinds: ReadonlySet<OpKind> = new Set(['srem', 'zrem', 'lrem', 'lpop', 'rpop']);
+/** The operations that add a unique element (its name is the op's value). */
+export const additionKinds: ReadonlySet<OpKind> = new Set(['sadd', 'hset', 'zadd', 'lpush', 'rpush']);
 
 /**
  * - `ok`: acknowledged (a read returned a record; a write met W).
@@ -43,6 +60,12 @@ export interface ReadResult {
   readonly versions: readonly SeenVersion[];
   /** Counter workload: the value a client sees (the merge of every live counter version), '' when none is live. */
   readonly counter?: string;
+  /**
+   * Collection workloads: the set's or sorted set's members or the hash's
+   * fields other than "n", sorted, or the list's elements in list order;
+   * comma-joined ('' when none).
+   */
+  readonly elements?: string;
 }
 
 export interface Op {
@@ -58,6 +81,12 @@ export interface Op {
   readonly value?: string;
   /** add: the whole value written (elements joined by commas). */
   readonly written?: string;
+  /**
+   * An acknowledged removal: the elements its coordinator took away (SREM,
+   * ZREM, LREM of an element it held; the elements LPOP/RPOP returned). It
+   * saw their adds, so they stay gone wherever it is seen.
+   */
+  readonly removed?: readonly string[];
   /** incr: the amount added (positive). */
   readonly amount?: number;
   /** incr, acknowledged: the value the coordinator's new version holds. */
@@ -142,7 +171,9 @@ export type ViolationKind =
   | 'diverged'
   | 'replicas-diverged'
   | 'final-read-failed'
-  | 'counter-out-of-bounds';
+  | 'counter-out-of-bounds'
+  /** A list read shows one pushed element more than once. */
+  | 'duplicated';
 
 /** The values a read saw live at its `atMs`. */
 export function liveValues(read: ReadResult): string[] {
@@ -186,8 +217,31 @@ export function formatOp(op: Op, epochMs: number): string {
     case 'incr':
       what = `INCRBY ${op.amount}${op.counterAfter === undefined ? '' : ` → ${op.counterAfter}`}`;
       break;
+    case 'sadd':
+    case 'srem':
+    case 'hset':
+      what = `${op.kind.toUpperCase()} ${op.value}${op.removed === undefined ? '' : ` (removed [${op.removed.join(',')}])`}`;
+      break;
+    case 'hincr':
+      what = `HINCRBY n ${op.amount}`;
+      break;
+    case 'zadd':
+    case 'zrem':
+    case 'lpush':
+    case 'rpush':
+    case 'lrem':
+      what = `${op.kind.toUpperCase()} ${op.value}${op.removed === undefined ? '' : ` (removed [${op.removed.join(',')}])`}`;
+      break;
+    case 'zincr':
+      what = `ZINCRBY n ${op.amount}`;
+      break;
+    case 'lpop':
+    case 'rpop':
+      what = `${op.kind.toUpperCase()}${op.removed === undefined ? '' : ` → [${op.removed.join(',')}]`}`;
+      break;
   }
-  const counter = op.read?.counter === undefined ? '' : ` counter=${op.read.counter}`;
+  const elements = op.read?.elements === undefined ? '' : ` elements=[${op.read.elements}]`;
+  const counter = (op.read?.counter === undefined ? '' : ` counter=${op.read.counter}`) + elements;
   const seen = op.read === undefined ? '' : ` read→[${op.read.versions.map((v) => formatVersion(v, op.read!.atMs, t)).join(' ')}]${counter}`;
   const outcome = op.outcome === 'ok' ? 'OK' : op.outcome === 'fail' ? `FAIL(${op.error ?? ''})` : `INDETERMINATE(${op.error ?? ''})`;
   return `#${op.index} c${op.client} via ${op.node} ${t(op.invokeMs)}..${t(op.completeMs)} ${op.key} ${what} ${quorum}${seen} → ${outcome}`;

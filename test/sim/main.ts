@@ -1,4 +1,4 @@
-// `npm run sim -- [--seeds S] [--from F] [--seed X] [--ops M] [--workload register|set|counter] [--show K]`:
+// `npm run sim -- [--seeds S] [--from F] [--seed X] [--ops M] [--workload register|set|counter|orset|hash|zset|list] [--show K]`:
 // runs seeds F+1..F+S (or the one seed X) of the cluster simulation, prints
 // each failing seed with a one-line replay command, shrinks the first K
 // failures (default 3) and prints their short history on the offending key,
@@ -41,8 +41,8 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} takes an integer >= ${min}, got ${text}`);
     return n;
   };
-  const workload = values.workload;
-  if (workload !== undefined && workload !== 'register' && workload !== 'set' && workload !== 'counter') throw new Error(`--workload is register, set or counter, got ${workload}`);
+  const workload = values.workload as Workload | undefined;
+  if (workload !== undefined && !['register', 'set', 'counter', 'orset', 'hash', 'zset', 'list'].includes(workload)) throw new Error(`--workload is register, set, counter, orset, hash, zset or list, got ${workload}`);
   let seeds: number[];
   if (values.seed !== undefined) {
     seeds = [int('seed', values.seed, 1, 0)];

@@ -7,7 +7,7 @@
 // (shrinking, run.ts).
 
 import { mulberry32 } from '../../src/peer/memory-transport.js';
-import type { Workload } from './history.js';
+import type { OpKind, Workload } from './history.js';
 
 /** Replication factor of every simulated cluster. */
 export const simN = 3;
@@ -60,7 +60,9 @@ export interface PlannedOp {
   /** Index of the node the client talks to. */
   readonly node: number;
   readonly key: string;
-  readonly kind: 'read' | 'set' | 'set-ctx' | 'del' | 'add' | 'incr';
+  readonly kind: OpKind;
+  /** srem: the element removed (an earlier operation's, added to this key or not). */
+  readonly target?: string;
   /** incr: the positive amount added. */
   readonly amount?: number;
   readonly r: number;
@@ -126,11 +128,18 @@ export function makePlan(seed: number, options: PlanOptions): Plan {
   return { config, bursts, opCount: options.ops };
 }
 
-/** The workload a seed runs unless told: every third seed the counter, else even seeds the set, odd seeds the register. */
+/**
+ * The workload a seed runs unless told: one seed in eight runs a collection
+ * (orset, hash, zset, list in turn); of the rest, every third the counter,
+ * else even seeds the set, odd seeds the register.
+ */
 export function defaultWorkload(seed: number): Workload {
+  if (seed % 8 === 7) return collectionWorkloads[Math.floor(seed / 8) % collectionWorkloads.length]!;
   if (seed % 3 === 0) return 'counter';
   return seed % 2 === 0 ? 'set' : 'register';
 }
+
+const collectionWorkloads: readonly Workload[] = ['orset', 'hash', 'zset', 'list'];
 
 function drawConfig(seed: number, draw: Draw, workload: Workload | undefined): SimConfig {
   const chosen = workload ?? defaultWorkload(seed);
@@ -205,6 +214,27 @@ function drawOp(draw: Draw, config: SimConfig, index: number): PlannedOp {
   };
   if (config.workload === 'set') return { ...base, kind: draw.chance(0.7) ? 'add' : 'read' };
   if (config.workload === 'counter') return draw.chance(0.7) ? { ...base, kind: 'incr', amount: draw.int(1, 5) } : { ...base, kind: 'read' };
+  if (config.workload === 'orset') {
+    const x = draw.next();
+    if (x < 0.55 || index === 0) return { ...base, kind: 'sadd' };
+    return x < 0.7 ? { ...base, kind: 'srem', target: `e${draw.int(0, index - 1)}` } : { ...base, kind: 'read' };
+  }
+  if (config.workload === 'hash') {
+    const x = draw.next();
+    return x < 0.4 ? { ...base, kind: 'hincr', amount: draw.int(1, 5) } : x < 0.7 ? { ...base, kind: 'hset' } : { ...base, kind: 'read' };
+  }
+  if (config.workload === 'zset') {
+    const x = draw.next();
+    if (x < 0.4 || index === 0) return { ...base, kind: 'zadd' };
+    if (x < 0.55) return { ...base, kind: 'zrem', target: `e${draw.int(0, index - 1)}` };
+    return x < 0.75 ? { ...base, kind: 'zincr', amount: draw.int(1, 5) } : { ...base, kind: 'read' };
+  }
+  if (config.workload === 'list') {
+    const x = draw.next();
+    if (x < 0.5 || index === 0) return { ...base, kind: draw.chance(0.5) ? 'lpush' : 'rpush' };
+    if (x < 0.65) return { ...base, kind: draw.chance(0.5) ? 'lpop' : 'rpop' };
+    return x < 0.72 ? { ...base, kind: 'lrem', target: `e${draw.int(0, index - 1)}` } : { ...base, kind: 'read' };
+  }
   const x = draw.next();
   const kind = x < 0.3 ? 'read' : x < 0.6 ? 'set' : x < 0.8 ? 'set-ctx' : 'del';
   if ((kind === 'set' || kind === 'set-ctx') && draw.chance(0.3)) return { ...base, kind, expiry: drawExpiry(draw) };

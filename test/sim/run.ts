@@ -13,6 +13,14 @@ import type { Sibling } from '../../src/clock/types.js';
 import type { PutResult } from '../../src/coordinator/coordinator.js';
 import type { Mutation } from '../../src/coordinator/versioning.js';
 import { counterText, counterType, encodeCounterOperation } from '../../src/crdt/counter.js';
+import { encodeHashOperation } from '../../src/crdt/hash-operations.js';
+import { fieldKeys, getField, hashType } from '../../src/crdt/hash.js';
+import { decodeListOutcome, encodeListOperation } from '../../src/crdt/list-operation.js';
+import { listType, values as listValues } from '../../src/crdt/list.js';
+import { decodeCountOutcome, encodeSetOperation } from '../../src/crdt/set-operations.js';
+import { decodeZsetOutcome, encodeZsetOperation } from '../../src/crdt/zset-operation.js';
+import { ordered, score, zsetType } from '../../src/crdt/zset.js';
+import { memberKeys, setType } from '../../src/crdt/set.js';
 import { typedValue } from '../../src/crdt/view.js';
 import { stringOf } from '../../src/commands/data.js';
 import { check } from './checker.js';
@@ -169,8 +177,11 @@ class Run {
   private async op(op: PlannedOp): Promise<Op> {
     const node = this.world.nodes[op.node]!;
     const base = { index: op.index, client: op.client, node: node.id, key: op.key, kind: op.kind, invokeMs: this.time.now() };
-    const quorums = op.kind === 'read' ? { r: op.r } : op.kind === 'set' || op.kind === 'incr' ? { w: op.w } : { r: op.r, w: op.w };
-    const value = op.kind === 'add' ? `e${op.index}` : op.kind === 'set' || op.kind === 'set-ctx' ? `v${op.index}` : undefined;
+    const typed = typedOperation(op);
+    const quorums = op.kind === 'read' ? { r: op.r } : op.kind === 'set' || op.kind === 'incr' || typed !== undefined ? { w: op.w } : { r: op.r, w: op.w };
+    const value = op.kind === 'add' || op.kind === 'sadd' || op.kind === 'zadd' || op.kind === 'lpush' || op.kind === 'rpush' ? `e${op.index}`
+      : op.kind === 'hset' ? `f${op.index}` : op.kind === 'srem' || op.kind === 'zrem' || op.kind === 'lrem' ? op.target
+        : op.kind === 'set' || op.kind === 'set-ctx' ? `v${op.index}` : undefined;
     if (!node.up) return { ...base, ...quorums, ...(value === undefined ? {} : { value }), completeMs: base.invokeMs, outcome: 'fail', error: 'node down' };
     const key = Buffer.from(op.key);
     if (op.kind === 'incr') {
@@ -179,6 +190,14 @@ class Run {
       const written = await this.world.call(node, (p) => p.coordinator.put(key, mutation, { w: op.w }));
       const after = written.ok ? { counterAfter: counterText(counterType.decode((written.value as PutResult).version.value)) } : {};
       return { ...base, ...quorums, amount, ...after, ...this.writeEnd(written) };
+    }
+    if (typed !== undefined) {
+      const written = await this.world.call(node, (p) => p.coordinator.put(key, typed, { w: op.w }));
+      const removed = written.ok ? removedBy(op, (written.value as PutResult).outcome) : undefined;
+      return {
+        ...base, ...quorums, ...(value === undefined ? {} : { value }), ...(op.amount === undefined ? {} : { amount: op.amount }),
+        ...(removed === undefined ? {} : { removed }), ...this.writeEnd(written),
+      };
     }
     if (op.kind === 'set') {
       const expiresAt = expiryOf(op.expiry, base.invokeMs);
@@ -224,7 +243,9 @@ class Run {
   private seen(record: readonly Sibling[]): ReadResult {
     const versions = record.map(seenVersion).sort(versionOrder);
     const atMs = this.time.now();
-    if (this.world.config.workload !== 'counter') return { atMs, versions };
+    const workload = this.world.config.workload;
+    if (workload === 'orset' || workload === 'hash' || workload === 'zset' || workload === 'list') return { atMs, versions, ...collectionRead(record, atMs, workload) };
+    if (workload !== 'counter') return { atMs, versions };
     const current = typedValue(live(record, atMs));
     return { atMs, versions, counter: current === undefined ? '' : stringOf(current).toString('latin1') };
   }
@@ -265,6 +286,68 @@ class Run {
   }
 }
 
+/** The set and hash workloads' operations, as the commands send them (SADD, SREM, HSET, HINCRBY). */
+function typedOperation(op: PlannedOp): Mutation | undefined {
+  const b = (s: string) => Buffer.from(s, 'latin1');
+  switch (op.kind) {
+    case 'sadd': return { kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'add', members: [b(`e${op.index}`)] }) };
+    case 'srem': return { kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'remove', members: [b(op.target!)] }) };
+    case 'hset': return { kind: 'operate', type: 'hash', operation: encodeHashOperation({ kind: 'set', pairs: [[b(`f${op.index}`), b('1')]] }) };
+    case 'hincr': return { kind: 'operate', type: 'hash', operation: encodeHashOperation({ kind: 'incrby', field: b('n'), increment: BigInt(op.amount!) }) };
+    case 'zadd': return { kind: 'operate', type: 'zset', operation: encodeZsetOperation({ kind: 'add', flags: zaddPlain, pairs: [[op.index, b(`e${op.index}`)]] }) };
+    case 'zincr': return { kind: 'operate', type: 'zset', operation: encodeZsetOperation({ kind: 'add', flags: { ...zaddPlain, incr: true }, pairs: [[op.amount!, b('n')]] }) };
+    case 'zrem': return { kind: 'operate', type: 'zset', operation: encodeZsetOperation({ kind: 'remove', members: [b(op.target!)] }) };
+    case 'lpush':
+    case 'rpush': return { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'push', end: op.kind === 'lpush' ? 'head' : 'tail', values: [b(`e${op.index}`)], onlyIfExists: false }) };
+    case 'lpop':
+    case 'rpop': return { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'pop', end: op.kind === 'lpop' ? 'head' : 'tail', count: 1 }) };
+    case 'lrem': return { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'remove', count: 0, element: b(op.target!) }) };
+    default: return undefined;
+  }
+}
+
+const zaddPlain = { nx: false, xx: false, gt: false, lt: false, ch: false, incr: false } as const;
+
+/** What an acknowledged removal took away, from its outcome: its target when it counted one, or the elements a pop returned. */
+function removedBy(op: PlannedOp, outcome: Buffer | undefined): string[] | undefined {
+  switch (op.kind) {
+    case 'srem': return decodeCountOutcome(outcome) > 0 ? [op.target!] : [];
+    case 'zrem': {
+      const answer = decodeZsetOutcome(outcome!);
+      return answer.kind === 'count' && answer.count > 0 ? [op.target!] : [];
+    }
+    case 'lrem': {
+      const answer = decodeListOutcome(outcome!);
+      return answer.kind === 'integer' && answer.value > 0 ? [op.target!] : [];
+    }
+    case 'lpop':
+    case 'rpop': {
+      const answer = decodeListOutcome(outcome!);
+      return answer.kind === 'elements' ? (answer.values ?? []).map((v) => v.toString('latin1')) : [];
+    }
+    default: return undefined;
+  }
+}
+
+/**
+ * What SMEMBERS, HGET n and HKEYS, ZSCORE n and ZRANGE, or LRANGE show of a
+ * record: the merge of every live version of its type.
+ */
+function collectionRead(record: readonly Sibling[], atMs: number, workload: 'orset' | 'hash' | 'zset' | 'list'): { counter?: string; elements: string } {
+  const current = typedValue(live(record as Sibling[], atMs));
+  if (current === undefined) return workload === 'hash' || workload === 'zset' ? { counter: '', elements: '' } : { elements: '' };
+  if (workload === 'orset') return { elements: memberKeys(setType.decode(current.value)).join(',') };
+  if (workload === 'list') return { elements: listValues(listType.decode(current.value)).map((v) => v.toString('latin1')).join(',') };
+  if (workload === 'zset') {
+    const state = zsetType.decode(current.value);
+    const n = score(state, Buffer.from('n'));
+    // Members by score (each ZADD's score is its index), as ZRANGE shows them; sorted again by name for the checker's sets.
+    return { counter: n === undefined ? '' : String(n), elements: ordered(state).map((e) => e.key).filter((m) => m !== 'n').sort().join(',') };
+  }
+  const state = hashType.decode(current.value);
+  return { counter: getField(state, Buffer.from('n'))?.toString('latin1') ?? '', elements: fieldKeys(state).filter((f) => f !== 'n').join(',') };
+}
+
 function valueMutation(value: string, expiresAt: number | undefined): Mutation {
   const bytes = Buffer.from(value, 'latin1');
   return expiresAt === undefined ? { kind: 'value', value: bytes } : { kind: 'value', value: bytes, expiresAt };
@@ -279,7 +362,8 @@ function expiryOf(expiry: PlannedExpiry | undefined, nowMs: number): number | un
 
 function seenVersion(s: Sibling): SeenVersion {
   // A counter version as its own digits (the read's merged value is ReadResult.counter).
-  const value = s.type === 'counter' ? `counter:${counterText(counterType.decode(s.value))}` : s.value.toString('latin1');
+  const value = s.type === 'counter' ? `counter:${counterText(counterType.decode(s.value))}`
+    : s.type === 'set' || s.type === 'hash' || s.type === 'zset' || s.type === 'list' ? `${s.type}:${s.dot.actor}:${s.dot.counter}${s.emptied === true ? ':emptied' : ''}` : s.value.toString('latin1');
   if (s.deleted === true) return { value, deleted: true };
   return s.expiresAt === undefined ? { value } : { value, expiresAt: s.expiresAt };
 }

@@ -1,6 +1,7 @@
 // The seeded cluster simulation in `npm test`: a few hundred seeds of each
 // workload (register: SET/SET with expiry/context SET/DEL/GET; set: read-
-// merge-write adds; counter: INCRBY applied at the coordinator, and GET) under loss, delay, duplication, partitions, crashes with
+// merge-write adds; counter: INCRBY applied at the coordinator, and GET;
+// the set and hash workloads run in sim-collections.test.ts) under loss, delay, duplication, partitions, crashes with
 // and without the disk, garbage collection and minutes of virtual time,
 // judged by the history checker. A failure lists each failing seed's replay
 // command (`npm run sim -- --seed …`, which also shrinks and prints its

@@ -2,6 +2,11 @@
 // value leaves storage only once every version in the record is dead, past
 // the grace period, and every other replica holds nothing it supersedes.
 import test from 'ava';
+import { live } from '../../src/clock/siblings.js';
+import { setType } from '../../src/crdt/set.js';
+import { encodeSetOperation, type SetOperation } from '../../src/crdt/set-operations.js';
+import '../../src/crdt/types.js';
+import { typedValue } from '../../src/crdt/view.js';
 import { SimCluster, values } from '../helpers/sim.js';
 
 const graceMs = 1_000;
@@ -108,4 +113,29 @@ test('collector › a record that gained a live version between the check and th
   };
   t.is(await sweep(sim), 0);
   t.deepEqual(values(sim.local('a', 'k')), ['again']);
+});
+
+// Issue 12 item 7: an emptied collection stays a version (its context removes,
+// on merge, what it removed from concurrent versions), so it must be reaped as
+// a tombstone is, or every key ever emptied would stay on disk.
+test('collector › an emptied set removes what it saw from a concurrent version, then is reaped past grace like a tombstone', async (t) => {
+  const { sim, advance } = await cluster(t);
+  const set = (op: SetOperation) => ({ kind: 'operate', type: 'set', operation: encodeSetOperation(op) } as const);
+  const key = Buffer.from('s');
+  await sim.node('a').coordinator.put(key, set({ kind: 'add', members: [Buffer.from('x')] }), { w: 3 });
+  sim.partition(['a', 'b'], ['c']);
+  await sim.node('a').coordinator.put(key, set({ kind: 'remove', members: [Buffer.from('x')] }), { w: 2 });
+  t.true(sim.local('a', 's').every((v) => v.emptied === true), 'the emptied set stays a typed version');
+  advance(2 * graceMs);
+  t.is(await sweep(sim, ['a']), 0, 'c holds the set the emptied version supersedes: nothing is reaped while it is unreachable');
+  // A concurrent add on the other side: after the heal the removed member stays removed, the new one shows.
+  await sim.node('c').coordinator.put(key, set({ kind: 'add', members: [Buffer.from('y')] }), { w: 1 });
+  sim.heal();
+  const merged = typedValue(live(await sim.get('b', 's', 3), Date.now()));
+  t.deepEqual([...setType.decode(merged!.value).members.keys()], ['y']);
+  // Once a write covers both, the set lives; emptying it again and waiting out the grace reaps it everywhere.
+  await sim.node('b').coordinator.put(key, set({ kind: 'remove', members: [Buffer.from('y')] }), { w: 3 });
+  advance(2 * graceMs);
+  t.is(await sweep(sim), 3, 'every replica reaps the emptied set');
+  for (const id of ['a', 'b', 'c']) t.is(sim.local(id, 's').length, 0);
 });

@@ -266,6 +266,11 @@ const counterVersion: Sibling = { value: Buffer.from([1, 0, 0, 0, 0, 0]), dot: {
 test('coordinator messages › a forwarded write\'s success reply round-trips the stored record and the version it made', (t) => {
   t.deepEqual(decodeCoordinatePutReply(encodeCoordinatePutReply({ stored, version: stored[0]! })), { stored, version: stored[0]! });
   t.deepEqual(decodeCoordinatePutReply(encodeCoordinatePutReply({ stored: [counterVersion], version: counterVersion, hintedOnly: true })), { stored: [counterVersion], version: counterVersion, hintedOnly: true });
+  // An operation's outcome (SADD's count, SPOP's members) comes back with the version.
+  const outcome = Buffer.from([2, 1, 0x61]);
+  t.deepEqual(decodeCoordinatePutReply(encodeCoordinatePutReply({ stored, version: stored[0]!, outcome })), { stored, version: stored[0]!, outcome });
+  const bad = encodeControl({ ok: true, s: encodeSiblings(stored), v: encodeSiblings([stored[0]!]), o: 'text' });
+  t.throws(() => decodeCoordinatePutReply(bad), { instanceOf: CodecError, message: /outcome/ });
 });
 
 test('coordinator messages › a forwarded operation and a typed value round-trip; an unknown type is refused', (t) => {

@@ -25,6 +25,16 @@ test('a tombstone-only record is no key; an expiry counts whether or not it has 
   t.deepEqual(tally.counts(50_000), { keys: 3, expires: 2, avgTtlMs: 0 });
 });
 
+test('an emptied collection is no key, alone or beside another emptied one; beside a live version the key counts', (t) => {
+  const tally = new KeyspaceTally();
+  const emptied = (counter: number): Sibling => ({ ...version(counter), type: 'set', emptied: true });
+  tally.change([], [emptied(1)]);
+  tally.change([], [emptied(2), emptied(3)]);
+  t.deepEqual(tally.counts(0), { keys: 0, expires: 0, avgTtlMs: 0 });
+  tally.change([], [emptied(5), { ...version(4), type: 'set' }]);
+  t.deepEqual(tally.counts(0), { keys: 1, expires: 0, avgTtlMs: 0 });
+});
+
 test('siblings: the version GET answers decides whether the key has an expiry', (t) => {
   const tally = new KeyspaceTally();
   // GET answers the newest timestamp: here the one without an expiry.

@@ -10,7 +10,8 @@ import { decodeSiblings, encodeSiblings, RecordCodecError } from '../../src/cloc
 import { live } from '../../src/clock/siblings.js';
 import type { Sibling } from '../../src/clock/types.js';
 import { counterText, counterType, encodeCounterOperation } from '../../src/crdt/counter.js';
-import type { Convergent } from '../../src/crdt/kind.js';
+import type { TypeName } from '../../src/crdt/kind.js';
+import { add, emptySet, setType } from '../../src/crdt/set.js';
 import { TypeOperationError } from '../../src/crdt/operation.js';
 import { redisTypeOf, registerType } from '../../src/crdt/registry.js';
 import '../../src/crdt/types.js';
@@ -43,11 +44,12 @@ function f64(n: number): Buffer {
 const typeArb = fc.constantFrom(undefined, 'counter' as const, 'set' as const, 'hash' as const, 'zset' as const, 'list' as const);
 
 test('typed records › typed versions round-trip through the record codec, next to strings and tombstones', (t) => {
-  fc.assert(fc.property(fc.array(fc.record({ type: typeArb, value: fc.uint8Array({ maxLength: 8 }), expires: fc.boolean(), deleted: fc.boolean() }), { maxLength: 5 }), (specs) => {
+  const specArb = fc.record({ type: typeArb, value: fc.uint8Array({ maxLength: 8 }), expires: fc.boolean(), deleted: fc.boolean(), emptied: fc.boolean() });
+  fc.assert(fc.property(fc.array(specArb, { maxLength: 5 }), (specs) => {
     const record: Sibling[] = specs.map((spec, i) => {
       const s: Sibling = { value: spec.deleted ? Buffer.alloc(0) : Buffer.from(spec.value), dot: { actor: `a${i}`, counter: i + 1 }, past: [], timestamp: 1000 + i };
       if (spec.deleted) return { ...s, deleted: true };
-      const typed = spec.type === undefined ? s : { ...s, type: spec.type };
+      const typed: Sibling = spec.type === undefined ? s : spec.emptied ? { ...s, type: spec.type, emptied: true } : { ...s, type: spec.type };
       return spec.expires ? { ...typed, expiresAt: 5000 } : typed;
     });
     t.deepEqual(decodeSiblings(encodeSiblings(record)), record);
@@ -66,6 +68,15 @@ test('typed records › an unknown type code, and a typed tombstone, are refused
   const tombstone = Buffer.from(bytes);
   tombstone[3] = tombstone[3]! | 1;
   t.throws(() => decodeSiblings(tombstone), { instanceOf: RecordCodecError, message: /typed tombstone/ });
+});
+
+test('typed records › the emptied flag is read only on a typed version', (t) => {
+  const plain: Sibling = { value: Buffer.from('x'), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1 };
+  const bytes = encodeSiblings([{ ...plain, emptied: true }]);
+  t.is(bytes[3], 0, 'a string version never carries the flag');
+  const forged = Buffer.from(bytes);
+  forged[3] = 8;
+  t.throws(() => decodeSiblings(forged), { instanceOf: RecordCodecError, message: /emptied version without its type/ });
 });
 
 function counterVersion(actor: string, counter: number, timestamp: number, increment: bigint): Sibling {
@@ -90,31 +101,18 @@ test('typed records › a read of concurrent counter versions shows their merge;
 });
 
 test('typed records › string commands refuse a value of another type with Redis\'s WRONGTYPE; TYPE names it', (t) => {
-  // A test-only type: just enough of a convergent type to be stored and read.
-  const blob: Convergent<Buffer> = {
-    type: 'set',
-    empty: () => Buffer.alloc(0),
-    merge: (x, y) => (Buffer.compare(x, y) >= 0 ? x : y),
-    equals: (x, y) => x.equals(y),
-    encode: (s) => s,
-    decode: (b) => b,
-  };
-  const unregister = registerType({ convergent: blob, redisType: 'set', objectEncoding: () => 'listpack', apply: () => Buffer.alloc(0) });
-  try {
-    const version: Sibling = { value: Buffer.from('m'), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1, type: 'set' };
-    const current = typedValue([version])!;
-    t.false(isString(current));
-    t.is(redisTypeOf(current.type), 'set');
-    const error = t.throws(() => stringOf(current), { instanceOf: CommandError });
-    t.is(error.message, wrongTypeError);
-    t.is(wrongTypeError, 'WRONGTYPE Operation against a key holding the wrong kind of value');
-    t.throws(() => registerType({ convergent: blob, redisType: 'set', objectEncoding: () => '', apply: () => Buffer.alloc(0) }), { message: /twice/ });
-  } finally {
-    unregister();
-  }
-  // Once unregistered, a version of that type is unknown here: still WRONGTYPE, never misread as a string.
-  const version: Sibling = { value: Buffer.from('m'), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1, type: 'set' };
-  t.throws(() => typedValue([version]), { instanceOf: TypeOperationError, message: /no type set/ });
+  const state = add(emptySet(), [Buffer.from('m')], { actor: 'a', counter: 1 }).state;
+  const version: Sibling = { value: setType.encode(state), dot: { actor: 'a', counter: 1 }, past: [], timestamp: 1, type: 'set' };
+  const current = typedValue([version])!;
+  t.false(isString(current));
+  t.is(redisTypeOf(current.type), 'set');
+  const error = t.throws(() => stringOf(current), { instanceOf: CommandError });
+  t.is(error.message, wrongTypeError);
+  t.is(wrongTypeError, 'WRONGTYPE Operation against a key holding the wrong kind of value');
+  t.throws(() => registerType({ convergent: setType, redisType: 'set', objectEncoding: () => '', apply: () => ({ state }) }), { message: /twice/ });
+  // A version of a type this node does not know (a newer peer's) is WRONGTYPE, never misread as a string.
+  const unknown: Sibling = { ...version, type: 'future' as Exclude<TypeName, 'string'> };
+  t.throws(() => typedValue([unknown]), { instanceOf: TypeOperationError, message: /no type future/ });
   t.is(redisTypeOf(undefined), 'string');
   t.is(redisTypeOf('counter'), 'string');
 });

@@ -1,0 +1,138 @@
+// What the set commands ask a key's coordinator to do (SADD, SREM, SPOP,
+// the STORE forms' destination), as bytes a forwarded write carries to the
+// key's replica unchanged, and how the coordinator applies them to the
+// add-wins set (set.ts) it holds — inside the one synchronous step that
+// mints the version (coordinator/versioning.ts), so the reply's count or
+// popped members come from exactly the state the new version replaced.
+//
+// Encoding: u8 kind, then per kind: add/remove/store: varint count and the
+// members as byte strings; pop: varint count. Kinds are append-only; an
+// unknown one (a newer peer) is refused as BAD_OPERATION.
+//
+// Outcomes (what the reply needs beyond the new state): add and remove give
+// varint members added/removed; pop gives varint count and the members.
+
+import { randomInt } from 'node:crypto';
+import { CrdtCodecError } from './kind.js';
+import { Reader, Writer as ByteWriter } from './codec.js';
+import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
+import { add, emptySet, memberKeys, remove, setType, size, type SetState } from './set.js';
+import { collectionStart } from './view.js';
+
+export type SetOperation =
+  | { readonly kind: 'add'; readonly members: readonly Buffer[] }
+  | { readonly kind: 'remove'; readonly members: readonly Buffer[] }
+  | { readonly kind: 'pop'; readonly count: number }
+  /** The STORE forms' destination: the set becomes exactly `members`, whatever the key held. */
+  | { readonly kind: 'store'; readonly members: readonly Buffer[] };
+
+const kinds = ['add', 'remove', 'pop', 'store'] as const;
+
+export function encodeSetOperation(op: SetOperation): Buffer {
+  const w = new ByteWriter();
+  w.u8(kinds.indexOf(op.kind) + 1);
+  if (op.kind === 'pop') w.varint(op.count);
+  else writeMembers(w, op.members);
+  return w.finish();
+}
+
+export function decodeSetOperation(bytes: Buffer): SetOperation {
+  try {
+    const r = new Reader(bytes);
+    const kind = kinds[r.u8() - 1];
+    let op: SetOperation;
+    if (kind === undefined) throw new TypeOperationError('BAD_OPERATION', 'unknown set operation');
+    if (kind === 'pop') op = { kind, count: r.varint() };
+    else op = { kind, members: readMembers(r) };
+    r.end();
+    return op;
+  } catch (err) {
+    if (err instanceof CrdtCodecError) throw new TypeOperationError('BAD_OPERATION', `malformed set operation: ${err.message}`);
+    throw err;
+  }
+}
+
+function writeMembers(w: ByteWriter, members: readonly Buffer[]): void {
+  w.varint(members.length);
+  for (const m of members) w.bytes(m);
+}
+
+function readMembers(r: Reader): Buffer[] {
+  const out: Buffer[] = [];
+  for (let n = r.count(); n > 0; n--) out.push(r.bytes());
+  return out;
+}
+
+/** A count as an outcome. */
+function countOutcome(n: number): Buffer {
+  const w = new ByteWriter();
+  w.varint(n);
+  return w.finish();
+}
+
+export function decodeCountOutcome(bytes: Buffer | undefined): number {
+  if (bytes === undefined) throw new TypeOperationError('BAD_OPERATION', 'set operation without its outcome');
+  const r = new Reader(bytes);
+  const n = r.varint();
+  r.end();
+  return n;
+}
+
+export function decodeMembersOutcome(bytes: Buffer | undefined): Buffer[] {
+  if (bytes === undefined) throw new TypeOperationError('BAD_OPERATION', 'set operation without its outcome');
+  const r = new Reader(bytes);
+  const members = readMembers(r);
+  r.end();
+  return members;
+}
+
+/** SADD, SREM, SPOP and a STORE destination on the key's view, as `writer`'s version. */
+export function applySetOperation(view: OperandView | undefined, op: SetOperation, writer: Writer): Operated<SetState> {
+  const claimGap = !writer.freshRun;
+  if (op.kind === 'store') {
+    const state = collectionStart(view, setType, true);
+    remove(state, memberKeys(state).map((k) => Buffer.from(k, 'latin1')));
+    if (op.members.length > 0) add(state, op.members, writer.dot, claimGap);
+    return { state, replacesValue: true };
+  }
+  const state = collectionStart(view, setType);
+  if (op.kind === 'add') {
+    const before = size(state);
+    const unchanged = op.members.length === 0 ? state : add(state, op.members, writer.dot, claimGap).state;
+    return { state: unchanged, outcome: countOutcome(size(unchanged) - before) };
+  }
+  if (op.kind === 'remove') {
+    const before = size(state);
+    remove(state, op.members);
+    return { state, outcome: countOutcome(before - size(state)) };
+  }
+  const popped = pick(state, op.count);
+  remove(state, popped);
+  const w = new ByteWriter();
+  writeMembers(w, popped);
+  return { state, outcome: w.finish() };
+}
+
+/** `count` distinct members at random (all of them when fewer). */
+function pick(state: SetState, count: number): Buffer[] {
+  const keys = memberKeys(state);
+  if (count >= keys.length) return keys.map((k) => Buffer.from(k, 'latin1'));
+  // A partial Fisher-Yates over indexes: O(count) swaps after one O(n) copy.
+  const order = keys.slice();
+  for (let i = 0; i < count; i++) {
+    const j = i + randomInt(order.length - i);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order.slice(0, count).map((k) => Buffer.from(k, 'latin1'));
+}
+
+/** Redis 7.0's OBJECT ENCODING for a set: intset while every member is an integer and there are at most set-max-intset-entries, else hashtable. */
+export const setMaxIntsetEntries = 512;
+
+export function setEncoding(state: SetState, isInteger: (member: string) => boolean): string {
+  if (size(state) > setMaxIntsetEntries) return 'hashtable';
+  for (const key of state.members.keys()) if (!isInteger(key)) return 'hashtable';
+  return 'intset';
+}
+
+export { emptySet };

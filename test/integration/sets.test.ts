@@ -1,0 +1,130 @@
+// Sets with real processes (issue 12): the set commands through ioredis
+// (RESP2 and RESP3) and redis-cli on one node, and on a 3-node cluster adds
+// through every coordinator at once, and adds and removes made through
+// different coordinators while the others are hung (SIGSTOP, W=1) that
+// converge once everyone is back: every acknowledged add stays unless a
+// remove saw it; an add concurrent with a remove of the same member wins.
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import test from 'ava';
+import { startCluster, startNode, eventually, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+
+/** The raw bytes a RESP3 connection gets for `commands` after HELLO 3. */
+function rawResp3(port: number, commands: string[][]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let out = '';
+    socket.on('data', (d) => (out += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      for (const c of [['HELLO', '3'], ...commands]) socket.write(`*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+      setTimeout(() => {
+        socket.end();
+        resolve(out);
+      }, 300);
+    });
+  });
+}
+
+const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
+
+let single: RingkvNode | undefined;
+let cluster: Cluster | undefined;
+
+test.before(async () => {
+  [single, cluster] = await Promise.all([startNode(), startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: fastGossip })]);
+});
+
+test.after.always(async () => {
+  await Promise.all([single?.cleanup(), cluster?.cleanup()]);
+});
+
+test.serial('sets › one node: the set commands answer as Redis, through ioredis (RESP2 and RESP3) and redis-cli', async (t) => {
+  const c = single!.client({ protocol: 2 });
+  t.is(await c.sadd('s', 'a', 'b', 'c', 'a'), 3);
+  t.is(await c.sadd('s', 'c', 'd'), 1);
+  t.deepEqual(await c.smembers('s'), ['a', 'b', 'c', 'd']);
+  t.is(await c.srem('s', 'd', 'z'), 1);
+  t.is(await c.scard('s'), 3);
+  t.is(await c.sismember('s', 'a'), 1);
+  t.deepEqual(await c.smismember('s', 'a', 'z'), [1, 0]);
+  t.is(await c.type('s'), 'set');
+  t.is(await c.object('ENCODING', 's'), 'hashtable');
+  await c.sadd('ints', '1', '2', '3');
+  t.is(await c.object('ENCODING', 'ints'), 'intset');
+  t.deepEqual(await c.sinter('s', 'ints'), []);
+  t.deepEqual((await c.sunion('s', 'ints')).sort(), ['1', '2', '3', 'a', 'b', 'c']);
+  t.is(await c.sunionstore('u', 's', 'ints'), 6);
+  t.is(await c.sintercard(2, 'u', 's'), 3);
+  t.is(await c.call('SINTERCARD', '2', 'u', 's', 'LIMIT', '2'), 2);
+  t.is(await c.smove('u', 'moved', 'a'), 1);
+  t.is(await c.smove('u', 'moved', 'a'), 0);
+  t.deepEqual(await c.smembers('moved'), ['a']);
+  t.deepEqual(await c.sscan('u', 0, 'COUNT', 2), ['2', ['1', '2']]);
+  t.deepEqual(await c.sscan('u', 2, 'MATCH', '[bc]', 'COUNT', 10), ['0', ['b', 'c']]);
+  // Emptied: no key, as Redis has no empty sets.
+  t.is((await c.spop('moved', 5)).length, 1);
+  t.is(await c.exists('moved'), 0);
+  t.is(await c.type('moved'), 'none');
+  await c.set('str', 'v');
+  await t.throwsAsync(c.sadd('str', 'a'), { message: 'WRONGTYPE Operation against a key holding the wrong kind of value' });
+  await t.throwsAsync(c.get('s'), { message: 'WRONGTYPE Operation against a key holding the wrong kind of value' });
+  t.deepEqual(((await c.call('SCAN', '0', 'TYPE', 'set', 'COUNT', '100')) as [string, string[]])[1].sort(), ['ints', 's', 'u']);
+  // RENAME and COPY carry the set.
+  t.is(await c.copy('s', 's2'), 1);
+  await c.rename('s2', 's3');
+  t.deepEqual(await c.smembers('s3'), ['a', 'b', 'c']);
+  const r3 = single!.client({ protocol: 3 });
+  t.deepEqual(await r3.smembers('s3'), ['a', 'b', 'c']);
+  const cli = spawnSync('redis-cli', ['-p', String(single!.port), 'SMEMBERS', 's3'], { encoding: 'utf8' });
+  if (cli.status === 0) t.deepEqual(cli.stdout.trim().split('\n'), ['a', 'b', 'c']);
+  // RESP3's set type on the wire, as Redis's SMEMBERS and SPOP with a count send it; SRANDMEMBER's is an array.
+  const raw = await rawResp3(single!.port, [['SMEMBERS', 's3'], ['SRANDMEMBER', 's3', '5'], ['SPOP', 'nokey', '1'], ['SPOP', 'nokey']]);
+  t.true(raw.endsWith('~3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n~0\r\n_\r\n'), JSON.stringify(raw));
+});
+
+test.serial('sets › a 3-node cluster: adds through every node at once all stay', async (t) => {
+  const clients = cluster!.nodes.map((n) => n.client({ protocol: 2 }));
+  const perClient = 40;
+  await Promise.all(clients.map(async (c, i) => {
+    for (let j = 0; j < perClient; j++) await c.sadd('members', `${i}-${j}`);
+  }));
+  for (const c of clients) t.is(await c.scard('members'), 3 * perClient);
+  t.is(await clients[1]!.type('members'), 'set');
+});
+
+test.serial('sets › adds and removes through different coordinators while the others are hung (W=1): add wins, nothing acknowledged is lost', async (t) => {
+  const [n1, n2, n3] = cluster!.nodes as [RingkvNode, RingkvNode, RingkvNode];
+  const [c1, c3] = [n1.client({ protocol: 2 }), n3.client({ protocol: 2 })];
+  await c1.sadd('split', 'kept', 'contested', 'removed');
+  await eventually(async () => (await c3.scard('split')) === 3, 10_000);
+  for (const c of [c1, c3]) await c.call('CONSISTENCY', '1', '1');
+  const hung: RingkvNode[] = [];
+  const hang = (nodes: RingkvNode[]) => {
+    for (const node of nodes) {
+      process.kill(node.pid!, 'SIGSTOP');
+      hung.push(node);
+    }
+  };
+  const resumeAll = () => {
+    for (const node of hung.splice(0)) if (node.alive) process.kill(node.pid!, 'SIGCONT');
+  };
+  t.teardown(resumeAll);
+  // Side one (n3 hung): n1 removes "contested" and "removed", adds "one".
+  hang([n3]);
+  t.is(await c1.srem('split', 'contested', 'removed'), 2);
+  t.is(await c1.sadd('split', 'one'), 1);
+  resumeAll();
+  // Side two (n1, n2 hung): n3, which may have missed side one, adds "contested" again and "three".
+  hang([n1, n2]);
+  await c3.sadd('split', 'contested', 'three');
+  resumeAll();
+  await cluster!.waitConverged(3, 30_000);
+  for (const c of [c1, c3]) await c.call('CONSISTENCY', '3', '3');
+  const expected = JSON.stringify(['contested', 'kept', 'one', 'three']);
+  t.true(await eventually(async () => JSON.stringify(await c1.smembers('split')) === expected && JSON.stringify(await c3.smembers('split')) === expected, 20_000),
+    `SMEMBERS shows ${JSON.stringify(await c1.smembers('split'))}, expected ${expected}`);
+  // The next write merges the sides' versions into one.
+  await c1.sadd('split', 'kept');
+  t.is((await c3.call('SIBLINGS', 'split') as string[]).length, 1);
+});
