@@ -8,7 +8,7 @@
 //     one made concurrently wins GET's choice. Replies 1 when written, 0 when
 //     the key had a version. (`overwrite` mode copies strings with SET.)
 //
-//   IMPORT key TYPE list|zset [PXAT unix-time-ms] [REPLACE] [APPEND token | OVER token] ITEMS item [item ...]
+//   IMPORT key TYPE list|zset|set|hash [PXAT unix-time-ms] [REPLACE] [APPEND token | OVER token] ITEMS item [item ...]
 //     A collection, in pages (crdt/import-operation.ts): the first page (no
 //     APPEND) makes the key hold exactly its items with the expiry given —
 //     with REPLACE whatever the key held, without it only where the key has
@@ -16,10 +16,10 @@
 //     the page before answered) adds its items — a list's at the tail — only
 //     if nothing else wrote the key since. OVER token: a first page that
 //     replaces only the version that token names — a copy interrupted after
-//     that page, started again. Items: a list's elements in order,
-//     a sorted set's score member pairs. Replies the page's token (a bulk
-//     string) when written, 0 when not (a version was there, or the chain
-//     was broken).
+//     that page, started again. Items: a list's elements in order, a
+//     sorted set's score member pairs, a set's members, a hash's field value
+//     pairs. Replies the page's token (a bulk string) when written, 0 when
+//     not (a version was there, or the chain was broken).
 //
 // Why a typed IMPORT and not RESTORE of the source's DUMP payload: DUMP is
 // Redis's RDB serialization, whose encodings change with Redis versions
@@ -36,6 +36,8 @@ import { decodeImportToken } from '../crdt/import-operation.js';
 import { encodeListOperation } from '../crdt/list-operation.js';
 import { TypeOperationError } from '../crdt/operation.js';
 import { encodeZsetOperation } from '../crdt/zset-operation.js';
+import { encodeSetOperation } from '../crdt/set-operations.js';
+import { encodeHashOperation } from '../crdt/hash-operations.js';
 import type { TypeName } from '../crdt/kind.js';
 import type { Dot } from '../clock/types.js';
 import { longLongArg, syntaxError, upper } from './args.js';
@@ -93,6 +95,13 @@ const pageEncoders: Partial<Record<TypeName, (header: PageHeader, items: Buffer[
       pairs.push([score, items[i + 1]!]);
     }
     return encodeZsetOperation({ kind: 'import', ...opHeader(header), items: pairs });
+  },
+  set: (header, items) => encodeSetOperation({ kind: 'import', ...opHeader(header), items }),
+  hash: (header, items) => {
+    if (items.length % 2 !== 0) throw new CommandError(syntaxError);
+    const pairs: (readonly [Buffer, Buffer])[] = [];
+    for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, items[i + 1]!]);
+    return encodeHashOperation({ kind: 'import', ...opHeader(header), items: pairs });
   },
 };
 

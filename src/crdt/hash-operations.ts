@@ -28,17 +28,21 @@ import { decimalOfInteger, subtractDecimals } from './decimal.js';
 import { parseLongLong } from './counter.js';
 import { incrByFloat, parseLongDouble } from './long-double.js';
 import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
-import { fieldCount, fieldNumber, getField, hasField, hashType, incrementField, removeFields, setFields, type HashState } from './hash.js';
+import { fieldCount, fieldKeys, fieldNumber, getField, hasField, hashType, incrementField, removeFields, setFields, type HashState } from './hash.js';
 import { collectionStart } from './view.js';
+import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 
 export type HashOperation =
   | { readonly kind: 'set'; readonly pairs: readonly (readonly [field: Buffer, value: Buffer])[] }
   | { readonly kind: 'setnx'; readonly field: Buffer; readonly value: Buffer }
   | { readonly kind: 'del'; readonly fields: readonly Buffer[] }
   | { readonly kind: 'incrby'; readonly field: Buffer; readonly increment: bigint }
-  | { readonly kind: 'incrbyfloat'; readonly field: Buffer; readonly increment: Buffer };
+  | { readonly kind: 'incrbyfloat'; readonly field: Buffer; readonly increment: Buffer }
+  /** IMPORT of a hash copied from Redis, a page of field/value pairs (import-operation.ts). */
+  | ImportOperation<readonly [field: Buffer, value: Buffer]>;
 
-const kinds = ['set', 'setnx', 'del', 'incrby', 'incrbyfloat'] as const;
+/** ONLY APPEND: a kind's place is its code on the wire. */
+const kinds = ['set', 'setnx', 'del', 'incrby', 'incrbyfloat', 'import'] as const;
 const int64Max = (1n << 63n) - 1n;
 const int64Min = -(1n << 63n);
 
@@ -68,6 +72,14 @@ export function encodeHashOperation(op: HashOperation): Buffer {
     case 'incrbyfloat':
       w.bytes(op.field);
       w.bytes(op.increment);
+      break;
+    case 'import':
+      writeImportHeader(w, op);
+      w.varint(op.items.length);
+      for (const [field, value] of op.items) {
+        w.bytes(field);
+        w.bytes(value);
+      }
       break;
   }
   return w.finish();
@@ -104,6 +116,13 @@ export function decodeHashOperation(bytes: Buffer): HashOperation {
       case 'incrbyfloat':
         op = { kind, field: r.bytes(), increment: r.bytes() };
         break;
+      case 'import': {
+        const header = readImportHeader(r);
+        const items: [Buffer, Buffer][] = [];
+        for (let n = r.count(2); n > 0; n--) items.push([r.bytes(), r.bytes()]);
+        op = { ...header, items };
+        break;
+      }
       default:
         throw new TypeOperationError('BAD_OPERATION', 'unknown hash operation');
     }
@@ -130,7 +149,19 @@ export function decodeHashCountOutcome(bytes: Buffer | undefined): number {
 }
 
 /** The hash operations on the key's view, as `writer`'s version. */
+/** A hash takes an import's pairs as HSET would (the last value given for a field wins). */
+const hashImport: ImportHooks<HashState, readonly [Buffer, Buffer]> = {
+  convergent: hashType,
+  clear: (state) => void removeFields(state, fieldKeys(state).map((k) => Buffer.from(k, 'latin1'))),
+  add: (state, items, dot, how) => {
+    const last = new Map<string, readonly [Buffer, Buffer]>();
+    for (const pair of items) last.set(pair[0].toString('latin1'), pair);
+    setFields(state, [...last.values()], dot, how === 'gap');
+  },
+};
+
 export function applyHashOperation(view: OperandView | undefined, op: HashOperation, writer: Writer): Operated<HashState> {
+  if (op.kind === 'import') return applyImport(view, op, writer, hashImport);
   const claimGap = !writer.freshRun;
   const state = collectionStart(view, hashType);
   switch (op.kind) {

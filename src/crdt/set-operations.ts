@@ -18,21 +18,28 @@ import { Reader, Writer as ByteWriter } from './codec.js';
 import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
 import { add, emptySet, memberKeys, remove, setType, size, type SetState } from './set.js';
 import { collectionStart } from './view.js';
+import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 
 export type SetOperation =
   | { readonly kind: 'add'; readonly members: readonly Buffer[] }
   | { readonly kind: 'remove'; readonly members: readonly Buffer[] }
   | { readonly kind: 'pop'; readonly count: number }
   /** The STORE forms' destination: the set becomes exactly `members`, whatever the key held. */
-  | { readonly kind: 'store'; readonly members: readonly Buffer[] };
+  | { readonly kind: 'store'; readonly members: readonly Buffer[] }
+  /** IMPORT of a set copied from Redis, a page of members (import-operation.ts). */
+  | ImportOperation<Buffer>;
 
-const kinds = ['add', 'remove', 'pop', 'store'] as const;
+/** ONLY APPEND: a kind's place is its code on the wire. */
+const kinds = ['add', 'remove', 'pop', 'store', 'import'] as const;
 
 export function encodeSetOperation(op: SetOperation): Buffer {
   const w = new ByteWriter();
   w.u8(kinds.indexOf(op.kind) + 1);
   if (op.kind === 'pop') w.varint(op.count);
-  else writeMembers(w, op.members);
+  else if (op.kind === 'import') {
+    writeImportHeader(w, op);
+    writeMembers(w, op.items);
+  } else writeMembers(w, op.members);
   return w.finish();
 }
 
@@ -43,6 +50,7 @@ export function decodeSetOperation(bytes: Buffer): SetOperation {
     let op: SetOperation;
     if (kind === undefined) throw new TypeOperationError('BAD_OPERATION', 'unknown set operation');
     if (kind === 'pop') op = { kind, count: r.varint() };
+    else if (kind === 'import') op = { ...readImportHeader(r), items: readMembers(r) };
     else op = { kind, members: readMembers(r) };
     r.end();
     return op;
@@ -87,7 +95,19 @@ export function decodeMembersOutcome(bytes: Buffer | undefined): Buffer[] {
 }
 
 /** SADD, SREM, SPOP and a STORE destination on the key's view, as `writer`'s version. */
+/** A set takes an import's members as SADD would (a repeated one once). */
+const setImport: ImportHooks<SetState, Buffer> = {
+  convergent: setType,
+  clear: (state) => void remove(state, memberKeys(state).map((k) => Buffer.from(k, 'latin1'))),
+  add: (state, items, dot, how) => {
+    const distinct = new Map<string, Buffer>();
+    for (const m of items) distinct.set(m.toString('latin1'), m);
+    add(state, [...distinct.values()], dot, how === 'gap');
+  },
+};
+
 export function applySetOperation(view: OperandView | undefined, op: SetOperation, writer: Writer): Operated<SetState> {
+  if (op.kind === 'import') return applyImport(view, op, writer, setImport);
   const claimGap = !writer.freshRun;
   if (op.kind === 'store') {
     const state = collectionStart(view, setType, true);

@@ -122,7 +122,7 @@ const zsetCopier: ValueCopier = {
   entry: { items: 2, keyAt: 1 },
 };
 
-export const setCopier: ValueCopier = {
+const setCopier: ValueCopier = {
   readPage(source, key, cursor) {
     source.sscanBuffer(key, cursor, 'COUNT', collectionPageItems);
   },
@@ -130,7 +130,7 @@ export const setCopier: ValueCopier = {
   entry: { items: 1, keyAt: 0 },
 };
 
-export const hashCopier: ValueCopier = {
+const hashCopier: ValueCopier = {
   readPage(source, key, cursor) {
     source.hscanBuffer(key, cursor, 'COUNT', collectionPageItems);
   },
@@ -143,6 +143,8 @@ export const valueCopiers: Readonly<Record<string, ValueCopier>> = {
   string: stringCopier,
   list: listCopier,
   zset: zsetCopier,
+  set: setCopier,
+  hash: hashCopier,
 };
 
 /** Items a scanned value's pages gave, each entry once (a scan may return one twice; the last look wins). */

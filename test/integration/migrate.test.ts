@@ -1,7 +1,7 @@
 // `ringkv migrate` against a real redis-server (installed by .ci/run): a
-// keyspace of 100,000 keys — mostly strings, a few thousand lists and sorted
-// sets among them (a few big enough to be read and written in pages), binary
-// keys, values, elements and members, a tenth of the strings and a third of
+// keyspace of 100,000 keys — mostly strings, 2,000 each of lists, sorted
+// sets, sets and hashes among them (ten of each big enough to be read and
+// written in pages), binary keys, values, elements, members and fields, a tenth of the strings and a third of
 // the collections with a time to live, some keys already holding another
 // type in ringkv, and a stream ringkv does not hold — copied into a ringkv
 // node, killed (SIGKILL) half way and run again: the second run resumes from
@@ -37,14 +37,17 @@ function valueOf(i: number): Buffer {
   return i % 89 === 0 ? Buffer.from([0xde, 0xad, 0x00, 0xbe, 0xef, i & 0xff]) : Buffer.from(`{"id":${i},"name":"user ${i}","score":${(i * 7919) % 1000}}`);
 }
 
-/** What key i holds in the source: one key in 25 a list, one a sorted set; the rest strings. */
-function typeOf(i: number): 'string' | 'list' | 'zset' {
-  return i % 25 === 1 ? 'list' : i % 25 === 2 ? 'zset' : 'string';
+type SourceType = 'string' | 'list' | 'zset' | 'set' | 'hash';
+const collectionTypes = ['list', 'zset', 'set', 'hash'] as const;
+
+/** What key i holds in the source: of every 50 keys one list, one sorted set, one set, one hash; the rest strings. */
+function typeOf(i: number): SourceType {
+  return collectionTypes[(i % 50) - 1] ?? 'string';
 }
 
-/** Ten lists and ten sorted sets are big: 2,500 to 3,500 entries, three or four pages. */
+/** Ten of each collection type are big: 2,500 to 3,500 entries, three or four pages. */
 function entriesOf(i: number): number {
-  return Math.floor(i / 25) % 400 === 7 ? 2_500 + (i % 1_000) : 1 + (i % 7);
+  return Math.floor(i / 50) % 200 === 3 ? 2_500 + (i % 1_000) : 1 + (i % 7);
 }
 
 /** Element j of list i: text, or binary for every 13th. */
@@ -62,6 +65,8 @@ function memberOf(i: number, j: number): Buffer {
   return j % 11 === 4 ? Buffer.from([0xff, 0x00, j & 0xff, (j >> 8) & 0xff]) : Buffer.from(`m${j}`);
 }
 
+const addCommand: Record<Exclude<SourceType, 'string'>, string> = { list: 'RPUSH', zset: 'ZADD', set: 'SADD', hash: 'HSET' };
+
 /** The commands that make key i in the source. */
 function commandsOf(i: number): (string | Buffer)[][] {
   const key = keyOf(i);
@@ -72,10 +77,12 @@ function commandsOf(i: number): (string | Buffer)[][] {
   // Big collections in commands of 500 entries: RPUSH/ZADD of thousands at once would be as fine, but this is what a loader does.
   for (let from = 0; from < n; from += 500) {
     const to = Math.min(n, from + 500);
-    const args: (string | Buffer)[] = [type === 'list' ? 'RPUSH' : 'ZADD', key];
+    const args: (string | Buffer)[] = [addCommand[type], key];
     for (let j = from; j < to; j++) {
       if (type === 'list') args.push(elementOf(i, j));
-      else args.push(scoreOf(i, j), memberOf(i, j));
+      else if (type === 'zset') args.push(scoreOf(i, j), memberOf(i, j));
+      else if (type === 'set') args.push(memberOf(i, j));
+      else args.push(memberOf(i, j), elementOf(i, j));
     }
     out.push(args);
   }
@@ -140,6 +147,14 @@ test.after.always(async () => {
   if (dir !== undefined) await removeTempDir(dir);
 });
 
+/** HGETALL's flat reply as [field, value] pairs in the fields' byte order. */
+function pairsOf(reply: unknown): Buffer[][] {
+  const flat = reply as Buffer[];
+  const pairs: Buffer[][] = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  return pairs.sort((a, b) => Buffer.compare(a[0]!, b[0]!));
+}
+
 function copiedIn(checkpoint: string): number {
   if (!existsSync(checkpoint)) return 0;
   try {
@@ -150,12 +165,14 @@ function copiedIn(checkpoint: string): number {
   }
 }
 
-test.serial('100,000 keys of three types: killed half way, resumed from the checkpoint, every key equal on ringkv', async (t) => {
+test.serial('100,000 keys of five types: killed half way, resumed from the checkpoint, every key equal on ringkv', async (t) => {
   const target = node.client({ protocol: 2 });
   // Keys ringkv already holds as another type: `overwrite` replaces them whatever they held.
   await target.set(keyOf(1), 'a string where the source has a list');
   await target.rpush(keyOf(2), 'a list where the source has a sorted set');
-  await target.zadd(keyOf(3), 1, 'a sorted set where the source has a string');
+  await target.sadd(keyOf(3), 'a set where the source has a set');
+  await target.hset(keyOf(4), 'f', 'a hash where the source has a hash');
+  await target.zadd(keyOf(5), 1, 'a sorted set where the source has a string');
   const checkpoint = path.join(dir, 'checkpoint.json');
   const args = ['--from', `redis://127.0.0.1:${redisPort}/0`, '--to', `127.0.0.1:${node.port}`, '--checkpoint', checkpoint, '--batch', String(batch), '--rate', '1000000'];
   const first = spawn(process.execPath, [ringkvBin, 'migrate', ...args], { stdio: 'ignore' });
@@ -173,9 +190,9 @@ test.serial('100,000 keys of three types: killed half way, resumed from the chec
   // SCAN may return a key twice (a rehash); nothing else is copied twice, whatever the kill cost.
   t.true(total >= keys && total <= keys + batch, `copied ${total} in all`);
   const perType = JSON.parse(readFileSync(checkpoint, 'utf8')) as { copied: Record<string, number> };
-  for (const type of ['list', 'zset']) {
+  for (const type of collectionTypes) {
     const n = perType.copied[type] ?? 0;
-    t.true(n >= keys / 25 && n <= keys / 25 + batch, `${type}: ${n} copied`);
+    t.true(n >= keys / 50 && n <= keys / 50 + batch, `${type}: ${n} copied`);
     t.regex(resumed.out, new RegExp(`  ${type}: ${n}\n`));
   }
   t.regex(resumed.out, /1: a type ringkv does not hold \(stream\)/);
@@ -189,26 +206,37 @@ test.serial('100,000 keys of three types: killed half way, resumed from the chec
   t.true(ttl > 3500 && ttl <= 3610, `TTL kept: ${ttl}`);
   t.is(await target.ttl(keyOf(11)), -1);
   // A big list (paged) and a big sorted set, with binary elements and members, the infinities, and their TTLs.
-  const bigList = 7 * 25 * 1 + 1; // i = 176: Math.floor(176 / 25) % 400 === 7, a list
+  const bigList = 3 * 50 + 1; // i = 151: Math.floor(151 / 50) % 200 === 3, a list
   t.is(typeOf(bigList), 'list');
   t.deepEqual(await target.lrangeBuffer(keyOf(bigList), 0, -1), Array.from({ length: entriesOf(bigList) }, (_, j) => elementOf(bigList, j)));
   const bigZset = bigList + 1;
   t.deepEqual(await target.zrangeBuffer(keyOf(bigZset), '0', '-1', 'WITHSCORES'), await redis.zrangeBuffer(keyOf(bigZset), '0', '-1', 'WITHSCORES'));
   t.true(entriesOf(bigZset) > 2_500);
-  t.is(await target.type(keyOf(1)), 'list');
-  t.is(await target.type(keyOf(2)), 'zset');
-  t.is(await target.type(keyOf(3)), 'string');
+  const bigSet = bigList + 2;
+  t.deepEqual((await target.smembersBuffer(keyOf(bigSet))).sort(Buffer.compare), (await redis.smembersBuffer(keyOf(bigSet))).sort(Buffer.compare));
+  t.is(await target.scard(keyOf(bigSet)), entriesOf(bigSet));
+  const bigHash = bigList + 3;
+  // As field/value pairs in byte order: an object keyed by field would fold binary fields together.
+  t.deepEqual(pairsOf(await target.callBuffer('HGETALL', keyOf(bigHash))), pairsOf(await redis.callBuffer('HGETALL', keyOf(bigHash))));
+  t.is(await target.hlen(keyOf(bigHash)), entriesOf(bigHash));
+  for (const [i, type] of [[1, 'list'], [2, 'zset'], [3, 'set'], [4, 'hash'], [5, 'string']] as const) t.is(await target.type(keyOf(i)), type);
   const listTtl = await target.ttl(keyOf(51)); // i = 51: a list, 51 % 3 === 0
   t.true(listTtl > 3500 && listTtl <= 3651, `a list's TTL kept: ${listTtl}`);
-  t.is(await target.ttl(keyOf(26)), -1);
+  t.is(await target.ttl(keyOf(101)), -1);
+  for (const i of [54, 153]) { // a hash and a set, i % 3 === 0
+    const collectionTtl = await target.ttl(keyOf(i));
+    t.true(collectionTtl > 3500 && collectionTtl <= 3600 + i, `a ${typeOf(i)}'s TTL kept: ${collectionTtl}`);
+  }
 
-  // A finished copy run again does nothing but verify; it finds a list and a sorted set changed in ringkv since.
-  await target.rpush(keyOf(26), 'extra');
-  await target.zadd(keyOf(27), 12345, memberOf(27, 0));
+  // A finished copy run again does nothing but verify; it finds a collection of each type changed in ringkv since.
+  await target.rpush(keyOf(101), 'extra');
+  await target.zadd(keyOf(102), 12345, memberOf(102, 0));
+  await target.sadd(keyOf(103), 'extra');
+  await target.hset(keyOf(104), memberOf(104, 0), 'changed');
   const again = await runMigrate([...args, '--verify', 'all']);
   t.is(again.code, 1, again.out);
   t.regex(again.out, /the copy was complete/);
-  t.regex(again.out, new RegExp(`verify \\(every key\\): ${keys - 2} equal, 2 differing`));
+  t.regex(again.out, new RegExp(`verify \\(every key\\): ${keys - 4} equal, 4 differing`));
 });
 
 test.serial('missing mode: a collection ringkv holds is left; an interrupted paged copy is replaced from its checkpoint, not found present', async (t) => {
@@ -269,6 +297,25 @@ test.serial('a big collection written to during its paged read is read again, an
   const quiet = await copyPaged(source, key, 'list', 'overwrite', hooks);
   t.like(quiet, { copied: true });
   t.deepEqual(await target.lrange('c:list', 0, -1), await source.lrange('c:list', 0, -1));
+});
+
+test.serial('IMPORT TYPE: pages of each collection type, 0 where a version is held or the chain broke, Redis\'s words for a bad score', async (t) => {
+  const c = node.client({ protocol: 2 });
+  for (const [type, items] of [['list', ['a', 'b']], ['zset', ['1', 'a', '-inf', 'b']], ['set', ['a', 'b']], ['hash', ['f', 'v']]] as const) {
+    const key = `imp:${type}`;
+    const token = await c.callBuffer('IMPORT', key, 'TYPE', type, 'PXAT', String(Date.now() + 60_000), 'ITEMS', ...items);
+    t.true(Buffer.isBuffer(token), type);
+    t.is(await c.type(key), type);
+    t.is(await c.call('IMPORT', key, 'TYPE', type, 'ITEMS', ...items), 0, `${type}: a version is held`);
+    t.true(Buffer.isBuffer(await c.callBuffer('IMPORT', key, 'TYPE', type, 'APPEND', token as Buffer, 'ITEMS', ...items)), `${type}: a later page`);
+    t.is(await c.call('IMPORT', key, 'TYPE', type, 'APPEND', token as Buffer, 'ITEMS', ...items), 0, `${type}: the chain moved on`);
+    t.true((await c.pttl(key)) > 50_000, `${type}: the first page's expiry kept`);
+  }
+  t.deepEqual(await c.lrange('imp:list', 0, -1), ['a', 'b', 'a', 'b']);
+  await t.throwsAsync(c.call('IMPORT', 'imp:z2', 'TYPE', 'zset', 'ITEMS', 'x', 'a'), { message: 'ERR value is not a valid float' });
+  await t.throwsAsync(c.call('IMPORT', 'imp:h2', 'TYPE', 'hash', 'ITEMS', 'f'), { message: 'ERR syntax error' });
+  await t.throwsAsync(c.call('IMPORT', 'imp:s2', 'TYPE', 'stream', 'ITEMS', 'x'), { message: "ERR IMPORT of type 'stream' is not supported" });
+  await t.throwsAsync(c.call('IMPORT', 'imp:s2', 'TYPE', 'set', 'APPEND', 'junk', 'ITEMS', 'x'), { message: 'ERR IMPORT APPEND token is not one IMPORT gave' });
 });
 
 test.serial('bad arguments are one line with exit code 2; a source that is not there is exit 2 too', async (t) => {

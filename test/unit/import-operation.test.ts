@@ -2,7 +2,8 @@
 // coordinator mints them (coordinator/versioning.ts newVersion): the first
 // page replaces whatever the key held, with its own expiry; each later page
 // appends only onto the version the page before made; a page in `missing`
-// mode is stamped as imported; a page's bytes survive the wire.
+// mode is stamped as imported; a page's bytes survive the wire; lists,
+// sorted sets, sets and hashes each take their items.
 
 import test from 'ava';
 import fc from 'fast-check';
@@ -18,6 +19,10 @@ import { ordered, zsetType } from '../../src/crdt/zset.js';
 import { decodeZsetOperation, encodeZsetOperation, type ZsetOperation } from '../../src/crdt/zset-operation.js';
 import { foldVersions, importedTimestamp, newVersion, operationOutcome, type Mutation } from '../../src/coordinator/versioning.js';
 import { MemoryActor } from '../../src/storage/actor.js';
+import { members, type SetState } from '../../src/crdt/set.js';
+import { entries, type HashState } from '../../src/crdt/hash.js';
+import { decodeSetOperation, encodeSetOperation, type SetOperation } from '../../src/crdt/set-operations.js';
+import { decodeHashOperation, encodeHashOperation, type HashOperation } from '../../src/crdt/hash-operations.js';
 
 const b = (s: string) => Buffer.from(s);
 const nowMs = 1_000_000;
@@ -109,6 +114,10 @@ test('import › pages survive their wire bytes; tokens round-trip and junk is n
     t.deepEqual(decodeListOperation(encodeListOperation(op)), op);
     const zop: ZsetOperation = { kind: 'import', imported, items: items.map((m, i) => [i - 2.5, m] as const), ...(chain === undefined ? {} : { chain }) };
     t.deepEqual(decodeZsetOperation(encodeZsetOperation(zop)), zop);
+    const sop: SetOperation = { kind: 'import', imported, items, ...(chain === undefined ? {} : { chain }) };
+    t.deepEqual(decodeSetOperation(encodeSetOperation(sop)), sop);
+    const hop: HashOperation = { kind: 'import', imported, items: items.map((f) => [f, Buffer.concat([f, f])] as const), ...(expiresAt === undefined ? {} : { expiresAt }) };
+    t.deepEqual(decodeHashOperation(encodeHashOperation(hop)), hop);
     if (chain !== undefined) t.deepEqual(decodeImportToken(encodeImportToken(chain)), chain);
   }));
   t.is(decodeImportToken(b('junk')), undefined);
@@ -125,4 +134,24 @@ test('import › OVER: a first page that replaces an interrupted copy\'s pages, 
   const pushed = write(first.record, { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'push', end: 'tail', values: [b('client')], onlyIfExists: false }) }, actor);
   const err = t.throws(() => write(pushed.record, listPage({ imported: true, chain, over: true, items: [b('a')] }), actor), { instanceOf: TypeOperationError });
   t.is(err!.code, 'IMPORT_CHANGED');
+});
+
+test('import › a set and a hash in pages: a repeated member or field once (the last value), over whatever the key held', (t) => {
+  const actor = new MemoryActor('a#1');
+  const setPage = (op: Omit<Extract<SetOperation, { kind: 'import' }>, 'kind'>): Mutation =>
+    ({ kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'import', ...op }) });
+  const hashPage = (op: Omit<Extract<HashOperation, { kind: 'import' }>, 'kind'>): Mutation =>
+    ({ kind: 'operate', type: 'hash', operation: encodeHashOperation({ kind: 'import', ...op }) });
+  let { record } = write([], { kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'add', members: [b('old')] }) }, actor);
+  const first = write(record, setPage({ imported: false, items: [b('a'), b('b'), b('a')] }), actor);
+  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  record = write(first.record, setPage({ imported: false, chain, items: [Buffer.from([0x00, 0xff])] }), actor).record;
+  t.deepEqual(members(stateOf(typedValue(live(record, nowMs))!) as SetState).map((m) => m.toString('latin1')).sort(), ['\x00\xff', 'a', 'b']);
+
+  const h1 = write(record, hashPage({ imported: false, expiresAt: nowMs + 50, items: [[b('f'), b('1')], [b('g'), b('2')], [b('f'), b('3')]] }), actor);
+  const hChain = decodeImportToken(operationOutcome(h1.version)!)!;
+  const h2 = write(h1.record, hashPage({ imported: false, chain: hChain, items: [[b('h'), b('4')]] }), actor);
+  const hash = stateOf(typedValue(live(h2.record, nowMs))!) as HashState;
+  t.deepEqual(entries(hash).map(([f, v]) => `${f}=${v}`), ['f=3', 'g=2', 'h=4']);
+  t.is(h2.version.expiresAt, nowMs + 50);
 });

@@ -89,6 +89,10 @@ test('value copiers › ZSCAN pages become score/member items; cursor 0 ends the
   t.is(zset.parsePage([b('0'), []], '0'), undefined);
   t.deepEqual(distinctEntries(zset, [b('1'), b('m1'), b('2'), b('m2'), b('3'), b('m1')]), [b('3'), b('m1'), b('2'), b('m2')]);
   t.deepEqual(distinctEntries(valueCopiers.list!, [b('x'), b('x')]), [b('x'), b('x')], 'a list keeps repeated elements');
+  t.deepEqual(valueCopiers.set!.parsePage([b('0'), [b('a'), b('b')]], '0'), { items: [b('a'), b('b')], next: undefined });
+  t.deepEqual(valueCopiers.hash!.parsePage([b('5'), [b('f'), b('v')]], '0'), { items: [b('f'), b('v')], next: '5' });
+  t.deepEqual(distinctEntries(valueCopiers.hash!, [b('f'), b('1'), b('g'), b('2'), b('f'), b('3')]), [b('f'), b('3'), b('g'), b('2')]);
+  t.deepEqual(distinctEntries(valueCopiers.set!, [b('a'), b('b'), b('a')]), [b('a'), b('b')]);
 });
 
 test('value copiers › IMPORT pages: at most writePageItems items and writePageBytes bytes, a pair never split, a huge item alone', (t) => {
