@@ -28,6 +28,8 @@ import type { Sibling, VClock } from '../clock/types.js';
 import type { TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
+import { keepState } from '../crdt/state-cache.js';
+import { ownValue } from '../storage/storage.js';
 import { isEmptied, operandView } from '../crdt/view.js';
 import type { Actor } from '../storage/actor.js';
 
@@ -94,7 +96,12 @@ export function newVersion(
   }
   const version: Sibling = { value: mutation.value, dot, past, timestamp: mutation.imported === true ? importedTimestamp : nowMs };
   if (mutation.expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = mutation.expiresAt;
-  if (mutation.type !== undefined) (version as { type?: StoredType }).type = mutation.type;
+  if (mutation.type !== undefined) {
+    (version as { type?: StoredType }).type = mutation.type;
+    // A whole typed value (RESTORE, COPY, EXPIRE of a collection) is flagged as an operation's would be: reads trust the flag (crdt/view.ts).
+    const entry = typeEntry(mutation.type);
+    if (entry.isEmpty?.(entry.convergent.decode(mutation.value)) === true) (version as { emptied?: true }).emptied = true;
+  }
   return version;
 }
 
@@ -130,8 +137,10 @@ function operated(
     return tombstone;
   }
   const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
-  const version: Sibling = { value: entry.convergent.encode(state), dot: writer.dot, past, timestamp, type: mutation.type };
+  const version: Sibling = { value: ownValue(entry.convergent.encode(state)), dot: writer.dot, past, timestamp, type: mutation.type };
   if (entry.isEmpty?.(state) === true) (version as { emptied?: true }).emptied = true;
+  // The next operation on the key starts from this state instead of decoding the value again.
+  keepState(version, state);
   if (outcome !== undefined) operationOutcomes.set(version, outcome);
   // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
   const expiresAt = replacesValue === true ? ownExpiry : view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;

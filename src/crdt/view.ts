@@ -11,11 +11,13 @@ import type { Siblings } from '../clock/types.js';
 import type { Convergent, TypeName } from './kind.js';
 import { TypeOperationError, type OperandView } from './operation.js';
 import { isRegistered, typeEntry } from './registry.js';
+import { takeState } from './state-cache.js';
 
 /**
  * The state an operation on a collection of type `convergent` starts from:
- * the merge of the view's versions of that type (decoded afresh, so the
- * operation may change it), an empty state for no key — or for an emptied
+ * the merge of the view's versions of that type (the operation's own: it
+ * may change it; one version's kept state, crdt/state-cache.ts, or decoded
+ * afresh), an empty state for no key — or for an emptied
  * collection of another type, which reads as no key — and WRONGTYPE for a
  * live value of another type. `overwrite` (SINTERSTORE's destination) starts
  * empty over any other type, as Redis replaces the destination whatever it held.
@@ -23,7 +25,7 @@ import { isRegistered, typeEntry } from './registry.js';
 export function collectionStart<S>(view: OperandView | undefined, convergent: Convergent<S>, overwrite = false): S {
   if (view === undefined) return convergent.empty();
   if (view.winner.type === convergent.type) {
-    let state = convergent.decode(view.ofType[0]!.value);
+    let state = view.ofType.length === 1 ? takeState(view.ofType[0]!, convergent) : convergent.decode(view.ofType[0]!.value);
     for (let i = 1; i < view.ofType.length; i++) state = convergent.merge(state, convergent.decode(view.ofType[i]!.value));
     return state;
   }
@@ -36,6 +38,9 @@ export function isEmptied(view: OperandView): boolean {
   const type = view.winner.type;
   const entry = type === undefined || !isRegistered(type) ? undefined : typeEntry(type);
   if (entry?.isEmpty === undefined) return false;
+  // The emptied flag answers without decoding: every version flagged, or one version not flagged (its state holds something).
+  if (view.ofType.every((s) => s.emptied === true)) return true;
+  if (view.ofType.length === 1) return false;
   let state = entry.convergent.empty();
   for (const s of view.ofType) state = entry.convergent.merge(state, entry.convergent.decode(s.value));
   return entry.isEmpty(state);
@@ -67,6 +72,15 @@ export function typedValue(live: Siblings): TypedValue | undefined {
   if (first === undefined || first.type === undefined) return first;
   const entry = typeEntry(first.type);
   const convergent = entry.convergent;
+  let ofType = 0;
+  for (const s of live) if (s.type === first.type) ofType++;
+  // One version of the type is its own merge: its bytes as stored, no decoding (the emptied flag says whether it holds anything).
+  if (ofType === 1) {
+    if (first.emptied === true) return undefined;
+    return first.expiresAt === undefined
+      ? { type: first.type, value: first.value, timestamp: first.timestamp }
+      : { type: first.type, value: first.value, timestamp: first.timestamp, expiresAt: first.expiresAt };
+  }
   let state = convergent.empty();
   for (const s of live) if (s.type === first.type) state = convergent.merge(state, convergent.decode(s.value));
   // An emptied collection is no key, as Redis has none (registry.ts isEmpty).

@@ -102,16 +102,31 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/** Values allocated for the record they go into (ownValue): nothing else holds or reuses their memory. */
+const ownValues = new WeakSet<Buffer>();
+
+/**
+ * Marks `value` as made for the version it goes into (a convergent type's
+ * freshly encoded state): storage keeps it as it is instead of copying it,
+ * which for a large collection would copy the whole value on every write
+ * and leave the version a new object (crdt/state-cache.ts keys on it).
+ */
+export function ownValue(value: Buffer): Buffer {
+  ownValues.add(value);
+  return value;
+}
+
 /**
  * The record a store keeps: versions new in `next` may be views into a
  * larger buffer (a socket chunk, a peer frame) that would stay pinned, or be
- * reused, while the record lives; they get their own copy.
+ * reused, while the record lives; they get their own copy, unless their
+ * value was made for them (ownValue).
  */
 export function ownedVersions(next: Sibling[], current: readonly Sibling[]): Sibling[] {
   let out = next;
   for (let i = 0; i < next.length; i++) {
     const s = next[i]!;
-    if (s.value.length === 0 || current.includes(s)) continue;
+    if (s.value.length === 0 || current.includes(s) || ownValues.has(s.value)) continue;
     if (out === next) out = next.slice();
     out[i] = { ...s, value: Buffer.from(s.value) };
   }

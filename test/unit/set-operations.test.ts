@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { Dot, Sibling } from '../../src/clock/types.js';
 import { live } from '../../src/clock/siblings.js';
 import { TypeOperationError, type OperandView } from '../../src/crdt/operation.js';
-import { add, emptySet, members, merge, setType, type SetState } from '../../src/crdt/set.js';
+import { add, emptySet, members, merge, setType, size, type SetState } from '../../src/crdt/set.js';
 import {
   applySetOperation, decodeCountOutcome, decodeMembersOutcome, decodeSetOperation, encodeSetOperation, type SetOperation,
 } from '../../src/crdt/set-operations.js';
@@ -23,8 +23,9 @@ const b = (s: string) => Buffer.from(s, 'latin1');
 const names = (state: SetState) => members(state).map((m) => m.toString('latin1'));
 const writer = (actor: string, counter: number, freshRun = false) => ({ dot: { actor, counter }, freshRun });
 
+/** As versioning.ts mints one: an empty state is flagged emptied. */
 function setVersion(state: SetState, dot: Dot, extra: Partial<Sibling> = {}): Sibling {
-  return { value: setType.encode(state), dot, past: [], timestamp: 1, type: 'set', ...extra };
+  return { value: setType.encode(state), dot, past: [], timestamp: 1, type: 'set', ...(size(state) === 0 ? { emptied: true as const } : {}), ...extra };
 }
 
 function viewOf(...versions: Sibling[]): OperandView | undefined {
