@@ -27,10 +27,11 @@ import type { ChainableCommander } from 'ioredis';
 export const collectionPageItems = 1_000;
 /**
  * Items in one IMPORT page written to ringkv. Larger than a read page: each
- * page decodes and re-encodes the whole collection on the key's coordinator
- * (as any write of a collection does), so a big collection costs about
- * pages × its size; 10,000 copied 20,000-member sorted sets 4 times faster
- * than 1,000 did (npm run bench:migrate). writePageBytes still bounds a page.
+ * page re-encodes the whole collection on the key's coordinator (as any
+ * write of a collection does), so a big collection costs about pages × its
+ * size; 10,000 copied 20,000-member sorted sets 4 times faster than 1,000
+ * did (npm run bench:migrate, before the coordinator kept decoded states,
+ * when each page decoded it too). writePageBytes still bounds a page.
  */
 export const writePageItems = 10_000;
 /** Bytes of items in one IMPORT page: a few big members do not make one huge command (ringkv's replica frames carry the page). */
