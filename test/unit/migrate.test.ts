@@ -68,6 +68,12 @@ test('checkpoint › round trip; another copy\'s checkpoint or a damaged file is
   t.throws(() => loadCheckpoint(file, 'a', 'b'), { message: /is not JSON/ });
   writeFileSync(file, '{"version": 9}');
   t.throws(() => loadCheckpoint(file, 'a', 'b'), { message: /not one this version of ringkv wrote/ });
+  // A collection being written in pages: its key and last token come back; a malformed entry is refused.
+  const paging = { ...cp, inFlight: { key: Buffer.from([0, 0xff]).toString('base64'), token: 'dG9rZW4=' } };
+  saveCheckpoint(file, paging);
+  t.deepEqual(loadCheckpoint(file, 'a', 'b'), paging);
+  writeFileSync(file, JSON.stringify({ ...cp, inFlight: { key: 7 } }));
+  t.throws(() => loadCheckpoint(file, 'a', 'b'), { message: /not one this version of ringkv wrote/ });
 });
 
 test('value copiers › a first page shorter than a window is the whole list; a full one has a next page; an empty reply is a key gone', (t) => {
