@@ -14,7 +14,7 @@ import path from 'node:path';
 import { repoRoot } from '../test/helpers/cluster.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
 import { compareDownUp, downUpGoal, markdownReport, medianRows, withRatios, type DownUp, type Failure, type Row } from './report.js';
-import { startRingkvCluster, startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
+import { startRingkvCluster, startRingkvSingle, startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
 
 const defaultRequests = 200_000;
 const clients = 50;
@@ -166,6 +166,46 @@ async function benchAntiEntropyCost(out: Collected, requests: number): Promise<v
   );
 }
 
+/**
+ * Issue 12's throughput target: SADD, HSET and INCR against SET in the same
+ * run (goal ≥ 0.8×), on one node and on node 1 of the 3-node cluster, -P 1.
+ * redis-benchmark's SADD and HSET write one key (myset, myhash) whose members
+ * are drawn from the key space, so the collection grows through the run and
+ * each write re-encodes it whole: the ratio falls as it grows. Fewer
+ * requests than the SET/GET runs (BENCH_TYPE_REQUESTS), or the run would
+ * take most of an hour.
+ */
+const typeTests = 'set,incr,sadd,hset';
+const typeRequestsDefault = 5_000;
+
+async function benchTypes(out: Collected, env: NodeJS.ProcessEnv): Promise<void> {
+  const requests = env.BENCH_TYPE_REQUESTS === undefined || env.BENCH_TYPE_REQUESTS === '' ? typeRequestsDefault : Number(env.BENCH_TYPE_REQUESTS);
+  if (!Number.isInteger(requests) || requests < 1) throw new Error(`BENCH_TYPE_REQUESTS must be a positive integer, got ${env.BENCH_TYPE_REQUESTS}`);
+  for (const [label, start] of [['ringkv ×1 types', startRingkvSingle], ['ringkv ×3 types', () => startRingkvCluster()]] as const) {
+    let target: Target | undefined;
+    try {
+      progress(`starting ${label}`);
+      target = await start();
+      const port = target.ports[0]!;
+      const collected: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
+      await measure(collected, { ...target, label }, `node 1, c${clients}`, 1, () =>
+        runRedisBenchmark({ requests, clients, pipeline: 1, keyspace, tests: typeTests, port }));
+      out.failures.push(...collected.failures);
+      out.rows.push(...collected.rows);
+      const rps = (test: string) => collected.rows.find((r) => r.test === test)?.rps;
+      const set = rps('SET');
+      if (set !== undefined) {
+        const parts = ['INCR', 'SADD', 'HSET'].map((test) => `${test} ${((rps(test) ?? 0) / set).toFixed(2)}× (${Math.round(rps(test) ?? 0)}/s)`);
+        out.notes.push(`${label}: against SET's ${Math.round(set)} requests/s in the same run (goal ≥ 0.80×), ${requests} requests each, -r ${keyspace}: ${parts.join(', ')}.`);
+      }
+    } catch (err) {
+      out.failures.push({ target: label, mode: 'start', error: (err as Error).message });
+    } finally {
+      await target?.stop().catch((err: Error) => progress(`stopping ${label}: ${err.message}`));
+    }
+  }
+}
+
 async function runTarget(out: Collected, name: TargetName, requests: number): Promise<void> {
   let target: Target | undefined;
   try {
@@ -231,6 +271,7 @@ async function main(): Promise<number> {
   const out: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
   for (const name of plan.targets) {
     if (name === 'aae') await benchAntiEntropyCost(out, plan.requests);
+    else if (name === 'types') await benchTypes(out, process.env);
     else await runTarget(out, name, plan.requests);
   }
   const downUp = out.comparisons.flatMap((c) => compareDownUp(out.rows, c.target, c.upMode, c.downMode));

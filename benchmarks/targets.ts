@@ -6,8 +6,8 @@ import { freePort } from '../test/helpers/ports.js';
 import { ManagedProcess, makeTempDir, removeTempDir, startCluster, startNode, waitForPing } from '../test/helpers/cluster.js';
 
 /** `aae` is not one target but the anti-entropy cost comparison (run.ts): 3-node clusters with and without trees, alternated. */
-export type TargetName = 'redis' | 'single' | 'cluster' | 'hinted' | 'aae';
-export const targetNames: readonly TargetName[] = ['redis', 'single', 'cluster', 'hinted', 'aae'];
+export type TargetName = 'redis' | 'single' | 'cluster' | 'hinted' | 'aae' | 'types';
+export const targetNames: readonly TargetName[] = ['redis', 'single', 'cluster', 'hinted', 'aae', 'types'];
 
 export interface Target {
   name: TargetName;
