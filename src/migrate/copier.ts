@@ -42,6 +42,13 @@ export class MigrateError extends Error {
 /** A batch the target refused (NOQUORUM while a node restarts…) is tried this many times in all. */
 const batchAttemptsMax = 6;
 const retryBackoffMsFirst = 250;
+/**
+ * Value bytes in one pipeline of writes to the target: a batch of 500 keys
+ * may hold 500 collections of 1,000 items, and ringkv reads a client's whole
+ * pipeline into its query buffer (1 GiB at most) before answering, so the
+ * batch is sent in pipelines of at most this much, one after another.
+ */
+const writePipelineBytesMax = 16 * 1024 * 1024;
 
 export { skipReasons };
 
@@ -139,7 +146,8 @@ async function copyBatch(source: Redis, target: Redis, keys: Buffer[], mode: Cop
     types.push(type);
   }
   if (writes.length > 0) {
-    const replies = await writeWithRetries(target, writes);
+    const replies: unknown[] = [];
+    for (const chunk of byBytes(writes, writePipelineBytesMax)) replies.push(...(await writeWithRetries(target, chunk)));
     for (let i = 0; i < writes.length; i++) {
       // IMPORT answers 0 where ringkv already held a version: written or deleted there, so newer than this copy.
       if (mode === 'missing' && replies[i] === 0) {
@@ -170,6 +178,24 @@ async function copyOnePaged(
     bump(counts.copied, type);
     counts.bytes += outcome.bytes;
   } else bump(counts.skipped, outcome.reason);
+}
+
+/** `writes` in runs of at most `bytesMax` value bytes (a bigger write alone), in order. */
+export function byBytes(writes: readonly Write[], bytesMax: number): Write[][] {
+  const runs: Write[][] = [];
+  let run: Write[] = [];
+  let bytes = 0;
+  for (const write of writes) {
+    if (run.length > 0 && bytes + write.bytes > bytesMax) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(write);
+    bytes += write.bytes;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }
 
 /** The target may refuse a batch for a moment (a node restarting): the same writes are sent again, then the copy stops. */

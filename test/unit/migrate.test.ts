@@ -15,6 +15,7 @@ import {
   collectionPageItems, distinctEntries, expiryOf, importArgs, valueCopiers, writePageBytes, writePageItems, writePages,
 } from '../../src/migrate/value-copiers.js';
 import { sameValue } from '../../src/migrate/verify.js';
+import { byBytes } from '../../src/migrate/copier.js';
 
 test('endpoint › redis:// and rediss:// URLs, with user, password (percent-decoded), port and db', (t) => {
   t.deepEqual(parseRedisUrl('redis://localhost'), { host: 'localhost', port: 6379, db: 0, tls: false, username: undefined, password: undefined });
@@ -126,4 +127,11 @@ test('verify › values compare by type: lists in order, sorted sets by member a
   t.true(sameValue('hash', b('f1', 'v1', 'f2', 'v2'), b('f2', 'v2', 'f1', 'v1')));
   t.false(sameValue('hash', b('f1', 'v1', 'f2', 'v2'), b('f1', 'v2', 'f2', 'v1')));
   t.true(sameValue('string', b('v'), b('v')));
+});
+
+test('copier › a batch\'s writes go in pipelines of at most the byte bound, in order, a bigger write alone', (t) => {
+  const w = (bytes: number) => ({ send: () => undefined, bytes });
+  const writes = [w(4), w(4), w(3), w(20), w(1), w(9)];
+  t.deepEqual(byBytes(writes, 10).map((run) => run.map((x) => x.bytes)), [[4, 4], [3], [20], [1, 9]]);
+  t.deepEqual(byBytes([], 10), []);
 });
