@@ -2,9 +2,11 @@
 // keys (RANDOMKEY on the source: any key, not only the ones this run copied,
 // so a resumed copy is checked across all its runs) or, with --verify all,
 // every key by a second SCAN. A key is equal when its type, its value (by
-// type: sameValue) and whether it has an expiry match; a key written to the source after its batch was copied
-// shows as differing or missing, which is why a cut-over runs the copy last
-// (README "Migrating from Redis").
+// type: sameValue) and whether it has an expiry match. Values are read in
+// the copy's pages (value-copiers.ts), on both sides, without WATCH: a key
+// written to the source after its batch was copied, or while it is
+// compared, shows as differing or missing, which is why a cut-over runs the
+// copy last (README "Migrating from Redis").
 
 import type { Redis } from 'ioredis';
 import { distinctEntries, itemsPerEntry, valueCopiers, type Page } from './value-copiers.js';
