@@ -321,6 +321,27 @@ test.serial('a big collection written to during its paged read is read again, an
   t.deepEqual(await target.lrange('c:list', 0, -1), await source.lrange('c:list', 0, -1));
 });
 
+test.serial('a client writing a collection in ringkv between two of its IMPORT pages: the copy reports it not copied and leaves the client\'s write', async (t) => {
+  const source = new Redis({ port: redisPort, host: '127.0.0.1', db: 2 });
+  const target = node.client({ protocol: 2 });
+  t.teardown(() => source.disconnect());
+  await source.rpush('w:list', ...Array.from({ length: writePageItems + 500 }, (_, j) => `v${j}`));
+  let pages = 0;
+  const outcome = await copyPaged(source, Buffer.from('w:list'), 'list', 'overwrite', {
+    now: Date.now,
+    onToken: () => undefined,
+    write: async (args) => {
+      const reply = await target.callBuffer('IMPORT', ...args);
+      if (++pages === 1) await target.rpush('w:list', 'a client'); // after the first page, before the second
+      return reply;
+    },
+  });
+  t.deepEqual(outcome, { copied: false, reason: pagedSkipReasons.chainBroken });
+  t.is(pages, 2);
+  t.is(await target.llen('w:list'), writePageItems + 1, 'the first page and the client\'s element, nothing appended after them');
+  t.is(await target.lindex('w:list', -1), 'a client');
+});
+
 test.serial('IMPORT TYPE: pages of each collection type, 0 where a version is held or the chain broke, Redis\'s words for a bad score', async (t) => {
   const c = node.client({ protocol: 2 });
   for (const [type, items] of [['list', ['a', 'b']], ['zset', ['1', 'a', '-inf', 'b']], ['set', ['a', 'b']], ['hash', ['f', 'v']]] as const) {
