@@ -43,6 +43,8 @@ export interface PagedCopyHooks {
   write(args: readonly (Buffer | string)[]): Promise<unknown>;
   /** Called with each page's token, so an interrupted copy of the key restarts over its pages (checkpoint.ts). */
   onToken(token: Buffer | undefined): void;
+  /** Called for each page read from the source, so the copy's rate limit counts it (copier.ts pageReadCostKeys). */
+  onPageRead?(): void;
   /** The token of an interrupted copy of this key, if the checkpoint has one. */
   readonly resumeToken?: Buffer;
   readonly now: () => number;
@@ -53,7 +55,7 @@ export const presentInRingkv = Symbol('present');
 
 export async function copyPaged(source: Redis, key: Buffer, type: string, mode: CopyMode, hooks: PagedCopyHooks): Promise<PagedOutcome | typeof presentInRingkv> {
   for (let attempt = 0; attempt < pagedReadAttemptsMax; attempt++) {
-    const read = await readWatched(source, key, type, hooks.now);
+    const read = await readWatched(source, key, type, hooks);
     if (read === 'changed') continue;
     if (typeof read === 'string') return { copied: false, reason: read };
     return writeChain(key, type, mode, read, hooks);
@@ -67,12 +69,12 @@ interface WholeValue {
 }
 
 /** The whole value, read in pages under WATCH; 'changed' when the key was touched meanwhile, or a reason to skip it. */
-async function readWatched(source: Redis, key: Buffer, type: string, now: () => number): Promise<WholeValue | 'changed' | string> {
+async function readWatched(source: Redis, key: Buffer, type: string, hooks: PagedCopyHooks): Promise<WholeValue | 'changed' | string> {
   const copier = valueCopiers[type]!;
   await source.watch(key);
   let watching = true;
   try {
-    const readAtMs = now();
+    const readAtMs = hooks.now();
     const meta = await source.pipeline().type(key).pttl(key).exec();
     const [typeNow, pttl] = [String(meta?.[0]?.[1]), Number(meta?.[1]?.[1])];
     if (typeNow !== type || pttl === -2) return skipReasons.changed;
@@ -82,6 +84,7 @@ async function readWatched(source: Redis, key: Buffer, type: string, now: () => 
       const pipe = source.pipeline();
       copier.readPage(pipe, key, cursor);
       const [[err, reply]] = (await pipe.exec()) as [Error | null, unknown][];
+      hooks.onPageRead?.();
       const page: Page | undefined = err === null ? copier.parsePage(reply, cursor) : undefined;
       if (page === undefined) return 'changed';
       items.push(...page.items);
