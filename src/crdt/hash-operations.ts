@@ -28,7 +28,7 @@ import { decimalOfInteger, subtractDecimals } from './decimal.js';
 import { parseLongLong } from './counter.js';
 import { incrByFloat, parseLongDouble } from './long-double.js';
 import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
-import { fieldCount, fieldKeys, fieldNumber, getField, hasField, hashType, incrementField, removeFields, setFields, type HashState } from './hash.js';
+import { fieldCount, fieldNumber, getField, hasField, hashType, incrementField, removeFields, setFields, type HashState } from './hash.js';
 import { collectionStart } from './view.js';
 import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 
@@ -152,7 +152,6 @@ export function decodeHashCountOutcome(bytes: Buffer | undefined): number {
 /** A hash takes an import's pairs as HSET would (the last value given for a field wins). */
 const hashImport: ImportHooks<HashState, readonly [Buffer, Buffer]> = {
   convergent: hashType,
-  clear: (state) => void removeFields(state, fieldKeys(state).map((k) => Buffer.from(k, 'latin1'))),
   add: (state, items, dot, how) => {
     const last = new Map<string, readonly [Buffer, Buffer]>();
     for (const pair of items) last.set(pair[0].toString('latin1'), pair);

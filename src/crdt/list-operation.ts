@@ -201,10 +201,6 @@ const integer = (value: number): Buffer => encodeListOutcome({ kind: 'integer', 
 /** A list takes an import's pages at its tail, in order. */
 const listImport: ImportHooks<ListState, Buffer> = {
   convergent: listType,
-  clear: (state) => {
-    const n = length(state);
-    if (n > 0) removeAt(state, Array.from({ length: n }, (_, i) => i));
-  },
   add: (state, items, dot, how) => void insert(state, length(state), items, dot, how),
 };
 

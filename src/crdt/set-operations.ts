@@ -98,7 +98,6 @@ export function decodeMembersOutcome(bytes: Buffer | undefined): Buffer[] {
 /** A set takes an import's members as SADD would (a repeated one once). */
 const setImport: ImportHooks<SetState, Buffer> = {
   convergent: setType,
-  clear: (state) => void remove(state, memberKeys(state).map((k) => Buffer.from(k, 'latin1'))),
   add: (state, items, dot, how) => {
     const distinct = new Map<string, Buffer>();
     for (const m of items) distinct.set(m.toString('latin1'), m);

@@ -217,7 +217,6 @@ export function applyZsetOperation(view: OperandView | undefined, op: ZsetOperat
 /** A sorted set takes an import's pairs as ZADD would (the last score given for a member wins; -0 kept as 0). */
 const zsetImport: ImportHooks<ZsetState, readonly [number, Buffer]> = {
   convergent: zsetType,
-  clear: (state) => void removeMembers(state, [...state.members.keys()].map(memberBytes)),
   add: (state, items, dot, how) => {
     const last = new Map<string, readonly [Buffer, number]>();
     for (const [s, m] of items) last.set(memberKey(m), [m, s === 0 ? 0 : s]);
