@@ -230,7 +230,7 @@ function standingNotes(plan: Plan): string[] {
   return [
     `Load: redis-benchmark -t ${tests} -n ${plan.requests} -c ${clients} -r ${keyspace}, at -P 1 and -P 16; 127.0.0.1 only.`,
     `Spread rows: ${spreadClientsPerNode} connections from each of 3 concurrent redis-benchmark processes, one per node, -n split between them; requests/s is their sum, p50/p99 the worst of the three.`,
-    'Ratios are against redis-server for the same test and pipeline in this run: rps ratio higher is better, p99 ratio lower is better.',
+    'Ratios are against redis-server for the same test and pipeline in this run: rps ratio higher is better, p99 ratio lower is better. "rps vs node" is against the bare Node.js RESP responder (bare-responder.ts), the ceiling of Node itself on this machine at that moment.',
     'The machine is a noisy shared 2-core box and redis-benchmark itself takes a core: read the ratios, not the absolute figures.',
   ];
 }
