@@ -6,12 +6,13 @@
 // trees, alternated) is started on free ports, loaded with SET and GET at
 // pipeline depths 1 and 16, and stopped before the next, because a 2-core box cannot host two targets plus the load
 // generator without the numbers measuring contention. Results go to
-// benchmarks/results/<timestamp>.json and latest.md; processes and temp dirs
+// benchmarks/results/<timestamp>.json, latest.md and an SVG chart (charts.ts, <timestamp>.svg and latest.svg); processes and temp dirs
 // are cleaned up on failure and on Ctrl-C (see test/helpers/cluster.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../test/helpers/cluster.js';
+import { renderBenchChart } from './charts.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
 import { compareDownUp, downUpGoal, markdownReport, medianRows, withRatios, type DownUp, type Failure, type Row } from './report.js';
 import { startRingkvCluster, startRingkvSingle, startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
@@ -251,6 +252,11 @@ async function writeResults(startedAt: Date, plan: Plan, machine: string, rows: 
   await writeFile(path.join(resultsDir, `${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
   const markdown = markdownReport(rows, { startedAt: startedAt.toISOString(), requests: plan.requests, machine, notes, failures, downUp });
   await writeFile(path.join(resultsDir, 'latest.md'), markdown);
+  if (rows.length > 0) {
+    const svg = await renderBenchChart(rows);
+    await writeFile(path.join(resultsDir, `${stamp}.svg`), svg);
+    await writeFile(path.join(resultsDir, 'latest.svg'), svg);
+  }
   return markdown;
 }
 

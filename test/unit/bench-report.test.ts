@@ -61,3 +61,11 @@ test('every row is put against redis-server and against the bare Node.js respond
   t.is(measured.find((r) => r.pipeline === 16)!.nodeRatio, undefined, 'no ceiling measured at -P 16: no ratio');
   t.true(markdownTable(measured).includes('| 0.50× |'));
 });
+
+test('the chart is one SVG with a panel row per test, drawn without a browser', async (t) => {
+  const { renderBenchChart } = await import('../../benchmarks/charts.js');
+  const svg = await renderBenchChart(withRatios(rows));
+  t.true(svg.startsWith('<svg'));
+  t.true(svg.includes('SET: ringkv against redis-server') && svg.includes('GET: ringkv against redis-server'));
+  t.true(svg.includes('ringkv ×4 (up)'));
+});
