@@ -78,9 +78,17 @@ export function valueDigest(value: Buffer): Buffer {
   return tokenOf(value);
 }
 
-/** Whether a delta of `deltaBytes` is worth sending instead of a record of `recordBytes`. */
-export function deltaWorthIt(recordBytes: number, deltaBytes: number, recordBytesMin: number): boolean {
-  return recordBytes >= recordBytesMin && recordBytes >= wholeToDeltaBytesMin * deltaBytes;
+/** When a delta replaces the whole record: a coordinator option, for tests and the benchmark's "before". */
+export interface DeltaLimits {
+  readonly recordBytesMin: number;
+  readonly wholeToDeltaBytesMin: number;
+}
+
+export const deltaLimitsDefault: DeltaLimits = { recordBytesMin: deltaRecordBytesMin, wholeToDeltaBytesMin };
+
+/** Whether a delta message of `deltaBytes` is worth sending instead of a record of `recordBytes`. */
+export function deltaWorthIt(recordBytes: number, deltaBytes: number, limits: DeltaLimits): boolean {
+  return recordBytes >= limits.recordBytesMin && recordBytes >= limits.wholeToDeltaBytesMin * deltaBytes;
 }
 
 /** A delta as a replica receives it: the new version without its value, what it was built on, and the change. */
