@@ -134,7 +134,10 @@ export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
   let value: Buffer;
   try {
     const convergent = typeEntry(type).convergent;
-    value = convergent.encode(convergent.merge(mergeVersions(convergent, bases), convergent.decode(put.delta)));
+    // The start is decoded afresh, so mergeDelta may reuse it.
+    const start = mergeVersions(convergent, bases);
+    const delta = convergent.decode(put.delta);
+    value = convergent.encode(convergent.mergeDelta === undefined ? convergent.merge(start, delta) : convergent.mergeDelta(start, delta));
   } catch (err) {
     if (err instanceof CrdtCodecError) return { kind: 'mismatch' };
     throw err;

@@ -18,6 +18,8 @@ import '../../src/crdt/types.js';
 import { encodeZsetOperation, type ZsetOperation } from '../../src/crdt/zset-operation.js';
 import { CrdtLimitError } from '../../src/crdt/list.js';
 import { MemoryActor } from '../../src/storage/actor.js';
+import { typeEntry } from '../../src/crdt/registry.js';
+import { mergeVersions } from '../../src/crdt/view.js';
 
 type Collection = 'set' | 'hash' | 'zset' | 'list';
 
@@ -96,6 +98,16 @@ function putOf(version: Sibling): DeltaPut | undefined {
 
 interface Tally { rebuilt: number; missing: number; whole: number }
 
+/** mergeDelta (in place) builds what merge builds, to the byte, over any replica's state and any delta — not only the delta's own start. */
+function mergeDeltaAgrees(record: readonly Sibling[], type: Collection, deltaBytes: Buffer): void {
+  const convergent = typeEntry(type).convergent;
+  const versions = record.filter((v) => v.type === type && v.deleted !== true);
+  const delta = convergent.decode(deltaBytes);
+  const merged = convergent.encode(convergent.merge(mergeVersions(convergent, versions), delta));
+  const inPlace = convergent.encode(convergent.mergeDelta!(mergeVersions(convergent, versions), delta));
+  if (!merged.equals(inPlace)) throw new Error('mergeDelta differs from merge');
+}
+
 function run(steps: readonly Step[], type: Collection, tally: Tally): void {
   const records: Sibling[][] = [[], [], []];
   const actors = [new MemoryActor('a#1'), new MemoryActor('b#2'), new MemoryActor('c#3')];
@@ -133,6 +145,7 @@ function run(steps: readonly Step[], type: Collection, tally: Tally): void {
       tally.rebuilt++;
       // Any other replica rebuilds the same bytes or asks for the whole record — never a value of its own.
       for (const other of records) {
+        mergeDeltaAgrees(other, type, put.delta);
         if (other === record) continue;
         const there = applyDelta(other, put);
         if (there.kind === 'mismatch') throw new Error('a replica rebuilt other bytes');
