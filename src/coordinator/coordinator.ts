@@ -19,6 +19,7 @@ import type { Actor } from '../storage/actor.js';
 import {
   decodeReplicaDeltaPutReply, decodeReplicaGetReply, encodeReplicaDeltaPut, encodeReplicaGet, encodeReplicaPut, type DeltaReply, type ReplicaDeltaPut,
 } from './replica-messages.js';
+import { keepState } from '../crdt/state-cache.js';
 import { applyDelta, deltaLimitsDefault, deltaOf, deltaWorthIt, encodeDelta, valueDigest, type DeltaLimits } from './delta.js';
 import { leavesNothingStale, live, reconcile } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
@@ -387,6 +388,8 @@ export class Coordinator {
         return this.storage.commitMetadata().then(() => 'held');
       case 'rebuilt':
         this.stats.deltasApplied++;
+        // The next delta (or this node's next operation on the key) starts from the decoded state rather than decoding the value again.
+        keepState(verdict.version, verdict.state);
         // storage.get and this update run in one synchronous step: the record the verdict was made on is the one folded into.
         return this.applyLocal(put.key, undefined, [verdict.version]).then(() => 'applied');
     }

@@ -24,6 +24,7 @@ import { CrdtCodecError, type TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import { mergeVersions } from '../crdt/view.js';
 import { tokenOf } from '../ring/tokens.js';
+import { ownValue } from '../storage/storage.js';
 
 type StoredType = Exclude<TypeName, 'string'>;
 
@@ -118,7 +119,8 @@ export type DeltaVerdict =
   | { readonly kind: 'held' }
   | { readonly kind: 'missing-base' }
   | { readonly kind: 'mismatch' }
-  | { readonly kind: 'rebuilt'; readonly version: Sibling };
+  /** `state` is the value decoded, the caller's own: kept beside the version (crdt/state-cache.ts), the next delta or operation starts from it. */
+  | { readonly kind: 'rebuilt'; readonly version: Sibling; readonly state: unknown };
 
 export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
   const { version } = put;
@@ -132,18 +134,21 @@ export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
     bases.push(found);
   }
   let value: Buffer;
+  let state: unknown;
   try {
     const convergent = typeEntry(type).convergent;
-    // The start is decoded afresh, so mergeDelta may reuse it.
+    // The start is this call's own (decoded afresh, or a kept state handed over), so mergeDelta may reuse it.
     const start = mergeVersions(convergent, bases);
     const delta = convergent.decode(put.delta);
-    value = convergent.encode(convergent.mergeDelta === undefined ? convergent.merge(start, delta) : convergent.mergeDelta(start, delta));
+    state = convergent.mergeDelta === undefined ? convergent.merge(start, delta) : convergent.mergeDelta(start, delta);
+    value = convergent.encode(state);
   } catch (err) {
     if (err instanceof CrdtCodecError) return { kind: 'mismatch' };
     throw err;
   }
   if (value.length !== put.valueBytes || !valueDigest(value).equals(put.digest)) return { kind: 'mismatch' };
-  return { kind: 'rebuilt', version: { ...version, value } };
+  // Made for this version: storage keeps the value, and so the version object the kept state is found by, as it is.
+  return { kind: 'rebuilt', version: { ...version, value: ownValue(value) }, state };
 }
 
 /** The record holds the version of `dot`, or one whose past covers it (then the version was superseded here and folding it changes nothing). */
