@@ -30,7 +30,8 @@ import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
 import { keepState } from '../crdt/state-cache.js';
 import { ownValue } from '../storage/storage.js';
-import { isEmptied, operandView } from '../crdt/view.js';
+import { isEmptied, operandView, startVersions } from '../crdt/view.js';
+import { noteDelta } from './delta.js';
 import type { Actor } from '../storage/actor.js';
 
 type StoredType = Exclude<TypeName, 'string'>;
@@ -117,7 +118,7 @@ function operated(
 ): Sibling {
   const view = operandView(live(stored, nowMs));
   const entry = typeEntry(mutation.type);
-  const { state, outcome, replacesValue } = entry.apply(view, mutation.operation, writer);
+  const { state, outcome, replacesValue, delta } = entry.apply(view, mutation.operation, writer);
   // An operation that leaves a key nobody wrote still empty (SREM of a missing key) writes a tombstone: no empty collection stays behind for nothing.
   // A collection emptied by an operation stays an empty state (crdt/registry.ts isEmpty): its context removes, on merge, what it removed from concurrent versions.
   if (view === undefined && entry.isEmpty?.(state) === true) {
@@ -130,6 +131,10 @@ function operated(
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
   if (outcome !== undefined) operationOutcomes.set(version, outcome);
+  // The delta holds for the start the operation merged (crdt/operation.ts Operated.delta): replicas holding those versions rebuild the state from it.
+  if (delta !== undefined && replacesValue !== true) {
+    noteDelta(version, { type: mutation.type, bases: startVersions(view, mutation.type).map((s) => s.dot), state: delta });
+  }
   // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
   const expiresAt = replacesValue === true || view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;
   if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;
