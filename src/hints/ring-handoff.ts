@@ -41,6 +41,7 @@ import {
 } from './range-messages.js';
 import { readSpans } from './range-service.js';
 import { ByteThrottle } from './sender.js';
+import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault } from './stream-pacer.js';
 
 /**
  * Streaming rate per node, both directions: 32 MiB/s. A join or a leave moves
@@ -156,7 +157,17 @@ export interface RingHandoffOptions {
   readonly selfGeneration: number;
   /** This node's own address is in its seed list: it founds the cluster with the other seeds. */
   readonly foundingSeed?: boolean;
+  /** The streaming rate; with loopDelay, its ceiling (stream-pacer.ts). */
   readonly transferBytesPerSec?: number;
+  /**
+   * This node's event-loop delay (loop-delay.ts LoopDelayProbe): `sampleMs`
+   * is the delay (ms beyond the sampling interval, a high percentile) since
+   * the last call. Given, streams yield to client traffic: the rate backs off
+   * while the delay is above streamDelayTargetMs. stop() closes it.
+   */
+  readonly loopDelay?: { sampleMs(): number; close(): void };
+  /** The loop delay streams keep under (pacerDelayTargetMsDefault); 0 streams at transferBytesPerSec whatever the delay. */
+  readonly streamDelayTargetMs?: number;
   /** Spans per range request (rangeSpansMax by default); the simulation asks one at a time, so a stream spans many round trips. */
   readonly spansPerRequest?: number;
   readonly settleMs?: number;
@@ -189,6 +200,8 @@ export interface HandoffProgress {
   readonly finishedAtMs: number | undefined;
   /** Why the operation is waiting or failed, for the operator. */
   readonly note: string | undefined;
+  /** The rate streams are throttled to now (paced by the loop delay, stream-pacer.ts). */
+  readonly rateBytesPerSec: number;
 }
 
 export class HandoffError extends Error {
@@ -206,6 +219,8 @@ export class RingHandoff {
     records: number; bytes: number; startedAtMs: number; finishedAtMs: number | undefined; note: string | undefined;
   } = { operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined };
   private readonly throttle: ByteThrottle;
+  private readonly rateMax: number;
+  private readonly pacer: StreamPacer | undefined;
   private readonly now: () => number;
   private readonly timers: HandoffTimers;
   private running = false;
@@ -228,12 +243,15 @@ export class RingHandoff {
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? realTimers;
     const rate = options.transferBytesPerSec ?? transferBytesPerSecDefault;
+    this.rateMax = rate;
     this.throttle = new ByteThrottle(rate, rate / 4, this.now());
+    const delayTargetMs = options.streamDelayTargetMs ?? pacerDelayTargetMsDefault;
+    if (options.loopDelay !== undefined && delayTargetMs > 0) this.pacer = new StreamPacer({ ...pacerDefaults(rate), delayTargetMs }, this.now());
     this.ringChangedAtMs = this.now();
   }
 
   progress(): HandoffProgress {
-    return { ...this.progressState };
+    return { ...this.progressState, rateBytesPerSec: this.pacer?.rateBytesPerSec() ?? this.rateMax };
   }
 
   /** Resumes a join or a leave the node was in when it stopped, and starts the cleanup loop. */
@@ -262,6 +280,7 @@ export class RingHandoff {
       s.wake();
     }
     await Promise.allSettled([this.work, this.cleaning]);
+    this.options.loopDelay?.close();
   }
 
   /**
@@ -638,8 +657,13 @@ export class RingHandoff {
     this.progressState.bytes += bytes;
   }
 
-  /** Waits as the throttle says before the next page. */
+  /** Waits as the throttle says before the next page, the throttle's rate set by the pacer once a window. */
   private async paced(bytes: number): Promise<void> {
+    const pacer = this.pacer;
+    if (pacer !== undefined && pacer.due(this.now())) {
+      const rate = pacer.adjust(this.options.loopDelay!.sampleMs(), this.now());
+      this.throttle.setRate(rate, rate / 4, this.now());
+    }
     for (let wait = this.throttle.take(bytes, this.now()); wait > 0; wait = this.throttle.take(bytes, this.now())) {
       await this.sleep(wait);
       this.checkRunning();

@@ -1,9 +1,13 @@
-// A received page is folded a slice at a time (hints/ring-handoff.ts
-// applyPage): every record once, in order, the loop yielding between slices,
-// and a failed fold fails the page without an unhandled rejection.
+// Streams that yield to client traffic: a received page is folded a slice at
+// a time (hints/ring-handoff.ts applyPage): every record once, in order, the
+// loop yielding between slices, and a failed fold fails the page without an
+// unhandled rejection; the rate follows the loop delay (stream-pacer.ts) and
+// the throttle takes a new rate at once.
 import test from 'ava';
 import type { Sibling } from '../../src/clock/types.js';
 import { applyPage } from '../../src/hints/ring-handoff.js';
+import { ByteThrottle } from '../../src/hints/sender.js';
+import { StreamPacer, pacerDefaults } from '../../src/hints/stream-pacer.js';
 
 const entries = Array.from({ length: 10 }, (_, i) => ({ key: Buffer.from(`k${i}`), siblings: [] as Sibling[] }));
 
@@ -30,4 +34,39 @@ test('applyPage › resolves only once every fold is durable', async (t) => {
   const later = () => new Promise<void>((resolve) => setTimeout(() => { durable++; resolve(); }, 5));
   await applyPage(entries, later, undefined, 3);
   t.is(durable, entries.length);
+});
+
+test('stream pacer › starts at its ceiling, cuts while the delay is over target, climbs back while under, within floor and ceiling', (t) => {
+  const settings = { ...pacerDefaults(32), delayTargetMs: 5 };
+  const pacer = new StreamPacer(settings, 0);
+  t.is(pacer.rateBytesPerSec(), 32);
+  t.false(pacer.due(settings.windowMs - 1));
+  t.true(pacer.due(settings.windowMs));
+  let now = 0;
+  const step = (delayMs: number) => pacer.adjust(delayMs, (now += settings.windowMs));
+  t.is(step(4), 32, 'under target at the ceiling: stays there');
+  t.is(step(6), 32 * 0.7);
+  for (let i = 0; i < 20; i++) step(50);
+  t.is(pacer.rateBytesPerSec(), settings.rateMinBytesPerSec, 'never below the floor');
+  t.is(step(0), settings.rateMinBytesPerSec + settings.increaseBytesPerSec);
+  for (let i = 0; i < 20; i++) step(0);
+  t.is(pacer.rateBytesPerSec(), 32, 'back at the ceiling, never above');
+  t.false(pacer.due(now + settings.windowMs - 1), 'a window starts at each adjustment');
+});
+
+test('stream pacer › refuses a floor above its ceiling and a cut that is not a fraction', (t) => {
+  t.throws(() => new StreamPacer({ ...pacerDefaults(32), rateMinBytesPerSec: 64 }, 0));
+  t.throws(() => new StreamPacer({ ...pacerDefaults(32), decreaseFactor: 1 }, 0));
+});
+
+test('byte throttle › a new rate applies from then on, and the burst shrinks with it', (t) => {
+  const throttle = new ByteThrottle(1000, 1000, 0);
+  t.is(throttle.take(1500, 0), 0, 'a send goes while the bucket is positive, into debt');
+  t.is(throttle.take(10, 0), 500, 'the debt at 1000 B/s');
+  throttle.setRate(100, 100, 0);
+  t.is(throttle.take(10, 0), 5000, 'the same debt at 100 B/s');
+  t.is(throttle.take(10, 5001), 0);
+  // Refilled at most to the new burst: 100 bytes go, the next send waits.
+  t.is(throttle.take(100, 60_000), 0);
+  t.true(throttle.take(1, 60_000) > 0);
 });
