@@ -3,10 +3,14 @@
 // admission control back off on a latency signal) driven by this node's
 // event-loop delay. A join or leave moves a node's whole share of the data and
 // competes for the same cores as the requests the node serves (and, on one
-// machine, as its peers): while the loop's delay stays low the stream speeds
-// up towards its ceiling; once the delay passes the target, requests are
-// waiting behind the stream (or behind something else on the box) and the
-// rate is cut, down to a floor that keeps the change moving.
+// machine, as its peers): a stream starts at its floor and doubles its rate
+// each window (TCP's slow start) until the delay first passes the target or
+// it reaches its ceiling; from then on it climbs additively while the delay
+// stays low, and is cut whenever the delay passes the target — requests are
+// waiting behind the stream (or behind something else on the box) — down to
+// the floor, which keeps the change moving. Starting low matters on a busy
+// node: a stream that started at its ceiling had seconds of flooding before
+// the cuts brought it down, enough to stall a saturated 2-core box.
 //
 // Pure (sans-io, time passed in): the caller samples the delay once a window
 // and sets the throttle to the rate returned.
@@ -14,9 +18,9 @@
 import assert from 'node:assert/strict';
 
 export interface PacerSettings {
-  /** The ceiling, and the rate a stream starts at: the node's configured transfer rate. */
+  /** The ceiling: the node's configured transfer rate. */
   readonly rateMaxBytesPerSec: number;
-  /** The floor: a change always progresses, however busy the node. */
+  /** The floor, and the rate a stream starts at: a change always progresses, however busy the node. */
   readonly rateMinBytesPerSec: number;
   /** The delay (ms, a high percentile over a window) above which the rate is cut. */
   readonly delayTargetMs: number;
@@ -60,12 +64,14 @@ export const pacerWindowMs = 500;
 export class StreamPacer {
   private rate: number;
   private windowStartMs: number;
+  /** Doubling each window until the first cut (or the ceiling). */
+  private slowStart = true;
 
   constructor(private readonly settings: PacerSettings, nowMs: number) {
     assert(settings.rateMinBytesPerSec > 0 && settings.rateMinBytesPerSec <= settings.rateMaxBytesPerSec, 'pacer floor must be positive and under its ceiling');
     assert(settings.decreaseFactor > 0 && settings.decreaseFactor < 1, 'pacer cut must be a fraction');
     assert(settings.windowMs > 0 && settings.increaseBytesPerSec > 0);
-    this.rate = settings.rateMaxBytesPerSec;
+    this.rate = settings.rateMinBytesPerSec;
     this.windowStartMs = nowMs;
   }
 
@@ -82,8 +88,12 @@ export class StreamPacer {
   adjust(delayMs: number, nowMs: number): number {
     const s = this.settings;
     this.windowStartMs = nowMs;
-    if (delayMs > s.delayTargetMs) this.rate = Math.max(s.rateMinBytesPerSec, this.rate * s.decreaseFactor);
-    else this.rate = Math.min(s.rateMaxBytesPerSec, this.rate + s.increaseBytesPerSec);
+    if (delayMs > s.delayTargetMs) {
+      this.slowStart = false;
+      this.rate = Math.max(s.rateMinBytesPerSec, this.rate * s.decreaseFactor);
+    } else {
+      this.rate = Math.min(s.rateMaxBytesPerSec, this.slowStart ? this.rate * 2 : this.rate + s.increaseBytesPerSec);
+    }
     return this.rate;
   }
 }

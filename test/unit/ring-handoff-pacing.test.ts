@@ -36,22 +36,30 @@ test('applyPage › resolves only once every fold is durable', async (t) => {
   t.is(durable, entries.length);
 });
 
-test('stream pacer › starts at its ceiling, cuts while the delay is over target, climbs back while under, within floor and ceiling', (t) => {
+test('stream pacer › starts at its floor and doubles until the first cut, then cuts over target and climbs additively under it, within floor and ceiling', (t) => {
   const settings = { ...pacerDefaults(32), delayTargetMs: 5 };
   const pacer = new StreamPacer(settings, 0);
-  t.is(pacer.rateBytesPerSec(), 32);
+  t.is(pacer.rateBytesPerSec(), 2);
   t.false(pacer.due(settings.windowMs - 1));
   t.true(pacer.due(settings.windowMs));
   let now = 0;
   const step = (delayMs: number) => pacer.adjust(delayMs, (now += settings.windowMs));
-  t.is(step(4), 32, 'under target at the ceiling: stays there');
-  t.is(step(6), 32 * 0.7);
+  t.deepEqual([step(0), step(5), step(1)], [4, 8, 16], 'slow start: doubling while at or under target');
+  t.is(step(6), 16 * 0.7, 'over target: cut');
+  t.is(step(0), 16 * 0.7 + 2, 'after the first cut: additive');
   for (let i = 0; i < 20; i++) step(50);
   t.is(pacer.rateBytesPerSec(), settings.rateMinBytesPerSec, 'never below the floor');
   t.is(step(0), settings.rateMinBytesPerSec + settings.increaseBytesPerSec);
   for (let i = 0; i < 20; i++) step(0);
-  t.is(pacer.rateBytesPerSec(), 32, 'back at the ceiling, never above');
+  t.is(pacer.rateBytesPerSec(), 32, 'at the ceiling, never above');
+  t.is(step(4), 32);
   t.false(pacer.due(now + settings.windowMs - 1), 'a window starts at each adjustment');
+});
+
+test('stream pacer › slow start stops at the ceiling', (t) => {
+  const pacer = new StreamPacer(pacerDefaults(32), 0);
+  const rates = [1, 2, 3, 4, 5].map((i) => pacer.adjust(0, i * 500));
+  t.deepEqual(rates, [4, 8, 16, 32, 32]);
 });
 
 test('stream pacer › refuses a floor above its ceiling and a cut that is not a fraction', (t) => {
