@@ -15,8 +15,8 @@ export class LoopDelayProbe {
 
   /**
    * The p99 delay (ms) since the last call, beyond the sampling interval.
-   * The first call starts the sampler (a node that never streams never runs
-   * it) and answers 0.
+   * The first call (and the first after close) starts the sampler and
+   * answers 0: it runs only while a stream does.
    */
   sampleMs(): number {
     const h = this.histogram;
@@ -30,6 +30,7 @@ export class LoopDelayProbe {
     return delayMs;
   }
 
+  /** Stops the sampler until the next sampleMs. */
   close(): void {
     this.histogram?.disable();
     this.histogram = undefined;

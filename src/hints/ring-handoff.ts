@@ -163,7 +163,8 @@ export interface RingHandoffOptions {
    * This node's event-loop delay (loop-delay.ts LoopDelayProbe): `sampleMs`
    * is the delay (ms beyond the sampling interval, a high percentile) since
    * the last call. Given, streams yield to client traffic: the rate backs off
-   * while the delay is above streamDelayTargetMs. stop() closes it.
+   * while the delay is above streamDelayTargetMs. Each operation starts it
+   * (its first sample) and closes it when it ends, as does stop().
    */
   readonly loopDelay?: { sampleMs(): number; close(): void };
   /** The loop delay streams keep under (pacerDelayTargetMsDefault); 0 streams at transferBytesPerSec whatever the delay. */
@@ -641,12 +642,20 @@ export class RingHandoff {
 
   private begin(operation: HandoffOperation): void {
     if (operation === 'join') this.streamed.clear();
+    if (this.pacer !== undefined) {
+      // Each operation's stream starts slow, whatever the last one ended at; the delay sampled since then is stale.
+      const rate = this.pacer.restart(this.now());
+      this.throttle.setRate(rate, rate / 4, this.now());
+      this.options.loopDelay!.sampleMs();
+    }
     this.progressState = {
       operation, phase: 'announcing', spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: this.now(), finishedAtMs: undefined, note: undefined,
     };
   }
 
   private finish(phase: 'done' | 'failed'): void {
+    // The sampler runs only while a stream does (begin starts it again).
+    this.options.loopDelay?.close();
     this.progressState.phase = phase;
     this.progressState.finishedAtMs = this.now();
     if (phase === 'done') this.progressState.note = undefined;

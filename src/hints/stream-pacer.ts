@@ -75,6 +75,14 @@ export class StreamPacer {
     this.windowStartMs = nowMs;
   }
 
+  /** A new stream (a join, a leave, a cleanup pass) starts over from the floor, in slow start. */
+  restart(nowMs: number): number {
+    this.rate = this.settings.rateMinBytesPerSec;
+    this.slowStart = true;
+    this.windowStartMs = nowMs;
+    return this.rate;
+  }
+
   rateBytesPerSec(): number {
     return this.rate;
   }

@@ -62,6 +62,15 @@ test('stream pacer › slow start stops at the ceiling', (t) => {
   t.deepEqual(rates, [4, 8, 16, 32, 32]);
 });
 
+test('stream pacer › a restart goes back to the floor and to slow start', (t) => {
+  const pacer = new StreamPacer(pacerDefaults(32), 0);
+  pacer.adjust(0, 500);
+  pacer.adjust(10, 1000);
+  t.is(pacer.restart(1200), 2);
+  t.false(pacer.due(1600));
+  t.is(pacer.adjust(0, 1700), 4, 'doubling again');
+});
+
 test('stream pacer › refuses a floor above its ceiling and a cut that is not a fraction', (t) => {
   t.throws(() => new StreamPacer({ ...pacerDefaults(32), rateMinBytesPerSec: 64 }, 0));
   t.throws(() => new StreamPacer({ ...pacerDefaults(32), decreaseFactor: 1 }, 0));
