@@ -52,6 +52,23 @@ export type Mutation =
 /** An imported version's timestamp: older than any write made through ringkv, which GET's deterministic choice then prefers. */
 export const importedTimestamp = 0;
 
+/**
+ * The actor a node writes under when it coordinates as a fallback (its
+ * record of the key is only what it holds for hints, dropped once they are
+ * handed off). A coordinator's version claims every earlier dot of its
+ * actor (the past up to counter - 1, and the gap in a collection's causal
+ * context): true of the writes it made as a primary, which its record holds
+ * or reaped as dead, but not of those it made as a fallback. Under the same
+ * actor a later write would supersede a fallback's acknowledged write it
+ * never saw (the simulation lost an HSET so: a field added through a
+ * fallback, then another through the same node as a primary). Under an actor
+ * of its own, and claiming only its own dot, a fallback's write stays
+ * concurrent with every write that did not see it.
+ */
+export function fallbackActorId(actorId: string): string {
+  return `${actorId}~f`;
+}
+
 /** How the version is minted: `freshRun` when this coordinator's record may lack its own earlier updates (a fallback's hints). */
 export interface MintOptions {
   readonly freshRun?: boolean;
@@ -77,10 +94,13 @@ function highestCounter(siblings: readonly Sibling[], actor: string): number {
 export function newVersion(
   stored: readonly Sibling[], mutation: Mutation, context: VClock | undefined, actor: Actor, nowMs: number, mint: MintOptions = {},
 ): Sibling {
-  if (context !== undefined) checkContext(stored, context, actor.id);
-  const counter = actor.next(Math.max(highestCounter(stored, actor.id), context === undefined ? 0 : counterOf(context, actor.id)));
-  const dot = { actor: actor.id, counter };
-  const past = context ?? (counter > 1 ? merge([causalContext(stored), [{ actor: actor.id, counter: counter - 1 }]]) : causalContext(stored));
+  const fresh = mint.freshRun === true;
+  // A fallback writes under an actor of its own, and claims no earlier write of it: see fallbackActorId.
+  const actorId = fresh ? fallbackActorId(actor.id) : actor.id;
+  if (context !== undefined) checkContext(stored, context, actorId);
+  const counter = actor.next(Math.max(highestCounter(stored, actorId), context === undefined ? 0 : counterOf(context, actorId)));
+  const dot = { actor: actorId, counter };
+  const past = context ?? (counter > 1 && !fresh ? merge([causalContext(stored), [{ actor: actorId, counter: counter - 1 }]]) : causalContext(stored));
   if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: mint.freshRun === true }, past, nowMs);
   if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
     return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };
