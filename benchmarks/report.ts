@@ -17,6 +17,8 @@ export interface Row {
   rpsRatio?: number;
   /** p99 / redis-server p99 (lower is better) */
   p99Ratio?: number;
+  /** rps / the bare Node.js responder's rps (bare-responder.ts): the share of what Node itself reaches here */
+  nodeRatio?: number;
 }
 
 export interface Failure {
@@ -28,14 +30,23 @@ export interface Failure {
 }
 
 export const baselineTarget = 'redis-server';
+/** The Node.js ceiling's label (bare-responder.ts). */
+export const bareTarget = 'node bare RESP';
 
 /** Fill in ratios against the redis-server row with the same test and pipeline, when there is one. */
 export function withRatios(rows: Row[]): Row[] {
   const baseline = new Map(rows.filter((r) => r.target === baselineTarget).map((r) => [`${r.test}/${r.pipeline}`, r]));
+  const ceiling = new Map(rows.filter((r) => r.target === bareTarget).map((r) => [`${r.test}/${r.pipeline}`, r]));
   return rows.map((row) => {
     const base = baseline.get(`${row.test}/${row.pipeline}`);
-    if (!base) return { ...row };
-    return { ...row, rpsRatio: row.rps / base.rps, p99Ratio: row.p99Ms / base.p99Ms };
+    const node = ceiling.get(`${row.test}/${row.pipeline}`);
+    const out: Row = { ...row };
+    if (base) {
+      out.rpsRatio = row.rps / base.rps;
+      out.p99Ratio = row.p99Ms / base.p99Ms;
+    }
+    if (node) out.nodeRatio = row.rps / node.rps;
+    return out;
   });
 }
 
@@ -48,10 +59,10 @@ function ratio(value: number | undefined): string {
 }
 
 export function markdownTable(rows: Row[]): string {
-  const header = '| target | mode | test | pipeline | requests/s | p50 ms | p99 ms | rps vs redis | p99 vs redis |';
-  const rule = '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const header = '| target | mode | test | pipeline | requests/s | p50 ms | p99 ms | rps vs redis | p99 vs redis | rps vs node |';
+  const rule = '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const lines = rows.map((r) =>
-    [r.target, r.mode, r.test, String(r.pipeline), number(r.rps, 0), number(r.p50Ms, 3), number(r.p99Ms, 3), ratio(r.rpsRatio), ratio(r.p99Ratio)].join(' | '),
+    [r.target, r.mode, r.test, String(r.pipeline), number(r.rps, 0), number(r.p50Ms, 3), number(r.p99Ms, 3), ratio(r.rpsRatio), ratio(r.p99Ratio), ratio(r.nodeRatio)].join(' | '),
   );
   return [header, rule, ...lines.map((line) => `| ${line} |`)].join('\n');
 }

@@ -6,12 +6,13 @@
 // trees, alternated) is started on free ports, loaded with SET and GET at
 // pipeline depths 1 and 16, and stopped before the next, because a 2-core box cannot host two targets plus the load
 // generator without the numbers measuring contention. Results go to
-// benchmarks/results/<timestamp>.json and latest.md; processes and temp dirs
+// benchmarks/results/<timestamp>.json, latest.md and an SVG chart (charts.ts, <timestamp>.svg and latest.svg); processes and temp dirs
 // are cleaned up on failure and on Ctrl-C (see test/helpers/cluster.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../test/helpers/cluster.js';
+import { renderBenchChart } from './charts.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
 import { compareDownUp, downUpGoal, markdownReport, medianRows, withRatios, type DownUp, type Failure, type Row } from './report.js';
 import { startRingkvCluster, startRingkvSingle, startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
@@ -230,7 +231,7 @@ function standingNotes(plan: Plan): string[] {
   return [
     `Load: redis-benchmark -t ${tests} -n ${plan.requests} -c ${clients} -r ${keyspace}, at -P 1 and -P 16; 127.0.0.1 only.`,
     `Spread rows: ${spreadClientsPerNode} connections from each of 3 concurrent redis-benchmark processes, one per node, -n split between them; requests/s is their sum, p50/p99 the worst of the three.`,
-    'Ratios are against redis-server for the same test and pipeline in this run: rps ratio higher is better, p99 ratio lower is better.',
+    'Ratios are against redis-server for the same test and pipeline in this run: rps ratio higher is better, p99 ratio lower is better. "rps vs node" is against the bare Node.js RESP responder (bare-responder.ts), the ceiling of Node itself on this machine at that moment.',
     'The machine is a noisy shared 2-core box and redis-benchmark itself takes a core: read the ratios, not the absolute figures.',
   ];
 }
@@ -251,6 +252,11 @@ async function writeResults(startedAt: Date, plan: Plan, machine: string, rows: 
   await writeFile(path.join(resultsDir, `${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
   const markdown = markdownReport(rows, { startedAt: startedAt.toISOString(), requests: plan.requests, machine, notes, failures, downUp });
   await writeFile(path.join(resultsDir, 'latest.md'), markdown);
+  if (rows.length > 0) {
+    const svg = await renderBenchChart(rows);
+    await writeFile(path.join(resultsDir, `${stamp}.svg`), svg);
+    await writeFile(path.join(resultsDir, 'latest.svg'), svg);
+  }
   return markdown;
 }
 

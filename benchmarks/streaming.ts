@@ -47,7 +47,16 @@ const transferPollMs = 100;
 const transferPollTimeoutMs = 2_000;
 /** A join that has not finished in this long is reported as failed (the dataset streams in ~10 s at the target rate). */
 const joinTimeoutMs = 180_000;
-const nodeArgs = { n: 3, r: 2, w: 2, readyTimeoutMs: 30_000 };
+/**
+ * STREAM_BENCH_DELAY_TARGET_MS, when set, is every node's --stream-delay-target-ms
+ * (0: stream at the full rate; unset: the node's default pacing).
+ */
+const delayTargetMs = process.env.STREAM_BENCH_DELAY_TARGET_MS;
+if (delayTargetMs !== undefined && !/^\d+$/.test(delayTargetMs)) throw new Error(`STREAM_BENCH_DELAY_TARGET_MS must be a non-negative integer, got ${delayTargetMs}`);
+const nodeArgs = {
+  n: 3, r: 2, w: 2, readyTimeoutMs: 30_000,
+  extraArgs: delayTargetMs === undefined ? [] : ['--stream-delay-target-ms', delayTargetMs],
+};
 const resultsDir = path.join(repoRoot, 'benchmarks', 'results');
 const megabyte = 1e6;
 const mebibyte = 1024 * 1024;
@@ -181,6 +190,8 @@ interface TransferSample {
   records: number;
   spansDone: number;
   spansTotal: number;
+  /** The joiner's paced streaming rate at the poll (RING TRANSFER rate_bytes_per_sec). */
+  rateBytesPerSec: number;
 }
 
 async function pollTransfer(node: RingkvNode, atMs: number): Promise<TransferSample | undefined> {
@@ -189,7 +200,7 @@ async function pollTransfer(node: RingkvNode, atMs: number): Promise<TransferSam
     if (reply instanceof Error || reply === undefined) return undefined;
     const f = fieldsOf(reply);
     const num = (name: string) => Number(f.get(name) ?? 0);
-    return { atMs, phase: f.get('phase') ?? '?', bytes: num('bytes'), records: num('records'), spansDone: num('spans_done'), spansTotal: num('spans_total') };
+    return { atMs, phase: f.get('phase') ?? '?', bytes: num('bytes'), records: num('records'), spansDone: num('spans_done'), spansTotal: num('spans_total'), rateBytesPerSec: num('rate_bytes_per_sec') };
   } catch {
     return undefined; // a busy node: the next poll will do
   }
@@ -230,6 +241,9 @@ interface StreamingFigures {
   streamingToMs: number;
   /** Times the join went back to announcing (a step failed and was retried). */
   restarts: number;
+  /** The joiner's paced rate over the polls inside the phase (stream-pacer.ts), MiB/s: mean and lowest. */
+  pacedMibPerSecMean: number;
+  pacedMibPerSecMin: number;
 }
 
 /** The streaming phase's bounds and rate, read from the polls (conservative: the bounds are widened to the neighbouring polls). */
@@ -255,6 +269,8 @@ export function streamingFigures(samples: readonly TransferSample[]): StreamingF
     streamingFromMs: Math.round(before.atMs),
     streamingToMs: Math.round(done.atMs),
     restarts,
+    pacedMibPerSecMean: round2(inner.reduce((sum, s) => sum + s.rateBytesPerSec, 0) / inner.length / mebibyte),
+    pacedMibPerSecMin: round2(Math.min(...inner.map((s) => s.rateBytesPerSec)) / mebibyte),
   };
 }
 
@@ -429,6 +445,7 @@ function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof 
     config: {
       nodesBefore: 3, n: 3, r: 2, w: 2, keys: r.keys, valueBytes, workloadRequestsPerSec: r.rate, workloadMix: '50% GET, 50% SET of loaded keys',
       workloadConnections: 3 * workloadConnectionsPerNode, baselineMs, warmupMs, transferPollMs,
+      streamDelayTargetMs: delayTargetMs === undefined ? 'default' : Number(delayTargetMs),
     },
     load: { ms: Math.round(r.loaded.ms), valueBytes: r.loaded.bytes, retried: r.loaded.retried, mbPerSec: round2(r.loaded.bytes / megabyte / (r.loaded.ms / 1000)) },
     streaming,
@@ -451,7 +468,7 @@ function summaryLines(r: ReturnType<typeof results>): string[] {
   const w = r.workload;
   const goal = (ok: boolean) => (ok ? '✓' : '✗');
   return [
-    `streaming: ${s.records} records, ${s.bytes} bytes in ${(s.durationMs / 1000).toFixed(1)} s = ${s.mbPerSec} MB/s (${s.mibPerSec} MiB/s; within the phase ${s.innerMbPerSec} MB/s) ${goal(s.mbPerSec >= 20)} goal ≥ 20 MB/s`,
+    `streaming: ${s.records} records, ${s.bytes} bytes in ${(s.durationMs / 1000).toFixed(1)} s = ${s.mbPerSec} MB/s (${s.mibPerSec} MiB/s; within the phase ${s.innerMbPerSec} MB/s) ${goal(s.mbPerSec >= 20)} goal ≥ 20 MB/s; joiner paced at ${s.pacedMibPerSecMean} MiB/s on average, ${s.pacedMibPerSecMin} at the lowest (delay target ${r.config.streamDelayTargetMs} ms)`,
     `workload p50/p99 before: ${w.before.p50Ms}/${w.before.p99Ms} ms (${w.before.requests} requests, ${w.before.errors} errors)`,
     `workload p50/p99 during the join (start of n4 → done): ${w.duringJoin.p50Ms}/${w.duringJoin.p99Ms} ms (${w.duringJoin.requests} requests, ${w.duringJoin.errors} errors): p99 ×${w.p99DuringJoinOverBefore} ${goal(w.p99DuringJoinOverBefore <= 2)} goal ≤ 2×`,
     `workload p50/p99 during streaming only: ${w.duringStreaming.p50Ms}/${w.duringStreaming.p99Ms} ms (${w.duringStreaming.requests} requests, ${w.duringStreaming.errors} errors): p99 ×${w.p99DuringStreamingOverBefore} ${goal(w.p99DuringStreamingOverBefore <= 2)} goal ≤ 2×`,

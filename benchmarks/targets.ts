@@ -3,11 +3,13 @@
 // targets running at once would steal each other's CPU and skew the ratios.
 import { execFile } from 'node:child_process';
 import { freePort } from '../test/helpers/ports.js';
-import { ManagedProcess, makeTempDir, removeTempDir, startCluster, startNode, waitForPing } from '../test/helpers/cluster.js';
+import path from 'node:path';
+import { ManagedProcess, makeTempDir, removeTempDir, repoRoot, startCluster, startNode, waitForPing } from '../test/helpers/cluster.js';
+import { bareTarget } from './report.js';
 
 /** `aae` is not one target but the anti-entropy cost comparison (run.ts): 3-node clusters with and without trees, alternated. */
-export type TargetName = 'redis' | 'single' | 'cluster' | 'hinted' | 'aae' | 'types';
-export const targetNames: readonly TargetName[] = ['redis', 'single', 'cluster', 'hinted', 'aae', 'types'];
+export type TargetName = 'redis' | 'bare' | 'single' | 'cluster' | 'hinted' | 'aae' | 'types';
+export const targetNames: readonly TargetName[] = ['redis', 'bare', 'single', 'cluster', 'hinted', 'aae', 'types'];
 
 export interface Target {
   name: TargetName;
@@ -62,6 +64,22 @@ export async function startRedisServer(): Promise<Target> {
     throw err;
   }
   return { name: 'redis', label: 'redis-server', ports: [port], stop };
+}
+
+/** The Node.js ceiling (bare-responder.ts): ringkv's RESP edge over a Map, nothing else. */
+export async function startBareResponder(): Promise<Target> {
+  const port = await freePort();
+  const proc = new ManagedProcess('node-bare', process.execPath, [path.join(repoRoot, 'dist', 'benchmarks', 'bare-responder.js'), String(port)]);
+  const stop = async (): Promise<void> => {
+    await proc.stop();
+  };
+  try {
+    await waitForPing(port, proc, redisReadyTimeoutMs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name: 'bare', label: bareTarget, ports: [port], stop };
 }
 
 /** One ringkv node alone, with N=R=W=1 so a quorum never needs a peer. */
@@ -162,6 +180,7 @@ function infoField(info: string, name: string): number {
 
 export function startTarget(name: TargetName): Promise<Target> {
   if (name === 'redis') return startRedisServer();
+  if (name === 'bare') return startBareResponder();
   if (name === 'single') return startRingkvSingle();
   if (name === 'hinted') return startRingkvHinted();
   return startRingkvCluster();

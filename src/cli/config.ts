@@ -11,6 +11,7 @@ import path from 'node:path';
 import { replicatedValueBytesMax } from '../coordinator/coordinator.js';
 import { tombstoneGraceMsMin } from '../coordinator/limits.js';
 import { vnodesDefault, vnodesMax } from '../ring/tokens.js';
+import { pacerDelayTargetMsDefault } from '../hints/stream-pacer.js';
 import { isNodeId, nodeIdBytesMax } from '../membership/node-id.js';
 import {
   downAfterMsDefault, gossipIntervalMsDefault, phiAcceptablePauseMsDefault, phiConvictThresholdDefault,
@@ -82,6 +83,7 @@ export const options: readonly OptionSpec[] = [
   { flag: 'cluster-name', key: 'clusterName', kind: 'string', help: 'cluster name checked in the peer handshake (default ringkv)' },
   { flag: 'request-timeout-ms', key: 'requestTimeoutMs', kind: 'integer', min: 10, max: 600_000, help: 'replica request timeout (default 1000)' },
   { flag: 'hint-window-ms', key: 'hintWindowMs', kind: 'integer', min: 0, max: 3_153_600_000_000, help: `how long a fallback keeps hints for a down replica (default ${hintWindowMsDefault} = 3 h, Cassandra's, or half the grace if that is shorter; 0 turns hints off); must be shorter than --tombstone-grace-ms` },
+  { flag: 'stream-delay-target-ms', key: 'streamDelayTargetMs', kind: 'integer', min: 0, max: 10_000, help: `range streams (join, leave, cleanup) slow down while this node's event-loop delay p99 is above this, to leave its clients room (default ${pacerDelayTargetMsDefault}; 0 streams at the full rate whatever the delay)` },
   { flag: 'tombstone-grace-ms', key: 'tombstoneGraceMs', kind: 'integer', min: tombstoneGraceMsMin, max: 3_153_600_000_000, help: `how long deletes are remembered (default 86400000 = 1 day, minimum ${tombstoneGraceMsMin})` },
   { flag: 'siblings-max', key: 'siblingsMax', kind: 'integer', min: 1, max: 10_000, help: 'writes leaving more siblings are refused (default 100)' },
   { flag: 'siblings-warn', key: 'siblingsWarn', kind: 'integer', min: 1, max: 10_000, help: 'log a warning past this many siblings (default 25)' },
@@ -270,6 +272,7 @@ function finish(raw: Raw): NodeConfig {
     requestTimeoutMs: (raw.requestTimeoutMs as number | undefined) ?? 1000,
     tombstoneGraceMs: (raw.tombstoneGraceMs as number | undefined) ?? 86_400_000,
     hintWindowMs: (raw.hintWindowMs as number | undefined) ?? defaultHintWindowMs((raw.tombstoneGraceMs as number | undefined) ?? 86_400_000),
+    streamDelayTargetMs: (raw.streamDelayTargetMs as number | undefined) ?? pacerDelayTargetMsDefault,
     siblingsMax: (raw.siblingsMax as number | undefined) ?? 100,
     siblingsWarn: (raw.siblingsWarn as number | undefined) ?? 25,
     protoMaxBulkLen: valueBytesMax((raw.protoMaxBulkLen as number | undefined) ?? protoMaxBulkLenDefault, n),

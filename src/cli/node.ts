@@ -35,6 +35,7 @@ import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
+import { LoopDelayProbe } from '../hints/loop-delay.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { ringkvVersion } from '../commands/server.js';
 import { ConfigError, type NodeConfig } from './config.js';
@@ -188,6 +189,8 @@ export class RingkvNode {
       selfGeneration: identity.generation,
       handOverWindowMs: config.tombstoneGraceMs / 2,
       foundingSeed: config.seeds.includes(`${config.advertiseHost}:${peerPort}`),
+      loopDelay: new LoopDelayProbe(),
+      streamDelayTargetMs: config.streamDelayTargetMs,
     });
     // Publishes go to every member that is up, with the node's request timeout as the wait for each count.
     const pubsub = new PubSub({

@@ -151,6 +151,7 @@ function ring(ctx: CommandContext, args: Buffer[]): Reply | Promise<Reply> {
         ['bytes', t.bytes],
         ['elapsed_ms', t.operation === undefined ? 0 : (t.finishedAtMs ?? Date.now()) - t.startedAtMs],
         ['note', t.note ?? ''],
+        ['rate_bytes_per_sec', Math.round(t.rateBytesPerSec)],
       ]);
     }
     case 'PLAN':

@@ -24,6 +24,8 @@ export interface NodeConfig {
   tombstoneGraceMs: number;
   /** How long hints are kept for a down replica; 0 turns hinted handoff off. */
   hintWindowMs: number;
+  /** Streams (join, leave, cleanup) back off while the event loop's delay is above this (hints/stream-pacer.ts); 0: a fixed rate. */
+  streamDelayTargetMs: number;
   siblingsMax: number;
   siblingsWarn: number;
   protoMaxBulkLen: number;

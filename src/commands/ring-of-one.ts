@@ -12,6 +12,6 @@ export const ringOfOneCluster: ClusterInfo = {
     throw new Error('a ring of one removes no one');
   },
   leave: () => Promise.reject(new Error('a ring of one cannot leave')),
-  transfer: () => ({ operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined }),
+  transfer: () => ({ operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined, rateBytesPerSec: 0 }),
   plan: () => Promise.reject(new Error('a ring of one has no plan')),
 };

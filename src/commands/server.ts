@@ -133,6 +133,13 @@ const sections: Record<string, Section> = {
       ['writes_with_fallbacks', s.writesWithFallbacks],
       ['writes_coordinated_as_fallback', s.fallbackCoordinated],
       ['reads_with_fallbacks', s.readsWithFallbacks],
+      // Delta replication of collections (coordinator/delta.ts): sent by this node as coordinator, then whole records sent after one;
+      // applied and held by this node as replica. delta_mismatches above 0 is a bug to report (the whole record went instead).
+      ['deltas_sent', s.deltasSent],
+      ['delta_fallbacks', s.deltaFallbacks],
+      ['delta_mismatches', s.deltaMismatches],
+      ['deltas_applied', s.deltasApplied],
+      ['deltas_held', s.deltasHeld],
       ['records_collected', ctx.server.coordinator.collector.stats.collected],
       ['reaps_unconfirmed', ctx.server.coordinator.collector.stats.unconfirmed],
       ['reap_repairs', ctx.server.coordinator.collector.stats.repaired],

@@ -18,8 +18,10 @@
 //   u8  hintBytes, hintFor (UTF-8)   only with bit0
 //   record           clock/record-codec.ts, to the end of the payload
 
-import { encodedSize, readSiblings, writeSiblings } from '../clock/record-codec.js';
-import type { Sibling, Siblings } from '../clock/types.js';
+import { actorBytesMax, encodedSize, readSiblings, writeSiblings } from '../clock/record-codec.js';
+import type { Dot, Sibling, Siblings } from '../clock/types.js';
+import { isCounter } from '../clock/vclock.js';
+import { valueDigestBytes, type DeltaPut } from './delta.js';
 import { ByteReader } from '../clock/byte-reader.js';
 import { isNodeId, nodeIdBytesMax } from '../membership/node-id.js';
 import { CodecError } from '../peer/codec.js';
@@ -95,3 +97,92 @@ function readRecord(buf: Buffer, start: number): Sibling[] {
   }
 }
 
+
+// ReplicaDeltaPut layout (big-endian), coordinator/delta.ts:
+//   u32 keyBytes, key
+//   u32 versionBytes, version   a one-sibling record (clock/record-codec.ts) with an empty value
+//   u16 baseCount, per base: u8 actorBytes, actor (UTF-8), f64 counter
+//   digest (valueDigestBytes), u32 valueBytes   of the coordinator's value
+//   delta                       the encoded delta state, to the end of the payload
+// ReplicaDeltaPutReply: u8 verdict (deltaVerdictCodes).
+
+/** A version has at most this many bases: every live version of its type, which the sibling cap keeps far below. */
+export const deltaBasesMax = 0xffff;
+
+export interface ReplicaDeltaPut extends DeltaPut {
+  readonly key: Buffer;
+}
+
+export function encodeReplicaDeltaPut(key: Buffer, put: DeltaPut): Buffer {
+  if (put.bases.length > deltaBasesMax) throw new CodecError(`a delta over ${put.bases.length} versions, over ${deltaBasesMax}`);
+  if (put.digest.length !== valueDigestBytes) throw new CodecError('a value digest of the wrong size');
+  const version = [put.version];
+  const versionBytes = encodedSize(version);
+  const actors = put.bases.map((d) => Buffer.from(d.actor, 'utf8'));
+  let basesBytes = 2;
+  for (const a of actors) {
+    if (a.length > actorBytesMax) throw new CodecError('a base actor id too long');
+    basesBytes += 1 + a.length + 8;
+  }
+  const out = Buffer.allocUnsafe(4 + key.length + 4 + versionBytes + basesBytes + valueDigestBytes + 4 + put.delta.length);
+  let o = out.writeUInt32BE(key.length, 0);
+  o += key.copy(out, o);
+  o = out.writeUInt32BE(versionBytes, o);
+  o = writeSiblings(version, out, o);
+  o = out.writeUInt16BE(actors.length, o);
+  actors.forEach((a, i) => {
+    o = out.writeUInt8(a.length, o);
+    o += a.copy(out, o);
+    o = out.writeDoubleBE(put.bases[i]!.counter, o);
+  });
+  o += put.digest.copy(out, o);
+  o = out.writeUInt32BE(put.valueBytes, o);
+  o += put.delta.copy(out, o);
+  return o === out.length ? out : out.subarray(0, o);
+}
+
+/** Key, digest and delta are views into `buf`. */
+export function decodeReplicaDeltaPut(buf: Buffer): ReplicaDeltaPut {
+  const r = new ByteReader(buf, 0, buf.length, (message) => new CodecError(`ReplicaDeltaPut: ${message}`));
+  const key = r.bytes(r.u32());
+  const versionBytes = r.u32();
+  const start = r.offset;
+  r.bytes(versionBytes);
+  const siblings = readRecordBetween(buf, start, start + versionBytes);
+  if (siblings.length !== 1 || siblings[0]!.value.length !== 0 || siblings[0]!.type === undefined || siblings[0]!.deleted === true) {
+    throw new CodecError('ReplicaDeltaPut: not one typed version without its value');
+  }
+  const bases: Dot[] = [];
+  for (let n = r.u16(); n > 0; n--) {
+    const actor = r.utf8(r.u8(), 'base actor');
+    const counter = r.f64();
+    if (!isCounter(counter)) throw new CodecError('ReplicaDeltaPut: a base counter out of range');
+    bases.push({ actor, counter });
+  }
+  const digest = r.bytes(valueDigestBytes);
+  const valueBytes = r.u32();
+  const delta = r.bytes(r.remaining);
+  return { key, version: siblings[0]!, bases, delta, digest, valueBytes };
+}
+
+/** A replica's verdict on a delta as one byte. ONLY APPEND: the numbers are part of the protocol. */
+const deltaVerdictCodes = ['applied', 'held', 'missing-base', 'mismatch'] as const;
+export type DeltaReply = (typeof deltaVerdictCodes)[number];
+
+export function encodeReplicaDeltaPutReply(verdict: DeltaReply): Buffer {
+  return Buffer.of(deltaVerdictCodes.indexOf(verdict));
+}
+
+export function decodeReplicaDeltaPutReply(buf: Buffer): DeltaReply {
+  const verdict = buf.length === 1 ? deltaVerdictCodes[buf[0]!] : undefined;
+  if (verdict === undefined) throw new CodecError('ReplicaDeltaPutReply: unknown verdict');
+  return verdict;
+}
+
+function readRecordBetween(buf: Buffer, start: number, end: number): Sibling[] {
+  try {
+    return readSiblings(buf, start, end);
+  } catch (cause) {
+    throw new CodecError(`malformed version: ${(cause as Error).message}`, { cause });
+  }
+}

@@ -2,7 +2,7 @@
 // as coordinator, sends it a key's versions, asks for its record, forwards a
 // client write, or pages through its keys. One handler per message type.
 
-import { decodeReplicaGet, decodeReplicaPut, encodeReplicaGetReply } from './replica-messages.js';
+import { decodeReplicaDeltaPut, decodeReplicaGet, decodeReplicaPut, encodeReplicaDeltaPutReply, encodeReplicaGetReply } from './replica-messages.js';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
@@ -31,6 +31,7 @@ export class ReplicaService {
   static handles(type: number): boolean {
     return (
       type === MessageType.ReplicaPut ||
+      type === MessageType.ReplicaDeltaPut ||
       type === MessageType.ReplicaGet ||
       type === MessageType.CoordinatePut ||
       type === MessageType.KeysScan ||
@@ -47,6 +48,11 @@ export class ReplicaService {
         // No token: storage hashes the key only if it must read the record from disk.
         else await this.coordinator.applyLocal(key, undefined, siblings);
         return { type: MessageType.ReplicaPutAck, payload: empty };
+      }
+      case MessageType.ReplicaDeltaPut: {
+        // A delta is no duplicate-safe operation to remember: its version has a dot, and a version already held is answered 'held' (delta.ts).
+        const verdict = await this.coordinator.applyDeltaLocal(decodeReplicaDeltaPut(message.payload));
+        return { type: MessageType.ReplicaDeltaPutReply, payload: encodeReplicaDeltaPutReply(verdict) };
       }
       case MessageType.ReplicaGet: {
         const key = decodeReplicaGet(message.payload);

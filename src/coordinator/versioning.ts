@@ -30,7 +30,8 @@ import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
 import { keepState } from '../crdt/state-cache.js';
 import { ownValue } from '../storage/storage.js';
-import { isEmptied, operandView } from '../crdt/view.js';
+import { isEmptied, operandView, startVersions } from '../crdt/view.js';
+import { noteDelta } from './delta.js';
 import type { Actor } from '../storage/actor.js';
 
 type StoredType = Exclude<TypeName, 'string'>;
@@ -61,6 +62,23 @@ export function onlyWhereAbsent(mutation: Mutation): boolean {
 /** An imported version's timestamp: older than any write made through ringkv, which GET's deterministic choice then prefers. */
 export const importedTimestamp = 0;
 
+/**
+ * The actor a node writes under when it coordinates as a fallback (its
+ * record of the key is only what it holds for hints, dropped once they are
+ * handed off). A coordinator's version claims every earlier dot of its
+ * actor (the past up to counter - 1, and the gap in a collection's causal
+ * context): true of the writes it made as a primary, which its record holds
+ * or reaped as dead, but not of those it made as a fallback. Under the same
+ * actor a later write would supersede a fallback's acknowledged write it
+ * never saw (the simulation lost an HSET so: a field added through a
+ * fallback, then another through the same node as a primary). Under an actor
+ * of its own, and claiming only its own dot, a fallback's write stays
+ * concurrent with every write that did not see it.
+ */
+export function fallbackActorId(actorId: string): string {
+  return `${actorId}~f`;
+}
+
 /** How the version is minted: `freshRun` when this coordinator's record may lack its own earlier updates (a fallback's hints). */
 export interface MintOptions {
   readonly freshRun?: boolean;
@@ -86,10 +104,13 @@ function highestCounter(siblings: readonly Sibling[], actor: string): number {
 export function newVersion(
   stored: readonly Sibling[], mutation: Mutation, context: VClock | undefined, actor: Actor, nowMs: number, mint: MintOptions = {},
 ): Sibling {
-  if (context !== undefined) checkContext(stored, context, actor.id);
-  const counter = actor.next(Math.max(highestCounter(stored, actor.id), context === undefined ? 0 : counterOf(context, actor.id)));
-  const dot = { actor: actor.id, counter };
-  const past = context ?? (counter > 1 ? merge([causalContext(stored), [{ actor: actor.id, counter: counter - 1 }]]) : causalContext(stored));
+  const fresh = mint.freshRun === true;
+  // A fallback writes under an actor of its own, and claims no earlier write of it: see fallbackActorId.
+  const actorId = fresh ? fallbackActorId(actor.id) : actor.id;
+  if (context !== undefined) checkContext(stored, context, actorId);
+  const counter = actor.next(Math.max(highestCounter(stored, actorId), context === undefined ? 0 : counterOf(context, actorId)));
+  const dot = { actor: actorId, counter };
+  const past = context ?? (counter > 1 && !fresh ? merge([causalContext(stored), [{ actor: actorId, counter: counter - 1 }]]) : causalContext(stored));
   if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: mint.freshRun === true }, past, nowMs);
   if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
     return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };
@@ -127,7 +148,7 @@ function operated(
 ): Sibling {
   const view = operandView(live(stored, nowMs));
   const entry = typeEntry(mutation.type);
-  const { state, outcome, replacesValue, expiresAt: ownExpiry, imported } = entry.apply(view, mutation.operation, writer);
+  const { state, outcome, replacesValue, delta, expiresAt: ownExpiry, imported } = entry.apply(view, mutation.operation, writer);
   // An operation that leaves a key nobody wrote still empty (SREM of a missing key) writes a tombstone: no empty collection stays behind for nothing.
   // A collection emptied by an operation stays an empty state (crdt/registry.ts isEmpty): its context removes, on merge, what it removed from concurrent versions.
   // A value whose own expiry has passed (an IMPORT page) is a delete, as newVersion makes one for a value.
@@ -142,6 +163,10 @@ function operated(
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
   if (outcome !== undefined) operationOutcomes.set(version, outcome);
+  // The delta holds for the start the operation merged (crdt/operation.ts Operated.delta): replicas holding those versions rebuild the state from it.
+  if (delta !== undefined && replacesValue !== true) {
+    noteDelta(version, { type: mutation.type, bases: startVersions(view, mutation.type).map((s) => s.dot), state: delta });
+  }
   // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
   const expiresAt = replacesValue === true ? ownExpiry : view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;
   if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;

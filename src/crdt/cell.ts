@@ -256,6 +256,28 @@ export function joinCellMaps<C extends Cell<unknown, unknown>>(a: ReadonlyMap<st
   return out;
 }
 
+/**
+ * joinCellMaps into `a` itself (which it changes): the same entries in the
+ * same order — a key both hold keeps its place, one that empties is
+ * deleted, a key only `b` holds is appended in b's order — without a new map
+ * of a's size. `ctxA` must be a's context from before the join.
+ */
+export function joinCellMapsInto<C extends Cell<unknown, unknown>>(a: Map<string, C>, ctxA: CausalContext, b: ReadonlyMap<string, C>, ctxB: CausalContext): Map<string, C> {
+  const onlyB: [string, C][] = [];
+  for (const [key, cb] of b) if (!a.has(key)) onlyB.push([key, cb]);
+  for (const [key, ca] of a) {
+    const cb = b.get(key);
+    const joined = (cb === undefined ? cellSurvivors(ca, ctxB, key) : joinCells(ca, cb, ctxA, ctxB, key)) as C;
+    if (isEmptyCell(joined)) a.delete(key);
+    else if (joined !== ca) a.set(key, joined);
+  }
+  for (const [key, cb] of onlyB) {
+    const kept = cellSurvivors(cb, ctxA, key) as C;
+    if (!isEmptyCell(kept)) a.set(key, kept);
+  }
+  return a;
+}
+
 /** True when two keyed maps of cells hold the same cells under the same keys. */
 export function sameCellMaps(a: ReadonlyMap<string, Cell<unknown, unknown>>, b: ReadonlyMap<string, Cell<unknown, unknown>>): boolean {
   if (a.size !== b.size) return false;

@@ -28,7 +28,7 @@ import { decimalOfInteger, subtractDecimals } from './decimal.js';
 import { parseLongLong } from './counter.js';
 import { incrByFloat, parseLongDouble } from './long-double.js';
 import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
-import { fieldCount, fieldNumber, getField, hasField, hashType, incrementField, removeFields, setFields, type HashState } from './hash.js';
+import { emptyHash, fieldCount, fieldNumber, getField, hasField, hashType, incrementField, removeFields, setFields, type HashState } from './hash.js';
 import { collectionStart } from './view.js';
 import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 
@@ -166,18 +166,18 @@ export function applyHashOperation(view: OperandView | undefined, op: HashOperat
   switch (op.kind) {
     case 'set': {
       const before = fieldCount(state);
-      setFields(state, op.pairs, writer.dot, claimGap);
-      return { state, outcome: countOutcome(fieldCount(state) - before) };
+      const { delta } = setFields(state, op.pairs, writer.dot, claimGap);
+      return { state, delta, outcome: countOutcome(fieldCount(state) - before) };
     }
     case 'setnx': {
-      if (hasField(state, op.field)) return { state, outcome: countOutcome(0) };
-      setFields(state, [[op.field, op.value]], writer.dot, claimGap);
-      return { state, outcome: countOutcome(1) };
+      if (hasField(state, op.field)) return { state, delta: emptyHash(), outcome: countOutcome(0) };
+      const { delta } = setFields(state, [[op.field, op.value]], writer.dot, claimGap);
+      return { state, delta, outcome: countOutcome(1) };
     }
     case 'del': {
       const before = fieldCount(state);
-      removeFields(state, op.fields);
-      return { state, outcome: countOutcome(before - fieldCount(state)) };
+      const { delta } = removeFields(state, op.fields);
+      return { state, delta, outcome: countOutcome(before - fieldCount(state)) };
     }
     case 'incrby': {
       const shown = getField(state, op.field);
@@ -185,8 +185,8 @@ export function applyHashOperation(view: OperandView | undefined, op: HashOperat
       if (from === undefined) throw new TypeOperationError('HASH_NOT_INTEGER');
       const sum = from + op.increment;
       if (sum > int64Max || sum < int64Min) throw new TypeOperationError('OVERFLOW');
-      const { value } = incrementField(state, op.field, decimalOfInteger(op.increment), writer.dot, claimGap);
-      return { state, outcome: value };
+      const { value, delta } = incrementField(state, op.field, decimalOfInteger(op.increment), writer.dot, claimGap);
+      return { state, delta, outcome: value };
     }
     case 'incrbyfloat': {
       const increment = parseLongDouble(op.increment);
@@ -199,11 +199,11 @@ export function applyHashOperation(view: OperandView | undefined, op: HashOperat
       if (sum === 'nan-or-infinity') throw new TypeOperationError('NAN_OR_INFINITY');
       const exact = fieldNumber(state, op.field);
       if (exact === undefined) {
-        setFields(state, [[op.field, Buffer.from(sum.text, 'latin1')]], writer.dot, claimGap);
-        return { state, outcome: Buffer.from(sum.text, 'latin1') };
+        const { delta } = setFields(state, [[op.field, Buffer.from(sum.text, 'latin1')]], writer.dot, claimGap);
+        return { state, delta, outcome: Buffer.from(sum.text, 'latin1') };
       }
-      const { value } = incrementField(state, op.field, subtractDecimals(sum.value, exact), writer.dot, claimGap);
-      return { state, outcome: value };
+      const { value, delta } = incrementField(state, op.field, subtractDecimals(sum.value, exact), writer.dot, claimGap);
+      return { state, delta, outcome: value };
     }
   }
 }

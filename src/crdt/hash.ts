@@ -25,6 +25,7 @@ import {
   forgetCell,
   incrementCell,
   joinCellMaps,
+  joinCellMapsInto,
   numberOfCell,
   readCell,
   readCellEntries,
@@ -170,6 +171,12 @@ export function merge(a: HashState, b: HashState): HashState {
   return { fields: joinCellMaps(a.fields, a.ctx, b.fields, b.ctx), ctx: joinContexts(a.ctx, b.ctx) };
 }
 
+/** merge(state, delta) reusing state's map (kind.ts mergeDelta). */
+export function mergeDelta(state: HashState, delta: HashState): HashState {
+  orderCache.delete(state);
+  return { fields: joinCellMapsInto(state.fields, state.ctx, delta.fields, delta.ctx), ctx: joinContexts(state.ctx, delta.ctx) };
+}
+
 export function equals(a: HashState, b: HashState): boolean {
   return contextEquals(a.ctx, b.ctx) && sameCellMaps(a.fields, b.fields);
 }
@@ -216,4 +223,4 @@ function readDecimal(r: import('./codec.js').Reader): Decimal {
   return d;
 }
 
-export const hashType: Convergent<HashState> = { type: 'hash', empty: emptyHash, merge, equals, encode, decode };
+export const hashType: Convergent<HashState> = { type: 'hash', empty: emptyHash, merge, mergeDelta, equals, encode, decode };

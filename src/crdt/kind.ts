@@ -17,6 +17,14 @@ export interface Convergent<S> {
   empty(): S;
   /** The join: commutative, associative and idempotent, never mutating its arguments. */
   merge(a: S, b: S): S;
+  /**
+   * merge(state, delta) for a large state and a small delta, reusing
+   * `state`, which it may change (the caller owns it): the same state, built
+   * in the same order, so it encodes to the same bytes; without a new map
+   * of the whole state, the cost of a replica rebuilding a version from a
+   * delta (coordinator/delta.ts). Absent: merge is used.
+   */
+  mergeDelta?(state: S, delta: S): S;
   /** Equal as states (not merely as the value a read shows). */
   equals(a: S, b: S): boolean;
   /** A self-contained encoding; decode(encode(s)) equals s. */

@@ -12,7 +12,7 @@
 
 import { collectionStart } from './view.js';
 import { Reader, Writer as ByteWriter } from './codec.js';
-import { insert, length, listType, popEnd, removeAt, setAt, values, type Claim, type ListState } from './list.js';
+import { emptyList, insert, length, listType, merge as mergeLists, popEnd, removeAt, setAt, values, type Claim, type ListState } from './list.js';
 import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
 import { parseLongLong } from './counter.js';
 import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
@@ -213,16 +213,15 @@ export function applyListOperation(view: OperandView | undefined, op: ListOperat
   const found = length(state) > 0 ? state : undefined;
   switch (op.kind) {
     case 'push': {
-      if (op.onlyIfExists && found === undefined) return { state, outcome: integer(0) };
+      if (op.onlyIfExists && found === undefined) return { state, delta: emptyList(), outcome: integer(0) };
       // LPUSH a b c leaves c b a at the head: the run goes in reversed, in one piece.
-      if (op.end === 'head') insert(state, 0, [...op.values].reverse(), writer.dot, how);
-      else insert(state, length(state), op.values, writer.dot, how);
-      return { state, outcome: integer(length(state)) };
+      const { delta } = op.end === 'head' ? insert(state, 0, [...op.values].reverse(), writer.dot, how) : insert(state, length(state), op.values, writer.dot, how);
+      return { state, delta, outcome: integer(length(state)) };
     }
     case 'pop': {
-      if (found === undefined) return { state, outcome: encodeListOutcome({ kind: 'elements', values: undefined }) };
-      const popped = popEnd(state, op.end, op.count).values;
-      return { state, outcome: encodeListOutcome({ kind: 'elements', values: popped }) };
+      if (found === undefined) return { state, delta: emptyList(), outcome: encodeListOutcome({ kind: 'elements', values: undefined }) };
+      const { values: popped, delta } = popEnd(state, op.end, op.count);
+      return { state, delta, outcome: encodeListOutcome({ kind: 'elements', values: popped }) };
     }
     case 'set': {
       if (found === undefined) throw new TypeOperationError('NO_SUCH_KEY');
@@ -233,8 +232,8 @@ export function applyListOperation(view: OperandView | undefined, op: ListOperat
       const asked = given > BigInt(Number.MAX_SAFE_INTEGER) || given < -BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(given);
       const index = asked < 0 && given >= 0n ? -1 : asked < 0 ? n + asked : asked;
       if (index < 0 || index >= n) throw new TypeOperationError('INDEX_OUT_OF_RANGE');
-      setAt(state, index, op.value, writer.dot, how);
-      return { state, outcome: integer(0) };
+      const { delta } = setAt(state, index, op.value, writer.dot, how);
+      return { state, delta, outcome: integer(0) };
     }
     case 'remove': {
       const all = values(state);
@@ -245,8 +244,8 @@ export function applyListOperation(view: OperandView | undefined, op: ListOperat
       } else {
         for (let i = all.length - 1; i >= 0 && doomed.length < limit; i--) if (all[i]!.equals(op.element)) doomed.push(i);
       }
-      if (doomed.length > 0) removeAt(state, doomed);
-      return { state, outcome: integer(doomed.length) };
+      const { delta } = doomed.length > 0 ? removeAt(state, doomed) : { delta: emptyList() };
+      return { state, delta, outcome: integer(doomed.length) };
     }
     case 'trim': {
       // ltrimCommand's arithmetic: what is kept is [start, stop] after turning negatives around and clamping.
@@ -262,22 +261,23 @@ export function applyListOperation(view: OperandView | undefined, op: ListOperat
         for (let i = 0; i < start; i++) doomed.push(i);
         for (let i = stop + 1; i < n; i++) doomed.push(i);
       }
-      if (doomed.length > 0) removeAt(state, doomed);
-      return { state, outcome: integer(0) };
+      const { delta } = doomed.length > 0 ? removeAt(state, doomed) : { delta: emptyList() };
+      return { state, delta, outcome: integer(0) };
     }
     case 'insert': {
-      if (found === undefined) return { state, outcome: integer(0) };
+      if (found === undefined) return { state, delta: emptyList(), outcome: integer(0) };
       const at = values(state).findIndex((v) => v.equals(op.pivot));
-      if (at === -1) return { state, outcome: integer(-1) };
-      insert(state, op.after ? at + 1 : at, [op.element], writer.dot, how);
-      return { state, outcome: integer(length(state)) };
+      if (at === -1) return { state, delta: emptyList(), outcome: integer(-1) };
+      const { delta } = insert(state, op.after ? at + 1 : at, [op.element], writer.dot, how);
+      return { state, delta, outcome: integer(length(state)) };
     }
     case 'rotate': {
-      if (found === undefined) return { state, outcome: encodeListOutcome({ kind: 'elements', values: undefined }) };
-      const popped = popEnd(state, op.from, 1).values;
+      if (found === undefined) return { state, delta: emptyList(), outcome: encodeListOutcome({ kind: 'elements', values: undefined }) };
+      const { values: popped, delta: removed } = popEnd(state, op.from, 1);
       // Pushed back as a new element (its own dot): what moved is a new element, as LMOVE's destination sees it in Redis.
-      if (popped.length > 0) insert(state, op.to === 'head' ? 0 : length(state), popped, writer.dot, how);
-      return { state, outcome: encodeListOutcome({ kind: 'elements', values: popped }) };
+      // Both changes travel as one delta: deltas are states, so their join is one.
+      const delta = popped.length > 0 ? mergeLists(removed, insert(state, op.to === 'head' ? 0 : length(state), popped, writer.dot, how).delta) : removed;
+      return { state, delta, outcome: encodeListOutcome({ kind: 'elements', values: popped }) };
     }
   }
 }

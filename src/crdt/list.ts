@@ -411,6 +411,39 @@ export function merge(a: ListState, b: ListState): ListState {
   return { chunks, overlays, ctx };
 }
 
+/**
+ * merge(state, delta) reusing state's maps (kind.ts mergeDelta): a chunk or
+ * overlay both hold keeps its place, one that goes is deleted, one only the
+ * delta holds is appended in its order — merge's order, without new maps of
+ * the whole list.
+ */
+export function mergeDelta(state: ListState, delta: ListState): ListState {
+  orderCache.delete(state);
+  overlayIndexCache.delete(state);
+  const chunks = state.chunks;
+  const onlyDelta: [string, Chunk][] = [];
+  for (const [key, cb] of delta.chunks) if (!chunks.has(key)) onlyDelta.push([key, cb]);
+  for (const [key, ca] of chunks) {
+    const joined = joinChunk(ca, delta.chunks.get(key), state.ctx, delta.ctx);
+    if (joined === undefined) chunks.delete(key);
+    else if (joined !== ca) chunks.set(key, joined);
+  }
+  for (const [key, cb] of onlyDelta) {
+    const kept = joinChunk(cb, undefined, delta.ctx, state.ctx);
+    if (kept !== undefined) chunks.set(key, kept);
+  }
+  const ctx = joinContexts(state.ctx, delta.ctx);
+  // As merge's keep: an overlay the other side removed goes, and so does one of an element known removed.
+  const kept = (o: Overlay, otherHas: boolean, otherCtx: CausalContext): boolean =>
+    !(!otherHas && knows(otherCtx, o.dot, overlayItem)) && !(knows(ctx, o.target.pos.dot, String(o.target.index)) && !isAlive(chunks, o.target));
+  const overlays = state.overlays;
+  const onlyDeltaOverlays: [string, Overlay][] = [];
+  for (const [key, o] of delta.overlays) if (!overlays.has(key)) onlyDeltaOverlays.push([key, o]);
+  for (const [key, o] of overlays) if (!kept(o, delta.overlays.has(key), delta.ctx)) overlays.delete(key);
+  for (const [key, o] of onlyDeltaOverlays) if (kept(o, false, state.ctx)) overlays.set(key, o);
+  return { chunks, overlays, ctx };
+}
+
 function isAlive(chunks: Map<string, Chunk>, id: ItemId): boolean {
   const chunk = chunks.get(chunkKey(id.pos.dot, id.index));
   return chunk !== undefined && chunk.values[id.index - chunk.first] !== undefined;
@@ -555,4 +588,4 @@ function readDigit(r: Reader): number {
   return digit;
 }
 
-export const listType: Convergent<ListState> = { type: 'list', empty: emptyList, merge, equals, encode, decode };
+export const listType: Convergent<ListState> = { type: 'list', empty: emptyList, merge, mergeDelta, equals, encode, decode };

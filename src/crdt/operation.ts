@@ -37,6 +37,16 @@ export interface Writer {
 export interface Operated<S> {
   readonly state: S;
   readonly outcome?: Buffer;
+  /**
+   * What the operation changed, as a state of the type (kind.ts Update):
+   * merge(start, delta) equals `state`, where start is the merge of the
+   * view's versions of the type, in the view's order (view.ts
+   * collectionStart), or the empty state when the view holds none. The
+   * coordinator replicates it instead of the whole state (coordinator/
+   * versioning.ts). Absent when the new state is not such a merge (a
+   * replace, a start over another type): the whole state is replicated.
+   */
+  readonly delta?: S;
   /** The state replaces the key's value (SINTERSTORE's destination): the key's expiry goes with the old value, as Redis's setKey drops it. */
   readonly replacesValue?: boolean;
   /** With replacesValue: the new value's own expiry, unix ms (IMPORT's first page, import-operation.ts). */

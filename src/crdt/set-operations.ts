@@ -117,19 +117,19 @@ export function applySetOperation(view: OperandView | undefined, op: SetOperatio
   const state = collectionStart(view, setType);
   if (op.kind === 'add') {
     const before = size(state);
-    const unchanged = op.members.length === 0 ? state : add(state, op.members, writer.dot, claimGap).state;
-    return { state: unchanged, outcome: countOutcome(size(unchanged) - before) };
+    const { delta } = op.members.length === 0 ? { delta: emptySet() } : add(state, op.members, writer.dot, claimGap);
+    return { state, delta, outcome: countOutcome(size(state) - before) };
   }
   if (op.kind === 'remove') {
     const before = size(state);
-    remove(state, op.members);
-    return { state, outcome: countOutcome(before - size(state)) };
+    const { delta } = remove(state, op.members);
+    return { state, delta, outcome: countOutcome(before - size(state)) };
   }
   const popped = pick(state, op.count);
-  remove(state, popped);
+  const { delta } = remove(state, popped);
   const w = new ByteWriter();
   writeMembers(w, popped);
-  return { state, outcome: w.finish() };
+  return { state, delta, outcome: w.finish() };
 }
 
 /** `count` distinct members at random (all of them when fewer). */

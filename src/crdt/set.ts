@@ -142,6 +142,25 @@ export function merge(a: SetState, b: SetState): SetState {
   return { members: out, ctx: joinContexts(a.ctx, b.ctx) };
 }
 
+/** merge(state, delta) reusing state's map (kind.ts mergeDelta): a member both hold keeps its place, one only the delta holds is appended. */
+export function mergeDelta(state: SetState, delta: SetState): SetState {
+  const out = state.members;
+  const onlyDelta: [string, readonly Tagged[]][] = [];
+  for (const [key, eb] of delta.members) if (!out.has(key)) onlyDelta.push([key, eb]);
+  for (const [key, ea] of out) {
+    const eb = delta.members.get(key);
+    const joined = eb === undefined ? survivors(ea, delta.ctx, key) : joinEntries(ea, eb, state.ctx, delta.ctx, key);
+    if (joined.length === 0) out.delete(key);
+    else if (joined !== ea) out.set(key, joined);
+  }
+  for (const [key, eb] of onlyDelta) {
+    const kept = survivors(eb, state.ctx, key);
+    if (kept.length > 0) out.set(key, kept);
+  }
+  orderCache.delete(state);
+  return { members: out, ctx: joinContexts(state.ctx, delta.ctx) };
+}
+
 export function equals(a: SetState, b: SetState): boolean {
   if (a.members.size !== b.members.size || !contextEquals(a.ctx, b.ctx)) return false;
   for (const [key, ea] of a.members) {
@@ -177,7 +196,7 @@ export function decode(bytes: Buffer): SetState {
   });
 }
 
-export const setType: Convergent<SetState> = { type: 'set', empty: emptySet, merge, equals, encode, decode };
+export const setType: Convergent<SetState> = { type: 'set', empty: emptySet, merge, mergeDelta, equals, encode, decode };
 
 // Shared by the types whose entries are bare tags ----------------------------
 

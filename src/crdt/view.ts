@@ -7,7 +7,7 @@
 // write with the key's context resolves them.
 
 import { winner } from '../clock/siblings.js';
-import type { Siblings } from '../clock/types.js';
+import type { Sibling, Siblings } from '../clock/types.js';
 import type { Convergent, TypeName } from './kind.js';
 import { TypeOperationError, type OperandView } from './operation.js';
 import { isRegistered, typeEntry } from './registry.js';
@@ -24,13 +24,36 @@ import { takeState } from './state-cache.js';
  */
 export function collectionStart<S>(view: OperandView | undefined, convergent: Convergent<S>, overwrite = false): S {
   if (view === undefined) return convergent.empty();
-  if (view.winner.type === convergent.type) {
-    let state = view.ofType.length === 1 ? takeState(view.ofType[0]!, convergent) : convergent.decode(view.ofType[0]!.value);
-    for (let i = 1; i < view.ofType.length; i++) state = convergent.merge(state, convergent.decode(view.ofType[i]!.value));
-    return state;
-  }
+  if (view.winner.type === convergent.type) return mergeVersions(convergent, view.ofType);
   if (overwrite || isEmptied(view)) return convergent.empty();
   throw new TypeOperationError('WRONGTYPE');
+}
+
+/**
+ * The versions collectionStart merged for an operation of type `type` that
+ * did not overwrite: the view's versions of the type when the winner is of
+ * it, else none (no key, or an emptied collection of another type: the
+ * start is empty). A delta replica rebuilds the new state from exactly
+ * these, in this order (coordinator/delta.ts).
+ */
+export function startVersions(view: OperandView | undefined, type: TypeName): readonly Sibling[] {
+  return view !== undefined && view.winner.type === type ? view.ofType : noVersions;
+}
+
+const noVersions: readonly Sibling[] = Object.freeze([]);
+
+/**
+ * The merge of the versions' states, the caller's own to change (decoded
+ * afresh, or one version's kept state), left to right from the first one's: the one order collectionStart and
+ * a delta's replica both use, so their merges build the same maps in the
+ * same order and encode to the same bytes. An empty state for no versions.
+ */
+export function mergeVersions<S>(convergent: Convergent<S>, versions: readonly Sibling[]): S {
+  if (versions.length === 0) return convergent.empty();
+  // One version: its kept decoded state when there is one (state-cache.ts), which is what decoding its value would give.
+  let state = versions.length === 1 ? takeState(versions[0]!, convergent) : convergent.decode(versions[0]!.value);
+  for (let i = 1; i < versions.length; i++) state = convergent.merge(state, convergent.decode(versions[i]!.value));
+  return state;
 }
 
 /** True when the view's winner is an emptied collection: no key to a command, whatever type it asks for. */

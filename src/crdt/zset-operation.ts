@@ -13,7 +13,7 @@
 import { collectionStart } from './view.js';
 import { Reader, Writer as ByteWriter } from './codec.js';
 import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
-import { addScores, card, incrementScore, memberKey, ordered, removeMembers, score, zsetType, memberBytes, type Claim, type ZsetState } from './zset.js';
+import { addScores, card, emptyZset, incrementScore, memberKey, ordered, removeMembers, score, zsetType, memberBytes, type Claim, type ZsetState } from './zset.js';
 import { applyImport, readImportHeader, writeImportHeader, type ImportHooks, type ImportOperation } from './import-operation.js';
 
 export interface ZaddFlags {
@@ -200,16 +200,16 @@ export function applyZsetOperation(view: OperandView | undefined, op: ZsetOperat
     case 'remove': {
       const present = new Map<string, Buffer>();
       for (const m of op.members) if (score(state, m) !== undefined) present.set(memberKey(m), m);
-      removeMembers(state, [...present.values()]);
-      return { state, outcome: encodeZsetOutcome({ kind: 'count', count: present.size }) };
+      const { delta } = removeMembers(state, [...present.values()]);
+      return { state, delta, outcome: encodeZsetOutcome({ kind: 'count', count: present.size }) };
     }
     case 'pop': {
       const order = ordered(state);
       const n = Math.min(op.count, order.length);
       const taken = op.end === 'min' ? order.slice(0, n) : order.slice(order.length - n).reverse();
       const pairs = taken.map((e) => [memberBytes(e.key), e.score] as const);
-      removeMembers(state, pairs.map(([m]) => m));
-      return { state, outcome: encodeZsetOutcome({ kind: 'pairs', pairs }) };
+      const { delta } = removeMembers(state, pairs.map(([m]) => m));
+      return { state, delta, outcome: encodeZsetOutcome({ kind: 'pairs', pairs }) };
     }
   }
 }
@@ -247,8 +247,8 @@ function addPairs(state: ZsetState, op: Extract<ZsetOperation, { kind: 'add' }>,
       added++;
     }
   }
-  if (pending.size > 0) addScores(state, [...pending.values()], writer.dot, how);
-  return { state, outcome: encodeZsetOutcome({ kind: 'count', count: ch ? added + updated : added }) };
+  const delta = pending.size > 0 ? addScores(state, [...pending.values()], writer.dot, how).delta : emptyZset();
+  return { state, delta, outcome: encodeZsetOutcome({ kind: 'count', count: ch ? added + updated : added }) };
 }
 
 /** ZADD INCR and ZINCRBY: one increment of the member's score counter, so concurrent ones all count. */
@@ -256,7 +256,7 @@ function addIncrement(state: ZsetState, op: Extract<ZsetOperation, { kind: 'add'
   const { nx, xx, gt, lt } = op.flags;
   if (op.pairs.length !== 1) throw new TypeOperationError('BAD_OPERATION', 'ZADD INCR takes one pair');
   const [by, member] = op.pairs[0]!;
-  const nil = { state, outcome: encodeZsetOutcome({ kind: 'nil' }) };
+  const nil = { state, delta: emptyZset(), outcome: encodeZsetOutcome({ kind: 'nil' }) };
   const current = score(state, member);
   if (current === undefined ? xx : nx) return nil;
   const next = (current ?? 0) + by;
@@ -264,5 +264,5 @@ function addIncrement(state: ZsetState, op: Extract<ZsetOperation, { kind: 'add'
   if (current !== undefined && ((lt && next >= current) || (gt && next <= current))) return nil;
   const result = incrementScore(state, member, by === 0 ? 0 : by, writer.dot, how);
   // Redis answers the -0 a new member's increment of -0 computes, though it keeps 0.
-  return { state, outcome: encodeZsetOutcome({ kind: 'score', score: current === undefined && by === 0 ? by : result.score }) };
+  return { state, delta: result.delta, outcome: encodeZsetOutcome({ kind: 'score', score: current === undefined && by === 0 ? by : result.score }) };
 }

@@ -27,6 +27,7 @@ import {
   forgetCell,
   incrementCell,
   joinCellMaps,
+  joinCellMapsInto,
   readCell,
   readCellEntries,
   sameCellMaps,
@@ -220,6 +221,12 @@ export function merge(a: ZsetState, b: ZsetState): ZsetState {
   return { members: joinCellMaps(a.members, a.ctx, b.members, b.ctx), ctx: joinContexts(a.ctx, b.ctx) };
 }
 
+/** merge(state, delta) reusing state's map (kind.ts mergeDelta). */
+export function mergeDelta(state: ZsetState, delta: ZsetState): ZsetState {
+  orderCache.delete(state);
+  return { members: joinCellMapsInto(state.members, state.ctx, delta.members, delta.ctx), ctx: joinContexts(state.ctx, delta.ctx) };
+}
+
 export function equals(a: ZsetState, b: ZsetState): boolean {
   return contextEquals(a.ctx, b.ctx) && sameCellMaps(a.members, b.members);
 }
@@ -260,4 +267,4 @@ function readDouble(r: Reader): number {
   return v;
 }
 
-export const zsetType: Convergent<ZsetState> = { type: 'zset', empty: emptyZset, merge, equals, encode, decode };
+export const zsetType: Convergent<ZsetState> = { type: 'zset', empty: emptyZset, merge, mergeDelta, equals, encode, decode };

@@ -41,6 +41,7 @@ import {
 } from './range-messages.js';
 import { readSpans } from './range-service.js';
 import { ByteThrottle } from './sender.js';
+import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault } from './stream-pacer.js';
 
 /**
  * Streaming rate per node, both directions: 32 MiB/s. A join or a leave moves
@@ -49,6 +50,13 @@ import { ByteThrottle } from './sender.js';
  * the throttle keeps it from starving client traffic on the same cores.
  */
 export const transferBytesPerSecDefault = 32 * 1024 * 1024;
+/**
+ * Records folded per synchronous slice of a received page, the loop yielding
+ * between slices: a fold costs ~10–20 µs (merge, Merkle leaf, cache, batch), so
+ * a request that arrives meanwhile waits ~1 ms for the slice in hand instead
+ * of ~15 ms for a whole 1 MiB page of 1 KiB records.
+ */
+export const applySliceRecords = 64;
 /** A page is read, sent and folded within this; far above the ~50 ms a 1 MiB page takes. */
 export const transferRequestTimeoutMs = 10_000;
 /**
@@ -118,11 +126,14 @@ export interface HandoffMembership {
 export interface HandoffTimers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Runs `callback` after the I/O waiting now (a page's slices yield with it); without it, a 0 ms timeout. */
+  setImmediate?(callback: () => void): unknown;
 }
 
 const realTimers: HandoffTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setImmediate: (callback) => setImmediate(callback),
 };
 
 export interface RingHandoffOptions {
@@ -146,7 +157,18 @@ export interface RingHandoffOptions {
   readonly selfGeneration: number;
   /** This node's own address is in its seed list: it founds the cluster with the other seeds. */
   readonly foundingSeed?: boolean;
+  /** The streaming rate; with loopDelay, its ceiling (stream-pacer.ts). */
   readonly transferBytesPerSec?: number;
+  /**
+   * This node's event-loop delay (loop-delay.ts LoopDelayProbe): `sampleMs`
+   * is the delay (ms beyond the sampling interval, a high percentile) since
+   * the last call. Given, streams yield to client traffic: the rate backs off
+   * while the delay is above streamDelayTargetMs. Each operation starts it
+   * (its first sample) and closes it when it ends, as does stop().
+   */
+  readonly loopDelay?: { sampleMs(): number; close(): void };
+  /** The loop delay streams keep under (pacerDelayTargetMsDefault); 0 streams at transferBytesPerSec whatever the delay. */
+  readonly streamDelayTargetMs?: number;
   /** Spans per range request (rangeSpansMax by default); the simulation asks one at a time, so a stream spans many round trips. */
   readonly spansPerRequest?: number;
   readonly settleMs?: number;
@@ -179,6 +201,8 @@ export interface HandoffProgress {
   readonly finishedAtMs: number | undefined;
   /** Why the operation is waiting or failed, for the operator. */
   readonly note: string | undefined;
+  /** The rate streams are throttled to now (paced by the loop delay, stream-pacer.ts). */
+  readonly rateBytesPerSec: number;
 }
 
 export class HandoffError extends Error {
@@ -196,6 +220,8 @@ export class RingHandoff {
     records: number; bytes: number; startedAtMs: number; finishedAtMs: number | undefined; note: string | undefined;
   } = { operation: undefined, phase: undefined, spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: 0, finishedAtMs: undefined, note: undefined };
   private readonly throttle: ByteThrottle;
+  private readonly rateMax: number;
+  private readonly pacer: StreamPacer | undefined;
   private readonly now: () => number;
   private readonly timers: HandoffTimers;
   private running = false;
@@ -218,12 +244,15 @@ export class RingHandoff {
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? realTimers;
     const rate = options.transferBytesPerSec ?? transferBytesPerSecDefault;
+    this.rateMax = rate;
     this.throttle = new ByteThrottle(rate, rate / 4, this.now());
+    const delayTargetMs = options.streamDelayTargetMs ?? pacerDelayTargetMsDefault;
+    if (options.loopDelay !== undefined && delayTargetMs > 0) this.pacer = new StreamPacer({ ...pacerDefaults(rate), delayTargetMs }, this.now());
     this.ringChangedAtMs = this.now();
   }
 
   progress(): HandoffProgress {
-    return { ...this.progressState };
+    return { ...this.progressState, rateBytesPerSec: this.pacer?.rateBytesPerSec() ?? this.rateMax };
   }
 
   /** Resumes a join or a leave the node was in when it stopped, and starts the cleanup loop. */
@@ -252,6 +281,7 @@ export class RingHandoff {
       s.wake();
     }
     await Promise.allSettled([this.work, this.cleaning]);
+    this.options.loopDelay?.close();
   }
 
   /**
@@ -441,7 +471,7 @@ export class RingHandoff {
       const reply = await this.options.request(source, message, transferRequestTimeoutMs);
       if (reply.type !== MessageType.RangeRecordsReply) throw new HandoffError('HANDOFF_FAILED', `${source} answered a range read with type ${reply.type}`);
       const page = decodeRangeRecordsReply(reply.payload);
-      await Promise.all(page.entries.map((e) => this.options.apply(e.key, e.siblings)));
+      await applyPage(page.entries, this.options.apply, this.yieldTurn);
       this.stats.recordsReceived += page.entries.length;
       this.stats.bytesReceived += reply.payload.length;
       this.counted(page.entries.length, reply.payload.length);
@@ -612,12 +642,20 @@ export class RingHandoff {
 
   private begin(operation: HandoffOperation): void {
     if (operation === 'join') this.streamed.clear();
+    if (this.pacer !== undefined) {
+      // Each operation's stream starts slow, whatever the last one ended at; the delay sampled since then is stale.
+      const rate = this.pacer.restart(this.now());
+      this.throttle.setRate(rate, rate / 4, this.now());
+      this.options.loopDelay!.sampleMs();
+    }
     this.progressState = {
       operation, phase: 'announcing', spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: this.now(), finishedAtMs: undefined, note: undefined,
     };
   }
 
   private finish(phase: 'done' | 'failed'): void {
+    // The sampler runs only while a stream does (begin starts it again).
+    this.options.loopDelay?.close();
     this.progressState.phase = phase;
     this.progressState.finishedAtMs = this.now();
     if (phase === 'done') this.progressState.note = undefined;
@@ -628,13 +666,23 @@ export class RingHandoff {
     this.progressState.bytes += bytes;
   }
 
-  /** Waits as the throttle says before the next page. */
+  /** Waits as the throttle says before the next page, the throttle's rate set by the pacer once a window. */
   private async paced(bytes: number): Promise<void> {
+    const pacer = this.pacer;
+    if (pacer !== undefined && pacer.due(this.now())) {
+      const rate = pacer.adjust(this.options.loopDelay!.sampleMs(), this.now());
+      this.throttle.setRate(rate, rate / 4, this.now());
+    }
     for (let wait = this.throttle.take(bytes, this.now()); wait > 0; wait = this.throttle.take(bytes, this.now())) {
       await this.sleep(wait);
       this.checkRunning();
     }
   }
+
+  private readonly yieldTurn = (): Promise<void> => new Promise((resolve) => {
+    if (this.timers.setImmediate !== undefined) this.timers.setImmediate(resolve);
+    else this.timers.setTimeout(resolve, 0);
+  });
 
   private checkRunning(): void {
     if (!this.running) throw new HandoffError('HANDOFF_STOPPED', 'node stopping');
@@ -650,6 +698,38 @@ export class RingHandoff {
       this.sleeping.add(entry);
     });
   }
+}
+
+/**
+ * Folds a page's records a slice at a time (applySliceRecords), awaiting
+ * `yieldTurn` between slices so client requests to this node interleave with
+ * the stream; resolves once every record is durable, rejects with the first
+ * fold that failed (the slices after it are not folded: the page is asked again).
+ */
+export async function applyPage(
+  entries: readonly RecordEntry[],
+  apply: (key: Buffer, siblings: readonly Sibling[]) => Promise<unknown>,
+  yieldTurn: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+  sliceRecords = applySliceRecords,
+): Promise<void> {
+  // Each fold's failure is caught at once: one rejecting while the loop yields must not go unhandled.
+  let failure: { err: unknown } | undefined;
+  const fail = (err: unknown): void => { failure ??= { err }; };
+  const folds: Promise<unknown>[] = [];
+  for (let at = 0; at < entries.length && failure === undefined; at += sliceRecords) {
+    if (at > 0) await yieldTurn();
+    const end = Math.min(entries.length, at + sliceRecords);
+    for (let i = at; i < end; i++) {
+      // apply may throw synchronously (a store closing): that fails the page the same way.
+      try {
+        folds.push(apply(entries[i]!.key, entries[i]!.siblings).catch(fail));
+      } catch (err) {
+        fail(err);
+      }
+    }
+  }
+  await Promise.all(folds);
+  if (failure !== undefined) throw failure.err;
 }
 
 function streamedKey(source: string, span: TokenSpan): string {

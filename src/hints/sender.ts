@@ -106,10 +106,19 @@ export class ByteThrottle {
   private tokens: number;
   private atMs: number;
 
-  constructor(readonly rateBytesPerSec: number, readonly burstBytes: number, nowMs: number) {
+  constructor(private rateBytesPerSec: number, private burstBytes: number, nowMs: number) {
     if (!(rateBytesPerSec > 0) || !(burstBytes >= 0)) throw new RangeError('throttle rate must be positive and burst non-negative');
     this.tokens = burstBytes;
     this.atMs = nowMs;
+  }
+
+  /** Changes the rate and burst from now on (stream-pacer.ts); bytes already owed are paid back at the new rate. */
+  setRate(rateBytesPerSec: number, burstBytes: number, nowMs: number): void {
+    if (!(rateBytesPerSec > 0) || !(burstBytes >= 0)) throw new RangeError('throttle rate must be positive and burst non-negative');
+    this.take(0, nowMs);
+    this.rateBytesPerSec = rateBytesPerSec;
+    this.burstBytes = burstBytes;
+    this.tokens = Math.min(this.tokens, burstBytes);
   }
 
   /** 0 when `bytes` may go now (and takes them); otherwise the ms to wait before asking again. */

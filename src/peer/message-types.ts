@@ -40,6 +40,8 @@ export const MessageType = {
   PublishReply: 34,       // how many of the receiver's subscribers got it
   PubsubQuery: 35,        // pub/sub: the receiver's channels, channel counts or patterns (PUBSUB across the cluster)
   PubsubQueryReply: 36,
+  ReplicaDeltaPut: 37,      // key + a new version's metadata, its base dots and a delta: rebuild and fold (coordinator/delta.ts)
+  ReplicaDeltaPutReply: 38, // u8 verdict: applied, held, or the whole record is needed
 } as const;
 
 export type MessageTypeName = keyof typeof MessageType;

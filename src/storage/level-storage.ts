@@ -12,6 +12,10 @@
 // price of a miss that goes to disk is a blocked loop for one read; records
 // are small and a node's working set is expected to sit in memory.
 //
+// A Bloom filter over every key the store may hold (key-filter.ts) spares
+// that read for a key it has never held: a joiner streaming its new spans, a
+// load of new keys.
+//
 // The cache holds each key's latest record, including changes still waiting
 // in a batch (so read-modify-write sees them); it is bounded by
 // `cacheBytesMax` and evicts least recently used records that are durable.
@@ -39,6 +43,7 @@ import {
   userKeyOf,
 } from './keys.js';
 import { GroupCommit } from './group-commit.js';
+import { KeyFilter } from './key-filter.js';
 import { KeyspaceTally, type KeyspaceCounts } from './keyspace-tally.js';
 import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storage, type StorageObserver } from './storage.js';
 
@@ -100,6 +105,10 @@ export class LevelStorage implements Storage {
   private closed = false;
   private records = 0;
   private readonly tally = new KeyspaceTally();
+  /** Every key on disk at open and every key updated since: a key it does not hold is read from nowhere. */
+  private readonly filter = new KeyFilter();
+  /** Reads of LevelDB the filter spared, for tests and INFO. */
+  private readsSkipped = 0;
   private observer: StorageObserver | undefined;
 
   private constructor(location: string, private readonly cacheBytesMax: number) {
@@ -130,7 +139,8 @@ export class LevelStorage implements Storage {
         const chunk = await entries.nextv(openScanChunkRecords);
         if (chunk.length === 0) return count;
         count += chunk.length;
-        for (const [, value] of chunk) {
+        for (const [storageKey, value] of chunk) {
+          this.filter.add(storageKey, 1);
           let siblings: Sibling[];
           try {
             siblings = decodeSiblings(value);
@@ -180,6 +190,8 @@ export class LevelStorage implements Storage {
     const digest = record !== undefined ? undefined : (token ?? tokenOf(key));
     const storageKey = record !== undefined ? record.storageKey : dataKey(digest!, key);
     const current = record !== undefined ? record.siblings : this.readDurable(storageKey);
+    // Added before the change is queued: from here until the next open the key may be on disk.
+    this.filter.add(storageKey, 1);
     const next = ownedVersions(change(current), current);
     const observer = this.observer;
     if (observer !== undefined) observer.changed(key, digest ?? storageKey.subarray(1, 1 + tokenBytes), current, next);
@@ -290,6 +302,8 @@ export class LevelStorage implements Storage {
   }
 
   async clear(): Promise<void> {
+    // Reset first, so a key updated while the clear runs (and written after it) is in the new filter.
+    this.filter.reset();
     await this.commits.drain();
     await this.db.clear({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
     this.cache.clear();
@@ -334,7 +348,18 @@ export class LevelStorage implements Storage {
     await this.db.close();
   }
 
+  /** What the filter has spared and holds. */
+  filterUsage(): { readsSkipped: number; bytes: number; saturated: boolean } {
+    const { bytes, saturated } = this.filter.usage();
+    return { readsSkipped: this.readsSkipped, bytes, saturated };
+  }
+
+  /** The key's durable record; the filter answers for a key never held (the storage key holds its token at offset 1). */
   private readDurable(storageKey: Buffer): Sibling[] {
+    if (!this.filter.mayHold(storageKey, 1)) {
+      this.readsSkipped++;
+      return [];
+    }
     const value = this.db.getSync(storageKey);
     return value === undefined ? [] : decodeSiblings(value);
   }

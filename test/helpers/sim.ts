@@ -17,6 +17,7 @@ import { HandoffSender } from '../../src/hints/sender.js';
 import type { ClusterView } from '../../src/coordinator/cluster-view.js';
 import { Coordinator, type PutResult } from '../../src/coordinator/coordinator.js';
 import { ReplicaService } from '../../src/coordinator/replica-service.js';
+import type { DeltaLimits } from '../../src/coordinator/delta.js';
 import { MemoryNetwork, MemoryTransport, mulberry32 } from '../../src/peer/memory-transport.js';
 import type { PeerMessage } from '../../src/peer/transport.js';
 import { fallbacksForDigest, generateTokens, Ring, splitmix64 } from '../../src/ring/index.js';
@@ -41,6 +42,8 @@ export interface SimOptions {
   readonly now?: () => number;
   /** Sloppy quorum with hinted handoff: each node gets a memory hint store and a handoff sender. */
   readonly hints?: boolean;
+  /** When a write replicates a delta instead of its record (coordinator/delta.ts); the named limits by default. */
+  readonly deltas?: DeltaLimits;
 }
 
 export interface SimNode {
@@ -98,6 +101,7 @@ function wire(id: string, epoch: number, transport: MemoryTransport, storage: Me
     readRepairsInFlightMax: 100,
     logger: silent,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.deltas === undefined ? {} : { deltas: options.deltas }),
   });
   const replicas = new ReplicaService(coordinator);
   transport.setHandler((from: string, message: PeerMessage) => {

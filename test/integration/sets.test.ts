@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import test from 'ava';
-import { startCluster, startNode, eventually, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { startCluster, startNode, eventually, infoNumber, type Cluster, type RingkvNode } from '../helpers/cluster.js';
 
 /** The raw bytes a RESP3 connection gets for `commands` after HELLO 3. */
 function rawResp3(port: number, commands: string[][]): Promise<string> {
@@ -91,6 +91,31 @@ test.serial('sets › a 3-node cluster: adds through every node at once all stay
   }));
   for (const c of clients) t.is(await c.scard('members'), 3 * perClient);
   t.is(await clients[1]!.type('members'), 'set');
+});
+
+test.serial('sets › a 3-node cluster: writes to a large set travel as deltas, and every node stores the same bytes', async (t) => {
+  const clients = cluster!.nodes.map((n) => n.client({ protocol: 2 }));
+  const deltaCounts = async () => {
+    const infos = await Promise.all(clients.map((c) => c.info('stats')));
+    const sum = (name: string) => infos.reduce((s, info) => s + infoNumber(info, name), 0);
+    return { sent: sum('deltas_sent'), applied: sum('deltas_applied'), mismatches: sum('delta_mismatches') };
+  };
+  const before = await deltaCounts();
+  // ~45 KB of set: past deltaRecordBytesMin (coordinator/delta.ts).
+  t.is(await clients[0]!.sadd('big', ...Array.from({ length: 3_000 }, (_, i) => `member-${i}`)), 3_000);
+  for (let i = 0; i < 12; i++) t.is(await clients[i % 3]!.sadd('big', `more-${i}`), 1);
+  t.is(await clients[1]!.srem('big', 'member-7', 'more-0'), 2);
+  for (const c of clients) t.is(await c.scard('big'), 3_010);
+  const after = await deltaCounts();
+  t.true(after.sent - before.sent >= 13, `deltas sent: ${after.sent - before.sent}`);
+  t.true(after.applied - before.applied >= 13, `deltas applied: ${after.applied - before.applied}`);
+  t.is(after.mismatches, before.mismatches);
+  // The third replica may trail the W=2 acknowledgement by a moment; then each node's own record is the same bytes.
+  const local = () => Promise.all(clients.map((c) => c.callBuffer('RING', 'LOCAL', 'big') as Promise<unknown>));
+  t.true(await eventually(async () => {
+    const records = (await local()).map((r) => JSON.stringify(r));
+    return records.every((r) => r === records[0]);
+  }, 10_000), 'every node stores the same record');
 });
 
 test.serial('sets › adds and removes through different coordinators while the others are hung (W=1): add wins, nothing acknowledged is lost', async (t) => {

@@ -64,6 +64,7 @@ async function main(): Promise<number> {
   let collected = 0;
   let hintedWrites = 0;
   let aaeMoved = 0;
+  const deltas = { sent: 0, applied: 0, held: 0, fallbacks: 0, mismatches: 0 };
   let aaeJudged = 0;
   let fallbackWrites = 0;
   let hintedOnlyAcked = 0;
@@ -95,6 +96,7 @@ async function main(): Promise<number> {
     collected += result.collected;
     hintedWrites += result.hinted.writes;
     aaeMoved += result.aaeRecordsMoved;
+    for (const k of Object.keys(deltas) as (keyof typeof deltas)[]) deltas[k] += result.deltas[k];
     joins += result.ringChanges.joins;
     leaves += result.ringChanges.leaves;
     streamed += result.ringChanges.streamed;
@@ -126,6 +128,7 @@ async function main(): Promise<number> {
   }
   console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks (${fallbackWrites} with every primary down; ${hintedOnlyAcked} of them acknowledged, ${hintedOnlyJudged} judged (no hint of their key expired)), ${hintsDelivered} hints handed off, ${aaeMoved} records moved by anti-entropy (${aaeJudged} seeds with replica states judged), ` +
     `${ringChangeSeeds} seeds changing the ring (${joins} joins and ${leaves} leaves completed, ${streamed} records streamed, ${cleaned} dropped by cleanup)`);
+  console.log(`deltas: ${deltas.sent} sent, ${deltas.applied} applied, ${deltas.held} held (duplicates or superseded), ${deltas.fallbacks} answered by the whole record (${deltas.mismatches} of them rebuilt other bytes)`);
   console.log(`sim: ${options.seeds.length} seeds, ${operations} operations, ${faults} faults, ${violations} violations`);
   return violations === 0 ? 0 : 1;
 }

@@ -27,7 +27,7 @@ import { check } from './checker.js';
 import { elementsOf, formatOp, type ReplicaStates, type History, type Op, type Outcome, type ReadResult, type SeenVersion, type Violation, type Workload } from './history.js';
 import { delayMsMax, makePlan, simN, simRequestTimeoutMs, type Burst, type PlannedExpiry, type PlannedOp, type SimConfig } from './plan.js';
 import { simEpochMs, VirtualTime } from './virtual-time.js';
-import { SimWorld, type CallResult, type SimNode } from './world.js';
+import { SimWorld, type CallResult, type DeltaStats, type SimNode } from './world.js';
 
 /** Operations per seed unless told otherwise. */
 export const simOpsDefault = 60;
@@ -69,6 +69,8 @@ export interface RunResult {
   readonly hinted: { readonly writes: number; readonly byFallback: number; readonly delivered: number };
   /** Records anti-entropy moved (0 when the seed runs without it). */
   readonly aaeRecordsMoved: number;
+  /** Delta replication: deltas sent, applied and held by replicas, and whole records sent after one (coordinator/delta.ts). */
+  readonly deltas: DeltaStats;
   /** Joins and leaves completed, records streamed and cleaned up (world.ts ringChangeStats). */
   readonly ringChanges: { joins: number; leaves: number; streamed: number; cleaned: number };
   /** sha256 of the history, shortened: equal for equal seeds. */
@@ -129,6 +131,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
     collected: world.stats.collections,
     hinted: world.hintStats(),
     aaeRecordsMoved: world.aaeRecordsMoved(),
+    deltas: world.deltaStats(),
     ringChanges: world.ringChangeStats(),
     hash: createHash('sha256').update(JSON.stringify(history)).digest('hex').slice(0, 16),
     virtualMs: time.now() - simEpochMs,

@@ -2,7 +2,7 @@
 // row of a target meets the degraded row with the same test and pipeline, and
 // nothing else; the table marks whether SET met the goal.
 import test from 'ava';
-import { compareDownUp, downUpGoal, markdownReport, medianRows, type Row } from '../../benchmarks/report.js';
+import { bareTarget, compareDownUp, downUpGoal, markdownReport, markdownTable, medianRows, withRatios, type Row } from '../../benchmarks/report.js';
 
 function row(target: string, mode: string, test: string, pipeline: number, rps: number, p99Ms: number): Row {
   return { target, mode, test, pipeline, rps, avgMs: p99Ms / 4, p50Ms: p99Ms / 4, p99Ms };
@@ -45,4 +45,27 @@ test('medianRows keeps, per test and pipeline, the run with the median requests/
   const medians = medianRows(rows);
   t.deepEqual(medians.map((r) => [r.test, r.pipeline, r.rps]), [['SET', 1, 200], ['SET', 16, 50], ['GET', 1, 7]]);
   t.is(medians[0]!.p50Ms, 0.2, 'the whole median run, its latencies included');
+});
+
+test('every row is put against redis-server and against the bare Node.js responder of the same test and pipeline', (t) => {
+  const measured = withRatios([
+    row('redis-server', 'c50', 'SET', 1, 60_000, 1),
+    row(bareTarget, 'c50', 'SET', 1, 40_000, 2),
+    row('ringkv ×1', 'c50', 'SET', 1, 20_000, 4),
+    row('ringkv ×1', 'c50', 'SET', 16, 50_000, 8),
+  ]);
+  const ringkv = measured.find((r) => r.target === 'ringkv ×1' && r.pipeline === 1)!;
+  t.is(ringkv.rpsRatio!.toFixed(2), '0.33');
+  t.is(ringkv.nodeRatio, 0.5);
+  t.is(ringkv.p99Ratio, 4);
+  t.is(measured.find((r) => r.pipeline === 16)!.nodeRatio, undefined, 'no ceiling measured at -P 16: no ratio');
+  t.true(markdownTable(measured).includes('| 0.50× |'));
+});
+
+test('the chart is one SVG with a panel row per test, drawn without a browser', async (t) => {
+  const { renderBenchChart } = await import('../../benchmarks/charts.js');
+  const svg = await renderBenchChart(withRatios(rows));
+  t.true(svg.startsWith('<svg'));
+  t.true(svg.includes('SET: ringkv against redis-server') && svg.includes('GET: ringkv against redis-server'));
+  t.true(svg.includes('ringkv ×4 (up)'));
 });

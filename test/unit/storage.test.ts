@@ -440,3 +440,30 @@ test('LevelStorage › INFO keyspace figures are kept by every change and rebuil
   await storage.clear();
   t.deepEqual(storage.keyspace(0), { keys: 0, expires: 0, avgTtlMs: 0 });
 });
+
+test('LevelStorage › a key never held is not read from LevelDB, and a key on disk at open or written since always is', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ringkv-storage-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const location = path.join(dir, 'records');
+  // A tiny cache, so reads of written keys go past it to the filter and LevelDB.
+  let storage = await LevelStorage.open(location, 4 * 1024);
+  const keys = Array.from({ length: 500 }, (_, i) => Buffer.from(`filter:${i}`));
+  await Promise.all(keys.slice(0, 250).map((k) => storage.update(k, tokenOf(k), () => [sib(`v-${k.toString()}`)])));
+  await storage.close();
+  storage = await LevelStorage.open(location, 4 * 1024);
+  t.teardown(() => storage.close());
+  // Written before the open: found by the filter built while counting.
+  for (const k of keys.slice(0, 250)) t.is(storage.get(k, tokenOf(k))[0]?.value.toString(), `v-${k.toString()}`);
+  const before = storage.filterUsage().readsSkipped;
+  // Never held: an update folds into [] without a read, as the store does for most of a streamed span.
+  await Promise.all(keys.slice(250).map((k) => storage.update(k, tokenOf(k), (current) => [...current, sib(`n-${k.toString()}`)])));
+  t.true(storage.filterUsage().readsSkipped - before >= 240, 'almost every new key skipped its read');
+  // Written since the open and evicted from the cache: read back from disk and merged, not overwritten.
+  await Promise.all(keys.slice(250).map((k) => storage.update(k, tokenOf(k), (current) => [...current, sib(`m-${k.toString()}`, 'b')])));
+  for (const k of keys.slice(250)) t.deepEqual(values(storage.get(k, tokenOf(k))), [`n-${k.toString()}`, `m-${k.toString()}`]);
+  // Cleared: every key is absent again, and one written after the clear is found.
+  await storage.clear();
+  t.deepEqual(storage.get(keys[0]!, tokenOf(keys[0]!)), []);
+  await storage.update(keys[0]!, tokenOf(keys[0]!), () => [sib('again')]);
+  t.deepEqual(values(storage.get(keys[0]!, tokenOf(keys[0]!))), ['again']);
+});

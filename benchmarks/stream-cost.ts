@@ -1,0 +1,89 @@
+// What one streamed megabyte costs each side in CPU, without the network or
+// the other processes: `node dist/benchmarks/stream-cost.js`. The source reads
+// its records a 1 MiB page at a time (range-service.ts readSpans) and encodes
+// the reply; the receiver decodes it and folds every record into an empty
+// LevelStorage through the one merge (foldVersions), page by page, as a
+// joiner does (hints/ring-handoff.ts pullFrom). CPU time (process.cpuUsage,
+// every thread: LevelDB's included) per MB is stable on a shared box where
+// bench:stream's wall-clock rates are not; the longest synchronous stretch per
+// page is what a request arriving meanwhile waits for.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Sibling } from '../src/clock/types.js';
+import { foldVersions } from '../src/coordinator/versioning.js';
+import { decodeRangeRecordsReply, encodeRangeRecordsReply, rangePageBytesDefault } from '../src/hints/range-messages.js';
+import { readSpans } from '../src/hints/range-service.js';
+import { tokenMax, tokenOf } from '../src/storage/keys.js';
+import { LevelStorage } from '../src/storage/level-storage.js';
+import { applyPage, applySliceRecords } from '../src/hints/ring-handoff.js';
+
+const keys = Number(process.env.STREAM_COST_KEYS ?? 100_000);
+const valueBytes = 1024;
+const loadInFlight = 2048;
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-streamcost-'));
+try {
+  const source = await LevelStorage.open(path.join(dir, 'source'));
+  for (let from = 0; from < keys; from += loadInFlight) {
+    const writes: Promise<unknown>[] = [];
+    for (let i = from; i < Math.min(keys, from + loadInFlight); i++) {
+      const key = Buffer.from(`stream:${i}`);
+      const sibling: Sibling = { value: randomBytes(valueBytes), dot: { actor: 'n1#1', counter: i + 1 }, past: [], timestamp: Date.now() };
+      writes.push(source.update(key, tokenOf(key), () => [sibling]));
+    }
+    await Promise.all(writes);
+  }
+  // Out of the record cache, as on a node whose cache the workload holds.
+  await source.close();
+  const reopened = await LevelStorage.open(path.join(dir, 'source'));
+
+  const pages: Buffer[] = [];
+  let cpu = process.cpuUsage();
+  let started = performance.now();
+  let cursor = { fromSpan: 0, fromToken: 0n };
+  const spans = [{ first: 0n, last: tokenMax }];
+  for (;;) {
+    const page = await readSpans(reopened, spans, cursor.fromSpan, cursor.fromToken, rangePageBytesDefault);
+    pages.push(encodeRangeRecordsReply(page));
+    if (page.done) break;
+    cursor = { fromSpan: page.nextSpan, fromToken: page.nextToken };
+  }
+  const bytes = pages.reduce((sum, p) => sum + p.length, 0);
+  const sourceCpuMs = cpuMs(cpu);
+  const sourceWallMs = performance.now() - started;
+  await reopened.close();
+
+  const sliceRecords = Number(process.env.STREAM_COST_SLICE ?? applySliceRecords);
+  const receiver = await LevelStorage.open(path.join(dir, 'receiver'));
+  const apply = (key: Buffer, siblings: readonly Sibling[]) => receiver.update(key, undefined, (current) => foldVersions(current, siblings));
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  cpu = process.cpuUsage();
+  started = performance.now();
+  for (const payload of pages) await applyPage(decodeRangeRecordsReply(payload).entries, apply, undefined, sliceRecords);
+  delay.disable();
+  const longestMs = delay.max / 1e6;
+  const p99Ms = delay.percentile(99) / 1e6;
+  const receiverCpuMs = cpuMs(cpu);
+  const receiverWallMs = performance.now() - started;
+  const filter = receiver.filterUsage();
+  await receiver.close();
+
+  const mb = bytes / 1e6;
+  const line = (side: string, ms: number, wall: number) =>
+    `${side}: ${(ms / mb).toFixed(2)} ms CPU per MB (${(mb / (ms / 1000)).toFixed(1)} MB per CPU-second), wall ${(mb / (wall / 1000)).toFixed(1)} MB/s`;
+  console.log(`${keys} records of ${valueBytes} B, ${mb.toFixed(1)} MB in ${pages.length} pages; receiver folds ${sliceRecords} records per slice`);
+  console.log(line('source (read + encode)', sourceCpuMs, sourceWallMs));
+  console.log(line('receiver (decode + fold + write)', receiverCpuMs, receiverWallMs));
+  console.log(`receiver: event-loop delay p99 ${p99Ms.toFixed(1)} ms, max ${longestMs.toFixed(1)} ms; LevelDB reads skipped by the key filter ${filter.readsSkipped}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,165 @@
+// Delta replication of convergent types (issue 12 item 7; Almeida, Shoker,
+// Baquero, "Delta State Replicated Data Types", 2018, §4 "delta-based
+// synchronization"). An operation on a collection makes a new version whose
+// state is merge(start, delta), where start merges the versions the
+// coordinator's view held of the type (crdt/view.ts startVersions). A replica
+// that holds those very versions — found by dot: dots never repeat, and a
+// version's bytes never change once minted, so equal dots are equal bytes —
+// rebuilds the state itself from the delta, and the write ships the delta
+// instead of the whole collection: an SADD to a 100k-member set sends a few
+// dozen bytes, not megabytes.
+//
+// What the replica stores must be the coordinator's bytes exactly (a version
+// is the same bytes everywhere, or anti-entropy would see replicas differ
+// forever): both merge the same decoded inputs in the same order
+// (crdt/view.ts mergeVersions), and the coordinator sends a digest of its
+// bytes that the replica checks before it stores anything; a mismatch (a
+// merge whose map order differs, a bug) costs a whole-record send, never a
+// divergent version.
+//
+// Pure: the coordinator and the replica service do the I/O.
+
+import type { Dot, Sibling, Siblings } from '../clock/types.js';
+import { CrdtCodecError, type TypeName } from '../crdt/kind.js';
+import { typeEntry } from '../crdt/registry.js';
+import { mergeVersions } from '../crdt/view.js';
+import { tokenOf } from '../ring/tokens.js';
+import { ownValue } from '../storage/storage.js';
+
+type StoredType = Exclude<TypeName, 'string'>;
+
+/**
+ * A record smaller than this (bytes, encoded) is always replicated whole. A
+ * delta saves at most these bytes per replica, while it risks an extra round
+ * trip (the replica lacks the base) and costs the replica a decode, merge and
+ * encode of the whole state — the whole record's fold costs about the same
+ * CPU. 16 KiB is ~a frame's worth of TCP segments: below it, the bytes saved
+ * are not worth the round trip risked.
+ */
+export const deltaRecordBytesMin = 16 * 1024;
+
+/**
+ * A delta is sent only when the whole record is at least this many times its
+ * message's size: a delta nearly as large as the whole (SREM of half the
+ * set, LTRIM of most of a list) saves little and may still cost the fallback
+ * round trip, which then sends both.
+ */
+export const wholeToDeltaBytesMin = 4;
+
+/** The bytes of a value's digest: xxhash64, as tokens (ring/tokens.ts). A check against bugs, not forgery: peers are authenticated. */
+export const valueDigestBytes = 8;
+
+/** What a version's operation changed, kept beside the version (never stored): the coordinator replicates it instead of the state. */
+export interface VersionDelta {
+  readonly type: StoredType;
+  /** The versions the new state merged, in merge order (crdt/view.ts startVersions). */
+  readonly bases: readonly Dot[];
+  /** The delta as a state of `type`: encoded only when a write is worth sending one. */
+  readonly state: unknown;
+}
+
+const versionDeltas = new WeakMap<Sibling, VersionDelta>();
+
+/** Remembers the delta of a version just minted (coordinator/versioning.ts). */
+export function noteDelta(version: Sibling, delta: VersionDelta): void {
+  versionDeltas.set(version, delta);
+}
+
+/** The delta of a version minted here, if its operation gave one. */
+export function deltaOf(version: Sibling): VersionDelta | undefined {
+  return versionDeltas.get(version);
+}
+
+/** The delta's encoding, as the replica decodes it. */
+export function encodeDelta(delta: VersionDelta): Buffer {
+  return typeEntry(delta.type).convergent.encode(delta.state);
+}
+
+export function valueDigest(value: Buffer): Buffer {
+  return tokenOf(value);
+}
+
+/** When a delta replaces the whole record: a coordinator option, for tests and the benchmark's "before". */
+export interface DeltaLimits {
+  readonly recordBytesMin: number;
+  readonly wholeToDeltaBytesMin: number;
+}
+
+export const deltaLimitsDefault: DeltaLimits = { recordBytesMin: deltaRecordBytesMin, wholeToDeltaBytesMin };
+
+/** Whether a delta message of `deltaBytes` is worth sending instead of a record of `recordBytes`. */
+export function deltaWorthIt(recordBytes: number, deltaBytes: number, limits: DeltaLimits): boolean {
+  return recordBytes >= limits.recordBytesMin && recordBytes >= limits.wholeToDeltaBytesMin * deltaBytes;
+}
+
+/** A delta as a replica receives it: the new version without its value, what it was built on, and the change. */
+export interface DeltaPut {
+  /** The new version; its `value` is empty, to be rebuilt. */
+  readonly version: Sibling;
+  readonly bases: readonly Dot[];
+  /** The encoded delta state. */
+  readonly delta: Buffer;
+  /** valueDigest of the coordinator's value. */
+  readonly digest: Buffer;
+  /** The coordinator's value's length in bytes. */
+  readonly valueBytes: number;
+}
+
+/**
+ * What a replica does with a delta, given its record:
+ *  - 'held': it already holds the version, or a version that supersedes it
+ *    (a duplicate, or a delta delayed past a newer write): nothing to apply;
+ *  - 'missing-base': it lacks a base version (it missed a write, restarted
+ *    without its disk, or a newer write replaced the base): it needs the whole record;
+ *  - 'mismatch': the rebuilt value differs from the coordinator's (or the
+ *    delta does not decode): it needs the whole record;
+ *  - 'rebuilt': the version with its value, to fold into the record.
+ */
+export type DeltaVerdict =
+  | { readonly kind: 'held' }
+  | { readonly kind: 'missing-base' }
+  | { readonly kind: 'mismatch' }
+  /** `state` is the value decoded, the caller's own: kept beside the version (crdt/state-cache.ts), the next delta or operation starts from it. */
+  | { readonly kind: 'rebuilt'; readonly version: Sibling; readonly state: unknown };
+
+export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
+  const { version } = put;
+  if (holds(record, version.dot)) return { kind: 'held' };
+  const type = version.type;
+  if (type === undefined) return { kind: 'mismatch' };
+  const bases: Sibling[] = [];
+  for (const dot of put.bases) {
+    const found = record.find((s) => sameDot(s.dot, dot));
+    if (found === undefined || found.deleted === true || found.type !== type) return { kind: 'missing-base' };
+    bases.push(found);
+  }
+  let value: Buffer;
+  let state: unknown;
+  try {
+    const convergent = typeEntry(type).convergent;
+    // The start is this call's own (decoded afresh, or a kept state handed over), so mergeDelta may reuse it.
+    const start = mergeVersions(convergent, bases);
+    const delta = convergent.decode(put.delta);
+    state = convergent.mergeDelta === undefined ? convergent.merge(start, delta) : convergent.mergeDelta(start, delta);
+    value = convergent.encode(state);
+  } catch (err) {
+    if (err instanceof CrdtCodecError) return { kind: 'mismatch' };
+    throw err;
+  }
+  if (value.length !== put.valueBytes || !valueDigest(value).equals(put.digest)) return { kind: 'mismatch' };
+  // Made for this version: storage keeps the value, and so the version object the kept state is found by, as it is.
+  return { kind: 'rebuilt', version: { ...version, value: ownValue(value) }, state };
+}
+
+/** The record holds the version of `dot`, or one whose past covers it (then the version was superseded here and folding it changes nothing). */
+function holds(record: Siblings, dot: Dot): boolean {
+  for (const s of record) {
+    if (sameDot(s.dot, dot)) return true;
+    for (const e of s.past) if (e.actor === dot.actor && e.counter >= dot.counter) return true;
+  }
+  return false;
+}
+
+function sameDot(a: Dot, b: Dot): boolean {
+  return a.actor === b.actor && a.counter === b.counter;
+}
