@@ -19,16 +19,13 @@
 //    intset once a non-integer member was added and removed; ringkv answers
 //    by the members now. Only that pair (Redis hashtable, ringkv intset) is
 //    let pass, as README "Redis compatibility" says.
-// Skipped, saying why, only when redis-server is not installed.
+// Needs redis-server (.ci/run installs it): without it the test fails rather than skip.
 
-import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { ManagedProcess, startNode, waitForPing, type RingkvNode } from '../helpers/cluster.js';
-import { freePort } from '../helpers/ports.js';
+import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
 import { seededRandom } from '../helpers/sim.js';
 
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 // DIFF_SEQUENCES=N runs more or fewer.
 const sequences = Number(process.env.DIFF_SEQUENCES ?? 300);
 const commandsPerSequence = 30;
@@ -88,20 +85,6 @@ function randomCommand(rng: Rng): string[] {
   }
 }
 
-async function run(client: Redis, command: string[]): Promise<unknown> {
-  try {
-    return normalise(await client.callBuffer(command[0]!, ...command.slice(1)));
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-}
-
-function normalise(reply: unknown): unknown {
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1');
-  if (Array.isArray(reply)) return reply.map(normalise);
-  return reply;
-}
-
 const sorted = (items: unknown): string => JSON.stringify([...(items as string[])].sort());
 const unordered = new Set(['SMEMBERS', 'SINTER', 'SUNION', 'SDIFF']);
 
@@ -126,26 +109,12 @@ function sameOutcome(command: string[], redis: unknown, ringkv: unknown, before:
   return JSON.stringify(redis) === JSON.stringify(ringkv);
 }
 
-let redisProcess: ManagedProcess | undefined;
-let node: RingkvNode | undefined;
-let redisPort = 0;
+const servers = redisBesideRingkv(test);
 
-test.before(async () => {
-  if (!hasRedisServer) return;
-  redisPort = await freePort();
-  redisProcess = new ManagedProcess('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--databases', '1']);
-  await Promise.all([waitForPing(redisPort, redisProcess, 10_000), startNode().then((n) => (node = n))]);
-});
-
-test.after.always(async () => {
-  await Promise.all([redisProcess?.stop(), node?.cleanup()]);
-});
-
-if (!hasRedisServer) test.skip('set differential › skipped: redis-server is not installed (apt-get install redis-server)', () => {});
-
-(hasRedisServer ? test : test.skip)(`set differential › ${sequences} seeded sequences of ${commandsPerSequence} set and keyspace commands answer as redis-server does`, async (t) => {
+test(`set differential › ${sequences} seeded sequences of ${commandsPerSequence} set and keyspace commands answer as redis-server does`, async (t) => {
+  const { redisPort, node } = servers();
   const redis = new Redis({ port: redisPort, host: '127.0.0.1', protocol: 2 });
-  const ringkv = node!.client({ protocol: 2 });
+  const ringkv = node.client({ protocol: 2 });
   t.teardown(() => redis.disconnect());
   let compared = 0;
   const counted = new Map<string, number>();
@@ -157,9 +126,9 @@ if (!hasRedisServer) test.skip('set differential › skipped: redis-server is no
       const command = randomCommand(rng);
       const name = command[0]!;
       const random = name === 'SRANDMEMBER' || name === 'SPOP';
-      const before = random ? ((await run(redis, ['SMEMBERS', command[1]!])) as unknown) : undefined;
-      const fromRedis = await run(redis, command);
-      const fromRingkv = await run(ringkv, command);
+      const before = random ? ((await replyTo(redis, ['SMEMBERS', command[1]!])) as unknown) : undefined;
+      const fromRedis = await replyTo(redis, command);
+      const fromRingkv = await replyTo(ringkv, command);
       history.push(`${command.map((a) => JSON.stringify(a)).join(' ')} → ${JSON.stringify(fromRedis)}`);
       if (!sameOutcome(command, fromRedis, fromRingkv, Array.isArray(before) ? (before as string[]) : undefined)) {
         t.fail(`seed ${seed}, command ${i}: ${command.join(' ')}\n  redis-server: ${JSON.stringify(fromRedis)}\n  ringkv:       ${JSON.stringify(fromRingkv)}\n` +
