@@ -5,26 +5,9 @@
 // converge once everyone is back: every acknowledged add stays unless a
 // remove saw it; an add concurrent with a remove of the same member wins.
 import { spawnSync } from 'node:child_process';
-import net from 'node:net';
 import test from 'ava';
+import { rawResp3 } from '../helpers/raw-resp.js';
 import { startCluster, startNode, eventually, infoNumber, type Cluster, type RingkvNode } from '../helpers/cluster.js';
-
-/** The raw bytes a RESP3 connection gets for `commands` after HELLO 3. */
-function rawResp3(port: number, commands: string[][]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let out = '';
-    socket.on('data', (d) => (out += d.toString('latin1')));
-    socket.on('error', reject);
-    socket.on('connect', () => {
-      for (const c of [['HELLO', '3'], ...commands]) socket.write(`*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
-      setTimeout(() => {
-        socket.end();
-        resolve(out);
-      }, 300);
-    });
-  });
-}
 
 const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 
