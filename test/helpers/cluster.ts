@@ -512,14 +512,18 @@ async function createNode(opts: NodeOptions): Promise<RingkvNode> {
 
 /** Start one node on free ports with a temp data dir; resolves once it answers PING. */
 export async function startNode(opts: NodeOptions = {}): Promise<RingkvNode> {
-  const node = await createNode(opts);
-  try {
-    await node.launch();
-  } catch (err) {
-    await node.cleanup();
-    throw err;
+  const portsChosen = opts.port !== undefined && opts.peerPort !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    const node = await createNode(opts);
+    try {
+      await node.launch();
+      return node;
+    } catch (err) {
+      await node.cleanup();
+      // Ports it chose itself were taken before the node bound them: new ones (see startCluster).
+      if (portsChosen || attempt >= portRaceAttemptsMax || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
   }
-  return node;
 }
 
 export interface ClusterOptions {
@@ -593,6 +597,21 @@ export class Cluster {
  * included), and wait until each answers PING and all report K members up.
  */
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(opts);
+    } catch (err) {
+      // A port found free can be taken before the node binds it (another test process, an outgoing
+      // connection's ephemeral port): start over on new ports rather than fail the file.
+      if (attempt >= portRaceAttemptsMax || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+/** Cluster starts tried when a node lost its port to another process between freePort and its bind. */
+const portRaceAttemptsMax = 3;
+
+async function startClusterOnce(opts: ClusterOptions): Promise<Cluster> {
   const pairs = await Promise.all(Array.from({ length: opts.nodes }, () => freePortPair()));
   const seeds = pairs.map((p) => `${host}:${p.peerPort}`);
   const { nodes: count, convergeTimeoutMs: converge, ...shared } = opts;
