@@ -111,7 +111,7 @@ export function newVersion(
   const counter = actor.next(Math.max(highestCounter(stored, actorId), context === undefined ? 0 : counterOf(context, actorId)));
   const dot = { actor: actorId, counter };
   const past = context ?? (counter > 1 && !fresh ? merge([causalContext(stored), [{ actor: actorId, counter: counter - 1 }]]) : causalContext(stored));
-  if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: mint.freshRun === true }, past, nowMs);
+  if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: fresh }, past, nowMs);
   if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
     return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };
   }
@@ -152,14 +152,15 @@ function operated(
   // An operation that leaves a key nobody wrote still empty (SREM of a missing key) writes a tombstone: no empty collection stays behind for nothing.
   // A collection emptied by an operation stays an empty state (crdt/registry.ts isEmpty): its context removes, on merge, what it removed from concurrent versions.
   // A value whose own expiry has passed (an IMPORT page) is a delete, as newVersion makes one for a value.
-  if ((view === undefined && entry.isEmpty?.(state) === true) || (ownExpiry !== undefined && ownExpiry <= nowMs)) {
+  const empty = entry.isEmpty?.(state) === true;
+  if ((view === undefined && empty) || (ownExpiry !== undefined && ownExpiry <= nowMs)) {
     const tombstone: Sibling = { value: emptyValue, dot: writer.dot, past, timestamp: nowMs, deleted: true };
     if (outcome !== undefined) operationOutcomes.set(tombstone, outcome);
     return tombstone;
   }
   const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
   const version: Sibling = { value: ownValue(entry.convergent.encode(state)), dot: writer.dot, past, timestamp, type: mutation.type };
-  if (entry.isEmpty?.(state) === true) (version as { emptied?: true }).emptied = true;
+  if (empty) (version as { emptied?: true }).emptied = true;
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
   if (outcome !== undefined) operationOutcomes.set(version, outcome);

@@ -64,9 +64,7 @@ export function isEmptied(view: OperandView): boolean {
   // The emptied flag answers without decoding: every version flagged, or one version not flagged (its state holds something).
   if (view.ofType.every((s) => s.emptied === true)) return true;
   if (view.ofType.length === 1) return false;
-  let state = entry.convergent.empty();
-  for (const s of view.ofType) state = entry.convergent.merge(state, entry.convergent.decode(s.value));
-  return entry.isEmpty(state);
+  return entry.isEmpty(mergeVersions(entry.convergent, view.ofType));
 }
 
 /** The winner and the live versions of its type; undefined when nothing is live. `live` must hold only live versions. */
@@ -95,20 +93,19 @@ export function typedValue(live: Siblings): TypedValue | undefined {
   if (first === undefined || first.type === undefined) return first;
   const entry = typeEntry(first.type);
   const convergent = entry.convergent;
-  let ofType = 0;
-  for (const s of live) if (s.type === first.type) ofType++;
+  // As operandView's, built only past the string check: GET's path allocates nothing.
+  const ofType = live.length === 1 ? live : live.filter((s) => s.type === first.type);
   // One version of the type is its own merge: its bytes as stored, no decoding (the emptied flag says whether it holds anything).
-  if (ofType === 1) {
+  let value = first.value;
+  if (ofType.length === 1) {
     if (first.emptied === true) return undefined;
-    return first.expiresAt === undefined
-      ? { type: first.type, value: first.value, timestamp: first.timestamp }
-      : { type: first.type, value: first.value, timestamp: first.timestamp, expiresAt: first.expiresAt };
+  } else {
+    // Two or more: mergeVersions decodes them all (it takes a kept state only for one version).
+    const state = mergeVersions(convergent, ofType);
+    // An emptied collection is no key, as Redis has none (registry.ts isEmpty).
+    if (entry.isEmpty?.(state) === true) return undefined;
+    value = convergent.encode(state);
   }
-  let state = convergent.empty();
-  for (const s of live) if (s.type === first.type) state = convergent.merge(state, convergent.decode(s.value));
-  // An emptied collection is no key, as Redis has none (registry.ts isEmpty).
-  if (entry.isEmpty?.(state) === true) return undefined;
-  const value = convergent.encode(state);
   return first.expiresAt === undefined
     ? { type: first.type, value, timestamp: first.timestamp }
     : { type: first.type, value, timestamp: first.timestamp, expiresAt: first.expiresAt };

@@ -22,8 +22,7 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
-import { seededRandom } from '../helpers/sim.js';
+import { compareSequences, redisBesideRingkv } from '../helpers/differential.js';
 
 // DIFF_SEQUENCES=N runs more or fewer.
 const sequences = Number(process.env.DIFF_SEQUENCES ?? 300);
@@ -122,28 +121,10 @@ test(`hash differential › ${sequences} seeded sequences of ${commandsPerSequen
   const redis = new Redis({ port: redisPort, host: '127.0.0.1', protocol: 2 });
   const ringkv = node.client({ protocol: 2 });
   t.teardown(() => redis.disconnect());
-  let compared = 0;
-  const counted = new Map<string, number>();
-  for (let seed = 1; seed <= sequences; seed++) {
-    await Promise.all([redis.flushall(), ringkv.flushall()]);
-    const rng = seededRandom(0x4a5 + seed);
-    const history: string[] = [];
-    for (let i = 0; i < commandsPerSequence; i++) {
-      const command = randomCommand(rng);
-      const name = command[0]!;
-      const before = name === 'HRANDFIELD' ? ((await replyTo(redis, ['HGETALL', command[1]!])) as unknown) : undefined;
-      const fromRedis = await replyTo(redis, command);
-      const fromRingkv = await replyTo(ringkv, command);
-      history.push(`${command.map((a) => JSON.stringify(a)).join(' ')} → ${JSON.stringify(fromRedis)}`);
-      if (!sameOutcome(command, fromRedis, fromRingkv, Array.isArray(before) ? (before as string[]) : undefined)) {
-        t.fail(`seed ${seed}, command ${i}: ${command.join(' ')}\n  redis-server: ${JSON.stringify(fromRedis)}\n  ringkv:       ${JSON.stringify(fromRingkv)}\n` +
-          `commands so far (redis-server's replies):\n  ${history.join('\n  ')}`);
-        return;
-      }
-      compared++;
-      counted.set(name, (counted.get(name) ?? 0) + 1);
-    }
-  }
-  t.log(`${compared} replies compared over ${sequences} sequences: ${[...counted].map(([name, n]) => `${name} ${n}`).join(', ')}`);
+  const counted = await compareSequences(t, redis, ringkv, {
+    sequences, commandsPerSequence, seedBase: 0x4a5, randomCommand, same: sameOutcome,
+    before: (command) => (command[0] === 'HRANDFIELD' ? ['HGETALL', command[1]!] : undefined),
+  });
+  if (counted === undefined) return;
   t.true((counted.get('HSET') ?? 0) > sequences && (counted.get('HINCRBYFLOAT') ?? 0) > sequences / 4);
 });

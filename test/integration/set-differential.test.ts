@@ -23,8 +23,7 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
-import { seededRandom } from '../helpers/sim.js';
+import { compareSequences, redisBesideRingkv } from '../helpers/differential.js';
 
 // DIFF_SEQUENCES=N runs more or fewer.
 const sequences = Number(process.env.DIFF_SEQUENCES ?? 300);
@@ -116,36 +115,18 @@ test(`set differential › ${sequences} seeded sequences of ${commandsPerSequenc
   const redis = new Redis({ port: redisPort, host: '127.0.0.1', protocol: 2 });
   const ringkv = node.client({ protocol: 2 });
   t.teardown(() => redis.disconnect());
-  let compared = 0;
-  const counted = new Map<string, number>();
-  for (let seed = 1; seed <= sequences; seed++) {
-    await Promise.all([redis.flushall(), ringkv.flushall()]);
-    const rng = seededRandom(0x5e7 + seed);
-    const history: string[] = [];
-    for (let i = 0; i < commandsPerSequence; i++) {
-      const command = randomCommand(rng);
-      const name = command[0]!;
-      const random = name === 'SRANDMEMBER' || name === 'SPOP';
-      const before = random ? ((await replyTo(redis, ['SMEMBERS', command[1]!])) as unknown) : undefined;
-      const fromRedis = await replyTo(redis, command);
-      const fromRingkv = await replyTo(ringkv, command);
-      history.push(`${command.map((a) => JSON.stringify(a)).join(' ')} → ${JSON.stringify(fromRedis)}`);
-      if (!sameOutcome(command, fromRedis, fromRingkv, Array.isArray(before) ? (before as string[]) : undefined)) {
-        t.fail(`seed ${seed}, command ${i}: ${command.join(' ')}\n  redis-server: ${JSON.stringify(fromRedis)}\n  ringkv:       ${JSON.stringify(fromRingkv)}\n` +
-          `commands so far (redis-server's replies):\n  ${history.join('\n  ')}`);
-        return;
-      }
-      if (name === 'SPOP') {
-        // Bring ringkv's set to Redis's: what ringkv popped goes back, what Redis popped goes.
-        const asList = (r: unknown): string[] => (Array.isArray(r) ? (r as string[]) : typeof r === 'string' ? [r] : []);
-        const [mine, theirs] = [asList(fromRingkv), asList(fromRedis)];
-        if (mine.length > 0) await ringkv.sadd(command[1]!, ...mine);
-        if (theirs.length > 0) await ringkv.srem(command[1]!, ...theirs);
-      }
-      compared++;
-      counted.set(name, (counted.get(name) ?? 0) + 1);
-    }
-  }
-  t.log(`${compared} replies compared over ${sequences} sequences: ${[...counted].map(([name, n]) => `${name} ${n}`).join(', ')}`);
+  const counted = await compareSequences(t, redis, ringkv, {
+    sequences, commandsPerSequence, seedBase: 0x5e7, randomCommand, same: sameOutcome,
+    before: (command) => (command[0] === 'SRANDMEMBER' || command[0] === 'SPOP' ? ['SMEMBERS', command[1]!] : undefined),
+    async reconcile(command, fromRedis, fromRingkv) {
+      if (command[0] !== 'SPOP') return;
+      // Bring ringkv's set to Redis's: what ringkv popped goes back, what Redis popped goes.
+      const asList = (r: unknown): string[] => (Array.isArray(r) ? (r as string[]) : typeof r === 'string' ? [r] : []);
+      const [mine, theirs] = [asList(fromRingkv), asList(fromRedis)];
+      if (mine.length > 0) await ringkv.sadd(command[1]!, ...mine);
+      if (theirs.length > 0) await ringkv.srem(command[1]!, ...theirs);
+    },
+  });
+  if (counted === undefined) return;
   t.true((counted.get('SADD') ?? 0) > sequences && (counted.get('SPOP') ?? 0) > sequences / 4);
 });
