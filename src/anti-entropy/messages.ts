@@ -349,7 +349,7 @@ export function decodeRecordsGet(buf: Buffer): Buffer[] {
 /** The records of the first `records.length` keys asked, in order ([] for a key not held). */
 export function encodeRecordsGetReply(records: readonly Siblings[]): Buffer {
   assert(records.length <= recordsKeysMax);
-  const sizes = records.map(encodedSize);
+  const sizes = records.map((record) => encodedSize(record));
   let bytes = 2;
   for (const s of sizes) bytes += 4 + s;
   const out = Buffer.allocUnsafe(bytes);

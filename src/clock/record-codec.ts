@@ -71,13 +71,17 @@ function nodeIdBytes(node: string): Buffer {
   return bytes;
 }
 
-export function encodedSize(siblings: Siblings): number {
+export function encodedSize(siblings: Siblings, valueBytes: (s: Sibling) => number = ownLength): number {
   let size = 3;
   for (const s of siblings) {
-    size += 1 + (s.type !== undefined ? 1 : 0) + 8 + (s.expiresAt !== undefined ? 8 : 0) + 1 + nodeIdBytes(s.dot.actor).length + 8 + 2 + 4 + s.value.length;
+    size += 1 + (s.type !== undefined ? 1 : 0) + 8 + (s.expiresAt !== undefined ? 8 : 0) + 1 + nodeIdBytes(s.dot.actor).length + 8 + 2 + 4 + valueBytes(s);
     for (const e of s.past) size += 1 + nodeIdBytes(e.actor).length + 8;
   }
   return size;
+}
+
+function ownLength(s: Sibling): number {
+  return s.value.length;
 }
 
 /** Writes the record at `offset` of `out` (which must have encodedSize bytes free); returns the end offset. */

@@ -195,6 +195,9 @@ const sections: Record<string, Section> = {
       ['write_quorum', config.w],
       ['vnodes', config.vnodes],
       ['local_records', ctx.server.coordinator.storage.recordCount()],
+      // Large collections stored as chains (crdt/value-chain.ts): links appended instead of whole records, and the records holding links now.
+      ['chain_links_written', ctx.server.coordinator.storage.chains?.().linksWritten ?? 0],
+      ['chained_records', ctx.server.coordinator.storage.chains?.().chainedRecords ?? 0],
       ['read_repairs', s.readRepairs],
       ['quorum_failures', s.readQuorumFailures + s.writeQuorumFailures],
       ['sibling_reads', s.siblingReads],

@@ -13,13 +13,13 @@
 
 import assert from 'node:assert/strict';
 import type { Logger } from 'pino';
-import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling, VClock } from '../clock/types.js';
 import type { Actor } from '../storage/actor.js';
 import {
   decodeReplicaDeltaPutReply, decodeReplicaGetReply, encodeReplicaDeltaPut, encodeReplicaGet, encodeReplicaPut, type DeltaReply, type ReplicaDeltaPut,
 } from './replica-messages.js';
 import { keepState } from '../crdt/state-cache.js';
+import { chainOf, recordBytesEstimate, valueBytesOf, withValue } from '../crdt/value-chain.js';
 import { applyDelta, deltaLimitsDefault, deltaOf, deltaWorthIt, encodeDelta, valueDigest, type DeltaLimits } from './delta.js';
 import { leavesNothingStale, live, reconcile } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
@@ -339,11 +339,13 @@ export class Coordinator {
   private deltaPayload(key: Buffer, record: readonly Sibling[], version: Sibling): Buffer | undefined {
     const delta = deltaOf(version);
     const limits = this.options.deltas ?? deltaLimitsDefault;
-    if (delta === undefined || version.value.length < limits.recordBytesMin) return undefined;
+    if (delta === undefined || valueBytesOf(version) < limits.recordBytesMin) return undefined;
+    // A chained version was never encoded (crdt/value-chain.ts): the replica chains the delta too, unchecked.
+    const check = chainOf(version) === undefined ? { digest: valueDigest(version.value), valueBytes: version.value.length } : undefined;
     const payload = encodeReplicaDeltaPut(key, {
-      version: { ...version, value: emptyValue }, bases: delta.bases, delta: encodeDelta(delta), digest: valueDigest(version.value), valueBytes: version.value.length,
+      version: withValue(version, emptyValue), bases: delta.bases, delta: encodeDelta(delta), ...(check === undefined ? {} : { check }),
     });
-    return deltaWorthIt(encodedSize(record), payload.length, limits) ? payload : undefined;
+    return deltaWorthIt(recordBytesEstimate(record), payload.length, limits) ? payload : undefined;
   }
 
   /**
@@ -389,7 +391,7 @@ export class Coordinator {
       case 'rebuilt':
         this.stats.deltasApplied++;
         // The next delta (or this node's next operation on the key) starts from the decoded state rather than decoding the value again.
-        keepState(verdict.version, verdict.state);
+        if (verdict.state !== undefined) keepState(verdict.version, verdict.state);
         // storage.get and this update run in one synchronous step: the record the verdict was made on is the one folded into.
         return this.applyLocal(put.key, undefined, [verdict.version]).then(() => 'applied');
     }
@@ -435,7 +437,7 @@ export class Coordinator {
   }
 
   private checkRecordSize(next: readonly Sibling[]): void {
-    const bytes = encodedSize(next);
+    const bytes = recordBytesEstimate(next);
     if (bytes > replicatedRecordBytesMax) throw new RecordTooLargeError(bytes, replicatedRecordBytesMax);
   }
 

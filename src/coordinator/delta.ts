@@ -23,6 +23,8 @@ import type { Dot, Sibling, Siblings } from '../clock/types.js';
 import { CrdtCodecError, type TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import { mergeVersions } from '../crdt/view.js';
+import { takeKeptState } from '../crdt/state-cache.js';
+import { extendChain } from '../crdt/value-chain.js';
 import { tokenOf } from '../ring/tokens.js';
 import { ownValue } from '../storage/storage.js';
 
@@ -56,6 +58,8 @@ export interface VersionDelta {
   readonly bases: readonly Dot[];
   /** The delta as a state of `type`: encoded only when a write is worth sending one. */
   readonly state: unknown;
+  /** The delta already encoded (a chained version's link holds it, crdt/value-chain.ts). */
+  readonly encoded?: Buffer;
 }
 
 const versionDeltas = new WeakMap<Sibling, VersionDelta>();
@@ -72,7 +76,7 @@ export function deltaOf(version: Sibling): VersionDelta | undefined {
 
 /** The delta's encoding, as the replica decodes it. */
 export function encodeDelta(delta: VersionDelta): Buffer {
-  return typeEntry(delta.type).convergent.encode(delta.state);
+  return delta.encoded ?? typeEntry(delta.type).convergent.encode(delta.state);
 }
 
 export function valueDigest(value: Buffer): Buffer {
@@ -99,10 +103,13 @@ export interface DeltaPut {
   readonly bases: readonly Dot[];
   /** The encoded delta state. */
   readonly delta: Buffer;
-  /** valueDigest of the coordinator's value. */
-  readonly digest: Buffer;
-  /** The coordinator's value's length in bytes. */
-  readonly valueBytes: number;
+  /**
+   * The coordinator's value, to check the rebuilt one against: its
+   * valueDigest and length. Absent when the coordinator never encoded it (a
+   * chained version, crdt/value-chain.ts): encoding it to check would cost
+   * both sides the O(n) the chain saves.
+   */
+  readonly check?: { readonly digest: Buffer; readonly valueBytes: number };
 }
 
 /**
@@ -119,7 +126,10 @@ export type DeltaVerdict =
   | { readonly kind: 'held' }
   | { readonly kind: 'missing-base' }
   | { readonly kind: 'mismatch' }
-  /** `state` is the value decoded, the caller's own: kept beside the version (crdt/state-cache.ts), the next delta or operation starts from it. */
+  /**
+   * `state` is the value decoded, the caller's own: kept beside the version (crdt/state-cache.ts), the next delta or
+   * operation starts from it; undefined when nothing was decoded (a chained version over a base whose state was not kept).
+   */
   | { readonly kind: 'rebuilt'; readonly version: Sibling; readonly state: unknown };
 
 export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
@@ -132,6 +142,24 @@ export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
     const found = record.find((s) => sameDot(s.dot, dot));
     if (found === undefined || found.deleted === true || found.type !== type) return { kind: 'missing-base' };
     bases.push(found);
+  }
+  // One large base (crdt/value-chain.ts): the version extends the base's chain with the delta, nothing decoded or encoded
+  // (the delta is merged into the base's kept state when there is one, so the next delta or operation starts from it).
+  if (bases.length === 1 && put.check === undefined) {
+    const { value: _, ...fields } = version;
+    const chained = extendChain(bases[0]!, fields, Buffer.from(put.delta));
+    if (chained !== undefined) {
+      const convergent = typeEntry(type).convergent;
+      let delta: unknown;
+      try {
+        delta = convergent.decode(put.delta);
+      } catch (err) {
+        if (err instanceof CrdtCodecError) return { kind: 'mismatch' };
+        throw err;
+      }
+      const kept = takeKeptState(bases[0]!);
+      return { kind: 'rebuilt', version: chained, state: kept === undefined ? undefined : convergent.mergeDelta!(kept, delta) };
+    }
   }
   let value: Buffer;
   let state: unknown;
@@ -146,7 +174,7 @@ export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
     if (err instanceof CrdtCodecError) return { kind: 'mismatch' };
     throw err;
   }
-  if (value.length !== put.valueBytes || !valueDigest(value).equals(put.digest)) return { kind: 'mismatch' };
+  if (put.check !== undefined && (value.length !== put.check.valueBytes || !valueDigest(value).equals(put.check.digest))) return { kind: 'mismatch' };
   // Made for this version: storage keeps the value, and so the version object the kept state is found by, as it is.
   return { kind: 'rebuilt', version: { ...version, value: ownValue(value) }, state };
 }

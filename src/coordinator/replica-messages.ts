@@ -102,12 +102,16 @@ function readRecord(buf: Buffer, start: number): Sibling[] {
 //   u32 keyBytes, key
 //   u32 versionBytes, version   a one-sibling record (clock/record-codec.ts) with an empty value
 //   u16 baseCount, per base: u8 actorBytes, actor (UTF-8), f64 counter
-//   digest (valueDigestBytes), u32 valueBytes   of the coordinator's value
+//   digest (valueDigestBytes), u32 valueBytes   of the coordinator's value; zeros and uncheckedValueBytes: no check
 //   delta                       the encoded delta state, to the end of the payload
 // ReplicaDeltaPutReply: u8 verdict (deltaVerdictCodes).
 
 /** A version has at most this many bases: every live version of its type, which the sibling cap keeps far below. */
 export const deltaBasesMax = 0xffff;
+
+/** valueBytes of a delta whose value the replica is not asked to check (delta.ts DeltaPut.check): no collection encodes to 4 GiB. */
+const uncheckedValueBytes = 0xffffffff;
+const noDigest = Buffer.alloc(valueDigestBytes);
 
 export interface ReplicaDeltaPut extends DeltaPut {
   readonly key: Buffer;
@@ -115,7 +119,9 @@ export interface ReplicaDeltaPut extends DeltaPut {
 
 export function encodeReplicaDeltaPut(key: Buffer, put: DeltaPut): Buffer {
   if (put.bases.length > deltaBasesMax) throw new CodecError(`a delta over ${put.bases.length} versions, over ${deltaBasesMax}`);
-  if (put.digest.length !== valueDigestBytes) throw new CodecError('a value digest of the wrong size');
+  if (put.check !== undefined && (put.check.digest.length !== valueDigestBytes || put.check.valueBytes >= uncheckedValueBytes)) {
+    throw new CodecError('a value check of the wrong size');
+  }
   const version = [put.version];
   const versionBytes = encodedSize(version);
   const actors = put.bases.map((d) => Buffer.from(d.actor, 'utf8'));
@@ -135,8 +141,8 @@ export function encodeReplicaDeltaPut(key: Buffer, put: DeltaPut): Buffer {
     o += a.copy(out, o);
     o = out.writeDoubleBE(put.bases[i]!.counter, o);
   });
-  o += put.digest.copy(out, o);
-  o = out.writeUInt32BE(put.valueBytes, o);
+  o += (put.check?.digest ?? noDigest).copy(out, o);
+  o = out.writeUInt32BE(put.check?.valueBytes ?? uncheckedValueBytes, o);
   o += put.delta.copy(out, o);
   return o === out.length ? out : out.subarray(0, o);
 }
@@ -162,7 +168,7 @@ export function decodeReplicaDeltaPut(buf: Buffer): ReplicaDeltaPut {
   const digest = r.bytes(valueDigestBytes);
   const valueBytes = r.u32();
   const delta = r.bytes(r.remaining);
-  return { key, version: siblings[0]!, bases, delta, digest, valueBytes };
+  return valueBytes === uncheckedValueBytes ? { key, version: siblings[0]!, bases, delta } : { key, version: siblings[0]!, bases, delta, check: { digest, valueBytes } };
 }
 
 /** A replica's verdict on a delta as one byte. ONLY APPEND: the numbers are part of the protocol. */

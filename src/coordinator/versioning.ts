@@ -29,6 +29,7 @@ import type { TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
 import { keepState } from '../crdt/state-cache.js';
+import { extendChain } from '../crdt/value-chain.js';
 import { ownValue } from '../storage/storage.js';
 import { isEmptied, operandView, startVersions } from '../crdt/view.js';
 import { noteDelta } from './delta.js';
@@ -159,18 +160,29 @@ function operated(
     return tombstone;
   }
   const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
-  const version: Sibling = { value: ownValue(entry.convergent.encode(state)), dot: writer.dot, past, timestamp, type: mutation.type };
-  if (empty) (version as { emptied?: true }).emptied = true;
+  // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
+  const expiresAt = replacesValue === true ? ownExpiry : view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;
+  const fields: Omit<Sibling, 'value'> = {
+    dot: writer.dot, past, timestamp, type: mutation.type,
+    ...(empty ? { emptied: true as const } : {}),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  };
+  // The delta holds for the start the operation merged (crdt/operation.ts Operated.delta): replicas holding those versions rebuild the state from it.
+  const bases = delta !== undefined && replacesValue !== true ? startVersions(view, mutation.type) : undefined;
+  let version: Sibling | undefined;
+  let encodedDelta: Buffer | undefined;
+  // Over one large version, the new one is that version's chain and this delta, not encoded (crdt/value-chain.ts).
+  if (bases !== undefined && bases.length === 1 && !empty) {
+    encodedDelta = entry.convergent.encode(delta);
+    version = extendChain(bases[0]!, fields, encodedDelta);
+  }
+  version ??= { ...fields, value: ownValue(entry.convergent.encode(state)) };
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
   if (outcome !== undefined) operationOutcomes.set(version, outcome);
-  // The delta holds for the start the operation merged (crdt/operation.ts Operated.delta): replicas holding those versions rebuild the state from it.
-  if (delta !== undefined && replacesValue !== true) {
-    noteDelta(version, { type: mutation.type, bases: startVersions(view, mutation.type).map((s) => s.dot), state: delta });
+  if (bases !== undefined) {
+    noteDelta(version, { type: mutation.type, bases: bases.map((s) => s.dot), state: delta, ...(encodedDelta === undefined ? {} : { encoded: encodedDelta }) });
   }
-  // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
-  const expiresAt = replacesValue === true ? ownExpiry : view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;
-  if (expiresAt !== undefined) (version as { expiresAt?: number }).expiresAt = expiresAt;
   return version;
 }
 

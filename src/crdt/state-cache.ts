@@ -10,6 +10,7 @@
 
 import type { Sibling } from '../clock/types.js';
 import type { Convergent } from './kind.js';
+import { chainOf, chainState, valueBytesOf } from './value-chain.js';
 
 /**
  * Encoded bytes of the versions whose decoded states are kept. A decoded
@@ -21,7 +22,8 @@ export const decodedStatesBytesMax = 32 * 1024 * 1024;
 /** A value smaller than this decodes in microseconds: not worth a slot. */
 export const decodedStateBytesMin = 4 * 1024;
 
-const states = new Map<Sibling, unknown>();
+/** Each kept state with the bytes it was counted as (a chained version's size changes once its value is encoded). */
+const states = new Map<Sibling, { readonly state: unknown; readonly bytes: number }>();
 let bytes = 0;
 
 /**
@@ -31,21 +33,35 @@ let bytes = 0;
  */
 export function takeState<S>(version: Sibling, convergent: Convergent<S>): S {
   const kept = states.get(version);
-  if (kept === undefined) return convergent.decode(version.value);
+  if (kept === undefined) {
+    // A chained version's state is its chain replayed: encoding its value first would only be decoded again.
+    const link = chainOf(version);
+    return link === undefined ? convergent.decode(version.value) : (chainState(link) as S);
+  }
   states.delete(version);
-  bytes -= version.value.length;
-  return kept as S;
+  bytes -= kept.bytes;
+  return kept.state as S;
+}
+
+/** The state kept for `version`, handed over as takeState does; undefined when none is kept (nothing is decoded). */
+export function takeKeptState<S>(version: Sibling): S | undefined {
+  const kept = states.get(version);
+  if (kept === undefined) return undefined;
+  states.delete(version);
+  bytes -= kept.bytes;
+  return kept.state as S;
 }
 
 /** Keeps `state` as the decoded form of `version` (whose value is its encoding); nobody may change it after. */
 export function keepState(version: Sibling, state: unknown): void {
-  if (version.value.length < decodedStateBytesMin || version.value.length > decodedStatesBytesMax / 4 || states.has(version)) return;
-  states.set(version, state);
-  bytes += version.value.length;
-  for (const [old] of states) {
+  const size = valueBytesOf(version);
+  if (size < decodedStateBytesMin || size > decodedStatesBytesMax / 4 || states.has(version)) return;
+  states.set(version, { state, bytes: size });
+  bytes += size;
+  for (const [old, kept] of states) {
     if (bytes <= decodedStatesBytesMax) break;
     states.delete(old);
-    bytes -= old.value.length;
+    bytes -= kept.bytes;
   }
 }
 

@@ -15,6 +15,12 @@ export { tokenOf };
 export const dataPrefix = 0x01;
 /** Metadata (StorageObserver.persist): written in the same batches as the records it derives from. */
 export const metaPrefix = 0x02;
+/**
+ * Links of chained records (crdt/value-chain.ts, level-storage.ts):
+ * `0x03 ‖ token ‖ key ‖ u32 n`, the record's n-th link since its stored
+ * base. Apart from the data keys so a data range read never meets them.
+ */
+export const linkPrefix = 0x03;
 export const tokenBytes = 8;
 const dataHeaderBytes = 1 + tokenBytes;
 
@@ -41,6 +47,26 @@ export function dataKeyAtToken(token: bigint): Buffer {
   out.writeBigUInt64BE(token, 1);
   return out;
 }
+
+/** The key of the `n`-th link (from 1) of the record at `storageKey`. */
+export function linkKey(storageKey: Buffer, n: number): Buffer {
+  const out = Buffer.allocUnsafe(storageKey.length + 4);
+  storageKey.copy(out);
+  out[0] = linkPrefix;
+  out.writeUInt32BE(n, storageKey.length);
+  return out;
+}
+
+/** The record key and link number of a link key. */
+export function linkOf(key: Buffer): { readonly storageKey: Buffer; readonly n: number } {
+  const storageKey = Buffer.from(key.subarray(0, key.length - 4));
+  storageKey[0] = dataPrefix;
+  return { storageKey, n: key.readUInt32BE(key.length - 4) };
+}
+
+/** The link namespace, [linkStart, linkEnd). */
+export const linkStart = Buffer.from([linkPrefix]);
+export const linkEnd = Buffer.from([linkPrefix + 1]);
 
 /** Just past every data key: the exclusive end of the data namespace. */
 export const dataEnd = Buffer.from([dataPrefix + 1]);

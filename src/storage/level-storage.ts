@@ -20,11 +20,22 @@
 // in a batch (so read-modify-write sees them); it is bounded by
 // `cacheBytesMax` and evicts least recently used records that are durable.
 //
+// A large collection written by operations is a chain (crdt/value-chain.ts):
+// its last whole record plus each operation's delta. Such a write appends the
+// new links under the link namespace (keys.ts linkKey) instead of rewriting
+// the record, so an SADD to a 100k-member set writes a few dozen bytes; the
+// record is written whole again when the chain is cut (a new base), or the
+// key's record is anything but the next links of the chain on disk. A read
+// from disk replays the links onto the record (no decoding: the version is
+// chained again). Links and the whole record never disagree: the whole write
+// deletes the links in the same batch.
+//
 // An observer (storage.ts StorageObserver) hears each change inside update()
 // and adds its metadata to every batch, under the 0x02 namespace of the same
 // LevelDB, so records and the trees derived from them reach the disk together.
 
 import { ClassicLevel } from 'classic-level';
+import { chainOf, restoreChain, valueBytesOf, withValue, type ChainLink } from '../crdt/value-chain.js';
 import { RecordCodecError, decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
 import assert from 'node:assert';
@@ -34,6 +45,10 @@ import {
   dataKeyAfterToken,
   dataKeyAtToken,
   dataPrefix,
+  linkEnd,
+  linkKey,
+  linkOf,
+  linkStart,
   metaPrefix,
   prefixEnd,
   tokenBytes,
@@ -68,6 +83,15 @@ const openScanChunkRecords = 4096;
 /** LevelDB block cache for records that fell out of ours. */
 const blockCacheBytes = 32 * 1024 * 1024;
 
+/** What the disk holds of a chained record: the chain's base, at link `at` (0: the base itself) in the whole record, then `links` links. */
+interface DiskChain {
+  readonly base: Buffer;
+  readonly at: number;
+  /** The last link written (the whole record's when none since). */
+  last: ChainLink | undefined;
+  links: number;
+}
+
 interface CachedRecord {
   /** The cache's key: the user key's bytes as a latin1 string (the token is a function of it). */
   readonly id: string;
@@ -78,6 +102,8 @@ interface CachedRecord {
   unflushed: number;
   /** Used since the eviction sweep last passed it (CLOCK's second chance: no reordering on the hot path). */
   referenced: boolean;
+  /** The chain the disk holds for this key, when its record is one typed version (a chain can be appended to it). */
+  disk?: DiskChain | undefined;
 }
 
 interface QueuedWrite {
@@ -89,7 +115,7 @@ interface QueuedWrite {
 
 function recordBytes(storageKey: Buffer, siblings: readonly Sibling[]): number {
   let bytes = cachedRecordOverheadBytes + storageKey.length * 2;
-  for (const s of siblings) bytes += s.value.length + 96 + s.past.length * 40;
+  for (const s of siblings) bytes += valueBytesOf(s) + 96 + s.past.length * 40;
   return bytes;
 }
 
@@ -110,6 +136,15 @@ export class LevelStorage implements Storage {
   /** Reads of LevelDB the filter spared, for tests and INFO. */
   private readsSkipped = 0;
   private observer: StorageObserver | undefined;
+  /**
+   * Per key (the cache's id), the highest link number that may be on disk:
+   * raised when links are queued, cleared once a whole write (which deletes
+   * them) is durable. A read from disk replays links 1.. up to the first absent.
+   */
+  private readonly linkCounts = new Map<string, number>();
+  private linksWritten = 0;
+  /** Keys whose links the batch in flight deletes: cleared from linkCounts if it lands. */
+  private linksDropping: string[] = [];
 
   private constructor(location: string, private readonly cacheBytesMax: number) {
     this.db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -123,6 +158,7 @@ export class LevelStorage implements Storage {
       throw new StorageError('STORAGE_IO', `cannot open LevelDB at ${location}: ${(err as Error).message}`, { cause: err });
     }
     storage.records = await storage.countRecords();
+    await storage.countLinks();
     return storage;
   }
 
@@ -156,8 +192,30 @@ export class LevelStorage implements Storage {
     }
   }
 
+  /** Builds linkCounts from the links on disk: keys only. */
+  private async countLinks(): Promise<void> {
+    const keys = this.db.keys({ gte: linkStart, lt: linkEnd });
+    try {
+      for (;;) {
+        const chunk = await keys.nextv(openScanChunkRecords);
+        if (chunk.length === 0) return;
+        for (const key of chunk) {
+          const { storageKey, n } = linkOf(key);
+          const id = userKeyOf(storageKey).toString('latin1');
+          if (n > (this.linkCounts.get(id) ?? 0)) this.linkCounts.set(id, n);
+        }
+      }
+    } finally {
+      await keys.close();
+    }
+  }
+
   recordCount(): number {
     return this.records;
+  }
+
+  chains(): { linksWritten: number; chainedRecords: number } {
+    return { linksWritten: this.linksWritten, chainedRecords: this.linkCounts.size };
   }
 
   keyspace(nowMs: number): KeyspaceCounts {
@@ -177,8 +235,8 @@ export class LevelStorage implements Storage {
       return cached.siblings;
     }
     const storageKey = dataKey(token ?? tokenOf(key), key);
-    const siblings = this.readDurable(storageKey);
-    this.remember({ id, storageKey, siblings, bytes: recordBytes(storageKey, siblings), unflushed: 0, referenced: false });
+    const { siblings, disk } = this.readDurable(id, storageKey);
+    this.remember({ id, storageKey, siblings, bytes: recordBytes(storageKey, siblings), unflushed: 0, referenced: false, disk });
     return siblings;
   }
 
@@ -189,7 +247,8 @@ export class LevelStorage implements Storage {
     // The digest the storage key was built from; a cached record's is read back from its key when needed.
     const digest = record !== undefined ? undefined : (token ?? tokenOf(key));
     const storageKey = record !== undefined ? record.storageKey : dataKey(digest!, key);
-    const current = record !== undefined ? record.siblings : this.readDurable(storageKey);
+    const durable = record !== undefined ? undefined : this.readDurable(id, storageKey);
+    const current = record !== undefined ? record.siblings : durable!.siblings;
     // Added before the change is queued: from here until the next open the key may be on disk.
     this.filter.add(storageKey, 1);
     const next = ownedVersions(change(current), current);
@@ -199,7 +258,7 @@ export class LevelStorage implements Storage {
     else if (current.length > 0 && next.length === 0) this.records--;
     this.tally.change(current, next);
     if (record === undefined) {
-      record = { id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false };
+      record = { id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false, disk: durable!.disk };
       this.remember(record);
     } else {
       this.cacheBytes -= record.bytes;
@@ -280,11 +339,12 @@ export class LevelStorage implements Storage {
           // End pages on a token boundary so a cursor never splits one token's keys.
           if (entries.length >= limit && token !== lastToken) return { entries, more: true, undecodable };
           const key = Buffer.from(userKeyOf(storageKey));
-          let siblings = this.cache.get(key.toString('latin1'))?.siblings;
+          const id = key.toString('latin1');
+          let siblings = this.cache.get(id)?.siblings;
           if (siblings === undefined) {
             // One bad record must not stop every scan (and the collector) for good: skip it, count it.
             try {
-              siblings = decodeSiblings(value);
+              siblings = this.withLinks(id, storageKey, decodeSiblings(value)).siblings;
             } catch (err) {
               if (!(err instanceof RecordCodecError)) throw err;
               undecodable++;
@@ -306,6 +366,8 @@ export class LevelStorage implements Storage {
     this.filter.reset();
     await this.commits.drain();
     await this.db.clear({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
+    await this.db.clear({ gte: linkStart, lt: linkEnd });
+    this.linkCounts.clear();
     this.cache.clear();
     this.cacheBytes = 0;
     this.records = 0;
@@ -355,13 +417,37 @@ export class LevelStorage implements Storage {
   }
 
   /** The key's durable record; the filter answers for a key never held (the storage key holds its token at offset 1). */
-  private readDurable(storageKey: Buffer): Sibling[] {
+  private readDurable(id: string, storageKey: Buffer): { siblings: Sibling[]; disk: DiskChain | undefined } {
     if (!this.filter.mayHold(storageKey, 1)) {
       this.readsSkipped++;
-      return [];
+      return { siblings: [], disk: undefined };
     }
     const value = this.db.getSync(storageKey);
-    return value === undefined ? [] : decodeSiblings(value);
+    return value === undefined ? { siblings: [], disk: undefined } : this.withLinks(id, storageKey, decodeSiblings(value));
+  }
+
+  /**
+   * A record read from disk with its links replayed: one typed version
+   * followed by links is that version's chain, its value not decoded. Links
+   * are read up to the first absent one (a batch that failed may have counted
+   * links it never wrote).
+   */
+  private withLinks(id: string, storageKey: Buffer, siblings: Sibling[]): { siblings: Sibling[]; disk: DiskChain | undefined } {
+    const base = siblings.length === 1 ? siblings[0]! : undefined;
+    if (base === undefined || base.type === undefined || base.deleted === true) return { siblings, disk: undefined };
+    const steps: { fields: Omit<Sibling, 'value'>; delta: Buffer }[] = [];
+    const count = this.linkCounts.get(id) ?? 0;
+    for (let n = 1; n <= count; n++) {
+      const bytes = this.db.getSync(linkKey(storageKey, n));
+      if (bytes === undefined) break;
+      const [entry] = decodeSiblings(bytes);
+      if (entry === undefined || entry.type !== base.type) throw new RecordCodecError(`link ${n} of a ${base.type} record is not one version of its type`);
+      const { value: delta, ...fields } = entry;
+      steps.push({ fields, delta });
+    }
+    if (steps.length === 0) return { siblings, disk: { base: base.value, at: 0, last: undefined, links: 0 } };
+    const version = restoreChain(base.value, base.type, steps);
+    return { siblings: [version], disk: { base: base.value, at: 0, last: chainOf(version), links: steps.length } };
   }
 
   /** One LevelDB batch for a turn's writes (group-commit.ts): only the newest version of a record needs writing. */
@@ -372,8 +458,7 @@ export class LevelStorage implements Storage {
       const { record } = writes[i]!;
       if (record === undefined || written.has(record)) continue;
       written.add(record);
-      if (record.siblings.length === 0) batch.del(record.storageKey);
-      else batch.put(record.storageKey, encodeSiblings(record.siblings));
+      if (!this.appendLinks(batch, record)) this.writeWhole(batch, record);
     }
     // Every change in this batch has been through `changed` (it ran in update()), so what the
     // observer derived covers them. A queue split at batchOperationsMax leaves changes for the next
@@ -385,8 +470,61 @@ export class LevelStorage implements Storage {
     });
   }
 
+  /**
+   * Appends the record's new links when it is the chain the disk holds,
+   * extended (the links since the last written are found by walking back to
+   * it: the same link object, not merely the same position). False when the
+   * record must be written whole.
+   */
+  private appendLinks(batch: LevelBatch, record: CachedRecord): boolean {
+    const disk = record.disk;
+    const head = record.siblings.length === 1 ? chainOf(record.siblings[0]!) : undefined;
+    if (disk === undefined || head === undefined || head.base !== disk.base) return false;
+    const written = disk.at + disk.links;
+    const fresh: ChainLink[] = [];
+    let link: ChainLink | undefined = head;
+    for (; link !== undefined && link.position > written; link = link.previous) fresh.push(link);
+    if (link !== disk.last) return false;
+    for (let i = fresh.length - 1; i >= 0; i--) {
+      const n = fresh[i]!.position - disk.at;
+      batch.put(linkKey(record.storageKey, n), encodeSiblings([linkEntry(fresh[i]!)]));
+    }
+    this.linksWritten += fresh.length;
+    disk.last = head;
+    disk.links = head.position - disk.at;
+    if (disk.links > (this.linkCounts.get(record.id) ?? 0)) this.linkCounts.set(record.id, disk.links);
+    return true;
+  }
+
+  /** The record whole (a chained version's value is encoded here), or its delete, and its links deleted. */
+  private writeWhole(batch: LevelBatch, record: CachedRecord): void {
+    const { siblings, storageKey } = record;
+    if (siblings.length === 0) batch.del(storageKey);
+    else batch.put(storageKey, encodeSiblings(siblings));
+    const links = this.linkCounts.get(record.id) ?? 0;
+    for (let n = 1; n <= links; n++) batch.del(linkKey(storageKey, n));
+    if (links > 0) this.linksDropping.push(record.id);
+    const only = siblings.length === 1 ? siblings[0]! : undefined;
+    if (only === undefined || only.type === undefined || only.deleted === true) {
+      record.disk = undefined;
+      return;
+    }
+    const head = chainOf(only);
+    record.disk = head === undefined
+      ? { base: only.value, at: 0, last: undefined, links: 0 }
+      : { base: head.base, at: head.position, last: head, links: 0 };
+  }
+
   private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
     for (const w of writes) if (w.record !== undefined) w.record.unflushed--;
+    const dropping = this.linksDropping;
+    this.linksDropping = [];
+    if (err === undefined) {
+      for (const id of dropping) this.linkCounts.delete(id);
+    } else {
+      // What the disk holds of these records is not what was planned: their next write is whole.
+      for (const w of writes) if (w.record !== undefined) w.record.disk = undefined;
+    }
     if (err !== undefined) this.forgetUnflushed(writes);
     if (this.cacheBytes > this.cacheBytesMax) this.evict(this.cacheBytesMax * cacheLowWaterFraction);
   }
@@ -400,6 +538,13 @@ export class LevelStorage implements Storage {
       }
     }
   }
+}
+
+type LevelBatch = ReturnType<ClassicLevel<Buffer, Buffer>['batch']>;
+
+/** A link as stored: its version with the delta as the value. */
+function linkEntry(link: ChainLink): Sibling {
+  return withValue(link.version, link.delta);
 }
 
 /** The observer's view of a batch: metadata keys only, so it can never overwrite a record. */

@@ -15,6 +15,7 @@
 
 import type { Sibling } from '../clock/types.js';
 import type { KeyspaceCounts } from './keyspace-tally.js';
+import { chainOf } from '../crdt/value-chain.js';
 
 export interface ScanEntry {
   readonly key: Buffer;
@@ -95,6 +96,8 @@ export interface Storage {
   commitMetadata(): Promise<void>;
   /** Records stored on this node (replicas and tombstones included): cheap, for INFO. */
   recordCount(): number;
+  /** Chained records (crdt/value-chain.ts) as stored: links appended so far, records holding links now. Absent: the store keeps no links. */
+  chains?(): { linksWritten: number; chainedRecords: number };
   /** INFO keyspace's figures for the records on this node (keyspace-tally.ts); cheap. */
   keyspace(nowMs: number): KeyspaceCounts;
   /** Removes every record (not the metadata: the observer hears `cleared` and resets its own). */
@@ -126,7 +129,8 @@ export function ownedVersions(next: Sibling[], current: readonly Sibling[]): Sib
   let out = next;
   for (let i = 0; i < next.length; i++) {
     const s = next[i]!;
-    if (s.value.length === 0 || current.includes(s) || ownValues.has(s.value)) continue;
+    // A chained version's value is made from buffers of its own (crdt/value-chain.ts), and is not encoded yet: reading it here would encode it.
+    if (current.includes(s) || chainOf(s) !== undefined || s.value.length === 0 || ownValues.has(s.value)) continue;
     if (out === next) out = next.slice();
     out[i] = { ...s, value: Buffer.from(s.value) };
   }

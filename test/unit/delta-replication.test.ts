@@ -150,7 +150,7 @@ test('delta replication › a delta whose base was replaced, or whose rebuilt by
   await sadd(sim, 'a', 'k', ['z']);
   const third = decodeReplicaDeltaPut(sent.filter((s) => s.to === 'b').at(-1)!.payload);
   const record = encodeSiblings(sim.local('b', 'k'));
-  const tampered = { ...third, version: { ...third.version, dot: { ...third.version.dot, counter: third.version.dot.counter + 100 } }, digest: Buffer.alloc(valueDigestBytes) };
+  const tampered = { ...third, version: { ...third.version, dot: { ...third.version.dot, counter: third.version.dot.counter + 100 } }, check: { digest: Buffer.alloc(valueDigestBytes), valueBytes: third.check!.valueBytes } };
   t.is(await sim.node('b').coordinator.applyDeltaLocal({ ...tampered, bases: [third.version.dot] }), 'mismatch');
   t.true(encodeSiblings(sim.local('b', 'k')).equals(record));
 });
@@ -185,9 +185,12 @@ test('delta replication › under the named limits a small collection replicates
 
 test('delta replication › the message survives its codec; truncation and unknown verdicts are refused', (t) => {
   const version = { value: Buffer.alloc(0), dot: { actor: 'a#1', counter: 9 }, past: [{ actor: 'a#1', counter: 8 }], timestamp: 5, type: 'set' as const, expiresAt: 99 };
-  const put = { version, bases: [{ actor: 'a#1', counter: 8 }, { actor: 'b#1', counter: 3 }], delta: bytes('delta'), digest: Buffer.alloc(valueDigestBytes, 7), valueBytes: 1234 };
+  const put = { version, bases: [{ actor: 'a#1', counter: 8 }, { actor: 'b#1', counter: 3 }], delta: bytes('delta'), check: { digest: Buffer.alloc(valueDigestBytes, 7), valueBytes: 1234 } };
   const payload = encodeReplicaDeltaPut(bytes('key'), put);
   t.deepEqual(decodeReplicaDeltaPut(payload), { key: bytes('key'), ...put });
+  // A chained version's delta goes unchecked (crdt/value-chain.ts): no check survives as no check.
+  const { check: _, ...unchecked } = put;
+  t.deepEqual(decodeReplicaDeltaPut(encodeReplicaDeltaPut(bytes('key'), unchecked)), { key: bytes('key'), ...unchecked });
   // The delta runs to the end, so a cut inside it reads as a shorter delta; every cut before it is refused.
   const deltaStart = payload.length - put.delta.length;
   for (let cut = 0; cut < deltaStart; cut++) t.throws(() => decodeReplicaDeltaPut(payload.subarray(0, cut)), { instanceOf: CodecError });

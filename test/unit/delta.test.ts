@@ -93,7 +93,7 @@ function stepsOf(type: Collection): fc.Arbitrary<Step[]> {
 function putOf(version: Sibling): DeltaPut | undefined {
   const delta = deltaOf(version);
   if (delta === undefined) return undefined;
-  return { version: { ...version, value: Buffer.alloc(0) }, bases: delta.bases, delta: encodeDelta(delta), digest: valueDigest(version.value), valueBytes: version.value.length };
+  return { version: { ...version, value: Buffer.alloc(0) }, bases: delta.bases, delta: encodeDelta(delta), check: { digest: valueDigest(version.value), valueBytes: version.value.length } };
 }
 
 interface Tally { rebuilt: number; missing: number; whole: number }

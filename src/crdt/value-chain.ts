@@ -1,0 +1,161 @@
+// Versions of a large collection whose value is not encoded when they are
+// made: the value is the last encoded state (the chain's base) followed by
+// the deltas of every operation since (crdt/operation.ts Operated.delta), and
+// is encoded only if something reads the bytes. Encoding a 100k-member set on
+// every SADD cost the write O(n) CPU and O(n) bytes in LevelDB's log; a
+// chained write costs the operation and its delta. Storage appends each new
+// link to the key's log on disk (storage/level-storage.ts) instead of
+// rewriting the record, and a replica extends its own chain from a delta
+// (coordinator/delta.ts), so neither side touches the whole state.
+//
+// A chain is immutable: each link holds encoded bytes only, never the decoded
+// state an operation goes on to change in place (crdt/state-cache.ts), so a
+// version's value is the same whenever it is first read. The chain is cut
+// (the next version is encoded whole, a new base) past chainLinksMax links or
+// once its deltas outweigh its base: replaying the chain then costs at most
+// about one more decode of the base, and the whole write it takes is paid
+// for by the base's size in writes that were not whole.
+//
+// Only types whose mergeDelta reuses the state chain (hash, set, list): a
+// merge that copies the state would make replaying k links cost k copies.
+
+import { encodedSize } from '../clock/record-codec.js';
+import type { Sibling, Siblings } from '../clock/types.js';
+import type { TypeName } from './kind.js';
+import { typeEntry } from './registry.js';
+
+type StoredType = Exclude<TypeName, 'string'>;
+
+/**
+ * A version whose value is smaller than this is encoded when it is made: a
+ * few microseconds, and small keys stay plain records that every path reads
+ * directly (16 KiB, the size from which deltas are replicated, delta.ts).
+ */
+export const chainBaseBytesMin = 16 * 1024;
+
+/**
+ * Links in a chain at most: bounds what a read of the key from disk (one
+ * LevelDB read per link) and the first read of its bytes replay.
+ */
+export const chainLinksMax = 1024;
+
+export interface ChainLink {
+  readonly type: StoredType;
+  /** The encoded state the chain starts from. */
+  readonly base: Buffer;
+  readonly previous: ChainLink | undefined;
+  /** The encoded delta this link merges into the state of `previous` (or of the base). */
+  readonly delta: Buffer;
+  /** 1 for the first link after the base. */
+  readonly position: number;
+  /** The deltas' bytes from the base up to this link. */
+  readonly deltaBytes: number;
+  /** The version this link makes. */
+  readonly version: Sibling;
+}
+
+/** Chained versions and their links: a WeakMap, so a copy of a version (`{ ...v }`) is a plain version with its value encoded. */
+const links = new WeakMap<Sibling, ChainLink>();
+/** Values of chained versions that were read, so far. */
+const encoded = new WeakMap<ChainLink, Buffer>();
+
+/** The chain link that makes `version`, or undefined for a plain version. */
+export function chainOf(version: Sibling): ChainLink | undefined {
+  return links.get(version);
+}
+
+/** The bytes of a version's value without encoding it: for a chained version not yet read, its base and deltas (about its size). */
+export function valueBytesOf(version: Sibling): number {
+  const link = links.get(version);
+  if (link === undefined) return version.value.length;
+  return encoded.get(link)?.length ?? link.base.length + link.deltaBytes;
+}
+
+/**
+ * A version's fields without its value, read one by one: a rest pattern
+ * (`{ value: _, ...fields }`) would read `value`, encoding a chained version.
+ */
+export function withValue(version: Sibling, value: Buffer): Sibling {
+  const out: { -readonly [K in keyof Sibling]: Sibling[K] } = { value, dot: version.dot, past: version.past, timestamp: version.timestamp };
+  if (version.expiresAt !== undefined) out.expiresAt = version.expiresAt;
+  if (version.deleted === true) out.deleted = true;
+  if (version.type !== undefined) out.type = version.type;
+  if (version.emptied === true) out.emptied = true;
+  return out;
+}
+
+/** About a record's encoded size, without encoding a chained version's value (for limits and the delta decision). */
+export function recordBytesEstimate(record: Siblings): number {
+  return encodedSize(record, valueBytesOf);
+}
+
+/** Whether a type's versions may be chained: its mergeDelta reuses the state. */
+export function chainable(type: StoredType): boolean {
+  return typeEntry(type).convergent.mergeDelta !== undefined;
+}
+
+/**
+ * The version `fields` describes as the next link after `previous` (the one
+ * version its operation started from), with `delta` its change; undefined
+ * when it must be encoded whole (a small or unchainable value, or a chain at
+ * its limits). `delta` must be the version's own (not a view into a buffer
+ * that is reused).
+ */
+export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, delta: Buffer): Sibling | undefined {
+  const type = fields.type;
+  if (type === undefined || previous.type !== type || previous.deleted === true || !chainable(type)) return undefined;
+  const before = links.get(previous);
+  if (before === undefined) {
+    if (previous.value.length < chainBaseBytesMin) return undefined;
+    return chained(fields, { type, base: previous.value, previous: undefined, delta, position: 1, deltaBytes: delta.length });
+  }
+  const deltaBytes = before.deltaBytes + delta.length;
+  if (before.position >= chainLinksMax || deltaBytes > before.base.length) return undefined;
+  return chained(fields, { type, base: before.base, previous: before, delta, position: before.position + 1, deltaBytes });
+}
+
+/**
+ * A chained version as it was stored: `base` and the links' deltas and
+ * versions (oldest first, without their values). The last one is the version.
+ */
+export function restoreChain(base: Buffer, type: StoredType, steps: readonly { readonly fields: Omit<Sibling, 'value'>; readonly delta: Buffer }[]): Sibling {
+  let link: ChainLink | undefined;
+  let version: Sibling | undefined;
+  for (const { fields, delta } of steps) {
+    const deltaBytes = (link?.deltaBytes ?? 0) + delta.length;
+    version = chained(fields, { type, base, previous: link, delta, position: (link?.position ?? 0) + 1, deltaBytes });
+    link = links.get(version);
+  }
+  if (version === undefined) throw new Error('a chain has at least one link');
+  return version;
+}
+
+/** The state `link`'s version holds, decoded afresh (the caller's own): the base decoded, each delta merged in order. */
+export function chainState(link: ChainLink): unknown {
+  const convergent = typeEntry(link.type).convergent;
+  const done = encoded.get(link);
+  if (done !== undefined) return convergent.decode(done);
+  const path: ChainLink[] = [];
+  for (let l: ChainLink | undefined = link; l !== undefined; l = l.previous) path.push(l);
+  let state = convergent.decode(link.base);
+  for (let i = path.length - 1; i >= 0; i--) state = convergent.mergeDelta!(state, convergent.decode(path[i]!.delta));
+  return state;
+}
+
+function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version'>): Sibling {
+  const version = { ...fields } as Sibling;
+  const link: ChainLink = { ...parts, version };
+  Object.defineProperty(version, 'value', {
+    enumerable: true,
+    get: (): Buffer => {
+      let value = encoded.get(link);
+      if (value === undefined) {
+        value = typeEntry(link.type).convergent.encode(chainState(link));
+        encoded.set(link, value);
+      }
+      return value;
+    },
+  });
+  links.set(version, link);
+  return version;
+}
