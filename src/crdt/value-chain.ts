@@ -39,6 +39,16 @@ export const chainBaseBytesMin = 16 * 1024;
  */
 export const chainLinksMax = 1024;
 
+/** The limits in force: the constants, unless a simulation or test lowered them to chain small collections (setChainLimits). */
+let limits = { baseBytesMin: chainBaseBytesMin, linksMax: chainLinksMax };
+
+/** For simulations and tests only: chains from smaller bases, cut sooner. Returns the limits it replaced. */
+export function setChainLimits(next: { readonly baseBytesMin: number; readonly linksMax: number }): { baseBytesMin: number; linksMax: number } {
+  const before = limits;
+  limits = { ...next };
+  return before;
+}
+
 export interface ChainLink {
   readonly type: StoredType;
   /** The encoded state the chain starts from. */
@@ -106,11 +116,11 @@ export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, d
   if (type === undefined || previous.type !== type || previous.deleted === true || !chainable(type)) return undefined;
   const before = links.get(previous);
   if (before === undefined) {
-    if (previous.value.length < chainBaseBytesMin) return undefined;
+    if (previous.value.length < limits.baseBytesMin) return undefined;
     return chained(fields, { type, base: previous.value, previous: undefined, delta, position: 1, deltaBytes: delta.length });
   }
   const deltaBytes = before.deltaBytes + delta.length;
-  if (before.position >= chainLinksMax || deltaBytes > before.base.length) return undefined;
+  if (before.position >= limits.linksMax || deltaBytes > Math.max(before.base.length, limits.baseBytesMin)) return undefined;
   return chained(fields, { type, base: before.base, previous: before, delta, position: before.position + 1, deltaBytes });
 }
 
@@ -142,7 +152,15 @@ export function chainState(link: ChainLink): unknown {
   return state;
 }
 
+/** Chained versions made and chain values encoded in this process so far: for the simulation's report and tests. */
+const made = { chained: 0, encoded: 0 };
+
+export function chainCounts(): { readonly chained: number; readonly encoded: number } {
+  return { ...made };
+}
+
 function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version'>): Sibling {
+  made.chained++;
   const version = { ...fields } as Sibling;
   const link: ChainLink = { ...parts, version };
   Object.defineProperty(version, 'value', {
@@ -151,6 +169,7 @@ function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version
       let value = encoded.get(link);
       if (value === undefined) {
         value = typeEntry(link.type).convergent.encode(chainState(link));
+        made.encoded++;
         encoded.set(link, value);
       }
       return value;

@@ -6,6 +6,7 @@
 // A seed picks its own workload unless --workload says otherwise.
 // Exit 0 only when V is 0. A progress bar shows on a terminal (cli-progress).
 
+import { chainCounts } from '../../src/crdt/value-chain.js';
 import cliProgress from 'cli-progress';
 import { parseArgs } from 'node:util';
 import type { Violation, Workload } from './history.js';
@@ -128,6 +129,8 @@ async function main(): Promise<number> {
   }
   console.log(`exercised: ${collected} records reaped, ${hintedWrites} writes through fallbacks (${fallbackWrites} with every primary down; ${hintedOnlyAcked} of them acknowledged, ${hintedOnlyJudged} judged (no hint of their key expired)), ${hintsDelivered} hints handed off, ${aaeMoved} records moved by anti-entropy (${aaeJudged} seeds with replica states judged), ` +
     `${ringChangeSeeds} seeds changing the ring (${joins} joins and ${leaves} leaves completed, ${streamed} records streamed, ${cleaned} dropped by cleanup)`);
+  const chains = chainCounts();
+  console.log(`chains: ${chains.chained} collection versions chained, ${chains.encoded} chained values encoded when read`);
   console.log(`deltas: ${deltas.sent} sent, ${deltas.applied} applied, ${deltas.held} held (duplicates or superseded), ${deltas.fallbacks} answered by the whole record (${deltas.mismatches} of them rebuilt other bytes)`);
   console.log(`sim: ${options.seeds.length} seeds, ${operations} operations, ${faults} faults, ${violations} violations`);
   return violations === 0 ? 0 : 1;

@@ -15,6 +15,7 @@
 // ignore a joining or leaving node's future spans): a mutation that shows the
 // checker catches what they prevent.
 
+import { setChainLimits } from '../../src/crdt/value-chain.js';
 import { pino, type Logger } from 'pino';
 import { AntiEntropy } from '../../src/anti-entropy/anti-entropy.js';
 import { ExchangeService } from '../../src/anti-entropy/exchange-service.js';
@@ -39,6 +40,10 @@ import type { FaultEvent, Wipe } from './history.js';
 import { simAntiEntropyIntervalMs, simHintWindowMs, simRequestTimeoutMs, simTombstoneGraceMs, type NetSettings, type SimConfig } from './plan.js';
 import { SimMembership } from './membership.js';
 import type { VirtualTime } from './virtual-time.js';
+
+// Every collection version the workloads make past the first is a chain (crdt/value-chain.ts), cut every few links,
+// so chained values, replicas chaining deltas and cut chains are all exercised by collections of a few members.
+setChainLimits({ baseBytesMin: 0, linksMax: 6 });
 
 const simVnodes = 16;
 /** A storage commit takes 0..this virtual ms: a crash in that window loses the change. */
