@@ -254,6 +254,51 @@ function dropItemsOfKnownOps(ctx: CausalContext): void {
   }
 }
 
+/**
+ * The item keys whose tags a delta's context may remove from a state, when
+ * they can be named without visiting the state's items: when every range of
+ * operations the delta claims is one the state knows nothing of, no tag the
+ * state stores lies in it (a state stores only tags its context knows), so
+ * only the items the delta names singly can go. An operation's delta claims
+ * the gap above what its coordinator's state had seen of its actor, so this
+ * holds for every replica that is not ahead of the coordinator: merging a
+ * delta then costs the delta, not the state (a chain's replay, crdt/
+ * value-chain.ts, and a replica's apply). Undefined when a claimed range
+ * overlaps what the state knows: then every item must be visited.
+ */
+export function itemsDeltaRemoves(state: CausalContext, delta: CausalContext): Iterable<string> | undefined {
+  for (const [actor, ranges] of delta.ops) {
+    const known = state.ops.get(actor);
+    for (let i = 0; i < ranges.length; i += 2) {
+      if (known !== undefined && overlaps(known, ranges[i]!, ranges[i + 1]!)) return undefined;
+      for (const key of state.items.keys()) {
+        const dot = dotOfKey(key);
+        if (dot.actor === actor && dot.counter >= ranges[i]! && dot.counter <= ranges[i + 1]!) return undefined;
+      }
+    }
+  }
+  if (delta.items.size === 0) return noItems;
+  if (delta.items.size === 1) return delta.items.values().next().value!;
+  const out = new Set<string>();
+  for (const items of delta.items.values()) for (const item of items) out.add(item);
+  return out;
+}
+
+const noItems: readonly string[] = Object.freeze([]);
+
+/** True when the sorted, disjoint range list `ranges` meets [lo, hi]. */
+function overlaps(ranges: readonly number[], lo: number, hi: number): boolean {
+  // The last range whose start ≤ hi: it is the only one that can reach back to lo.
+  let a = 0;
+  let b = ranges.length / 2;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (ranges[2 * mid]! <= hi) a = mid + 1;
+    else b = mid;
+  }
+  return a > 0 && ranges[2 * a - 1]! >= lo;
+}
+
 // Dot stores -------------------------------------------------------------
 
 /** An entry of a dot store: something alive under the tag (its dot, the store's item key). */

@@ -33,7 +33,7 @@
 
 import assert from 'node:assert/strict';
 import type { Dot } from '../clock/types.js';
-import { compareDots, forgetEntries, joinEntries, knows, sameDot, survivors, winner, type CausalContext, type Tagged } from './causal-context.js';
+import { compareDots, forgetEntries, itemsDeltaRemoves, joinEntries, knows, sameDot, survivors, winner, type CausalContext, type Tagged } from './causal-context.js';
 import { checkSeen, type Reader, type Writer } from './codec.js';
 import { CrdtCodecError } from './kind.js';
 
@@ -263,6 +263,33 @@ export function joinCellMaps<C extends Cell<unknown, unknown>>(a: ReadonlyMap<st
  * of a's size. `ctxA` must be a's context from before the join.
  */
 export function joinCellMapsInto<C extends Cell<unknown, unknown>>(a: Map<string, C>, ctxA: CausalContext, b: ReadonlyMap<string, C>, ctxB: CausalContext): Map<string, C> {
+  const removable = itemsDeltaRemoves(ctxA, ctxB);
+  if (removable !== undefined) {
+    // Only the keys b holds or its context names can change (causal-context.ts itemsDeltaRemoves): the same map, in the same order.
+    const onlyB: [string, C][] = [];
+    for (const [key, cb] of b) {
+      const ca = a.get(key);
+      if (ca === undefined) {
+        onlyB.push([key, cb]);
+        continue;
+      }
+      const joined = joinCells(ca, cb, ctxA, ctxB, key) as C;
+      if (isEmptyCell(joined)) a.delete(key);
+      else if (joined !== ca) a.set(key, joined);
+    }
+    for (const key of removable) {
+      const ca = b.has(key) ? undefined : a.get(key);
+      if (ca === undefined) continue;
+      const kept = cellSurvivors(ca, ctxB, key) as C;
+      if (isEmptyCell(kept)) a.delete(key);
+      else if (kept !== ca) a.set(key, kept);
+    }
+    for (const [key, cb] of onlyB) {
+      const kept = cellSurvivors(cb, ctxA, key) as C;
+      if (!isEmptyCell(kept)) a.set(key, kept);
+    }
+    return a;
+  }
   const onlyB: [string, C][] = [];
   for (const [key, cb] of b) if (!a.has(key)) onlyB.push([key, cb]);
   for (const [key, ca] of a) {

@@ -26,6 +26,7 @@ import {
   contextEquals,
   emptyContext,
   forgetEntries,
+  itemsDeltaRemoves,
   joinContexts,
   joinEntries,
   knows,
@@ -145,6 +146,34 @@ export function merge(a: SetState, b: SetState): SetState {
 /** merge(state, delta) reusing state's map (kind.ts mergeDelta): a member both hold keeps its place, one only the delta holds is appended. */
 export function mergeDelta(state: SetState, delta: SetState): SetState {
   const out = state.members;
+  const removable = itemsDeltaRemoves(state.ctx, delta.ctx);
+  if (removable !== undefined) {
+    // Only the members the delta holds or names can change: the same map, in the same order, as the loop below builds.
+    const onlyDelta: [string, readonly Tagged[]][] = [];
+    for (const [key, eb] of delta.members) {
+      const ea = out.get(key);
+      if (ea === undefined) {
+        onlyDelta.push([key, eb]);
+        continue;
+      }
+      const joined = joinEntries(ea, eb, state.ctx, delta.ctx, key);
+      if (joined.length === 0) out.delete(key);
+      else if (joined !== ea) out.set(key, joined);
+    }
+    for (const key of removable) {
+      const ea = delta.members.has(key) ? undefined : out.get(key);
+      if (ea === undefined) continue;
+      const kept = survivors(ea, delta.ctx, key);
+      if (kept.length === 0) out.delete(key);
+      else if (kept !== ea) out.set(key, kept);
+    }
+    for (const [key, eb] of onlyDelta) {
+      const kept = survivors(eb, state.ctx, key);
+      if (kept.length > 0) out.set(key, kept);
+    }
+    orderCache.delete(state);
+    return { members: out, ctx: joinContexts(state.ctx, delta.ctx) };
+  }
   const onlyDelta: [string, readonly Tagged[]][] = [];
   for (const [key, eb] of delta.members) if (!out.has(key)) onlyDelta.push([key, eb]);
   for (const [key, ea] of out) {

@@ -16,8 +16,9 @@
 // about one more decode of the base, and the whole write it takes is paid
 // for by the base's size in writes that were not whole.
 //
-// Only types whose mergeDelta reuses the state chain (hash, set, list): a
-// merge that copies the state would make replaying k links cost k copies.
+// Only sets and hashes chain (see chainable): their mergeDelta costs the
+// delta; a merge that visits or copies the whole state would make replaying
+// k links cost k passes.
 
 import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling, Siblings } from '../clock/types.js';
@@ -35,9 +36,12 @@ export const chainBaseBytesMin = 16 * 1024;
 
 /**
  * Links in a chain at most: bounds what a read of the key from disk (one
- * LevelDB read per link) and the first read of its bytes replay.
+ * LevelDB read per link, a few ms for all) and the first read of its bytes
+ * replay, and the link objects a hot key keeps in memory (~200 bytes each).
+ * Each cut encodes the whole state: 1,024 links cost a 26k-member set 15 µs
+ * per SADD in those encodes, a share of the write as large as a SET's.
  */
-export const chainLinksMax = 1024;
+export const chainLinksMax = 4096;
 
 /** The limits in force: the constants, unless a simulation or test lowered them to chain small collections (setChainLimits). */
 let limits = { baseBytesMin: chainBaseBytesMin, linksMax: chainLinksMax };
@@ -51,8 +55,10 @@ export function setChainLimits(next: { readonly baseBytesMin: number; readonly l
 
 export interface ChainLink {
   readonly type: StoredType;
-  /** The encoded state the chain starts from. */
+  /** The encoded state the chain starts from: `origin`'s value. */
   readonly base: Buffer;
+  /** The plain version the chain starts from: storage writes it as the record the links follow. */
+  readonly origin: Sibling;
   readonly previous: ChainLink | undefined;
   /** The encoded delta this link merges into the state of `previous` (or of the base). */
   readonly delta: Buffer;
@@ -99,9 +105,18 @@ export function recordBytesEstimate(record: Siblings): number {
   return encodedSize(record, valueBytesOf);
 }
 
-/** Whether a type's versions may be chained: its mergeDelta reuses the state. */
+/**
+ * The types whose versions may be chained: those whose mergeDelta costs the
+ * delta, not the state, over the state the delta was made on (causal-
+ * context.ts itemsDeltaRemoves): a replay of k links then costs the base's
+ * decode and the deltas. A list's mergeDelta visits every element, so a
+ * chain of k links would cost k passes over the list: lists are encoded
+ * whole, as are sorted sets (whose merge copies the state).
+ */
+const chainableTypes: ReadonlySet<StoredType> = new Set(['set', 'hash']);
+
 export function chainable(type: StoredType): boolean {
-  return typeEntry(type).convergent.mergeDelta !== undefined;
+  return chainableTypes.has(type);
 }
 
 /**
@@ -117,23 +132,27 @@ export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, d
   const before = links.get(previous);
   if (before === undefined) {
     if (previous.value.length < limits.baseBytesMin) return undefined;
-    return chained(fields, { type, base: previous.value, previous: undefined, delta, position: 1, deltaBytes: delta.length });
+    return chained(fields, { type, base: previous.value, origin: previous, previous: undefined, delta, position: 1, deltaBytes: delta.length });
   }
   const deltaBytes = before.deltaBytes + delta.length;
   if (before.position >= limits.linksMax || deltaBytes > Math.max(before.base.length, limits.baseBytesMin)) return undefined;
-  return chained(fields, { type, base: before.base, previous: before, delta, position: before.position + 1, deltaBytes });
+  return chained(fields, { type, base: before.base, origin: before.origin, previous: before, delta, position: before.position + 1, deltaBytes });
 }
 
 /**
- * A chained version as it was stored: `base` and the links' deltas and
- * versions (oldest first, without their values). The last one is the version.
+ * A chained version as it was stored: the plain version `origin` and the
+ * links' deltas and versions (oldest first, without their values). The last
+ * one is the version.
  */
-export function restoreChain(base: Buffer, type: StoredType, steps: readonly { readonly fields: Omit<Sibling, 'value'>; readonly delta: Buffer }[]): Sibling {
+export function restoreChain(origin: Sibling, steps: readonly { readonly fields: Omit<Sibling, 'value'>; readonly delta: Buffer }[]): Sibling {
+  const base = origin.value;
+  const type = origin.type;
+  if (type === undefined) throw new Error('a chain starts from a typed version');
   let link: ChainLink | undefined;
   let version: Sibling | undefined;
   for (const { fields, delta } of steps) {
     const deltaBytes = (link?.deltaBytes ?? 0) + delta.length;
-    version = chained(fields, { type, base, previous: link, delta, position: (link?.position ?? 0) + 1, deltaBytes });
+    version = chained(fields, { type, base, origin, previous: link, delta, position: (link?.position ?? 0) + 1, deltaBytes });
     link = links.get(version);
   }
   if (version === undefined) throw new Error('a chain has at least one link');

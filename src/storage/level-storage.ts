@@ -78,16 +78,16 @@ const cacheLowWaterFraction = 0.9;
 const cachedRecordOverheadBytes = 160;
 /** LevelDB memtable: large enough that bursts of small writes do not stall on L0 compaction. */
 const writeBufferBytes = 32 * 1024 * 1024;
+/** A chain link's objects beyond its delta's bytes (crdt/value-chain.ts): its version, clock and link. */
+const chainLinkOverheadBytes = 200;
 /** Records per iterator step when counting at open: ~4 MB of 1 KiB records held at once. */
 const openScanChunkRecords = 4096;
 /** LevelDB block cache for records that fell out of ours. */
 const blockCacheBytes = 32 * 1024 * 1024;
 
-/** What the disk holds of a chained record: the chain's base, at link `at` (0: the base itself) in the whole record, then `links` links. */
+/** What the disk holds of a record that is one typed version: the chain's base as the record, then `links` links, the last `last`. */
 interface DiskChain {
   readonly base: Buffer;
-  readonly at: number;
-  /** The last link written (the whole record's when none since). */
   last: ChainLink | undefined;
   links: number;
 }
@@ -115,7 +115,7 @@ interface QueuedWrite {
 
 function recordBytes(storageKey: Buffer, siblings: readonly Sibling[]): number {
   let bytes = cachedRecordOverheadBytes + storageKey.length * 2;
-  for (const s of siblings) bytes += valueBytesOf(s) + 96 + s.past.length * 40;
+  for (const s of siblings) bytes += valueBytesOf(s) + 96 + s.past.length * 40 + (chainOf(s)?.position ?? 0) * chainLinkOverheadBytes;
   return bytes;
 }
 
@@ -143,8 +143,8 @@ export class LevelStorage implements Storage {
    */
   private readonly linkCounts = new Map<string, number>();
   private linksWritten = 0;
-  /** Keys whose links the batch in flight deletes: cleared from linkCounts if it lands. */
-  private linksDropping: string[] = [];
+  /** linkCounts as the batch in flight leaves them, once it lands (0: none); until then linkCounts holds the most that may be on disk. */
+  private linkCountsAfter = new Map<string, number>();
 
   private constructor(location: string, private readonly cacheBytesMax: number) {
     this.db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -445,9 +445,9 @@ export class LevelStorage implements Storage {
       const { value: delta, ...fields } = entry;
       steps.push({ fields, delta });
     }
-    if (steps.length === 0) return { siblings, disk: { base: base.value, at: 0, last: undefined, links: 0 } };
-    const version = restoreChain(base.value, base.type, steps);
-    return { siblings: [version], disk: { base: base.value, at: 0, last: chainOf(version), links: steps.length } };
+    if (steps.length === 0) return { siblings, disk: { base: base.value, last: undefined, links: 0 } };
+    const version = restoreChain(base, steps);
+    return { siblings: [version], disk: { base: base.value, last: chainOf(version), links: steps.length } };
   }
 
   /** One LevelDB batch for a turn's writes (group-commit.ts): only the newest version of a record needs writing. */
@@ -480,47 +480,61 @@ export class LevelStorage implements Storage {
     const disk = record.disk;
     const head = record.siblings.length === 1 ? chainOf(record.siblings[0]!) : undefined;
     if (disk === undefined || head === undefined || head.base !== disk.base) return false;
-    const written = disk.at + disk.links;
+    const written = disk.links;
     const fresh: ChainLink[] = [];
     let link: ChainLink | undefined = head;
     for (; link !== undefined && link.position > written; link = link.previous) fresh.push(link);
     if (link !== disk.last) return false;
     for (let i = fresh.length - 1; i >= 0; i--) {
-      const n = fresh[i]!.position - disk.at;
-      batch.put(linkKey(record.storageKey, n), encodeSiblings([linkEntry(fresh[i]!)]));
+      batch.put(linkKey(record.storageKey, fresh[i]!.position), encodeSiblings([linkEntry(fresh[i]!)]));
     }
     this.linksWritten += fresh.length;
     disk.last = head;
-    disk.links = head.position - disk.at;
+    disk.links = head.position;
     if (disk.links > (this.linkCounts.get(record.id) ?? 0)) this.linkCounts.set(record.id, disk.links);
     return true;
   }
 
-  /** The record whole (a chained version's value is encoded here), or its delete, and its links deleted. */
+  /**
+   * The record whole, or its delete, and its links deleted. A chained
+   * version is written as the plain version its chain starts from and every
+   * link (a chain begun in this batch, over a record the disk holds
+   * otherwise): its value is never encoded here.
+   */
   private writeWhole(batch: LevelBatch, record: CachedRecord): void {
-    const { siblings, storageKey } = record;
-    if (siblings.length === 0) batch.del(storageKey);
-    else batch.put(storageKey, encodeSiblings(siblings));
-    const links = this.linkCounts.get(record.id) ?? 0;
-    for (let n = 1; n <= links; n++) batch.del(linkKey(storageKey, n));
-    if (links > 0) this.linksDropping.push(record.id);
+    const { siblings, storageKey, id } = record;
     const only = siblings.length === 1 ? siblings[0]! : undefined;
+    const head = only === undefined ? undefined : chainOf(only);
+    if (siblings.length === 0) batch.del(storageKey);
+    else batch.put(storageKey, encodeSiblings(head === undefined ? siblings : [head.origin]));
+    const stored = this.linkCounts.get(id) ?? 0;
+    for (let n = 1; n <= stored; n++) batch.del(linkKey(storageKey, n));
+    if (head !== undefined) {
+      for (let link: ChainLink | undefined = head; link !== undefined; link = link.previous) {
+        batch.put(linkKey(storageKey, link.position), encodeSiblings([linkEntry(link)]));
+      }
+      this.linksWritten += head.position;
+      if (head.position > stored) this.linkCounts.set(id, head.position);
+    }
+    if (stored > 0 || head !== undefined) this.linkCountsAfter.set(id, head?.position ?? 0);
     if (only === undefined || only.type === undefined || only.deleted === true) {
       record.disk = undefined;
       return;
     }
-    const head = chainOf(only);
     record.disk = head === undefined
-      ? { base: only.value, at: 0, last: undefined, links: 0 }
-      : { base: head.base, at: head.position, last: head, links: 0 };
+      ? { base: only.value, last: undefined, links: 0 }
+      : { base: head.base, last: head, links: head.position };
   }
 
   private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
     for (const w of writes) if (w.record !== undefined) w.record.unflushed--;
-    const dropping = this.linksDropping;
-    this.linksDropping = [];
+    const after = this.linkCountsAfter;
+    this.linkCountsAfter = new Map();
     if (err === undefined) {
-      for (const id of dropping) this.linkCounts.delete(id);
+      for (const [id, count] of after) {
+        if (count === 0) this.linkCounts.delete(id);
+        else this.linkCounts.set(id, count);
+      }
     } else {
       // What the disk holds of these records is not what was planned: their next write is whole.
       for (const w of writes) if (w.record !== undefined) w.record.disk = undefined;
