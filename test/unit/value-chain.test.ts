@@ -1,0 +1,144 @@
+// Chained versions (crdt/value-chain.ts) and how LevelDB keeps them
+// (storage/level-storage.ts): a version made as a chain reads, byte for
+// byte, as the same operation's version encoded whole; storage appends its
+// links, writes a chain begun in one batch as its origin and links, and a
+// reopened store replays them into the same value; nothing that only sizes
+// or copies the version's fields encodes its value.
+
+import test from 'ava';
+import fc from 'fast-check';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Sibling } from '../../src/clock/types.js';
+import { encodeSetOperation, type SetOperation } from '../../src/crdt/set-operations.js';
+import { encodeHashOperation, type HashOperation } from '../../src/crdt/hash-operations.js';
+import '../../src/crdt/types.js';
+import { chainCounts, chainOf, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
+import { foldVersions, newVersion, type Mutation } from '../../src/coordinator/versioning.js';
+import { MemoryActor } from '../../src/storage/actor.js';
+import { LevelStorage } from '../../src/storage/level-storage.js';
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+const memberArb = fc.integer({ min: 0, max: 40 }).map((i) => b(`m${i}`));
+
+const setOpArb: fc.Arbitrary<SetOperation> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('add' as const), members: fc.array(memberArb, { minLength: 1, maxLength: 3 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), members: fc.array(memberArb, { minLength: 1, maxLength: 3 }) }) },
+  // No SPOP: it picks at random, so two runs of one sequence differ anyway (its delta is a removal's, as SREM's).
+);
+const hashOpArb: fc.Arbitrary<HashOperation> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('set' as const), pairs: fc.array(fc.tuple(memberArb, memberArb), { minLength: 1, maxLength: 3 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('del' as const), fields: fc.array(memberArb, { minLength: 1, maxLength: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('incrby' as const), field: memberArb.map((m) => b(`n${m.toString('latin1')}`)), increment: fc.bigInt({ min: -5n, max: 5n }) }) },
+);
+
+const operate = (type: 'set' | 'hash', operation: Buffer): Mutation => ({ kind: 'operate', type, operation });
+const mutationsArb = fc.oneof(
+  fc.array(setOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('set', encodeSetOperation(op)))),
+  fc.array(hashOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('hash', encodeHashOperation(op)))),
+);
+
+/** The records each mutation leaves, applied in turn by one coordinator (under the chain limits in force). */
+function run(mutations: readonly Mutation[], actorId: string): Sibling[][] {
+  const actor = new MemoryActor(actorId);
+  let record: Sibling[] = [];
+  const out: Sibling[][] = [];
+  mutations.forEach((m, i) => {
+    try {
+      record = foldVersions(record, [newVersion(record, m, undefined, actor, 1_000 + i)]);
+    } catch {
+      // A refused operation (WRONGTYPE, an overflow) changes nothing, chained or not.
+    }
+    out.push(record);
+  });
+  return out;
+}
+
+/** Runs `body` with chains from any size, cut every `linksMax` links (0: no chains at all); the limits are put back after. */
+function withChains<T>(linksMax: number, body: () => T): T {
+  const before = setChainLimits({ baseBytesMin: linksMax === 0 ? Infinity : 0, linksMax });
+  try {
+    return body();
+  } finally {
+    setChainLimits(before);
+  }
+}
+
+test.serial('value chain › a chained version reads, byte for byte, as the same operation encoded whole', (t) => {
+  fc.assert(
+    fc.property(mutationsArb, fc.integer({ min: 1, max: 6 }), (mutations, linksMax) => {
+      const whole = withChains(0, () => run(mutations, 'a#1'));
+      const chained = withChains(linksMax, () => run(mutations, 'a#1'));
+      for (let i = 0; i < mutations.length; i++) {
+        const [w, c] = [whole[i]!, chained[i]!];
+        if (w.length !== c.length) return false;
+        for (let j = 0; j < w.length; j++) {
+          if (chainOf(w[j]!) !== undefined) return false;
+          if (!w[j]!.value.equals(c[j]!.value) || w[j]!.deleted !== c[j]!.deleted || w[j]!.emptied !== c[j]!.emptied) return false;
+        }
+      }
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+  t.pass();
+});
+
+test.serial('value chain › sizing, copying fields and estimating a record never encode a chained value', (t) => {
+  const records = withChains(100, () => run([operate('set', encodeSetOperation({ kind: 'add', members: [b('x')] })), operate('set', encodeSetOperation({ kind: 'add', members: [b('y')] }))], 'a#1'));
+  const version = records[1]![0]!;
+  t.truthy(chainOf(version), 'the second add is chained onto the first');
+  const before = chainCounts().encoded;
+  t.true(valueBytesOf(version) > 0);
+  t.true(recordBytesEstimate([version]) > valueBytesOf(version));
+  const copy = withValue(version, Buffer.alloc(0));
+  t.deepEqual(copy.dot, version.dot);
+  t.is(chainOf(copy), undefined, 'a copy is a plain version');
+  t.is(chainCounts().encoded, before, 'nothing was encoded');
+  t.true(version.value.length > 0);
+  t.is(chainCounts().encoded, before + 1, 'reading the value encodes it, once');
+  t.true(version.value.equals(version.value));
+  t.is(chainCounts().encoded, before + 1);
+});
+
+test.serial('value chain › LevelDB appends links, keeps a chain begun in one batch as origin and links, and replays them after a reopen', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ringkv-chain-'));
+  const key = b('k');
+  try {
+    const mutations = Array.from({ length: 30 }, (_, i) => operate('set', encodeSetOperation({ kind: i % 7 === 6 ? 'remove' : 'add', members: [b(`m${i % 11}`), b(`n${i}`)] })));
+    const records = withChains(8, () => run(mutations, 'a#1'));
+    let storage = await LevelStorage.open(dir);
+    // One update per record and a commit between each: links are appended one at a time.
+    for (const record of records.slice(0, 12)) await storage.update(key, undefined, () => record);
+    t.truthy(chainOf(records[11]![0]!), 'the twelfth version is chained');
+    await storage.close();
+    storage = await LevelStorage.open(dir);
+    const appended = storage.get(key, undefined);
+    t.deepEqual(appended[0]!.dot, records[11]![0]!.dot);
+    t.true(appended[0]!.value.equals(records[11]![0]!.value), 'appended links replay into the written value');
+    // Then several records in one batch: only the last is written, with every link its chain has.
+    const pending = records.slice(12).map((record) => storage.update(key, undefined, () => record));
+    await Promise.all(pending);
+    const last = records.at(-1)!;
+    t.truthy(chainOf(last[0]!), 'the last version is chained');
+    t.true(storage.chains().linksWritten > 0);
+    await storage.close();
+    storage = await LevelStorage.open(dir);
+    const reread = storage.get(key, undefined);
+    t.is(reread.length, 1);
+    t.truthy(chainOf(reread[0]!), 'read back as a chain, not encoded');
+    t.deepEqual(reread[0]!.dot, last[0]!.dot);
+    t.true(reread[0]!.value.equals(last[0]!.value), 'the replayed value is the written one');
+    // A delete removes the record and its links; reopened, nothing is left of the key.
+    await storage.update(key, undefined, () => []);
+    t.is(storage.chains().chainedRecords, 0);
+    await storage.close();
+    storage = await LevelStorage.open(dir);
+    t.deepEqual(storage.get(key, undefined), []);
+    t.is(storage.chains().chainedRecords, 0, 'no link is left on disk');
+    await storage.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
