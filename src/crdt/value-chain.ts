@@ -68,12 +68,24 @@ export interface ChainLink {
   readonly deltaBytes: number;
   /** The version this link makes. */
   readonly version: Sibling;
+  /** Shared by every link of the chain. */
+  readonly memo: ChainMemo;
+}
+
+/**
+ * The one value of a chain kept once encoded: the last one read. A value
+ * kept per link would keep every value a read-after-write pattern encoded
+ * alive through the links after it (a 1 MiB set read after each of 4,096
+ * SADDs: 4 GiB). A later link's replay starts from it when it is an
+ * ancestor.
+ */
+interface ChainMemo {
+  link: ChainLink | undefined;
+  value: Buffer | undefined;
 }
 
 /** Chained versions and their links: a WeakMap, so a copy of a version (`{ ...v }`) is a plain version with its value encoded. */
 const links = new WeakMap<Sibling, ChainLink>();
-/** Values of chained versions that were read, so far. */
-const encoded = new WeakMap<ChainLink, Buffer>();
 
 /** The chain link that makes `version`, or undefined for a plain version. */
 export function chainOf(version: Sibling): ChainLink | undefined {
@@ -84,7 +96,7 @@ export function chainOf(version: Sibling): ChainLink | undefined {
 export function valueBytesOf(version: Sibling): number {
   const link = links.get(version);
   if (link === undefined) return version.value.length;
-  return encoded.get(link)?.length ?? link.base.length + link.deltaBytes;
+  return link.memo.link === link ? link.memo.value!.length : link.base.length + link.deltaBytes;
 }
 
 /**
@@ -132,11 +144,12 @@ export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, d
   const before = links.get(previous);
   if (before === undefined) {
     if (previous.value.length < limits.baseBytesMin) return undefined;
-    return chained(fields, { type, base: previous.value, origin: previous, previous: undefined, delta, position: 1, deltaBytes: delta.length });
+    const memo: ChainMemo = { link: undefined, value: undefined };
+    return chained(fields, { type, base: previous.value, origin: previous, previous: undefined, delta, position: 1, deltaBytes: delta.length, memo });
   }
   const deltaBytes = before.deltaBytes + delta.length;
   if (before.position >= limits.linksMax || deltaBytes > Math.max(before.base.length, limits.baseBytesMin)) return undefined;
-  return chained(fields, { type, base: before.base, origin: before.origin, previous: before, delta, position: before.position + 1, deltaBytes });
+  return chained(fields, { type, base: before.base, origin: before.origin, previous: before, delta, position: before.position + 1, deltaBytes, memo: before.memo });
 }
 
 /**
@@ -148,25 +161,33 @@ export function restoreChain(origin: Sibling, steps: readonly { readonly fields:
   const base = origin.value;
   const type = origin.type;
   if (type === undefined) throw new Error('a chain starts from a typed version');
+  const memo: ChainMemo = { link: undefined, value: undefined };
   let link: ChainLink | undefined;
   let version: Sibling | undefined;
   for (const { fields, delta } of steps) {
     const deltaBytes = (link?.deltaBytes ?? 0) + delta.length;
-    version = chained(fields, { type, base, origin, previous: link, delta, position: (link?.position ?? 0) + 1, deltaBytes });
+    version = chained(fields, { type, base, origin, previous: link, delta, position: (link?.position ?? 0) + 1, deltaBytes, memo });
     link = links.get(version);
   }
   if (version === undefined) throw new Error('a chain has at least one link');
   return version;
 }
 
-/** The state `link`'s version holds, decoded afresh (the caller's own): the base decoded, each delta merged in order. */
+/** The state `link`'s version holds, decoded afresh (the caller's own): the base (or the chain's kept value, when it is of an earlier link) decoded, each delta since merged in order. */
 export function chainState(link: ChainLink): unknown {
   const convergent = typeEntry(link.type).convergent;
-  const done = encoded.get(link);
-  if (done !== undefined) return convergent.decode(done);
+  const { memo } = link;
+  if (memo.link === link) return convergent.decode(memo.value!);
   const path: ChainLink[] = [];
-  for (let l: ChainLink | undefined = link; l !== undefined; l = l.previous) path.push(l);
-  let state = convergent.decode(link.base);
+  let from: ChainLink | undefined = link;
+  const stop = memo.link !== undefined && memo.link.position < link.position ? memo.link : undefined;
+  for (; from !== undefined && from !== stop && (stop === undefined || from.position > stop.position); from = from.previous) path.push(from);
+  // `from` is the kept link when it is this link's ancestor (the walk reached it), else the walk ran past it or to the base.
+  let state = from !== undefined && from === stop ? convergent.decode(memo.value!) : undefined;
+  if (state === undefined) {
+    if (from !== undefined) for (; from !== undefined; from = from.previous) path.push(from);
+    state = convergent.decode(link.base);
+  }
   for (let i = path.length - 1; i >= 0; i--) state = convergent.mergeDelta!(state, convergent.decode(path[i]!.delta));
   return state;
 }
@@ -185,12 +206,12 @@ function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version
   Object.defineProperty(version, 'value', {
     enumerable: true,
     get: (): Buffer => {
-      let value = encoded.get(link);
-      if (value === undefined) {
-        value = typeEntry(link.type).convergent.encode(chainState(link));
-        made.encoded++;
-        encoded.set(link, value);
-      }
+      const { memo } = link;
+      if (memo.link === link) return memo.value!;
+      const value = typeEntry(link.type).convergent.encode(chainState(link));
+      made.encoded++;
+      memo.link = link;
+      memo.value = value;
       return value;
     },
   });

@@ -70,6 +70,11 @@ test.serial('value chain › a chained version reads, byte for byte, as the same
     fc.property(mutationsArb, fc.integer({ min: 1, max: 6 }), (mutations, linksMax) => {
       const whole = withChains(0, () => run(mutations, 'a#1'));
       const chained = withChains(linksMax, () => run(mutations, 'a#1'));
+      // Read newest first in one run (each replay from the base), oldest first in the other (each from the value kept before it).
+      const reversed = withChains(linksMax, () => run(mutations, 'a#1'));
+      for (let i = mutations.length - 1; i >= 0; i--) {
+        for (let j = 0; j < whole[i]!.length; j++) if (!whole[i]![j]!.value.equals(reversed[i]![j]!.value)) return false;
+      }
       for (let i = 0; i < mutations.length; i++) {
         const [w, c] = [whole[i]!, chained[i]!];
         if (w.length !== c.length) return false;
