@@ -267,21 +267,31 @@ function dropItemsOfKnownOps(ctx: CausalContext): void {
  * overlaps what the state knows: then every item must be visited.
  */
 export function itemsDeltaRemoves(state: CausalContext, delta: CausalContext): Iterable<string> | undefined {
-  for (const [actor, ranges] of delta.ops) {
-    const known = state.ops.get(actor);
-    for (let i = 0; i < ranges.length; i += 2) {
-      if (known !== undefined && overlaps(known, ranges[i]!, ranges[i + 1]!)) return undefined;
-      for (const key of state.items.keys()) {
-        const dot = dotOfKey(key);
-        if (dot.actor === actor && dot.counter >= ranges[i]! && dot.counter <= ranges[i + 1]!) return undefined;
-      }
-    }
-  }
+  if (!claimsNothingSeen(state, delta)) return undefined;
   if (delta.items.size === 0) return noItems;
   if (delta.items.size === 1) return delta.items.values().next().value!;
   const out = new Set<string>();
   for (const items of delta.items.values()) for (const item of items) out.add(item);
   return out;
+}
+
+/**
+ * True when no range of operations `delta` claims meets what `state` has
+ * seen: then only the items `delta` names singly (its `items`) can remove
+ * anything `state` stores (see itemsDeltaRemoves).
+ */
+export function claimsNothingSeen(state: CausalContext, delta: CausalContext): boolean {
+  for (const [actor, ranges] of delta.ops) {
+    const known = state.ops.get(actor);
+    for (let i = 0; i < ranges.length; i += 2) {
+      if (known !== undefined && overlaps(known, ranges[i]!, ranges[i + 1]!)) return false;
+      for (const key of state.items.keys()) {
+        const dot = dotOfKey(key);
+        if (dot.actor === actor && dot.counter >= ranges[i]! && dot.counter <= ranges[i + 1]!) return false;
+      }
+    }
+  }
+  return true;
 }
 
 const noItems: readonly string[] = Object.freeze([]);

@@ -41,7 +41,7 @@ import assert from 'node:assert/strict';
 import type { Dot } from '../clock/types.js';
 import type { Convergent, Update } from './kind.js';
 import { CrdtCodecError } from './kind.js';
-import { addItem, addRange, claimOp, cloneContext, compareDots, contextEquals, dotKey, emptyContext, joinContexts, knows, type CausalContext } from './causal-context.js';
+import { addItem, addRange, claimOp, claimsNothingSeen, cloneContext, compareDots, contextEquals, dotKey, emptyContext, joinContexts, knows, type CausalContext } from './causal-context.js';
 import { checkSeen, decodeState, header, readContext, writeContext, Writer, type Reader } from './codec.js';
 
 /**
@@ -422,11 +422,26 @@ export function mergeDelta(state: ListState, delta: ListState): ListState {
   overlayIndexCache.delete(state);
   const chunks = state.chunks;
   const onlyDelta: [string, Chunk][] = [];
-  for (const [key, cb] of delta.chunks) if (!chunks.has(key)) onlyDelta.push([key, cb]);
-  for (const [key, ca] of chunks) {
-    const joined = joinChunk(ca, delta.chunks.get(key), state.ctx, delta.ctx);
-    if (joined === undefined) chunks.delete(key);
-    else if (joined !== ca) chunks.set(key, joined);
+  if (claimsNothingSeen(state.ctx, delta.ctx)) {
+    // Only the chunks the delta holds, or holding an item its context names, can change (causal-context.ts
+    // itemsDeltaRemoves): visited in place of every chunk, they change the map as the loop below does.
+    for (const [key, cb] of delta.chunks) {
+      const ca = chunks.get(key);
+      if (ca === undefined) onlyDelta.push([key, cb]);
+      else joinChunkInto(chunks, key, ca, cb, state.ctx, delta.ctx);
+    }
+    for (const [dot, items] of delta.ctx.items) {
+      for (const item of items) {
+        if (item === overlayItem) continue;
+        const index = Number(item);
+        const key = `${dot}/${index - (index % runChunkItems)}`;
+        const ca = delta.chunks.has(key) ? undefined : chunks.get(key);
+        if (ca !== undefined) joinChunkInto(chunks, key, ca, undefined, state.ctx, delta.ctx);
+      }
+    }
+  } else {
+    for (const [key, cb] of delta.chunks) if (!chunks.has(key)) onlyDelta.push([key, cb]);
+    for (const [key, ca] of chunks) joinChunkInto(chunks, key, ca, delta.chunks.get(key), state.ctx, delta.ctx);
   }
   for (const [key, cb] of onlyDelta) {
     const kept = joinChunk(cb, undefined, delta.ctx, state.ctx);
@@ -442,6 +457,13 @@ export function mergeDelta(state: ListState, delta: ListState): ListState {
   for (const [key, o] of overlays) if (!kept(o, delta.overlays.has(key), delta.ctx)) overlays.delete(key);
   for (const [key, o] of onlyDeltaOverlays) if (kept(o, false, state.ctx)) overlays.set(key, o);
   return { chunks, overlays, ctx };
+}
+
+/** One chunk's join written back into `chunks` (deleted when nothing of it is left). */
+function joinChunkInto(chunks: Map<string, Chunk>, key: string, a: Chunk, b: Chunk | undefined, ctxA: CausalContext, ctxB: CausalContext): void {
+  const joined = joinChunk(a, b, ctxA, ctxB);
+  if (joined === undefined) chunks.delete(key);
+  else if (joined !== a) chunks.set(key, joined);
 }
 
 function isAlive(chunks: Map<string, Chunk>, id: ItemId): boolean {

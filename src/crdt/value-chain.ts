@@ -16,7 +16,7 @@
 // about one more decode of the base, and the whole write it takes is paid
 // for by the base's size in writes that were not whole.
 //
-// Only sets and hashes chain (see chainable): their mergeDelta costs the
+// Sets, hashes and lists chain (see chainable): their mergeDelta costs the
 // delta; a merge that visits or copies the whole state would make replaying
 // k links cost k passes.
 
@@ -120,12 +120,12 @@ export function recordBytesEstimate(record: Siblings): number {
 /**
  * The types whose versions may be chained: those whose mergeDelta costs the
  * delta, not the state, over the state the delta was made on (causal-
- * context.ts itemsDeltaRemoves): a replay of k links then costs the base's
- * decode and the deltas. A list's mergeDelta visits every element, so a
- * chain of k links would cost k passes over the list: lists are encoded
- * whole, as are sorted sets (whose merge copies the state).
+ * context.ts itemsDeltaRemoves, claimsNothingSeen): a replay of k links then
+ * costs the base's decode and the deltas (a list's LSET overlays are still
+ * visited per delta: few, in the patterns lists serve). Sorted sets are
+ * encoded whole: their merge copies the state, so k links would cost k copies.
  */
-const chainableTypes: ReadonlySet<StoredType> = new Set(['set', 'hash']);
+const chainableTypes: ReadonlySet<StoredType> = new Set(['set', 'hash', 'list']);
 
 export function chainable(type: StoredType): boolean {
   return chainableTypes.has(type);

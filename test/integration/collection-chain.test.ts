@@ -1,5 +1,5 @@
 // Large collections written as chains (crdt/value-chain.ts, storage/
-// level-storage.ts): an operation on a set or hash past the chain's
+// level-storage.ts): an operation on a set, hash or list past the chain's
 // base size appends its delta to the key's log instead of rewriting the
 // record. What a client reads must not depend on that: the same commands
 // sent to redis-server give the same collections, before and after the

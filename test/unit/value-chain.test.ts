@@ -1,6 +1,6 @@
 // Chained versions (crdt/value-chain.ts) and how LevelDB keeps them
 // (storage/level-storage.ts): a version made as a chain reads, byte for
-// byte, as the same operation's version encoded whole; storage appends its
+// byte, as the same operation's version encoded whole (sets, hashes, lists); storage appends its
 // links, writes a chain begun in one batch as its origin and links, and a
 // reopened store replays them into the same value; nothing that only sizes
 // or copies the version's fields encodes its value.
@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Sibling } from '../../src/clock/types.js';
 import { encodeSetOperation, type SetOperation } from '../../src/crdt/set-operations.js';
 import { encodeHashOperation, type HashOperation } from '../../src/crdt/hash-operations.js';
+import { encodeListOperation, type ListOperation } from '../../src/crdt/list-operation.js';
 import '../../src/crdt/types.js';
 import { chainCounts, chainOf, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
 import { foldVersions, newVersion, type Mutation } from '../../src/coordinator/versioning.js';
@@ -33,10 +34,21 @@ const hashOpArb: fc.Arbitrary<HashOperation> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('incrby' as const), field: memberArb.map((m) => b(`n${m.toString('latin1')}`)), increment: fc.bigInt({ min: -5n, max: 5n }) }) },
 );
 
-const operate = (type: 'set' | 'hash', operation: Buffer): Mutation => ({ kind: 'operate', type, operation });
+const endArb = fc.constantFrom('head' as const, 'tail' as const);
+const listOpArb: fc.Arbitrary<ListOperation> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('push' as const), end: endArb, values: fc.array(memberArb, { minLength: 1, maxLength: 70 }), onlyIfExists: fc.constant(false) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('pop' as const), end: endArb, count: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), count: fc.integer({ min: -2, max: 2 }), element: memberArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('set' as const), index: fc.integer({ min: -3, max: 3 }).map((i) => b(String(i))), value: memberArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('trim' as const), start: fc.integer({ min: 0, max: 3 }), stop: fc.integer({ min: -3, max: 80 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert' as const), after: fc.boolean(), pivot: memberArb, element: memberArb }) },
+);
+
+const operate = (type: 'set' | 'hash' | 'list', operation: Buffer): Mutation => ({ kind: 'operate', type, operation });
 const mutationsArb = fc.oneof(
   fc.array(setOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('set', encodeSetOperation(op)))),
   fc.array(hashOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('hash', encodeHashOperation(op)))),
+  fc.array(listOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('list', encodeListOperation(op)))),
 );
 
 /** The records each mutation leaves, applied in turn by one coordinator (under the chain limits in force). */
