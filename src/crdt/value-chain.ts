@@ -16,9 +16,9 @@
 // about one more decode of the base, and the whole write it takes is paid
 // for by the base's size in writes that were not whole.
 //
-// Sets, hashes and lists chain (see chainable): their mergeDelta costs the
-// delta; a merge that visits or copies the whole state would make replaying
-// k links cost k passes.
+// Sets, hashes, lists and sorted sets chain (see chainable): their
+// mergeDelta costs the delta; a merge that visited or copied the whole state
+// would make replaying k links cost k passes.
 
 import { encodedSize } from '../clock/record-codec.js';
 import type { Sibling, Siblings } from '../clock/types.js';
@@ -122,10 +122,10 @@ export function recordBytesEstimate(record: Siblings): number {
  * delta, not the state, over the state the delta was made on (causal-
  * context.ts itemsDeltaRemoves, claimsNothingSeen): a replay of k links then
  * costs the base's decode and the deltas (a list's LSET overlays are still
- * visited per delta: few, in the patterns lists serve). Sorted sets are
- * encoded whole: their merge copies the state, so k links would cost k copies.
+ * visited per delta: few, in the patterns lists serve). Counters are small
+ * and never chained.
  */
-const chainableTypes: ReadonlySet<StoredType> = new Set(['set', 'hash', 'list']);
+const chainableTypes: ReadonlySet<StoredType> = new Set(['set', 'hash', 'list', 'zset']);
 
 export function chainable(type: StoredType): boolean {
   return chainableTypes.has(type);

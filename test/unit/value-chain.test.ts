@@ -1,6 +1,6 @@
 // Chained versions (crdt/value-chain.ts) and how LevelDB keeps them
 // (storage/level-storage.ts): a version made as a chain reads, byte for
-// byte, as the same operation's version encoded whole (sets, hashes, lists); storage appends its
+// byte, as the same operation's version encoded whole (sets, hashes, lists, sorted sets); storage appends its
 // links, writes a chain begun in one batch as its origin and links, and a
 // reopened store replays them into the same value; nothing that only sizes
 // or copies the version's fields encodes its value.
@@ -14,6 +14,7 @@ import type { Sibling } from '../../src/clock/types.js';
 import { encodeSetOperation, type SetOperation } from '../../src/crdt/set-operations.js';
 import { encodeHashOperation, type HashOperation } from '../../src/crdt/hash-operations.js';
 import { encodeListOperation, type ListOperation } from '../../src/crdt/list-operation.js';
+import { encodeZsetOperation, type ZsetOperation } from '../../src/crdt/zset-operation.js';
 import '../../src/crdt/types.js';
 import { chainCounts, chainOf, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
 import { foldVersions, newVersion, type Mutation } from '../../src/coordinator/versioning.js';
@@ -44,11 +45,21 @@ const listOpArb: fc.Arbitrary<ListOperation> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert' as const), after: fc.boolean(), pivot: memberArb, element: memberArb }) },
 );
 
-const operate = (type: 'set' | 'hash' | 'list', operation: Buffer): Mutation => ({ kind: 'operate', type, operation });
+const flagsArb = fc.record({ nx: fc.boolean(), xx: fc.constant(false), gt: fc.boolean(), lt: fc.constant(false), ch: fc.boolean(), incr: fc.constant(false) });
+const scoreArb = fc.integer({ min: -20, max: 20 }).map((n) => n / 4);
+const zsetOpArb: fc.Arbitrary<ZsetOperation> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('add' as const), flags: flagsArb, pairs: fc.array(fc.tuple(scoreArb, memberArb), { minLength: 1, maxLength: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('add' as const), flags: flagsArb.map((f) => ({ ...f, nx: false, gt: false, incr: true })), pairs: fc.tuple(scoreArb, memberArb).map((p) => [p]) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), members: fc.array(memberArb, { minLength: 1, maxLength: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('pop' as const), end: fc.constantFrom('min' as const, 'max' as const), count: fc.integer({ min: 1, max: 3 }) }) },
+);
+
+const operate = (type: 'set' | 'hash' | 'list' | 'zset', operation: Buffer): Mutation => ({ kind: 'operate', type, operation });
 const mutationsArb = fc.oneof(
   fc.array(setOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('set', encodeSetOperation(op)))),
   fc.array(hashOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('hash', encodeHashOperation(op)))),
   fc.array(listOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('list', encodeListOperation(op)))),
+  fc.array(zsetOpArb, { minLength: 1, maxLength: 40 }).map((ops) => ops.map((op) => operate('zset', encodeZsetOperation(op)))),
 );
 
 /** The records each mutation leaves, applied in turn by one coordinator (under the chain limits in force). */
