@@ -9,6 +9,7 @@ import type { Mutation } from '../coordinator/versioning.js';
 import { redisTypeOf, typeEntry } from '../crdt/registry.js';
 import { typedValue, type TypedValue } from '../crdt/view.js';
 import { KeyPresentError } from '../coordinator/errors.js';
+import { importMutation } from './read-through.js';
 import { CommandError, type CommandContext, type ReadThroughSource } from './types.js';
 
 export type { TypedValue };
@@ -55,7 +56,8 @@ export function readValue(ctx: CommandContext, key: Buffer): TypedValue | undefi
 /**
  * The key's versions read at R; with --read-through, a key ringkv holds no
  * version of (never written or deleted here) is read from the old Redis and
- * imported first (migrate/read-through.ts). Synchronous when the read is.
+ * imported first (migrate/read-through.ts), whatever its type. Synchronous
+ * when the read is.
  */
 function versionsOf(ctx: CommandContext, key: Buffer): Siblings | Promise<Siblings> {
   const versions = ctx.server.coordinator.get(key, readQuorum(ctx), ctx.session.strict);
@@ -75,11 +77,8 @@ async function readThrough(ctx: CommandContext, source: ReadThroughSource, key: 
   const found = await source.fetch(key);
   if (found === undefined) return [];
   const coordinator = ctx.server.coordinator;
-  const mutation: Mutation = found.expiresAt === undefined
-    ? { kind: 'value', value: found.value, imported: true }
-    : { kind: 'value', value: found.value, expiresAt: found.expiresAt, imported: true };
   try {
-    return (await coordinator.put(key, mutation, { w: 1, strict: ctx.session.strict })).stored;
+    return (await coordinator.put(key, importMutation(found), { w: 1, strict: ctx.session.strict })).stored;
   } catch (err) {
     if (err instanceof KeyPresentError) return coordinator.get(key, readQuorum(ctx), ctx.session.strict);
     throw err;
