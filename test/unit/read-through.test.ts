@@ -1,8 +1,8 @@
-// --read-through's pure parts: what the old Redis's transaction replies say
-// about a key (absent, a string, a collection to read, a value too large or
-// of a type ringkv does not hold), what the collection read gives, and the
-// one write that imports a value of any type (older than any ringkv write,
-// with the old expiry). The wire and the coordinator's only-where-absent
+// --read-through's pure parts: what the old Redis's read script answers about
+// a key (absent, a string, a collection with its items, a value too large or
+// of a type ringkv does not hold), and the one write that imports a value of
+// any type (older than any ringkv write, with the old expiry). The script
+// itself runs against a real redis-server in the integration tests. The wire and the coordinator's only-where-absent
 // rule are tested against a real redis-server in test/integration/read-through*.
 
 import test from 'ava';
@@ -17,78 +17,52 @@ import { members, type SetState } from '../../src/crdt/set.js';
 import '../../src/crdt/types.js';
 import { stateOf, typedValue } from '../../src/crdt/view.js';
 import { ordered, type ZsetState } from '../../src/crdt/zset.js';
-import {
-  probeCommands, probeOutcome, readCommands, readOutcome, readThroughBytesMax, readThroughItemsMax, scoreOf, type ExecReplies,
-} from '../../src/migrate/read-through.js';
+import { readThroughBytesMax, readThroughItemsMax, scoreOf, valueOf } from '../../src/migrate/read-through.js';
 import { writePageItems } from '../../src/migrate/value-copiers.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 
 const b = (s: string) => Buffer.from(s);
 const nowMs = 1_000_000;
-const wrongType = new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
 
-/** The probe's replies for a key of `type` (sizes in probeCommands' order: list, zset, set, hash). */
-function probeReplies(type: string, pttl: number, string?: { length: number; bytes: Buffer }, size?: number): ExecReplies {
-  const sizeAt = ['list', 'zset', 'set', 'hash'].indexOf(type);
-  const none = type === 'none';
-  return [
-    [null, b(type)], [null, pttl],
-    string === undefined ? [none ? null : wrongType, none ? 0 : null] : [null, string.length],
-    string === undefined ? [none ? null : wrongType, none ? b('') : null] : [null, string.bytes],
-    ...[0, 1, 2, 3].map((i): [Error | null, unknown] => (i === sizeAt ? [null, size] : none ? [null, 0] : [wrongType, null])),
-  ];
+/** readScript's reply for a key of `type` as ioredis gives it (bulk strings as Buffers). */
+function reply(type: string, ...rest: unknown[]): unknown[] {
+  return [b(type), ...rest];
 }
 
-test('read-through › limits: a collection read-through imports is one IMPORT page of items', (t) => {
+test('read-through › limits: a collection read-through imports is one IMPORT page of items, in one replica message', (t) => {
   t.true(readThroughItemsMax <= writePageItems);
   t.true(readThroughBytesMax < 64 * 1024 * 1024, 'below a replica frame');
-  t.is(probeCommands(b('k')).length, 8);
-  t.deepEqual(readCommands(b('k'), 'hash').map((c) => String(c[0])), ['type', 'pttl', 'hlen', 'hrandfield']);
 });
 
-test('read-through › the probe: absent, a string with its TTL, a collection to read', (t) => {
-  t.deepEqual(probeOutcome(probeReplies('none', -2), nowMs), { kind: 'absent' });
-  t.deepEqual(probeOutcome(probeReplies('string', 5_000, { length: 3, bytes: b('abc') }), nowMs),
-    { kind: 'value', value: { type: 'string', value: b('abc'), expiresAt: nowMs + 5_000 } });
-  t.deepEqual(probeOutcome(probeReplies('string', -1, { length: 0, bytes: b('') }), nowMs), { kind: 'value', value: { type: 'string', value: b('') } });
-  for (const type of ['list', 'zset', 'set', 'hash']) {
-    t.deepEqual(probeOutcome(probeReplies(type, -1, undefined, 3), nowMs), { kind: 'collection', type }, type);
-  }
+test('read-through › the script\'s reply: no key, a string with its TTL, each collection with its items', (t) => {
+  t.is(valueOf([b('none')], nowMs), undefined);
+  t.deepEqual(valueOf(reply('string', 5_000, 3, 3, b('abc')), nowMs), { type: 'string', value: b('abc'), expiresAt: nowMs + 5_000 });
+  t.deepEqual(valueOf(reply('string', -1, 0, 0, b('')), nowMs), { type: 'string', value: b('') });
+  t.deepEqual(valueOf(reply('list', 9_000, 2, 2, [b('a'), b('b')]), nowMs), { type: 'list', items: [b('a'), b('b')], expiresAt: nowMs + 9_000 });
+  t.deepEqual(valueOf(reply('set', -1, 2, 2, [b('m'), b('n')]), nowMs), { type: 'set', items: [b('m'), b('n')] });
+  t.deepEqual(valueOf(reply('hash', -1, 1, 2, [b('f'), b('v')]), nowMs), { type: 'hash', entries: [[b('f'), b('v')]] });
+  t.deepEqual(valueOf(reply('zset', 0, 3, 13, [b('low'), b('-inf'), b('x'), b('1.5'), b('high'), b('inf')]), nowMs),
+    { type: 'zset', entries: [[-Infinity, b('low')], [1.5, b('x')], [Infinity, b('high')]], expiresAt: nowMs + 1 }, 'PTTL 0: 1 ms left, not forever');
 });
 
-test('read-through › the probe refuses, with the reason, a value too large or of a type ringkv does not hold', (t) => {
-  const big = t.throws(() => probeOutcome(probeReplies('set', -1, undefined, readThroughItemsMax + 1), nowMs), { instanceOf: CommandError });
+test('read-through › the script\'s reply refuses, with the reason, a value too large or of a type ringkv does not hold', (t) => {
+  const big = t.throws(() => valueOf(reply('set', -1, readThroughItemsMax + 1, 0), nowMs), { instanceOf: CommandError });
   t.regex(big!.message, /^ERR read-through: the set at this key in the old Redis is too large to import on read \(10001 items; .*\): copy it with ringkv migrate --mode missing$/);
-  t.notThrows(() => probeOutcome(probeReplies('set', -1, undefined, readThroughItemsMax), nowMs));
-  const long = t.throws(() => probeOutcome(probeReplies('string', -1, { length: readThroughBytesMax + 1, bytes: Buffer.alloc(readThroughBytesMax) }), nowMs));
+  const heavy = t.throws(() => valueOf(reply('hash', -1, 2, readThroughBytesMax + 1), nowMs), { instanceOf: CommandError });
+  t.regex(heavy!.message, /the hash at this key .* too large .*8388609 bytes of items/);
+  const long = t.throws(() => valueOf(reply('string', -1, readThroughBytesMax + 1, readThroughBytesMax + 1), nowMs), { instanceOf: CommandError });
   t.regex(long!.message, /the string at this key .* too large .*8388609 bytes/);
-  const stream = t.throws(() => probeOutcome(probeReplies('stream', -1), nowMs), { instanceOf: CommandError });
+  const stream = t.throws(() => valueOf(reply('stream', -1), nowMs), { instanceOf: CommandError });
   t.is(stream!.message, 'ERR read-through: the old Redis holds a stream at this key, a type ringkv does not hold');
 });
 
-test('read-through › a failed probe is a failure, never an absent key', (t) => {
-  const replies: ExecReplies = [[new Error('NOPERM'), null], [null, -2]];
-  t.throws(() => probeOutcome(replies, nowMs), { message: 'NOPERM' });
-});
-
-test('read-through › the collection read: each type\'s items, scores (inf too), the TTL', (t) => {
-  const list = readOutcome('list', [[null, b('list')], [null, 9_000], [null, 2], [null, [b('a'), b('b')]]], nowMs);
-  t.deepEqual(list, { type: 'list', items: [b('a'), b('b')], expiresAt: nowMs + 9_000 });
-  const zset = readOutcome('zset', [[null, b('zset')], [null, -1], [null, 3], [null, [b('low'), b('-inf'), b('x'), b('1.5'), b('high'), b('inf')]]], nowMs);
-  t.deepEqual(zset, { type: 'zset', entries: [[-Infinity, b('low')], [1.5, b('x')], [Infinity, b('high')]] });
-  const hash = readOutcome('hash', [[null, b('hash')], [null, -1], [null, 1], [null, [b('f'), b('v')]]], nowMs);
-  t.deepEqual(hash, { type: 'hash', entries: [[b('f'), b('v')]] });
-  const set = readOutcome('set', [[null, b('set')], [null, -1], [null, 2], [null, [b('m'), b('n')]]], nowMs);
-  t.deepEqual(set, { type: 'set', items: [b('m'), b('n')] });
-});
-
-test('read-through › the collection read: another type now is a change, none is absent, growth past the bounds is refused', (t) => {
-  t.is(readOutcome('list', [[null, b('string')], [null, -1], [wrongType, null], [wrongType, null]], nowMs), 'changed');
-  t.is(readOutcome('list', [[null, b('none')], [null, -2], [null, 0], [null, []]], nowMs), 'absent');
-  t.throws(() => readOutcome('set', [[null, b('set')], [null, -1], [null, readThroughItemsMax + 1], [null, [b('m')]]], nowMs), { message: /too large/ });
-  const huge = Buffer.alloc(readThroughBytesMax / 2 + 1);
-  t.throws(() => readOutcome('list', [[null, b('list')], [null, -1], [null, 2], [null, [huge, huge]]], nowMs), { message: /too large .*bytes of items/ });
-  t.throws(() => readOutcome('set', [[null, b('set')], [null, -1], [null, 3], [null, [b('m')]]], nowMs), { message: /answered 1 items for 3/ }, 'a partial read is never imported');
+test('read-through › a reply that is not the whole value is a failure, never an absent key nor a partial import', (t) => {
+  t.throws(() => valueOf(reply('set', -1, 3, 1, [b('m')]), nowMs), { message: /answered 1 items for a set of 3/ });
+  t.throws(() => valueOf(reply('list', -1, 0, 0, []), nowMs), { message: /answered 0 items/ });
+  t.throws(() => valueOf(reply('hash', -1, 1, 2), nowMs), { message: /no items/ });
+  t.throws(() => valueOf(reply('string', -1, 1, 1), nowMs), { message: /no string/ });
+  t.throws(() => valueOf(null, nowMs), { message: /no array/ });
+  t.throws(() => valueOf(reply('zset', -1, 1, 4, [b('m'), b('nan')]), nowMs), { message: /not a score/ });
 });
 
 test('read-through › scores as Redis writes them', (t) => {
