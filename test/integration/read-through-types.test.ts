@@ -6,7 +6,8 @@
 // through ringkv is never undone by the old copy; a write made in ringkv
 // while the old value is on its way wins over it; a collection too large to
 // import on read, and an old Redis that is slow or gone, are errors — never
-// a partial value, never a nil.
+// a partial value, never a nil; and `ringkv migrate --mode missing` then
+// copies the rest without undoing what clients did through ringkv.
 //
 // The node reaches the old Redis through a proxy the test can hold
 // (helpers/tcp-proxy.ts): a race between an import and a write is made to
@@ -14,21 +15,23 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { eventually, infoNumber, ManagedProcess, startNode, waitForPing, type RingkvNode } from '../helpers/cluster.js';
+import { eventually, infoNumber, makeTempDir, ManagedProcess, removeTempDir, runRingkv, startNode, waitForPing, type RingkvNode } from '../helpers/cluster.js';
+import path from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { HoldingProxy } from '../helpers/tcp-proxy.js';
+import { readThroughBytesMax, readThroughItemsMax } from '../../src/migrate/read-through.js';
 
-/** As src/migrate/read-through.ts readThroughItemsMax and readThroughBytesMax (test/unit/read-through.test.ts checks those). */
-const itemsMax = 10_000;
-const bytesMax = 8 * 1024 * 1024;
+const itemsMax = readThroughItemsMax;
+const bytesMax = readThroughBytesMax;
 
 let redisProcess: ManagedProcess;
 let old: Redis;
 let proxy: HoldingProxy;
 let node: RingkvNode;
+let redisPort = 0;
 
 test.before(async () => {
-  const redisPort = await freePort();
+  redisPort = await freePort();
   redisProcess = new ManagedProcess('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
   await waitForPing(redisPort, redisProcess, 10_000);
   old = new Redis({ port: redisPort, host: '127.0.0.1' });
@@ -163,12 +166,12 @@ test.serial('two writes racing on a key only in the old Redis both apply on top 
 
 test.serial('a collection too large to import on read is an error naming ringkv migrate: never partial, never a nil', async (t) => {
   const c = node.client({ protocol: 2 });
-  const tooLarge = /^ERR read-through: the list at this key in the old Redis is too large to import on read \(10001 items; .*\): copy it with ringkv migrate --mode missing$/;
+  const tooLarge = new RegExp(`^ERR read-through: the list at this key in the old Redis is too large to import on read \\(${itemsMax + 1} items; .*\\): copy it with ringkv migrate --mode missing$`);
   await t.throwsAsync(c.llen('big:list'), { message: tooLarge });
   await t.throwsAsync(c.rpush('big:list', 'more'), { message: tooLarge }, 'a write is refused too, not made over an empty list');
   await t.throwsAsync(c.exists('big:list'), { message: tooLarge });
   await t.throwsAsync(c.type('big:list'), { message: tooLarge });
-  await t.throwsAsync(c.get('big:string'), { message: /^ERR read-through: the string at this key .* too large to import on read \(8388609 bytes;/ });
+  await t.throwsAsync(c.get('big:string'), { message: new RegExp(`^ERR read-through: the string at this key .* too large to import on read \\(${bytesMax + 1} bytes;`) });
   await t.throwsAsync(c.xlen('a:stream'), { message: /^ERR (read-through: the old Redis holds a stream at this key, a type ringkv does not hold|unknown command)/ });
   await t.throwsAsync(c.get('a:stream'), { message: 'ERR read-through: the old Redis holds a stream at this key, a type ringkv does not hold' });
   t.is(await old.llen('big:list'), itemsMax + 1);
@@ -196,4 +199,22 @@ test.serial('with the old Redis unreachable, every type\'s commands on keys ring
   await t.throwsAsync(c.exists('never-seen'), { message: failed });
   t.deepEqual(await c.lrange('read:list', 0, -1), ['a', 'b', 'c']);
   t.deepEqual((await c.smembers('write:set')).sort(), ['x', 'y', 'z']);
+});
+
+test.serial('ringkv migrate --mode missing copies what read-through refused (the old Redis reached directly), and leaves the collections clients changed through ringkv', async (t) => {
+  const dir = await makeTempDir('ringkv-read-through-types-');
+  try {
+    const run = await runRingkv(['migrate', '--from', `redis://127.0.0.1:${redisPort}`, '--to', `127.0.0.1:${node.port}`,
+      '--mode', 'missing', '--verify', 'none', '--checkpoint', path.join(dir, 'cp.json')]);
+    t.is(run.code, 0, run.out + run.err);
+    t.regex(run.out, /already in ringkv \(written or deleted there since clients moved\)/);
+  } finally {
+    await removeTempDir(dir);
+  }
+  const c = node.client({ protocol: 2 });
+  t.is(await c.llen('big:list'), itemsMax + 1, 'the big list, copied in pages, is served');
+  t.deepEqual((await c.smembers('write:set')).sort(), ['x', 'y', 'z']);
+  t.deepEqual(await c.smembers('del:set'), ['new']);
+  t.is(await c.hget('write:hash', 'n'), '6');
+  t.is(await c.get('race:set'), 'mine');
 });
