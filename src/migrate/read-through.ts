@@ -59,9 +59,9 @@ const connectTimeoutMs = 5_000;
  * The whole read of a key in the old Redis, as one Lua script: Redis runs a
  * script atomically, so the type, TTL, size and items it answers are one
  * look at the key however clients change it meanwhile, in one round trip
- * (measured against 2 MULTI/EXEC round trips and GET+PTTL pipelined: the
- * script read 31,000–54,000 keys/s where they read 8,500 and 20,000–24,000,
- * 100 in flight). It checks the bounds before it reads: a collection over
+ * (100 in flight against a local redis-server it read 31,000–54,000 keys/s,
+ * where a MULTI/EXEC of the same commands read 8,500 and the strings-only
+ * GET+PTTL pipeline 20,000–24,000). It checks the bounds before it reads: a collection over
  * readThroughItemsMax, or whose items pass readThroughBytesMax, and a string
  * over readThroughBytesMax are answered by their size alone.
  *

@@ -48,6 +48,8 @@ test.before(async () => {
   batch.set('big:string', Buffer.alloc(bytesMax + 1, 'x'));
   batch.rpush('fits:list', ...Array.from({ length: itemsMax }, (_, i) => String(i)));
   batch.xadd('a:stream', '*', 'f', 'v');
+  // Few items, but more bytes than read-through imports: refused by the script after it counts them.
+  batch.hset('heavy:hash', ...Array.from({ length: 9 }, (_, i) => [`f${i}`, Buffer.alloc(1024 * 1024, 'v')]).flat());
   await batch.exec();
   proxy = await HoldingProxy.start(redisPort);
   node = await startNode({ extraArgs: ['--read-through', `redis://127.0.0.1:${proxy.port}/0`] });
@@ -172,6 +174,7 @@ test.serial('a collection too large to import on read is an error naming ringkv 
   await t.throwsAsync(c.exists('big:list'), { message: tooLarge });
   await t.throwsAsync(c.type('big:list'), { message: tooLarge });
   await t.throwsAsync(c.get('big:string'), { message: new RegExp(`^ERR read-through: the string at this key .* too large to import on read \\(${bytesMax + 1} bytes;`) });
+  await t.throwsAsync(c.hget('heavy:hash', 'f0'), { message: new RegExp(`^ERR read-through: the hash at this key .* too large to import on read \\(${9 * (1024 * 1024 + 2)} bytes of items;`) });
   await t.throwsAsync(c.xlen('a:stream'), { message: /^ERR (read-through: the old Redis holds a stream at this key, a type ringkv does not hold|unknown command)/ });
   await t.throwsAsync(c.get('a:stream'), { message: 'ERR read-through: the old Redis holds a stream at this key, a type ringkv does not hold' });
   t.is(await old.llen('big:list'), itemsMax + 1);
