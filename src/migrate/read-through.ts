@@ -178,6 +178,13 @@ export class RedisReadThrough implements ReadThroughSource {
   private refused = 0;
   private failures = 0;
   private unreachableLogged = false;
+  /**
+   * Settles when the first connection is made or fails: reads that come
+   * before it (a node serves as soon as it starts) wait for it rather than
+   * fail for a connection still being made. Once it has settled, a read
+   * while the old Redis is unreachable fails at once.
+   */
+  private firstConnection: Promise<void> | undefined;
 
   constructor(endpoint: RedisEndpoint, private readonly url: string, private readonly logger: Logger) {
     this.client = new Redis({
@@ -189,6 +196,14 @@ export class RedisReadThrough implements ReadThroughSource {
       maxRetriesPerRequest: 1, enableOfflineQueue: false,
     }) as ScriptedRedis;
     this.client.defineCommand('readThrough', { numberOfKeys: 1, lua: readScript });
+    this.firstConnection = new Promise<void>((resolve) => {
+      const settle = (): void => {
+        this.firstConnection = undefined;
+        resolve();
+      };
+      // ioredis reports a connect timeout (connectTimeoutMs) as an error: the wait is bounded.
+      for (const event of ['ready', 'error', 'end']) this.client.once(event, settle);
+    });
     this.client.on('error', (err: Error) => {
       if (this.unreachableLogged) return;
       this.unreachableLogged = true;
@@ -208,6 +223,7 @@ export class RedisReadThrough implements ReadThroughSource {
     this.inFlight++;
     this.reads++;
     try {
+      if (this.firstConnection !== undefined) await this.firstConnection;
       const readAtMs = Date.now();
       const value = valueOf(await this.client.readThroughBuffer(key, String(readThroughItemsMax), String(readThroughBytesMax)), readAtMs);
       if (value !== undefined) this.found++;

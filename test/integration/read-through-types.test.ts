@@ -65,6 +65,23 @@ async function readsThrough(): Promise<number> {
   return infoNumber(await node.info('cluster'), 'read_through_reads');
 }
 
+test.serial('a read that comes while the node is still connecting to the old Redis waits for the connection instead of failing', async (t) => {
+  const slowStart = await HoldingProxy.start(redisPort);
+  // The node's client connects, but its readiness check (INFO) is held: the connection is not made yet.
+  slowStart.hold();
+  const starting = await startNode({ extraArgs: ['--read-through', `redis://127.0.0.1:${slowStart.port}/0`] });
+  try {
+    const c = starting.client({ protocol: 2 });
+    const read = c.lrange('read:list', 0, -1);
+    t.true(await eventually(async () => infoNumber(await starting.info('cluster'), 'read_through_reads') >= 1, 30_000), 'the read has reached read-through');
+    slowStart.release();
+    t.deepEqual(await read, ['a', 'b', 'c']);
+  } finally {
+    slowStart.release();
+    await Promise.all([starting.cleanup(), slowStart.close()]);
+  }
+});
+
 test.serial('each type only in the old Redis is read through: its value, TYPE, EXISTS and TTL as there, imported once', async (t) => {
   const c = node.client({ protocol: 2 });
   t.deepEqual(await c.lrange('read:list', 0, -1), ['a', 'b', 'c']);
