@@ -11,15 +11,14 @@
 
 import type { Reply } from '../resp/reply.js';
 import { int64Min, integerReply, longLongArg } from './args.js';
-import { readKey, writeKey } from './data.js';
+import { writeKey } from './data.js';
 import { counterType, counterValue, encodeCounterOperation, type CounterOperation } from '../crdt/counter.js';
 import { formatDecimal } from '../crdt/decimal.js';
 import type { PutResult } from '../coordinator/coordinator.js';
 import { CommandError, type CommandContext } from './types.js';
 
-async function operate(ctx: CommandContext, key: Buffer, operation: CounterOperation): Promise<PutResult> {
-  // During a cut-over (--read-through) a counter still only in the old Redis is imported first, so INCR counts from its value.
-  if (ctx.server.readThrough !== undefined) await readKey(ctx, key);
+function operate(ctx: CommandContext, key: Buffer, operation: CounterOperation): Promise<PutResult> {
+  // During a cut-over (--read-through) writeKey imports a counter still only in the old Redis first, so INCR counts from its value.
   return writeKey(ctx, key, { kind: 'operate', type: 'counter', operation: encodeCounterOperation(operation) });
 }
 

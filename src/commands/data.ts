@@ -9,6 +9,7 @@ import type { Mutation } from '../coordinator/versioning.js';
 import { redisTypeOf, typeEntry } from '../crdt/registry.js';
 import { typedValue, type TypedValue } from '../crdt/view.js';
 import { KeyPresentError } from '../coordinator/errors.js';
+import { importMutation } from './read-through.js';
 import { CommandError, type CommandContext, type ReadThroughSource } from './types.js';
 
 export type { TypedValue };
@@ -55,15 +56,24 @@ export function readValue(ctx: CommandContext, key: Buffer): TypedValue | undefi
 /**
  * The key's versions read at R; with --read-through, a key ringkv holds no
  * version of (never written or deleted here) is read from the old Redis and
- * imported first (migrate/read-through.ts). Synchronous when the read is.
+ * imported first (migrate/read-through.ts), whatever its type. Synchronous
+ * when the read is.
  */
 function versionsOf(ctx: CommandContext, key: Buffer): Siblings | Promise<Siblings> {
   const versions = ctx.server.coordinator.get(key, readQuorum(ctx), ctx.session.strict);
   const source = ctx.server.readThrough;
   if (source === undefined) return versions;
+  readThroughChecked.add(key);
   if (versions instanceof Promise) return versions.then((v) => (v.length === 0 ? readThrough(ctx, source, key) : v));
   return versions.length === 0 ? readThrough(ctx, source, key) : versions;
 }
+
+/**
+ * The key arguments (the Buffers themselves, one per command call) that this
+ * call already read with read-through: its write of the key needs no read
+ * of its own (writeKey). Weak: a call's arguments go with it.
+ */
+const readThroughChecked = new WeakSet<Buffer>();
 
 /**
  * Imports the old Redis's value of a key ringkv has no version of, and
@@ -75,15 +85,26 @@ async function readThrough(ctx: CommandContext, source: ReadThroughSource, key: 
   const found = await source.fetch(key);
   if (found === undefined) return [];
   const coordinator = ctx.server.coordinator;
-  const mutation: Mutation = found.expiresAt === undefined
-    ? { kind: 'value', value: found.value, imported: true }
-    : { kind: 'value', value: found.value, expiresAt: found.expiresAt, imported: true };
   try {
-    return (await coordinator.put(key, mutation, { w: 1, strict: ctx.session.strict })).stored;
+    return (await coordinator.put(key, importMutation(found), { w: 1, strict: ctx.session.strict })).stored;
   } catch (err) {
     if (err instanceof KeyPresentError) return coordinator.get(key, readQuorum(ctx), ctx.session.strict);
     throw err;
   }
+}
+
+/**
+ * With --read-through, the read a write needs first when its handler has not
+ * read the key: an operation (SADD, LPUSH, INCR…) acts on the value the old
+ * Redis holds, so that value is imported before it. A whole value written
+ * without a read (SET, MSET, RENAME's destination) replaces whatever the old
+ * Redis held, and a write with a context was read by its handler: neither
+ * needs one. Undefined when no read is needed.
+ */
+function readBeforeWrite(ctx: CommandContext, key: Buffer, mutation: Mutation, context: VClock | undefined): Promise<unknown> | undefined {
+  if (ctx.server.readThrough === undefined || context !== undefined || mutation.kind === 'value' || readThroughChecked.has(key)) return undefined;
+  const versions = versionsOf(ctx, key);
+  return versions instanceof Promise ? versions : undefined;
 }
 
 /** True when TYPE calls the value a string (a string, or a counter): what string commands act on. */
@@ -125,6 +146,16 @@ export function copyMutation(current: TypedValue, expiresAt: number | undefined)
 }
 
 export function writeKey(ctx: CommandContext, key: Buffer, mutation: Mutation, context?: VClock): Promise<PutResult> {
+  const read = readBeforeWrite(ctx, key, mutation, context);
+  if (read !== undefined) return read.then(() => writeWithoutReadThrough(ctx, key, mutation, context));
+  return writeWithoutReadThrough(ctx, key, mutation, context);
+}
+
+/**
+ * A write made as it is, never read through first: IMPORT's (a value copied
+ * from the old Redis already), and writeKey's once it has read.
+ */
+export function writeWithoutReadThrough(ctx: CommandContext, key: Buffer, mutation: Mutation, context?: VClock): Promise<PutResult> {
   const strict = ctx.session.strict;
   const options = context === undefined ? { w: writeQuorum(ctx), strict } : { w: writeQuorum(ctx), context, strict };
   return ctx.server.coordinator.put(key, mutation, options);

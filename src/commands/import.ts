@@ -41,7 +41,7 @@ import { encodeHashOperation } from '../crdt/hash-operations.js';
 import type { TypeName } from '../crdt/kind.js';
 import type { Dot } from '../clock/types.js';
 import { longLongArg, syntaxError, upper } from './args.js';
-import { writeKey } from './data.js';
+import { writeWithoutReadThrough } from './data.js';
 import { parseScore } from './zsets.js';
 import { CommandError, type CommandContext } from './types.js';
 
@@ -67,7 +67,7 @@ async function importCommand(ctx: CommandContext, args: Buffer[]): Promise<Reply
     ? { kind: 'value', value: args[2]!, imported: true }
     : { kind: 'value', value: args[2]!, expiresAt, imported: true };
   try {
-    await writeKey(ctx, args[1]!, mutation);
+    await writeWithoutReadThrough(ctx, args[1]!, mutation);
     return 1;
   } catch (err) {
     if (err instanceof KeyPresentError) return 0;
@@ -142,7 +142,7 @@ async function importTyped(ctx: CommandContext, args: Buffer[]): Promise<Reply> 
   const operation = encode(header, items);
   const mutation: Mutation = { kind: 'operate', type: typeName as Exclude<TypeName, 'string'>, operation, ...(chain === undefined && !replace ? { imported: true } : {}) };
   try {
-    const result = await writeKey(ctx, args[1]!, mutation);
+    const result = await writeWithoutReadThrough(ctx, args[1]!, mutation);
     if (result.outcome === undefined) throw new Error('an import page answered no token');
     return result.outcome;
   } catch (err) {

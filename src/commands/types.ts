@@ -228,15 +228,29 @@ export interface ServerServices {
   readonly readThrough?: ReadThroughSource;
 }
 
-/** A string key's value in the old Redis, as `--read-through` finds it (migrate/read-through.ts). */
-export interface ReadThroughValue {
-  readonly value: Buffer;
+/**
+ * A key's value in the old Redis, as `--read-through` finds it
+ * (migrate/read-through.ts): a string, or a collection's items whole.
+ */
+export type ReadThroughValue = ReadThroughExpiry & (
+  | { readonly type: 'string'; readonly value: Buffer }
+  | { readonly type: 'list' | 'set'; readonly items: readonly Buffer[] }
+  | { readonly type: 'hash'; readonly entries: readonly (readonly [field: Buffer, value: Buffer])[] }
+  | { readonly type: 'zset'; readonly entries: readonly (readonly [score: number, member: Buffer])[] }
+);
+
+interface ReadThroughExpiry {
   /** Absolute expiry, ms since the epoch, from the old Redis's PTTL. */
   readonly expiresAt?: number;
 }
 
 export interface ReadThroughSource {
-  /** The key's string value in the old Redis; undefined when it has none (or holds another type). Rejects with a CommandError when it cannot be asked. */
+  /**
+   * The key's value in the old Redis, read whole in one consistent look;
+   * undefined when it has none. Rejects with a CommandError when it cannot
+   * be asked, or when the value is not one read-through imports (a type
+   * ringkv does not hold, a collection over the read-through bounds).
+   */
   fetch(key: Buffer): Promise<ReadThroughValue | undefined>;
   /** INFO lines: reads through, values imported, misses, failures. */
   info(): [string, number | string][];
