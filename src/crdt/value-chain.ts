@@ -30,9 +30,12 @@ type StoredType = Exclude<TypeName, 'string'>;
 /**
  * A version whose value is smaller than this is encoded when it is made: a
  * few microseconds, and small keys stay plain records that every path reads
- * directly (16 KiB, the size from which deltas are replicated, delta.ts).
+ * directly. The size from which decoded states are kept (state-cache.ts
+ * decodedStateBytesMin: a chain needs its state kept to stay cheap) and
+ * from which deltas are replicated (delta.ts deltaRecordBytesMin: a whole
+ * record sent would encode the chain).
  */
-export const chainBaseBytesMin = 16 * 1024;
+export const chainBaseBytesMin = 4 * 1024;
 
 /**
  * Links in a chain at most: bounds what a read of the key from disk (one
