@@ -11,7 +11,9 @@
 // K × c / (CPU s per op), c / (CPU s per op) a node (opsPerNode; the
 // README's Performance section states the assumptions). The nodes' idle CPU (gossip, anti-entropy) is measured
 // before the load and reported beside it. Output: results/scaling-<time>.json
-// and a table on stdout.
+// and a table on stdout. A run that redis-benchmark stopped (it stops at the
+// first error reply, e.g. a quorum timed out on an overloaded box) is listed
+// with its error and left out of the figures; the exit code is then 1.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -151,7 +153,16 @@ async function measureOne(nodes: readonly RingkvNode[], test: string, pipeline: 
   };
 }
 
-async function measureCluster(count: number, plan: Plan): Promise<{ runs: ScalingRun[]; idleCpuPerSec: number; quorumFailures: number }> {
+interface FailedRun {
+  nodes: number;
+  test: string;
+  pipeline: number;
+  round: number;
+  loadAvg1: number;
+  error: string;
+}
+
+async function measureCluster(count: number, plan: Plan, failed: FailedRun[]): Promise<{ runs: ScalingRun[]; idleCpuPerSec: number; quorumFailures: number }> {
   let cluster: Cluster | undefined;
   try {
     const quorum = quorumFor(count);
@@ -163,9 +174,16 @@ async function measureCluster(count: number, plan: Plan): Promise<{ runs: Scalin
     for (let round = 1; round <= plan.rounds; round++) {
       for (const pipeline of plan.pipelines) {
         for (const test of ['SET', 'GET']) {
-          const run = { nodes: count, round, ...(await measureOne(cluster.nodes, test, pipeline, plan.requests, idleCpuPerSec)) };
-          progress(`  ${test} -P ${pipeline} round ${round}: ${run.rps} requests/s, nodes ${run.nodesCpuPer100k} CPU s (main threads ${run.nodesMainThreadCpuPer100k}), client ${run.clientCpuPer100k} per 100k, load ${run.loadAvg1}`);
-          runs.push(run);
+          try {
+            const run = { nodes: count, round, ...(await measureOne(cluster.nodes, test, pipeline, plan.requests, idleCpuPerSec)) };
+            progress(`  ${test} -P ${pipeline} round ${round}: ${run.rps} requests/s, nodes ${run.nodesCpuPer100k} CPU s (main threads ${run.nodesMainThreadCpuPer100k}), client ${run.clientCpuPer100k} per 100k, load ${run.loadAvg1}`);
+            runs.push(run);
+          } catch (err) {
+            // redis-benchmark stops at the first error reply (a quorum timed out on an overloaded box): the run is listed, not counted.
+            const error = (err as Error).message.split('\n').filter((line) => /error|NOQUORUM|timed out/i.test(line)).slice(0, 2).join(' / ');
+            failed.push({ nodes: count, test, pipeline, round, loadAvg1: round3(os.loadavg()[0]!), error });
+            progress(`  ${test} -P ${pipeline} round ${round} failed: ${error}`);
+          }
         }
       }
     }
@@ -270,8 +288,9 @@ async function main(): Promise<number> {
   const runs: ScalingRun[] = [];
   const idle: Record<number, number> = {};
   const failures: Record<number, number> = {};
+  const failedRuns: FailedRun[] = [];
   for (const count of plan.nodeCounts) {
-    const measured = await measureCluster(count, plan);
+    const measured = await measureCluster(count, plan, failedRuns);
     runs.push(...measured.runs);
     idle[count] = measured.idleCpuPerSec;
     failures[count] = measured.quorumFailures;
@@ -287,6 +306,7 @@ async function main(): Promise<number> {
     config: { ...plan, perOps, clientsTotal, keyspace, idleMs, assumedCoresPerNode, load: 'one redis-benchmark per node, -c ceil(50/K), -r 100000, requests split evenly' },
     idleCpuPerSec: idle,
     quorumFailures: failures,
+    failedRuns,
     rows,
     runs,
     table,
@@ -294,8 +314,9 @@ async function main(): Promise<number> {
   await mkdir(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `scaling-${startedAt.toISOString().replace(/:/g, '-')}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
-  process.stdout.write(`${table}quorum_failures after the runs: ${JSON.stringify(failures)}; load average at start ${loadStart.join(' ')}, at end ${result.loadAvg.end.join(' ')}\nwritten to ${path.relative(repoRoot, file)}\n`);
-  return Object.values(failures).some((f) => f > 0) ? 1 : 0;
+  const failedLines = failedRuns.map((f) => `failed, not counted: K=${f.nodes} ${f.test} -P ${f.pipeline} round ${f.round} at load ${f.loadAvg1}: ${f.error}\n`).join('');
+  process.stdout.write(`${table}${failedLines}quorum_failures after the runs: ${JSON.stringify(failures)}; load average at start ${loadStart.join(' ')}, at end ${result.loadAvg.end.join(' ')}\nwritten to ${path.relative(repoRoot, file)}\n`);
+  return failedRuns.length > 0 || Object.values(failures).some((f) => f > 0) ? 1 : 0;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
