@@ -137,7 +137,7 @@ async function run(command: 'SET' | 'GET'): Promise<{ us: number; latency: Laten
 const commands = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['SET', 'GET', 'SET', 'GET'];
 for (const command of commands as ('SET' | 'GET')[]) {
   const { us, latency } = await run(command);
-  console.log(`${command} -P ${pipeline} x${connections}: ${us.toFixed(2)} µs/command, ${(1000 / us).toFixed(0)}k commands/s; a batch of ${pipeline} in → its replies out: ${formatLatency(latency.summary())}`);
+  console.log(`${command} -P ${pipeline} x${connections}: ${us.toFixed(2)} µs/command, ${(1000 / us).toFixed(0)}k commands/s; a batch of ${pipeline} in → its replies out: ${formatLatency(latency.summary(), 'batches')}`);
 }
 await storage.close();
 rmSync(dir, { recursive: true, force: true });

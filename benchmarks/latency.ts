@@ -81,8 +81,8 @@ export function roundMs(ms: number): number {
   return Math.round(ms * factor) / factor;
 }
 
-/** "p50 0.412 ms, p99 1.93 ms, p99.9 4.1 ms (max 7.2 ms, 12000 requests)" */
-export function formatLatency(s: LatencySummary): string {
+/** "p50 0.412 ms, p99 1.93 ms, p99.9 4.1 ms (max 7.2 ms, 12000 requests)"; `what` names the things timed. */
+export function formatLatency(s: LatencySummary, what = 'requests'): string {
   const clamped = s.clamped > 0 ? `, ${s.clamped} over 60 s` : '';
-  return `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, p99.9 ${s.p999Ms} ms (max ${s.maxMs} ms, ${s.count} requests${clamped})`;
+  return `p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, p99.9 ${s.p999Ms} ms (max ${s.maxMs} ms, ${s.count} ${what}${clamped})`;
 }
