@@ -171,8 +171,22 @@ interface Event extends ChartEvent {
   key: 'kill' | 'seenDown' | 'restart' | 'ready' | 'seenUp';
 }
 
+/** What each node had repaired so far (a dead node's figures NaN, the restarted node's counted from its restart). */
+type Repairs = Record<string, { readRepairs: number; antiEntropyRepairs: number; exchangesRepaired: number }>;
+
+async function repairCounts(nodes: readonly RingkvNode[]): Promise<Repairs> {
+  const out: Repairs = {};
+  for (const node of nodes) {
+    const [cluster, antiEntropy] = await Promise.all([node.info('cluster'), node.info('antientropy')]).catch(() => ['', '']);
+    const field = (info: string, name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    out[node.id] = { readRepairs: field(cluster, 'read_repairs'), antiEntropyRepairs: field(antiEntropy, 'repairs'), exchangesRepaired: field(antiEntropy, 'exchanges_repaired') };
+  }
+  return out;
+}
+
 interface Measured {
   load: ClosedLoopLoad;
+  repairs: { atKill: Repairs; atRestart: Repairs; atEnd: Repairs };
   events: Event[];
   endMs: number;
   cpu: { seconds: number; nodes: Record<string, number>; bench: number; machineBusyPercent: number | undefined };
@@ -207,9 +221,11 @@ async function measure(t: Timeline, concurrency: number): Promise<Measured> {
     await until(load, t.killS);
     // Its CPU is read just before it dies: /proc forgets a process once it is reaped.
     const victimCpuBeforeKill = cpuSeconds(victim.pid) ?? 0;
+    const repairsAtKill = await repairCounts(cluster.nodes);
     mark('kill', `${victim.id} killed (SIGKILL)`, activeLoad.now());
     await victim.kill();
     await until(load, t.restartS);
+    const repairsAtRestart = await repairCounts(cluster.nodes);
     mark('restart', `${victim.id} restarted on its data dir`, load.now());
     await victim.launch(readyTimeoutMs);
     mark('ready', `${victim.id} answers PING`, load.now());
@@ -219,7 +235,8 @@ async function measure(t: Timeline, concurrency: number): Promise<Measured> {
     await stopWatching();
     stopWatching = undefined;
     const cpuTo = cpuTotals(cluster.nodes);
-    return { load, events: events.sort((a, b) => a.t - b.t), endMs, cpu: cpuBetween(cpuFrom, cpuTo, victim.id, victimCpuBeforeKill, endMs) };
+    const repairs = { atKill: repairsAtKill, atRestart: repairsAtRestart, atEnd: await repairCounts(cluster.nodes) };
+    return { load, events: events.sort((a, b) => a.t - b.t), endMs, cpu: cpuBetween(cpuFrom, cpuTo, victim.id, victimCpuBeforeKill, endMs), repairs };
   } finally {
     await load?.stop();
     await stopWatching?.();
@@ -302,6 +319,12 @@ function summaryLines(result: FailoverResult): string[] {
   }
   const kinds = Object.entries(result.errorKinds).map(([kind, k]) => `${kind} ×${k.count} (e.g. "${k.example}")`);
   lines.push(`errors by kind: ${kinds.length > 0 ? kinds.join(', ') : 'none'}`);
+  const survivors = ['n1', 'n2'];
+  const readRepairs = (at: Repairs) => survivors.reduce((sum, id) => sum + (at[id]?.readRepairs ?? 0), 0);
+  const aeRepairs = (at: Repairs) => survivors.reduce((sum, id) => sum + (at[id]?.antiEntropyRepairs ?? 0), 0);
+  const r = result.repairs;
+  lines.push(`read repairs by n1 and n2: ${readRepairs(r.atKill)} before the kill, ${readRepairs(r.atRestart) - readRepairs(r.atKill)} while n3 was down, ` +
+    `${readRepairs(r.atEnd) - readRepairs(r.atRestart)} after its restart (n3 itself ${r.atEnd.n3?.readRepairs ?? '?'} since its restart); anti-entropy repairs by n1 and n2 after the restart ${aeRepairs(r.atEnd) - aeRepairs(r.atRestart)}`);
   lines.push(`load average (1, 5, 15 min) at start ${result.loadAvg.start.join(' ')}, at end ${result.loadAvg.end.join(' ')}; machine ${result.cpu.machineBusyPercent ?? '?'}% busy over the run; ` +
     `CPU seconds over ${result.cpu.seconds} s: ${Object.entries(result.cpu.nodes).map(([id, s]) => `${id} ${s}`).join(', ')}, the load generator ${result.cpu.bench}`);
   return lines;
@@ -318,6 +341,7 @@ interface FailoverResult {
   errorKinds: Record<string, { count: number; example: string }>;
   noConnectionWaits: number;
   cpu: Measured['cpu'];
+  repairs: { atKill: Repairs; atRestart: Repairs; atEnd: Repairs };
   series: Record<Test, ReturnType<IntervalSeries['rows']>>;
 }
 
@@ -347,6 +371,7 @@ export async function benchFailover(env: NodeJS.ProcessEnv = process.env): Promi
     errorKinds,
     noConnectionWaits: m.load.noConnectionWaits,
     cpu: m.cpu,
+    repairs: m.repairs,
     series: { SET: m.load.series.SET.rows(m.endMs), GET: m.load.series.GET.rows(m.endMs) },
   };
   const lines = summaryLines(result);
