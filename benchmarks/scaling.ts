@@ -28,8 +28,8 @@ const perOps = 100_000;
 const nodeCountsDefault = [1, 3, 5];
 const pipelinesDefault = [1, 16];
 const roundsDefault = 2;
-/** Connections in all, split over the nodes (redis-benchmark's -c 50 in npm run bench). */
-const clientsTotal = 50;
+/** Connections in all, split over the nodes (redis-benchmark's -c 50 in npm run bench); SCALING_BENCH_CLIENTS changes it, e.g. to load each node less. */
+const clientsTotalDefault = 50;
 const keyspace = 100_000;
 /** The nodes' CPU with no load (gossip, anti-entropy, timers) is read over this long. */
 const idleMs = 4_000;
@@ -130,8 +130,9 @@ async function quorumFailures(nodes: readonly RingkvNode[]): Promise<number> {
   return infos.reduce((sum, info) => sum + Number(/^quorum_failures:(\d+)/m.exec(info)?.[1] ?? 0), 0);
 }
 
-async function measureOne(nodes: readonly RingkvNode[], test: string, pipeline: number, requests: number, idleRate: number): Promise<Omit<ScalingRun, 'nodes' | 'round'>> {
-  const clientsPerNode = Math.ceil(clientsTotal / nodes.length);
+async function measureOne(nodes: readonly RingkvNode[], test: string, pipeline: number, plan: Plan, idleRate: number): Promise<Omit<ScalingRun, 'nodes' | 'round'>> {
+  const { requests } = plan;
+  const clientsPerNode = Math.ceil(plan.clientsTotal / nodes.length);
   const from = readCpu(nodes);
   const [result] = (await runSpread(nodes.map((n) => n.port), { requests, clients: clientsPerNode, pipeline, keyspace, tests: test.toLowerCase() }, clientsPerNode)) as [BenchResult];
   const spent = cpuSpent(from, readCpu(nodes));
@@ -175,7 +176,7 @@ async function measureCluster(count: number, plan: Plan, failed: FailedRun[]): P
       for (const pipeline of plan.pipelines) {
         for (const test of ['SET', 'GET']) {
           try {
-            const run = { nodes: count, round, ...(await measureOne(cluster.nodes, test, pipeline, plan.requests, idleCpuPerSec)) };
+            const run = { nodes: count, round, ...(await measureOne(cluster.nodes, test, pipeline, plan, idleCpuPerSec)) };
             progress(`  ${test} -P ${pipeline} round ${round}: ${run.rps} requests/s, nodes ${run.nodesCpuPer100k} CPU s (main threads ${run.nodesMainThreadCpuPer100k}), client ${run.clientCpuPer100k} per 100k, load ${run.loadAvg1}`);
             runs.push(run);
           } catch (err) {
@@ -194,6 +195,7 @@ async function measureCluster(count: number, plan: Plan, failed: FailedRun[]): P
 }
 
 interface Plan {
+  clientsTotal: number;
   nodeCounts: number[];
   pipelines: number[];
   rounds: number;
@@ -283,6 +285,7 @@ async function main(): Promise<number> {
     pipelines: listEnv('SCALING_BENCH_PIPELINES', pipelinesDefault),
     rounds: listEnv('SCALING_BENCH_ROUNDS', [roundsDefault])[0]!,
     requests: listEnv('SCALING_BENCH_REQUESTS', [perOps])[0]!,
+    clientsTotal: listEnv('SCALING_BENCH_CLIENTS', [clientsTotalDefault])[0]!,
   };
   const loadStart = os.loadavg().map(round3);
   const runs: ScalingRun[] = [];
@@ -303,7 +306,7 @@ async function main(): Promise<number> {
     finishedAt: new Date().toISOString(),
     machine: `${cpus.length}× ${cpus[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`,
     loadAvg: { start: loadStart, end: os.loadavg().map(round3) },
-    config: { ...plan, perOps, clientsTotal, keyspace, idleMs, assumedCoresPerNode, load: 'one redis-benchmark per node, -c ceil(50/K), -r 100000, requests split evenly' },
+    config: { ...plan, perOps, keyspace, idleMs, assumedCoresPerNode, load: `one redis-benchmark per node, -c ceil(${plan.clientsTotal}/K), -r 100000, requests split evenly` },
     idleCpuPerSec: idle,
     quorumFailures: failures,
     failedRuns,
