@@ -213,16 +213,16 @@ async function measure(t: Timeline, concurrency: number): Promise<Measured> {
     load = new ClosedLoopLoad(clients);
     load.start(concurrency);
     progress(`load: ${concurrency} requests in flight over ${clients.length} connections; kill ${victim.id} at ${t.killS} s, restart at ${t.restartS} s, end at ${t.endS} s`);
-    const activeLoad = load;
+    const size = cluster.nodes.length;
     stopWatching = watchMembers(first, load, (up, atMs) => {
-      if (up < cluster!.nodes.length) mark('seenDown', `${first.id} sees ${victim.id} down`, atMs);
+      if (up < size) mark('seenDown', `${first.id} sees ${victim.id} down`, atMs);
       else mark('seenUp', `${first.id} sees ${victim.id} up`, atMs);
     });
     await until(load, t.killS);
     // Its CPU is read just before it dies: /proc forgets a process once it is reaped.
     const victimCpuBeforeKill = cpuSeconds(victim.pid) ?? 0;
     const repairsAtKill = await repairCounts(cluster.nodes);
-    mark('kill', `${victim.id} killed (SIGKILL)`, activeLoad.now());
+    mark('kill', `${victim.id} killed (SIGKILL)`, load.now());
     await victim.kill();
     await until(load, t.restartS);
     const repairsAtRestart = await repairCounts(cluster.nodes);
