@@ -1,7 +1,10 @@
 // CPU per command through the whole node minus the network: RESP bytes in,
 // parser, dispatch, coordinator (N=1), storage with group commit, reply
 // encoding, out — over a fake socket, so the figure is JavaScript work, not
-// system calls or the benchmark client.
+// system calls or the benchmark client. Beside the CPU per command, each
+// pipelined batch's latency (its bytes handed to the connection → its last
+// reply written, so the wait behind the other connections' batches and the
+// group commit included) goes into an HdrHistogram (latency.ts).
 // `node dist/benchmarks/command-path.js [SET|GET ...]` (default: SET GET SET GET)
 
 import { ringOfOneCluster } from '../src/commands/ring-of-one.js';
@@ -21,6 +24,7 @@ import { Coordinator } from '../src/coordinator/coordinator.js';
 import { Connection } from '../src/resp/connection.js';
 import { protocolLimits } from '../src/resp/limits.js';
 import { LevelStorage } from '../src/storage/level-storage.js';
+import { formatLatency, LatencyRecorder } from './latency.js';
 
 const pipeline = 16;
 const connections = 50;
@@ -94,7 +98,8 @@ const services: ServerServices = {
   }),
 };
 
-async function run(command: 'SET' | 'GET'): Promise<number> {
+async function run(command: 'SET' | 'GET'): Promise<{ us: number; latency: LatencyRecorder }> {
+  const latency = new LatencyRecorder();
   let next = 0;
   const batch = (): Buffer => {
     const parts: Buffer[] = [];
@@ -111,23 +116,28 @@ async function run(command: 'SET' | 'GET'): Promise<number> {
     };
     new Connection(socket as unknown as Socket, session, services, protocolLimits(), { closed: () => undefined });
     let sent = 0;
+    let batchSentAt = 0n;
     const perConnection = commandsPerRun / connections;
-    socket.onReplies = () => {
-      if (socket.replies < sent) return;
-      if (sent >= perConnection) return resolve();
+    const send = (): void => {
       sent += pipeline;
+      batchSentAt = process.hrtime.bigint();
       socket.emit('data', batch());
     };
-    sent += pipeline;
-    socket.emit('data', batch());
+    socket.onReplies = () => {
+      if (socket.replies < sent) return;
+      latency.recordSince(batchSentAt);
+      if (sent >= perConnection) return resolve();
+      send();
+    };
+    send();
   })));
-  return Number(process.hrtime.bigint() - started) / commandsPerRun / 1000;
+  return { us: Number(process.hrtime.bigint() - started) / commandsPerRun / 1000, latency };
 }
 
 const commands = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['SET', 'GET', 'SET', 'GET'];
 for (const command of commands as ('SET' | 'GET')[]) {
-  const us = await run(command);
-  console.log(`${command} -P ${pipeline} x${connections}: ${us.toFixed(2)} µs/command, ${(1000 / us).toFixed(0)}k commands/s`);
+  const { us, latency } = await run(command);
+  console.log(`${command} -P ${pipeline} x${connections}: ${us.toFixed(2)} µs/command, ${(1000 / us).toFixed(0)}k commands/s; a batch of ${pipeline} in → its replies out: ${formatLatency(latency.summary(), 'batches')}`);
 }
 await storage.close();
 rmSync(dir, { recursive: true, force: true });

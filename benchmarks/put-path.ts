@@ -1,6 +1,8 @@
 // Where a single-node SET spends its time, without the network: the
 // coordinator's put path (versioning, record cache, group commit into
-// LevelDB) driven in-process, N=1. `node dist/benchmarks/put-path.js`
+// LevelDB) driven in-process, N=1, 800 puts in flight. Each put's latency
+// (call to resolve: mostly the wait for its group commit) goes into an
+// HdrHistogram (latency.ts). `node dist/benchmarks/put-path.js`
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import pino from 'pino';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { MemoryActor } from '../src/storage/actor.js';
 import { LevelStorage } from '../src/storage/level-storage.js';
+import { formatLatency, LatencyRecorder } from './latency.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-putpath-'));
 const storage = await LevelStorage.open(dir);
@@ -23,13 +26,16 @@ for (const round of [1, 2, 3]) {
   const total = 200_000;
   const inFlight = 800;
   let issued = 0;
+  const latency = new LatencyRecorder();
   await new Promise<void>((resolve) => {
     let done = 0;
     const next = (): void => {
       if (issued >= total) return;
       const key = keys[(issued * 7919) % keys.length]!;
       issued++;
+      const sent = process.hrtime.bigint();
       coordinator.put(key, { kind: 'value', value }, { w: 1 }).then(() => {
+        latency.recordSince(sent);
         if (++done === total) resolve();
         else next();
       });
@@ -37,7 +43,7 @@ for (const round of [1, 2, 3]) {
     for (let i = 0; i < inFlight; i++) next();
   });
   const ns = Number(process.hrtime.bigint() - started) / total;
-  console.log(`round ${round}: ${(1e9 / ns / 1000).toFixed(1)}k puts/s, ${(ns / 1000).toFixed(2)} us/put`);
+  console.log(`round ${round}: ${(1e9 / ns / 1000).toFixed(1)}k puts/s, ${(ns / 1000).toFixed(2)} us/put; latency with ${inFlight} in flight ${formatLatency(latency.summary())}`);
 }
 await storage.close();
 rmSync(dir, { recursive: true, force: true });

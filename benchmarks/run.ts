@@ -3,7 +3,8 @@
 // (redis-server, one ringkv node, a 3-node N=3 R=2 W=2 cluster, a 4-node
 // cluster measured all up and then with one node killed, its writes going
 // to fallbacks as hints, and 3-node clusters with and without anti-entropy
-// trees, alternated) is started on free ports, loaded with SET and GET at
+// trees, alternated; and a 3-node cluster's time series through a node's kill
+// and restart, failover.ts) is started on free ports, loaded with SET and GET at
 // pipeline depths 1 and 16, and stopped before the next, because a 2-core box cannot host two targets plus the load
 // generator without the numbers measuring contention. Results go to
 // benchmarks/results/<timestamp>.json, latest.md and an SVG chart (charts.ts, <timestamp>.svg and latest.svg); processes and temp dirs
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../test/helpers/cluster.js';
 import { renderBenchChart } from './charts.js';
+import { benchFailover } from './failover.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
 import { compareDownUp, downUpGoal, markdownReport, medianRows, withRatios, type DownUp, type Failure, type Row } from './report.js';
 import { startRingkvCluster, startRingkvSingle, startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
@@ -207,6 +209,18 @@ async function benchTypes(out: Collected, env: NodeJS.ProcessEnv): Promise<void>
   }
 }
 
+/** The failover time series (failover.ts): its own JSON and SVG; its summary joins the notes. */
+async function benchFailoverTarget(out: Collected): Promise<void> {
+  progress('failover: 3 nodes, one killed and restarted under load');
+  try {
+    const { lines, files } = await benchFailover();
+    out.notes.push(`Failover (a node of the 3-node cluster killed and restarted under a closed-loop load, ${files.join(', ')}): ${lines.join(' · ')}`);
+  } catch (err) {
+    out.failures.push({ target: 'ringkv ×3 failover', mode: 'run', error: (err as Error).message });
+    progress(`failover failed: ${(err as Error).message}`);
+  }
+}
+
 async function runTarget(out: Collected, name: TargetName, requests: number): Promise<void> {
   let target: Target | undefined;
   try {
@@ -278,6 +292,7 @@ async function main(): Promise<number> {
   for (const name of plan.targets) {
     if (name === 'aae') await benchAntiEntropyCost(out, plan.requests);
     else if (name === 'types') await benchTypes(out, process.env);
+    else if (name === 'failover') await benchFailoverTarget(out);
     else await runTarget(out, name, plan.requests);
   }
   const downUp = out.comparisons.flatMap((c) => compareDownUp(out.rows, c.target, c.upMode, c.downMode));

@@ -13,12 +13,12 @@
 // to benchmarks/results/stream-<timestamp>.json and are printed.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { fieldsOf, request } from '../src/cli/resp-client.js';
+import { cpuSeconds, machineCpu } from './proc-cpu.js';
 import { repoRoot, sleep, startCluster, startNode, type Cluster, type RingkvNode } from '../test/helpers/cluster.js';
 
 const host = '127.0.0.1';
@@ -272,30 +272,6 @@ export function streamingFigures(samples: readonly TransferSample[]): StreamingF
     pacedMibPerSecMean: round2(inner.reduce((sum, s) => sum + s.rateBytesPerSec, 0) / inner.length / mebibyte),
     pacedMibPerSecMin: round2(Math.min(...inner.map((s) => s.rateBytesPerSec)) / mebibyte),
   };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc; undefined off Linux. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    // After the command name: state is field 3, utime 14 and stime 15 (1-based, man proc).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The machine's busy and total CPU time so far, in seconds of one core, from /proc/stat; undefined off Linux. */
-function machineCpu(): { busy: number; total: number } | undefined {
-  try {
-    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
-    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
-    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: (total - ticks[3]! - ticks[4]!) / 100, total: total / 100 };
-  } catch {
-    return undefined;
-  }
 }
 
 interface CpuSnapshot {

@@ -7,9 +7,12 @@ import path from 'node:path';
 import { ManagedProcess, makeTempDir, removeTempDir, repoRoot, startCluster, startNode, waitForPing } from '../test/helpers/cluster.js';
 import { bareTarget } from './report.js';
 
-/** `aae` is not one target but the anti-entropy cost comparison (run.ts): 3-node clusters with and without trees, alternated. */
-export type TargetName = 'redis' | 'bare' | 'single' | 'cluster' | 'hinted' | 'aae' | 'types';
-export const targetNames: readonly TargetName[] = ['redis', 'bare', 'single', 'cluster', 'hinted', 'aae', 'types'];
+/**
+ * `aae` is not one target but the anti-entropy cost comparison (run.ts): 3-node clusters with and without trees, alternated;
+ * `failover` is the time series of a 3-node cluster through a node's kill and restart (failover.ts).
+ */
+export type TargetName = 'redis' | 'bare' | 'single' | 'cluster' | 'hinted' | 'aae' | 'types' | 'failover';
+export const targetNames: readonly TargetName[] = ['redis', 'bare', 'single', 'cluster', 'hinted', 'aae', 'types', 'failover'];
 
 export interface Target {
   name: TargetName;
