@@ -1,13 +1,11 @@
-// Latency recording for the in-process benchmarks, in an HdrHistogram: a
-// value per request costs a bucket increment (no array of samples to sort),
-// every value keeps 3 significant digits from 1 µs to 60 s, and percentiles
-// near the tail (p99.9) are exact to that precision rather than the
-// nearest-rank guess of a small sorted sample. Node's own perf_hooks
-// histogram is HdrHistogram_c underneath (what monitorEventLoopDelay uses),
-// so no package is needed; hdr-histogram-js, which issue 14 names, is not a
-// dependency of this repo. Values are recorded in nanoseconds.
+// Latency recording for the in-process benchmarks, in an HdrHistogram
+// (hdr-histogram-js, Gil Tene's design): a value per request costs a bucket
+// increment (no array of samples to sort), every value keeps 3 significant
+// digits from 1 ns to 60 s, and percentiles near the tail (p99.9) are exact to
+// that precision rather than the nearest-rank guess of a small sorted sample.
+// Values are recorded in nanoseconds.
 
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
 
 /** The range kept at 3 significant digits: 1 ns up to a minute (a request slower than that is clamped to it, and counted in `clamped`). */
 const lowestNs = 1;
@@ -26,7 +24,9 @@ export interface LatencySummary {
 }
 
 export class LatencyRecorder {
-  private readonly histogram: RecordableHistogram = createHistogram({ lowest: lowestNs, highest: highestNs, figures: significantFigures });
+  private readonly histogram: hdr.Histogram = hdr.build({
+    lowestDiscernibleValue: lowestNs, highestTrackableValue: highestNs, numberOfSignificantValueDigits: significantFigures, useWebAssembly: false,
+  });
   private clampedCount = 0;
 
   /** One request's latency in nanoseconds. */
@@ -35,7 +35,7 @@ export class LatencyRecorder {
       this.clampedCount++;
       ns = highestNs;
     }
-    this.histogram.record(Math.max(lowestNs, Math.round(ns)));
+    this.histogram.recordValue(Math.max(lowestNs, Math.round(ns)));
   }
 
   /** One request's latency in milliseconds (performance.now() differences). */
@@ -49,7 +49,7 @@ export class LatencyRecorder {
   }
 
   get count(): number {
-    return this.histogram.count;
+    return this.histogram.totalCount;
   }
 
   /** Adds another recorder's values (e.g. per-interval histograms into a phase's). */
@@ -60,14 +60,14 @@ export class LatencyRecorder {
 
   summary(): LatencySummary {
     const h = this.histogram;
-    const ms = (ns: number) => (h.count === 0 ? Number.NaN : roundMs(ns / 1e6));
+    const ms = (ns: number) => (h.totalCount === 0 ? Number.NaN : roundMs(ns / 1e6));
     return {
-      count: h.count,
+      count: h.totalCount,
       clamped: this.clampedCount,
-      p50Ms: ms(h.percentile(50)),
-      p99Ms: ms(h.percentile(99)),
-      p999Ms: ms(h.percentile(99.9)),
-      maxMs: ms(h.max),
+      p50Ms: ms(h.getValueAtPercentile(50)),
+      p99Ms: ms(h.getValueAtPercentile(99)),
+      p999Ms: ms(h.getValueAtPercentile(99.9)),
+      maxMs: ms(h.maxValue),
       meanMs: ms(h.mean),
     };
   }
