@@ -204,20 +204,31 @@ export function chainCounts(): { readonly chained: number; readonly encoded: num
 
 function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version'>): Sibling {
   made.chained++;
-  const version = { ...fields } as Sibling;
-  const link: ChainLink = { ...parts, version };
-  Object.defineProperty(version, 'value', {
-    enumerable: true,
-    get: (): Buffer => {
-      const { memo } = link;
-      if (memo.link === link) return memo.value!;
-      const value = typeEntry(link.type).convergent.encode(chainState(link));
-      made.encoded++;
-      memo.link = link;
-      memo.value = value;
-      return value;
+  // An accessor in the literal, not defineProperty after it: half the cost, and an own enumerable property, so a
+  // spread or a deep comparison reads the value as it would a plain version's.
+  const version: { -readonly [K in keyof Sibling]: Sibling[K] } = {
+    get value(): Buffer {
+      return valueOf(link);
     },
-  });
+    dot: fields.dot,
+    past: fields.past,
+    timestamp: fields.timestamp,
+    type: fields.type,
+  };
+  if (fields.expiresAt !== undefined) version.expiresAt = fields.expiresAt;
+  if (fields.emptied === true) version.emptied = true;
+  const link: ChainLink = { ...parts, version };
   links.set(version, link);
   return version;
+}
+
+/** A chained version's value: the one the chain keeps when it is this link's, else encoded now (and kept instead). */
+function valueOf(link: ChainLink): Buffer {
+  const { memo } = link;
+  if (memo.link === link) return memo.value!;
+  const value = typeEntry(link.type).convergent.encode(chainState(link));
+  made.encoded++;
+  memo.link = link;
+  memo.value = value;
+  return value;
 }
