@@ -9,6 +9,7 @@
 // dot), and HSIBLINGS key field shows them all. Fields are listed in byte
 // order, where Redis lists them in hash order.
 
+import { readStateOf } from '../crdt/view.js';
 import { randomInt } from 'node:crypto';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { notInteger, parseLongLong, syntaxError, upper } from './args.js';
@@ -31,7 +32,8 @@ async function readHash(ctx: CommandContext, key: Buffer): Promise<HashState> {
   const current = await readValue(ctx, key);
   if (current === undefined) return emptyHash();
   if (current.type !== 'hash') throw new CommandError(wrongTypeError);
-  return hashType.decode(current.value);
+  // Read only, never changed: a version's decoded state is kept for the next read (crdt/state-cache.ts readState).
+  return readStateOf(current, hashType);
 }
 
 /** The field-value pairs after the key; Redis's arity error when one is missing its value. */

@@ -12,6 +12,7 @@
 // push's error answered; if that fails too, the element is lost and the error
 // says so. With one key (a rotation) it is one operation.
 
+import { readStateOf } from '../crdt/view.js';
 import type { Reply } from '../resp/reply.js';
 import { NULL_ARRAY, OK } from '../resp/reply.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
@@ -41,7 +42,8 @@ function elementsOf(outcome: ListOutcome): readonly Buffer[] | undefined {
 function listOf(current: TypedValue | undefined): ListState | undefined {
   if (current === undefined) return undefined;
   if (current.type !== 'list') throw new CommandError(wrongTypeError);
-  return listType.decode(current.value);
+  // Read only, never changed: a version's decoded state is kept for the next read (crdt/state-cache.ts readState).
+  return readStateOf(current, listType);
 }
 
 function read(ctx: CommandContext, key: Buffer): Promise<ListState | undefined> {

@@ -9,6 +9,7 @@
 // Across keys (SMOVE, SINTERSTORE…) nothing is atomic: each key is read or
 // written on its own, as RENAME's two writes are.
 
+import { readStateOf } from '../crdt/view.js';
 import { randomInt } from 'node:crypto';
 import { SetReply, type Reply } from '../resp/reply.js';
 import { notInteger, parseLongLong, syntaxError, upper } from './args.js';
@@ -36,7 +37,8 @@ export async function readSet(ctx: CommandContext, key: Buffer): Promise<SetStat
   const current = await readValue(ctx, key);
   if (current === undefined) return emptySet();
   if (current.type !== 'set') throw new CommandError(wrongTypeError);
-  return setType.decode(current.value);
+  // Read only, never changed: a version's decoded state is kept for the next read (crdt/state-cache.ts readState).
+  return readStateOf(current, setType);
 }
 
 function toBuffers(keys: readonly string[]): Buffer[] {

@@ -6,6 +6,7 @@
 // members added on both sides of a partition all show. Arguments are judged
 // in Redis's order (t_zset.c): options, then scores and ranges, then the key.
 
+import { readStateOf } from '../crdt/view.js';
 import { DoubleReply, type Reply } from '../resp/reply.js';
 import { formatDouble } from '../resp/encoder.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
@@ -97,7 +98,8 @@ function operate(ctx: CommandContext, key: Buffer, op: ZsetOperation): Promise<Z
 function zsetOf(current: TypedValue | undefined): ZsetState | undefined {
   if (current === undefined) return undefined;
   if (current.type !== 'zset') throw new CommandError(wrongTypeError);
-  return zsetType.decode(current.value);
+  // Read only, never changed: a version's decoded state is kept for the next read (crdt/state-cache.ts readState).
+  return readStateOf(current, zsetType);
 }
 
 function read(ctx: CommandContext, key: Buffer): Promise<ZsetState | undefined> {

@@ -69,3 +69,45 @@ export function keepState(version: Sibling, state: unknown): void {
 export function keptStates(): { states: number; bytes: number } {
   return { states: states.size, bytes };
 }
+
+/**
+ * Decoded states for reads (HGET, SISMEMBER, LRANGE, ZSCORE…), kept per
+ * version apart from the states above: those are handed to an operation to
+ * change in place, these are never changed by anyone, so a read may hold one
+ * across awaits (SINTER reads its sets one after another) while writes go on.
+ * A read-heavy key decodes once per version instead of once per read: an
+ * HGET of a 10,000-field hash decoded the whole hash every time. Bounded as
+ * the states above are; least recently used first out.
+ */
+export const readStatesBytesMax = 32 * 1024 * 1024;
+
+const readStates = new Map<Sibling, { readonly state: unknown; readonly bytes: number }>();
+let readBytes = 0;
+
+/** The state `version` holds, for reading only: callers must not change it. */
+export function readState<S>(version: Sibling, convergent: Convergent<S>): S {
+  const kept = readStates.get(version);
+  if (kept !== undefined) {
+    // Most recently used last: the eviction below walks from the front.
+    readStates.delete(version);
+    readStates.set(version, kept);
+    return kept.state as S;
+  }
+  const link = chainOf(version);
+  const state = link === undefined ? convergent.decode(version.value) : (chainState(link) as S);
+  const size = valueBytesOf(version);
+  if (size < decodedStateBytesMin || size > readStatesBytesMax / 4) return state;
+  readStates.set(version, { state, bytes: size });
+  readBytes += size;
+  for (const [old, entry] of readStates) {
+    if (readBytes <= readStatesBytesMax) break;
+    readStates.delete(old);
+    readBytes -= entry.bytes;
+  }
+  return state;
+}
+
+/** What the read cache holds now, for tests. */
+export function readStatesKept(): { states: number; bytes: number } {
+  return { states: readStates.size, bytes: readBytes };
+}

@@ -11,7 +11,7 @@ import type { Sibling, Siblings } from '../clock/types.js';
 import type { Convergent, TypeName } from './kind.js';
 import { TypeOperationError, type OperandView } from './operation.js';
 import { isRegistered, typeEntry } from './registry.js';
-import { takeState } from './state-cache.js';
+import { readState, takeState } from './state-cache.js';
 
 /**
  * The state an operation on a collection of type `convergent` starts from:
@@ -95,20 +95,27 @@ export function typedValue(live: Siblings): TypedValue | undefined {
   const convergent = entry.convergent;
   // As operandView's, built only past the string check: GET's path allocates nothing.
   const ofType = live.length === 1 ? live : live.filter((s) => s.type === first.type);
-  // One version of the type is its own merge: its bytes as stored, no decoding (the emptied flag says whether it holds anything).
-  let value = first.value;
-  if (ofType.length === 1) {
-    if (first.emptied === true) return undefined;
-  } else {
-    // Two or more: mergeVersions decodes them all (it takes a kept state only for one version).
-    const state = mergeVersions(convergent, ofType);
-    // An emptied collection is no key, as Redis has none (registry.ts isEmpty).
-    if (entry.isEmpty?.(state) === true) return undefined;
-    value = convergent.encode(state);
-  }
+  // One version of the type is its own merge: the version itself, its bytes as stored, no decoding (the emptied flag
+  // says whether it holds anything); its value is not read here, so a chained one is not encoded (readStateOf decodes it).
+  if (ofType.length === 1) return first.emptied === true ? undefined : first;
+  // Two or more: mergeVersions decodes them all (it takes a kept state only for one version).
+  const state = mergeVersions(convergent, ofType);
+  // An emptied collection is no key, as Redis has none (registry.ts isEmpty).
+  if (entry.isEmpty?.(state) === true) return undefined;
+  const value = convergent.encode(state);
   return first.expiresAt === undefined
     ? { type: first.type, value, timestamp: first.timestamp }
     : { type: first.type, value, timestamp: first.timestamp, expiresAt: first.expiresAt };
+}
+
+/**
+ * The state a typed value of `convergent`'s type holds, for reading only
+ * (callers must not change it): a version's is decoded once and kept
+ * (state-cache.ts readState), a merge of several is decoded afresh.
+ */
+export function readStateOf<S>(value: TypedValue, convergent: Convergent<S>): S {
+  // typedValue answers one version as the version itself (it has a dot); a merge of several as a new value.
+  return (value as Partial<Sibling>).dot !== undefined ? readState(value as Sibling, convergent) : convergent.decode(value.value);
 }
 
 /** The decoded state of a typed value of a convergent type. */
