@@ -19,6 +19,9 @@ import '../../src/crdt/types.js';
 import { chainCounts, chainOf, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
 import { foldVersions, newVersion, type Mutation } from '../../src/coordinator/versioning.js';
 import { MemoryActor } from '../../src/storage/actor.js';
+import { has, setType, size } from '../../src/crdt/set.js';
+import { decodedStateBytesMin } from '../../src/crdt/state-cache.js';
+import { readStateOf, typedValue } from '../../src/crdt/view.js';
 import { LevelStorage } from '../../src/storage/level-storage.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
@@ -169,4 +172,24 @@ test.serial('value chain › LevelDB appends links, keeps a chain begun in one b
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test.serial('value chain › a state read is kept for the next read and never changed by the operations after it', (t) => {
+  const members = Array.from({ length: 400 }, (_, i) => b(`member-${i}-${'x'.repeat(20)}`));
+  const records = withChains(100, () => run([
+    operate('set', encodeSetOperation({ kind: 'add', members })),
+    operate('set', encodeSetOperation({ kind: 'add', members: [b('one-more')] })),
+    operate('set', encodeSetOperation({ kind: 'remove', members: [members[0]!] })),
+  ], 'a#1'));
+  const [first, second, third] = records.map((r) => typedValue(r)!);
+  t.true(valueBytesOf(records[0]![0]!) >= decodedStateBytesMin, 'large enough to be kept');
+  // The operations ran first here; read each version in turn, then again: the same objects, with what each version held.
+  const read = [first!, second!, third!].map((v) => readStateOf(v, setType));
+  t.is(readStateOf(first!, setType), read[0], 'kept for the next read');
+  t.deepEqual([read.map((s) => size(s)), read.map((s) => has(s, b('one-more'))), read.map((s) => has(s, members[0]!))], [[400, 401, 400], [false, true, true], [true, true, false]]);
+  // An operation on the last version takes the state operations change (takeState), never the one reads hold.
+  const before = size(read[2]!);
+  withChains(100, () => foldVersions(records[2]!, [newVersion(records[2]!, operate('set', encodeSetOperation({ kind: 'add', members: [b('later')] })), undefined, new MemoryActor('a#1'), 9_999)]));
+  t.is(size(read[2]!), before, 'a later SADD leaves the read state as it was');
+  t.false(has(read[2]!, b('later')));
 });
