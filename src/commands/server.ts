@@ -5,6 +5,7 @@
 // fields and its `# Cluster` and `# AntiEntropy` sections. A Redis field with
 // nothing behind it in ringkv is left out rather than made up.
 
+import type { Storage } from '../storage/storage.js';
 import os from 'node:os';
 import { MapReply, OK, SimpleReply, VerbatimReply, type Reply } from '../resp/reply.js';
 import { syntaxError, upper } from './args.js';
@@ -97,6 +98,8 @@ const sections: Record<string, Section> = {
     ['rdb_bgsave_in_progress', 0],
     ['aof_enabled', 0],
     ['storage_engine', 'leveldb'],
+    // The group commit (storage/group-commit.ts): batches written, writes they carried, and one batch's LevelDB write in µs.
+    ...commitFields(ctx.server.coordinator.storage.commits?.()),
   ],
   stats: (ctx) => {
     const s = ctx.server.coordinator.stats;
@@ -240,6 +243,11 @@ function transferLines(ctx: CommandContext): [string, string | number][] {
  * does; all and everything (Redis's everything adds modules' own sections,
  * of which ringkv has none) show every one.
  */
+function commitFields(c: ReturnType<NonNullable<Storage['commits']>> | undefined): [string, number][] {
+  if (c === undefined) return [];
+  return [['commit_batches', c.batches], ['commit_writes', c.writes], ['commit_p50_us', c.p50Us], ['commit_p99_us', c.p99Us], ['commit_p999_us', c.p999Us], ['commit_max_us', c.maxUs]];
+}
+
 const sectionOrder = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats',
   'errorstats', 'latencystats', 'cluster', 'antientropy', 'keyspace'];
 const notDefault = new Set(['commandstats', 'latencystats']);

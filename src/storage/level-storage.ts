@@ -35,6 +35,7 @@
 // LevelDB, so records and the trees derived from them reach the disk together.
 
 import { ClassicLevel } from 'classic-level';
+import { createHistogram } from 'node:perf_hooks';
 import { chainOf, restoreChain, valueBytesOf, withValue, type ChainLink } from '../crdt/value-chain.js';
 import { RecordCodecError, decodeSiblings, encodeSiblings } from '../clock/record-codec.js';
 import type { Sibling } from '../clock/types.js';
@@ -124,7 +125,7 @@ export class LevelStorage implements Storage {
   private readonly db: ClassicLevel<Buffer, Buffer>;
   private readonly cache = new Map<string, CachedRecord>();
   private cacheBytes = 0;
-  private readonly commits = new GroupCommit<QueuedWrite>({
+  private readonly groupCommit = new GroupCommit<QueuedWrite>({
     writeBatch: (writes) => this.writeBatch(writes),
     settled: (writes, err) => this.settled(writes, err),
   });
@@ -143,6 +144,10 @@ export class LevelStorage implements Storage {
    */
   private readonly linkCounts = new Map<string, number>();
   private linksWritten = 0;
+  /** Each batch's LevelDB write, call to callback, in ns (HdrHistogram_c underneath: a record is a bucket increment). */
+  private readonly commitLatency = createHistogram({ lowest: 1, highest: 60e9, figures: 3 });
+  private batchWrites = 0;
+  private batchStartedNs = 0n;
   /** linkCounts as the batch in flight leaves them, once it lands (0: none); until then linkCounts holds the most that may be on disk. */
   private linkCountsAfter = new Map<string, number>();
 
@@ -214,6 +219,12 @@ export class LevelStorage implements Storage {
     return this.records;
   }
 
+  commits(): { batches: number; writes: number; p50Us: number; p99Us: number; p999Us: number; maxUs: number } {
+    const h = this.commitLatency;
+    const us = (ns: number) => (h.count === 0 ? 0 : Math.round(ns / 1000));
+    return { batches: h.count, writes: this.batchWrites, p50Us: us(h.percentile(50)), p99Us: us(h.percentile(99)), p999Us: us(h.percentile(99.9)), maxUs: us(h.max) };
+  }
+
   chains(): { linksWritten: number; chainedRecords: number } {
     return { linksWritten: this.linksWritten, chainedRecords: this.linkCounts.size };
   }
@@ -270,7 +281,7 @@ export class LevelStorage implements Storage {
     }
     const queued = record;
     return new Promise<Sibling[]>((resolve, reject) => {
-      this.commits.push({ record: queued, resolve: () => resolve(next), reject });
+      this.groupCommit.push({ record: queued, resolve: () => resolve(next), reject });
     });
   }
 
@@ -320,7 +331,7 @@ export class LevelStorage implements Storage {
    */
   async scanSpan(first: bigint, last: bigint, limit: number): Promise<ScanPage> {
     if (this.closed) throw new StorageError('STORAGE_CLOSED', 'storage is closed');
-    await this.commits.settledSoFar();
+    await this.groupCommit.settledSoFar();
     return this.readSpan(first, last, limit);
   }
 
@@ -364,7 +375,7 @@ export class LevelStorage implements Storage {
   async clear(): Promise<void> {
     // Reset first, so a key updated while the clear runs (and written after it) is in the new filter.
     this.filter.reset();
-    await this.commits.drain();
+    await this.groupCommit.drain();
     await this.db.clear({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
     await this.db.clear({ gte: linkStart, lt: linkEnd });
     this.linkCounts.clear();
@@ -400,13 +411,13 @@ export class LevelStorage implements Storage {
 
   commitMetadata(): Promise<void> {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
-    return new Promise<void>((resolve, reject) => this.commits.push({ record: undefined, resolve, reject }));
+    return new Promise<void>((resolve, reject) => this.groupCommit.push({ record: undefined, resolve, reject }));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.commits.drain();
+    await this.groupCommit.drain();
     await this.db.close();
   }
 
@@ -465,6 +476,8 @@ export class LevelStorage implements Storage {
     // batch that the metadata already counts: after a crash just then, a leaf repair mends it.
     const observer = this.observer;
     if (observer?.persist !== undefined) observer.persist(new LevelMetaBatch(batch));
+    this.batchWrites += writes.length;
+    this.batchStartedNs = process.hrtime.bigint();
     return batch.write().catch((err: Error) => {
       throw new StorageError('STORAGE_IO', `LevelDB write failed: ${err.message}`, { cause: err });
     });
@@ -527,6 +540,7 @@ export class LevelStorage implements Storage {
   }
 
   private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
+    if (err === undefined) this.commitLatency.record(Math.max(1, Number(process.hrtime.bigint() - this.batchStartedNs)));
     for (const w of writes) if (w.record !== undefined) w.record.unflushed--;
     const after = this.linkCountsAfter;
     this.linkCountsAfter = new Map();

@@ -96,6 +96,13 @@ export interface Storage {
   commitMetadata(): Promise<void>;
   /** Records stored on this node (replicas and tombstones included): cheap, for INFO. */
   recordCount(): number;
+  /**
+   * The group commit as measured (group-commit.ts): batches written, the
+   * writes they carried, and the latency of one batch's LevelDB write (from
+   * the call to its callback: the wait a write's acknowledgement adds beyond
+   * the batch it waited for), in microseconds. Absent: the store does not batch.
+   */
+  commits?(): { batches: number; writes: number; p50Us: number; p99Us: number; p999Us: number; maxUs: number };
   /** Chained records (crdt/value-chain.ts) as stored: links appended so far, records holding links now. Absent: the store keeps no links. */
   chains?(): { linksWritten: number; chainedRecords: number };
   /** INFO keyspace's figures for the records on this node (keyspace-tally.ts); cheap. */

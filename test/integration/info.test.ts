@@ -158,3 +158,19 @@ test.serial('keyspace › keys, expires and avg_ttl as Redis counts them: a dele
   await c.flushall();
   t.is(await db0(), undefined);
 });
+
+test.serial('persistence › the group commit counts its batches and writes, and times each batch\'s LevelDB write', async (t) => {
+  const c = node.client();
+  const field = async (name: string) => infoNumber(await c.info('persistence'), name);
+  const before = await field('commit_writes');
+  const batchesBefore = await field('commit_batches');
+  await Promise.all(Array.from({ length: 200 }, (_, i) => c.set(`commit:${i}`, 'v')));
+  const writes = (await field('commit_writes')) - before;
+  const batches = (await field('commit_batches')) - batchesBefore;
+  t.true(writes >= 200, `200 SETs are at least 200 writes (${writes})`);
+  t.true(batches >= 1 && batches < writes, `writes sent together share batches (${batches} for ${writes})`);
+  const p50 = await field('commit_p50_us');
+  const p99 = await field('commit_p99_us');
+  t.true(p50 > 0 && p99 >= p50 && (await field('commit_max_us')) >= p99);
+  c.disconnect();
+});
