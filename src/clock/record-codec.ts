@@ -60,7 +60,13 @@ export class RecordCodecError extends Error {
 const nodeIdBytesCache = new Map<string, Buffer>();
 const nodeIdBytesCacheEntriesMax = 4096;
 
+// A single writer's records name one actor over and over: the last one is
+// compared before the Map is asked.
+let lastNode: string | undefined;
+let lastNodeBytes: Buffer = Buffer.alloc(0);
+
 function nodeIdBytes(node: string): Buffer {
+  if (node === lastNode) return lastNodeBytes;
   let bytes = nodeIdBytesCache.get(node);
   if (bytes === undefined) {
     bytes = Buffer.from(node, 'utf8');
@@ -68,14 +74,21 @@ function nodeIdBytes(node: string): Buffer {
     if (nodeIdBytesCache.size >= nodeIdBytesCacheEntriesMax) nodeIdBytesCache.clear();
     nodeIdBytesCache.set(node, bytes);
   }
+  lastNode = node;
+  lastNodeBytes = bytes;
   return bytes;
 }
 
+// The encoding loops index their arrays: a for-of iterator that V8 has not
+// optimized away yet allocates per step, and every write runs them.
+
 export function encodedSize(siblings: Siblings, valueBytes: (s: Sibling) => number = ownLength): number {
   let size = 3;
-  for (const s of siblings) {
+  for (let i = 0; i < siblings.length; i++) {
+    const s = siblings[i]!;
     size += 1 + (s.type !== undefined ? 1 : 0) + 8 + (s.expiresAt !== undefined ? 8 : 0) + 1 + nodeIdBytes(s.dot.actor).length + 8 + 2 + 4 + valueBytes(s);
-    for (const e of s.past) size += 1 + nodeIdBytes(e.actor).length + 8;
+    const past = s.past;
+    for (let j = 0; j < past.length; j++) size += 1 + nodeIdBytes(past[j]!.actor).length + 8;
   }
   return size;
 }
@@ -84,33 +97,86 @@ function ownLength(s: Sibling): number {
   return s.value.length;
 }
 
-/** Writes the record at `offset` of `out` (which must have encodedSize bytes free); returns the end offset. */
+/**
+ * Writes the record at `offset` of `out` (which must have encodedSize bytes
+ * free); returns the end offset. Every write encodes its record once, so the
+ * bytes are stored by index rather than through Buffer's checked writers
+ * (a call and a range check per field); a buffer too short is caught once,
+ * at the end.
+ */
 export function writeSiblings(siblings: Siblings, out: Buffer, offset: number): number {
   if (siblings.length > siblingsPerRecordMax) throw new RecordCodecError('too many siblings');
-  let o = out.writeUInt8(formatVersion, offset);
-  o = out.writeUInt16BE(siblings.length, o);
-  for (const s of siblings) {
+  let o = offset;
+  out[o++] = formatVersion;
+  o = putU16(out, o, siblings.length);
+  for (let i = 0; i < siblings.length; i++) {
+    const s = siblings[i]!;
     const flags = (s.deleted ? flagDeleted : 0) | (s.expiresAt !== undefined ? flagExpires : 0) | (s.type !== undefined ? flagTyped : 0)
       | (s.emptied === true && s.type !== undefined ? flagEmptied : 0);
-    o = out.writeUInt8(flags, o);
-    if (s.type !== undefined) o = out.writeUInt8(typeCodes[s.type], o);
-    o = out.writeDoubleBE(s.timestamp, o);
-    if (s.expiresAt !== undefined) o = out.writeDoubleBE(s.expiresAt, o);
+    out[o++] = flags;
+    if (s.type !== undefined) out[o++] = typeCodes[s.type];
+    o = putF64(out, o, s.timestamp);
+    if (s.expiresAt !== undefined) o = putF64(out, o, s.expiresAt);
     o = writeEntry(s.dot, out, o);
-    if (s.past.length > clockEntriesMax) throw new RecordCodecError('too many clock entries');
-    o = out.writeUInt16BE(s.past.length, o);
-    for (const e of s.past) o = writeEntry(e, out, o);
-    o = out.writeUInt32BE(s.value.length, o);
-    o += s.value.copy(out, o);
+    const past = s.past;
+    if (past.length > clockEntriesMax) throw new RecordCodecError('too many clock entries');
+    o = putU16(out, o, past.length);
+    for (let j = 0; j < past.length; j++) o = writeEntry(past[j]!, out, o);
+    const value = s.value;
+    o = putU32(out, o, value.length);
+    o = putBytes(out, o, value);
   }
+  if (o > out.length) throw new RangeError(`record of ${o - offset} bytes written into ${out.length - offset}`);
   return o;
 }
 
 function writeEntry(e: ClockEntry, out: Buffer, offset: number): number {
   const id = nodeIdBytes(e.actor);
-  let o = out.writeUInt8(id.length, offset);
-  o += id.copy(out, o);
-  return out.writeDoubleBE(e.counter, o);
+  out[offset] = id.length;
+  return putF64(out, putBytes(out, offset + 1, id), e.counter);
+}
+
+function putU16(out: Buffer, o: number, value: number): number {
+  out[o] = value >>> 8;
+  out[o + 1] = value;
+  return o + 2;
+}
+
+function putU32(out: Buffer, o: number, value: number): number {
+  out[o] = value >>> 24;
+  out[o + 1] = value >>> 16;
+  out[o + 2] = value >>> 8;
+  out[o + 3] = value;
+  return o + 4;
+}
+
+// A double's bytes, through one shared scratch; big-endian on the wire whatever the host's order.
+const f64Scratch = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64Scratch.buffer);
+const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function putF64(out: Buffer, o: number, value: number): number {
+  f64Scratch[0] = value;
+  if (hostLittleEndian) {
+    for (let i = 0; i < 8; i++) out[o + i] = f64Bytes[7 - i]!;
+  } else {
+    for (let i = 0; i < 8; i++) out[o + i] = f64Bytes[i]!;
+  }
+  return o + 8;
+}
+
+/** Below this many bytes a JS loop beats Buffer.copy's native call (ids, short values). */
+const nativeCopyBytesMin = 32;
+
+function putBytes(out: Buffer, o: number, bytes: Buffer): number {
+  const length = bytes.length;
+  if (length >= nativeCopyBytesMin) {
+    // Not the count copy() returns, which a short `out` would cut: writeSiblings' end check must see the overrun.
+    bytes.copy(out, o);
+    return o + length;
+  }
+  for (let i = 0; i < length; i++) out[o + i] = bytes[i]!;
+  return o + length;
 }
 
 export function encodeSiblings(siblings: Siblings): Buffer {

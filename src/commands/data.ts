@@ -161,6 +161,19 @@ export function writeWithoutReadThrough(ctx: CommandContext, key: Buffer, mutati
   return ctx.server.coordinator.put(key, mutation, options);
 }
 
+/**
+ * As writeKey (reading through first where writeKey would), for a command
+ * whose reply does not depend on what the write made (SET's +OK): see
+ * Coordinator.putAcknowledged.
+ */
+export function writeKeyAcknowledged(ctx: CommandContext, key: Buffer, mutation: Mutation, context?: VClock): Promise<unknown> {
+  const read = readBeforeWrite(ctx, key, mutation, context);
+  if (read !== undefined) return read.then(() => writeWithoutReadThrough(ctx, key, mutation, context));
+  const strict = ctx.session.strict;
+  const options = context === undefined ? { w: writeQuorum(ctx), strict } : { w: writeQuorum(ctx), context, strict };
+  return ctx.server.coordinator.putAcknowledged(key, mutation, options);
+}
+
 /** A value version keeping `expiresAt` only when set. */
 export function valueMutation(value: Buffer, expiresAt: number | undefined): Mutation {
   return expiresAt === undefined ? { kind: 'value', value } : { kind: 'value', value, expiresAt };

@@ -8,7 +8,7 @@ import { forEachKey } from './multi-key.js';
 import { OK, type Reply } from '../resp/reply.js';
 import { integerArg, syntaxError, upper } from './args.js';
 import { isExpireOption, optionExpiry, type ExpireOption } from './expiry.js';
-import { deleteMutation, isString, readKey, readValue, rewriteMutation, stringOf, stringOrUndefined, valueMutation, writeKey, type TypedValue } from './data.js';
+import { deleteMutation, isString, readKey, readValue, rewriteMutation, stringOf, stringOrUndefined, valueMutation, writeKey, writeKeyAcknowledged, type TypedValue } from './data.js';
 import { decodeContext } from '../clock/context.js';
 import { CommandError, type CommandContext } from './types.js';
 import type { VClock } from '../clock/types.js';
@@ -56,7 +56,7 @@ function ok(): Reply {
 
 function set(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   // Plain SET is the hot path: no read, one promise.
-  if (args.length === 3) return writeKey(ctx, args[1]!, valueMutation(args[2]!, undefined)).then(ok);
+  if (args.length === 3) return writeKeyAcknowledged(ctx, args[1]!, valueMutation(args[2]!, undefined)).then(ok);
   return setWithOptions(ctx, args);
 }
 
@@ -65,7 +65,7 @@ async function setWithOptions(ctx: CommandContext, args: Buffer[]): Promise<Repl
   const value = args[2]!;
   const options = parseSetOptions(ctx, key, args, 3);
   if (options.condition === undefined && !options.get && !options.keepTtl) {
-    await writeKey(ctx, key, valueMutation(value, options.expiresAt), options.context);
+    await writeKeyAcknowledged(ctx, key, valueMutation(value, options.expiresAt), options.context);
     return OK;
   }
   const state = await readKey(ctx, key);

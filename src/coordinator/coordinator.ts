@@ -135,6 +135,12 @@ export interface PutResult {
   readonly outcome?: Buffer;
 }
 
+/** What a write's change made, read by its coordinator right after the store ran it. */
+interface MadeVersion {
+  record: Sibling[] | undefined;
+  version: Sibling | undefined;
+}
+
 /** The result of a write that made `version`, with its operation's outcome when there is one. */
 function putResult(stored: readonly Sibling[], version: Sibling, hintedOnly?: true): PutResult {
   const outcome = operationOutcome(version);
@@ -294,6 +300,22 @@ export class Coordinator {
   }
 
   /**
+   * As put, for a caller that answers only "done" (a plain SET's +OK): where
+   * this node alone is the quorum (a ring of one, W=1), the store's own
+   * promise, without the PutResult and the promise that would build it — on
+   * the hot path of every single-node write. Otherwise put's promise.
+   */
+  putAcknowledged(key: Buffer, mutation: Mutation, options: PutOptions): Promise<unknown> {
+    const members = this.view.memberIds();
+    if (options.w > 1 || members.length !== 1 || members[0] !== this.selfId || !this.view.joined()) return this.put(key, mutation, options);
+    try {
+      return this.storeVersion(key, undefined, mutation, options, members, undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
    * Versions, stores and replicates a write; this node is one of `replicas`.
    * The new record exists as soon as the local change has run (storage
    * applies changes synchronously), so it goes to the other replicas at once,
@@ -301,34 +323,48 @@ export class Coordinator {
    * not two in a row. The local commit is one of the W acknowledgements.
    */
   coordinatePut(key: Buffer, token: Buffer | undefined, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
-    let record: Sibling[] | undefined;
-    let made: Sibling | undefined;
+    const made: MadeVersion = { record: undefined, version: undefined };
     let durable: Promise<Sibling[]>;
     try {
-      durable = this.storage.update(key, token, (current) => {
-        if (onlyWhereAbsent(mutation) && current.length > 0) throw new KeyPresentError();
-        const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
-        const next = foldVersions(current, [version]);
-        this.checkSiblingLimit(key, current, next);
-        if (next.length > current.length) checkRecordContext(next);
-        if (replicas.length > 1) this.checkRecordSize(next);
-        record = next;
-        made = version;
-        return next;
-      });
+      durable = this.storeVersion(key, token, mutation, options, replicas, made);
     } catch (err) {
       return Promise.reject(err);
     }
+    const record = made.record;
     const pending = this.pendingOf(token);
     // One replica asked for one ack: the local commit is the quorum. (No
     // record means storage refused the change, closing: `durable` rejects.)
-    if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined || made === undefined) {
-      const version = made;
+    if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined || made.version === undefined) {
+      const version = made.version;
       return durable.then((stored) => putResult(stored, version!));
     }
     const stored = record;
-    const version = made;
+    const version = made.version;
     return this.replicate(key, token, stored, replicas, pending, options, durable, version).then(() => putResult(stored, version));
+  }
+
+  /**
+   * Mints the write's version over the local record and stores the fold (the
+   * store runs the change synchronously, so `made`, when given, holds the
+   * new record and version once this returns); resolves once durable.
+   * Throws what the change refuses (KeyPresentError, the sibling and size limits).
+   */
+  private storeVersion(
+    key: Buffer, token: Buffer | undefined, mutation: Mutation, options: PutOptions, replicas: readonly string[], made: MadeVersion | undefined,
+  ): Promise<Sibling[]> {
+    return this.storage.update(key, token, (current) => {
+      if (onlyWhereAbsent(mutation) && current.length > 0) throw new KeyPresentError();
+      const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
+      const next = foldVersions(current, [version]);
+      this.checkSiblingLimit(key, current, next);
+      if (next.length > current.length) checkRecordContext(next);
+      if (replicas.length > 1) this.checkRecordSize(next);
+      if (made !== undefined) {
+        made.record = next;
+        made.version = version;
+      }
+      return next;
+    });
   }
 
   /**

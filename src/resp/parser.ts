@@ -60,6 +60,15 @@ const bulkDirectBytesMin = 32 * 1024;
 // command that straddles chunks.
 const stitchBytesMin = 16 * 1024;
 
+// A request's argument array is made at its header, sized to its count up to
+// this: an array grown by push from empty takes room for 17 elements at the
+// first push (~150 bytes), more than a GET's two views together. Beyond it
+// the array grows as the bulks arrive, so a header alone reserves no memory
+// for arguments that may never come (queryBufferBytesMax charges per bulk).
+const argsPresizedMax = 16;
+/** The arguments between requests: frozen, as every request replaces it at its header before filling it. */
+const noArgs = Object.freeze([]) as unknown as Buffer[];
+
 const CR = 13;
 const LF = 10;
 const STAR = 42;
@@ -77,7 +86,9 @@ export class RequestParser {
   private scanFrom = 0;
   /** Arguments the current multibulk command still expects. */
   private argsLeft = 0;
-  private args: Buffer[] = [];
+  /** The current command's arguments; the first argsRead are filled. */
+  private args: Buffer[] = noArgs;
+  private argsRead = 0;
   private argsBytes = 0;
   /** What the multibulk request being read has been charged so far (see queryBufferBytesMax). */
   private requestBytes = 0;
@@ -115,13 +126,16 @@ export class RequestParser {
     if (this.failure !== null) throw this.failure;
     for (;;) {
       if (this.argsLeft > 0 && !this.readBulks(authenticated)) return this.needMore();
-      if (this.args.length > 0) return this.takeArgs();
+      if (this.argsRead > 0) return this.takeArgs();
       if (this.pos === this.data.length) return this.needMore();
       if (this.data[this.pos] === STAR) {
         const count = this.readCount(authenticated);
         if (count === null) return this.needMore();
         // Redis ignores *0 and negative counts: nothing to run.
-        if (count > 0) this.argsLeft = count;
+        if (count > 0) {
+          this.argsLeft = count;
+          this.args = count <= argsPresizedMax ? new Array<Buffer>(count) : [];
+        }
       } else {
         const args = this.readInline();
         if (args === null) return this.needMore();
@@ -145,14 +159,15 @@ export class RequestParser {
 
   private takeArgs(): Buffer[] {
     const args = this.args;
-    this.args = [];
+    this.args = noArgs;
+    this.argsRead = 0;
     this.argsBytes = 0;
     this.requestBytes = 0;
     return args;
   }
 
   private pushArg(arg: Buffer): void {
-    this.args.push(arg);
+    this.args[this.argsRead++] = arg;
     this.argsBytes += arg.length;
     this.argsLeft--;
     this.bulkLength = -1;
@@ -165,7 +180,8 @@ export class RequestParser {
   private failWith(failure: ProtocolError): ProtocolError {
     this.failure = failure;
     this.releaseData();
-    this.args = [];
+    this.args = noArgs;
+    this.argsRead = 0;
     this.argsBytes = 0;
     this.requestBytes = 0;
     this.bulk = null;
