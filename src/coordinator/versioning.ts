@@ -97,6 +97,25 @@ function highestCounter(siblings: readonly Sibling[], actor: string): number {
 }
 
 /**
+ * The past of this actor's write `counter` over `stored`: the record's
+ * context and every earlier event of the actor. A key written by one
+ * coordinator (no record, or one version of its own actor whose past names
+ * only it) needs no context to be built and merged: its past is the one
+ * entry `actor: counter - 1` (the record's dot is below the new counter),
+ * which is what the merge would give.
+ */
+function ownPast(stored: readonly Sibling[], actorId: string, counter: number): VClock {
+  const only = stored.length === 1 ? stored[0]! : undefined;
+  if (stored.length === 0 || (only !== undefined && only.dot.actor === actorId && onlyActor(only.past, actorId))) return [{ actor: actorId, counter: counter - 1 }];
+  return merge([causalContext(stored), [{ actor: actorId, counter: counter - 1 }]]);
+}
+
+function onlyActor(clock: VClock, actorId: string): boolean {
+  for (let i = 0; i < clock.length; i++) if (clock[i]!.actor !== actorId) return false;
+  return true;
+}
+
+/**
  * The version a write at this coordinator makes over `stored`. A value whose
  * absolute expiry has already passed is a delete, as in Redis (`SET k v PXAT
  * 1` removes k): storing it as a value would leave it dead on arrival and
@@ -111,7 +130,7 @@ export function newVersion(
   if (context !== undefined) checkContext(stored, context, actorId);
   const counter = actor.next(Math.max(highestCounter(stored, actorId), context === undefined ? 0 : counterOf(context, actorId)));
   const dot = { actor: actorId, counter };
-  const past = context ?? (counter > 1 && !fresh ? merge([causalContext(stored), [{ actor: actorId, counter: counter - 1 }]]) : causalContext(stored));
+  const past = context ?? (counter > 1 && !fresh ? ownPast(stored, actorId, counter) : causalContext(stored));
   if (mutation.kind === 'operate') return operated(stored, mutation, { dot, freshRun: fresh }, past, nowMs);
   if (mutation.kind === 'delete' || (mutation.expiresAt !== undefined && mutation.expiresAt <= nowMs)) {
     return { value: emptyValue, dot, past, timestamp: nowMs, deleted: true };

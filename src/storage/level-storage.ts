@@ -105,6 +105,8 @@ interface CachedRecord {
   referenced: boolean;
   /** The chain the disk holds for this key, when its record is one typed version (a chain can be appended to it). */
   disk?: DiskChain | undefined;
+  /** The key filter's epoch when this record's key was added to it (undefined: not added by a write through this cache). */
+  filtered?: number;
 }
 
 interface QueuedWrite {
@@ -134,6 +136,8 @@ export class LevelStorage implements Storage {
   private readonly tally = new KeyspaceTally();
   /** Every key on disk at open and every key updated since: a key it does not hold is read from nowhere. */
   private readonly filter = new KeyFilter();
+  /** Bumped by each reset of the filter: a record added before it must be added again. */
+  private filterEpoch = 0;
   /** Reads of LevelDB the filter spared, for tests and INFO. */
   private readsSkipped = 0;
   private observer: StorageObserver | undefined;
@@ -260,8 +264,12 @@ export class LevelStorage implements Storage {
     const storageKey = record !== undefined ? record.storageKey : dataKey(digest!, key);
     const durable = record !== undefined ? undefined : this.readDurable(id, storageKey);
     const current = record !== undefined ? record.siblings : durable!.siblings;
-    // Added before the change is queued: from here until the next open the key may be on disk.
-    this.filter.add(storageKey, 1);
+    // Added before the change is queued: from here until the next open the key may be on disk. A record this
+    // filter already holds (written through it since its last reset) is not hashed in again: ~0.2 µs a SET.
+    if (record === undefined || record.filtered !== this.filterEpoch) {
+      this.filter.add(storageKey, 1);
+      if (record !== undefined) record.filtered = this.filterEpoch;
+    }
     const next = ownedVersions(change(current), current);
     const observer = this.observer;
     if (observer !== undefined) observer.changed(key, digest ?? storageKey.subarray(1, 1 + tokenBytes), current, next);
@@ -269,7 +277,7 @@ export class LevelStorage implements Storage {
     else if (current.length > 0 && next.length === 0) this.records--;
     this.tally.change(current, next);
     if (record === undefined) {
-      record = { id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false, disk: durable!.disk };
+      record = { id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false, disk: durable!.disk, filtered: this.filterEpoch };
       this.remember(record);
     } else {
       this.cacheBytes -= record.bytes;
@@ -375,6 +383,7 @@ export class LevelStorage implements Storage {
   async clear(): Promise<void> {
     // Reset first, so a key updated while the clear runs (and written after it) is in the new filter.
     this.filter.reset();
+    this.filterEpoch++;
     await this.groupCommit.drain();
     await this.db.clear({ gte: Buffer.from([dataPrefix]), lt: dataEnd });
     await this.db.clear({ gte: linkStart, lt: linkEnd });
