@@ -87,17 +87,28 @@ interface ChainMemo {
   value: Buffer | undefined;
 }
 
-/** Chained versions and their links: a WeakMap, so a copy of a version (`{ ...v }`) is a plain version with its value encoded. */
-const links = new WeakMap<Sibling, ChainLink>();
+/**
+ * Where a chained version keeps its link: a property of its own, read only
+ * when the link names the version back, so a copy (`{ ...v, value }`, which
+ * copies the property) is a plain version with its value. A WeakMap from
+ * version to link cost ~2.5 µs a write: every version of a hot chain was a
+ * live key of one ephemeron table.
+ */
+const linkOf = Symbol('chain link');
+
+interface Linked {
+  readonly [linkOf]?: ChainLink;
+}
 
 /** The chain link that makes `version`, or undefined for a plain version. */
 export function chainOf(version: Sibling): ChainLink | undefined {
-  return links.get(version);
+  const link = (version as Linked)[linkOf];
+  return link !== undefined && link.version === version ? link : undefined;
 }
 
 /** The bytes of a version's value without encoding it: for a chained version not yet read, its base and deltas (about its size). */
 export function valueBytesOf(version: Sibling): number {
-  const link = links.get(version);
+  const link = chainOf(version);
   if (link === undefined) return version.value.length;
   return link.memo.link === link ? link.memo.value!.length : link.base.length + link.deltaBytes;
 }
@@ -144,7 +155,7 @@ export function chainable(type: StoredType): boolean {
 export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, delta: Buffer): Sibling | undefined {
   const type = fields.type;
   if (type === undefined || previous.type !== type || previous.deleted === true || !chainable(type)) return undefined;
-  const before = links.get(previous);
+  const before = chainOf(previous);
   if (before === undefined) {
     if (previous.value.length < limits.baseBytesMin) return undefined;
     const memo: ChainMemo = { link: undefined, value: undefined };
@@ -170,7 +181,7 @@ export function restoreChain(origin: Sibling, steps: readonly { readonly fields:
   for (const { fields, delta } of steps) {
     const deltaBytes = (link?.deltaBytes ?? 0) + delta.length;
     version = chained(fields, { type, base, origin, previous: link, delta, position: (link?.position ?? 0) + 1, deltaBytes, memo });
-    link = links.get(version);
+    link = chainOf(version);
   }
   if (version === undefined) throw new Error('a chain has at least one link');
   return version;
@@ -206,7 +217,7 @@ function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version
   made.chained++;
   // An accessor in the literal, not defineProperty after it: half the cost, and an own enumerable property, so a
   // spread or a deep comparison reads the value as it would a plain version's.
-  const version: { -readonly [K in keyof Sibling]: Sibling[K] } = {
+  const version: { -readonly [K in keyof Sibling]: Sibling[K] } & { [linkOf]?: ChainLink } = {
     get value(): Buffer {
       return valueOf(link);
     },
@@ -217,8 +228,11 @@ function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version
   };
   if (fields.expiresAt !== undefined) version.expiresAt = fields.expiresAt;
   if (fields.emptied === true) version.emptied = true;
-  const link: ChainLink = { ...parts, version };
-  links.set(version, link);
+  const link: ChainLink = {
+    type: parts.type, base: parts.base, origin: parts.origin, previous: parts.previous, delta: parts.delta,
+    position: parts.position, deltaBytes: parts.deltaBytes, memo: parts.memo, version,
+  };
+  version[linkOf] = link;
   return version;
 }
 
