@@ -187,21 +187,18 @@ export function restoreChain(origin: Sibling, steps: readonly { readonly fields:
   return version;
 }
 
-/** The state `link`'s version holds, decoded afresh (the caller's own): the base (or the chain's kept value, when it is of an earlier link) decoded, each delta since merged in order. */
+/**
+ * The state `link`'s version holds, decoded afresh (the caller's own): the
+ * chain's kept value when it is this link's or an ancestor's, else the base,
+ * decoded, and each delta after it merged in order.
+ */
 export function chainState(link: ChainLink): unknown {
   const convergent = typeEntry(link.type).convergent;
   const { memo } = link;
-  if (memo.link === link) return convergent.decode(memo.value!);
   const path: ChainLink[] = [];
   let from: ChainLink | undefined = link;
-  const stop = memo.link !== undefined && memo.link.position < link.position ? memo.link : undefined;
-  for (; from !== undefined && from !== stop && (stop === undefined || from.position > stop.position); from = from.previous) path.push(from);
-  // `from` is the kept link when it is this link's ancestor (the walk reached it), else the walk ran past it or to the base.
-  let state = from !== undefined && from === stop ? convergent.decode(memo.value!) : undefined;
-  if (state === undefined) {
-    if (from !== undefined) for (; from !== undefined; from = from.previous) path.push(from);
-    state = convergent.decode(link.base);
-  }
+  for (; from !== undefined && from !== memo.link; from = from.previous) path.push(from);
+  let state = convergent.decode(from === undefined ? link.base : memo.value!);
   for (let i = path.length - 1; i >= 0; i--) state = convergent.mergeDelta!(state, convergent.decode(path[i]!.delta));
   return state;
 }
