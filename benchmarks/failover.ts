@@ -18,6 +18,7 @@
 // anti-entropy. Results: results/failover-<time>.json and .svg, and
 // results/failover-latest.svg, which the README shows.
 
+import { progressTo } from './cli-main.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,9 +53,7 @@ const resultsDir = path.join(repoRoot, 'benchmarks', 'results');
 const tests = ['SET', 'GET'] as const;
 type Test = (typeof tests)[number];
 
-function progress(message: string): void {
-  process.stderr.write(`[failover] ${message}\n`);
-}
+const progress = progressTo('failover');
 
 interface Timeline {
   warmupS: number;

@@ -9,6 +9,7 @@
 // generator without the numbers measuring contention. Results go to
 // benchmarks/results/<timestamp>.json, latest.md and an SVG chart (charts.ts, <timestamp>.svg and latest.svg); processes and temp dirs
 // are cleaned up on failure and on Ctrl-C (see test/helpers/cluster.ts).
+import { progressTo, runMain } from './cli-main.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,9 +45,7 @@ function readPlan(env: NodeJS.ProcessEnv): Plan {
   return { requests, targets: targetNames.filter((name) => listed.includes(name)) };
 }
 
-function progress(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
+const progress = progressTo('bench');
 
 function toRows(target: string, mode: string, pipeline: number, results: BenchResult[]): Row[] {
   return results.map((r) => ({ target, mode, pipeline, test: r.test, rps: r.rps, avgMs: r.avgMs, p50Ms: r.p50Ms, p99Ms: r.p99Ms }));
@@ -302,12 +301,4 @@ async function main(): Promise<number> {
   return out.failures.length > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: Error) => {
-    progress(err.stack ?? err.message);
-    process.exitCode = 1;
-  },
-);
+runMain(main, progress);

@@ -15,6 +15,7 @@
 // first error reply, e.g. a quorum timed out on an overloaded box) is listed
 // with its error and left out of the figures; the exit code is then 1.
 
+import { progressTo, runMain } from './cli-main.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,9 +38,7 @@ const readyTimeoutMs = 30_000;
 const convergeTimeoutMs = 60_000;
 const resultsDir = path.join(repoRoot, 'benchmarks', 'results');
 
-function progress(message: string): void {
-  process.stderr.write(`[scaling] ${message}\n`);
-}
+const progress = progressTo('scaling');
 
 function listEnv(name: string, fallback: number[]): number[] {
   const raw = process.env[name];
@@ -323,13 +322,5 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: Error) => {
-      progress(err.stack ?? err.message);
-      process.exitCode = 1;
-    },
-  );
+  runMain(main, progress);
 }

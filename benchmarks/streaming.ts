@@ -12,6 +12,7 @@
 // and hide its own latency), its latency taken from send to reply. Results go
 // to benchmarks/results/stream-<timestamp>.json and are printed.
 
+import { progressTo, runMain } from './cli-main.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -61,9 +62,7 @@ const resultsDir = path.join(repoRoot, 'benchmarks', 'results');
 const megabyte = 1e6;
 const mebibyte = 1024 * 1024;
 
-function progress(message: string): void {
-  process.stderr.write(`[stream] ${message}\n`);
-}
+const progress = progressTo('stream');
 
 function positiveEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -466,12 +465,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: Error) => {
-    progress(err.stack ?? err.message);
-    process.exitCode = 1;
-  },
-);
+runMain(main, progress);

@@ -29,7 +29,7 @@ import type { TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
 import { keepState } from '../crdt/state-cache.js';
-import { extendChain } from '../crdt/value-chain.js';
+import { extendChain, mayChainOnto } from '../crdt/value-chain.js';
 import { ownValue } from '../storage/storage.js';
 import { isEmptied, operandView, startVersions } from '../crdt/view.js';
 import { noteDelta } from './delta.js';
@@ -191,7 +191,7 @@ function operated(
   let version: Sibling | undefined;
   let encodedDelta: Buffer | undefined;
   // Over one large version, the new one is that version's chain and this delta, not encoded (crdt/value-chain.ts).
-  if (bases !== undefined && bases.length === 1 && !empty) {
+  if (bases !== undefined && bases.length === 1 && !empty && mayChainOnto(bases[0]!, mutation.type)) {
     encodedDelta = entry.convergent.encode(delta);
     version = extendChain(bases[0]!, fields, encodedDelta);
   }

@@ -146,6 +146,15 @@ export function chainable(type: StoredType): boolean {
 }
 
 /**
+ * Whether a version of `type` made over `previous` alone may be a link of a
+ * chain (a chain's own limits aside): the caller encodes the delta only then.
+ */
+export function mayChainOnto(previous: Sibling, type: StoredType): boolean {
+  if (previous.type !== type || previous.deleted === true || !chainable(type)) return false;
+  return chainOf(previous) !== undefined || previous.value.length >= limits.baseBytesMin;
+}
+
+/**
  * The version `fields` describes as the next link after `previous` (the one
  * version its operation started from), with `delta` its change; undefined
  * when it must be encoded whole (a small or unchainable value, or a chain at
@@ -154,10 +163,9 @@ export function chainable(type: StoredType): boolean {
  */
 export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, delta: Buffer): Sibling | undefined {
   const type = fields.type;
-  if (type === undefined || previous.type !== type || previous.deleted === true || !chainable(type)) return undefined;
+  if (type === undefined || !mayChainOnto(previous, type)) return undefined;
   const before = chainOf(previous);
   if (before === undefined) {
-    if (previous.value.length < limits.baseBytesMin) return undefined;
     const memo: ChainMemo = { link: undefined, value: undefined };
     return chained(fields, { type, base: previous.value, origin: previous, previous: undefined, delta, position: 1, deltaBytes: delta.length, memo });
   }

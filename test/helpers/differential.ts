@@ -10,6 +10,18 @@ import { ManagedProcess, startNode, waitForPing, type RingkvNode } from './clust
 import { freePort } from './ports.js';
 import { seededRandom } from './sim.js';
 
+/** A seeded random source in [0, 1) (helpers/sim.ts seededRandom). */
+export type Rng = () => number;
+
+/** One of `items`, drawn by `rng`. */
+export const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
+
+/** An integer in [min, max], drawn by `rng`. */
+export const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
+
+/** Seconds a TTL may differ by between the two servers: they answer the same sequence a moment apart. */
+export const ttlToleranceS = 2;
+
 export interface RedisBeside {
   readonly redisPort: number;
   readonly node: RingkvNode;

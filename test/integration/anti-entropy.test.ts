@@ -8,8 +8,8 @@ import path from 'node:path';
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { eventually, infoNumber, repoRoot, startCluster, type Cluster } from '../helpers/cluster.js';
+import { fastGossip } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 
 function ringkvRepair(port: number): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {

@@ -6,8 +6,8 @@
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { startCluster, type Cluster, type RingkvNode, infoNumber } from '../helpers/cluster.js';
+import { fastGossip } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 const pollMs = 150;
 const keyCount = 200;
 
@@ -70,7 +70,7 @@ function nodeById(id: string): RingkvNode {
 }
 
 test.before(async () => {
-  cluster = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, extraArgs: fastGossip });
+  cluster = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, extraArgs: [...fastGossip] });
 });
 
 test.after.always(async () => {

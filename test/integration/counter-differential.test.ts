@@ -17,17 +17,12 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
+import { redisBesideRingkv, replyTo, type Rng, pick, int, ttlToleranceS } from '../helpers/differential.js';
 import { seededRandom } from '../helpers/sim.js';
 
 // DIFF_SEQUENCES=N runs more or fewer.
 const sequences = Number(process.env.DIFF_SEQUENCES ?? 2000);
 const commandsPerSequence = 25;
-const ttlToleranceS = 2;
-
-type Rng = () => number;
-const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
-const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
 
 const keys = ['c0', 'c1', 'c2'];
 const values = ['0', '10', '-5', '10.5', '5.0e3', 'abc', '', '9223372036854775807', '-9223372036854775808', '9223372036854775806', '1e400', '007', ' 1', '3.0', '-0', '0x1p4', 'inf', '1.7976931348623157e308', '99', '0.1'];

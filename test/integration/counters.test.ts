@@ -6,23 +6,13 @@
 // simulation and test/unit/typed-records.test.ts hold true partitions.)
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
-import { startCluster, startNode, eventually, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { eventually, type RingkvNode } from '../helpers/cluster.js';
+import { nodeAndCluster } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
-
-let single: RingkvNode | undefined;
-let cluster: Cluster | undefined;
-
-test.before(async () => {
-  [single, cluster] = await Promise.all([startNode(), startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: fastGossip })]);
-});
-
-test.after.always(async () => {
-  await Promise.all([single?.cleanup(), cluster?.cleanup()]);
-});
+const fixture = nodeAndCluster(test);
 
 test.serial('counters › one node: the INCR family answers as Redis, through ioredis and redis-cli', async (t) => {
-  const c = single!.client({ protocol: 2 });
+  const c = fixture.node.client({ protocol: 2 });
   t.is(await c.incr('n'), 1);
   t.is(await c.incrby('n', 41), 42);
   t.is(await c.decr('n'), 41);
@@ -40,13 +30,13 @@ test.serial('counters › one node: the INCR family answers as Redis, through io
   t.true((await c.ttl('t')) > 990, 'INCR keeps the TTL');
   t.deepEqual(((await c.call('SCAN', '0', 'TYPE', 'string', 'COUNT', '100')) as [string, string[]])[1].sort(), ['n', 's', 't']);
   t.deepEqual(((await c.call('SCAN', '0', 'TYPE', 'set', 'COUNT', '100')) as [string, string[]])[1], []);
-  const cli = spawnSync('redis-cli', ['-p', String(single!.port), 'INCRBYFLOAT', 'f', '10.5'], { encoding: 'utf8' });
+  const cli = spawnSync('redis-cli', ['-p', String(fixture.node.port), 'INCRBYFLOAT', 'f', '10.5'], { encoding: 'utf8' });
   if (cli.status === 0) t.is(cli.stdout.trim(), '10.5');
   t.is(await c.incrbyfloat('f', '0.1'), '10.6');
 });
 
 test.serial('counters › a 3-node cluster: increments through every node, concurrently, all count', async (t) => {
-  const clients = cluster!.nodes.map((n) => n.client({ protocol: 2 }));
+  const clients = fixture.cluster.nodes.map((n) => n.client({ protocol: 2 }));
   const perClient = 50;
   await Promise.all(clients.map(async (c) => {
     for (let i = 0; i < perClient; i++) await c.incr('hits');
@@ -56,7 +46,7 @@ test.serial('counters › a 3-node cluster: increments through every node, concu
 });
 
 test.serial('counters › increments through different coordinators while the others are hung (W=1) all count once they are back', async (t) => {
-  const [n1, n2, n3] = cluster!.nodes as [RingkvNode, RingkvNode, RingkvNode];
+  const [n1, n2, n3] = fixture.cluster.nodes as [RingkvNode, RingkvNode, RingkvNode];
   const [c1, c3] = [n1.client({ protocol: 2 }), n3.client({ protocol: 2 })];
   await c1.set('split', '100');
   for (const c of [c1, c3]) await c.call('CONSISTENCY', '1', '1');
@@ -81,7 +71,7 @@ test.serial('counters › increments through different coordinators while the ot
   for (let i = 0; i < 7; i++) sideTwo = String(await c3.incrby('split', 5));
   resumeAll();
   t.log(`n3's last reply while n1 and n2 were hung: ${sideTwo}`);
-  await cluster!.waitConverged(3, 30_000);
+  await fixture.cluster.waitConverged(3, 30_000);
   for (const c of [c1, c3]) await c.call('CONSISTENCY', '3', '3');
   const expected = String(100 + 10 * 3 + 7 * 5);
   t.true(await eventually(async () => (await c1.get('split')) === expected && (await c3.get('split')) === expected, 20_000), `GET shows ${await c1.get('split')}, expected ${expected}`);

@@ -27,7 +27,7 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
+import { redisBesideRingkv, replyTo, type Rng, pick, int } from '../helpers/differential.js';
 import { seededRandom } from '../helpers/sim.js';
 
 // DIFF_SEQUENCES=N runs more (e.g. 1000 while changing a command); CI runs the default.
@@ -35,10 +35,7 @@ const sequences = Number(process.env.DIFF_SEQUENCES ?? 100);
 const commandsPerSequence = 150;
 const ttlToleranceMs = 2000;
 
-type Rng = () => number;
-const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
 const chance = (rng: Rng, p: number): boolean => rng() < p;
-const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
 
 const keys = ['k0', 'k1', 'k2', 'k3', 'k4'];
 const values = ['', 'v', 'hello', 'foobar', '0', '42', '9999', '10000', '-7', '007', '-0', '3.5', '9223372036854775807', '9223372036854775808', 'x'.repeat(44), 'y'.repeat(60), 'ab\r\nc', '\u00ff\u0000\u0080'];

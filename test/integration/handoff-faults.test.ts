@@ -7,8 +7,8 @@
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { startCluster, eventually, sleep, type Cluster, type RingkvNode, infoNumber, keysOwnedBy } from '../helpers/cluster.js';
+import { fastGossip } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 /** Bounds for the waits; the measured times are logged. */
 const handoffWithinMs = 30_000;
 const convergeWithinMs = 20_000;

@@ -22,16 +22,11 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { compareSequences, redisBesideRingkv } from '../helpers/differential.js';
+import { compareSequences, redisBesideRingkv, type Rng, pick, int, ttlToleranceS } from '../helpers/differential.js';
 
 // DIFF_SEQUENCES=N runs more or fewer.
 const sequences = Number(process.env.DIFF_SEQUENCES ?? 300);
 const commandsPerSequence = 30;
-const ttlToleranceS = 2;
-
-type Rng = () => number;
-const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
-const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
 
 const keys = ['h0', 'h1', 'h2', 'str'];
 const fields = ['a', 'b', 'c', 'n', 'f', '', 'x y'];

@@ -8,23 +8,13 @@
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { rawResp3 } from '../helpers/raw-resp.js';
-import { startCluster, startNode, eventually, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { eventually, type RingkvNode } from '../helpers/cluster.js';
+import { nodeAndCluster } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
-
-let single: RingkvNode | undefined;
-let cluster: Cluster | undefined;
-
-test.before(async () => {
-  [single, cluster] = await Promise.all([startNode(), startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: fastGossip })]);
-});
-
-test.after.always(async () => {
-  await Promise.all([single?.cleanup(), cluster?.cleanup()]);
-});
+const fixture = nodeAndCluster(test);
 
 test.serial('hashes › one node: the hash commands answer as Redis, through ioredis (RESP2 and RESP3) and redis-cli', async (t) => {
-  const c = single!.client({ protocol: 2 });
+  const c = fixture.node.client({ protocol: 2 });
   t.is(await c.hset('h', 'a', '1', 'b', '2'), 2);
   t.is(await c.hset('h', 'b', '3', 'c', '4'), 1);
   t.is(await c.hmset('h', 'd', '5'), 'OK');
@@ -53,17 +43,17 @@ test.serial('hashes › one node: the hash commands answer as Redis, through ior
   await t.throwsAsync(c.get('h'), { message: 'WRONGTYPE Operation against a key holding the wrong kind of value' });
   t.is(await c.hdel('h', 'a', 'b', 'c', 'd', 'word'), 5);
   t.is(await c.exists('h'), 0);
-  const r3 = single!.client({ protocol: 3 });
+  const r3 = fixture.node.client({ protocol: 3 });
   await r3.hset('h3', 'f', 'v');
   t.deepEqual(await r3.hgetall('h3'), { f: 'v' });
-  const raw = await rawResp3(single!.port, [['HGETALL', 'h3'], ['HRANDFIELD', 'h3', '1', 'WITHVALUES']]);
+  const raw = await rawResp3(fixture.node.port, [['HGETALL', 'h3'], ['HRANDFIELD', 'h3', '1', 'WITHVALUES']]);
   t.true(raw.endsWith('%1\r\n$1\r\nf\r\n$1\r\nv\r\n*1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n'), JSON.stringify(raw));
-  const cli = spawnSync('redis-cli', ['-p', String(single!.port), 'HGETALL', 'h3'], { encoding: 'utf8' });
+  const cli = spawnSync('redis-cli', ['-p', String(fixture.node.port), 'HGETALL', 'h3'], { encoding: 'utf8' });
   if (cli.status === 0) t.deepEqual(cli.stdout.trim().split('\n'), ['f', 'v']);
 });
 
 test.serial('hashes › a 3-node cluster: HINCRBY through every node at once all count', async (t) => {
-  const clients = cluster!.nodes.map((n) => n.client({ protocol: 2 }));
+  const clients = fixture.cluster.nodes.map((n) => n.client({ protocol: 2 }));
   const perClient = 40;
   await Promise.all(clients.map(async (c, i) => {
     for (let j = 0; j < perClient; j++) {
@@ -78,7 +68,7 @@ test.serial('hashes › a 3-node cluster: HINCRBY through every node at once all
 });
 
 test.serial('hashes › writes through different coordinators while the others are hung (W=1): fields and increments all stay; a field conflict shows and resolves', async (t) => {
-  const [n1, n2, n3] = cluster!.nodes as [RingkvNode, RingkvNode, RingkvNode];
+  const [n1, n2, n3] = fixture.cluster.nodes as [RingkvNode, RingkvNode, RingkvNode];
   const [c1, c3] = [n1.client({ protocol: 2 }), n3.client({ protocol: 2 })];
   await c1.hset('split', 'n', '100', 'f', 'start', 'gone', 'x');
   await eventually(async () => (await c3.hlen('split')) === 3, 10_000);
@@ -103,7 +93,7 @@ test.serial('hashes › writes through different coordinators while the others a
   for (let i = 0; i < 3; i++) await c3.hincrby('split', 'n', 10);
   await c3.hset('split', 'f', 'three', 'right', 'R');
   resumeAll();
-  await cluster!.waitConverged(3, 30_000);
+  await fixture.cluster.waitConverged(3, 30_000);
   for (const c of [c1, c3]) await c.call('CONSISTENCY', '3', '3');
   const settled = async () => {
     const [a, b] = [await c1.hgetall('split'), await c3.hgetall('split')];

@@ -5,14 +5,14 @@
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { startCluster, eventually, type Cluster, infoNumber, ringkvStatus, keysOwnedBy } from '../helpers/cluster.js';
+import { fastGossip } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 const keysWanted = 1000;
 
 let cluster: Cluster;
 
 test.before(async () => {
-  cluster = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, extraArgs: fastGossip });
+  cluster = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, extraArgs: [...fastGossip] });
 });
 
 test.after.always(async () => {

@@ -12,17 +12,12 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { redisBesideRingkv, replyTo } from '../helpers/differential.js';
+import { redisBesideRingkv, replyTo, type Rng, pick, int, ttlToleranceS } from '../helpers/differential.js';
 import { seededRandom } from '../helpers/sim.js';
 
 // DIFF_SEQUENCES=N runs more or fewer.
 const sequences = Number(process.env.DIFF_SEQUENCES ?? 300);
 const commandsPerSequence = 30;
-const ttlToleranceS = 2;
-
-type Rng = () => number;
-const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
-const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
 
 const keys = ['l0', 'l1', 's'];
 const elements = ['a', 'b', 'c', 'a', '', 'é', 'long-element-xxxxxxxxxxxxxxxx'];

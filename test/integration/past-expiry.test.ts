@@ -7,20 +7,10 @@
 
 import test, { type ExecutionContext } from 'ava';
 import type { Redis } from 'ioredis';
-import { eventually, startCluster, startNode, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { eventually, type RingkvNode } from '../helpers/cluster.js';
+import { nodeAndCluster } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
-
-let node: RingkvNode;
-let cluster: Cluster;
-
-test.before(async () => {
-  [node, cluster] = await Promise.all([startNode(), startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: fastGossip })]);
-});
-
-test.after.always(async () => {
-  await Promise.all([node?.cleanup(), cluster?.cleanup()]);
-});
+const fixture = nodeAndCluster(test);
 
 const aSecondAgo = () => String(Math.floor(Date.now() / 1000) - 1);
 
@@ -51,48 +41,48 @@ for (const protocol of [3, 2] as const) {
   const k = (name: string) => `past:resp${protocol}:${name}`;
 
   test(`one node › resp${protocol} › SET k v PXAT 1 answers OK and removes k, its older value included`, async (t) => {
-    const c = node.client({ protocol });
+    const c = fixture.node.client({ protocol });
     t.is(await c.set(k('pxat'), 'old'), 'OK');
     t.is(await c.call('SET', k('pxat'), 'new', 'PXAT', '1'), 'OK');
-    await gone(t, c, k('pxat'), node.id);
+    await gone(t, c, k('pxat'), fixture.node.id);
     t.deepEqual(await c.keys(k('pxat')), []);
-    t.deepEqual(await local(node, k('pxat')), [['', true]], 'stored as a delete');
+    t.deepEqual(await local(fixture.node, k('pxat')), [['', true]], 'stored as a delete');
   });
 
   test(`one node › resp${protocol} › SET k v EXAT <a second ago> answers OK and removes k`, async (t) => {
-    const c = node.client({ protocol });
+    const c = fixture.node.client({ protocol });
     t.is(await c.set(k('exat'), 'old'), 'OK');
     t.is(await c.call('SET', k('exat'), 'new', 'EXAT', aSecondAgo()), 'OK');
-    await gone(t, c, k('exat'), node.id);
+    await gone(t, c, k('exat'), fixture.node.id);
   });
 
   test(`one node › resp${protocol} › GETEX k EXAT 1000 returns the value, then k is gone`, async (t) => {
-    const c = node.client({ protocol });
+    const c = fixture.node.client({ protocol });
     t.is(await c.set(k('getex'), 'v'), 'OK');
     t.is(await c.call('GETEX', k('getex'), 'EXAT', '1000'), 'v');
-    await gone(t, c, k('getex'), node.id);
+    await gone(t, c, k('getex'), fixture.node.id);
     t.is(await c.call('GETEX', k('getex'), 'EXAT', '1000'), null, 'a missing key stays missing');
   });
 
   test(`one node › resp${protocol} › SET k v PXAT 1 GET returns the older value and removes k; on a missing key, nothing`, async (t) => {
-    const c = node.client({ protocol });
+    const c = fixture.node.client({ protocol });
     t.is(await c.set(k('get'), 'old'), 'OK');
     t.is(await c.call('SET', k('get'), 'new', 'PXAT', '1', 'GET'), 'old');
-    await gone(t, c, k('get'), node.id);
+    await gone(t, c, k('get'), fixture.node.id);
     t.is(await c.call('SET', k('never'), 'new', 'PXAT', '1'), 'OK');
-    await gone(t, c, k('never'), node.id);
+    await gone(t, c, k('never'), fixture.node.id);
   });
 }
 
 test('one node › redis-cli › SET k v PXAT 1 prints OK, then GET prints nothing', async (t) => {
-  t.is(await node.cli('SET', 'past:cli', 'old'), 'OK\n');
-  t.is(await node.cli('SET', 'past:cli', 'new', 'PXAT', '1'), 'OK\n');
-  t.is(await node.cli('GET', 'past:cli'), '\n');
-  t.is(await node.cli('EXISTS', 'past:cli'), '0\n');
+  t.is(await fixture.node.cli('SET', 'past:cli', 'old'), 'OK\n');
+  t.is(await fixture.node.cli('SET', 'past:cli', 'new', 'PXAT', '1'), 'OK\n');
+  t.is(await fixture.node.cli('GET', 'past:cli'), '\n');
+  t.is(await fixture.node.cli('EXISTS', 'past:cli'), '0\n');
 });
 
 test('one node › an expiry of 0 or below is still refused, as Redis does', async (t) => {
-  const c = node.client();
+  const c = fixture.node.client();
   await t.throwsAsync(c.call('SET', 'past:zero', 'v', 'PXAT', '0'), { message: "ERR invalid expire time in 'set' command" });
   // GETEX judges the amount only for a key that exists: of a missing key, Redis answers nil first.
   t.is(await c.call('GETEX', 'past:zero', 'EXAT', '-5'), null);
@@ -107,15 +97,15 @@ test('one node › an expiry of 0 or below is still refused, as Redis does', asy
 async function clusterGone(t: ExecutionContext, key: string): Promise<void> {
   // Each replica's own copy first: a read would repair a replica the write missed.
   const everywhere = await eventually(async () => {
-    const copies = await Promise.all(cluster.nodes.map((n) => local(n, key)));
+    const copies = await Promise.all(fixture.cluster.nodes.map((n) => local(n, key)));
     return copies.every((versions) => versions.length > 0 && versions.every(([, deleted]) => deleted));
   }, 5_000);
-  t.true(everywhere, `every replica holds the delete of ${key}, nothing live: ${JSON.stringify(await Promise.all(cluster.nodes.map((n) => local(n, key))))}`);
-  for (const n of cluster.nodes) await gone(t, n.client(), key, n.id);
+  t.true(everywhere, `every replica holds the delete of ${key}, nothing live: ${JSON.stringify(await Promise.all(fixture.cluster.nodes.map((n) => local(n, key))))}`);
+  for (const n of fixture.cluster.nodes) await gone(t, n.client(), key, n.id);
 }
 
 async function writeEverywhere(key: string, value: string): Promise<void> {
-  const c = cluster.nodes[0]!.client({ protocol: 2 });
+  const c = fixture.cluster.nodes[0]!.client({ protocol: 2 });
   await c.call('CONSISTENCY', '3', '3');
   if (!(await eventually(async () => (await c.set(key, value)) === 'OK', 10_000))) throw new Error(`could not write ${key} to every replica`);
   c.disconnect();
@@ -123,18 +113,18 @@ async function writeEverywhere(key: string, value: string): Promise<void> {
 
 test('cluster › SET k v PXAT 1 through another node: every node answers nil, no replica keeps the older value', async (t) => {
   await writeEverywhere('past:cluster:pxat', 'old');
-  t.is(await cluster.nodes[1]!.client().call('SET', 'past:cluster:pxat', 'new', 'PXAT', '1'), 'OK');
+  t.is(await fixture.cluster.nodes[1]!.client().call('SET', 'past:cluster:pxat', 'new', 'PXAT', '1'), 'OK');
   await clusterGone(t, 'past:cluster:pxat');
 });
 
 test('cluster › SET k v EXAT <a second ago> through another node: every node answers nil', async (t) => {
   await writeEverywhere('past:cluster:exat', 'old');
-  t.is(await cluster.nodes[2]!.client().call('SET', 'past:cluster:exat', 'new', 'EXAT', aSecondAgo()), 'OK');
+  t.is(await fixture.cluster.nodes[2]!.client().call('SET', 'past:cluster:exat', 'new', 'EXAT', aSecondAgo()), 'OK');
   await clusterGone(t, 'past:cluster:exat');
 });
 
 test('cluster › GETEX k EXAT 1000 through another node returns the value, then every node answers nil', async (t) => {
   await writeEverywhere('past:cluster:getex', 'v');
-  t.is(await cluster.nodes[1]!.client().call('GETEX', 'past:cluster:getex', 'EXAT', '1000'), 'v');
+  t.is(await fixture.cluster.nodes[1]!.client().call('GETEX', 'past:cluster:getex', 'EXAT', '1000'), 'v');
   await clusterGone(t, 'past:cluster:getex');
 });

@@ -23,16 +23,11 @@
 
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { compareSequences, redisBesideRingkv } from '../helpers/differential.js';
+import { compareSequences, redisBesideRingkv, type Rng, pick, int, ttlToleranceS } from '../helpers/differential.js';
 
 // DIFF_SEQUENCES=N runs more or fewer.
 const sequences = Number(process.env.DIFF_SEQUENCES ?? 300);
 const commandsPerSequence = 30;
-const ttlToleranceS = 2;
-
-type Rng = () => number;
-const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
-const int = (rng: Rng, min: number, max: number): number => min + Math.floor(rng() * (max - min + 1));
 
 const keys = ['s0', 's1', 's2', 'str'];
 const members = ['a', 'b', 'c', '1', '2', '-3', '10', '', 'x y', '007'];

@@ -7,23 +7,13 @@
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { rawResp3 } from '../helpers/raw-resp.js';
-import { startCluster, startNode, eventually, infoNumber, type Cluster, type RingkvNode } from '../helpers/cluster.js';
+import { eventually, infoNumber, type RingkvNode } from '../helpers/cluster.js';
+import { nodeAndCluster } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
-
-let single: RingkvNode | undefined;
-let cluster: Cluster | undefined;
-
-test.before(async () => {
-  [single, cluster] = await Promise.all([startNode(), startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: fastGossip })]);
-});
-
-test.after.always(async () => {
-  await Promise.all([single?.cleanup(), cluster?.cleanup()]);
-});
+const fixture = nodeAndCluster(test);
 
 test.serial('sets › one node: the set commands answer as Redis, through ioredis (RESP2 and RESP3) and redis-cli', async (t) => {
-  const c = single!.client({ protocol: 2 });
+  const c = fixture.node.client({ protocol: 2 });
   t.is(await c.sadd('s', 'a', 'b', 'c', 'a'), 3);
   t.is(await c.sadd('s', 'c', 'd'), 1);
   t.deepEqual(await c.smembers('s'), ['a', 'b', 'c', 'd']);
@@ -57,17 +47,17 @@ test.serial('sets › one node: the set commands answer as Redis, through ioredi
   t.is(await c.copy('s', 's2'), 1);
   await c.rename('s2', 's3');
   t.deepEqual(await c.smembers('s3'), ['a', 'b', 'c']);
-  const r3 = single!.client({ protocol: 3 });
+  const r3 = fixture.node.client({ protocol: 3 });
   t.deepEqual(await r3.smembers('s3'), ['a', 'b', 'c']);
-  const cli = spawnSync('redis-cli', ['-p', String(single!.port), 'SMEMBERS', 's3'], { encoding: 'utf8' });
+  const cli = spawnSync('redis-cli', ['-p', String(fixture.node.port), 'SMEMBERS', 's3'], { encoding: 'utf8' });
   if (cli.status === 0) t.deepEqual(cli.stdout.trim().split('\n'), ['a', 'b', 'c']);
   // RESP3's set type on the wire, as Redis's SMEMBERS and SPOP with a count send it; SRANDMEMBER's is an array.
-  const raw = await rawResp3(single!.port, [['SMEMBERS', 's3'], ['SRANDMEMBER', 's3', '5'], ['SPOP', 'nokey', '1'], ['SPOP', 'nokey']]);
+  const raw = await rawResp3(fixture.node.port, [['SMEMBERS', 's3'], ['SRANDMEMBER', 's3', '5'], ['SPOP', 'nokey', '1'], ['SPOP', 'nokey']]);
   t.true(raw.endsWith('~3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n~0\r\n_\r\n'), JSON.stringify(raw));
 });
 
 test.serial('sets › a 3-node cluster: adds through every node at once all stay', async (t) => {
-  const clients = cluster!.nodes.map((n) => n.client({ protocol: 2 }));
+  const clients = fixture.cluster.nodes.map((n) => n.client({ protocol: 2 }));
   const perClient = 40;
   await Promise.all(clients.map(async (c, i) => {
     for (let j = 0; j < perClient; j++) await c.sadd('members', `${i}-${j}`);
@@ -77,7 +67,7 @@ test.serial('sets › a 3-node cluster: adds through every node at once all stay
 });
 
 test.serial('sets › a 3-node cluster: writes to a large set travel as deltas, and every node stores the same bytes', async (t) => {
-  const clients = cluster!.nodes.map((n) => n.client({ protocol: 2 }));
+  const clients = fixture.cluster.nodes.map((n) => n.client({ protocol: 2 }));
   const deltaCounts = async () => {
     const infos = await Promise.all(clients.map((c) => c.info('stats')));
     const sum = (name: string) => infos.reduce((s, info) => s + infoNumber(info, name), 0);
@@ -102,7 +92,7 @@ test.serial('sets › a 3-node cluster: writes to a large set travel as deltas, 
 });
 
 test.serial('sets › adds and removes through different coordinators while the others are hung (W=1): add wins, nothing acknowledged is lost', async (t) => {
-  const [n1, n2, n3] = cluster!.nodes as [RingkvNode, RingkvNode, RingkvNode];
+  const [n1, n2, n3] = fixture.cluster.nodes as [RingkvNode, RingkvNode, RingkvNode];
   const [c1, c3] = [n1.client({ protocol: 2 }), n3.client({ protocol: 2 })];
   await c1.sadd('split', 'kept', 'contested', 'removed');
   await eventually(async () => (await c3.scard('split')) === 3, 10_000);
@@ -127,7 +117,7 @@ test.serial('sets › adds and removes through different coordinators while the 
   hang([n1, n2]);
   await c3.sadd('split', 'contested', 'three');
   resumeAll();
-  await cluster!.waitConverged(3, 30_000);
+  await fixture.cluster.waitConverged(3, 30_000);
   for (const c of [c1, c3]) await c.call('CONSISTENCY', '3', '3');
   const expected = JSON.stringify(['contested', 'kept', 'one', 'three']);
   t.true(await eventually(async () => JSON.stringify(await c1.smembers('split')) === expected && JSON.stringify(await c3.smembers('split')) === expected, 20_000),

@@ -8,8 +8,8 @@
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { startCluster, startNode, type Cluster, type RingkvNode, eventually, sleep } from '../helpers/cluster.js';
+import { fastGossip } from '../helpers/fixtures.js';
 
-const fastGossip = ['--gossip-interval-ms', '200', '--down-after-ms', '1500', '--request-timeout-ms', '1000'];
 const repairWaitMs = 5000;
 
 let cluster: Cluster;
@@ -76,7 +76,7 @@ async function settle(): Promise<void> {
 }
 
 test.before(async () => {
-  cluster = await startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: fastGossip });
+  cluster = await startCluster({ nodes: 3, n: 3, r: 2, w: 2, extraArgs: [...fastGossip] });
   [n1, n2, n3] = cluster.nodes as [RingkvNode, RingkvNode, RingkvNode];
 });
 
