@@ -20,7 +20,7 @@ import {
 } from './replica-messages.js';
 import { keepState } from '../crdt/state-cache.js';
 import { chainOf, recordBytesEstimate, valueBytesOf, withValue } from '../crdt/value-chain.js';
-import { applyDelta, deltaLimitsDefault, deltaOf, deltaWorthIt, encodeDelta, valueDigest, type DeltaLimits } from './delta.js';
+import { applyDelta, deltaLimitsDefault, deltaWorthIt, encodeDelta, valueDigest, type DeltaLimits, type VersionDelta } from './delta.js';
 import { leavesNothingStale, live, reconcile } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage, Transport } from '../peer/transport.js';
@@ -34,7 +34,7 @@ import { frameBytesMax } from '../peer/frame.js';
 import { callQuorum } from './quorum-call.js';
 import { decodeCoordinatePutReply, encodeCoordinatePut, operationIdBytes, type CoordinatePutRequest } from './messages.js';
 import { randomBytes } from 'node:crypto';
-import { checkRecordContext, foldVersions, newVersion, onlyWhereAbsent, operationOutcome, type Mutation } from './versioning.js';
+import { checkRecordContext, foldVersions, newVersion, onlyWhereAbsent, takeMinted, type Minted, type Mutation } from './versioning.js';
 import { quorumRead, type ReadReplicas } from './quorum-read.js';
 import { KeyspaceScanner, type ScanResult } from './keyspace.js';
 import { Collector } from './collector.js';
@@ -139,11 +139,12 @@ export interface PutResult {
 interface MadeVersion {
   record: Sibling[] | undefined;
   version: Sibling | undefined;
+  /** What the version's operation gave beside it (versioning.ts takeMinted), taken as it was made. */
+  minted: Minted | undefined;
 }
 
 /** The result of a write that made `version`, with its operation's outcome when there is one. */
-function putResult(stored: readonly Sibling[], version: Sibling, hintedOnly?: true): PutResult {
-  const outcome = operationOutcome(version);
+function putResult(stored: readonly Sibling[], version: Sibling, outcome: Buffer | undefined, hintedOnly?: true): PutResult {
   const result: PutResult = hintedOnly === true ? { stored, version, hintedOnly } : { stored, version };
   return outcome === undefined ? result : { ...result, outcome };
 }
@@ -323,7 +324,7 @@ export class Coordinator {
    * not two in a row. The local commit is one of the W acknowledgements.
    */
   coordinatePut(key: Buffer, token: Buffer | undefined, mutation: Mutation, options: PutOptions, replicas: readonly string[]): Promise<PutResult> {
-    const made: MadeVersion = { record: undefined, version: undefined };
+    const made: MadeVersion = { record: undefined, version: undefined, minted: undefined };
     let durable: Promise<Sibling[]>;
     try {
       durable = this.storeVersion(key, token, mutation, options, replicas, made);
@@ -335,12 +336,12 @@ export class Coordinator {
     // One replica asked for one ack: the local commit is the quorum. (No
     // record means storage refused the change, closing: `durable` rejects.)
     if ((replicas.length === 1 && options.w <= 1 && pending.length === 0) || record === undefined || made.version === undefined) {
-      const version = made.version;
-      return durable.then((stored) => putResult(stored, version!));
+      const { version, minted } = made;
+      return durable.then((stored) => putResult(stored, version!, minted?.outcome));
     }
     const stored = record;
-    const version = made.version;
-    return this.replicate(key, token, stored, replicas, pending, options, durable, version).then(() => putResult(stored, version));
+    const { version, minted } = made;
+    return this.replicate(key, token, stored, replicas, pending, options, durable, version, minted?.delta).then(() => putResult(stored, version, minted?.outcome));
   }
 
   /**
@@ -355,6 +356,8 @@ export class Coordinator {
     return this.storage.update(key, token, (current) => {
       if (onlyWhereAbsent(mutation) && current.length > 0) throw new KeyPresentError();
       const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
+      // Taken whether or not the caller wants them: a chained version lives as long as its chain, and so would they.
+      const minted = takeMinted(version);
       const next = foldVersions(current, [version]);
       this.checkSiblingLimit(key, current, next);
       if (next.length > current.length) checkRecordContext(next);
@@ -362,6 +365,7 @@ export class Coordinator {
       if (made !== undefined) {
         made.record = next;
         made.version = version;
+        made.minted = minted;
       }
       return next;
     });
@@ -372,8 +376,7 @@ export class Coordinator {
    * operation gave one and it is worth it (delta.ts deltaWorthIt); undefined
    * to send the whole record.
    */
-  private deltaPayload(key: Buffer, record: readonly Sibling[], version: Sibling): Buffer | undefined {
-    const delta = deltaOf(version);
+  private deltaPayload(key: Buffer, record: readonly Sibling[], version: Sibling, delta: VersionDelta | undefined): Buffer | undefined {
     const limits = this.options.deltas ?? deltaLimitsDefault;
     if (delta === undefined || valueBytesOf(version) < limits.recordBytesMin) return undefined;
     // A chained version was never encoded (crdt/value-chain.ts): the replica chains the delta too, unchecked.
@@ -498,7 +501,7 @@ export class Coordinator {
    */
   private replicate(
     key: Buffer, token: Buffer | undefined, record: readonly Sibling[], primaries: readonly string[], pending: readonly string[], options: PutOptions, local: Promise<unknown>,
-    version: Sibling,
+    version: Sibling, versionDelta: VersionDelta | undefined,
   ): Promise<void> {
     const transport = this.transport;
     const strict = options.strict === true;
@@ -510,7 +513,7 @@ export class Coordinator {
     const targets = pending.length === 0 ? primaries : [...primaries, ...pending];
     let payload: Buffer | undefined;
     // A replica that holds what the operation was built on gets only its delta; hints stay whole (a fallback holds no base).
-    const delta = transport === undefined ? undefined : this.deltaPayload(key, record, version);
+    const delta = transport === undefined ? undefined : this.deltaPayload(key, record, version, versionDelta);
     let usedFallback = false;
     const send = (id: string, hintFor?: string): Promise<unknown> => {
       if (transport === undefined) return Promise.reject(new Error('no transport'));
@@ -749,6 +752,7 @@ export class Coordinator {
     if (onlyWhereAbsent(mutation) && current.length > 0) throw new KeyPresentError();
     // Its hints go home and are dropped: this node's view of the key may lack its own earlier updates.
     const version = newVersion(current, mutation, options.context, this.options.actor, this.now(), { freshRun: true });
+    const { outcome } = takeMinted(version);
     const next = foldVersions(current, [version]);
     this.checkSiblingLimit(key, current, next);
     if (next.length > current.length) checkRecordContext(next);
@@ -770,7 +774,7 @@ export class Coordinator {
           transport.request(this.view.peerAddress(id), { type: MessageType.ReplicaPut, payload: encodeReplicaPut(key, next, target) }, this.tunables.requestTimeoutMs, id)));
       },
     }).then(
-      (): PutResult => putResult(next, version, true),
+      (): PutResult => putResult(next, version, outcome, true),
       (err: unknown) => {
         if (err instanceof QuorumError) this.stats.writeQuorumFailures++;
         throw err;

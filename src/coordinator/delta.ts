@@ -64,18 +64,6 @@ export interface VersionDelta {
   readonly encoded?: Buffer;
 }
 
-const versionDeltas = new WeakMap<Sibling, VersionDelta>();
-
-/** Remembers the delta of a version just minted (coordinator/versioning.ts). */
-export function noteDelta(version: Sibling, delta: VersionDelta): void {
-  versionDeltas.set(version, delta);
-}
-
-/** The delta of a version minted here, if its operation gave one. */
-export function deltaOf(version: Sibling): VersionDelta | undefined {
-  return versionDeltas.get(version);
-}
-
 /** The delta's encoding, as the replica decodes it. */
 export function encodeDelta(delta: VersionDelta): Buffer {
   return delta.encoded ?? typeEntry(delta.type).convergent.encode(delta.state);

@@ -32,7 +32,7 @@ import { keepState } from '../crdt/state-cache.js';
 import { extendChain, mayChainOnto } from '../crdt/value-chain.js';
 import { ownValue } from '../storage/storage.js';
 import { isEmptied, operandView, startVersions } from '../crdt/view.js';
-import { noteDelta } from './delta.js';
+import type { VersionDelta } from './delta.js';
 import type { Actor } from '../storage/actor.js';
 
 type StoredType = Exclude<TypeName, 'string'>;
@@ -147,15 +147,27 @@ export function newVersion(
 }
 
 /**
- * What an operation answered beside the version it made (crdt/operation.ts Operated):
- * kept off the version itself, which is stored and replicated as it is, and
- * read once by the coordinator into its PutResult.
+ * What an operation gave beside the version it made: its answer (SADD's
+ * count, LPOP's elements; crdt/operation.ts Operated) and its delta, for the
+ * replicas. Kept off the version itself, which is stored and replicated as it
+ * is, and taken once by the coordinator right after minting: a version of a
+ * hot chain lives as long as its chain (crdt/value-chain.ts), and a delta
+ * state and an answer held that long were most of what each SADD left for
+ * the garbage collector to copy and promote.
  */
-const operationOutcomes = new WeakMap<Sibling, Buffer>();
+export interface Minted {
+  readonly outcome?: Buffer;
+  readonly delta?: VersionDelta;
+}
 
-/** The answer of the operation that made `version`, if its type gives one. */
-export function operationOutcome(version: Sibling): Buffer | undefined {
-  return operationOutcomes.get(version);
+const minted = new WeakMap<Sibling, Minted>();
+
+/** What the operation that made `version` gave beside it (nothing for a plain value), forgotten here once taken. */
+export function takeMinted(version: Sibling): Minted {
+  const side = minted.get(version);
+  if (side === undefined) return {};
+  minted.delete(version);
+  return side;
 }
 
 /**
@@ -175,7 +187,7 @@ function operated(
   const empty = entry.isEmpty?.(state) === true;
   if ((view === undefined && empty) || (ownExpiry !== undefined && ownExpiry <= nowMs)) {
     const tombstone: Sibling = { value: emptyValue, dot: writer.dot, past, timestamp: nowMs, deleted: true };
-    if (outcome !== undefined) operationOutcomes.set(tombstone, outcome);
+    if (outcome !== undefined) minted.set(tombstone, { outcome });
     return tombstone;
   }
   const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
@@ -198,9 +210,10 @@ function operated(
   version ??= { ...fields, value: ownValue(entry.convergent.encode(state)) };
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
-  if (outcome !== undefined) operationOutcomes.set(version, outcome);
-  if (bases !== undefined) {
-    noteDelta(version, { type: mutation.type, bases: bases.map((s) => s.dot), state: delta, ...(encodedDelta === undefined ? {} : { encoded: encodedDelta }) });
+  const versionDelta: VersionDelta | undefined = bases === undefined ? undefined
+    : { type: mutation.type, bases: bases.map((s) => s.dot), state: delta, ...(encodedDelta === undefined ? {} : { encoded: encodedDelta }) };
+  if (outcome !== undefined || versionDelta !== undefined) {
+    minted.set(version, { ...(outcome === undefined ? {} : { outcome }), ...(versionDelta === undefined ? {} : { delta: versionDelta }) });
   }
   return version;
 }

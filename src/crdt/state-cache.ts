@@ -16,7 +16,10 @@ import { chainOf, chainState, valueBytesOf } from './value-chain.js';
  * Encoded bytes of the versions whose decoded states are kept. A decoded
  * state takes several times its encoded size in memory, so 32 MiB of values
  * is a few hundred MiB at most; past it a collection is decoded per
- * operation, as it would be without the cache.
+ * operation, as it would be without the cache. One state may take the whole
+ * budget: a cap of a quarter made every HSET to a 250k-field hash (8 MiB)
+ * decode the hash and replay its chain, ~0.5 s a write, where kept it costs
+ * the field.
  */
 export const decodedStatesBytesMax = 32 * 1024 * 1024;
 /** A value smaller than this decodes in microseconds: not worth a slot. */
@@ -55,7 +58,7 @@ export function takeKeptState<S>(version: Sibling): S | undefined {
 /** Keeps `state` as the decoded form of `version` (whose value is its encoding); nobody may change it after. */
 export function keepState(version: Sibling, state: unknown): void {
   const size = valueBytesOf(version);
-  if (size < decodedStateBytesMin || size > decodedStatesBytesMax / 4 || states.has(version)) return;
+  if (size < decodedStateBytesMin || size > decodedStatesBytesMax || states.has(version)) return;
   states.set(version, { state, bytes: size });
   bytes += size;
   for (const [old, kept] of states) {
@@ -96,7 +99,7 @@ export function readState<S>(version: Sibling, convergent: Convergent<S>): S {
   const link = chainOf(version);
   const state = link === undefined ? convergent.decode(version.value) : (chainState(link) as S);
   const size = valueBytesOf(version);
-  if (size < decodedStateBytesMin || size > readStatesBytesMax / 4) return state;
+  if (size < decodedStateBytesMin || size > readStatesBytesMax) return state;
   readStates.set(version, { state, bytes: size });
   readBytes += size;
   for (const [old, entry] of readStates) {

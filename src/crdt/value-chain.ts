@@ -38,21 +38,33 @@ type StoredType = Exclude<TypeName, 'string'>;
 export const chainBaseBytesMin = 4 * 1024;
 
 /**
- * Links in a chain at most: bounds what a read of the key from disk (one
- * LevelDB read per link, a few ms for all) and the first read of its bytes
- * replay, and the link objects a hot key keeps in memory (~200 bytes each).
- * Each cut encodes the whole state: 1,024 links cost a 26k-member set 15 µs
- * per SADD in those encodes, a share of the write as large as a SET's.
+ * Links in a chain at most, for a base up to chainLinksMax ×
+ * chainBaseBytesPerLink: bounds what a read of the key from disk (one
+ * LevelDB read per link) and the first read of its bytes replay, and the
+ * link objects a hot key keeps in memory (~200 bytes each). Each cut encodes
+ * the whole state: 1,024 links cost a 26k-member set 15 µs per SADD in those
+ * encodes, a share of the write as large as a SET's.
  */
 export const chainLinksMax = 4096;
 
+/**
+ * A larger base allows one link per this many of its bytes: a cut's whole
+ * encode (~12 ns a byte, and as much again in LevelDB's log and compactions)
+ * then costs each write about as much however large the collection grows,
+ * where a fixed 4,096 made SADD to a 250k-member set (5 MB) spend half its
+ * CPU in cuts. Replaying a link costs about what decoding this many bytes of
+ * base does (a delta's decode and merge, ~2-4 µs), so a cold read of a chain
+ * costs at most about two decodes of its base.
+ */
+export const chainBaseBytesPerLink = 128;
+
 /** The limits in force: the constants, unless a simulation or test lowered them to chain small collections (setChainLimits). */
-let limits = { baseBytesMin: chainBaseBytesMin, linksMax: chainLinksMax };
+let limits = { baseBytesMin: chainBaseBytesMin, linksMax: chainLinksMax, baseBytesPerLink: chainBaseBytesPerLink };
 
 /** For simulations and tests only: chains from smaller bases, cut sooner. Returns the limits it replaced. */
-export function setChainLimits(next: { readonly baseBytesMin: number; readonly linksMax: number }): { baseBytesMin: number; linksMax: number } {
+export function setChainLimits(next: { readonly baseBytesMin: number; readonly linksMax: number; readonly baseBytesPerLink?: number }): typeof limits {
   const before = limits;
-  limits = { ...next };
+  limits = { baseBytesPerLink: Infinity, ...next };
   return before;
 }
 
@@ -170,8 +182,13 @@ export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, d
     return chained(fields, { type, base: previous.value, origin: previous, previous: undefined, delta, position: 1, deltaBytes: delta.length, memo });
   }
   const deltaBytes = before.deltaBytes + delta.length;
-  if (before.position >= limits.linksMax || deltaBytes > Math.max(before.base.length, limits.baseBytesMin)) return undefined;
+  if (before.position >= linksMaxFor(before.base.length) || deltaBytes > Math.max(before.base.length, limits.baseBytesMin)) return undefined;
   return chained(fields, { type, base: before.base, origin: before.origin, previous: before, delta, position: before.position + 1, deltaBytes, memo: before.memo });
+}
+
+/** The links a chain from a base of `baseBytes` may have. */
+export function linksMaxFor(baseBytes: number): number {
+  return Math.max(limits.linksMax, Math.floor(baseBytes / limits.baseBytesPerLink));
 }
 
 /**

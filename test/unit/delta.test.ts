@@ -8,8 +8,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import type { Sibling } from '../../src/clock/types.js';
-import { applyDelta, deltaOf, encodeDelta, valueDigest, type DeltaPut } from '../../src/coordinator/delta.js';
-import { foldVersions, newVersion, type Mutation } from '../../src/coordinator/versioning.js';
+import { applyDelta, encodeDelta, valueDigest, type DeltaPut } from '../../src/coordinator/delta.js';
+import { foldVersions, newVersion, takeMinted, type Mutation } from '../../src/coordinator/versioning.js';
 import { encodeHashOperation, type HashOperation } from '../../src/crdt/hash-operations.js';
 import { encodeListOperation, type ListOperation } from '../../src/crdt/list-operation.js';
 import { TypeOperationError } from '../../src/crdt/operation.js';
@@ -91,7 +91,7 @@ function stepsOf(type: Collection): fc.Arbitrary<Step[]> {
 
 /** The replica message for a version the coordinator minted with a delta. */
 function putOf(version: Sibling): DeltaPut | undefined {
-  const delta = deltaOf(version);
+  const delta = takeMinted(version).delta;
   if (delta === undefined) return undefined;
   return { version: { ...version, value: Buffer.alloc(0) }, bases: delta.bases, delta: encodeDelta(delta), check: { digest: valueDigest(version.value), valueBytes: version.value.length } };
 }

@@ -17,7 +17,7 @@ import { stateOf, typedValue } from '../../src/crdt/view.js';
 import { listType, values } from '../../src/crdt/list.js';
 import { ordered, zsetType } from '../../src/crdt/zset.js';
 import { decodeZsetOperation, encodeZsetOperation, type ZsetOperation } from '../../src/crdt/zset-operation.js';
-import { foldVersions, importedTimestamp, newVersion, operationOutcome, type Mutation } from '../../src/coordinator/versioning.js';
+import { foldVersions, importedTimestamp, newVersion, takeMinted, type Mutation } from '../../src/coordinator/versioning.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 import { members, type SetState } from '../../src/crdt/set.js';
 import { entries, type HashState } from '../../src/crdt/hash.js';
@@ -50,7 +50,7 @@ test('import › a list in pages: the first replaces a string and carries the ex
   record = first.record;
   t.is(first.version.expiresAt, nowMs + 5_000);
   t.is(first.version.timestamp, nowMs);
-  const chain = decodeImportToken(operationOutcome(first.version)!);
+  const chain = decodeImportToken(takeMinted(first.version).outcome!);
   t.deepEqual(chain, first.version.dot);
   const second = write(record, listPage({ imported: false, chain: chain!, items: [b('c')] }), actor);
   record = second.record;
@@ -67,7 +67,7 @@ test('import › the first page over a list drops its members; in missing mode t
   t.deepEqual(listOf(record), ['a']);
   t.is(first.version.timestamp, importedTimestamp);
   t.is(first.version.expiresAt, undefined);
-  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const chain = decodeImportToken(takeMinted(first.version).outcome!)!;
   const second = write(record, listPage({ imported: true, chain, items: [b('b')] }), actor);
   t.is(second.version.timestamp, importedTimestamp);
   t.deepEqual(listOf(second.record), ['a', 'b']);
@@ -76,7 +76,7 @@ test('import › the first page over a list drops its members; in missing mode t
 test('import › a later page onto a key written since the page before is refused as IMPORT_CHANGED', (t) => {
   const actor = new MemoryActor('a#1');
   const first = write([], listPage({ imported: false, items: [b('a')] }), actor);
-  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const chain = decodeImportToken(takeMinted(first.version).outcome!)!;
   const pushed = write(first.record, { kind: 'operate', type: 'list', operation: encodeListOperation({ kind: 'push', end: 'tail', values: [b('client')], onlyIfExists: false }) }, actor);
   const err = t.throws(() => write(pushed.record, listPage({ imported: false, chain, items: [b('b')] }), actor), { instanceOf: TypeOperationError });
   t.is(err!.code, 'IMPORT_CHANGED');
@@ -96,7 +96,7 @@ test('import › a sorted set in pages: scores as given (the last for a repeated
   const page = (op: Omit<Extract<ZsetOperation, { kind: 'import' }>, 'kind'>): Mutation =>
     ({ kind: 'operate', type: 'zset', operation: encodeZsetOperation({ kind: 'import', ...op }) });
   const first = write([], page({ imported: false, items: [[2, b('b')], [-0, b('z')], [9, b('a')], [1, b('a')]] }), actor);
-  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const chain = decodeImportToken(takeMinted(first.version).outcome!)!;
   const second = write(first.record, page({ imported: false, chain, items: [[-Infinity, b('low')]] }), actor);
   const current = typedValue(live(second.record, nowMs))!;
   const entries = ordered(stateOf(current) as ReturnType<typeof zsetType.empty>).map((e) => [Buffer.from(e.key, 'latin1').toString(), e.score]);
@@ -127,7 +127,7 @@ test('import › pages survive their wire bytes; tokens round-trip and junk is n
 test('import › OVER: a first page that replaces an interrupted copy\'s pages, and only them', (t) => {
   const actor = new MemoryActor('a#1');
   const first = write([], listPage({ imported: true, items: [b('partial')] }, true), actor);
-  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const chain = decodeImportToken(takeMinted(first.version).outcome!)!;
   const again = write(first.record, listPage({ imported: true, chain, over: true, expiresAt: nowMs + 9, items: [b('a')] }), actor);
   t.deepEqual(listOf(again.record), ['a']);
   t.is(again.version.expiresAt, nowMs + 9);
@@ -144,12 +144,12 @@ test('import › a set and a hash in pages: a repeated member or field once (the
     ({ kind: 'operate', type: 'hash', operation: encodeHashOperation({ kind: 'import', ...op }) });
   let { record } = write([], { kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'add', members: [b('old')] }) }, actor);
   const first = write(record, setPage({ imported: false, items: [b('a'), b('b'), b('a')] }), actor);
-  const chain = decodeImportToken(operationOutcome(first.version)!)!;
+  const chain = decodeImportToken(takeMinted(first.version).outcome!)!;
   record = write(first.record, setPage({ imported: false, chain, items: [Buffer.from([0x00, 0xff])] }), actor).record;
   t.deepEqual(members(stateOf(typedValue(live(record, nowMs))!) as SetState).map((m) => m.toString('latin1')).sort(), ['\x00\xff', 'a', 'b']);
 
   const h1 = write(record, hashPage({ imported: false, expiresAt: nowMs + 50, items: [[b('f'), b('1')], [b('g'), b('2')], [b('f'), b('3')]] }), actor);
-  const hChain = decodeImportToken(operationOutcome(h1.version)!)!;
+  const hChain = decodeImportToken(takeMinted(h1.version).outcome!)!;
   const h2 = write(h1.record, hashPage({ imported: false, chain: hChain, items: [[b('h'), b('4')]] }), actor);
   const hash = stateOf(typedValue(live(h2.record, nowMs))!) as HashState;
   t.deepEqual(entries(hash).map(([f, v]) => `${f}=${v}`), ['f=3', 'g=2', 'h=4']);

@@ -12,7 +12,7 @@ import { decodeListOutcome, encodeListOperation } from '../../src/crdt/list-oper
 import { listType, values } from '../../src/crdt/list.js';
 import { decodeMembersOutcome, encodeSetOperation } from '../../src/crdt/set-operations.js';
 import { memberKeys, setType } from '../../src/crdt/set.js';
-import { decodedStateBytesMin, keepState, keptStates, takeState } from '../../src/crdt/state-cache.js';
+import { decodedStateBytesMin, decodedStatesBytesMax, keepState, keptStates, takeState } from '../../src/crdt/state-cache.js';
 import '../../src/crdt/types.js';
 import { SimCluster } from '../helpers/sim.js';
 
@@ -30,6 +30,19 @@ test('state cache › a kept state is handed out once; a version without one is 
   const small: Sibling = { ...version, value: setType.encode(setType.empty()) };
   keepState(small, state);
   t.not(takeState(small, setType), state, 'a small value is not worth keeping: decoded afresh');
+});
+
+test('state cache › one state as large as the whole budget is kept; a larger one is not', (t) => {
+  const state = setType.decode(setType.encode(setType.empty()));
+  // A value's bytes are only measured here: a state the cache keeps is the caller's, never decoded from them.
+  const version = (bytes: number): Sibling => ({ value: Buffer.alloc(bytes), dot: { actor: 'a', counter: bytes }, past: [], timestamp: 1, type: 'set' });
+  const whole = version(decodedStatesBytesMax);
+  keepState(whole, state);
+  t.is(takeState(whole, setType), state, 'a hot collection of a quarter of the budget or more is not decoded per operation');
+  const over = version(decodedStatesBytesMax + 1);
+  const before = keptStates().states;
+  keepState(over, state);
+  t.is(keptStates().states, before);
 });
 
 const setOp = (op: Parameters<typeof encodeSetOperation>[0]): Mutation => ({ kind: 'operate', type: 'set', operation: encodeSetOperation(op) });

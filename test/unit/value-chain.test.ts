@@ -16,7 +16,7 @@ import { encodeHashOperation, type HashOperation } from '../../src/crdt/hash-ope
 import { encodeListOperation, type ListOperation } from '../../src/crdt/list-operation.js';
 import { encodeZsetOperation, type ZsetOperation } from '../../src/crdt/zset-operation.js';
 import '../../src/crdt/types.js';
-import { chainCounts, chainOf, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
+import { chainBaseBytesPerLink, chainCounts, chainLinksMax, chainOf, linksMaxFor, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
 import { foldVersions, newVersion, type Mutation } from '../../src/coordinator/versioning.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 import { has, setType, size } from '../../src/crdt/set.js';
@@ -131,6 +131,30 @@ test.serial('value chain › sizing, copying fields and estimating a record neve
   t.is(chainCounts().encoded, before + 1, 'reading the value encodes it, once');
   t.true(version.value.equals(version.value));
   t.is(chainCounts().encoded, before + 1);
+});
+
+test.serial('value chain › a larger base allows more links: one per chainBaseBytesPerLink of it, never fewer than chainLinksMax', (t) => {
+  t.is(linksMaxFor(0), chainLinksMax);
+  t.is(linksMaxFor(1024 * 1024), Math.floor(1024 * 1024 / chainBaseBytesPerLink));
+  const before = setChainLimits({ baseBytesMin: 0, linksMax: 3, baseBytesPerLink: 16 });
+  try {
+    const store = operate('set', encodeSetOperation({ kind: 'store', members: Array.from({ length: 60 }, (_, i) => b(`base-member-${i}`)) }));
+    const adds = Array.from({ length: 120 }, (_, i) => operate('set', encodeSetOperation({ kind: 'add', members: [b(`m${i}`)] })));
+    const records = run([store, ...adds], 'a#1');
+    let longest = 0;
+    for (let i = 1; i < records.length; i++) {
+      const link = chainOf(records[i]![0]!);
+      if (link === undefined) continue;
+      t.true(link.position <= linksMaxFor(link.base.length), `link ${link.position} of a ${link.base.length}-byte base`);
+      const next = records[i + 1]?.[0];
+      // A cut comes exactly at the limit (or when the deltas outweigh the base, which 16 bytes a link never reaches here).
+      if (next !== undefined && chainOf(next)?.position === 1) t.is(link.position, linksMaxFor(link.base.length));
+      longest = Math.max(longest, link.position);
+    }
+    t.true(longest > 3, `the chain outgrew the fixed floor (${longest} links)`);
+  } finally {
+    setChainLimits(before);
+  }
 });
 
 test.serial('value chain › LevelDB appends links, keeps a chain begun in one batch as origin and links, and replays them after a reopen', async (t) => {
