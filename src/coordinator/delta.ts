@@ -61,7 +61,7 @@ export interface VersionDelta {
   /** The delta as a state of `type`: encoded only when a write is worth sending one. */
   readonly state: unknown;
   /** The delta already encoded (a chained version's link holds it, crdt/value-chain.ts). */
-  readonly encoded?: Buffer;
+  readonly encoded?: Buffer | undefined;
 }
 
 /** The delta's encoding, as the replica decodes it. */

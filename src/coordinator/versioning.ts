@@ -156,8 +156,8 @@ export function newVersion(
  * the garbage collector to copy and promote.
  */
 export interface Minted {
-  readonly outcome?: Buffer;
-  readonly delta?: VersionDelta;
+  readonly outcome?: Buffer | undefined;
+  readonly delta?: VersionDelta | undefined;
 }
 
 const minted = new WeakMap<Sibling, Minted>();
@@ -193,11 +193,10 @@ function operated(
   const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
   // An emptied collection was no key: its old expiry is not the new value's (SPOP of the last member, then SADD).
   const expiresAt = replacesValue === true ? ownExpiry : view === undefined || isEmptied(view) ? undefined : view.winner.expiresAt;
-  const fields: Omit<Sibling, 'value'> = {
-    dot: writer.dot, past, timestamp, type: mutation.type,
-    ...(empty ? { emptied: true as const } : {}),
-    ...(expiresAt === undefined ? {} : { expiresAt }),
-  };
+  // Built by assignment, not spreads of conditional literals: this runs once per collection write.
+  const fields: { -readonly [K in keyof Omit<Sibling, 'value'>]: Sibling[K] } = { dot: writer.dot, past, timestamp, type: mutation.type };
+  if (empty) fields.emptied = true;
+  if (expiresAt !== undefined) fields.expiresAt = expiresAt;
   // The delta holds for the start the operation merged (crdt/operation.ts Operated.delta): replicas holding those versions rebuild the state from it.
   const bases = delta !== undefined && replacesValue !== true ? startVersions(view, mutation.type) : undefined;
   let version: Sibling | undefined;
@@ -211,10 +210,8 @@ function operated(
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
   const versionDelta: VersionDelta | undefined = bases === undefined ? undefined
-    : { type: mutation.type, bases: bases.map((s) => s.dot), state: delta, ...(encodedDelta === undefined ? {} : { encoded: encodedDelta }) };
-  if (outcome !== undefined || versionDelta !== undefined) {
-    minted.set(version, { ...(outcome === undefined ? {} : { outcome }), ...(versionDelta === undefined ? {} : { delta: versionDelta }) });
-  }
+    : { type: mutation.type, bases: bases.length === 1 ? [bases[0]!.dot] : bases.map((s) => s.dot), state: delta, encoded: encodedDelta };
+  if (outcome !== undefined || versionDelta !== undefined) minted.set(version, { outcome, delta: versionDelta });
   return version;
 }
 

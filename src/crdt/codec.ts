@@ -32,7 +32,8 @@ const varintBytesMax = 8;
 export class Writer {
   private buf = Buffer.allocUnsafe(256);
   private at = 0;
-  private readonly actorIndex = new Map<string, number>();
+  /** Made by the first actor written: most writers (operations, outcomes, deltas of a value) write none or one. */
+  private actorIndex: Map<string, number> | undefined;
 
   private room(bytes: number): void {
     if (this.at + bytes <= this.buf.length) return;
@@ -76,12 +77,13 @@ export class Writer {
   }
 
   actor(a: string): void {
-    const index = this.actorIndex.get(a);
+    const actorIndex = (this.actorIndex ??= new Map());
+    const index = actorIndex.get(a);
     if (index !== undefined) {
       this.varint(index + 1);
       return;
     }
-    this.actorIndex.set(a, this.actorIndex.size);
+    actorIndex.set(a, actorIndex.size);
     const utf8 = Buffer.from(a, 'utf8');
     if (utf8.length > actorBytesMax) throw new CrdtCodecError(`actor id longer than ${actorBytesMax} bytes`);
     this.varint(0);
@@ -93,10 +95,27 @@ export class Writer {
     this.varint(d.counter);
   }
 
+  /** The bytes written, as a buffer of their own (the working buffer is mostly empty room). */
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.at));
+    const out = Buffer.allocUnsafe(this.at);
+    this.buf.copy(out, 0, 0, this.at);
+    return out;
   }
 }
+
+/** A count as an operation's outcome (SADD's, HSET's, HDEL's…): a varint. */
+export function countOutcome(n: number): Buffer {
+  return n < smallCountOutcomes.length ? smallCountOutcomes[n]! : encodeCount(n);
+}
+
+function encodeCount(n: number): Buffer {
+  const w = new Writer();
+  w.varint(n);
+  return w.finish();
+}
+
+/** The counts answered most (one member or field, or a few), encoded once and shared: an outcome is only ever read. */
+const smallCountOutcomes: readonly Buffer[] = Array.from({ length: 16 }, (_, n) => encodeCount(n));
 
 export class Reader {
   private readonly r: ByteReader;

@@ -23,7 +23,7 @@
 // field's new value as the reply shows it.
 
 import { CrdtCodecError } from './kind.js';
-import { Reader, Writer as ByteWriter } from './codec.js';
+import { countOutcome, Reader, Writer as ByteWriter } from './codec.js';
 import { decimalOfInteger, subtractDecimals } from './decimal.js';
 import { parseLongLong } from './counter.js';
 import { incrByFloat, parseLongDouble } from './long-double.js';
@@ -132,12 +132,6 @@ export function decodeHashOperation(bytes: Buffer): HashOperation {
     if (err instanceof CrdtCodecError) throw new TypeOperationError('BAD_OPERATION', `malformed hash operation: ${err.message}`);
     throw err;
   }
-}
-
-function countOutcome(n: number): Buffer {
-  const w = new ByteWriter();
-  w.varint(n);
-  return w.finish();
 }
 
 export function decodeHashCountOutcome(bytes: Buffer | undefined): number {

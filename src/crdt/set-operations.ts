@@ -14,7 +14,7 @@
 
 import { randomInt } from 'node:crypto';
 import { CrdtCodecError } from './kind.js';
-import { Reader, Writer as ByteWriter } from './codec.js';
+import { countOutcome, Reader, Writer as ByteWriter } from './codec.js';
 import { TypeOperationError, type OperandView, type Operated, type Writer } from './operation.js';
 import { add, emptySet, memberKeys, remove, setType, size, type SetState } from './set.js';
 import { collectionStart } from './view.js';
@@ -71,12 +71,7 @@ function readMembers(r: Reader): Buffer[] {
   return out;
 }
 
-/** A count as an outcome. */
-function countOutcome(n: number): Buffer {
-  const w = new ByteWriter();
-  w.varint(n);
-  return w.finish();
-}
+
 
 export function decodeCountOutcome(bytes: Buffer | undefined): number {
   if (bytes === undefined) throw new TypeOperationError('BAD_OPERATION', 'set operation without its outcome');
