@@ -139,7 +139,7 @@ export function claimOp(state: CausalContext, delta: CausalContext, dot: Dot): v
 /** Adds the closed range [lo, hi] of `actor`'s operations to `ctx` (in place). */
 export function addRange(ctx: CausalContext, actor: string, lo: number, hi: number): void {
   const old = ctx.ops.get(actor);
-  ctx.ops.set(actor, old === undefined ? [lo, hi] : unionRanges(old, [lo, hi]));
+  ctx.ops.set(actor, old === undefined ? [lo, hi] : extendsLast(old, lo) ? withLastHi(old, hi) : unionRanges(old, [lo, hi]));
   if (ctx.items.size > 0) dropItemsOfKnownOps(ctx);
 }
 
@@ -224,6 +224,19 @@ export function isValidContext(ctx: CausalContext): boolean {
 }
 
 /** The union of two range lists, adjacent ranges coalesced. */
+/** True when [lo, …] starts inside or just past the last range of `ranges`: an actor's next operation, the common case. */
+function extendsLast(ranges: readonly number[], lo: number): boolean {
+  const n = ranges.length;
+  return n > 0 && lo >= ranges[n - 2]! && lo <= ranges[n - 1]! + 1;
+}
+
+/** `ranges` with its last range reaching at least `hi`: a copy (range arrays are shared between contexts, never changed). */
+function withLastHi(ranges: readonly number[], hi: number): number[] {
+  const out = ranges.slice();
+  if (hi > out[out.length - 1]!) out[out.length - 1] = hi;
+  return out;
+}
+
 function unionRanges(a: readonly number[], b: readonly number[]): number[] {
   const out: number[] = [];
   let i = 0;
