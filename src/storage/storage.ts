@@ -112,8 +112,17 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** Values allocated for the record they go into (ownValue): nothing else holds or reuses their memory. */
-const ownValues = new WeakSet<Buffer>();
+/**
+ * Values allocated for the record they go into (ownValue): nothing else holds
+ * or reuses their memory. Marked and stored in one synchronous step (a
+ * coordinator's change, a replica's rebuilt delta), so every ownedVersions
+ * empties the set: a strong set, where a WeakSet cost every counter and
+ * collection write ~1 µs and the collector a weak table. A value marked and
+ * not stored by the next change is copied like any other: correct, only dearer.
+ */
+const ownValues = new Set<Buffer>();
+/** A bound for marks no store ever takes (an operation refused after encoding): they are dropped past it. */
+const ownValuesMax = 64;
 
 /**
  * Marks `value` as made for the version it goes into (a convergent type's
@@ -122,6 +131,7 @@ const ownValues = new WeakSet<Buffer>();
  * and leave the version a new object (crdt/state-cache.ts keys on it).
  */
 export function ownValue(value: Buffer): Buffer {
+  if (ownValues.size >= ownValuesMax) ownValues.clear();
   ownValues.add(value);
   return value;
 }
@@ -141,6 +151,7 @@ export function ownedVersions(next: Sibling[], current: readonly Sibling[]): Sib
     if (out === next) out = next.slice();
     out[i] = { ...s, value: Buffer.from(s.value) };
   }
+  if (ownValues.size > 0) ownValues.clear();
   return out;
 }
 
