@@ -34,6 +34,7 @@
 // exactly (GET answers the digits) while INCR refuses it as not an integer,
 // as Redis does for such a string.
 
+import assert from 'node:assert/strict';
 import type { Dot } from '../clock/types.js';
 import { ByteReader } from '../clock/byte-reader.js';
 import { CrdtCodecError, type Convergent } from './kind.js';
@@ -145,42 +146,61 @@ const flagBase = 1;
 export const decimalTextBytesMax = 0xffff;
 const actorBytesMax = 255;
 
-function encodedDecimal(d: Decimal): Buffer {
-  const text = Buffer.from(formatDecimal(d), 'latin1');
+/** One buffer sized first and written in place: INCR encodes a state per write, and a buffer per part and a concat were most of its allocations. */
+function encodeState(state: CounterState): Buffer {
+  const { base, runs } = state;
+  const baseActor = base === undefined ? undefined : actorBytes(base.dot.actor);
+  const baseText = base === undefined ? '' : decimalText(base.value);
+  const runActors: number[] = new Array(runs.length);
+  const runTexts: string[] = new Array(runs.length);
+  let bytes = 2 + 4;
+  if (baseActor !== undefined) bytes += 1 + baseActor + 8 + 2 + baseText.length;
+  for (let i = 0; i < runs.length; i++) {
+    runActors[i] = actorBytes(runs[i]!.actor);
+    runTexts[i] = decimalText(runs[i]!.total);
+    bytes += 1 + runActors[i]! + 16 + 2 + runTexts[i]!.length;
+  }
+  const out = Buffer.allocUnsafe(bytes);
+  let o = out.writeUInt8(formatVersion, 0);
+  o = out.writeUInt8(base === undefined ? 0 : flagBase, o);
+  if (base !== undefined) {
+    o = writeActor(out, o, base.dot.actor, baseActor!);
+    o = out.writeDoubleBE(base.dot.counter, o);
+    o = writeDecimalText(out, o, baseText);
+  }
+  o = out.writeUInt32BE(runs.length, o);
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i]!;
+    o = writeActor(out, o, run.actor, runActors[i]!);
+    o = out.writeDoubleBE(run.start, o);
+    o = out.writeDoubleBE(run.counter, o);
+    o = writeDecimalText(out, o, runTexts[i]!);
+  }
+  assert(o === bytes);
+  return out;
+}
+
+function actorBytes(actor: string): number {
+  const bytes = Buffer.byteLength(actor, 'utf8');
+  if (bytes === 0 || bytes > actorBytesMax) throw new CrdtCodecError('bad counter actor');
+  return bytes;
+}
+
+/** A decimal's canonical text (latin1: digits, sign, point, exponent), checked against the u16 its length is written in. */
+function decimalText(d: Decimal): string {
+  const text = formatDecimal(d);
   if (text.length > decimalTextBytesMax) throw new CrdtCodecError('counter value too long to encode');
   return text;
 }
 
-function encodeState(state: CounterState): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(2);
-  head.writeUInt8(formatVersion, 0);
-  head.writeUInt8(state.base === undefined ? 0 : flagBase, 1);
-  parts.push(head);
-  if (state.base !== undefined) parts.push(encodeEntry(state.base.dot.actor, [state.base.dot.counter]), encodeDecimal(state.base.value));
-  const count = Buffer.alloc(4);
-  count.writeUInt32BE(state.runs.length, 0);
-  parts.push(count);
-  for (const run of state.runs) parts.push(encodeEntry(run.actor, [run.start, run.counter]), encodeDecimal(run.total));
-  return Buffer.concat(parts);
+function writeActor(out: Buffer, at: number, actor: string, bytes: number): number {
+  out.writeUInt8(bytes, at);
+  return at + 1 + out.write(actor, at + 1, bytes, 'utf8');
 }
 
-function encodeEntry(actor: string, counters: readonly number[]): Buffer {
-  const id = Buffer.from(actor, 'utf8');
-  if (id.length === 0 || id.length > actorBytesMax) throw new CrdtCodecError('bad counter actor');
-  const out = Buffer.alloc(1 + id.length + 8 * counters.length);
-  let o = out.writeUInt8(id.length, 0);
-  o += id.copy(out, o);
-  for (const c of counters) o = out.writeDoubleBE(c, o);
-  return out;
-}
-
-function encodeDecimal(d: Decimal): Buffer {
-  const text = encodedDecimal(d);
-  const out = Buffer.alloc(2 + text.length);
-  out.writeUInt16BE(text.length, 0);
-  text.copy(out, 2);
-  return out;
+function writeDecimalText(out: Buffer, at: number, text: string): number {
+  out.writeUInt16BE(text.length, at);
+  return at + 2 + out.write(text, at + 2, text.length, 'latin1');
 }
 
 function flaw(message: string): CrdtCodecError {
