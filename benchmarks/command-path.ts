@@ -5,7 +5,7 @@
 // pipelined batch's latency (its bytes handed to the connection → its last
 // reply written, so the wait behind the other connections' batches and the
 // group commit included) goes into an HdrHistogram (latency.ts).
-// `node dist/benchmarks/command-path.js [SET|GET ...]` (default: SET GET SET GET)
+// `node dist/benchmarks/command-path.js [SET|GET|INCR|SADD|HSET ...]` (default: SET GET SET GET)
 
 import { ringOfOneCluster } from '../src/commands/ring-of-one.js';
 import { EventEmitter } from 'node:events';
@@ -48,10 +48,13 @@ class FakeSocket extends EventEmitter {
 }
 
 /**
- * Counts the +status and $bulk replies in a chunk (the only shapes SET and
- * GET produce), byte by byte: this is the client's work, which the figure
+ * Counts the +status, :integer, -error and $bulk replies in a chunk (the only
+ * shapes these commands produce), byte by byte: this is the client's work, which the figure
  * is meant to leave out, so it is kept to a minimum.
  */
+/** Error replies seen: a run with any measured something other than its command. */
+let errorReplies = 0;
+
 function countReplies(chunk: Buffer): number {
   let count = 0;
   let p = 0;
@@ -64,6 +67,7 @@ function countReplies(chunk: Buffer): number {
       while (chunk[q] !== 13) length = length * 10 + chunk[q++]! - 48;
       p = negative ? q + 2 : q + 2 + length + 2;
     } else {
+      if (chunk[p] === 0x2d /* - */) errorReplies++;
       while (chunk[p] !== 10) p++;
       p++;
     }
@@ -72,10 +76,24 @@ function countReplies(chunk: Buffer): number {
   return count;
 }
 
-function request(command: string, key: string): Buffer {
-  return command === 'SET'
-    ? Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$3\r\nxxx\r\n`)
-    : Buffer.from(`*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`);
+/**
+ * The commands a run may send, as redis-benchmark's tests of the same name
+ * send them: SET, GET and INCR on a key of the key space; SADD and HSET add
+ * a member (a field) of the key space to one key, which grows through the
+ * run (issue 12's types against SET, without the network or the client).
+ */
+const shapes = {
+  SET: (n: string) => ['SET', `key:${n}`, 'xxx'],
+  GET: (n: string) => ['GET', `key:${n}`],
+  INCR: (n: string) => ['INCR', `counter:${n}`],
+  SADD: (n: string) => ['SADD', 'myset', `element:${n}`],
+  HSET: (n: string) => ['HSET', 'myhash', `element:${n}`, 'xxx'],
+} as const;
+type Command = keyof typeof shapes;
+
+function request(command: Command, n: string): Buffer {
+  const args = shapes[command](n);
+  return Buffer.from(`*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`);
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-cmdpath-'));
@@ -115,18 +133,18 @@ const services: ServerServices = {
  * batches serve a whole run. The parser never writes into a chunk, so a
  * batch can be sent again.
  */
-function batchesOf(command: 'SET' | 'GET'): Buffer[] {
+function batchesOf(command: Command): Buffer[] {
   const batches: Buffer[] = [];
   for (let next = 0; next < keySpace;) {
     const parts: Buffer[] = [];
-    for (let i = 0; i < pipeline; i++) parts.push(request(command, `key:${String((next++ * 7919) % keySpace).padStart(12, '0')}`));
+    for (let i = 0; i < pipeline; i++) parts.push(request(command, String((next++ * 7919) % keySpace).padStart(12, '0')));
     batches.push(Buffer.concat(parts));
   }
   return batches;
 }
 
 /** Wall-clock and process CPU (every thread: LevelDB's writes too) per command, in µs, and each batch's latency. */
-async function run(command: 'SET' | 'GET'): Promise<{ wallUs: number; cpuUs: number; latency: LatencyRecorder }> {
+async function run(command: Command): Promise<{ wallUs: number; cpuUs: number; latency: LatencyRecorder }> {
   const latency = new LatencyRecorder();
   const batches = batchesOf(command);
   let next = 0;
@@ -166,9 +184,12 @@ async function run(command: 'SET' | 'GET'): Promise<{ wallUs: number; cpuUs: num
   return { wallUs: Number(process.hrtime.bigint() - started) / commandsPerRun / 1000, cpuUs: (cpu.user + cpu.system) / commandsPerRun, latency };
 }
 
-const commands = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['SET', 'GET', 'SET', 'GET'];
-for (const command of commands as ('SET' | 'GET')[]) {
+const commands = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((c) => c.toUpperCase()) : ['SET', 'GET', 'SET', 'GET'];
+const unknown = commands.filter((c) => !(c in shapes));
+if (unknown.length > 0) throw new Error(`command-path runs ${Object.keys(shapes).join(', ')}; not ${unknown.join(', ')}`);
+for (const command of commands as Command[]) {
   const { wallUs, cpuUs, latency } = await run(command);
+  if (errorReplies > 0) throw new Error(`${command}: ${errorReplies} error replies`);
   // The machine is shared: wall-clock time stretches with others' load, CPU time much less; the load says how far to trust either.
   const load = os.loadavg()[0]!.toFixed(2);
   console.log(`${command} -P ${pipeline} x${connections}: ${wallUs.toFixed(2)} µs/command, ${(1000 / wallUs).toFixed(0)}k commands/s, CPU ${cpuUs.toFixed(2)} µs/command (load ${load}); a batch of ${pipeline} in → its replies out: ${formatLatency(latency.summary(), 'batches')}`);

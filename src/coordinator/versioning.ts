@@ -29,7 +29,7 @@ import type { TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
 import { keepState } from '../crdt/state-cache.js';
-import { extendChain, mayChainOnto } from '../crdt/value-chain.js';
+import { extendChain, mayChainOnto, withValue } from '../crdt/value-chain.js';
 import { ownValue } from '../storage/storage.js';
 import { isEmptied, operandView, startVersions } from '../crdt/view.js';
 import type { VersionDelta } from './delta.js';
@@ -206,7 +206,7 @@ function operated(
     encodedDelta = entry.convergent.encode(delta);
     version = extendChain(bases[0]!, fields, encodedDelta);
   }
-  version ??= { ...fields, value: ownValue(entry.convergent.encode(state)) };
+  version ??= withValue(fields, ownValue(entry.convergent.encode(state)));
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
   const versionDelta: VersionDelta | undefined = bases === undefined ? undefined

@@ -60,7 +60,7 @@ export function emptyContext(): CausalContext {
 /** A copy that shares the (immutable) range arrays and item sets. */
 export function cloneContext(ctx: CausalContext): CausalContext {
   // The clone shares the item sets: neither may grow them in place any more.
-  ownedItems.delete(ctx);
+  releaseItems(ctx);
   return { ops: new Map(ctx.ops), items: new Map(ctx.items) };
 }
 
@@ -149,27 +149,36 @@ export function addItem(ctx: CausalContext, dot: Dot, item: string): void {
   const key = dotKey(dot);
   const old = ctx.items.get(key);
   if (old?.has(item)) return;
-  const owned = ownedItems.get(ctx);
   // A set only this context holds grows in place; a shared one is copied once, then owned.
-  if (old !== undefined && owned?.has(old) === true) {
-    (old as Set<string>).add(item);
+  if (old !== undefined && (old as OwnedItems)[ownerOf] === ctx) {
+    (old as OwnedItems).add(item);
     return;
   }
-  const next = new Set(old);
+  const next: OwnedItems = new Set(old);
   next.add(item);
+  next[ownerOf] = ctx;
   ctx.items.set(key, next);
-  if (owned === undefined) ownedItems.set(ctx, new WeakSet([next]));
-  else owned.add(next);
 }
 
 /**
- * The item sets a context made itself and shares with no other: addItem
- * grows them in place. Removing k items of one operation (LPOP of a count,
- * LTRIM, SREM of many members of one SADD) copied the set k times: 24 s
- * to pop 20,000 elements of one push. Contexts share sets by reference
- * (cloneContext, joinContexts), so sharing one ends its owner's claim.
+ * The context that made an item set itself and shares it with no other:
+ * addItem grows it in place. Removing k items of one operation (LPOP of a
+ * count, LTRIM, SREM of many members of one SADD) copied the set k times:
+ * 24 s to pop 20,000 elements of one push. Contexts share sets by reference
+ * (cloneContext, joinContexts), so sharing one ends its owner's claim
+ * (releaseItems). Kept on the set itself: a WeakMap of contexts to WeakSets
+ * of their sets cost every re-tagging SADD or HSET two weak tables, a large
+ * share of its garbage collection.
  */
-const ownedItems = new WeakMap<CausalContext, WeakSet<ReadonlySet<string>>>();
+const ownerOf = Symbol('item set owner');
+
+type OwnedItems = Set<string> & { [ownerOf]?: CausalContext | undefined };
+
+/** Ends `ctx`'s claim on its item sets: it is about to share them. */
+function releaseItems(ctx: CausalContext): void {
+  if (ctx.items.size === 0) return;
+  for (const set of ctx.items.values()) if ((set as OwnedItems)[ownerOf] === ctx) (set as OwnedItems)[ownerOf] = undefined;
+}
 
 /** The least context that saw everything `a` and `b` saw. */
 export function joinContexts(a: CausalContext, b: CausalContext): CausalContext {
@@ -179,7 +188,7 @@ export function joinContexts(a: CausalContext, b: CausalContext): CausalContext 
     out.ops.set(actor, ra === undefined ? rb : unionRanges(ra, rb));
   }
   // `out` shares b's item sets: b may no longer grow them in place.
-  if (b.items.size > 0) ownedItems.delete(b);
+  releaseItems(b);
   for (const [key, sb] of b.items) {
     const sa = out.items.get(key);
     if (sa === undefined) out.items.set(key, sb);
