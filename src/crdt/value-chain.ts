@@ -81,8 +81,17 @@ export interface ChainLink {
   readonly position: number;
   /** The deltas' bytes from the base up to this link. */
   readonly deltaBytes: number;
-  /** The version this link makes. */
-  readonly version: Sibling;
+  /** The fields of the version this link makes: storage writes them with the delta as the link's record. */
+  readonly fields: Omit<Sibling, 'value'>;
+  /**
+   * The version this link makes, until a later link is made from it: a
+   * superseded version is dropped here so that a long chain keeps per link
+   * only its delta and fields, not a version object and its accessor (a
+   * third of a hot chain's memory, all of it promoted and marked by the
+   * garbage collector). Anything still holding a superseded version reads it
+   * as a plain one (chainOf undefined): its value getter still encodes it.
+   */
+  version: Sibling | undefined;
   /** Shared by every link of the chain. */
   readonly memo: ChainMemo;
 }
@@ -240,7 +249,7 @@ export function chainCounts(): { readonly chained: number; readonly encoded: num
   return { ...made };
 }
 
-function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version'>): Sibling {
+function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version' | 'fields'>): Sibling {
   made.chained++;
   // An accessor in the literal, not defineProperty after it: half the cost, and an own enumerable property, so a
   // spread or a deep comparison reads the value as it would a plain version's.
@@ -257,8 +266,9 @@ function chained(fields: Omit<Sibling, 'value'>, parts: Omit<ChainLink, 'version
   if (fields.emptied === true) version.emptied = true;
   const link: ChainLink = {
     type: parts.type, base: parts.base, origin: parts.origin, previous: parts.previous, delta: parts.delta,
-    position: parts.position, deltaBytes: parts.deltaBytes, memo: parts.memo, version,
+    position: parts.position, deltaBytes: parts.deltaBytes, memo: parts.memo, fields, version,
   };
+  if (parts.previous !== undefined) parts.previous.version = undefined;
   version[linkOf] = link;
   return version;
 }

@@ -581,7 +581,7 @@ type LevelBatch = ReturnType<ClassicLevel<Buffer, Buffer>['batch']>;
 
 /** A link as stored: its version with the delta as the value. */
 function linkEntry(link: ChainLink): Sibling {
-  return withValue(link.version, link.delta);
+  return withValue(link.fields, link.delta);
 }
 
 /** The observer's view of a batch: metadata keys only, so it can never overwrite a record. */
