@@ -145,8 +145,10 @@ interface MadeVersion {
 
 /** The result of a write that made `version`, with its operation's outcome when there is one. */
 function putResult(stored: readonly Sibling[], version: Sibling, outcome: Buffer | undefined, hintedOnly?: true): PutResult {
-  const result: PutResult = hintedOnly === true ? { stored, version, hintedOnly } : { stored, version };
-  return outcome === undefined ? result : { ...result, outcome };
+  const result: { -readonly [K in keyof PutResult]: PutResult[K] } = { stored, version };
+  if (hintedOnly === true) result.hintedOnly = true;
+  if (outcome !== undefined) result.outcome = outcome;
+  return result;
 }
 
 export class CoordinatorStats {
