@@ -22,12 +22,18 @@ function operate(ctx: CommandContext, key: Buffer, operation: CounterOperation):
   return writeKey(ctx, key, { kind: 'operate', type: 'counter', operation: encodeCounterOperation(operation) });
 }
 
+/** The new value as text: the operation's outcome, or (from a coordinator that sends none) the version's, decoded. */
+function resultText(result: PutResult): Buffer {
+  return result.outcome ?? Buffer.from(formatDecimal(counterValue(counterType.decode(result.version.value))), 'latin1');
+}
+
 function integerResult(result: PutResult): Reply {
-  return integerReply(counterValue(counterType.decode(result.version.value)).m);
+  // An integer operation succeeded only on an integer value (counter.ts refuses the rest), so the text is digits.
+  return integerReply(BigInt(resultText(result).toString('latin1')));
 }
 
 function floatResult(result: PutResult): Reply {
-  return Buffer.from(formatDecimal(counterValue(counterType.decode(result.version.value))), 'latin1');
+  return resultText(result);
 }
 
 function by(ctx: CommandContext, key: Buffer, increment: bigint): Promise<Reply> {

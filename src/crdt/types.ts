@@ -31,7 +31,11 @@ registerType<CounterState>({
   redisType: 'string',
   objectEncoding: counterEncoding,
   stringForm: (state) => Buffer.from(counterText(state), 'latin1'),
-  apply: (view, operation, writer) => ({ state: applyCounterOperation(view, decodeCounterOperation(operation), writer) }),
+  // The outcome is the value the new state shows: INCR's reply, without decoding the version just encoded.
+  apply: (view, operation, writer) => {
+    const state = applyCounterOperation(view, decodeCounterOperation(operation), writer);
+    return { state, outcome: Buffer.from(counterText(state), 'latin1') };
+  },
 });
 
 // Sets (set.ts, set-operations.ts) ------------------------------------------
