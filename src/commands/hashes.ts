@@ -9,7 +9,7 @@
 // dot), and HSIBLINGS key field shows them all. Fields are listed in byte
 // order, where Redis lists them in hash order.
 
-import { readStateOf } from '../crdt/view.js';
+import { readStateOf, withStateOf } from '../crdt/view.js';
 import { randomInt } from 'node:crypto';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { notInteger, parseLongLong, syntaxError, upper } from './args.js';
@@ -26,6 +26,18 @@ const llongMax = (1n << 63n) - 1n;
 
 function operate(ctx: CommandContext, key: Buffer, op: HashOperation): Promise<PutResult> {
   return writeKey(ctx, key, { kind: 'operate', type: 'hash', operation: encodeHashOperation(op) });
+}
+
+/**
+ * Runs `read` on the hash at `key` in the step its record is read in, so it
+ * may be given the state the key's last write left (crdt/view.ts
+ * withStateOf): a read right after a write does not decode the hash.
+ */
+async function withHash<T>(ctx: CommandContext, key: Buffer, read: (state: HashState) => T): Promise<T> {
+  const current = await readValue(ctx, key);
+  if (current === undefined) return read(emptyHash());
+  if (current.type !== 'hash') throw new CommandError(wrongTypeError);
+  return withStateOf(current, hashType, read);
 }
 
 async function readHash(ctx: CommandContext, key: Buffer): Promise<HashState> {
@@ -64,37 +76,36 @@ async function hdel(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   return decodeHashCountOutcome(result.outcome);
 }
 
-async function hget(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return getField(await readHash(ctx, args[1]!), args[2]!) ?? null;
+function hget(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, (state) => getField(state, args[2]!) ?? null);
 }
 
-async function hmget(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const state = await readHash(ctx, args[1]!);
-  return args.slice(2).map((f) => getField(state, f) ?? null);
+function hmget(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, (state) => args.slice(2).map((f) => getField(state, f) ?? null));
 }
 
-async function hgetall(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return new MapReply(entries(await readHash(ctx, args[1]!)));
+function hgetall(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, (state) => new MapReply(entries(state)));
 }
 
-async function hlen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return fieldCount(await readHash(ctx, args[1]!));
+function hlen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, fieldCount);
 }
 
-async function hexists(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return hasField(await readHash(ctx, args[1]!), args[2]!) ? 1 : 0;
+function hexists(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, (state) => (hasField(state, args[2]!) ? 1 : 0));
 }
 
-async function hkeys(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return fieldKeys(await readHash(ctx, args[1]!)).map((k) => Buffer.from(k, 'latin1'));
+function hkeys(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, (state) => fieldKeys(state).map((k) => Buffer.from(k, 'latin1')));
 }
 
-async function hvals(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return entries(await readHash(ctx, args[1]!)).map(([, value]) => value);
+function hvals(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, (state) => entries(state).map(([, value]) => value));
 }
 
-async function hstrlen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return getField(await readHash(ctx, args[1]!), args[2]!)?.length ?? 0;
+function hstrlen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withHash(ctx, args[1]!, (state) => getField(state, args[2]!)?.length ?? 0);
 }
 
 /** The increment is judged before the key, as Redis's hincrbyCommand does. */

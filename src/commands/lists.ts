@@ -12,7 +12,7 @@
 // push's error answered; if that fails too, the element is lost and the error
 // says so. With one key (a rotation) it is one operation.
 
-import { readStateOf } from '../crdt/view.js';
+import { readStateOf, withStateOf } from '../crdt/view.js';
 import type { Reply } from '../resp/reply.js';
 import { NULL_ARRAY, OK } from '../resp/reply.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
@@ -50,6 +50,19 @@ function read(ctx: CommandContext, key: Buffer): Promise<ListState | undefined> 
   return Promise.resolve(readValue(ctx, key)).then(listOf);
 }
 
+/**
+ * Runs `look` on the key's list (undefined for no key) in the step its
+ * record is read in, so it may be given the state the key's last write left
+ * (crdt/view.ts withStateOf): a read right after a push does not decode it.
+ */
+function readNow<T>(ctx: CommandContext, key: Buffer, look: (state: ListState | undefined) => T): Promise<T> {
+  return Promise.resolve(readValue(ctx, key)).then((current) => {
+    if (current === undefined) return look(undefined);
+    if (current.type !== 'list') throw new CommandError(wrongTypeError);
+    return withStateOf(current, listType, look);
+  });
+}
+
 function pusher(end: ListEnd, onlyIfExists: boolean) {
   return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> =>
     integerOf(await operate(ctx, args[1]!, { kind: 'push', end, values: args.slice(2), onlyIfExists }));
@@ -72,25 +85,28 @@ function popper(end: ListEnd) {
   };
 }
 
-async function llen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const state = await read(ctx, args[1]!);
-  return state === undefined ? 0 : length(state);
+function llen(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return readNow(ctx, args[1]!, (state) => (state === undefined ? 0 : length(state)));
 }
 
-async function lindex(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+function lindex(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   // As Redis: the key before the index.
-  const state = await read(ctx, args[1]!);
-  if (state === undefined) return null;
-  const index = integerArg(args[2]!);
-  const i = index < 0 ? length(state) + index : index;
-  return i < 0 ? null : at(state, i) ?? null;
+  return readNow(ctx, args[1]!, (state) => {
+    if (state === undefined) return null;
+    const index = integerArg(args[2]!);
+    const i = index < 0 ? length(state) + index : index;
+    return i < 0 ? null : at(state, i) ?? null;
+  });
 }
 
 async function lrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  let start = integerArg(args[2]!);
-  let stop = integerArg(args[3]!);
-  const state = await read(ctx, args[1]!);
-  if (state === undefined) return [];
+  const start = integerArg(args[2]!);
+  const stop = integerArg(args[3]!);
+  return readNow(ctx, args[1]!, (state) => (state === undefined ? [] : range(state, start, stop)));
+}
+
+/** LRANGE's elements of `state` from start to stop, both inclusive and negative from the end, as Redis clamps them. */
+function range(state: ListState, start: number, stop: number): Reply {
   const n = length(state);
   if (start < 0) start += n;
   if (stop < 0) stop += n;

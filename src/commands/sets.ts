@@ -9,7 +9,7 @@
 // Across keys (SMOVE, SINTERSTORE…) nothing is atomic: each key is read or
 // written on its own, as RENAME's two writes are.
 
-import { readStateOf } from '../crdt/view.js';
+import { readStateOf, withStateOf } from '../crdt/view.js';
 import { randomInt } from 'node:crypto';
 import { SetReply, type Reply } from '../resp/reply.js';
 import { notInteger, parseLongLong, syntaxError, upper } from './args.js';
@@ -30,6 +30,18 @@ const llongMax = (1n << 63n) - 1n;
 
 function operate(ctx: CommandContext, key: Buffer, op: SetOperation): Promise<PutResult> {
   return writeKey(ctx, key, { kind: 'operate', type: 'set', operation: encodeSetOperation(op) });
+}
+
+/**
+ * Runs `read` on the set at `key` in the step its record is read in, so it
+ * may be given the state the key's last write left (crdt/view.ts
+ * withStateOf): a read right after a write does not decode the set.
+ */
+async function withSet<T>(ctx: CommandContext, key: Buffer, read: (state: SetState) => T): Promise<T> {
+  const current = await readValue(ctx, key);
+  if (current === undefined) return read(emptySet());
+  if (current.type !== 'set') throw new CommandError(wrongTypeError);
+  return withStateOf(current, setType, read);
 }
 
 /** The set at `key` as this read sees it: empty for no key, WRONGTYPE for another type. */
@@ -55,21 +67,20 @@ async function srem(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   return decodeCountOutcome(result.outcome);
 }
 
-async function smembers(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return new SetReply(toBuffers(memberKeys(await readSet(ctx, args[1]!))));
+function smembers(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withSet(ctx, args[1]!, (state) => new SetReply(toBuffers(memberKeys(state))));
 }
 
-async function sismember(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return has(await readSet(ctx, args[1]!), args[2]!) ? 1 : 0;
+function sismember(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withSet(ctx, args[1]!, (state) => (has(state, args[2]!) ? 1 : 0));
 }
 
-async function smismember(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const state = await readSet(ctx, args[1]!);
-  return args.slice(2).map((m) => (has(state, m) ? 1 : 0));
+function smismember(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withSet(ctx, args[1]!, (state) => args.slice(2).map((m) => (has(state, m) ? 1 : 0)));
 }
 
-async function scard(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  return size(await readSet(ctx, args[1]!));
+function scard(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return withSet(ctx, args[1]!, size);
 }
 
 /** Redis's getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX) for SRANDMEMBER's count. */

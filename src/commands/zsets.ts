@@ -6,7 +6,7 @@
 // members added on both sides of a partition all show. Arguments are judged
 // in Redis's order (t_zset.c): options, then scores and ranges, then the key.
 
-import { readStateOf } from '../crdt/view.js';
+import { readStateOf, withStateOf } from '../crdt/view.js';
 import { DoubleReply, type Reply } from '../resp/reply.js';
 import { formatDouble } from '../resp/encoder.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
@@ -106,6 +106,19 @@ function read(ctx: CommandContext, key: Buffer): Promise<ZsetState | undefined> 
   return Promise.resolve(readValue(ctx, key)).then(zsetOf);
 }
 
+/**
+ * Runs `look` on the key's sorted set (undefined for no key) in the step its
+ * record is read in, so it may be given the state the key's last write left
+ * (crdt/view.ts withStateOf): a read right after a write does not decode it.
+ */
+function readNow<T>(ctx: CommandContext, key: Buffer, look: (state: ZsetState | undefined) => T): Promise<T> {
+  return Promise.resolve(readValue(ctx, key)).then((current) => {
+    if (current === undefined) return look(undefined);
+    if (current.type !== 'zset') throw new CommandError(wrongTypeError);
+    return withStateOf(current, zsetType, look);
+  });
+}
+
 function withScores(ctx: CommandContext, entries: readonly ZEntry[]): Reply[] {
   const out: Reply[] = [];
   if (ctx.session.protocol === 3) {
@@ -181,23 +194,22 @@ function popper(end: 'min' | 'max') {
 
 // Reads -----------------------------------------------------------------------------
 
-async function zscore(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const state = await read(ctx, args[1]!);
-  const s = state === undefined ? undefined : score(state, args[2]!);
-  return s === undefined ? null : new DoubleReply(s);
-}
-
-async function zmscore(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const state = await read(ctx, args[1]!);
-  return args.slice(2).map((m) => {
-    const s = state === undefined ? undefined : score(state, m);
+function zscore(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return readNow(ctx, args[1]!, (state) => {
+    const s = state === undefined ? undefined : score(state, args[2]!);
     return s === undefined ? null : new DoubleReply(s);
   });
 }
 
-async function zcard(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const state = await read(ctx, args[1]!);
-  return state === undefined ? 0 : state.members.size;
+function zmscore(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return readNow(ctx, args[1]!, (state) => args.slice(2).map((m) => {
+    const s = state === undefined ? undefined : score(state, m);
+    return s === undefined ? null : new DoubleReply(s);
+  }));
+}
+
+function zcard(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return readNow(ctx, args[1]!, (state) => (state === undefined ? 0 : state.members.size));
 }
 
 function ranker(reverse: boolean) {

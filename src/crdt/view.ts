@@ -11,7 +11,7 @@ import type { Sibling, Siblings } from '../clock/types.js';
 import type { Convergent, TypeName } from './kind.js';
 import { TypeOperationError, type OperandView } from './operation.js';
 import { isRegistered, typeEntry } from './registry.js';
-import { readState, takeState } from './state-cache.js';
+import { lendState, readState, takeState } from './state-cache.js';
 
 /**
  * The state an operation on a collection of type `convergent` starts from:
@@ -116,6 +116,19 @@ export function typedValue(live: Siblings): TypedValue | undefined {
 export function readStateOf<S>(value: TypedValue, convergent: Convergent<S>): S {
   // typedValue answers one version as the version itself (it has a dot); a merge of several as a new value.
   return (value as Partial<Sibling>).dot !== undefined ? readState(value as Sibling, convergent) : convergent.decode(value.value);
+}
+
+/**
+ * As readStateOf, for a caller that is done with the state before its next
+ * await and never changes it: the state the key's last operation left is
+ * lent rather than decoded (state-cache.ts lendState). `read` runs at once,
+ * and what it returns must not hold the state or any part an operation
+ * changes in place (its maps); values taken from it (a field's bytes, a
+ * count, fresh arrays) are safe.
+ */
+export function withStateOf<S, T>(value: TypedValue, convergent: Convergent<S>, read: (state: S) => T): T {
+  const lent = (value as Partial<Sibling>).dot !== undefined ? lendState<S>(value as Sibling) : undefined;
+  return read(lent ?? readStateOf(value, convergent));
 }
 
 /** The decoded state of a typed value of a convergent type. */

@@ -14,6 +14,7 @@ import { decodeMembersOutcome, encodeSetOperation } from '../../src/crdt/set-ope
 import { memberKeys, setType } from '../../src/crdt/set.js';
 import { decodedStateBytesMin, decodedStatesBytesMax, keepState, keptStates, takeState } from '../../src/crdt/state-cache.js';
 import '../../src/crdt/types.js';
+import { withStateOf } from '../../src/crdt/view.js';
 import { SimCluster } from '../helpers/sim.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
@@ -43,6 +44,16 @@ test('state cache › one state as large as the whole budget is kept; a larger o
   const before = keptStates().states;
   keepState(over, state);
   t.is(keptStates().states, before);
+});
+
+test('state cache › a read in one step is lent the state a write left; without one it gets a decoded state', (t) => {
+  const state = setType.decode(setType.encode(setType.empty()));
+  const version: Sibling = { value: Buffer.alloc(decodedStateBytesMin), dot: { actor: 'lent', counter: 1 }, past: [], timestamp: 1, type: 'set' };
+  keepState(version, state);
+  t.is(withStateOf(version, setType, (s) => s), state, 'lent, not decoded');
+  t.is(takeState(version, setType), state, 'lending leaves it kept for the next operation');
+  const plain: Sibling = { ...version, dot: { actor: 'lent', counter: 2 }, value: setType.encode(setType.empty()) };
+  t.not(withStateOf(plain, setType, (s) => s), state);
 });
 
 const setOp = (op: Parameters<typeof encodeSetOperation>[0]): Mutation => ({ kind: 'operate', type: 'set', operation: encodeSetOperation(op) });
