@@ -28,6 +28,13 @@ export const crdtFormatVersion = 1;
 
 /** Safe integers need at most 8 groups of 7 bits. */
 const varintBytesMax = 8;
+/**
+ * Keys and values up to this long are copied byte by byte in JavaScript: a
+ * call into Buffer's native copy or latin1 write costs more than the loop for
+ * the short members, fields and values a collection holds by the thousand
+ * (a whole-state encode is mostly these).
+ */
+const shortCopyBytesMax = 32;
 
 export class Writer {
   private buf = Buffer.allocUnsafe(256);
@@ -64,16 +71,28 @@ export class Writer {
   }
 
   bytes(b: Buffer): void {
-    this.varint(b.length);
-    this.room(b.length);
-    this.at += b.copy(this.buf, this.at);
+    const n = b.length;
+    this.varint(n);
+    this.room(n);
+    if (n <= shortCopyBytesMax) {
+      const buf = this.buf;
+      let at = this.at;
+      for (let i = 0; i < n; i++) buf[at++] = b[i]!;
+      this.at = at;
+    } else this.at += b.copy(this.buf, this.at);
   }
 
   /** A member or field key: a latin1 string, one char per byte. */
   key(k: string): void {
-    this.varint(k.length);
-    this.room(k.length);
-    this.at += this.buf.write(k, this.at, k.length, 'latin1');
+    const n = k.length;
+    this.varint(n);
+    this.room(n);
+    if (n <= shortCopyBytesMax) {
+      const buf = this.buf;
+      let at = this.at;
+      for (let i = 0; i < n; i++) buf[at++] = k.charCodeAt(i);
+      this.at = at;
+    } else this.at += this.buf.write(k, this.at, n, 'latin1');
   }
 
   actor(a: string): void {
