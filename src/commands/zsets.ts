@@ -213,12 +213,11 @@ function zcard(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 }
 
 function ranker(reverse: boolean) {
-  return async (ctx: CommandContext, args: Buffer[]): Promise<Reply> => {
-    const state = await read(ctx, args[1]!);
+  return (ctx: CommandContext, args: Buffer[]): Promise<Reply> => readNow(ctx, args[1]!, (state) => {
     const r = state === undefined ? undefined : rank(state, args[2]!);
     if (r === undefined) return null;
     return reverse ? state!.members.size - 1 - r : r;
-  };
+  });
 }
 
 interface ScoreBound { readonly value: number; readonly exclusive: boolean }
@@ -397,10 +396,12 @@ function rangeOptions(args: Buffer[], from: number, start: Buffer, stop: Buffer,
   return { by, reverse: reverse ?? false, start, stop, withScores, limit: { offset, count } };
 }
 
-async function answerRange(ctx: CommandContext, key: Buffer, request: RangeRequest): Promise<Reply> {
+function answerRange(ctx: CommandContext, key: Buffer, request: RangeRequest): Promise<Reply> {
   const select = rangeSelector(request);
-  const entries = select(await read(ctx, key));
-  return request.withScores ? withScores(ctx, entries) : entries.map((e) => memberBytes(e.key));
+  return readNow(ctx, key, (state) => {
+    const entries = select(state);
+    return request.withScores ? withScores(ctx, entries) : entries.map((e) => memberBytes(e.key));
+  });
 }
 
 function zrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {

@@ -188,7 +188,8 @@ function writesThenReads(prefix: string, seed: number): string[][] {
         out.push(rng() < 0.5 ? ['RPUSH', list, m] : ['LPOP', list], ['LLEN', list], ['LINDEX', list, String(pick(20) - 10)], ['LRANGE', list, '-3', '-1']);
         break;
       default:
-        out.push(rng() < 0.7 ? ['ZADD', zset, String(pick(1000)), m] : ['ZREM', zset, m], ['ZSCORE', zset, m], ['ZMSCORE', zset, m, other], ['ZCARD', zset]);
+        out.push(rng() < 0.7 ? ['ZADD', zset, String(pick(1000)), m] : ['ZREM', zset, m], ['ZSCORE', zset, m], ['ZMSCORE', zset, m, other], ['ZCARD', zset],
+          ['ZRANGE', zset, '0', '4', 'WITHSCORES'], ['ZRANK', zset, m], ['ZREVRANGEBYSCORE', zset, '+inf', '900', 'LIMIT', '0', '3']);
         break;
     }
   }
