@@ -98,14 +98,32 @@ function claim(state: ZsetState, delta: ZsetState, dot: Dot, how: Claim): void {
 export function addScores(state: ZsetState, pairs: readonly (readonly [member: Buffer, score: number])[], dot: Dot, how: Claim = 'gap'): Update<ZsetState> {
   const delta = emptyZset();
   claim(state, delta, dot, how);
+  const order = pairs.length <= orderMovesMax ? orderCache.get(state) : undefined;
   for (const [member, score] of pairs) {
     const key = memberKey(member);
-    const cell = setCell<number, number>(state.members.get(key), score, dot, delta.ctx, key);
+    const old = state.members.get(key);
+    const cell = setCell<number, number>(old, score, dot, delta.ctx, key);
     state.members.set(key, cell);
     delta.members.set(key, cell);
+    if (order !== undefined) move(order, key, old, cell);
   }
-  orderCache.delete(state);
+  if (order === undefined) orderCache.delete(state);
   return { state, delta };
+}
+
+/**
+ * Members an operation may move in the cached order one by one (a splice out
+ * and a splice in each, O(n) moves of pointers); past it the order is
+ * dropped and sorted again when next read. A leaderboard's ZADD then ZRANGE
+ * 0 9 on 100k members re-sorted them all on every read.
+ */
+const orderMovesMax = 16;
+
+/** Moves `key` in `order` from where `before` put it (absent: nowhere) to where `after` puts it. */
+function move(order: ZEntry[], key: string, before: MemberCell | undefined, after: MemberCell): void {
+  if (before !== undefined) order.splice(rankOf(order, key, scoreOfCell(before)), 1);
+  const score = scoreOfCell(after);
+  order.splice(rankOf(order, key, score), 0, { key, score });
 }
 
 /** ZINCRBY (and ZADD INCR): adds `by` to the member's score (a missing member starts at 0). Returns the new score as this replica reads it. */
@@ -113,10 +131,12 @@ export function incrementScore(state: ZsetState, member: Buffer, by: number, dot
   const delta = emptyZset();
   claim(state, delta, dot, how);
   const key = memberKey(member);
-  const result = incrementCell(state.members.get(key), by, dot, delta.ctx, key, doubleArith);
+  const old = state.members.get(key);
+  const result = incrementCell(old, by, dot, delta.ctx, key, doubleArith);
   state.members.set(key, result.cell);
   delta.members.set(key, result.delta);
-  orderCache.delete(state);
+  const order = orderCache.get(state);
+  if (order !== undefined) move(order, key, old, result.cell);
   return { state, delta, score: result.value };
 }
 

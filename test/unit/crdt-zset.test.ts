@@ -133,3 +133,29 @@ test('crdt zset › truncated or corrupt bytes are refused with CrdtCodecError o
   s = zset.incrementScore(s, b('a'), 0.25, { actor: 'a#1', counter: 3 }).state;
   checkCorruption(t, zset.zsetType, zset.encode(s), Array.from({ length: 300 }, (_, i) => [i * 3, 1 + (i % 255)] as const));
 });
+
+test('crdt zset › the cached order follows ZADD, ZINCRBY and ZREM as a fresh sort would (property)', (t) => {
+  const member = fc.integer({ min: 0, max: 40 }).map((i) => Buffer.from(`m${i}`));
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), pairs: fc.array(fc.tuple(member, fc.integer({ min: -5, max: 5 })), { minLength: 1, maxLength: 20 }) }),
+    fc.record({ kind: fc.constant('incr' as const), member, by: fc.integer({ min: -3, max: 3 }) }),
+    fc.record({ kind: fc.constant('rem' as const), members: fc.array(member, { minLength: 1, maxLength: 3 }) }),
+  );
+  fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.boolean(), (ops, readBetween) => {
+    let state = zset.emptyZset();
+    let counter = 0;
+    for (const o of ops) {
+      // Reading builds the cached order, which the next operation then keeps in step (or drops).
+      if (readBetween) zset.ordered(state);
+      const dot = { actor: 'a', counter: ++counter };
+      if (o.kind === 'add') state = zset.addScores(state, o.pairs.map(([m, s]) => [m, s] as const), dot).state;
+      else if (o.kind === 'incr') state = zset.incrementScore(state, o.member, o.by, dot).state;
+      else state = zset.removeMembers(state, o.members).state;
+      const fresh = zset.ordered(zset.decode(zset.encode(state)));
+      const cached = zset.ordered(state);
+      if (JSON.stringify(cached) !== JSON.stringify(fresh)) return false;
+    }
+    return true;
+  }), { numRuns: 400 });
+  t.pass();
+});
