@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Sibling } from '../src/clock/types.js';
 import { foldVersions } from '../src/coordinator/versioning.js';
 import { decodeRangeRecordsReply, encodeRangeRecordsReply, rangePageBytesDefault } from '../src/hints/range-messages.js';
@@ -24,11 +24,41 @@ const keys = Number(process.env.STREAM_COST_KEYS ?? 100_000);
 const valueBytes = 1024;
 const loadInFlight = 2048;
 
+/** Garbage-collection pauses on the main thread, summed and the longest, since the last take(). */
+class GcPauses {
+  private totalMs = 0;
+  private longestMs = 0;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      this.totalMs += entry.duration;
+      this.longestMs = Math.max(this.longestMs, entry.duration);
+    }
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** The pauses since the last take (entries are delivered asynchronously: yield before taking). */
+  async take(): Promise<{ totalMs: number; longestMs: number }> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const taken = { totalMs: this.totalMs, longestMs: this.longestMs };
+    this.totalMs = 0;
+    this.longestMs = 0;
+    return taken;
+  }
+
+  close(): void {
+    this.observer.disconnect();
+  }
+}
+
 function cpuMs(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1000;
 }
 
+const gc = new GcPauses();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ringkv-streamcost-'));
 try {
   const source = await LevelStorage.open(path.join(dir, 'source'));
@@ -45,7 +75,10 @@ try {
   await source.close();
   const reopened = await LevelStorage.open(path.join(dir, 'source'));
 
+  await gc.take();
   const pages: Buffer[] = [];
+  const sourceDelay = monitorEventLoopDelay({ resolution: 1 });
+  sourceDelay.enable();
   let cpu = process.cpuUsage();
   let started = performance.now();
   let cursor = { fromSpan: 0, fromToken: 0n };
@@ -59,6 +92,8 @@ try {
   const bytes = pages.reduce((sum, p) => sum + p.length, 0);
   const sourceCpuMs = cpuMs(cpu);
   const sourceWallMs = performance.now() - started;
+  sourceDelay.disable();
+  const sourceGc = await gc.take();
   await reopened.close();
 
   const sliceRecords = Number(process.env.STREAM_COST_SLICE ?? applySliceRecords);
@@ -70,6 +105,7 @@ try {
   started = performance.now();
   for (const payload of pages) await applyPage(decodeRangeRecordsReply(payload).entries, apply, undefined, sliceRecords);
   delay.disable();
+  const receiverGc = await gc.take();
   const longestMs = delay.max / 1e6;
   const p99Ms = delay.percentile(99) / 1e6;
   const receiverCpuMs = cpuMs(cpu);
@@ -83,7 +119,10 @@ try {
   console.log(`${keys} records of ${valueBytes} B, ${mb.toFixed(1)} MB in ${pages.length} pages; receiver folds ${sliceRecords} records per slice`);
   console.log(line('source (read + encode)', sourceCpuMs, sourceWallMs));
   console.log(line('receiver (decode + fold + write)', receiverCpuMs, receiverWallMs));
-  console.log(`receiver: event-loop delay p99 ${p99Ms.toFixed(1)} ms, max ${longestMs.toFixed(1)} ms; LevelDB reads skipped by the key filter ${filter.readsSkipped}`);
+  const pauses = (p: { totalMs: number; longestMs: number }) => `GC pauses ${(p.totalMs / mb).toFixed(2)} ms per MB, longest ${p.longestMs.toFixed(1)} ms`;
+  console.log(`source: event-loop delay p99 ${(sourceDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(sourceDelay.max / 1e6).toFixed(1)} ms; ${pauses(sourceGc)}`);
+  console.log(`receiver: event-loop delay p99 ${p99Ms.toFixed(1)} ms, max ${longestMs.toFixed(1)} ms; LevelDB reads skipped by the key filter ${filter.readsSkipped}; ${pauses(receiverGc)}`);
 } finally {
+  gc.close();
   rmSync(dir, { recursive: true, force: true });
 }
