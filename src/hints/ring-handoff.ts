@@ -51,10 +51,13 @@ import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault } from './stream-
  */
 export const transferBytesPerSecDefault = 32 * 1024 * 1024;
 /**
- * Records folded per synchronous slice of a received page, the loop yielding
- * between slices: a fold costs ~10–20 µs (merge, Merkle leaf, cache, batch), so
- * a request that arrives meanwhile waits ~1 ms for the slice in hand instead
- * of ~15 ms for a whole 1 MiB page of 1 KiB records.
+ * Records folded per synchronous slice of a received page, each slice durable
+ * before the next is folded: a fold costs ~10–20 µs (merge, Merkle leaf,
+ * cache, batch), so a request that arrives meanwhile waits ~1 ms for the
+ * slice in hand instead of ~15 ms for a whole 1 MiB page of 1 KiB records,
+ * and a write arriving meanwhile (a pending replica's, which the client's
+ * write waits for) commits behind one slice's batch (~64 KiB), not behind a
+ * batch of the rest of the page.
  */
 export const applySliceRecords = 64;
 /** A page is read, sent and folded within this; far above the ~50 ms a 1 MiB page takes. */
@@ -701,10 +704,15 @@ export class RingHandoff {
 }
 
 /**
- * Folds a page's records a slice at a time (applySliceRecords), awaiting
- * `yieldTurn` between slices so client requests to this node interleave with
- * the stream; resolves once every record is durable, rejects with the first
- * fold that failed (the slices after it are not folded: the page is asked again).
+ * Folds a page's records a slice at a time (applySliceRecords), each slice
+ * durable before the next is folded, and awaits `yieldTurn` between slices so
+ * client requests to this node interleave with the stream. Folding on while
+ * a slice is written would gather the rest of the page into the next group
+ * commit (storage/group-commit.ts), and a client's write arriving then would
+ * wait for that whole batch: in stream-cost, a probe write during a 20 MB/s
+ * fold waited p50 0.2 ms either way but p99 ~25 ms that way, ~12–17 ms this
+ * way. Resolves once every record is durable, rejects with the first fold that
+ * failed (the slices after its slice are not folded: the page is asked again).
  */
 export async function applyPage(
   entries: readonly RecordEntry[],
@@ -712,13 +720,13 @@ export async function applyPage(
   yieldTurn: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
   sliceRecords = applySliceRecords,
 ): Promise<void> {
-  // Each fold's failure is caught at once: one rejecting while the loop yields must not go unhandled.
+  // Each fold's failure is caught at once: one rejecting before its slice is awaited must not go unhandled.
   let failure: { err: unknown } | undefined;
   const fail = (err: unknown): void => { failure ??= { err }; };
-  const folds: Promise<unknown>[] = [];
   for (let at = 0; at < entries.length && failure === undefined; at += sliceRecords) {
     if (at > 0) await yieldTurn();
     const end = Math.min(entries.length, at + sliceRecords);
+    const folds: Promise<unknown>[] = [];
     for (let i = at; i < end; i++) {
       // apply may throw synchronously (a store closing): that fails the page the same way.
       try {
@@ -727,8 +735,8 @@ export async function applyPage(
         fail(err);
       }
     }
+    await Promise.all(folds);
   }
-  await Promise.all(folds);
   if (failure !== undefined) throw failure.err;
 }
 

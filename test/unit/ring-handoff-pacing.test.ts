@@ -1,7 +1,7 @@
 // Streams that yield to client traffic: a received page is folded a slice at
 // a time (hints/ring-handoff.ts applyPage): every record once, in order, the
-// loop yielding between slices, and a failed fold fails the page without an
-// unhandled rejection; the rate follows the loop delay (stream-pacer.ts) and
+// loop yielding between slices, a slice folded only once the one before it is
+// durable, and a failed fold fails the page without an unhandled rejection; the rate follows the loop delay (stream-pacer.ts) and
 // the throttle takes a new rate at once.
 import test from 'ava';
 import type { Sibling } from '../../src/clock/types.js';
@@ -27,6 +27,29 @@ test('applyPage › a fold that fails (async or thrown) fails the page, and the 
   }, () => new Promise((resolve) => setImmediate(resolve)), 4));
   t.true(['disk full', 'closing'].includes(err?.message ?? ''));
   t.deepEqual(folded, ['k0', 'k1', 'k2', 'k3']);
+});
+
+test('applyPage › a slice is folded only once every fold of the slice before it is durable', async (t) => {
+  const started: string[] = [];
+  const durable: (() => void)[] = [];
+  const page = applyPage(entries, (key) => {
+    started.push(key.toString());
+    return new Promise<void>((resolve) => durable.push(resolve));
+  }, () => Promise.resolve(), 4);
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  await settle();
+  t.deepEqual(started, ['k0', 'k1', 'k2', 'k3']);
+  for (const resolve of durable.splice(0, 3)) resolve();
+  await settle();
+  t.is(started.length, 4, 'one fold of the slice still pending');
+  durable.shift()!();
+  await settle();
+  t.deepEqual(started.slice(4), ['k4', 'k5', 'k6', 'k7']);
+  for (const resolve of durable.splice(0)) resolve();
+  await settle();
+  for (const resolve of durable.splice(0)) resolve();
+  await page;
+  t.is(started.length, entries.length);
 });
 
 test('applyPage › resolves only once every fold is durable', async (t) => {
