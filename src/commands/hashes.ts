@@ -25,7 +25,7 @@ import { CommandError, type CommandContext } from './types.js';
 const llongMax = (1n << 63n) - 1n;
 
 function operate(ctx: CommandContext, key: Buffer, op: HashOperation): Promise<PutResult> {
-  return writeKey(ctx, key, { kind: 'operate', type: 'hash', operation: encodeHashOperation(op) });
+  return writeKey(ctx, key, { kind: 'operate', type: 'hash', operation: encodeHashOperation(op), decoded: op });
 }
 
 /**

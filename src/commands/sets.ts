@@ -29,7 +29,7 @@ const cursorPattern = /^(0|[1-9][0-9]{0,19})$/;
 const llongMax = (1n << 63n) - 1n;
 
 function operate(ctx: CommandContext, key: Buffer, op: SetOperation): Promise<PutResult> {
-  return writeKey(ctx, key, { kind: 'operate', type: 'set', operation: encodeSetOperation(op) });
+  return writeKey(ctx, key, { kind: 'operate', type: 'set', operation: encodeSetOperation(op), decoded: op });
 }
 
 /**

@@ -51,9 +51,12 @@ export type Mutation =
    * An operation on a convergent type, applied to the coordinator's record
    * (crdt/registry.ts apply); the key's expiry is kept. `imported`: as for a
    * value, written only where the coordinator holds no version of the key
-   * (the first page of a collection's IMPORT in `missing` mode).
+   * (the first page of a collection's IMPORT in `missing` mode). `decoded`:
+   * the operation `operation` encodes, as its type's apply takes it, from
+   * the command that encoded it; never sent (a forwarded write carries the
+   * bytes, and its coordinator decodes them).
    */
-  | { readonly kind: 'operate'; readonly type: StoredType; readonly operation: Buffer; readonly imported?: boolean };
+  | { readonly kind: 'operate'; readonly type: StoredType; readonly operation: Buffer; readonly imported?: boolean; readonly decoded?: unknown };
 
 /** True for a write that is made only where the coordinator holds no version of the key (IMPORT, read-through). */
 export function onlyWhereAbsent(mutation: Mutation): boolean {
@@ -180,7 +183,7 @@ function operated(
 ): Sibling {
   const view = operandView(live(stored, nowMs));
   const entry = typeEntry(mutation.type);
-  const { state, outcome, replacesValue, delta, expiresAt: ownExpiry, imported } = entry.apply(view, mutation.operation, writer);
+  const { state, outcome, replacesValue, delta, expiresAt: ownExpiry, imported } = entry.apply(view, mutation.operation, writer, mutation.decoded);
   // An operation that leaves a key nobody wrote still empty (SREM of a missing key) writes a tombstone: no empty collection stays behind for nothing.
   // A collection emptied by an operation stays an empty state (crdt/registry.ts isEmpty): its context removes, on merge, what it removed from concurrent versions.
   // A value whose own expiry has passed (an IMPORT page) is a delete, as newVersion makes one for a value.

@@ -36,9 +36,27 @@ const varintBytesMax = 8;
  */
 const shortCopyBytesMax = 32;
 
+/**
+ * One working buffer lent to a writer at a time: encoding is synchronous
+ * and finish() copies out, so the operations, deltas and outcomes each write
+ * encodes (several a write) need no buffer of their own. A writer that finds
+ * it lent (one writing inside another) takes a buffer of its own; one that
+ * never finishes (it threw) keeps it, and later writers do the same.
+ */
+let spare: Buffer | undefined = Buffer.allocUnsafe(4096);
+
 export class Writer {
-  private buf = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private at = 0;
+  /** The spare buffer this writer was lent, to give back when it finishes (it may have outgrown it). */
+  private lent: Buffer | undefined;
+
+  constructor() {
+    if (spare !== undefined) {
+      this.buf = this.lent = spare;
+      spare = undefined;
+    } else this.buf = Buffer.allocUnsafe(256);
+  }
   /** Made by the first actor written: most writers (operations, outcomes, deltas of a value) write none or one. */
   private actorIndex: Map<string, number> | undefined;
 
@@ -118,6 +136,10 @@ export class Writer {
   finish(): Buffer {
     const out = Buffer.allocUnsafe(this.at);
     this.buf.copy(out, 0, 0, this.at);
+    if (this.lent !== undefined) {
+      spare = this.lent;
+      this.lent = undefined;
+    }
     return out;
   }
 }

@@ -33,9 +33,11 @@ export interface RegisteredType<S = unknown> {
    * the key's view, as `writer`'s new version, and the operation's outcome
    * when its reply needs more than the new state (SADD's count of members
    * added, SPOP's members). Throws TypeOperationError when Redis would
-   * refuse (WRONGTYPE among them).
+   * refuse (WRONGTYPE among them). `decoded`, when the command that encoded
+   * `operation` passes it on (versioning.ts Mutation), is that operation as
+   * the type decodes it, so a local write does not decode its own bytes.
    */
-  apply(view: OperandView | undefined, operation: Buffer, writer: Writer): Operated<S>;
+  apply(view: OperandView | undefined, operation: Buffer, writer: Writer, decoded?: unknown): Operated<S>;
 }
 
 const registered = new Map<TypeName, RegisteredType>();

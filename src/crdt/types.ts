@@ -10,9 +10,9 @@ import { applyZsetOperation, decodeZsetOperation } from './zset-operation.js';
 import { length as listLength, listType, type ListState } from './list.js';
 import { applyListOperation, decodeListOperation } from './list-operation.js';
 import { setType, size as setSize, type SetState } from './set.js';
-import { applySetOperation, decodeSetOperation, setEncoding } from './set-operations.js';
+import { applySetOperation, decodeSetOperation, setEncoding, type SetOperation } from './set-operations.js';
 import { fieldCount, hashType, type HashState } from './hash.js';
-import { applyHashOperation, decodeHashOperation, hashEncoding } from './hash-operations.js';
+import { applyHashOperation, decodeHashOperation, hashEncoding, type HashOperation } from './hash-operations.js';
 
 /** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are "raw". */
 const embstrBytesMax = 44;
@@ -44,7 +44,8 @@ registerType<SetState>({
   redisType: 'set',
   objectEncoding: (state) => setEncoding(state, (member) => parseLongLong(Buffer.from(member, 'latin1')) !== undefined),
   isEmpty: (state) => setSize(state) === 0,
-  apply: (view, operation, writer) => applySetOperation(view, decodeSetOperation(operation), writer),
+  // A command's own operation is taken as it built it: add and remove copy the members they keep (as latin1 keys).
+  apply: (view, operation, writer, decoded) => applySetOperation(view, (decoded as SetOperation | undefined) ?? decodeSetOperation(operation), writer),
 });
 
 // Hashes (hash.ts, hash-operations.ts) --------------------------------------
@@ -53,7 +54,8 @@ registerType<HashState>({
   redisType: 'hash',
   objectEncoding: hashEncoding,
   isEmpty: (state) => fieldCount(state) === 0,
-  apply: (view, operation, writer) => applyHashOperation(view, decodeHashOperation(operation), writer),
+  // A command's own operation is taken as it built it: fields become latin1 keys, and values are copied where kept.
+  apply: (view, operation, writer, decoded) => applyHashOperation(view, (decoded as HashOperation | undefined) ?? decodeHashOperation(operation), writer),
 });
 
 // Sorted sets (zset.ts, zset-operation.ts) -----------------------------------------
