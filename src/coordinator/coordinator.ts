@@ -359,7 +359,8 @@ export class Coordinator {
       if (onlyWhereAbsent(mutation) && current.length > 0) throw new KeyPresentError();
       const version = newVersion(current, mutation, options.context, this.options.actor, this.now());
       // Taken whether or not the caller wants them: a chained version lives as long as its chain, and so would they.
-      const minted = takeMinted(version);
+      // Only an operation leaves any (a plain value's write skips the lookup).
+      const minted = mutation.kind === 'operate' ? takeMinted(version) : undefined;
       const next = foldVersions(current, [version]);
       this.checkSiblingLimit(key, current, next);
       if (next.length > current.length) checkRecordContext(next);

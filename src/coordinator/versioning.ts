@@ -164,11 +164,12 @@ export interface Minted {
 }
 
 const minted = new WeakMap<Sibling, Minted>();
+const nothingMinted: Minted = Object.freeze({});
 
 /** What the operation that made `version` gave beside it (nothing for a plain value), forgotten here once taken. */
 export function takeMinted(version: Sibling): Minted {
   const side = minted.get(version);
-  if (side === undefined) return {};
+  if (side === undefined) return nothingMinted;
   minted.delete(version);
   return side;
 }
