@@ -7,7 +7,7 @@
 // and restart, failover.ts) is started on free ports, loaded with SET and GET at
 // pipeline depths 1 and 16, and stopped before the next, because a 2-core box cannot host two targets plus the load
 // generator without the numbers measuring contention. Results go to
-// benchmarks/results/<timestamp>.json, latest.md and an SVG chart (charts.ts, <timestamp>.svg and latest.svg); processes and temp dirs
+// benchmarks/results/<timestamp>.json, latest.md and an SVG chart (charts.ts, <timestamp>.svg and latest.svg; latest.* only from a run of every target); processes and temp dirs
 // are cleaned up on failure and on Ctrl-C (see test/helpers/cluster.ts).
 import { progressTo, runMain } from './cli-main.js';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -264,11 +264,13 @@ async function writeResults(startedAt: Date, plan: Plan, machine: string, rows: 
   };
   await writeFile(path.join(resultsDir, `${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
   const markdown = markdownReport(rows, { startedAt: startedAt.toISOString(), requests: plan.requests, machine, notes, failures, downUp });
-  await writeFile(path.join(resultsDir, 'latest.md'), markdown);
+  // latest.* are the README's table and chart: only a run of every target replaces them, not a run of a few.
+  const whole = plan.targets.length === targetNames.length;
+  if (whole) await writeFile(path.join(resultsDir, 'latest.md'), markdown);
   if (rows.length > 0) {
     const svg = await renderBenchChart(rows);
     await writeFile(path.join(resultsDir, `${stamp}.svg`), svg);
-    await writeFile(path.join(resultsDir, 'latest.svg'), svg);
+    if (whole) await writeFile(path.join(resultsDir, 'latest.svg'), svg);
   }
   return markdown;
 }
