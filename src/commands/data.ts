@@ -7,7 +7,8 @@ import type { Siblings, VClock } from '../clock/types.js';
 import type { PutResult } from '../coordinator/coordinator.js';
 import type { Mutation } from '../coordinator/versioning.js';
 import { redisTypeOf, typeEntry } from '../crdt/registry.js';
-import { typedValue, type TypedValue } from '../crdt/view.js';
+import { typedValue, withStateOf, type TypedValue } from '../crdt/view.js';
+import type { Convergent } from '../crdt/kind.js';
 import { KeyPresentError } from '../coordinator/errors.js';
 import { importMutation } from './read-through.js';
 import { CommandError, type CommandContext, type ReadThroughSource } from './types.js';
@@ -51,6 +52,21 @@ export function readValue(ctx: CommandContext, key: Buffer): TypedValue | undefi
   const versions = versionsOf(ctx, key);
   if (versions instanceof Promise) return versions.then((v) => typedValue(live(v, coordinator.now())));
   return typedValue(live(versions, coordinator.now()));
+}
+
+/**
+ * Runs `read` on the collection of `convergent`'s type at `key` (undefined
+ * for no key; WRONGTYPE for another type) in the step its record is read in,
+ * so it may be lent the state the key's last write left (crdt/view.ts
+ * withStateOf): a read right after a write does not decode the collection.
+ * `read` must be done with the state when it returns.
+ */
+export function withCollection<S, T>(ctx: CommandContext, key: Buffer, convergent: Convergent<S>, read: (state: S | undefined) => T): Promise<T> {
+  return Promise.resolve(readValue(ctx, key)).then((current) => {
+    if (current === undefined) return read(undefined);
+    if (current.type !== convergent.type) throw new CommandError(wrongTypeError);
+    return withStateOf(current, convergent, read);
+  });
 }
 
 /**

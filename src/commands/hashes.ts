@@ -9,11 +9,11 @@
 // dot), and HSIBLINGS key field shows them all. Fields are listed in byte
 // order, where Redis lists them in hash order.
 
-import { readStateOf, withStateOf } from '../crdt/view.js';
+import { readStateOf } from '../crdt/view.js';
 import { randomInt } from 'node:crypto';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { notInteger, parseLongLong, syntaxError, upper } from './args.js';
-import { readValue, writeKey, wrongTypeError } from './data.js';
+import { readValue, withCollection, writeKey, wrongTypeError } from './data.js';
 import { globMatch } from './glob.js';
 import { emptyHash, entries, fieldConflict, fieldCount, fieldKeys, getField, hasField, hashType, type HashState } from '../crdt/hash.js';
 import { decodeHashCountOutcome, encodeHashOperation, type HashOperation } from '../crdt/hash-operations.js';
@@ -28,16 +28,9 @@ function operate(ctx: CommandContext, key: Buffer, op: HashOperation): Promise<P
   return writeKey(ctx, key, { kind: 'operate', type: 'hash', operation: encodeHashOperation(op), decoded: op });
 }
 
-/**
- * Runs `read` on the hash at `key` in the step its record is read in, so it
- * may be given the state the key's last write left (crdt/view.ts
- * withStateOf): a read right after a write does not decode the hash.
- */
-async function withHash<T>(ctx: CommandContext, key: Buffer, read: (state: HashState) => T): Promise<T> {
-  const current = await readValue(ctx, key);
-  if (current === undefined) return read(emptyHash());
-  if (current.type !== 'hash') throw new CommandError(wrongTypeError);
-  return withStateOf(current, hashType, read);
+/** `read` on the hash at `key` (empty for no key), lent the state its last write left (data.ts withCollection). */
+function withHash<T>(ctx: CommandContext, key: Buffer, read: (state: HashState) => T): Promise<T> {
+  return withCollection(ctx, key, hashType, (state) => read(state ?? emptyHash()));
 }
 
 async function readHash(ctx: CommandContext, key: Buffer): Promise<HashState> {

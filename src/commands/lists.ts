@@ -12,11 +12,11 @@
 // push's error answered; if that fails too, the element is lost and the error
 // says so. With one key (a rotation) it is one operation.
 
-import { readStateOf, withStateOf } from '../crdt/view.js';
+import { readStateOf } from '../crdt/view.js';
 import type { Reply } from '../resp/reply.js';
 import { NULL_ARRAY, OK } from '../resp/reply.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
-import { readValue, writeKey, wrongTypeError, type TypedValue } from './data.js';
+import { readValue, withCollection, writeKey, wrongTypeError, type TypedValue } from './data.js';
 import { at, length, listType, slice, values, type ListState } from '../crdt/list.js';
 import { decodeListOutcome, encodeListOperation, type ListEnd, type ListOperation, type ListOutcome } from '../crdt/list-operation.js';
 import { CommandError, type CommandContext } from './types.js';
@@ -50,17 +50,9 @@ function read(ctx: CommandContext, key: Buffer): Promise<ListState | undefined> 
   return Promise.resolve(readValue(ctx, key)).then(listOf);
 }
 
-/**
- * Runs `look` on the key's list (undefined for no key) in the step its
- * record is read in, so it may be given the state the key's last write left
- * (crdt/view.ts withStateOf): a read right after a push does not decode it.
- */
+/** `look` on the key's list (undefined for no key), lent the state its last write left (data.ts withCollection). */
 function readNow<T>(ctx: CommandContext, key: Buffer, look: (state: ListState | undefined) => T): Promise<T> {
-  return Promise.resolve(readValue(ctx, key)).then((current) => {
-    if (current === undefined) return look(undefined);
-    if (current.type !== 'list') throw new CommandError(wrongTypeError);
-    return withStateOf(current, listType, look);
-  });
+  return withCollection(ctx, key, listType, look);
 }
 
 function pusher(end: ListEnd, onlyIfExists: boolean) {

@@ -9,11 +9,11 @@
 // Across keys (SMOVE, SINTERSTORE…) nothing is atomic: each key is read or
 // written on its own, as RENAME's two writes are.
 
-import { readStateOf, withStateOf } from '../crdt/view.js';
+import { readStateOf } from '../crdt/view.js';
 import { randomInt } from 'node:crypto';
 import { SetReply, type Reply } from '../resp/reply.js';
 import { notInteger, parseLongLong, syntaxError, upper } from './args.js';
-import { readValue, writeKey, wrongTypeError } from './data.js';
+import { readValue, withCollection, writeKey, wrongTypeError } from './data.js';
 import { globMatch } from './glob.js';
 import { has, memberKeys, setType, size, type SetState } from '../crdt/set.js';
 import { decodeCountOutcome, decodeMembersOutcome, emptySet, encodeSetOperation, type SetOperation } from '../crdt/set-operations.js';
@@ -32,16 +32,9 @@ function operate(ctx: CommandContext, key: Buffer, op: SetOperation): Promise<Pu
   return writeKey(ctx, key, { kind: 'operate', type: 'set', operation: encodeSetOperation(op), decoded: op });
 }
 
-/**
- * Runs `read` on the set at `key` in the step its record is read in, so it
- * may be given the state the key's last write left (crdt/view.ts
- * withStateOf): a read right after a write does not decode the set.
- */
-async function withSet<T>(ctx: CommandContext, key: Buffer, read: (state: SetState) => T): Promise<T> {
-  const current = await readValue(ctx, key);
-  if (current === undefined) return read(emptySet());
-  if (current.type !== 'set') throw new CommandError(wrongTypeError);
-  return withStateOf(current, setType, read);
+/** `read` on the set at `key` (empty for no key), lent the state its last write left (data.ts withCollection). */
+function withSet<T>(ctx: CommandContext, key: Buffer, read: (state: SetState) => T): Promise<T> {
+  return withCollection(ctx, key, setType, (state) => read(state ?? emptySet()));
 }
 
 /** The set at `key` as this read sees it: empty for no key, WRONGTYPE for another type. */

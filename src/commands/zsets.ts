@@ -6,11 +6,11 @@
 // members added on both sides of a partition all show. Arguments are judged
 // in Redis's order (t_zset.c): options, then scores and ranges, then the key.
 
-import { readStateOf, withStateOf } from '../crdt/view.js';
+import { readStateOf } from '../crdt/view.js';
 import { DoubleReply, type Reply } from '../resp/reply.js';
 import { formatDouble } from '../resp/encoder.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
-import { readValue, writeKey, wrongTypeError, type TypedValue } from './data.js';
+import { readValue, withCollection, writeKey, wrongTypeError, type TypedValue } from './data.js';
 import { globMatch } from './glob.js';
 import { firstAtMember, firstAtScore, memberBytes, ordered, rank, score, zsetType, type ZEntry, type ZsetState } from '../crdt/zset.js';
 import { decodeZsetOutcome, encodeZsetOperation, type ZaddFlags, type ZsetOperation, type ZsetOutcome } from '../crdt/zset-operation.js';
@@ -106,17 +106,9 @@ function read(ctx: CommandContext, key: Buffer): Promise<ZsetState | undefined> 
   return Promise.resolve(readValue(ctx, key)).then(zsetOf);
 }
 
-/**
- * Runs `look` on the key's sorted set (undefined for no key) in the step its
- * record is read in, so it may be given the state the key's last write left
- * (crdt/view.ts withStateOf): a read right after a write does not decode it.
- */
+/** `look` on the key's sorted set (undefined for no key), lent the state its last write left (data.ts withCollection). */
 function readNow<T>(ctx: CommandContext, key: Buffer, look: (state: ZsetState | undefined) => T): Promise<T> {
-  return Promise.resolve(readValue(ctx, key)).then((current) => {
-    if (current === undefined) return look(undefined);
-    if (current.type !== 'zset') throw new CommandError(wrongTypeError);
-    return withStateOf(current, zsetType, look);
-  });
+  return withCollection(ctx, key, zsetType, look);
 }
 
 function withScores(ctx: CommandContext, entries: readonly ZEntry[]): Reply[] {
