@@ -25,9 +25,65 @@ export const decodedStatesBytesMax = 32 * 1024 * 1024;
 /** A value smaller than this decodes in microseconds: not worth a slot. */
 export const decodedStateBytesMin = 4 * 1024;
 
-/** Each kept state with the bytes it was counted as (a chained version's size changes once its value is encoded). */
-const states = new Map<Sibling, { readonly state: unknown; readonly bytes: number }>();
-let bytes = 0;
+/**
+ * States by version within a budget of their versions' encoded bytes (a
+ * chained version's is counted as it was when kept: its size changes once
+ * its value is encoded), oldest kept (or, for reads, used) first out.
+ */
+class StateShelf {
+  private readonly kept = new Map<Sibling, { readonly state: unknown; readonly bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly bytesMax: number) {}
+
+  /** The state kept for `version`, left kept. */
+  get(version: Sibling): unknown {
+    return this.kept.get(version)?.state;
+  }
+
+  /** The state kept for `version`, no longer kept (the caller owns it). */
+  take(version: Sibling): unknown {
+    const entry = this.kept.get(version);
+    if (entry === undefined) return undefined;
+    this.kept.delete(version);
+    this.bytes -= entry.bytes;
+    return entry.state;
+  }
+
+  /** The state kept for `version`, moved to the back of the eviction order. */
+  use(version: Sibling): unknown {
+    const entry = this.kept.get(version);
+    if (entry === undefined) return undefined;
+    this.kept.delete(version);
+    this.kept.set(version, entry);
+    return entry.state;
+  }
+
+  keep(version: Sibling, state: unknown): void {
+    const size = valueBytesOf(version);
+    if (size < decodedStateBytesMin || size > this.bytesMax || this.kept.has(version)) return;
+    this.kept.set(version, { state, bytes: size });
+    this.bytes += size;
+    for (const [old, entry] of this.kept) {
+      if (this.bytes <= this.bytesMax) break;
+      this.kept.delete(old);
+      this.bytes -= entry.bytes;
+    }
+  }
+
+  usage(): { states: number; bytes: number } {
+    return { states: this.kept.size, bytes: this.bytes };
+  }
+}
+
+/** The states operations change in place. */
+const operationStates = new StateShelf(decodedStatesBytesMax);
+
+/** `version`'s state decoded afresh: a chained version's is its chain replayed (encoding its value first would only be decoded again). */
+function decoded<S>(version: Sibling, convergent: Convergent<S>): S {
+  const link = chainOf(version);
+  return link === undefined ? convergent.decode(version.value) : (chainState(link) as S);
+}
 
 /**
  * The state `version` holds, for an operation to change in place: the kept
@@ -35,55 +91,35 @@ let bytes = 0;
  * decoded afresh.
  */
 export function takeState<S>(version: Sibling, convergent: Convergent<S>): S {
-  const kept = states.get(version);
-  if (kept === undefined) {
-    // A chained version's state is its chain replayed: encoding its value first would only be decoded again.
-    const link = chainOf(version);
-    return link === undefined ? convergent.decode(version.value) : (chainState(link) as S);
-  }
-  states.delete(version);
-  bytes -= kept.bytes;
-  return kept.state as S;
+  return (operationStates.take(version) as S | undefined) ?? decoded(version, convergent);
 }
 
 /** The state kept for `version`, handed over as takeState does; undefined when none is kept (nothing is decoded). */
 export function takeKeptState<S>(version: Sibling): S | undefined {
-  const kept = states.get(version);
-  if (kept === undefined) return undefined;
-  states.delete(version);
-  bytes -= kept.bytes;
-  return kept.state as S;
-}
-
-/** Keeps `state` as the decoded form of `version` (whose value is its encoding); nobody may change it after. */
-export function keepState(version: Sibling, state: unknown): void {
-  const size = valueBytesOf(version);
-  if (size < decodedStateBytesMin || size > decodedStatesBytesMax || states.has(version)) return;
-  states.set(version, { state, bytes: size });
-  bytes += size;
-  for (const [old, kept] of states) {
-    if (bytes <= decodedStatesBytesMax) break;
-    states.delete(old);
-    bytes -= kept.bytes;
-  }
+  return operationStates.take(version) as S | undefined;
 }
 
 /**
  * The state an operation left for `version`, lent to a read that finishes
- * with it in the same synchronous step (crdt/view.ts lendStateOf): the next
+ * with it in the same synchronous step (crdt/view.ts withStateOf): the next
  * operation on the key changes it in place, so a caller that holds it past an
  * await, or changes it, breaks every later write. Undefined when none is
  * kept. Without it a read right after a write decoded the collection whole
- * (a 100k-field hash: ~180 ms an HSET-then-HGET pair, against 0.5 ms for
+ * (a 100k-field hash: ~160 ms an HSET-then-HGET pair, against 0.5 ms for
  * each alone).
  */
 export function lendState<S>(version: Sibling): S | undefined {
-  return states.get(version)?.state as S | undefined;
+  return operationStates.get(version) as S | undefined;
+}
+
+/** Keeps `state` as the decoded form of `version` (whose value is its encoding); nobody may change it after. */
+export function keepState(version: Sibling, state: unknown): void {
+  operationStates.keep(version, state);
 }
 
 /** What is kept now, for INFO and tests. */
 export function keptStates(): { states: number; bytes: number } {
-  return { states: states.size, bytes };
+  return operationStates.usage();
 }
 
 /**
@@ -97,33 +133,18 @@ export function keptStates(): { states: number; bytes: number } {
  */
 export const readStatesBytesMax = 32 * 1024 * 1024;
 
-const readStates = new Map<Sibling, { readonly state: unknown; readonly bytes: number }>();
-let readBytes = 0;
+const readStates = new StateShelf(readStatesBytesMax);
 
 /** The state `version` holds, for reading only: callers must not change it. */
 export function readState<S>(version: Sibling, convergent: Convergent<S>): S {
-  const kept = readStates.get(version);
-  if (kept !== undefined) {
-    // Most recently used last: the eviction below walks from the front.
-    readStates.delete(version);
-    readStates.set(version, kept);
-    return kept.state as S;
-  }
-  const link = chainOf(version);
-  const state = link === undefined ? convergent.decode(version.value) : (chainState(link) as S);
-  const size = valueBytesOf(version);
-  if (size < decodedStateBytesMin || size > readStatesBytesMax) return state;
-  readStates.set(version, { state, bytes: size });
-  readBytes += size;
-  for (const [old, entry] of readStates) {
-    if (readBytes <= readStatesBytesMax) break;
-    readStates.delete(old);
-    readBytes -= entry.bytes;
-  }
+  const kept = readStates.use(version) as S | undefined;
+  if (kept !== undefined) return kept;
+  const state = decoded(version, convergent);
+  readStates.keep(version, state);
   return state;
 }
 
 /** What the read cache holds now, for tests. */
 export function readStatesKept(): { states: number; bytes: number } {
-  return { states: readStates.size, bytes: readBytes };
+  return readStates.usage();
 }
