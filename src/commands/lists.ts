@@ -152,21 +152,22 @@ async function lpos(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
       if (maxlen < 0) throw new CommandError('ERR MAXLEN can\'t be negative');
     } else throw new CommandError(syntaxError);
   }
-  const state = await read(ctx, args[1]!);
-  if (state === undefined) return count === undefined ? null : [];
-  const all = values(state);
-  const wanted = count === undefined ? 1 : count === 0 ? Infinity : count;
-  const found: number[] = [];
-  let skip = Math.abs(rank) - 1;
-  const scan = maxlen === 0 ? all.length : Math.min(maxlen, all.length);
-  for (let k = 0; k < scan && found.length < wanted; k++) {
-    const i = rank > 0 ? k : all.length - 1 - k;
-    if (!all[i]!.equals(args[2]!)) continue;
-    if (skip > 0) skip--;
-    else found.push(i);
-  }
-  if (count === undefined) return found.length === 0 ? null : found[0]!;
-  return found;
+  return readNow(ctx, args[1]!, (state) => {
+    if (state === undefined) return count === undefined ? null : [];
+    const all = values(state);
+    const wanted = count === undefined ? 1 : count === 0 ? Infinity : count;
+    const found: number[] = [];
+    let skip = Math.abs(rank) - 1;
+    const scan = maxlen === 0 ? all.length : Math.min(maxlen, all.length);
+    for (let k = 0; k < scan && found.length < wanted; k++) {
+      const i = rank > 0 ? k : all.length - 1 - k;
+      if (!all[i]!.equals(args[2]!)) continue;
+      if (skip > 0) skip--;
+      else found.push(i);
+    }
+    if (count === undefined) return found.length === 0 ? null : found[0]!;
+    return found;
+  });
 }
 
 function endOf(arg: Buffer): ListEnd {

@@ -253,20 +253,19 @@ function lexBelow(key: string, max: LexBound): boolean {
 async function zcount(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const min = scoreBound(args[2]!);
   const max = scoreBound(args[3]!);
-  const state = await read(ctx, args[1]!);
-  if (state === undefined) return 0;
-  const order = ordered(state);
-  let n = 0;
-  for (let i = firstAtScore(state, min.value, min.exclusive); i < order.length && inScore(order[i]!.score, min, max); i++) n++;
-  return n;
+  return readNow(ctx, args[1]!, (state) => {
+    if (state === undefined) return 0;
+    const order = ordered(state);
+    let n = 0;
+    for (let i = firstAtScore(state, min.value, min.exclusive); i < order.length && inScore(order[i]!.score, min, max); i++) n++;
+    return n;
+  });
 }
 
 async function zlexcount(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const min = lexBound(args[2]!);
   const max = lexBound(args[3]!);
-  const state = await read(ctx, args[1]!);
-  if (state === undefined) return 0;
-  return lexRange(state, min, max, false, 0, -1).length;
+  return readNow(ctx, args[1]!, (state) => (state === undefined ? 0 : lexRange(state, min, max, false, 0, -1).length));
 }
 
 type RangeBy = 'rank' | 'score' | 'lex';

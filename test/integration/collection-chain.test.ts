@@ -185,11 +185,11 @@ function writesThenReads(prefix: string, seed: number): string[][] {
         out.push(rng() < 0.7 ? ['HSET', hash, m, String(i)] : ['HDEL', hash, m], ['HGET', hash, m], ['HMGET', hash, m, other], ['HEXISTS', hash, other], ['HLEN', hash], ['HSTRLEN', hash, m]);
         break;
       case 2:
-        out.push(rng() < 0.5 ? ['RPUSH', list, m] : ['LPOP', list], ['LLEN', list], ['LINDEX', list, String(pick(20) - 10)], ['LRANGE', list, '-3', '-1']);
+        out.push(rng() < 0.5 ? ['RPUSH', list, m] : ['LPOP', list], ['LLEN', list], ['LINDEX', list, String(pick(20) - 10)], ['LRANGE', list, '-3', '-1'], ['LPOS', list, m, 'RANK', '-1']);
         break;
       default:
         out.push(rng() < 0.7 ? ['ZADD', zset, String(pick(1000)), m] : ['ZREM', zset, m], ['ZSCORE', zset, m], ['ZMSCORE', zset, m, other], ['ZCARD', zset],
-          ['ZRANGE', zset, '0', '4', 'WITHSCORES'], ['ZRANK', zset, m], ['ZREVRANGEBYSCORE', zset, '+inf', '900', 'LIMIT', '0', '3']);
+          ['ZRANGE', zset, '0', '4', 'WITHSCORES'], ['ZRANK', zset, m], ['ZREVRANGEBYSCORE', zset, '+inf', '900', 'LIMIT', '0', '3'], ['ZCOUNT', zset, '100', '(500']);
         break;
     }
   }
