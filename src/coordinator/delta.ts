@@ -133,20 +133,21 @@ export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
     if (found === undefined || found.deleted === true || found.type !== type) return { kind: 'missing-base' };
     bases.push(found);
   }
-  // One large base (crdt/value-chain.ts): the version extends the base's chain with the delta, nothing decoded or encoded
-  // (the delta is merged into the base's kept state when there is one, so the next delta or operation starts from it).
+  const convergent = typeEntry(type).convergent;
+  // Decoded first, once: a malformed delta changes nothing here, not even the base's chain (extending it ends the base's own link).
+  let delta: unknown;
+  try {
+    delta = convergent.decode(put.delta);
+  } catch (err) {
+    if (err instanceof CrdtCodecError) return { kind: 'mismatch' };
+    throw err;
+  }
+  // One large base (crdt/value-chain.ts): the version extends the base's chain with the delta, nothing encoded (the
+  // delta is merged into the base's kept state when there is one, so the next delta or operation starts from it).
   if (bases.length === 1 && put.check === undefined) {
     const { value: _, ...fields } = version;
     const chained = extendChain(bases[0]!, fields, Buffer.from(put.delta));
     if (chained !== undefined) {
-      const convergent = typeEntry(type).convergent;
-      let delta: unknown;
-      try {
-        delta = convergent.decode(put.delta);
-      } catch (err) {
-        if (err instanceof CrdtCodecError) return { kind: 'mismatch' };
-        throw err;
-      }
       const kept = takeKeptState(bases[0]!);
       return { kind: 'rebuilt', version: chained, state: kept === undefined ? undefined : convergent.mergeDelta!(kept, delta) };
     }
@@ -154,10 +155,8 @@ export function applyDelta(record: Siblings, put: DeltaPut): DeltaVerdict {
   let value: Buffer;
   let state: unknown;
   try {
-    const convergent = typeEntry(type).convergent;
     // The start is this call's own (decoded afresh, or a kept state handed over), so mergeDelta may reuse it.
     const start = mergeVersions(convergent, bases);
-    const delta = convergent.decode(put.delta);
     state = convergent.mergeDelta === undefined ? convergent.merge(start, delta) : convergent.mergeDelta(start, delta);
     value = convergent.encode(state);
   } catch (err) {

@@ -264,9 +264,9 @@ export function joinCellMaps<C extends Cell<unknown, unknown>>(a: ReadonlyMap<st
  */
 export function joinCellMapsInto<C extends Cell<unknown, unknown>>(a: Map<string, C>, ctxA: CausalContext, b: ReadonlyMap<string, C>, ctxB: CausalContext): Map<string, C> {
   const removable = itemsDeltaRemoves(ctxA, ctxB);
+  const onlyB: [string, C][] = [];
   if (removable !== undefined) {
     // Only the keys b holds or its context names can change (causal-context.ts itemsDeltaRemoves): the same map, in the same order.
-    const onlyB: [string, C][] = [];
     for (const [key, cb] of b) {
       const ca = a.get(key);
       if (ca === undefined) {
@@ -284,19 +284,14 @@ export function joinCellMapsInto<C extends Cell<unknown, unknown>>(a: Map<string
       if (isEmptyCell(kept)) a.delete(key);
       else if (kept !== ca) a.set(key, kept);
     }
-    for (const [key, cb] of onlyB) {
-      const kept = cellSurvivors(cb, ctxA, key) as C;
-      if (!isEmptyCell(kept)) a.set(key, kept);
+  } else {
+    for (const [key, cb] of b) if (!a.has(key)) onlyB.push([key, cb]);
+    for (const [key, ca] of a) {
+      const cb = b.get(key);
+      const joined = (cb === undefined ? cellSurvivors(ca, ctxB, key) : joinCells(ca, cb, ctxA, ctxB, key)) as C;
+      if (isEmptyCell(joined)) a.delete(key);
+      else if (joined !== ca) a.set(key, joined);
     }
-    return a;
-  }
-  const onlyB: [string, C][] = [];
-  for (const [key, cb] of b) if (!a.has(key)) onlyB.push([key, cb]);
-  for (const [key, ca] of a) {
-    const cb = b.get(key);
-    const joined = (cb === undefined ? cellSurvivors(ca, ctxB, key) : joinCells(ca, cb, ctxA, ctxB, key)) as C;
-    if (isEmptyCell(joined)) a.delete(key);
-    else if (joined !== ca) a.set(key, joined);
   }
   for (const [key, cb] of onlyB) {
     const kept = cellSurvivors(cb, ctxA, key) as C;

@@ -147,9 +147,9 @@ export function merge(a: SetState, b: SetState): SetState {
 export function mergeDelta(state: SetState, delta: SetState): SetState {
   const out = state.members;
   const removable = itemsDeltaRemoves(state.ctx, delta.ctx);
+  const onlyDelta: [string, readonly Tagged[]][] = [];
   if (removable !== undefined) {
-    // Only the members the delta holds or names can change: the same map, in the same order, as the loop below builds.
-    const onlyDelta: [string, readonly Tagged[]][] = [];
+    // Only the members the delta holds or names can change: the same map, in the same order, as the whole pass below builds.
     for (const [key, eb] of delta.members) {
       const ea = out.get(key);
       if (ea === undefined) {
@@ -167,20 +167,14 @@ export function mergeDelta(state: SetState, delta: SetState): SetState {
       if (kept.length === 0) out.delete(key);
       else if (kept !== ea) out.set(key, kept);
     }
-    for (const [key, eb] of onlyDelta) {
-      const kept = survivors(eb, state.ctx, key);
-      if (kept.length > 0) out.set(key, kept);
+  } else {
+    for (const [key, eb] of delta.members) if (!out.has(key)) onlyDelta.push([key, eb]);
+    for (const [key, ea] of out) {
+      const eb = delta.members.get(key);
+      const joined = eb === undefined ? survivors(ea, delta.ctx, key) : joinEntries(ea, eb, state.ctx, delta.ctx, key);
+      if (joined.length === 0) out.delete(key);
+      else if (joined !== ea) out.set(key, joined);
     }
-    orderCache.delete(state);
-    return { members: out, ctx: joinContexts(state.ctx, delta.ctx) };
-  }
-  const onlyDelta: [string, readonly Tagged[]][] = [];
-  for (const [key, eb] of delta.members) if (!out.has(key)) onlyDelta.push([key, eb]);
-  for (const [key, ea] of out) {
-    const eb = delta.members.get(key);
-    const joined = eb === undefined ? survivors(ea, delta.ctx, key) : joinEntries(ea, eb, state.ctx, delta.ctx, key);
-    if (joined.length === 0) out.delete(key);
-    else if (joined !== ea) out.set(key, joined);
   }
   for (const [key, eb] of onlyDelta) {
     const kept = survivors(eb, state.ctx, key);

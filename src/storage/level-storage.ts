@@ -79,7 +79,7 @@ const cacheLowWaterFraction = 0.9;
 const cachedRecordOverheadBytes = 160;
 /** LevelDB memtable: large enough that bursts of small writes do not stall on L0 compaction. */
 const writeBufferBytes = 32 * 1024 * 1024;
-/** A chain link's objects beyond its delta's bytes (crdt/value-chain.ts): its version, clock and link. */
+/** A chain link's objects beyond its delta's bytes (crdt/value-chain.ts): its link, its fields and their clock (the head also its version). */
 const chainLinkOverheadBytes = 200;
 /** Records per iterator step when counting at open: ~4 MB of 1 KiB records held at once. */
 const openScanChunkRecords = 4096;

@@ -20,6 +20,7 @@ import { CrdtLimitError } from '../../src/crdt/list.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 import { typeEntry } from '../../src/crdt/registry.js';
 import { mergeVersions } from '../../src/crdt/view.js';
+import { chainOf, setChainLimits } from '../../src/crdt/value-chain.js';
 
 type Collection = 'set' | 'hash' | 'zset' | 'list';
 
@@ -169,3 +170,25 @@ for (const type of ['set', 'hash', 'zset', 'list'] as const) {
     t.true(tally.missing > 50);
   });
 }
+
+test.serial('delta › a malformed delta to a chained base is a mismatch and leaves the base\'s chain as it was', (t) => {
+  const before = setChainLimits({ baseBytesMin: 0, linksMax: 6 });
+  try {
+    const actor = new MemoryActor('coordinator#1');
+    const sadd = (...members: string[]): Mutation => ({ kind: 'operate', type: 'set', operation: encodeSetOperation({ kind: 'add', members: members.map((m) => Buffer.from(m)) }) });
+    let record: Sibling[] = [];
+    // A base of 50 members, so the deltas after it stay lighter than it and the chain goes on.
+    for (const mutation of [sadd(...Array.from({ length: 50 }, (_, i) => `member-${i}`)), sadd('b')]) {
+      record = foldVersions(record, [newVersion(record, mutation, undefined, actor, 1)]);
+    }
+    const base = record[0]!;
+    t.truthy(chainOf(base), 'the second add is chained');
+    // The next version as a coordinator would send it (minting it here would extend this node's chain itself).
+    const version: Sibling = { value: Buffer.alloc(0), dot: { actor: 'other#1', counter: 1 }, past: [base.dot], timestamp: 1, type: 'set' };
+    const put: DeltaPut = { version, bases: [base.dot], delta: Buffer.from([0xff, 0x00, 0x13]) };
+    t.is(applyDelta(record, put).kind, 'mismatch');
+    t.truthy(chainOf(base), 'the base still reads as its chain');
+  } finally {
+    setChainLimits(before);
+  }
+});
