@@ -168,6 +168,8 @@ export class ManagedProcess {
   spawnError: Error | undefined;
   private readonly child: ChildProcess;
   private running = true;
+  /** The harness sent it a signal (kill, stop, pause): an exit after that was asked for. */
+  private signalled = false;
   private stdoutChunks: Buffer[] = [];
   private stdoutBytes = 0;
 
@@ -218,7 +220,13 @@ export class ManagedProcess {
   }
 
   signal(sig: NodeJS.Signals): void {
+    this.signalled = true;
     if (this.running) this.child.kill(sig);
+  }
+
+  /** Ended without the harness signalling it: a crash, an outside kill (OOM), or a node that exited by itself. */
+  get exitedUnasked(): boolean {
+    return !this.running && !this.signalled;
   }
 
   /** SIGKILL and wait for the exit. */
@@ -408,6 +416,11 @@ export class RingkvNode {
     return this.proc?.pid;
   }
 
+  /** How the process ended when the harness did not end it; undefined while it runs or after kill/stop. */
+  unaskedExit(): string | undefined {
+    return this.proc?.exitedUnasked === true ? this.proc.describeExit() : undefined;
+  }
+
   /** Spawn the process and wait until it answers PING. */
   async launch(timeoutMs = this.options.readyTimeoutMs ?? readyTimeoutMs): Promise<void> {
     if (this.alive) throw new Error(`node ${this.id} is already running`);
@@ -577,10 +590,11 @@ export class Cluster {
   }
 
   private convergeFailure(expectedUp: number, timeoutMs: number, seen: Map<RingkvNode, string>): Error {
-    const summary = [...seen].map(([node, up]) => `${node.id}=${up}`).join(', ');
-    const tails = [...seen]
-      .filter(([, up]) => up !== String(expectedUp))
-      .map(([node]) => `--- last ${errorTailLines} lines of ${node.id} ---\n${node.output.tail(errorTailLines)}`);
+    // A node that died by itself meanwhile is not polled: name it, or the failure reads as a gossip fault.
+    const died = this.nodes.filter((node) => node.unaskedExit() !== undefined);
+    const summary = [...[...seen].map(([node, up]) => `${node.id}=${up}`), ...died.map((node) => `${node.id} ${node.unaskedExit()!}`)].join(', ');
+    const tails = [...[...seen].filter(([, up]) => up !== String(expectedUp)).map(([node]) => node), ...died]
+      .map((node) => `--- last ${errorTailLines} lines of ${node.id} ---\n${node.output.tail(errorTailLines)}`);
     return new Error(`cluster did not converge to cluster_members_up:${expectedUp} within ${timeoutMs} ms (${summary})\n${tails.join('\n')}`);
   }
 
