@@ -94,7 +94,6 @@ export interface DownUp {
 /** The "always writable" issue's bar: with one node down, writes keep at least this share of their throughput. */
 export const downUpGoal = 0.8;
 
-/** Pairs each of `target`'s rows in `upMode` with its row in `downMode` (same test and pipeline). */
 /** Per test and pipeline depth, the row with the median requests/s (the upper median of an even count). */
 export function medianRows(rows: readonly Row[]): Row[] {
   const groups = new Map<string, Row[]>();
@@ -107,6 +106,7 @@ export function medianRows(rows: readonly Row[]): Row[] {
   return [...groups.values()].map((group) => [...group].sort((a, b) => a.rps - b.rps)[Math.floor(group.length / 2)]!);
 }
 
+/** Pairs each of `target`'s rows in `upMode` with its row in `downMode` (same test and pipeline). */
 export function compareDownUp(rows: readonly Row[], target: string, upMode: string, downMode: string): DownUp[] {
   const down = new Map(rows.filter((r) => r.target === target && r.mode === downMode).map((r) => [`${r.test}/${r.pipeline}`, r]));
   const pairs: DownUp[] = [];
