@@ -163,14 +163,28 @@ export interface Minted {
   readonly delta?: VersionDelta | undefined;
 }
 
-const minted = new WeakMap<Sibling, Minted>();
+/**
+ * The last operation's version and what it gave. One slot, not a table: both
+ * callers take it synchronously right after newVersion, and a WeakMap's set,
+ * get and delete cost every counter and collection write ~0.5 µs and the
+ * collector an ephemeron per version. A version not taken before the next one
+ * is minted gives nothing: its operation's answer and delta are dropped.
+ */
+let mintedVersion: Sibling | undefined;
+let mintedSide: Minted | undefined;
 const nothingMinted: Minted = Object.freeze({});
 
-/** What the operation that made `version` gave beside it (nothing for a plain value), forgotten here once taken. */
+function mint(version: Sibling, side: Minted): void {
+  mintedVersion = version;
+  mintedSide = side;
+}
+
+/** What the operation that made `version` gave beside it (nothing for a plain value, or once taken or superseded by a later mint). */
 export function takeMinted(version: Sibling): Minted {
-  const side = minted.get(version);
-  if (side === undefined) return nothingMinted;
-  minted.delete(version);
+  if (mintedVersion !== version) return nothingMinted;
+  const side = mintedSide!;
+  mintedVersion = undefined;
+  mintedSide = undefined;
   return side;
 }
 
@@ -191,7 +205,7 @@ function operated(
   const empty = entry.isEmpty?.(state) === true;
   if ((view === undefined && empty) || (ownExpiry !== undefined && ownExpiry <= nowMs)) {
     const tombstone: Sibling = { value: emptyValue, dot: writer.dot, past, timestamp: nowMs, deleted: true };
-    if (outcome !== undefined) minted.set(tombstone, { outcome });
+    if (outcome !== undefined) mint(tombstone, { outcome });
     return tombstone;
   }
   const timestamp = imported === true || mutation.imported === true ? importedTimestamp : nowMs;
@@ -215,7 +229,7 @@ function operated(
   keepState(version, state);
   const versionDelta: VersionDelta | undefined = bases === undefined ? undefined
     : { type: mutation.type, bases: bases.length === 1 ? [bases[0]!.dot] : bases.map((s) => s.dot), state: delta, encoded: encodedDelta };
-  if (outcome !== undefined || versionDelta !== undefined) minted.set(version, { outcome, delta: versionDelta });
+  if (outcome !== undefined || versionDelta !== undefined) mint(version, { outcome, delta: versionDelta });
   return version;
 }
 

@@ -12,7 +12,7 @@ import { decodeListOutcome, encodeListOperation } from '../../src/crdt/list-oper
 import { listType, values } from '../../src/crdt/list.js';
 import { decodeMembersOutcome, encodeSetOperation } from '../../src/crdt/set-operations.js';
 import { memberKeys, setType } from '../../src/crdt/set.js';
-import { decodedStateBytesMin, decodedStatesBytesMax, keepState, keptStates, takeState } from '../../src/crdt/state-cache.js';
+import { decodedStateBytesMin, decodedStatesBytesMax, keepState, keptStates, takeKeptState, takeState } from '../../src/crdt/state-cache.js';
 import '../../src/crdt/types.js';
 import { withStateOf } from '../../src/crdt/view.js';
 import { SimCluster } from '../helpers/sim.js';
@@ -44,6 +44,27 @@ test('state cache › one state as large as the whole budget is kept; a larger o
   const before = keptStates().states;
   keepState(over, state);
   t.is(keptStates().states, before);
+});
+
+test('state cache › past the budget the least recently kept state goes first, whichever key is hot', (t) => {
+  // Four states of a third of the budget and a little more: keeping a third pushes out one. Their bytes are only
+  // measured (takeKeptState never decodes), so they need not be a set's encoding.
+  const third = Math.floor(decodedStatesBytesMax / 3) + 1;
+  const version = (counter: number): Sibling => ({ value: Buffer.alloc(third), dot: { actor: 'lru', counter }, past: [], timestamp: 1, type: 'set' });
+  const [a, b2, c, d] = [1, 2, 3, 4].map(version) as [Sibling, Sibling, Sibling, Sibling];
+  const states = new Map([a, b2, c, d].map((v) => [v, { of: v.dot.counter }]));
+  const keep = (v: Sibling) => keepState(v, states.get(v));
+  keep(a);
+  keep(b2);
+  keep(c); // over the budget: a, the oldest, goes
+  t.is(takeKeptState(a), undefined);
+  t.is(takeKeptState(b2), states.get(b2), 'taken from behind the most recent one');
+  keep(b2); // kept again: now the most recent, c the oldest
+  keep(d); // c goes, b2 stays
+  t.is(takeKeptState(c), undefined);
+  t.is(takeKeptState(b2), states.get(b2));
+  t.is(takeKeptState(d), states.get(d));
+  t.is(takeKeptState(d), undefined, 'handed out once');
 });
 
 test('state cache › a read in one step is lent the state a write left; without one it gets a decoded state', (t) => {
