@@ -54,9 +54,20 @@ export interface ZEntry {
 
 const typeCode = 0x7a; // 'z'
 
+/**
+ * Score arithmetic. A sum of +inf and -inf is 0, not NaN: Redis never holds a
+ * NaN score (ZINCRBY refuses one), but increments made on the two sides of a
+ * partition meet only in the merge, where nothing can refuse them. A NaN
+ * would break the order every range and rank reads (it compares false with
+ * everything), and a NaN in an actor's running sum makes a state no replica
+ * decodes. The counts are summed in dot order, the same on every replica.
+ */
 const doubleArith: Arith<number, number> = {
   zero: 0,
-  add: (a, b) => a + b,
+  add: (a, b) => {
+    const sum = a + b;
+    return sum === sum ? sum : 0;
+  },
   numberOf: (v) => v,
   shown: (n) => n,
 };

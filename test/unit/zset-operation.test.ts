@@ -135,6 +135,33 @@ test('zset operation › adds and ZINCRBYs on both sides of a partition all surv
   }
 });
 
+test('zset operation › +inf and -inf increments on the two sides of a partition meet as 0, never NaN: the order holds and later increments store', async (t) => {
+  const cluster = await SimCluster.start({ nodes: 3, n: 3, seed: 17 });
+  try {
+    const key = Buffer.from('inf');
+    await cluster.node('a').coordinator.put(key, zadd([[1, 'm'], [-5, 'low'], [5, 'high']]), { w: 3 });
+    cluster.partition(['a'], ['b', 'c']);
+    await cluster.node('a').coordinator.put(key, zadd([[Infinity, 'm']], { incr: true }), { w: 1 });
+    await cluster.node('b').coordinator.put(key, zadd([[-Infinity, 'm']], { incr: true }), { w: 2 });
+    cluster.heal();
+    // Redis never holds a NaN score (ZINCRBY refuses one); merged increments that would sum to it cancel to 0.
+    const record = await cluster.get('c', 'inf', 3);
+    t.deepEqual([...zsetOf(record)], [['low', -5], ['m', 0], ['high', 5]]);
+    for (const id of ['a', 'b', 'c']) await cluster.node(id).coordinator.applyLocal(key, undefined, record); // as read repair would
+    // The actor that added +inf adds -inf again over the merged 0: its own running sum would be NaN, and a NaN
+    // in a stored state is a value no replica can decode.
+    const again = await cluster.node('a').coordinator.put(key, zadd([[-Infinity, 'm']], { incr: true }), { w: 3 });
+    t.deepEqual(decodeZsetOutcome(again.outcome!), { kind: 'score', score: -Infinity });
+    const after = zsetOf(await cluster.get('b', 'inf', 3));
+    t.deepEqual([...after], [['m', -Infinity], ['low', -5], ['high', 5]]);
+    const more = await cluster.node('c').coordinator.put(key, zadd([[7, 'm']], { incr: true }), { w: 3 });
+    t.false(Number.isNaN((decodeZsetOutcome(more.outcome!) as { score: number }).score));
+    for (const id of ['a', 'b', 'c']) t.notThrows(() => zsetOf(cluster.node(id).coordinator.storage.get(key, undefined)), `${id} decodes what it stores`);
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test('zset operation › a forwarded operation\'s outcome comes back with its version; popping the last member leaves no key to read', async (t) => {
   const cluster = await SimCluster.start({ nodes: 5, n: 3, seed: 3 });
   try {
