@@ -342,8 +342,15 @@ export async function waitForPing(port: number, proc: ManagedProcess, timeoutMs:
   for (let attempt = 0; attempt < attemptsMax && Date.now() < deadline; attempt++) {
     if (!proc.alive) throw failureReport(`${proc.label} ${proc.describeExit()} before answering PING`, proc);
     try {
-      if ((await respCommand(port, ['PING'], password)) === 'PONG') return;
-      lastProblem = 'PING did not return PONG';
+      if ((await respCommand(port, ['PING'], password)) === 'PONG') {
+        // Another process may hold the port (a node of another test file that got the same free port): its PONG
+        // would pass for this one's, which then fails to bind and exits, unseen until a test misses it.
+        const pid = /^process_id:(\d+)/m.exec(await respCommand(port, ['INFO', 'server'], password))?.[1];
+        if (pid === undefined || Number(pid) === proc.pid) return;
+        lastProblem = `port ${port} is answered by another process (pid ${pid})`;
+      } else {
+        lastProblem = 'PING did not return PONG';
+      }
     } catch (err) {
       lastProblem = (err as Error).message;
     }

@@ -1,37 +1,41 @@
-// Free TCP ports for test and benchmark processes. The kernel picks a free
-// port when we listen on port 0; we read it and close, then hand it to a child
-// process. Remembering every port handed out stops two nodes started by one
-// process from being given the same port while neither has bound it yet.
+// Free TCP ports for test and benchmark processes. A port is drawn at
+// random below the kernel's ephemeral range (32768-60999 here), checked free
+// by listening on it, then closed and handed to a child process. Below that
+// range no outgoing connection's local port and no other program's port 0
+// can land on it between the check and the child's bind. A port another
+// test file's node holds is refused at start (cluster.ts waitForPing checks
+// the pid that answers). Remembering every port handed out stops two nodes
+// started by one process from being given the same port while neither has
+// bound it yet; test files run in separate processes, and two of them
+// drawing the same port within that moment is a chance in thousands.
 // Deliberately free of ava, so benchmarks can use it too.
 import net from 'node:net';
 
 const handedOut = new Set<number>();
 
-// Enough attempts to skip ports we already handed out; the kernel cycles
-// through tens of thousands, so a repeat streak this long means trouble.
-const freePortAttemptsMax = 50;
+/** The range drawn from: above the well-known and registered services most machines run, below the ephemeral range. */
+const portLow = 20_000;
+const portHigh = 32_000;
 
-function listenOnceOnZero(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Enough attempts to skip ports in use or already handed out.
+const freePortAttemptsMax = 200;
+
+function listenOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
 
 /** A port on 127.0.0.1 that was free a moment ago and never returned before in this process. */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < freePortAttemptsMax; attempt++) {
-    const port = await listenOnceOnZero();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
+    const port = portLow + Math.floor(Math.random() * (portHigh - portLow));
+    if (handedOut.has(port) || !(await listenOnce(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error(`freePort: no new port after ${freePortAttemptsMax} attempts`);
 }
