@@ -15,7 +15,7 @@ import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { notInteger, parseLongLong, syntaxError, upper } from './args.js';
 import { readValue, withCollection, writeKey, wrongTypeError } from './data.js';
 import { globMatch } from './glob.js';
-import { emptyHash, entries, fieldConflict, fieldCount, fieldKeys, getField, hasField, hashType, type HashState } from '../crdt/hash.js';
+import { emptyHash, entries, fieldConflict, fieldCount, fieldKeyAt, fieldKeys, getField, hasField, hashType, type HashState } from '../crdt/hash.js';
 import { decodeHashCountOutcome, encodeHashOperation, type HashOperation } from '../crdt/hash-operations.js';
 import { parseLongDouble } from '../crdt/long-double.js';
 import type { PutResult } from '../coordinator/coordinator.js';
@@ -121,10 +121,9 @@ async function hincrbyfloat(ctx: CommandContext, args: Buffer[]): Promise<Reply>
 }
 
 /** HRANDFIELD key [count [WITHVALUES]], checked in Redis's order. */
-async function hrandfield(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+function hrandfield(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (args.length === 2) {
-    const keys = fieldKeys(await readHash(ctx, args[1]!));
-    return keys.length === 0 ? null : Buffer.from(keys[randomInt(keys.length)]!, 'latin1');
+    return withHash(ctx, args[1]!, (state) => (fieldCount(state) === 0 ? null : Buffer.from(fieldKeyAt(state, randomInt(fieldCount(state))), 'latin1')));
   }
   const n = parseLongLong(args[2]!);
   if (n === null) throw new CommandError(notInteger);
@@ -134,29 +133,30 @@ async function hrandfield(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (withValues && (n < -(llongMax / 2n) || n > llongMax / 2n)) throw new CommandError('ERR value is out of range');
   if (n < -BigInt(randomRepeatsMax)) throw new CommandError(`ERR count is out of range: ringkv repeats at most ${randomRepeatsMax} fields`);
   const count = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Math.abs(Number(n));
-  const state = await readHash(ctx, args[1]!);
-  const picked = randomPicks(fieldKeys(state), count, n < 0n).map((k) => Buffer.from(k, 'latin1'));
-  if (!withValues) return picked;
-  // RESP3 pairs each field with its value; RESP2 flattens them, as Redis does.
-  if (ctx.session.protocol === 3) return picked.map((f) => [f, getField(state, f)!]);
-  return picked.flatMap((f) => [f, getField(state, f)!]);
+  return withHash(ctx, args[1]!, (state): Reply => {
+    const picked = randomPicks(fieldKeys(state), count, n < 0n).map((k) => Buffer.from(k, 'latin1'));
+    if (!withValues) return picked;
+    // RESP3 pairs each field with its value; RESP2 flattens them, as Redis does.
+    if (ctx.session.protocol === 3) return picked.map((f) => [f, getField(state, f)!]);
+    return picked.flatMap((f) => [f, getField(state, f)!]);
+  });
 }
 
-async function hscan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+function hscan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const cursor = scanCursor(args[2]!);
-  const current = await readValue(ctx, args[1]!);
-  if (current === undefined) return ['0', []];
-  if (current.type !== 'hash') throw new CommandError(wrongTypeError);
-  const { count, pattern } = scanOptions(args, 3);
-  const state = hashType.decode(current.value);
-  const { next, page } = scanPage(fieldKeys(state), cursor, count);
-  const flat: Buffer[] = [];
-  for (const key of page) {
-    const field = Buffer.from(key, 'latin1');
-    if (pattern !== undefined && !globMatch(pattern, field)) continue;
-    flat.push(field, getField(state, field)!);
-  }
-  return [String(next), flat];
+  // The state kept for the version (or lent by the last write), not decoded per call: see sets.ts sscan.
+  return withCollection(ctx, args[1]!, hashType, (state): Reply => {
+    if (state === undefined) return ['0', []];
+    const { count, pattern } = scanOptions(args, 3);
+    const { next, page } = scanPage(fieldKeys(state), cursor, count);
+    const flat: Buffer[] = [];
+    for (const key of page) {
+      const field = Buffer.from(key, 'latin1');
+      if (pattern !== undefined && !globMatch(pattern, field)) continue;
+      flat.push(field, getField(state, field)!);
+    }
+    return [String(next), flat];
+  });
 }
 
 /**

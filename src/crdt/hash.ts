@@ -17,6 +17,7 @@
 //
 // Operations change the state they are given and return it (see set.ts).
 
+import assert from 'node:assert/strict';
 import type { Dot } from '../clock/types.js';
 import type { Convergent, Update } from './kind.js';
 import { CrdtCodecError } from './kind.js';
@@ -150,6 +151,14 @@ export function fieldCount(state: HashState): number {
 /** HGETALL / HKEYS / HVALS: fields in byte order with their values. */
 export function entries(state: HashState): [field: Buffer, value: Buffer][] {
   return fieldKeys(state).map((k) => [Buffer.from(k, 'latin1'), showCell(state.fields.get(k)!)]);
+}
+
+/** A field's latin1 key by position, 0 ≤ index < count: as set.ts memberKeyAt, for HRANDFIELD's one draw. */
+export function fieldKeyAt(state: HashState, index: number): string {
+  const order = orderCache.get(state);
+  if (order !== undefined) return order[index]!;
+  for (const key of state.fields.keys()) if (index-- === 0) return key;
+  assert.fail(`fieldKeyAt: position past the hash's ${state.fields.size} fields`);
 }
 
 /** Field keys (latin1) in byte order; cached until the state changes. Do not mutate. */

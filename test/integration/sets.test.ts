@@ -56,6 +56,39 @@ test.serial('sets › one node: the set commands answer as Redis, through ioredi
   t.true(raw.endsWith('~3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n~0\r\n_\r\n'), JSON.stringify(raw));
 });
 
+
+test.serial('sets › one node: SSCAN, SRANDMEMBER, HSCAN and HRANDFIELD between writes to a large set and hash page through what the writes left', async (t) => {
+  // Past 4 KiB a collection's reads are lent the state its last write left (crdt/state-cache.ts): a scan that
+  // follows each write must still see every member the writes made, in byte order, pages never overlapping.
+  const c = fixture.node.client({ protocol: 2 });
+  const members = Array.from({ length: 2_000 }, (_, i) => `member:${String(i).padStart(5, '0')}`);
+  await c.sadd('lent-set', ...members.slice(0, 1_000));
+  await c.hset('lent-hash', ...members.slice(0, 1_000).flatMap((m) => [m, `v${m}`]));
+  const seenSet: string[] = [];
+  const seenHash: string[] = [];
+  let setCursor = '0';
+  let hashCursor = '0';
+  let round = 0;
+  do {
+    // Members after the ones scanned so far (greater keys), so every page reaches them.
+    await c.sadd('lent-set', members[1_000 + round]!);
+    await c.hset('lent-hash', members[1_000 + round]!, 'later');
+    const drawn = await c.srandmember('lent-set');
+    t.true(members.includes(drawn!), `SRANDMEMBER draws a member: ${drawn}`);
+    t.true(members.includes((await c.hrandfield('lent-hash')) as string));
+    const [nextSet, page] = await c.sscan('lent-set', setCursor, 'COUNT', 50);
+    seenSet.push(...page);
+    setCursor = nextSet;
+    const [nextHash, flat] = await c.hscan('lent-hash', hashCursor, 'COUNT', 50);
+    for (let k = 0; k < flat.length; k += 2) seenHash.push(flat[k]!);
+    hashCursor = nextHash;
+    round++;
+  } while ((setCursor !== '0' || hashCursor !== '0') && round < 500);
+  const written = members.slice(0, 1_000 + round);
+  t.deepEqual(seenSet, written, 'one pass in byte order: each member once');
+  t.deepEqual(seenHash, written);
+  t.is(await c.scard('lent-set'), written.length);
+});
 test.serial('sets › a 3-node cluster: adds through every node at once all stay', async (t) => {
   const clients = fixture.cluster.nodes.map((n) => n.client({ protocol: 2 }));
   const perClient = 40;
