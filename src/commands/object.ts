@@ -21,6 +21,7 @@ import { OK, SimpleReply, type Reply } from '../resp/reply.js';
 import { int64Max, longLongArg, parseLongLong, syntaxError, upper } from './args.js';
 import { deleteMutation, isString, readKey, readValue, stringOf, valueMutation, writeKey, type TypedValue } from './data.js';
 import { typeEntry } from '../crdt/registry.js';
+import { withStateOf } from '../crdt/view.js';
 import { decodeDump, encodeDump } from './dump-payload.js';
 import { CommandError, type CommandContext } from './types.js';
 
@@ -94,7 +95,8 @@ async function object(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 function encodingOf(current: TypedValue): string {
   if (current.type === undefined) return stringEncoding(current.value);
   const entry = typeEntry(current.type);
-  return entry.objectEncoding(entry.convergent.decode(current.value));
+  // The state kept for the version (or lent by the last write): a large collection is not decoded to be sized.
+  return withStateOf(current, entry.convergent, entry.objectEncoding);
 }
 
 async function dump(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
