@@ -37,6 +37,7 @@ import {
   type Cell,
 } from './cell.js';
 import { decodeState, header, readContext, writeContext, Writer } from './codec.js';
+import { insertKey, readOrder, removeKey, sortedOrder, type KeyOrder } from './key-order.js';
 import { claim } from './set.js';
 import { addDecimals, formatDecimal, parseDecimal, parseDecimalBytes, roundShown, type Decimal } from './decimal.js';
 
@@ -57,7 +58,8 @@ const decimalArith: Arith<Buffer, Decimal> = {
   shown: roundShown,
 };
 
-const orderCache = new WeakMap<HashState, string[]>();
+/** Field keys in byte order, per state, kept in step with small changes (key-order.ts). */
+const orderCache = new WeakMap<HashState, KeyOrder>();
 
 export function emptyHash(): HashState {
   return { fields: new Map(), ctx: emptyContext() };
@@ -75,26 +77,36 @@ function fieldKey(field: Buffer): string {
 export function setFields(state: HashState, pairs: readonly (readonly [field: Buffer, value: Buffer])[], dot: Dot, claimGap = true): Update<HashState> {
   const delta = emptyHash();
   claim(state.ctx, delta.ctx, dot, claimGap);
+  let order = orderCache.get(state);
   for (const [field, value] of pairs) {
     const key = fieldKey(field);
-    const cell = setCell<Buffer, Decimal>(state.fields.get(key), Buffer.from(value), dot, delta.ctx, key);
+    const old = state.fields.get(key);
+    const cell = setCell<Buffer, Decimal>(old, Buffer.from(value), dot, delta.ctx, key);
+    // A field already there keeps its place in the order; a new one is moved in, or the order dropped (key-order.ts).
+    if (old === undefined && order !== undefined && !insertKey(order, key)) {
+      orderCache.delete(state);
+      order = undefined;
+    }
     state.fields.set(key, cell);
     delta.fields.set(key, cell);
   }
-  orderCache.delete(state);
   return { state, delta };
 }
 
 /** HDEL: drops every tag seen on each field. */
 export function removeFields(state: HashState, fields: readonly Buffer[]): Update<HashState> {
   const delta = emptyHash();
+  let order = orderCache.get(state);
   for (const field of fields) {
     const key = fieldKey(field);
     const cell = state.fields.get(key);
     if (cell === undefined) continue;
     forgetCell(cell, delta.ctx, key);
     state.fields.delete(key);
-    orderCache.delete(state);
+    if (order !== undefined && !removeKey(order, key)) {
+      orderCache.delete(state);
+      order = undefined;
+    }
   }
   return { state, delta };
 }
@@ -112,7 +124,8 @@ export function incrementField(state: HashState, field: Buffer, amount: Decimal,
   const result = incrementCell(old, amount, dot, delta.ctx, key, decimalArith);
   state.fields.set(key, result.cell);
   delta.fields.set(key, result.delta);
-  if (old === undefined) orderCache.delete(state);
+  const order = old === undefined ? orderCache.get(state) : undefined;
+  if (order !== undefined && !insertKey(order, key)) orderCache.delete(state);
   return { state, delta, value: Buffer.from(formatDecimal(result.value), 'latin1') };
 }
 
@@ -156,7 +169,7 @@ export function entries(state: HashState): [field: Buffer, value: Buffer][] {
 /** A field's latin1 key by position, 0 ≤ index < count: as set.ts memberKeyAt, for HRANDFIELD's one draw. */
 export function fieldKeyAt(state: HashState, index: number): string {
   const order = orderCache.get(state);
-  if (order !== undefined) return order[index]!;
+  if (order !== undefined) return order.keys[index]!;
   for (const key of state.fields.keys()) if (index-- === 0) return key;
   assert.fail(`fieldKeyAt: position past the hash's ${state.fields.size} fields`);
 }
@@ -165,10 +178,10 @@ export function fieldKeyAt(state: HashState, index: number): string {
 export function fieldKeys(state: HashState): readonly string[] {
   let order = orderCache.get(state);
   if (order === undefined) {
-    order = [...state.fields.keys()].sort();
+    order = sortedOrder(state.fields.keys());
     orderCache.set(state, order);
   }
-  return order;
+  return readOrder(order);
 }
 
 function showCell(cell: FieldCell): Buffer {

@@ -35,6 +35,7 @@ import {
   type CausalContext,
   type Tagged,
 } from './causal-context.js';
+import { insertKey, readOrder, removeKey, sortedOrder, type KeyOrder } from './key-order.js';
 import { checkSeen, decodeState, header, readContext, writeContext, Writer, type Reader } from './codec.js';
 import { CrdtCodecError } from './kind.js';
 
@@ -46,8 +47,8 @@ export interface SetState {
 
 const typeCode = 0x73; // 's'
 
-/** Members in byte order, per state, until the state changes. */
-const orderCache = new WeakMap<SetState, string[]>();
+/** Members in byte order, per state, kept in step with small changes (key-order.ts). */
+const orderCache = new WeakMap<SetState, KeyOrder>();
 
 export function emptySet(): SetState {
   return { members: new Map(), ctx: emptyContext() };
@@ -72,28 +73,37 @@ export function add(state: SetState, members: readonly Buffer[], dot: Dot, claim
   const delta = emptySet();
   claim(state.ctx, delta.ctx, dot, claimGap);
   const entry: readonly Tagged[] = [{ dot }];
+  let order = orderCache.get(state);
   for (const member of members) {
     const key = memberKey(member);
     const old = state.members.get(key);
     if (old !== undefined && old !== entry) forgetEntries(delta.ctx, old, key);
+    // A member already there keeps its place in the order; a new one is moved in, or the order dropped.
+    if (old === undefined && order !== undefined && !insertKey(order, key)) {
+      orderCache.delete(state);
+      order = undefined;
+    }
     state.members.set(key, entry);
     delta.members.set(key, entry);
   }
-  orderCache.delete(state);
   return { state, delta };
 }
 
 /** SREM (and SPOP's removal): drops the tags seen on each member. Members not present change nothing. */
 export function remove(state: SetState, members: readonly Buffer[]): Update<SetState> {
   const delta = emptySet();
+  let order = orderCache.get(state);
   for (const member of members) {
     const key = memberKey(member);
     const old = state.members.get(key);
     if (old === undefined) continue;
     forgetEntries(delta.ctx, old, key);
     state.members.delete(key);
+    if (order !== undefined && !removeKey(order, key)) {
+      orderCache.delete(state);
+      order = undefined;
+    }
   }
-  if (delta.ctx.items.size > 0) orderCache.delete(state);
   return { state, delta };
 }
 
@@ -127,7 +137,7 @@ export function members(state: SetState): Buffer[] {
  */
 export function memberKeyAt(state: SetState, index: number): string {
   const order = orderCache.get(state);
-  if (order !== undefined) return order[index]!;
+  if (order !== undefined) return order.keys[index]!;
   for (const key of state.members.keys()) if (index-- === 0) return key;
   assert.fail(`memberKeyAt: position past the set's ${state.members.size} members`);
 }
@@ -136,10 +146,10 @@ export function memberKeyAt(state: SetState, index: number): string {
 export function memberKeys(state: SetState): readonly string[] {
   let order = orderCache.get(state);
   if (order === undefined) {
-    order = [...state.members.keys()].sort();
+    order = sortedOrder(state.members.keys());
     orderCache.set(state, order);
   }
-  return order;
+  return readOrder(order);
 }
 
 export function merge(a: SetState, b: SetState): SetState {
