@@ -72,7 +72,9 @@ const doubleArith: Arith<number, number> = {
   shown: (n) => n,
 };
 
-const orderCache = new WeakMap<ZsetState, ZEntry[]>();
+/** The order, and the members moved in it since a read last asked for it (see orderMovesMax). */
+type ZOrder = ZEntry[] & { moves?: number };
+const orderCache = new WeakMap<ZsetState, ZOrder>();
 
 export function emptyZset(): ZsetState {
   return { members: new Map(), ctx: emptyContext() };
@@ -109,7 +111,7 @@ function claim(state: ZsetState, delta: ZsetState, dot: Dot, how: Claim): void {
 export function addScores(state: ZsetState, pairs: readonly (readonly [member: Buffer, score: number])[], dot: Dot, how: Claim = 'gap'): Update<ZsetState> {
   const delta = emptyZset();
   claim(state, delta, dot, how);
-  const order = pairs.length <= orderMovesMax ? orderCache.get(state) : undefined;
+  const order = pairs.length <= orderMovesMax ? keptInStep(state, pairs.length) : undefined;
   for (const [member, score] of pairs) {
     const key = memberKey(member);
     const old = state.members.get(key);
@@ -123,12 +125,22 @@ export function addScores(state: ZsetState, pairs: readonly (readonly [member: B
 }
 
 /**
- * Members an operation may move in the cached order one by one (a splice out
- * and a splice in each, O(n) moves of pointers); past it the order is
- * dropped and sorted again when next read. A leaderboard's ZADD then ZRANGE
- * 0 9 on 100k members re-sorted them all on every read.
+ * Members the writes between two reads may move in the cached order one by
+ * one (a splice out and a splice in each, O(n) moves of pointers); past it
+ * the order is dropped and sorted again when next read. A leaderboard's ZADD
+ * then ZRANGE 0 9 on 100k members re-sorted them all on every read; and
+ * without the bound, ZADDs that nobody reads paid two splices each for as
+ * long as one old read's order lived.
  */
 const orderMovesMax = 16;
+
+/** The cached order, if `moves` more keep it within orderMovesMax since the last read; undefined (drop it) otherwise. */
+function keptInStep(state: ZsetState, moves: number): ZOrder | undefined {
+  const order = orderCache.get(state);
+  if (order === undefined) return undefined;
+  order.moves = (order.moves ?? 0) + moves;
+  return order.moves <= orderMovesMax ? order : undefined;
+}
 
 /** Moves `key` in `order` from where `before` put it (absent: nowhere) to where `after` puts it. */
 function move(order: ZEntry[], key: string, before: MemberCell | undefined, after: MemberCell): void {
@@ -146,8 +158,9 @@ export function incrementScore(state: ZsetState, member: Buffer, by: number, dot
   const result = incrementCell(old, by, dot, delta.ctx, key, doubleArith);
   state.members.set(key, result.cell);
   delta.members.set(key, result.delta);
-  const order = orderCache.get(state);
+  const order = keptInStep(state, 1);
   if (order !== undefined) move(order, key, old, result.cell);
+  else orderCache.delete(state);
   return { state, delta, score: result.value };
 }
 
@@ -199,6 +212,7 @@ export function ordered(state: ZsetState): readonly ZEntry[] {
     order.sort(compareEntries);
     orderCache.set(state, order);
   }
+  order.moves = 0;
   return order;
 }
 
