@@ -165,8 +165,8 @@ export interface Minted {
 
 /**
  * The last operation's version and what it gave. One slot, not a table: both
- * callers take it synchronously right after newVersion, and a WeakMap's set,
- * get and delete cost every counter and collection write ~0.5 µs and the
+ * callers take it synchronously right after newVersion, and a WeakMap cost
+ * every counter and collection write a set, a get and a delete, and the
  * collector an ephemeron per version. A version not taken before the next one
  * is minted gives nothing: its operation's answer and delta are dropped.
  */
