@@ -17,6 +17,7 @@ import { repoRoot } from '../test/helpers/cluster.js';
 import { renderBenchChart } from './charts.js';
 import { benchFailover } from './failover.js';
 import { runRedisBenchmark, runSpread, type BenchResult } from './redis-benchmark.js';
+import { cpuSeconds } from './proc-cpu.js';
 import { compareDownUp, downUpGoal, markdownReport, medianRows, withRatios, type DownUp, type Failure, type Row } from './report.js';
 import { startRingkvCluster, startRingkvSingle, startTarget, targetNames, toolVersion, type Degrade, type Target, type TargetName } from './targets.js';
 
@@ -196,22 +197,37 @@ async function benchTypes(out: Collected, env: NodeJS.ProcessEnv): Promise<void>
       const port = target.ports[0]!;
       const mode = `node 1, c${clients}`;
       const runs: Row[] = [];
+      // CPU microseconds per request, all threads of all nodes summed, per test and round (proc-cpu.ts): steadier
+      // than requests/s on a shared box, and what the types cost beside SET whatever the box's load.
+      const cpu = new Map<string, number[]>();
       for (let round = 1; round <= typeRounds; round++) {
-        const collected: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
-        await measure(collected, { ...target, label }, `${mode} (round ${round} of ${typeRounds})`, 1, () =>
-          runRedisBenchmark({ requests, clients, pipeline: 1, keyspace, tests: typeTests, port }));
-        out.failures.push(...collected.failures);
-        runs.push(...collected.rows.map((row) => ({ ...row, mode })));
+        for (const test of typeTests.split(',')) {
+          const collected: Collected = { rows: [], failures: [], comparisons: [], notes: [] };
+          const before = nodesCpuSeconds(target);
+          await measure(collected, { ...target, label }, `${mode} (round ${round} of ${typeRounds})`, 1, () =>
+            runRedisBenchmark({ requests, clients, pipeline: 1, keyspace, tests: test, port }));
+          const after = nodesCpuSeconds(target);
+          out.failures.push(...collected.failures);
+          runs.push(...collected.rows.map((row) => ({ ...row, mode })));
+          const name = collected.rows[0]?.test;
+          if (name !== undefined && before !== undefined && after !== undefined) cpu.set(name, [...(cpu.get(name) ?? []), ((after - before) * 1e6) / requests]);
+        }
       }
       const medians = medianRows(runs);
       out.rows.push(...medians);
       const rps = (test: string) => medians.find((r) => r.test === test)?.rps;
       const every = (test: string) => runs.filter((r) => r.test === test).map((r) => Math.round(r.rps)).join('/');
+      const cpuOf = (test: string) => median(cpu.get(test) ?? []);
       const set = rps('SET');
       if (set !== undefined) {
         const parts = ['INCR', 'SADD', 'HSET'].map((test) => `${test} ${((rps(test) ?? 0) / set).toFixed(2)}× (${Math.round(rps(test) ?? 0)}/s; runs ${every(test)})`);
         out.notes.push(`${label}: against SET's median ${Math.round(set)} requests/s (runs ${every('SET')}) in the same run (goal ≥ 0.80×), ` +
           `${typeRounds} rounds of the four tests in turn, medians, ${requests} requests each, -r ${keyspace}: ${parts.join(', ')}.`);
+        const setCpu = cpuOf('SET');
+        if (setCpu !== undefined) {
+          const cpuParts = ['SET', 'INCR', 'SADD', 'HSET'].map((test) => `${test} ${cpuOf(test)?.toFixed(1) ?? '?'} µs` + (test === 'SET' ? '' : ` (SET/${test} ${(setCpu / (cpuOf(test) ?? Infinity)).toFixed(2)}×)`));
+          out.notes.push(`${label}: CPU per request, every thread of every node, median of the rounds: ${cpuParts.join(', ')}.`);
+        }
       }
     } catch (err) {
       out.failures.push({ target: label, mode: 'start', error: (err as Error).message });
@@ -219,6 +235,24 @@ async function benchTypes(out: Collected, env: NodeJS.ProcessEnv): Promise<void>
       await target?.stop().catch((err: Error) => progress(`stopping ${label}: ${err.message}`));
     }
   }
+}
+
+/** CPU seconds every node of `target` has used so far (all threads), or undefined when one cannot be read. */
+function nodesCpuSeconds(target: Target): number | undefined {
+  const pids = target.pids?.();
+  if (pids === undefined || pids.length === 0) return undefined;
+  let sum = 0;
+  for (const pid of pids) {
+    const seconds = cpuSeconds(pid);
+    if (seconds === undefined) return undefined;
+    sum += seconds;
+  }
+  return sum;
+}
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 /** The failover time series (failover.ts): its own JSON and SVG; its summary joins the notes. */

@@ -19,6 +19,8 @@ export interface Target {
   label: string;
   /** RESP ports, one per node */
   ports: number[];
+  /** The nodes' process ids, for CPU read from /proc (proc-cpu.ts); absent where the benchmark does not read them. */
+  pids?(): (number | undefined)[];
   /**
    * A target measured twice, healthy then degraded: takes it from the first
    * state to the second (kills a node) and resolves once the cluster sees it.
@@ -92,7 +94,7 @@ export async function startRingkvSingle(): Promise<Target> {
     await node.stop();
     await node.cleanup();
   };
-  return { name: 'single', label: 'ringkv ×1', ports: [node.port], stop };
+  return { name: 'single', label: 'ringkv ×1', ports: [node.port], pids: () => [node.pid], stop };
 }
 
 /**
@@ -114,9 +116,10 @@ export async function startRingkvCluster(antiEntropy = true): Promise<Target> {
     await Promise.all(cluster.nodes.map((node) => node.stop()));
     await cluster.cleanup();
   };
+  const pids = () => cluster.nodes.map((node) => node.pid);
   return antiEntropy
-    ? { name: 'cluster', label: 'ringkv ×3', ports: cluster.nodes.map((node) => node.port), stop }
-    : { name: 'cluster', label: 'ringkv ×3 AAE off', ports: cluster.nodes.map((node) => node.port), stop };
+    ? { name: 'cluster', label: 'ringkv ×3', ports: cluster.nodes.map((node) => node.port), pids, stop }
+    : { name: 'cluster', label: 'ringkv ×3 AAE off', ports: cluster.nodes.map((node) => node.port), pids, stop };
 }
 
 /**
