@@ -12,11 +12,10 @@
 // push's error answered; if that fails too, the element is lost and the error
 // says so. With one key (a rotation) it is one operation.
 
-import { readStateOf } from '../crdt/view.js';
 import type { Reply } from '../resp/reply.js';
 import { NULL_ARRAY, OK } from '../resp/reply.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
-import { readValue, withCollection, writeKey, wrongTypeError, type TypedValue } from './data.js';
+import { readValue, withCollection, writeKey, wrongTypeError } from './data.js';
 import { at, length, listType, slice, values, type ListState } from '../crdt/list.js';
 import { decodeListOutcome, encodeListOperation, type ListEnd, type ListOperation, type ListOutcome } from '../crdt/list-operation.js';
 import { CommandError, type CommandContext } from './types.js';
@@ -38,21 +37,14 @@ function elementsOf(outcome: ListOutcome): readonly Buffer[] | undefined {
   return outcome.values;
 }
 
-/** The key's list, undefined when the key holds nothing; WRONGTYPE for another type. */
-function listOf(current: TypedValue | undefined): ListState | undefined {
-  if (current === undefined) return undefined;
-  if (current.type !== 'list') throw new CommandError(wrongTypeError);
-  // Read only, never changed: a version's decoded state is kept for the next read (crdt/state-cache.ts readState).
-  return readStateOf(current, listType);
-}
-
-function read(ctx: CommandContext, key: Buffer): Promise<ListState | undefined> {
-  return Promise.resolve(readValue(ctx, key)).then(listOf);
-}
-
 /** `look` on the key's list (undefined for no key), lent the state its last write left (data.ts withCollection). */
 function readNow<T>(ctx: CommandContext, key: Buffer, look: (state: ListState | undefined) => T): Promise<T> {
   return withCollection(ctx, key, listType, look);
+}
+
+/** Whether the key holds a list (WRONGTYPE for another type), without decoding one its last write left. */
+function exists(ctx: CommandContext, key: Buffer): Promise<boolean> {
+  return readNow(ctx, key, (state) => state !== undefined);
 }
 
 function pusher(end: ListEnd, onlyIfExists: boolean) {
@@ -91,7 +83,7 @@ function lindex(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   });
 }
 
-async function lrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+function lrange(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const start = integerArg(args[2]!);
   const stop = integerArg(args[3]!);
   return readNow(ctx, args[1]!, (state) => (state === undefined ? [] : range(state, start, stop)));
@@ -121,8 +113,8 @@ async function lrem(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
 async function ltrim(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const start = integerArg(args[2]!);
   const stop = integerArg(args[3]!);
-  // A missing key: nothing to trim, and no write (Redis answers OK).
-  if ((await read(ctx, args[1]!)) === undefined) return OK;
+  // A missing key: nothing to trim, and no write (Redis answers OK). Lent, not decoded: LPUSH then LTRIM caps a list.
+  if (!(await exists(ctx, args[1]!))) return OK;
   await operate(ctx, args[1]!, { kind: 'trim', start, stop });
   return OK;
 }
@@ -184,7 +176,7 @@ async function move(ctx: CommandContext, source: Buffer, destination: Buffer, fr
     return moved === undefined || moved.length === 0 ? null : moved[0]!;
   }
   // As Redis: a missing source answers nil whatever the destination holds; a destination of another type refuses the move before the pop.
-  if ((await read(ctx, source)) === undefined) return null;
+  if (!(await exists(ctx, source))) return null;
   const target = await Promise.resolve(readValue(ctx, destination));
   if (target !== undefined && target.type !== 'list') throw new CommandError(wrongTypeError);
   const popped = elementsOf(await operate(ctx, source, { kind: 'pop', end: from, count: 1 }));

@@ -6,11 +6,10 @@
 // members added on both sides of a partition all show. Arguments are judged
 // in Redis's order (t_zset.c): options, then scores and ranges, then the key.
 
-import { readStateOf } from '../crdt/view.js';
 import { DoubleReply, type Reply } from '../resp/reply.js';
 import { formatDouble } from '../resp/encoder.js';
 import { integerArg, parseInteger, syntaxError, upper } from './args.js';
-import { readValue, withCollection, writeKey, wrongTypeError, type TypedValue } from './data.js';
+import { withCollection, writeKey } from './data.js';
 import { globMatch } from './glob.js';
 import { firstAtMember, firstAtScore, memberBytes, ordered, rank, score, zsetType, type ZEntry, type ZsetState } from '../crdt/zset.js';
 import { decodeZsetOutcome, encodeZsetOperation, type ZaddFlags, type ZsetOperation, type ZsetOutcome } from '../crdt/zset-operation.js';
@@ -94,18 +93,6 @@ function operate(ctx: CommandContext, key: Buffer, op: ZsetOperation): Promise<Z
   });
 }
 
-/** The key's sorted set, undefined when the key holds nothing; WRONGTYPE for another type. */
-function zsetOf(current: TypedValue | undefined): ZsetState | undefined {
-  if (current === undefined) return undefined;
-  if (current.type !== 'zset') throw new CommandError(wrongTypeError);
-  // Read only, never changed: a version's decoded state is kept for the next read (crdt/state-cache.ts readState).
-  return readStateOf(current, zsetType);
-}
-
-function read(ctx: CommandContext, key: Buffer): Promise<ZsetState | undefined> {
-  return Promise.resolve(readValue(ctx, key)).then(zsetOf);
-}
-
 /** `look` on the key's sorted set (undefined for no key), lent the state its last write left (data.ts withCollection). */
 function readNow<T>(ctx: CommandContext, key: Buffer, look: (state: ZsetState | undefined) => T): Promise<T> {
   return withCollection(ctx, key, zsetType, look);
@@ -173,8 +160,7 @@ function popper(end: 'min' | 'max') {
       count = parsed;
     }
     // Nothing to pop: no write (Redis answers an empty array for a missing key, count or not).
-    const state = await read(ctx, args[1]!);
-    if (state === undefined || count === 0) return [];
+    if (!(await readNow(ctx, args[1]!, (state) => state !== undefined)) || count === 0) return [];
     const outcome = await operate(ctx, args[1]!, { kind: 'pop', end, count });
     if (outcome.kind !== 'pairs') return [];
     const entries = outcome.pairs.map(([m, s]) => ({ key: m.toString('latin1'), score: s }));
@@ -408,8 +394,9 @@ function fixedRange(by: RangeBy, reverse: boolean) {
 async function zrangestore(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   const request = rangeOptions(args, 5, args[3]!, args[4]!, { store: true });
   const select = rangeSelector(request);
-  const entries = select(await read(ctx, args[2]!));
-  const outcome = await operate(ctx, args[1]!, { kind: 'replace', pairs: entries.map((e) => [e.score, memberBytes(e.key)] as [number, Buffer]) });
+  // The pairs are taken out of the source's state in the step it is read in: it may be lent (data.ts withCollection).
+  const pairs = await readNow(ctx, args[2]!, (state) => select(state).map((e) => [e.score, memberBytes(e.key)] as [number, Buffer]));
+  const outcome = await operate(ctx, args[1]!, { kind: 'replace', pairs });
   return outcome.kind === 'count' ? outcome.count : 0;
 }
 
@@ -425,10 +412,12 @@ function validCursor(arg: Buffer): boolean {
  * size answers so here, which SCAN's guarantees allow (every member present
  * throughout is returned).
  */
-async function zscan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+function zscan(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
   if (!validCursor(args[2]!)) throw new CommandError('ERR invalid cursor');
-  const state = await read(ctx, args[1]!);
-  if (state === undefined) return ['0', []];
+  return readNow(ctx, args[1]!, (state) => (state === undefined ? ['0', []] : zscanReply(state, args)));
+}
+
+function zscanReply(state: ZsetState, args: Buffer[]): Reply {
   let pattern: Buffer | undefined;
   for (let i = 3; i < args.length; i += 2) {
     const option = upper(args[i]!);
