@@ -104,6 +104,8 @@ test.serial('a fallback killed with hints pending delivers them after its own re
   const home = await eventually(async () => (await missingOn(p, keys)).length === 0 && sum(await counters(c.nodes, 'hints_pending')) === 0, handoffWithinMs, 250);
   t.log(home ? `every write on ${p.id} and no hint pending anywhere ${Date.now() - back} ms after ${f.id} restarted` : `not home ${handoffWithinMs} ms after ${f.id} restarted`);
   t.true(home, `${(await missingOn(p, keys)).length} writes still missing on ${p.id}`);
+  // hints_pending drops when a removal is queued; hints_delivered counts it once committed.
+  await eventually(async () => (await counters([f], 'hints_delivered'))[0]! >= fHints, 5_000, 100);
   const [fDelivered] = await counters([f], 'hints_delivered');
   t.is(fDelivered, fHints, `${f.id} delivered every hint it held when killed, after its restart`);
 });
