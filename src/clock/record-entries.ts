@@ -28,6 +28,14 @@ export function writeRecordEntry(out: Buffer, offset: number, key: Buffer, sibli
   return end;
 }
 
+/** Writes one entry whose record is already encoded (`record`, as record-codec.ts writes it). Returns the offset after it. */
+export function writeEncodedRecordEntry(out: Buffer, offset: number, key: Buffer, record: Buffer): number {
+  let o = out.writeUInt32BE(key.length, offset);
+  o += key.copy(out, o);
+  o = out.writeUInt32BE(record.length, o);
+  return o + record.copy(out, o);
+}
+
 /**
  * Reads one entry from `r` over `buf`: the key and the values are views into
  * `buf`. A record that does not decode is reported through `malformed`, which

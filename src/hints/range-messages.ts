@@ -16,13 +16,15 @@
 import assert from 'node:assert/strict';
 import { ByteReader } from '../clock/byte-reader.js';
 import { encodedSize } from '../clock/record-codec.js';
-import { readRecordEntry, recordEntryBytes, recordEntryBytesMin, writeRecordEntry } from '../clock/record-entries.js';
+import { readRecordEntry, recordEntryBytes, recordEntryBytesMin, writeEncodedRecordEntry, writeRecordEntry } from '../clock/record-entries.js';
 import type { Sibling } from '../clock/types.js';
 import { CodecError } from '../peer/codec.js';
 
 export interface RecordEntry {
   readonly key: Buffer;
   readonly siblings: readonly Sibling[];
+  /** The siblings' encoding as storage held it (storage.ts ScanEntry.encoded): copied instead of encoding them again. */
+  readonly encoded?: Buffer | undefined;
 }
 
 /** Spans per RangeRecords request: a whole vnode share of one source (1024 vnodes) in a handful of requests, 4 KiB of request. */
@@ -99,11 +101,12 @@ export function decodeRangeRecords(buf: Buffer): RangeRecordsRequest {
 }
 
 export function encodeRangeRecordsReply(reply: RangeRecordsReply): Buffer {
-  const head = Buffer.allocUnsafe(11);
-  head.writeUInt8(reply.done ? 1 : 0, 0);
-  head.writeUInt16BE(reply.nextSpan, 1);
-  head.writeBigUInt64BE(reply.nextToken, 3);
-  return Buffer.concat([head, encodeEntries(reply.entries)]);
+  // The entries go after an 11-byte head in one buffer: a page is ~1 MiB, and a concat would copy it again.
+  const out = encodeEntries(reply.entries, 11);
+  out.writeUInt8(reply.done ? 1 : 0, 0);
+  out.writeUInt16BE(reply.nextSpan, 1);
+  out.writeBigUInt64BE(reply.nextToken, 3);
+  return out;
 }
 
 export function decodeRangeRecordsReply(buf: Buffer): RangeRecordsReply {
@@ -140,17 +143,21 @@ export function decodeRangePutAck(buf: Buffer): number {
 }
 
 /** Bytes an entry adds to a page. */
-export function entryBytes(key: Buffer, siblings: readonly Sibling[]): number {
-  return recordEntryBytes(key, siblings);
+export function entryBytes(entry: RecordEntry): number {
+  return recordEntryBytes(entry.key, entry.siblings, entry.encoded?.length);
 }
 
-function encodeEntries(entries: readonly RecordEntry[]): Buffer {
-  const sizes = entries.map((e) => encodedSize(e.siblings));
-  let bytes = 4;
+/** The entries, after `headBytes` left for the caller to fill. */
+function encodeEntries(entries: readonly RecordEntry[], headBytes = 0): Buffer {
+  const sizes = entries.map((e) => e.encoded?.length ?? encodedSize(e.siblings));
+  let bytes = headBytes + 4;
   for (let i = 0; i < entries.length; i++) bytes += recordEntryBytes(entries[i]!.key, entries[i]!.siblings, sizes[i]!);
   const out = Buffer.allocUnsafe(bytes);
-  let o = out.writeUInt32BE(entries.length, 0);
-  for (let i = 0; i < entries.length; i++) o = writeRecordEntry(out, o, entries[i]!.key, entries[i]!.siblings, sizes[i]!);
+  let o = out.writeUInt32BE(entries.length, headBytes);
+  for (let i = 0; i < entries.length; i++) {
+    const { key, siblings, encoded } = entries[i]!;
+    o = encoded === undefined ? writeRecordEntry(out, o, key, siblings, sizes[i]!) : writeEncodedRecordEntry(out, o, key, encoded);
+  }
   assert(o === bytes);
   return out;
 }

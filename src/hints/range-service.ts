@@ -79,8 +79,9 @@ export async function readSpans(
     if (from <= last) {
       const page = await storage.scanSpan(from, last, rangeScanStepRecords);
       for (const entry of page.entries) {
-        entries.push({ key: entry.key, siblings: entry.siblings });
-        bytes += entryBytes(entry.key, entry.siblings);
+        const out: RecordEntry = entry.encoded === undefined ? { key: entry.key, siblings: entry.siblings } : { key: entry.key, siblings: entry.siblings, encoded: entry.encoded };
+        entries.push(out);
+        bytes += entryBytes(out);
       }
       // scanSpan ends pages on a token boundary: resume just past its last token.
       from = page.more ? page.entries[page.entries.length - 1]!.token + 1n : last + 1n;

@@ -360,10 +360,14 @@ export class LevelStorage implements Storage {
           const key = Buffer.from(userKeyOf(storageKey));
           const id = key.toString('latin1');
           let siblings = this.cache.get(id)?.siblings;
+          let encoded: Buffer | undefined;
           if (siblings === undefined) {
             // One bad record must not stop every scan (and the collector) for good: skip it, count it.
             try {
-              siblings = this.withLinks(id, storageKey, decodeSiblings(value)).siblings;
+              const disk = this.withLinks(id, storageKey, decodeSiblings(value));
+              siblings = disk.siblings;
+              // Decoded from these bytes alone (a chain's are its base and links): a stream sends them as they are.
+              if (disk.disk === undefined || disk.disk.links === 0) encoded = value;
             } catch (err) {
               if (!(err instanceof RecordCodecError)) throw err;
               undecodable++;
@@ -371,7 +375,7 @@ export class LevelStorage implements Storage {
             }
           }
           if (siblings.length === 0) continue;
-          entries.push({ key, token, siblings });
+          entries.push(encoded === undefined ? { key, token, siblings } : { key, token, siblings, encoded });
           lastToken = token;
         }
       }

@@ -21,6 +21,12 @@ export interface ScanEntry {
   readonly key: Buffer;
   readonly token: bigint;
   readonly siblings: Sibling[];
+  /**
+   * The record's bytes as stored, when `siblings` were decoded from exactly
+   * these (read from disk, not cached, no chain links): a sender copies them
+   * instead of encoding the siblings again (hints/range-messages.ts).
+   */
+  readonly encoded?: Buffer;
 }
 
 export interface ScanPage {
