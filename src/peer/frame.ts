@@ -223,7 +223,19 @@ export class FrameDecoder {
 export interface FrameSink {
   write(data: Buffer): boolean;
   readonly writableLength: number;
+  /** A socket's: the writes between them go out as one writev. */
+  cork?(): void;
+  uncork?(): void;
 }
+
+/**
+ * A payload this large is written as it is, after the frames coalesced
+ * before it, instead of copied into the coalesced buffer: a range page is
+ * ~1 MiB, and its copy was a second megabyte allocated and written per page
+ * on a node that is streaming (external memory that brings on major GCs). A
+ * frame's header and small payloads still coalesce.
+ */
+export const payloadCopyBytesMax = 64 * 1024;
 
 /**
  * Coalesces the frames queued during one event-loop turn into ONE write:
@@ -274,20 +286,46 @@ export class FrameWriter {
     this.schedule();
   }
 
-  /** Writes everything queued now, in one sink.write. Returns the sink's verdict. */
+  /**
+   * Writes everything queued now: one sink.write, or, with large payloads
+   * among the frames, the coalesced runs between them and each large payload
+   * as it is, corked into one writev. Returns the sink's verdict.
+   */
   flush(): boolean {
     this.immediate = null;
     if (this.closed || this.held || this.payloads.length === 0) return true;
-    const out = Buffer.allocUnsafe(this.queuedBytes);
+    let copied = this.queuedBytes;
+    let large = 0;
+    for (const payload of this.payloads) {
+      if (payload.length > payloadCopyBytesMax) {
+        copied -= payload.length;
+        large++;
+      }
+    }
+    const out = Buffer.allocUnsafe(copied);
+    const sink = this.sink;
+    if (large > 0) sink.cork?.();
+    let ok = true;
     let offset = 0;
+    let runStart = 0;
     for (let i = 0; i < this.payloads.length; i++) {
       const payload = this.payloads[i]!;
       writeHeader(out, offset, this.types[i]!, this.flagsList[i]!, this.correlationIds[i]!, payload);
-      payload.copy(out, offset + frameHeaderBytes);
-      offset += frameHeaderBytes + payload.length;
+      offset += frameHeaderBytes;
+      if (payload.length > payloadCopyBytesMax) {
+        // The coalesced run up to this frame's header, then its payload uncopied (the caller does not reuse it).
+        ok = sink.write(out.subarray(runStart, offset)) && ok;
+        ok = sink.write(payload) && ok;
+        runStart = offset;
+      } else {
+        payload.copy(out, offset);
+        offset += payload.length;
+      }
     }
+    if (offset > runStart) ok = sink.write(runStart === 0 ? out : out.subarray(runStart, offset)) && ok;
     this.clearQueue();
-    return this.sink.write(out);
+    if (large > 0) sink.uncork?.();
+    return ok;
   }
 
   close(): void {

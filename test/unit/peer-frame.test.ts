@@ -10,6 +10,7 @@ import {
   frameBytesMax,
   frameHeaderBytes,
   handshakeFrameBytesMax,
+  payloadCopyBytesMax,
   validateHeader,
   type Frame,
   type FrameFlag,
@@ -185,6 +186,34 @@ test('frame › writer › frames of one turn go out in one write', async (t) =>
   writer.enqueue(1, FrameFlags.Request, 5, Buffer.from('x'));
   await nextTurn();
   t.is(sink.writes.length, 2, 'a later turn writes again');
+});
+
+test('frame › writer › a large payload is written as it is, between the coalesced frames around it, corked: the bytes are the same frames', async (t) => {
+  const sink = new FakeSink() as FakeSink & { corks: number; uncorks: number; cork(): void; uncork(): void };
+  sink.corks = 0;
+  sink.uncorks = 0;
+  sink.cork = () => sink.corks++;
+  sink.uncork = () => sink.uncorks++;
+  const writer = new FrameWriter(sink);
+  const big = Buffer.alloc(payloadCopyBytesMax + 1, 0x5a);
+  const frames = [
+    { type: 1, flags: FrameFlags.Request, correlationId: 1, payload: Buffer.from('before') },
+    { type: 2, flags: FrameFlags.Reply, correlationId: 2, payload: big },
+    { type: 3, flags: FrameFlags.Request, correlationId: 3, payload: Buffer.from('after') },
+    { type: 4, flags: FrameFlags.Reply, correlationId: 4, payload: big },
+  ];
+  for (const f of frames) writer.enqueue(f.type, f.flags, f.correlationId, f.payload);
+  await nextTurn();
+  t.is(sink.writes.length, 4, 'a run, the payload, a run, the payload: no run after the last');
+  t.is(sink.writes[1], big, 'the large payload itself, not a copy');
+  t.is(sink.writes[3], big);
+  t.deepEqual([sink.corks, sink.uncorks], [1, 1]);
+  t.deepEqual(decodeChunks([Buffer.concat(sink.writes)], new FrameDecoder()), frames);
+  // Only small frames: one write, no cork.
+  writer.enqueue(5, FrameFlags.Request, 5, Buffer.from('x'));
+  await nextTurn();
+  t.is(sink.writes.length, 5);
+  t.is(sink.corks, 1);
 });
 
 test('frame › writer › held frames wait for release', async (t) => {
