@@ -36,6 +36,7 @@ import {
   encodeRangeRecords,
   rangePageBytesDefault,
   rangeSpansMax,
+  type RangeRecordsReply,
   type RecordEntry,
   type TokenSpan,
 } from './range-messages.js';
@@ -468,18 +469,39 @@ export class RingHandoff {
     await Promise.all([...bySource].map(([source, spans]) => this.pullFrom(source, spans)));
   }
 
+  /**
+   * Streams `spans` from `source`, one page read ahead: the next page is
+   * asked for as soon as this one arrives, so the source reads it while this
+   * node folds this one (sequential pages cost the sum of both sides' work
+   * per page, and the stream ran at ~15 MB/s where either side alone goes
+   * ~40-60). The throttle still paces the requests; one page (~1 MiB) waits
+   * at most.
+   */
   private async pullFrom(source: string, spans: readonly TokenSpan[]): Promise<void> {
-    await this.eachPage(spans, async (group, fromSpan, fromToken) => {
+    const ask = (group: readonly TokenSpan[], fromSpan: number, fromToken: bigint): Promise<RangeRecordsReply & { bytes: number }> => {
       const message = { type: MessageType.RangeRecords, payload: encodeRangeRecords({ spans: group, fromSpan, fromToken, bytesMax: rangePageBytesDefault }) };
-      const reply = await this.options.request(source, message, transferRequestTimeoutMs);
-      if (reply.type !== MessageType.RangeRecordsReply) throw new HandoffError('HANDOFF_FAILED', `${source} answered a range read with type ${reply.type}`);
-      const page = decodeRangeRecordsReply(reply.payload);
+      return this.options.request(source, message, transferRequestTimeoutMs).then((reply) => {
+        if (reply.type !== MessageType.RangeRecordsReply) throw new HandoffError('HANDOFF_FAILED', `${source} answered a range read with type ${reply.type}`);
+        return { ...decodeRangeRecordsReply(reply.payload), bytes: reply.payload.length };
+      });
+    };
+    let ahead: { group: readonly TokenSpan[]; fromSpan: number; fromToken: bigint; reply: Promise<RangeRecordsReply & { bytes: number }> } | undefined;
+    await this.eachPage(spans, async (group, fromSpan, fromToken) => {
+      const asked = ahead !== undefined && ahead.group === group && ahead.fromSpan === fromSpan && ahead.fromToken === fromToken ? ahead.reply : ask(group, fromSpan, fromToken);
+      ahead = undefined;
+      const page = await asked;
+      if (!page.done) {
+        const reply = ask(group, page.nextSpan, page.nextToken);
+        // Consumed by the next call, or dropped with the stream when this one fails or the node stops.
+        reply.catch(() => {});
+        ahead = { group, fromSpan: page.nextSpan, fromToken: page.nextToken, reply };
+      }
       await applyPage(page.entries, this.options.apply, this.yieldTurn);
       this.stats.recordsReceived += page.entries.length;
-      this.stats.bytesReceived += reply.payload.length;
-      this.counted(page.entries.length, reply.payload.length);
+      this.stats.bytesReceived += page.bytes;
+      this.counted(page.entries.length, page.bytes);
       for (let i = fromSpan; i < (page.done ? group.length : page.nextSpan); i++) this.streamed.add(streamedKey(source, group[i]!));
-      if (!page.done) await this.paced(reply.payload.length);
+      if (!page.done) await this.paced(page.bytes);
       return page;
     });
   }
