@@ -1,6 +1,6 @@
 // What one streamed megabyte costs each side in CPU, without the network or
 // the other processes: `node dist/benchmarks/stream-cost.js`. The source reads
-// its records a 1 MiB page at a time (range-service.ts readSpans) and encodes
+// its records a page at a time (range-service.ts readSpans) and encodes
 // the reply; the receiver decodes it and folds every record into an empty
 // LevelStorage through the one merge (foldVersions), page by page, as a
 // joiner does (hints/ring-handoff.ts pullFrom). CPU time (process.cpuUsage,

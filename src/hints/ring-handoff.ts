@@ -55,13 +55,13 @@ export const transferBytesPerSecDefault = 32 * 1024 * 1024;
  * Records folded per synchronous slice of a received page, each slice durable
  * before the next is folded: a fold costs ~10–20 µs (merge, Merkle leaf,
  * cache, batch), so a request that arrives meanwhile waits ~1 ms for the
- * slice in hand instead of ~15 ms for a whole 1 MiB page of 1 KiB records,
+ * slice in hand instead of ~4 ms for a whole 256 KiB page of 1 KiB records,
  * and a write arriving meanwhile (a pending replica's, which the client's
  * write waits for) commits behind one slice's batch (~64 KiB), not behind a
  * batch of the rest of the page.
  */
 export const applySliceRecords = 64;
-/** A page is read, sent and folded within this; far above the ~50 ms a 1 MiB page takes. */
+/** A page is read, sent and folded within this; far above the ~15 ms a 256 KiB page takes. */
 export const transferRequestTimeoutMs = 10_000;
 /**
  * After every live member has heard of a join or a leave, writes they started
@@ -474,7 +474,7 @@ export class RingHandoff {
    * asked for as soon as this one arrives, so the source reads it while this
    * node folds this one (sequential pages cost the sum of both sides' work
    * per page, and the stream ran at ~15 MB/s where either side alone goes
-   * ~40-60). The throttle still paces the requests; one page (~1 MiB) waits
+   * ~40-60). The throttle still paces the requests; one page (256 KiB) waits
    * at most.
    */
   private async pullFrom(source: string, spans: readonly TokenSpan[]): Promise<void> {

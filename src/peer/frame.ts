@@ -230,10 +230,11 @@ export interface FrameSink {
 
 /**
  * A payload this large is written as it is, after the frames coalesced
- * before it, instead of copied into the coalesced buffer: a range page is
- * ~1 MiB, and its copy was a second megabyte allocated and written per page
- * on a node that is streaming (external memory that brings on major GCs). A
- * frame's header and small payloads still coalesce.
+ * before it, instead of copied into the coalesced buffer: range pages,
+ * anti-entropy's record lists and large values are hundreds of KiB to MiBs,
+ * and each copy was that much more allocated and written on a node that is
+ * streaming (external memory that brings on major GCs). A frame's header and
+ * small payloads still coalesce.
  */
 export const payloadCopyBytesMax = 64 * 1024;
 
