@@ -42,6 +42,7 @@ import { ConfigError, type NodeConfig } from './config.js';
 import { PubSub } from '../pubsub/broker.js';
 import { RuntimeConfig } from './runtime-config.js';
 import { tlsSetup, type TlsSetup } from './tls.js';
+import type { UpdateOptions } from '../storage/storage.js';
 
 /** The --read-through source; its Redis client library is loaded only when one is configured. */
 async function openReadThrough(config: NodeConfig, logger: Logger): Promise<ReadThroughSource | undefined> {
@@ -52,6 +53,8 @@ async function openReadThrough(config: NodeConfig, logger: Logger): Promise<Read
 
 /** Background read repairs per node; past it repairs are skipped (anti-entropy's job). */
 const readRepairsInFlightMax = 1024;
+
+const streamedWrite: UpdateOptions = Object.freeze({ bulk: true });
 
 export class RingkvNode {
   private constructor(
@@ -158,7 +161,8 @@ export class RingkvNode {
     }
     const aae = config.antiEntropy === 'on' ? await startAntiEntropy(config, identity.nodeId, storage, membership, transport, coordinator, log) : undefined;
     const replicas = new ReplicaService(coordinator);
-    const apply = (key: Buffer, siblings: readonly Sibling[]) => coordinator.applyLocal(key, undefined, siblings);
+    // Ranges streamed in (a join) or handed over (a leave, a cleanup) pass through once: not kept in the record cache.
+    const apply = (key: Buffer, siblings: readonly Sibling[]) => coordinator.applyLocal(key, undefined, siblings, streamedWrite);
     const ranges = new RangeService({ storage, apply });
     const ringHandoff = new RingHandoff({
       selfId: identity.nodeId,

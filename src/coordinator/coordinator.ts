@@ -25,7 +25,7 @@ import { leavesNothingStale, live, reconcile } from '../clock/siblings.js';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage, Transport } from '../peer/transport.js';
 import { tokenOf } from '../storage/keys.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, UpdateOptions } from '../storage/storage.js';
 import type { ClusterView } from './cluster-view.js';
 import {
   ClusterUnavailableError, HintsOffError, KeyPresentError, NotJoinedError, QuorumError, RecordTooLargeError, SiblingLimitError, ValueTooLargeError,
@@ -439,13 +439,13 @@ export class Coordinator {
     }
   }
 
-  /** Applies versions from elsewhere (a replica write, read repair) to this node's record. */
-  applyLocal(key: Buffer, token: Buffer | undefined, incoming: readonly Sibling[]): Promise<Sibling[]> {
+  /** Applies versions from elsewhere (a replica write, read repair, a streamed range: `bulk`, storage.ts UpdateOptions) to this node's record. */
+  applyLocal(key: Buffer, token: Buffer | undefined, incoming: readonly Sibling[], options?: UpdateOptions): Promise<Sibling[]> {
     return this.storage.update(key, token, (current) => {
       const next = foldVersions(current, incoming);
       if (next.length > this.tunables.siblingsWarn && next.length > current.length) this.warnSiblings(key, next.length);
       return next;
-    });
+    }, options);
   }
 
   scan(cursor: bigint, count: number): Promise<ScanResult> {

@@ -61,7 +61,7 @@ import {
 import { GroupCommit } from './group-commit.js';
 import { KeyFilter } from './key-filter.js';
 import { KeyspaceTally, type KeyspaceCounts } from './keyspace-tally.js';
-import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storage, type StorageObserver } from './storage.js';
+import { StorageError, ownedVersions, type MetaBatch, type ScanPage, type Storage, type StorageObserver, type UpdateOptions } from './storage.js';
 
 /** Scan pages are read in chunks of this many entries. */
 const scanChunkEntries = 256;
@@ -107,6 +107,8 @@ interface CachedRecord {
   disk?: DiskChain | undefined;
   /** The key filter's epoch when this record's key was added to it (undefined: not added by a write through this cache). */
   filtered?: number;
+  /** Cached only by bulk writes (storage.ts UpdateOptions) and not used otherwise since: dropped once durable. */
+  bulk: boolean;
 }
 
 interface QueuedWrite {
@@ -247,15 +249,16 @@ export class LevelStorage implements Storage {
     const cached = this.cache.get(id);
     if (cached !== undefined) {
       cached.referenced = true;
+      cached.bulk = false;
       return cached.siblings;
     }
     const storageKey = dataKey(token ?? tokenOf(key), key);
     const { siblings, disk } = this.readDurable(id, storageKey);
-    this.remember({ id, storageKey, siblings, bytes: recordBytes(storageKey, siblings), unflushed: 0, referenced: false, disk });
+    this.remember({ id, storageKey, siblings, bytes: recordBytes(storageKey, siblings), unflushed: 0, referenced: false, disk, bulk: false });
     return siblings;
   }
 
-  update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]> {
+  update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[], options?: UpdateOptions): Promise<Sibling[]> {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', 'storage is closed'));
     const id = key.toString('latin1');
     let record = this.cache.get(id);
@@ -277,7 +280,9 @@ export class LevelStorage implements Storage {
     else if (current.length > 0 && next.length === 0) this.records--;
     this.tally.change(current, next);
     if (record === undefined) {
-      record = { id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false, disk: durable!.disk, filtered: this.filterEpoch };
+      record = {
+        id, storageKey, siblings: next, bytes: recordBytes(storageKey, next), unflushed: 1, referenced: false, disk: durable!.disk, filtered: this.filterEpoch, bulk: options?.bulk === true,
+      };
       this.remember(record);
     } else {
       this.cacheBytes -= record.bytes;
@@ -285,7 +290,10 @@ export class LevelStorage implements Storage {
       record.bytes = recordBytes(storageKey, next);
       this.cacheBytes += record.bytes;
       record.unflushed++;
-      record.referenced = true;
+      if (options?.bulk !== true) {
+        record.referenced = true;
+        record.bulk = false;
+      }
     }
     const queued = record;
     return new Promise<Sibling[]>((resolve, reject) => {
@@ -554,7 +562,16 @@ export class LevelStorage implements Storage {
 
   private settled(writes: readonly QueuedWrite[], err: Error | undefined): void {
     if (err === undefined) this.commitLatency.record(Math.max(1, Number(process.hrtime.bigint() - this.batchStartedNs)));
-    for (const w of writes) if (w.record !== undefined) w.record.unflushed--;
+    for (const w of writes) {
+      const record = w.record;
+      if (record === undefined) continue;
+      record.unflushed--;
+      // A bulk write's record leaves once durable, as a read of it would then find it on disk.
+      if (record.bulk && record.unflushed === 0 && err === undefined && this.cache.get(record.id) === record) {
+        this.cache.delete(record.id);
+        this.cacheBytes -= record.bytes;
+      }
+    }
     const after = this.linkCountsAfter;
     this.linkCountsAfter = new Map();
     if (err === undefined) {

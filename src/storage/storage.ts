@@ -29,6 +29,18 @@ export interface ScanEntry {
   readonly encoded?: Buffer;
 }
 
+export interface UpdateOptions {
+  /**
+   * A bulk write (a range streamed in by a join, handed over by a leave): the
+   * record is not kept in a read cache once durable, unless it was cached
+   * already or is read or written otherwise meanwhile. A stream passes every
+   * record of a node's share through once; cached, each would push a record
+   * clients use out of the cache and live on through the young generation's
+   * collections into the old one, for nothing.
+   */
+  readonly bulk?: boolean;
+}
+
 export interface ScanPage {
   readonly entries: ScanEntry[];
   /** True when keys with greater tokens remain. Pages end on a token boundary. */
@@ -80,7 +92,7 @@ export interface Storage {
    * throws makes update throw and changes nothing), so changes to one key
    * apply in call order and the caller may act on the new record at once.
    */
-  update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[]): Promise<Sibling[]>;
+  update(key: Buffer, token: Buffer | undefined, change: (current: Sibling[]) => Sibling[], options?: UpdateOptions): Promise<Sibling[]>;
   /** Records with token ≥ fromToken in ring order, at most about `limit` keys. */
   scan(fromToken: bigint, limit: number): Promise<ScanPage>;
   /**
