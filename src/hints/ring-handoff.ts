@@ -42,7 +42,7 @@ import {
 } from './range-messages.js';
 import { readSpans } from './range-service.js';
 import { ByteThrottle } from './sender.js';
-import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault } from './stream-pacer.js';
+import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault, pacerWindowMs } from './stream-pacer.js';
 
 /**
  * Streaming rate per node, both directions: 32 MiB/s. A join or a leave moves
@@ -405,9 +405,27 @@ export class RingHandoff {
     this.progressState.phase = 'announcing';
     await this.converge();
     this.progressState.phase = 'settling';
-    await this.sleep(this.options.settleMs ?? inFlightWritesSettleMs);
+    await this.settle(this.options.settleMs ?? inFlightWritesSettleMs);
     this.checkRunning();
     this.progressState.phase = 'streaming';
+  }
+
+  /**
+   * Sleeps `ms` while writes started before the change finish; with a pacer,
+   * a window at a time, noting each window's loop delay as the baseline the
+   * stream is then paced against (stream-pacer.ts noteBaseline): the node as
+   * it serves its clients with nothing streaming yet.
+   */
+  private async settle(ms: number): Promise<void> {
+    const pacer = this.pacer;
+    if (pacer === undefined) return this.sleep(ms);
+    // The windows start clean: what the sampler holds now is the announcing phase's.
+    this.options.loopDelay!.sampleMs();
+    for (let left = ms; left > 0; left -= pacerWindowMs) {
+      await this.sleep(Math.min(left, pacerWindowMs));
+      this.checkRunning();
+      if (left >= pacerWindowMs) pacer.noteBaseline(this.options.loopDelay!.sampleMs());
+    }
   }
 
   /** Waits until every live member holds this node's current status. */

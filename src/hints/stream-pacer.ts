@@ -61,11 +61,26 @@ export const pacerDelayTargetMsDefault = 5;
 /** Long enough for a p99 of a 5 ms sampler (100 samples), short enough to react within a page or two at full rate. */
 export const pacerWindowMs = 500;
 
+/**
+ * The delay a stream may grow to, as a multiple of the node's delay before
+ * it (the median of the windows sampled while a join or a leave settles):
+ * the issue's budget is the workload's p99 at most 2× its value before the
+ * change. A fixed target alone held a stream at its floor on a box whose
+ * loop delay exceeds it with no stream at all (2 nodes on 2 cores: 2 MiB/s,
+ * 40 s for a 130 MB share, where the full rate took 5 s with the workload's
+ * p99 ×1.3).
+ */
+export const baselineDelayFactor = 2;
+/** Baseline windows kept (the median is taken): a settle of 4 s gives 8. */
+const baselineWindowsMax = 64;
+
 export class StreamPacer {
   private rate: number;
   private windowStartMs: number;
   /** Doubling each window until the first cut (or the ceiling). */
   private slowStart = true;
+  /** Delays sampled per window before the stream (noteBaseline), this operation's. */
+  private baseline: number[] = [];
 
   constructor(private readonly settings: PacerSettings, nowMs: number) {
     assert(settings.rateMinBytesPerSec > 0 && settings.rateMinBytesPerSec <= settings.rateMaxBytesPerSec, 'pacer floor must be positive and under its ceiling');
@@ -80,7 +95,22 @@ export class StreamPacer {
     this.rate = this.settings.rateMinBytesPerSec;
     this.slowStart = true;
     this.windowStartMs = nowMs;
+    this.baseline = [];
     return this.rate;
+  }
+
+  /** A window's delay measured before the stream began (nothing of it streaming yet): the node's own, to pace against. */
+  noteBaseline(delayMs: number): void {
+    if (this.baseline.length < baselineWindowsMax) this.baseline.push(delayMs);
+  }
+
+  /** The delay above which the rate is cut: the configured target, or baselineDelayFactor × the baseline's median if higher. */
+  delayTargetMs(): number {
+    const b = this.baseline;
+    if (b.length === 0) return this.settings.delayTargetMs;
+    const sorted = [...b].sort((x, y) => x - y);
+    const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    return Math.max(this.settings.delayTargetMs, baselineDelayFactor * median);
   }
 
   rateBytesPerSec(): number {
@@ -96,7 +126,7 @@ export class StreamPacer {
   adjust(delayMs: number, nowMs: number): number {
     const s = this.settings;
     this.windowStartMs = nowMs;
-    if (delayMs > s.delayTargetMs) {
+    if (delayMs > this.delayTargetMs()) {
       this.slowStart = false;
       this.rate = Math.max(s.rateMinBytesPerSec, this.rate * s.decreaseFactor);
     } else {

@@ -94,6 +94,24 @@ test('stream pacer › a restart goes back to the floor and to slow start', (t) 
   t.is(pacer.adjust(0, 1700), 4, 'doubling again');
 });
 
+test('stream pacer › with a baseline noted, the target is twice its median when that is above the configured one; a restart forgets it', (t) => {
+  const settings = { ...pacerDefaults(32), delayTargetMs: 5 };
+  const pacer = new StreamPacer(settings, 0);
+  t.is(pacer.delayTargetMs(), 5, 'no baseline: the configured target');
+  for (const d of [1, 2, 2]) pacer.noteBaseline(d);
+  t.is(pacer.delayTargetMs(), 5, 'twice a 2 ms median is under the configured 5 ms');
+  for (const d of [9, 40, 8, 11]) pacer.noteBaseline(d);
+  t.is(pacer.delayTargetMs(), 2 * 8, 'median of 1, 2, 2, 8, 9, 11, 40 is 8: the one 40 ms window does not move it');
+  pacer.noteBaseline(12);
+  t.is(pacer.delayTargetMs(), 2 * 8.5, 'an even count takes the middle two');
+  let now = 0;
+  const step = (delayMs: number) => pacer.adjust(delayMs, (now += settings.windowMs));
+  t.deepEqual([step(16), step(17)], [4, 8], 'at or under twice the baseline: doubling');
+  t.is(step(17.5), 8 * 0.7, 'over twice the baseline: cut');
+  pacer.restart(now);
+  t.is(pacer.delayTargetMs(), 5, 'a new operation measures its own baseline');
+});
+
 test('stream pacer › refuses a floor above its ceiling and a cut that is not a fraction', (t) => {
   t.throws(() => new StreamPacer({ ...pacerDefaults(32), rateMinBytesPerSec: 64 }, 0));
   t.throws(() => new StreamPacer({ ...pacerDefaults(32), decreaseFactor: 1 }, 0));
