@@ -34,7 +34,7 @@ export const rangeSpansMax = 256;
  * records and their decoded versions stay alive from the source's read to
  * the joiner's last fold, through the young generation's collections: at
  * 1 MiB pages the two nodes' scavenges ran 10-60 ms during a stream and the
- * workload's p99 rose ×2.1-6.1; at 256 KiB, ×1.6-1.8 at the same 21-23 MB/s
+ * workload's p99 rose ×2.1-6.1; at 256 KiB, ×1.6-2.4 at the same 21-23 MB/s
  * (bench:stream, two nodes, unpaced; the joiner reads one page ahead, so
  * the shorter round trip costs no throughput).
  */

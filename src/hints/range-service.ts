@@ -79,7 +79,7 @@ export async function readSpans(
     if (from <= last) {
       const page = await storage.scanSpan(from, last, rangeScanStepRecords);
       for (const entry of page.entries) {
-        const out: RecordEntry = entry.encoded === undefined ? { key: entry.key, siblings: entry.siblings } : { key: entry.key, siblings: entry.siblings, encoded: entry.encoded };
+        const out: RecordEntry = { key: entry.key, siblings: entry.siblings, encoded: entry.encoded };
         entries.push(out);
         bytes += entryBytes(out);
       }

@@ -66,9 +66,9 @@ export const pacerWindowMs = 500;
  * it (the median of the windows sampled while a join or a leave settles):
  * the issue's budget is the workload's p99 at most 2× its value before the
  * change. A fixed target alone held a stream at its floor on a box whose
- * loop delay exceeds it with no stream at all (2 nodes on 2 cores: 2 MiB/s,
- * 40 s for a 130 MB share, where the full rate took 5 s with the workload's
- * p99 ×1.3).
+ * loop delay exceeds it with no stream at all (2 nodes on 2 cores: ~3.3
+ * MiB/s, 41 s for a 135 MB share, where the full rate took 4-6 s with the
+ * workload's p99 ×1.3-2.0).
  */
 export const baselineDelayFactor = 2;
 /** Baseline windows kept (the median is taken): a settle of 4 s gives 8. */

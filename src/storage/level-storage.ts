@@ -383,7 +383,7 @@ export class LevelStorage implements Storage {
             }
           }
           if (siblings.length === 0) continue;
-          entries.push(encoded === undefined ? { key, token, siblings } : { key, token, siblings, encoded });
+          entries.push({ key, token, siblings, encoded });
           lastToken = token;
         }
       }

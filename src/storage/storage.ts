@@ -26,7 +26,7 @@ export interface ScanEntry {
    * these (read from disk, not cached, no chain links): a sender copies them
    * instead of encoding the siblings again (hints/range-messages.ts).
    */
-  readonly encoded?: Buffer;
+  readonly encoded?: Buffer | undefined;
 }
 
 export interface UpdateOptions {
