@@ -37,7 +37,7 @@ import {
   type Cell,
 } from './cell.js';
 import { decodeState, header, readContext, writeContext, Writer } from './codec.js';
-import { insertKey, readOrder, removeKey, sortedOrder, type KeyOrder } from './key-order.js';
+import { readOrder, sortedOrder, stepOrder, type KeyOrder } from './key-order.js';
 import { claim } from './set.js';
 import { addDecimals, formatDecimal, parseDecimal, parseDecimalBytes, roundShown, type Decimal } from './decimal.js';
 
@@ -83,10 +83,7 @@ export function setFields(state: HashState, pairs: readonly (readonly [field: Bu
     const old = state.fields.get(key);
     const cell = setCell<Buffer, Decimal>(old, Buffer.from(value), dot, delta.ctx, key);
     // A field already there keeps its place in the order; a new one is moved in, or the order dropped (key-order.ts).
-    if (old === undefined && order !== undefined && !insertKey(order, key)) {
-      orderCache.delete(state);
-      order = undefined;
-    }
+    if (old === undefined) order = stepOrder(orderCache, state, order, key, true);
     state.fields.set(key, cell);
     delta.fields.set(key, cell);
   }
@@ -103,10 +100,7 @@ export function removeFields(state: HashState, fields: readonly Buffer[]): Updat
     if (cell === undefined) continue;
     forgetCell(cell, delta.ctx, key);
     state.fields.delete(key);
-    if (order !== undefined && !removeKey(order, key)) {
-      orderCache.delete(state);
-      order = undefined;
-    }
+    order = stepOrder(orderCache, state, order, key, false);
   }
   return { state, delta };
 }
@@ -124,8 +118,7 @@ export function incrementField(state: HashState, field: Buffer, amount: Decimal,
   const result = incrementCell(old, amount, dot, delta.ctx, key, decimalArith);
   state.fields.set(key, result.cell);
   delta.fields.set(key, result.delta);
-  const order = old === undefined ? orderCache.get(state) : undefined;
-  if (order !== undefined && !insertKey(order, key)) orderCache.delete(state);
+  if (old === undefined) stepOrder(orderCache, state, orderCache.get(state), key, true);
   return { state, delta, value: Buffer.from(formatDecimal(result.value), 'latin1') };
 }
 

@@ -42,6 +42,17 @@ export function removeKey(order: KeyOrder, key: string): boolean {
   return true;
 }
 
+/**
+ * The kept order of `state` (from `cache`) after `key` was added to the
+ * collection (`added`) or taken out of it: moved in step, or dropped from the
+ * cache (undefined returned) once it cannot keep step. Undefined in, undefined out.
+ */
+export function stepOrder<S extends object>(cache: WeakMap<S, KeyOrder>, state: S, order: KeyOrder | undefined, key: string, added: boolean): KeyOrder | undefined {
+  if (order === undefined || (added ? insertKey(order, key) : removeKey(order, key))) return order;
+  cache.delete(state);
+  return undefined;
+}
+
 function firstAtOrAfter(keys: readonly string[], key: string): number {
   let lo = 0;
   let hi = keys.length;

@@ -35,7 +35,7 @@ import {
   type CausalContext,
   type Tagged,
 } from './causal-context.js';
-import { insertKey, readOrder, removeKey, sortedOrder, type KeyOrder } from './key-order.js';
+import { readOrder, sortedOrder, stepOrder, type KeyOrder } from './key-order.js';
 import { checkSeen, decodeState, header, readContext, writeContext, Writer, type Reader } from './codec.js';
 import { CrdtCodecError } from './kind.js';
 
@@ -79,10 +79,7 @@ export function add(state: SetState, members: readonly Buffer[], dot: Dot, claim
     const old = state.members.get(key);
     if (old !== undefined && old !== entry) forgetEntries(delta.ctx, old, key);
     // A member already there keeps its place in the order; a new one is moved in, or the order dropped.
-    if (old === undefined && order !== undefined && !insertKey(order, key)) {
-      orderCache.delete(state);
-      order = undefined;
-    }
+    if (old === undefined) order = stepOrder(orderCache, state, order, key, true);
     state.members.set(key, entry);
     delta.members.set(key, entry);
   }
@@ -99,10 +96,7 @@ export function remove(state: SetState, members: readonly Buffer[]): Update<SetS
     if (old === undefined) continue;
     forgetEntries(delta.ctx, old, key);
     state.members.delete(key);
-    if (order !== undefined && !removeKey(order, key)) {
-      orderCache.delete(state);
-      order = undefined;
-    }
+    order = stepOrder(orderCache, state, order, key, false);
   }
   return { state, delta };
 }

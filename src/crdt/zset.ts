@@ -21,6 +21,7 @@
 
 import type { Dot } from '../clock/types.js';
 import type { Convergent, Update } from './kind.js';
+import { keyOrderMovesMax } from './key-order.js';
 import { CrdtCodecError } from './kind.js';
 import { addRange, claimOp, cloneContext, contextEquals, emptyContext, joinContexts, type CausalContext } from './causal-context.js';
 import {
@@ -130,9 +131,10 @@ export function addScores(state: ZsetState, pairs: readonly (readonly [member: B
  * the order is dropped and sorted again when next read. A leaderboard's ZADD
  * then ZRANGE 0 9 on 100k members re-sorted them all on every read; and
  * without the bound, ZADDs that nobody reads paid two splices each for as
- * long as one old read's order lived.
+ * long as one old read's order lived. The bound is the one sets and hashes
+ * keep theirs by (key-order.ts keyOrderMovesMax).
  */
-const orderMovesMax = 16;
+const orderMovesMax = keyOrderMovesMax;
 
 /** The cached order, if `moves` more keep it within orderMovesMax since the last read; undefined (drop it) otherwise. */
 function keptInStep(state: ZsetState, moves: number): ZOrder | undefined {
