@@ -21,6 +21,7 @@ import type { Sibling } from '../src/clock/types.js';
 import { foldVersions } from '../src/coordinator/versioning.js';
 import { decodeRangeRecordsReply, encodeRangeRecordsReply, rangePageBytesDefault } from '../src/hints/range-messages.js';
 import { readSpans } from '../src/hints/range-service.js';
+import { noLoad } from '../src/hints/load-monitor.js';
 import { tokenMax, tokenOf } from '../src/storage/keys.js';
 import { LevelStorage } from '../src/storage/level-storage.js';
 import { applyPage, applySliceRecords } from '../src/hints/ring-handoff.js';
@@ -95,7 +96,7 @@ try {
   const spans = [{ first: 0n, last: tokenMax }];
   for (;;) {
     const page = await readSpans(reopened, spans, cursor.fromSpan, cursor.fromToken, rangePageBytesDefault);
-    pages.push(encodeRangeRecordsReply(page));
+    pages.push(encodeRangeRecordsReply({ ...page, load: noLoad }));
     if (page.done) break;
     cursor = { fromSpan: page.nextSpan, fromToken: page.nextToken };
   }

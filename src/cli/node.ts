@@ -35,7 +35,7 @@ import { protocolLimits } from '../resp/limits.js';
 import { RespServer, shutdownGraceMs } from '../resp/server.js';
 import { fallbacksForDigest, generateTokens, planChange, Ring } from '../ring/index.js';
 import { LevelStorage } from '../storage/level-storage.js';
-import { LoopDelayProbe } from '../hints/loop-delay.js';
+import { LoadMonitor } from '../hints/load-monitor.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { ringkvVersion } from '../commands/server.js';
 import { ConfigError, type NodeConfig } from './config.js';
@@ -74,6 +74,7 @@ export class RingkvNode {
     readonly readThrough: ReadThroughSource | undefined,
     /** The Prometheus endpoint; undefined without --metrics-port. */
     readonly metrics: MetricsServer | undefined,
+    readonly load: LoadMonitor,
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<RingkvNode> {
@@ -163,7 +164,9 @@ export class RingkvNode {
     const replicas = new ReplicaService(coordinator);
     // Ranges streamed in (a join) or handed over (a leave, a cleanup) pass through once: not kept in the record cache.
     const apply = (key: Buffer, siblings: readonly Sibling[]) => coordinator.applyLocal(key, undefined, siblings, streamedWrite);
-    const ranges = new RangeService({ storage, apply });
+    // Every node measures its loop delay from start to stop: streams through it pace by it (hints/load-monitor.ts).
+    const load = new LoadMonitor();
+    const ranges = new RangeService({ storage, apply, load });
     const ringHandoff = new RingHandoff({
       selfId: identity.nodeId,
       membership: {
@@ -193,7 +196,7 @@ export class RingkvNode {
       selfGeneration: identity.generation,
       handOverWindowMs: config.tombstoneGraceMs / 2,
       foundingSeed: config.seeds.includes(`${config.advertiseHost}:${peerPort}`),
-      loopDelay: new LoopDelayProbe(),
+      load,
       streamDelayTargetMs: config.streamDelayTargetMs,
     });
     // Publishes go to every member that is up, with the node's request timeout as the wait for each count.
@@ -244,6 +247,7 @@ export class RingkvNode {
     };
     const metrics = config.metricsPort === undefined ? undefined : await startMetrics(config, identity.nodeId, services, storage, hints, aae, ringHandoff, log);
     membership.start();
+    load.start();
     ringHandoff.start();
     coordinator.collector.start();
     handoff?.start();
@@ -255,6 +259,7 @@ export class RingkvNode {
     } catch (err) {
       await metrics?.close();
       await ringHandoff.stop();
+      load.close();
       await aae?.antiEntropy.stop();
       await aae?.trees.stop();
       await hostProber.stop();
@@ -267,7 +272,7 @@ export class RingkvNode {
       await readThrough?.close();
       throw err;
     }
-    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff, readThrough, metrics);
+    const node = new RingkvNode(config, log, storage, transport, membership, coordinator, resp, hints, handoff, hostProber, aae?.trees, aae?.antiEntropy, ringHandoff, readThrough, metrics, load);
     log.info({ port: resp.address().port, ...(tls.clients === undefined ? {} : { tlsPort: resp.tlsAddress()!.port }), peerTls: tls.peers !== undefined, peerPort, ...(metrics === undefined ? {} : { metricsPort: metrics.address().port }), dataDir: config.dataDir, n: config.n, r: config.r, w: config.w, seeds: config.seeds }, 'ringkv node ready');
     return node;
   }
@@ -290,6 +295,7 @@ export class RingkvNode {
           { name: 'garbage collector', run: () => this.coordinator.collector.stop() },
           { name: 'hinted handoff', run: async () => this.handoff?.stop() },
           { name: 'ring handoff', run: () => this.ringHandoff.stop() },
+          { name: 'load monitor', run: async () => this.load.close() },
           { name: 'anti-entropy', run: async () => {
             await this.antiEntropy?.stop();
             await this.trees?.stop();

@@ -7,9 +7,11 @@
 // Layouts (big-endian):
 //   RangeRecords       u16 spanCount, (u64 first, u64 last) × spanCount (ascending, disjoint),
 //                      u16 fromSpan, u64 fromToken, u32 bytesMax
-//   RangeRecordsReply  u8 done, u16 nextSpan, u64 nextToken, entries
+//   RangeRecordsReply  u8 done, u16 nextSpan, u64 nextToken, load, entries
 //   RangePut           entries
-//   RangePutAck        u32 count folded
+//   RangePutAck        u32 count folded, load
+//   load               u32 delayUs, u32 baselineUs: the answering node's (load-monitor.ts), which the
+//                      node driving the stream paces by
 //   entries            u32 count, per entry: u32 keyBytes, key, u32 recordBytes, record
 // Every decoder checks counts against the bytes present and throws only CodecError.
 
@@ -19,6 +21,7 @@ import { encodedSize } from '../clock/record-codec.js';
 import { readRecordEntry, recordEntryBytes, recordEntryBytesMin, writeEncodedRecordEntry, writeRecordEntry } from '../clock/record-entries.js';
 import type { Sibling } from '../clock/types.js';
 import { CodecError } from '../peer/codec.js';
+import type { LoadReport } from './load-monitor.js';
 
 export interface RecordEntry {
   readonly key: Buffer;
@@ -63,7 +66,20 @@ export interface RangeRecordsReply {
   readonly done: boolean;
   readonly nextSpan: number;
   readonly nextToken: bigint;
+  /** The source's load as it served the page. */
+  readonly load: LoadReport;
 }
+
+export interface RangePutAck {
+  readonly folded: number;
+  /** The receiver's load as it folded the page. */
+  readonly load: LoadReport;
+}
+
+/** A load's bytes on the wire: two u32 of microseconds. */
+const loadBytes = 8;
+/** Microseconds a u32 holds: a delay past ~71 minutes is reported as that. */
+const loadUsMax = 0xffff_ffff;
 
 export function encodeRangeRecords(request: RangeRecordsRequest): Buffer {
   const { spans } = request;
@@ -105,11 +121,12 @@ export function decodeRangeRecords(buf: Buffer): RangeRecordsRequest {
 }
 
 export function encodeRangeRecordsReply(reply: RangeRecordsReply): Buffer {
-  // The entries go after an 11-byte head in one buffer: a concat would copy the page again.
-  const out = encodeEntries(reply.entries, 11);
+  // The entries go after the head in one buffer: a concat would copy the page again.
+  const out = encodeEntries(reply.entries, 11 + loadBytes);
   out.writeUInt8(reply.done ? 1 : 0, 0);
   out.writeUInt16BE(reply.nextSpan, 1);
   out.writeBigUInt64BE(reply.nextToken, 3);
+  writeLoad(out, 11, reply.load);
   return out;
 }
 
@@ -120,8 +137,9 @@ export function decodeRangeRecordsReply(buf: Buffer): RangeRecordsReply {
   if (flag > 1) throw new CodecError(`${what}: bad done flag ${flag}`);
   const nextSpan = r.u16();
   const nextToken = u64(r);
+  const load = readLoad(r);
   const entries = readEntries(buf, r, what);
-  return { done: flag === 1, nextSpan, nextToken, entries };
+  return { done: flag === 1, nextSpan, nextToken, load, entries };
 }
 
 /** A RangePut: records to fold into the receiver's own. */
@@ -133,17 +151,35 @@ export function decodeRangePut(buf: Buffer): RecordEntry[] {
   return readEntries(buf, reader(buf, 'RangePut'), 'RangePut');
 }
 
-export function encodeRangePutAck(folded: number): Buffer {
-  const out = Buffer.allocUnsafe(4);
-  out.writeUInt32BE(folded, 0);
+export function encodeRangePutAck(ack: RangePutAck): Buffer {
+  const out = Buffer.allocUnsafe(4 + loadBytes);
+  out.writeUInt32BE(ack.folded, 0);
+  writeLoad(out, 4, ack.load);
   return out;
 }
 
-export function decodeRangePutAck(buf: Buffer): number {
+export function decodeRangePutAck(buf: Buffer): RangePutAck {
   const r = reader(buf, 'RangePutAck');
   const folded = r.u32();
+  const load = readLoad(r);
   if (r.remaining !== 0) throw new CodecError('RangePutAck: trailing bytes');
-  return folded;
+  return { folded, load };
+}
+
+function writeLoad(out: Buffer, offset: number, load: LoadReport): void {
+  out.writeUInt32BE(loadUs(load.delayMs), offset);
+  out.writeUInt32BE(loadUs(load.baselineMs), offset + 4);
+}
+
+function loadUs(ms: number): number {
+  assert(ms >= 0, 'a load is never negative');
+  return Math.min(loadUsMax, Math.round(ms * 1000));
+}
+
+function readLoad(r: ByteReader): LoadReport {
+  const delayMs = r.u32() / 1000;
+  const baselineMs = r.u32() / 1000;
+  return { delayMs, baselineMs };
 }
 
 /** Bytes an entry adds to a page. */

@@ -4,13 +4,15 @@
 // byte budget, and folds a RangePut's records into this node's own through
 // the one merge path. Stateless between requests: the asker carries the
 // cursor, so a lost reply, a restart on either side, or an asker that gives
-// up costs nothing here.
+// up costs nothing here. Each answer carries this node's load (load-monitor.ts),
+// which the asker paces the stream by.
 
 import type { Sibling } from '../clock/types.js';
 import { frameBytesMax, frameHeaderBytes } from '../peer/frame.js';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage } from '../peer/transport.js';
 import type { Storage } from '../storage/storage.js';
+import { noLoad, type LoadReport } from './load-monitor.js';
 import {
   decodeRangePut,
   decodeRangeRecords,
@@ -31,6 +33,8 @@ export interface RangeServiceOptions {
   readonly storage: Storage;
   /** Folds a whole record into the local one (Coordinator.applyLocal). */
   readonly apply: (key: Buffer, siblings: readonly Sibling[]) => Promise<unknown>;
+  /** This node's load monitor: each page served or folded marks its window as streaming, and its report goes back. */
+  readonly load?: { report(): LoadReport; markStreaming(): void };
 }
 
 export class RangeService {
@@ -48,17 +52,25 @@ export class RangeService {
       return { type: MessageType.RangeRecordsReply, payload: encodeRangeRecordsReply(await this.page(message.payload)) };
     }
     const entries = decodeRangePut(message.payload);
+    this.options.load?.markStreaming();
     await Promise.all(entries.map((e) => this.options.apply(e.key, e.siblings)));
     this.stats.recordsFolded += entries.length;
-    return { type: MessageType.RangePutAck, payload: encodeRangePutAck(entries.length) };
+    return { type: MessageType.RangePutAck, payload: encodeRangePutAck({ folded: entries.length, load: this.load() }) };
   }
 
   private async page(payload: Buffer): Promise<RangeRecordsReply> {
     const request = decodeRangeRecords(payload);
+    this.options.load?.markStreaming();
     const page = await readSpans(this.options.storage, request.spans, request.fromSpan, request.fromToken, Math.min(request.bytesMax, replyBytesMax));
     this.stats.recordsServed += page.entries.length;
     this.stats.bytesServed += page.bytes;
-    return page;
+    return { ...page, load: this.load() };
+  }
+
+  private load(): LoadReport {
+    // Marked again at the answer: a page read across a window's end streamed in both.
+    this.options.load?.markStreaming();
+    return this.options.load?.report() ?? noLoad;
   }
 }
 
@@ -69,7 +81,7 @@ export class RangeService {
  */
 export async function readSpans(
   storage: Storage, spans: readonly TokenSpan[], fromSpan: number, fromToken: bigint, budget: number,
-): Promise<RangeRecordsReply & { bytes: number }> {
+): Promise<Omit<RangeRecordsReply, 'load'> & { bytes: number }> {
   const entries: RecordEntry[] = [];
   let bytes = 0;
   let span = fromSpan;

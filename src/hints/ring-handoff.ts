@@ -42,7 +42,8 @@ import {
 } from './range-messages.js';
 import { readSpans } from './range-service.js';
 import { ByteThrottle } from './sender.js';
-import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault, pacerWindowMs } from './stream-pacer.js';
+import type { LoadReport } from './load-monitor.js';
+import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault } from './stream-pacer.js';
 
 /**
  * Streaming rate per node, both directions: 32 MiB/s. A join or a leave moves
@@ -161,17 +162,17 @@ export interface RingHandoffOptions {
   readonly selfGeneration: number;
   /** This node's own address is in its seed list: it founds the cluster with the other seeds. */
   readonly foundingSeed?: boolean;
-  /** The streaming rate; with loopDelay, its ceiling (stream-pacer.ts). */
+  /** The streaming rate; with load, its ceiling (stream-pacer.ts). */
   readonly transferBytesPerSec?: number;
   /**
-   * This node's event-loop delay (loop-delay.ts LoopDelayProbe): `sampleMs`
-   * is the delay (ms beyond the sampling interval, a high percentile) since
-   * the last call. Given, streams yield to client traffic: the rate backs off
-   * while the delay is above streamDelayTargetMs. Each operation starts it
-   * (its first sample) and closes it when it ends, as does stop().
+   * This node's load monitor (load-monitor.ts), which the node owns and runs
+   * from start to stop. Given, streams yield to client traffic: the rate
+   * backs off while this node's delay, or that of a source or receiver
+   * (returned with its pages), is above the target (stream-pacer.ts). Each
+   * page this node streams marks its window as streaming.
    */
-  readonly loopDelay?: { sampleMs(): number; close(): void };
-  /** The loop delay streams keep under (pacerDelayTargetMsDefault); 0 streams at transferBytesPerSec whatever the delay. */
+  readonly load?: { report(): LoadReport; markStreaming(): void };
+  /** The least loop delay streams are cut above (pacerDelayTargetMsDefault); 0 streams at transferBytesPerSec whatever the delay. */
   readonly streamDelayTargetMs?: number;
   /** Spans per range request (rangeSpansMax by default); the simulation asks one at a time, so a stream spans many round trips. */
   readonly spansPerRequest?: number;
@@ -205,7 +206,7 @@ export interface HandoffProgress {
   readonly finishedAtMs: number | undefined;
   /** Why the operation is waiting or failed, for the operator. */
   readonly note: string | undefined;
-  /** The rate streams are throttled to now (paced by the loop delay, stream-pacer.ts). */
+  /** The rate streams are throttled to now (paced by the nodes' loop delays, stream-pacer.ts). */
   readonly rateBytesPerSec: number;
 }
 
@@ -226,6 +227,8 @@ export class RingHandoff {
   private readonly throttle: ByteThrottle;
   private readonly rateMax: number;
   private readonly pacer: StreamPacer | undefined;
+  /** The last load each peer this operation streams with reported (a source's page, a receiver's ack). */
+  private readonly peerLoads = new Map<string, LoadReport>();
   private readonly now: () => number;
   private readonly timers: HandoffTimers;
   private running = false;
@@ -251,7 +254,7 @@ export class RingHandoff {
     this.rateMax = rate;
     this.throttle = new ByteThrottle(rate, rate / 4, this.now());
     const delayTargetMs = options.streamDelayTargetMs ?? pacerDelayTargetMsDefault;
-    if (options.loopDelay !== undefined && delayTargetMs > 0) this.pacer = new StreamPacer({ ...pacerDefaults(rate), delayTargetMs }, this.now());
+    if (options.load !== undefined && delayTargetMs > 0) this.pacer = new StreamPacer({ ...pacerDefaults(rate), delayTargetMs }, this.now());
     this.ringChangedAtMs = this.now();
   }
 
@@ -285,7 +288,6 @@ export class RingHandoff {
       s.wake();
     }
     await Promise.allSettled([this.work, this.cleaning]);
-    this.options.loopDelay?.close();
   }
 
   /**
@@ -405,27 +407,10 @@ export class RingHandoff {
     this.progressState.phase = 'announcing';
     await this.converge();
     this.progressState.phase = 'settling';
-    await this.settle(this.options.settleMs ?? inFlightWritesSettleMs);
+    // Writes started before every member heard of the change finish meanwhile.
+    await this.sleep(this.options.settleMs ?? inFlightWritesSettleMs);
     this.checkRunning();
     this.progressState.phase = 'streaming';
-  }
-
-  /**
-   * Sleeps `ms` while writes started before the change finish; with a pacer,
-   * a window at a time, noting each window's loop delay as the baseline the
-   * stream is then paced against (stream-pacer.ts noteBaseline): the node as
-   * it serves its clients with nothing streaming yet.
-   */
-  private async settle(ms: number): Promise<void> {
-    const pacer = this.pacer;
-    if (pacer === undefined) return this.sleep(ms);
-    // The windows start clean: what the sampler holds now is the announcing phase's.
-    this.options.loopDelay!.sampleMs();
-    for (let left = ms; left > 0; left -= pacerWindowMs) {
-      await this.sleep(Math.min(left, pacerWindowMs));
-      this.checkRunning();
-      if (left >= pacerWindowMs) pacer.noteBaseline(this.options.loopDelay!.sampleMs());
-    }
   }
 
   /** Waits until every live member holds this node's current status. */
@@ -508,6 +493,8 @@ export class RingHandoff {
       const asked = ahead !== undefined && ahead.group === group && ahead.fromSpan === fromSpan && ahead.fromToken === fromToken ? ahead.reply : ask(group, fromSpan, fromToken);
       ahead = undefined;
       const page = await asked;
+      this.options.load?.markStreaming();
+      this.peerLoads.set(source, page.load);
       if (!page.done) {
         const reply = ask(group, page.nextSpan, page.nextToken);
         // Consumed by the next call, or dropped with the stream when this one fails or the node stops.
@@ -522,6 +509,8 @@ export class RingHandoff {
       if (!page.done) await this.paced(page.bytes);
       return page;
     });
+    // A source done with streams no longer: its last delay holds back the others' no more.
+    this.peerLoads.delete(source);
   }
 
   /**
@@ -578,6 +567,7 @@ export class RingHandoff {
       await this.eachPage(list, async (group, fromSpan, fromToken) => {
         const down = to.filter((id) => !this.options.membership.isUp(id));
         if (down.length > 0) throw new HandoffError('HANDOFF_FAILED', `waiting for ${down.join(', ')} to be up to take its spans`);
+        this.options.load?.markStreaming();
         const page = await readSpans(this.options.storage, group, fromSpan, fromToken, rangePageBytesDefault);
         // Cleanup sends only records written lately (handOverWindowMs) and drops the rest unsent: the new
         // replicas got every older write by streaming, and an old version held here alone may be one whose
@@ -595,7 +585,7 @@ export class RingHandoff {
           await Promise.all(to.map(async (id) => {
             const reply = await this.options.request(id, { type: MessageType.RangePut, payload }, transferRequestTimeoutMs);
             if (reply.type !== MessageType.RangePutAck) throw new HandoffError('HANDOFF_FAILED', `${id} answered a range put with type ${reply.type}`);
-            decodeRangePutAck(reply.payload);
+            this.peerLoads.set(id, decodeRangePutAck(reply.payload).load);
           }));
           this.stats.recordsSent += send.length * to.length;
           this.stats.bytesSent += payload.length * to.length;
@@ -605,6 +595,7 @@ export class RingHandoff {
         }
         return page;
       });
+      for (const id of to) this.peerLoads.delete(id);
     }
     return { dropped, skipped };
   }
@@ -689,16 +680,14 @@ export class RingHandoff {
       // Each operation's stream starts slow, whatever the last one ended at; the delay sampled since then is stale.
       const rate = this.pacer.restart(this.now());
       this.throttle.setRate(rate, rate / 4, this.now());
-      this.options.loopDelay!.sampleMs();
     }
+    this.peerLoads.clear();
     this.progressState = {
       operation, phase: 'announcing', spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: this.now(), finishedAtMs: undefined, note: undefined,
     };
   }
 
   private finish(phase: 'done' | 'failed'): void {
-    // The sampler runs only while a stream does (begin starts it again).
-    this.options.loopDelay?.close();
     this.progressState.phase = phase;
     this.progressState.finishedAtMs = this.now();
     if (phase === 'done') this.progressState.note = undefined;
@@ -709,11 +698,16 @@ export class RingHandoff {
     this.progressState.bytes += bytes;
   }
 
-  /** Waits as the throttle says before the next page, the throttle's rate set by the pacer once a window. */
+  /**
+   * Waits as the throttle says before the next page, the throttle's rate set
+   * by the pacer once a window from this node's load and its peers' last.
+   */
   private async paced(bytes: number): Promise<void> {
     const pacer = this.pacer;
+    const load = this.options.load;
+    load?.markStreaming();
     if (pacer !== undefined && pacer.due(this.now())) {
-      const rate = pacer.adjust(this.options.loopDelay!.sampleMs(), this.now());
+      const rate = pacer.adjust([load!.report(), ...this.peerLoads.values()], this.now());
       this.throttle.setRate(rate, rate / 4, this.now());
     }
     for (let wait = this.throttle.take(bytes, this.now()); wait > 0; wait = this.throttle.take(bytes, this.now())) {

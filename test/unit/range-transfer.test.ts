@@ -9,13 +9,16 @@ import { encodeSiblings } from '../../src/clock/record-codec.js';
 import type { Sibling } from '../../src/clock/types.js';
 import {
   decodeRangePut,
+  decodeRangePutAck,
   decodeRangeRecords,
   decodeRangeRecordsReply,
   encodeRangePut,
+  encodeRangePutAck,
   encodeRangeRecords,
   encodeRangeRecordsReply,
 } from '../../src/hints/range-messages.js';
 import { readSpans } from '../../src/hints/range-service.js';
+import { noLoad } from '../../src/hints/load-monitor.js';
 import { CodecError } from '../../src/peer/codec.js';
 import { tokenSpace } from '../../src/ring/index.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
@@ -37,13 +40,18 @@ test('RangeRecords and its reply round-trip', (t) => {
   const request = { spans, fromSpan: 1, fromToken: 25n, bytesMax: 4096 };
   t.deepEqual(decodeRangeRecords(encodeRangeRecords(request)), request);
   const entries = [{ key: Buffer.from('k1'), siblings: value('v1', 1) }, { key: Buffer.from(''), siblings: value('', 2) }];
-  const reply = decodeRangeRecordsReply(encodeRangeRecordsReply({ entries, done: false, nextSpan: 1, nextToken: 99n }));
+  const load = { delayMs: 12.345, baselineMs: 3.5 };
+  const reply = decodeRangeRecordsReply(encodeRangeRecordsReply({ entries, done: false, nextSpan: 1, nextToken: 99n, load }));
   t.false(reply.done);
   t.is(reply.nextSpan, 1);
   t.is(reply.nextToken, 99n);
+  t.deepEqual(reply.load, load, 'the source\'s load, to the microsecond');
   t.deepEqual(reply.entries.map((e) => [e.key.toString(), encodeSiblings(e.siblings).toString('hex')]),
     entries.map((e) => [e.key.toString(), encodeSiblings(e.siblings).toString('hex')]));
   t.is(decodeRangePut(encodeRangePut(entries)).length, 2);
+  t.deepEqual(decodeRangePutAck(encodeRangePutAck({ folded: 2, load: { delayMs: 0.001, baselineMs: 0 } })), { folded: 2, load: { delayMs: 0.001, baselineMs: 0 } });
+  t.deepEqual(decodeRangePutAck(encodeRangePutAck({ folded: 0, load: { delayMs: 1e9, baselineMs: 0.0004 } })).load, { delayMs: 0xffff_ffff / 1000, baselineMs: 0 },
+    'a delay past what a u32 of microseconds holds is reported as the most it holds; under half a microsecond rounds to 0');
 });
 
 test('malformed range messages are CodecErrors: spans out of order, empty, a cursor out of range, truncation', (t) => {
@@ -58,7 +66,7 @@ test('malformed range messages are CodecErrors: spans out of order, empty, a cur
   noBudget.writeUInt32BE(0, good.length - 4);
   t.throws(() => decodeRangeRecords(noBudget), { instanceOf: CodecError });
   fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-    for (const decode of [decodeRangeRecords, decodeRangeRecordsReply, decodeRangePut]) {
+    for (const decode of [decodeRangeRecords, decodeRangeRecordsReply, decodeRangePut, decodeRangePutAck]) {
       try {
         decode(Buffer.from(bytes));
       } catch (err) {
@@ -140,6 +148,6 @@ test('records read from disk travel as their stored bytes; cached and chained on
   t.is(sent.get(plain[0]!.toString())!.encoded, undefined, 'a cached record is encoded from its siblings');
   t.is(sent.get(set.toString())!.encoded, undefined, 'a chained record is encoded from its replayed version');
   t.true(plain.slice(1).every((k) => sent.get(k.toString())!.encoded !== undefined), 'the others are sent as stored');
-  const received = decodeRangeRecordsReply(encodeRangeRecordsReply(page)).entries;
+  const received = decodeRangeRecordsReply(encodeRangeRecordsReply({ ...page, load: noLoad })).entries;
   t.deepEqual(Object.fromEntries(received.map((e) => [e.key.toString(), encodeSiblings(e.siblings).toString('hex')])), Object.fromEntries(written));
 });
