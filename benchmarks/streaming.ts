@@ -122,6 +122,8 @@ interface Sample {
   sentMs: number;
   latencyMs: number;
   ok: boolean;
+  /** GET or SET: the figures are also split by kind, to tell a slow read path from a slow write path. */
+  write: boolean;
 }
 
 /** An open-loop GET/SET workload at a fixed rate over the loaded keys, recording every request. */
@@ -169,11 +171,12 @@ class Workload {
     const key = keyOf(Math.floor(((i * 2654435761) % 2 ** 32) / 2 ** 32 * this.keys));
     const sentMs = this.now();
     this.inFlight++;
+    const write = i % 2 === 1;
     const done = (ok: boolean) => {
       this.inFlight--;
-      this.samples.push({ sentMs, latencyMs: this.now() - sentMs, ok });
+      this.samples.push({ sentMs, latencyMs: this.now() - sentMs, ok, write });
     };
-    const reply = i % 2 === 0 ? client.get(key) : client.set(key, this.value);
+    const reply = write ? client.set(key, this.value) : client.get(key);
     reply.then(() => done(true), () => done(false));
   }
 }
@@ -443,6 +446,13 @@ function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof 
       duringJoin: during,
       duringStreaming,
       duringSettling: settling ? summarize(samples, settling[0], settling[1]) : undefined,
+      byKind: {
+        before: { get: summarize(samples.filter((x) => !x.write), baseline.fromMs, baseline.toMs), set: summarize(samples.filter((x) => x.write), baseline.fromMs, baseline.toMs) },
+        duringStreaming: {
+          get: summarize(samples.filter((x) => !x.write), streaming.streamingFromMs, streaming.streamingToMs),
+          set: summarize(samples.filter((x) => x.write), streaming.streamingFromMs, streaming.streamingToMs),
+        },
+      },
       p99DuringJoinOverBefore: round2(during.p99Ms / before.p99Ms),
       p99DuringStreamingOverBefore: round2(duringStreaming.p99Ms / before.p99Ms),
       windowsMs: { baseline: [baseline.fromMs, baseline.toMs].map(Math.round), join: [join.fromMs, join.toMs].map(Math.round), settling: settling?.map(Math.round) },
@@ -461,6 +471,7 @@ function summaryLines(r: ReturnType<typeof results>): string[] {
     `workload p50/p99 before: ${w.before.p50Ms}/${w.before.p99Ms} ms (${w.before.requests} requests, ${w.before.errors} errors)`,
     `workload p50/p99 during the join (start of ${joinerId} → done): ${w.duringJoin.p50Ms}/${w.duringJoin.p99Ms} ms (${w.duringJoin.requests} requests, ${w.duringJoin.errors} errors): p99 ×${w.p99DuringJoinOverBefore} ${goal(w.p99DuringJoinOverBefore <= 2)} goal ≤ 2×`,
     `workload p50/p99 during streaming only: ${w.duringStreaming.p50Ms}/${w.duringStreaming.p99Ms} ms (${w.duringStreaming.requests} requests, ${w.duringStreaming.errors} errors): p99 ×${w.p99DuringStreamingOverBefore} ${goal(w.p99DuringStreamingOverBefore <= 2)} goal ≤ 2×`,
+    `  by kind, p50/p99 before → streaming: GET ${w.byKind.before.get.p50Ms}/${w.byKind.before.get.p99Ms} → ${w.byKind.duringStreaming.get.p50Ms}/${w.byKind.duringStreaming.get.p99Ms} ms, SET ${w.byKind.before.set.p50Ms}/${w.byKind.before.set.p99Ms} → ${w.byKind.duringStreaming.set.p50Ms}/${w.byKind.duringStreaming.set.p99Ms} ms`,
     ...(w.duringSettling ? [`workload p50/p99 while ${joinerId} settles (pending replicas in place, nothing streaming yet): ${w.duringSettling.p50Ms}/${w.duringSettling.p99Ms} ms (${w.duringSettling.requests} requests)`] : []),
     `load average (1 min) at the end of the baseline ${r.loadAvg.baselineEnd}, at the end of the join ${r.loadAvg.joinEnd}`,
     `CPU (% of one core) in the baseline: ${JSON.stringify(r.cpuPercentOfOneCore.baseline)}; while streaming: ${JSON.stringify(r.cpuPercentOfOneCore.streaming)}`,
