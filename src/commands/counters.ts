@@ -19,7 +19,8 @@ import { CommandError, type CommandContext } from './types.js';
 
 function operate(ctx: CommandContext, key: Buffer, operation: CounterOperation): Promise<PutResult> {
   // During a cut-over (--read-through) writeKey imports a counter still only in the old Redis first, so INCR counts from its value.
-  return writeKey(ctx, key, { kind: 'operate', type: 'counter', operation: encodeCounterOperation(operation) });
+  // The operation as built goes along (`decoded`): the coordinator, when it is this node, applies it without parsing its bytes back.
+  return writeKey(ctx, key, { kind: 'operate', type: 'counter', operation: encodeCounterOperation(operation), decoded: operation });
 }
 
 /** The new value as text: the operation's outcome, or (from a coordinator that sends none) the version's, decoded. */

@@ -3,7 +3,7 @@
 // versions imports it once (the coordinator does), so a node never meets a
 // type it could have known but did not load.
 
-import { applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, parseLongLong, type CounterState } from './counter.js';
+import { applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, parseLongLong, type CounterOperation, type CounterState } from './counter.js';
 import { registerType } from './registry.js';
 import { card as zsetCard, zsetType, type ZsetState } from './zset.js';
 import { applyZsetOperation, decodeZsetOperation } from './zset-operation.js';
@@ -32,8 +32,9 @@ registerType<CounterState>({
   objectEncoding: counterEncoding,
   stringForm: (state) => Buffer.from(counterText(state), 'latin1'),
   // The outcome is the value the new state shows: INCR's reply, without decoding the version just encoded.
-  apply: (view, operation, writer) => {
-    const state = applyCounterOperation(view, decodeCounterOperation(operation), writer);
+  // A command's own operation is taken as it built it (commands/counters.ts); a forwarded one is decoded.
+  apply: (view, operation, writer, decoded) => {
+    const state = applyCounterOperation(view, (decoded as CounterOperation | undefined) ?? decodeCounterOperation(operation), writer);
     return { state, outcome: Buffer.from(counterText(state), 'latin1') };
   },
 });
