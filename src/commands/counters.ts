@@ -29,8 +29,11 @@ function resultText(result: PutResult): Buffer {
 }
 
 function integerResult(result: PutResult): Reply {
-  // An integer operation succeeded only on an integer value (counter.ts refuses the rest), so the text is digits.
-  return integerReply(BigInt(resultText(result).toString('latin1')));
+  // An integer operation succeeded only on an integer value (counter.ts refuses the rest), so the text is digits;
+  // a bigint only past 2^53, where a number would round.
+  const text = resultText(result).toString('latin1');
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : integerReply(BigInt(text));
 }
 
 function floatResult(result: PutResult): Reply {
