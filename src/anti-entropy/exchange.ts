@@ -66,6 +66,21 @@ export const exchangeRequestTimeoutMsDefault = 5_000;
 
 assert(exchangeRequestTimeoutMsDefault <= requestTimeoutMsMax, 'the transport would cut the timeout short');
 
+/**
+ * A key whose record here holds a version written this recently (by its
+ * timestamp, on this node's clock) is in flight: the write path is still
+ * replicating it (twice the 1 s a replica request gets), and is left to a
+ * later exchange. Its trees differ while it is being written, so an exchange
+ * moved it every time — for a hot 80k-field hash a fold and a whole encode
+ * of 0.2-0.5 s on each node's loop per exchange, until a client's write to
+ * it timed out (NOQUORUM). A replica that truly lacks its writes is repaired
+ * by the write path meanwhile (a delta it cannot apply is answered with the
+ * whole record), and by the first exchange after the writes pause. A version
+ * timestamped ahead of this clock (skew) is not taken as recent: skew can
+ * delay a key's repair by at most this long, never hold it off.
+ */
+export const inFlightWriteMs = 2_000;
+
 /** One key of a leaf with its record hash (tree-keeper.ts's LeafEntry, same shape). */
 export interface LeafEntry {
   readonly key: Buffer;
@@ -295,12 +310,26 @@ class Exchange {
   }
 
   private async repairKeys(diff: LeafDiff): Promise<void> {
-    for (const keys of keyChunks(diff.fetch)) await this.pullAndPush(keys);
+    for (const keys of keyChunks(diff.fetch)) {
+      const records = await this.local.records(keys);
+      const settled = keys.filter((_, i) => !this.inFlight(records[i]!));
+      if (settled.length > 0) await this.pullAndPush(settled);
+    }
     for (const keys of keyChunks(diff.send)) {
       this.checkAborted();
       const records = await this.local.records(keys);
-      await this.push(keys.flatMap((key, i) => (records[i]!.length > 0 ? [{ key, siblings: records[i]! }] : [])));
+      await this.push(keys.flatMap((key, i) => (records[i]!.length > 0 && !this.inFlight(records[i]!) ? [{ key, siblings: records[i]! }] : [])));
     }
+  }
+
+  /** True when a version of the record was written here within inFlightWriteMs: the write path still moves it. */
+  private inFlight(record: readonly Sibling[]): boolean {
+    const now = this.timers.now();
+    for (const version of record) {
+      const ageMs = now - version.timestamp;
+      if (ageMs >= 0 && ageMs < inFlightWriteMs) return true;
+    }
+    return false;
   }
 
   /**

@@ -23,6 +23,7 @@ import {
   exchange,
   ExchangeError,
   exchangeThrottle,
+  inFlightWriteMs,
   type ExchangeOptions,
   type ExchangeProgress,
   type ExchangeResult,
@@ -543,4 +544,29 @@ test('exchange service › answers from its own tree, and refuses what its tree 
   await t.throwsAsync(service.handle('b', { type: MessageType.LeafEntries, payload: encodeLeafEntries({ tree: treeId, leaves: [256] }) }), { instanceOf: CodecError });
   await t.throwsAsync(service.handle('b', { type: MessageType.RecordsGet, payload: Buffer.from([0, 0]) }), { instanceOf: CodecError });
   await t.throwsAsync(service.handle('b', { type: MessageType.Ping, payload: Buffer.alloc(0) }));
+});
+
+test('exchange › a key written here within inFlightWriteMs is left to a later exchange; one stamped ahead of this clock (skew) or older is moved', async (t) => {
+  const vt = new VirtualTime();
+  const { a, b, link } = pair(8);
+  const [hot, skewed, old, absentHere] = [keyNames[0]!, keyNames[1]!, keyNames[2]!, keyNames[3]!];
+  const value = (v: string, actor: string, atMs: number) => newVersion([], { kind: 'value', value: Buffer.from(v) }, undefined, new MemoryActor(actor), atMs);
+  a.fold(hot, [value('hot here', 'a#1', vt.now() - 10)]);
+  b.fold(hot, [value('hot there', 'b#1', vt.now() - 5)]);
+  a.fold(skewed, [value('from a clock ahead', 'a#1', vt.now() + 60_000)]);
+  a.fold(old, [value('settled', 'a#1', vt.now() - inFlightWriteMs)]);
+  b.fold(absentHere, [value('only there, just written', 'b#1', vt.now() - 1)]);
+  const timers = { now: () => vt.now(), setTimeout: vt.setTimeout.bind(vt), clearTimeout: vt.clearTimeout.bind(vt) };
+  await run(a, link, { timers, throttle: exchangeThrottle(1e15, vt) });
+  const values = (replica: MemoryReplica, key: Buffer) => replica.get(key).map((s) => s.value.toString()).sort();
+  t.deepEqual(values(a, hot), ['hot here'], 'in flight here: not fetched');
+  t.deepEqual(values(b, hot), ['hot there'], 'nor sent');
+  t.deepEqual(values(b, skewed), ['from a clock ahead'], 'a timestamp ahead of this clock is not taken as recent');
+  t.deepEqual(values(b, old), ['settled']);
+  t.deepEqual(values(a, absentHere), ['only there, just written'], 'a key this node lacks is fetched whatever its age there');
+  // inFlightWriteMs later, the next exchange moves the hot key both ways.
+  const later = { ...timers, now: () => vt.now() + inFlightWriteMs };
+  await run(a, new FakeLink(new ExchangeService(b)), { timers: later, throttle: exchangeThrottle(1e15, vt) });
+  t.deepEqual(values(a, hot), ['hot here', 'hot there']);
+  t.deepEqual(values(b, hot), ['hot here', 'hot there']);
 });
