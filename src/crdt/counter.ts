@@ -321,9 +321,9 @@ function startOf(view: OperandView | undefined): Start {
   if (type === undefined) return { kind: 'string', value: view.winner.value, dot: view.winner.dot };
   if (type !== 'counter') throw new TypeOperationError('WRONGTYPE');
   // One version (a counter written through its coordinators without conflict) is its own merge.
-  const versions = view.ofType;
-  let state = versions.length === 1 ? decodeState(versions[0]!.value) : emptyState;
-  if (versions.length !== 1) for (const s of versions) state = mergeStates(state, decodeState(s.value));
+  if (view.ofType.length === 1) return { kind: 'counter', state: decodeState(view.ofType[0]!.value) };
+  let state = emptyState;
+  for (const s of view.ofType) state = mergeStates(state, decodeState(s.value));
   return { kind: 'counter', state };
 }
 
