@@ -41,12 +41,12 @@ export interface PacerSettings {
 /**
  * Defaults for a ceiling `rateMax`: a floor of 1/16 of it (2 MiB/s at the
  * default 32 MiB/s: a 10 GB share still moves in ~1.5 h on a saturated node),
- * a start at half of it (the ceiling after one window of slow start: a start
- * at 1/4 cost a 5-7 s stream between two quiet nodes ~15% of its rate; a
- * busy node cuts it to the floor within six windows, 3 s), a climb of 1/16
- * of it per window (floor to ceiling in ~8 s), and a cut to 70% (half as in
- * TCP would oscillate wider around a target that moves with other load; 0.7
- * is CUBIC's β).
+ * a start at half of it (the ceiling after one window of slow start: a
+ * 5-7 s stream between two quiet nodes spent two windows below it from 1/4,
+ * four from the floor; a busy node cuts it to the floor within six windows,
+ * 3 s), a climb of 1/16 of it per window (floor to ceiling in ~8 s), and a
+ * cut to 70% (half as in TCP would oscillate wider around a target that
+ * moves with other load; 0.7 is CUBIC's β).
  */
 export function pacerDefaults(rateMaxBytesPerSec: number): PacerSettings {
   return {
