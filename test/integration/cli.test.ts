@@ -21,10 +21,17 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Runs a command to its end (10 s at most: everything here exits at once) and collects its output. */
+/**
+ * Runs a command to its end and collects its output. Everything here exits
+ * at once (0.5 s alone), but one test starts 18 at a time beside the other
+ * files' clusters on 2 cores: at 10 s one was killed after it had printed its
+ * error (code null, CI 2026-11-27), so the guard only stops a hang.
+ */
+const runTimeoutMs = 60_000;
+
 function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: runTimeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
