@@ -429,6 +429,9 @@ function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof 
   const during = summarize(samples, join.fromMs, join.toMs);
   const duringStreaming = summarize(samples, streaming.streamingFromMs, streaming.streamingToMs);
   const settling = settlingWindow(join.polls);
+  const gets = samples.filter((x) => !x.write);
+  const sets = samples.filter((x) => x.write);
+  const byKind = (fromMs: number, toMs: number) => ({ get: summarize(gets, fromMs, toMs), set: summarize(sets, fromMs, toMs) });
   return {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -447,11 +450,8 @@ function results(startedAt: Date, machine: string, r: Awaited<ReturnType<typeof 
       duringStreaming,
       duringSettling: settling ? summarize(samples, settling[0], settling[1]) : undefined,
       byKind: {
-        before: { get: summarize(samples.filter((x) => !x.write), baseline.fromMs, baseline.toMs), set: summarize(samples.filter((x) => x.write), baseline.fromMs, baseline.toMs) },
-        duringStreaming: {
-          get: summarize(samples.filter((x) => !x.write), streaming.streamingFromMs, streaming.streamingToMs),
-          set: summarize(samples.filter((x) => x.write), streaming.streamingFromMs, streaming.streamingToMs),
-        },
+        before: byKind(baseline.fromMs, baseline.toMs),
+        duringStreaming: byKind(streaming.streamingFromMs, streaming.streamingToMs),
       },
       p99DuringJoinOverBefore: round2(during.p99Ms / before.p99Ms),
       p99DuringStreamingOverBefore: round2(duringStreaming.p99Ms / before.p99Ms),

@@ -32,6 +32,9 @@ export interface LoadReport {
   readonly baselineMs: number;
 }
 
+/** What a stream needs of a node's monitor: its report, and a mark that the current window streamed. */
+export type StreamLoad = Pick<LoadMonitor, 'report' | 'markStreaming'>;
+
 /** What a node without a monitor (tests, the simulation) reports: no delay, no baseline. */
 export const noLoad: LoadReport = Object.freeze({ delayMs: 0, baselineMs: 0 });
 

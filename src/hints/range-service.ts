@@ -12,7 +12,7 @@ import { frameBytesMax, frameHeaderBytes } from '../peer/frame.js';
 import { MessageType } from '../peer/message-types.js';
 import type { PeerMessage } from '../peer/transport.js';
 import type { Storage } from '../storage/storage.js';
-import { noLoad, type LoadReport } from './load-monitor.js';
+import { noLoad, type LoadReport, type StreamLoad } from './load-monitor.js';
 import {
   decodeRangePut,
   decodeRangeRecords,
@@ -34,7 +34,7 @@ export interface RangeServiceOptions {
   /** Folds a whole record into the local one (Coordinator.applyLocal). */
   readonly apply: (key: Buffer, siblings: readonly Sibling[]) => Promise<unknown>;
   /** This node's load monitor: each page served or folded marks its window as streaming, and its report goes back. */
-  readonly load?: { report(): LoadReport; markStreaming(): void };
+  readonly load?: StreamLoad;
 }
 
 export class RangeService {

@@ -42,7 +42,7 @@ import {
 } from './range-messages.js';
 import { readSpans } from './range-service.js';
 import { ByteThrottle } from './sender.js';
-import type { LoadReport } from './load-monitor.js';
+import type { LoadReport, StreamLoad } from './load-monitor.js';
 import { StreamPacer, pacerDefaults, pacerDelayTargetMsDefault } from './stream-pacer.js';
 
 /**
@@ -171,7 +171,7 @@ export interface RingHandoffOptions {
    * (returned with its pages), is above the target (stream-pacer.ts). Each
    * page this node streams marks its window as streaming.
    */
-  readonly load?: { report(): LoadReport; markStreaming(): void };
+  readonly load?: StreamLoad;
   /** The least loop delay streams are cut above (pacerDelayTargetMsDefault); 0 streams at transferBytesPerSec whatever the delay. */
   readonly streamDelayTargetMs?: number;
   /** Spans per range request (rangeSpansMax by default); the simulation asks one at a time, so a stream spans many round trips. */
@@ -677,10 +677,11 @@ export class RingHandoff {
   private begin(operation: HandoffOperation): void {
     if (operation === 'join') this.streamed.clear();
     if (this.pacer !== undefined) {
-      // Each operation's stream starts slow, whatever the last one ended at; the delay sampled since then is stale.
+      // Each operation's stream starts at the start rate, whatever the last one ended at.
       const rate = this.pacer.restart(this.now());
       this.throttle.setRate(rate, rate / 4, this.now());
     }
+    // The peers' loads heard so far are the last operation's.
     this.peerLoads.clear();
     this.progressState = {
       operation, phase: 'announcing', spansTotal: 0, spansDone: 0, records: 0, bytes: 0, startedAtMs: this.now(), finishedAtMs: undefined, note: undefined,
@@ -705,6 +706,7 @@ export class RingHandoff {
   private async paced(bytes: number): Promise<void> {
     const pacer = this.pacer;
     const load = this.options.load;
+    // Also marked when the page came or was read: its fold or send may have run on into the next window.
     load?.markStreaming();
     if (pacer !== undefined && pacer.due(this.now())) {
       const rate = pacer.adjust([load!.report(), ...this.peerLoads.values()], this.now());
