@@ -381,7 +381,7 @@ export class Coordinator {
    */
   private deltaPayload(key: Buffer, record: readonly Sibling[], version: Sibling, delta: VersionDelta | undefined): Buffer | undefined {
     const limits = this.options.deltas ?? deltaLimitsDefault;
-    if (delta === undefined || valueBytesOf(version) < limits.recordBytesMin) return undefined;
+    if (delta === undefined || delta.endsChain === true || valueBytesOf(version) < limits.recordBytesMin) return undefined;
     // A chained version was never encoded (crdt/value-chain.ts): the replica chains the delta too, unchecked.
     const check = chainOf(version) === undefined ? { digest: valueDigest(version.value), valueBytes: version.value.length } : undefined;
     const payload = encodeReplicaDeltaPut(key, {

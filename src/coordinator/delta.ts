@@ -62,6 +62,17 @@ export interface VersionDelta {
   readonly state: unknown;
   /** The delta already encoded (a chained version's link holds it, crdt/value-chain.ts). */
   readonly encoded?: Buffer | undefined;
+  /**
+   * The version cut its base's chain (crdt/value-chain.ts): it was encoded
+   * whole here, from the state this coordinator keeps. A replica holds that
+   * chain without its state (it extends chains from deltas alone), so to
+   * rebuild the version it would decode the base and replay every link: an
+   * 80k-field hash stalled each replica 180-270 ms per cut, long enough for
+   * W=2 writes to time out behind it. The whole record is sent instead: the
+   * bytes exist already, and a replica stores them without decoding, its
+   * next chain starting from the same base as the coordinator's.
+   */
+  readonly endsChain?: boolean;
 }
 
 /** The delta's encoding, as the replica decodes it. */

@@ -29,7 +29,7 @@ import type { TypeName } from '../crdt/kind.js';
 import { typeEntry } from '../crdt/registry.js';
 import '../crdt/types.js';
 import { keepState } from '../crdt/state-cache.js';
-import { extendChain, mayChainOnto, withValue } from '../crdt/value-chain.js';
+import { chainOf, extendChain, mayChainOnto, withValue } from '../crdt/value-chain.js';
 import { ownValue } from '../storage/storage.js';
 import { isEmptied, operandView, startVersions } from '../crdt/view.js';
 import type { VersionDelta } from './delta.js';
@@ -219,16 +219,18 @@ function operated(
   const bases = delta !== undefined && replacesValue !== true ? startVersions(view, mutation.type) : undefined;
   let version: Sibling | undefined;
   let encodedDelta: Buffer | undefined;
+  let endsChain = false;
   // Over one large version, the new one is that version's chain and this delta, not encoded (crdt/value-chain.ts).
   if (bases !== undefined && bases.length === 1 && !empty && mayChainOnto(bases[0]!, mutation.type)) {
     encodedDelta = entry.convergent.encode(delta);
     version = extendChain(bases[0]!, fields, encodedDelta);
+    endsChain = version === undefined && chainOf(bases[0]!) !== undefined;
   }
   version ??= withValue(fields, ownValue(entry.convergent.encode(state)));
   // The next operation on the key starts from this state instead of decoding the value again.
   keepState(version, state);
   const versionDelta: VersionDelta | undefined = bases === undefined ? undefined
-    : { type: mutation.type, bases: bases.length === 1 ? [bases[0]!.dot] : bases.map((s) => s.dot), state: delta, encoded: encodedDelta };
+    : { type: mutation.type, bases: bases.length === 1 ? [bases[0]!.dot] : bases.map((s) => s.dot), state: delta, encoded: encodedDelta, endsChain };
   if (outcome !== undefined || versionDelta !== undefined) mint(version, { outcome, delta: versionDelta });
   return version;
 }

@@ -45,6 +45,28 @@ const shortCopyBytesMax = 32;
  */
 let spare: Buffer | undefined = Buffer.allocUnsafe(4096);
 
+/**
+ * Actor ids seen by writers, as their UTF-8 bytes: a cluster names a
+ * handful of actors (node incarnations and their fallback actors), and every
+ * encode names one or more. Bounded: emptied when full, a rebuild of a few
+ * ids.
+ */
+const actorBytesCache = new Map<string, Buffer>();
+/** A writer's actors searched in a list up to this many (a few comparisons), then through a Map. */
+const actorsListedMax = 8;
+const actorBytesCacheMax = 1024;
+
+function actorBytes(a: string): Buffer {
+  let utf8 = actorBytesCache.get(a);
+  if (utf8 === undefined) {
+    utf8 = Buffer.from(a, 'utf8');
+    if (utf8.length > actorBytesMax) throw new CrdtCodecError(`actor id longer than ${actorBytesMax} bytes`);
+    if (actorBytesCache.size >= actorBytesCacheMax) actorBytesCache.clear();
+    actorBytesCache.set(a, utf8);
+  }
+  return utf8;
+}
+
 export class Writer {
   private buf: Buffer;
   private at = 0;
@@ -57,7 +79,14 @@ export class Writer {
       spare = undefined;
     } else this.buf = Buffer.allocUnsafe(256);
   }
-  /** Made by the first actor written: most writers (operations, outcomes, deltas of a value) write none or one. */
+  /**
+   * The actors written so far, in order (an actor's index is its place): a
+   * list searched from the start while it is short, as most writers
+   * (operations, outcomes, deltas) name one actor and a whole state a
+   * handful (a Map per writer was most of what encoding a one-field delta
+   * allocated); indexed by a Map once it is longer.
+   */
+  private actors: string[] | undefined;
   private actorIndex: Map<string, number> | undefined;
 
   private room(bytes: number): void {
@@ -114,15 +143,16 @@ export class Writer {
   }
 
   actor(a: string): void {
-    const actorIndex = (this.actorIndex ??= new Map());
-    const index = actorIndex.get(a);
-    if (index !== undefined) {
+    const actors = (this.actors ??= []);
+    const index = this.actorIndex === undefined ? actors.indexOf(a) : this.actorIndex.get(a) ?? -1;
+    if (index >= 0) {
       this.varint(index + 1);
       return;
     }
-    actorIndex.set(a, actorIndex.size);
-    const utf8 = Buffer.from(a, 'utf8');
-    if (utf8.length > actorBytesMax) throw new CrdtCodecError(`actor id longer than ${actorBytesMax} bytes`);
+    const utf8 = actorBytes(a);
+    actors.push(a);
+    if (this.actorIndex !== undefined) this.actorIndex.set(a, actors.length - 1);
+    else if (actors.length > actorsListedMax) this.actorIndex = new Map(actors.map((x, i) => [x, i]));
     this.varint(0);
     this.bytes(utf8);
   }

@@ -167,3 +167,15 @@ test('crdt set › truncated or corrupt bytes are refused with CrdtCodecError on
   t.throws(() => set.decode(Buffer.alloc(0)), { code: 'CRDT_CORRUPT' });
   t.throws(() => set.decode('x' as unknown as Buffer), { code: 'CRDT_CORRUPT' });
 });
+
+test('crdt set › a state naming more actors than a writer lists (then indexes) survives the codec, and an actor id over 255 bytes is refused', (t) => {
+  // Members added by 40 actors in an order that revisits them, so the encoder meets each actor again past its list.
+  let state = set.emptySet();
+  for (let i = 0; i < 200; i++) state = set.add(state, [Buffer.from(`m${i}`)], { actor: `node-${(i * 7) % 40}#1`, counter: i + 1 }).state;
+  const bytes = set.encode(state);
+  const back = set.decode(bytes);
+  t.true(set.equals(back, state));
+  t.true(set.encode(back).equals(bytes), 'the same bytes again');
+  const long = { actor: 'a'.repeat(256), counter: 1 };
+  for (let i = 0; i < 2; i++) t.throws(() => set.encode(set.add(set.emptySet(), [Buffer.from('x')], long).state), { message: /actor id longer than 255 bytes/ });
+});

@@ -17,6 +17,7 @@ import { encodeHashOperation } from '../../src/crdt/hash-operations.js';
 import { encodeListOperation } from '../../src/crdt/list-operation.js';
 import { encodeSetOperation } from '../../src/crdt/set-operations.js';
 import { members, setType } from '../../src/crdt/set.js';
+import { chainOf, setChainLimits } from '../../src/crdt/value-chain.js';
 import { encodeZsetOperation } from '../../src/crdt/zset-operation.js';
 import { MessageType } from '../../src/peer/message-types.js';
 import { CodecError } from '../../src/peer/codec.js';
@@ -181,6 +182,33 @@ test('delta replication › under the named limits a small collection replicates
   // The SADD of 2000 members made a delta as large as the set: sent whole (wholeToDeltaBytesMin); the next one by delta.
   t.like(stats(sim), { sent: 2, applied: 2, fallbacks: 0 });
   sameEverywhere(t, sim, 'large');
+});
+
+test.serial('delta replication › a write that cuts a chain goes whole, so no replica replays the chain to rebuild it', async (t) => {
+  const limits = setChainLimits({ baseBytesMin: 0, linksMax: 3 });
+  t.teardown(() => setChainLimits(limits));
+  const sim = await cluster(t);
+  const sent = captureDeltas(sim, 'a');
+  await sadd(sim, 'a', 'k', ['m0']);
+  let cuts = 0;
+  for (let i = 1; i <= 9; i++) {
+    const chainedBefore = chainOf(sim.local('a', 'k')[0]!) !== undefined;
+    const deltasBefore = sent.length;
+    await sadd(sim, 'a', 'k', [`m${i}`]);
+    const head = sim.local('a', 'k')[0]!;
+    if (chainedBefore && chainOf(head) === undefined) {
+      cuts++;
+      t.is(sent.length, deltasBefore, `write ${i} cut the chain: the whole record went, no delta`);
+      // Each replica starts its next chain from the coordinator's very base, so it never cuts a chain of its own.
+      for (const id of ['b', 'c']) t.is(chainOf(sim.local(id, 'k')[0]!), undefined, `${id} holds the cut version plain`);
+    } else {
+      t.is(sent.length, deltasBefore + 2, `write ${i} went as a delta to both replicas`);
+      for (const id of ['b', 'c']) t.truthy(chainOf(sim.local(id, 'k')[0]!), `${id} chains the delta`);
+    }
+    sameEverywhere(t, sim, 'k');
+  }
+  t.true(cuts >= 2, `cuts: ${cuts} (at three links, or once the deltas outweigh the small base)`);
+  t.like(stats(sim), { fallbacks: 0, mismatches: 0 });
 });
 
 test('delta replication › the message survives its codec; truncation and unknown verdicts are refused', (t) => {
