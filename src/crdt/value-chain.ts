@@ -21,6 +21,7 @@
 // would make replaying k links cost k passes.
 
 import { encodedSize } from '../clock/record-codec.js';
+import { covers } from '../clock/vclock.js';
 import type { Sibling, Siblings } from '../clock/types.js';
 import type { TypeName } from './kind.js';
 import { typeEntry } from './registry.js';
@@ -190,7 +191,8 @@ export function mayChainOnto(previous: Sibling, type: StoredType): boolean {
  */
 export function extendChain(previous: Sibling, fields: Omit<Sibling, 'value'>, delta: Buffer): Sibling | undefined {
   const type = fields.type;
-  if (type === undefined || !mayChainOnto(previous, type)) return undefined;
+  // A link follows its predecessor (its past covers it): what tells a chain's links on disk from older ones left under them (storage/level-storage.ts).
+  if (type === undefined || !mayChainOnto(previous, type) || !covers(fields.past, previous.dot)) return undefined;
   const before = chainOf(previous);
   if (before === undefined) {
     const memo: ChainMemo = { link: undefined, value: undefined };

@@ -128,7 +128,8 @@ test('records read from disk travel as their stored bytes; cached and chained on
     const update = add(state, [Buffer.from(`member-${i}-${'x'.repeat(8)}`)], { actor: 'a', counter: i });
     state = update.state;
     const delta = update.delta;
-    const fields = { dot: { actor: 'a', counter: i }, past: [], timestamp: 1, type: 'set' as const };
+    // Each version follows the one before it, as a coordinator's does (a chain's links must).
+    const fields = { dot: { actor: 'a', counter: i }, past: i === 1 ? [] : [{ actor: 'a', counter: i - 1 }], timestamp: 1, type: 'set' as const };
     const chained = previous === undefined ? undefined : extendChain(previous, fields, setType.encode(delta));
     const version: Sibling = chained ?? { ...fields, value: setType.encode(state) };
     await storage.update(set, undefined, () => [version]);

@@ -16,10 +16,11 @@ import { encodeHashOperation, type HashOperation } from '../../src/crdt/hash-ope
 import { encodeListOperation, type ListOperation } from '../../src/crdt/list-operation.js';
 import { encodeZsetOperation, type ZsetOperation } from '../../src/crdt/zset-operation.js';
 import '../../src/crdt/types.js';
-import { chainBaseBytesPerLink, chainCounts, chainLinksMax, chainOf, linksMaxFor, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
+import { chainBaseBytesPerLink, chainCounts, chainLinksMax, chainOf, extendChain, linksMaxFor, recordBytesEstimate, setChainLimits, valueBytesOf, withValue } from '../../src/crdt/value-chain.js';
 import { foldVersions, newVersion, type Mutation } from '../../src/coordinator/versioning.js';
 import { MemoryActor } from '../../src/storage/actor.js';
 import { has, setType, size } from '../../src/crdt/set.js';
+import { emptyHash, hashType, setFields } from '../../src/crdt/hash.js';
 import { decodedStateBytesMin } from '../../src/crdt/state-cache.js';
 import { readStateOf, typedValue } from '../../src/crdt/view.js';
 import { LevelStorage } from '../../src/storage/level-storage.js';
@@ -196,6 +197,49 @@ test.serial('value chain › LevelDB appends links, keeps a chain begun in one b
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test.serial('value chain › a cut leaves the links on disk under the new base: a read stops at the first older one, and the next chain writes over them', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ringkv-chain-'));
+  const key = b('k');
+  try {
+    const adds = Array.from({ length: 40 }, (_, i) => operate('set', encodeSetOperation({ kind: 'add', members: [b(`m${i}`), b(`n${i}`)] })));
+    // Then a hash written whole over the set (RESTORE … REPLACE does so), and a delete.
+    const hash = setFields(emptyHash(), [[b('f'), b('v')]], { actor: 'h#1', counter: 1 }).state;
+    const mutations: Mutation[] = [...adds, { kind: 'value', value: hashType.encode(hash), type: 'hash' }, { kind: 'delete' }];
+    const records = withChains(5, () => run(mutations, 'a#1'));
+    let storage = await LevelStorage.open(dir);
+    let cuts = 0;
+    for (let i = 0; i < records.length; i++) {
+      await storage.update(key, undefined, () => records[i]!);
+      const [now, before] = [records[i]![0]!, records[i - 1]?.[0]];
+      if (before !== undefined && chainOf(before) !== undefined && chainOf(now) === undefined) cuts++;
+      // Reopened after every write: what is read is what was written, whatever older links lie beyond the chain.
+      await storage.close();
+      storage = await LevelStorage.open(dir);
+      const read = storage.get(key, undefined);
+      t.is(read.length, 1, `write ${i}`);
+      t.deepEqual(read[0]!.dot, now.dot, `write ${i}`);
+      t.is(read[0]!.type, now.type, `write ${i}`);
+      t.true(read[0]!.value.equals(now.value), `write ${i} reads back as written`);
+      t.is(chainOf(read[0]!)?.position, chainOf(now)?.position, `write ${i} replays exactly its own links`);
+      if (i === adds.length) t.is(storage.chains().chainedRecords, 1, 'the hash keeps the set\'s links under it, unread');
+    }
+    t.true(cuts >= 3, `${cuts} cuts`);
+    t.is(storage.chains().chainedRecords, 0, 'the delete removed every link');
+    await storage.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.serial('value chain › a version that does not follow its base is never chained onto it', (t) => {
+  const records = withChains(100, () => run([operate('set', encodeSetOperation({ kind: 'add', members: [b('x')] }))], 'a#1'));
+  const base = records[0]![0]!;
+  const delta = setType.encode(setType.empty());
+  const follows = { dot: { actor: 'b#1', counter: 1 }, past: [base.dot], timestamp: 2, type: 'set' as const };
+  t.truthy(withChains(100, () => extendChain(base, follows, delta)));
+  t.is(withChains(100, () => extendChain(base, { ...follows, past: [] }, delta)), undefined, 'a concurrent version is encoded whole');
 });
 
 test.serial('value chain › a state read is kept for the next read and never changed by the operations after it', (t) => {
