@@ -205,7 +205,16 @@ export function encode(state: HashState): Buffer {
   w.varint(state.fields.size);
   for (const [key, cell] of state.fields) {
     w.key(key);
-    writeCell(w, cell, writeValue, writeDecimal);
+    // Most fields hold one value and no counter: written inline, the bytes writeCell writes, without its callbacks
+    // (a whole hash's encode, at every cut of its chain, is mostly this loop).
+    const only = cell.counts.length === 0 && cell.values.length === 1 ? cell.values[0]! : undefined;
+    if (only === undefined) writeCell(w, cell, writeValue, writeDecimal);
+    else {
+      w.varint(1);
+      w.dot(only.dot);
+      w.bytes(only.value);
+      w.varint(0);
+    }
   }
   return w.finish();
 }
