@@ -65,17 +65,28 @@ const nodeIdBytesCacheEntriesMax = 4096;
 let lastNode: string | undefined;
 let lastNodeBytes: Buffer = Buffer.alloc(0);
 
-function nodeIdBytes(node: string): Buffer {
+/**
+ * `node`'s UTF-8 bytes, kept: shared by the record codec and the convergent
+ * types' codec (crdt/codec.ts), which name the same actors. Undefined for an
+ * id longer than actorBytesMax, which each codec refuses with its own error.
+ */
+export function actorIdBytes(node: string): Buffer | undefined {
   if (node === lastNode) return lastNodeBytes;
   let bytes = nodeIdBytesCache.get(node);
   if (bytes === undefined) {
     bytes = Buffer.from(node, 'utf8');
-    if (bytes.length > actorBytesMax) throw new RecordCodecError(`actor id longer than ${actorBytesMax} bytes`);
+    if (bytes.length > actorBytesMax) return undefined;
     if (nodeIdBytesCache.size >= nodeIdBytesCacheEntriesMax) nodeIdBytesCache.clear();
     nodeIdBytesCache.set(node, bytes);
   }
   lastNode = node;
   lastNodeBytes = bytes;
+  return bytes;
+}
+
+function nodeIdBytes(node: string): Buffer {
+  const bytes = actorIdBytes(node);
+  if (bytes === undefined) throw new RecordCodecError(`actor id longer than ${actorBytesMax} bytes`);
   return bytes;
 }
 

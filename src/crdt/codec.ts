@@ -20,7 +20,7 @@
 import { ByteReader } from '../clock/byte-reader.js';
 import { counterMax } from '../clock/vclock.js';
 import type { Dot } from '../clock/types.js';
-import { actorBytesMax } from '../clock/record-codec.js';
+import { actorBytesMax, actorIdBytes } from '../clock/record-codec.js';
 import { CrdtCodecError } from './kind.js';
 import { dotKey, dotOfKey, isValidContext, type CausalContext } from './causal-context.js';
 
@@ -45,27 +45,8 @@ const shortCopyBytesMax = 32;
  */
 let spare: Buffer | undefined = Buffer.allocUnsafe(4096);
 
-/**
- * Actor ids seen by writers, as their UTF-8 bytes: a cluster names a
- * handful of actors (node incarnations and their fallback actors), and every
- * encode names one or more. Bounded: emptied when full, a rebuild of a few
- * ids.
- */
-const actorBytesCache = new Map<string, Buffer>();
 /** A writer's actors searched in a list up to this many (a few comparisons), then through a Map. */
 const actorsListedMax = 8;
-const actorBytesCacheMax = 1024;
-
-function actorBytes(a: string): Buffer {
-  let utf8 = actorBytesCache.get(a);
-  if (utf8 === undefined) {
-    utf8 = Buffer.from(a, 'utf8');
-    if (utf8.length > actorBytesMax) throw new CrdtCodecError(`actor id longer than ${actorBytesMax} bytes`);
-    if (actorBytesCache.size >= actorBytesCacheMax) actorBytesCache.clear();
-    actorBytesCache.set(a, utf8);
-  }
-  return utf8;
-}
 
 export class Writer {
   private buf: Buffer;
@@ -149,7 +130,8 @@ export class Writer {
       this.varint(index + 1);
       return;
     }
-    const utf8 = actorBytes(a);
+    const utf8 = actorIdBytes(a);
+    if (utf8 === undefined) throw new CrdtCodecError(`actor id longer than ${actorBytesMax} bytes`);
     actors.push(a);
     if (this.actorIndex !== undefined) this.actorIndex.set(a, actors.length - 1);
     else if (actors.length > actorsListedMax) this.actorIndex = new Map(actors.map((x, i) => [x, i]));
