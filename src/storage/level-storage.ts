@@ -129,6 +129,12 @@ function recordBytes(storageKey: Buffer, siblings: readonly Sibling[]): number {
 }
 
 
+/** The record's one typed, live version: the only kind of record links on disk may follow (a chain's base). */
+function chainBaseOf(siblings: readonly Sibling[]): Sibling | undefined {
+  const only = siblings.length === 1 ? siblings[0]! : undefined;
+  return only === undefined || only.type === undefined || only.deleted === true ? undefined : only;
+}
+
 export class LevelStorage implements Storage {
   private readonly db: ClassicLevel<Buffer, Buffer>;
   private readonly cache = new Map<string, CachedRecord>();
@@ -469,8 +475,8 @@ export class LevelStorage implements Storage {
    * links it never wrote).
    */
   private withLinks(id: string, storageKey: Buffer, siblings: Sibling[]): { siblings: Sibling[]; disk: DiskChain | undefined } {
-    const base = siblings.length === 1 ? siblings[0]! : undefined;
-    if (base === undefined || base.type === undefined || base.deleted === true) return { siblings, disk: undefined };
+    const base = chainBaseOf(siblings);
+    if (base === undefined) return { siblings, disk: undefined };
     const steps: { fields: Omit<Sibling, 'value'>; delta: Buffer }[] = [];
     const count = this.linkCounts.get(id) ?? 0;
     let previous = base.dot;
@@ -547,16 +553,15 @@ export class LevelStorage implements Storage {
    */
   private writeWhole(batch: LevelBatch, record: CachedRecord): void {
     const { siblings, storageKey, id } = record;
-    const only = siblings.length === 1 ? siblings[0]! : undefined;
-    const head = only === undefined ? undefined : chainOf(only);
+    const base = chainBaseOf(siblings);
+    const head = base === undefined ? undefined : chainOf(base);
     if (siblings.length === 0) batch.del(storageKey);
     else batch.put(storageKey, encodeSiblings(head === undefined ? siblings : [head.origin]));
     const stored = this.linkCounts.get(id) ?? 0;
-    // One typed version may be a chain's base: the links on disk stay, as a read stops at the first (each is older than
-    // the version, withLinks), and the chain that follows writes over them in place. Deleting them made every cut of a
+    // A record that may be a chain's base keeps the links on disk: a read stops at the first (each is older than the
+    // version, withLinks), and the chain that follows writes over them in place. Deleting them made every cut of a
     // long chain a batch of one delete per link: 30-80 ms for the 20k links of an 80k-field hash, on every replica.
-    const mayBeBase = only !== undefined && only.type !== undefined && only.deleted !== true;
-    if (!mayBeBase && stored > 0) {
+    if (base === undefined && stored > 0) {
       for (let n = 1; n <= stored; n++) batch.del(linkKey(storageKey, n));
       this.linkCountsAfter.set(id, 0);
     }
@@ -567,12 +572,12 @@ export class LevelStorage implements Storage {
       this.linksWritten += head.position;
       if (head.position > stored) this.linkCounts.set(id, head.position);
     }
-    if (only === undefined || only.type === undefined || only.deleted === true) {
+    if (base === undefined) {
       record.disk = undefined;
       return;
     }
     record.disk = head === undefined
-      ? { base: only.value, last: undefined, links: 0 }
+      ? { base: base.value, last: undefined, links: 0 }
       : { base: head.base, last: head, links: head.position };
   }
 
