@@ -67,6 +67,33 @@ export class ByteReader {
     return text;
   }
 
+  /**
+   * An actor id of `length` UTF-8 bytes, as utf8() reads it, but without
+   * decoding one a recent read already did: records, clocks and counter
+   * states name the same few node ids over and over, and decoding one
+   * (~60 ns, a string each time) was most of what reading it cost.
+   */
+  actorId(length: number, what: string): string {
+    if (length > actorIdBytesMax) return this.utf8(length, what);
+    this.need(length);
+    const at = this.offset;
+    for (let s = 0; s < recentActorIds.length; s++) {
+      const slot = recentActorIds[s]!;
+      if (slot.length === length && sameBytes(slot.bytes, this.buf, at, length)) {
+        this.offset += length;
+        return slot.id;
+      }
+    }
+    const id = this.utf8(length, what);
+    // Round-robin over the slots: a cluster's few ids stay; a stream of new ones just takes turns.
+    const slot = recentActorIds[nextActorSlot]!;
+    nextActorSlot = (nextActorSlot + 1) % recentActorIds.length;
+    this.buf.copy(slot.bytes, 0, at, at + length);
+    slot.length = length;
+    slot.id = id;
+    return id;
+  }
+
   /** Unsigned LEB128, minimal, at most `bytesMax` bytes, a safe integer. Arithmetic, not bit operators: values pass 32 bits. */
   varint(bytesMax: number): number {
     let value = 0;
@@ -83,4 +110,19 @@ export class ByteReader {
     }
     throw this.fail('varint too long');
   }
+}
+
+/**
+ * Ids actorId() decoded last, each in its own fixed buffer (an actor id is
+ * at most 255 bytes in every codec that reads one): a hit allocates nothing.
+ * Four covers a node's own id, a 3-node cluster's and a fallback's.
+ */
+const recentActorIdsMax = 4;
+const actorIdBytesMax = 255;
+const recentActorIds: { bytes: Buffer; length: number; id: string }[] = Array.from({ length: recentActorIdsMax }, () => ({ bytes: Buffer.alloc(actorIdBytesMax), length: -1, id: '' }));
+let nextActorSlot = 0;
+
+function sameBytes(kept: Buffer, buf: Buffer, at: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (kept[i] !== buf[at + i]) return false;
+  return true;
 }

@@ -115,7 +115,7 @@ export function decodeContext(key: Buffer, text: string): VClock {
 function readEntry(r: ByteReader, previous: string | undefined): ClockEntry {
   const actorBytes = r.varint(varintBytesMax);
   if (actorBytes === 0 || actorBytes > actorBytesMax) throw malformed('bad actor id length');
-  const actor = r.utf8(actorBytes, 'actor id');
+  const actor = r.actorId(actorBytes, 'actor id');
   if (previous !== undefined && !(previous < actor)) throw malformed('context entries not sorted');
   const counter = r.varint(varintBytesMax);
   if (counter < 1) throw malformed('clock counter must be positive');

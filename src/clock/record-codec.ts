@@ -206,7 +206,7 @@ function readActor(r: Reader): string {
   const idLength = r.u8();
   if (idLength === 0) throw new RecordCodecError('empty actor id');
   // Lossy decoding would map different ids to one (and grow one past the encoder's limit): only exact UTF-8.
-  return r.utf8(idLength, 'actor id');
+  return r.actorId(idLength, 'actor id');
 }
 
 function readEntry(r: Reader, previous: string | undefined): ClockEntry {

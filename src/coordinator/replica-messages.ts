@@ -160,7 +160,7 @@ export function decodeReplicaDeltaPut(buf: Buffer): ReplicaDeltaPut {
   }
   const bases: Dot[] = [];
   for (let n = r.u16(); n > 0; n--) {
-    const actor = r.utf8(r.u8(), 'base actor');
+    const actor = r.actorId(r.u8(), 'base actor');
     const counter = r.f64();
     if (!isCounter(counter)) throw new CodecError('ReplicaDeltaPut: a base counter out of range');
     bases.push({ actor, counter });

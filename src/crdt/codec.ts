@@ -222,7 +222,7 @@ export class Reader {
     }
     const length = this.count();
     if (length === 0 || length > actorBytesMax) throw new CrdtCodecError('bad actor id length');
-    const actor = this.r.utf8(length, 'actor id');
+    const actor = this.r.actorId(length, 'actor id');
     this.actors.push(actor);
     return actor;
   }

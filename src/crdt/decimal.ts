@@ -114,6 +114,31 @@ export function parseCanonicalDecimal(text: string): Decimal | undefined {
   return normalize(BigInt(text.slice(0, point) + text.slice(point + 1)), text.length - point - 1);
 }
 
+/**
+ * parseCanonicalDecimal of latin1 bytes. An integer of up to 15 digits (every
+ * INCR counter's run total) is read straight from the bytes, exactly (below
+ * 2^53), without the string and the pattern the general path needs.
+ */
+export function parseCanonicalDecimalBytes(bytes: Buffer): Decimal | undefined {
+  const length = bytes.length;
+  const first = bytes[0] === 0x2d ? 1 : 0; // '-'
+  if (length - first >= 1 && length - first <= 15) {
+    let n = 0;
+    let i = first;
+    for (; i < length; i++) {
+      const digit = bytes[i]! - 0x30;
+      if (digit < 0 || digit > 9) break;
+      n = n * 10 + digit;
+    }
+    if (i === length) {
+      // Canonical text has no leading zero and no "-0": "0" alone is zero.
+      if (bytes[first] === 0x30) return length === 1 ? decimalZero : undefined;
+      return { m: BigInt(first === 1 ? -n : n), e: 0 };
+    }
+  }
+  return parseCanonicalDecimal(bytes.toString('latin1'));
+}
+
 /** True when `d` is a whole number. */
 export function isInteger(d: Decimal): boolean {
   return d.e === 0;

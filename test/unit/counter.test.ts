@@ -10,7 +10,7 @@ import {
   applyCounterOperation, counterText, counterType, counterValue, decodeCounterOperation, encodeCounterOperation,
   type CounterOperation, type CounterState,
 } from '../../src/crdt/counter.js';
-import { decimalOf, formatDecimal, decimalOfInteger, type Decimal } from '../../src/crdt/decimal.js';
+import { decimalOf, formatDecimal, decimalOfInteger, parseCanonicalDecimal, parseCanonicalDecimalBytes, type Decimal } from '../../src/crdt/decimal.js';
 import { CrdtCodecError } from '../../src/crdt/kind.js';
 import { TypeOperationError, type OperandView } from '../../src/crdt/operation.js';
 
@@ -250,4 +250,27 @@ test('counter › a writer continues its own run; one told to start afresh adds 
   const fresh = applyCounterOperation(viewOf(state), { kind: 'by', increment: 5n }, { dot: { actor: 'a#1', counter: 102 }, freshRun: true });
   t.is(fresh.runs.length, 2);
   t.deepEqual(counterValue(merge(fresh, state)), decimalOfInteger(12n));
+});
+
+test('parseCanonicalDecimalBytes reads exactly what parseCanonicalDecimal reads from the same text', (t) => {
+  const edges = ['', '-', '0', '-0', '00', '01', '-01', '1', '-1', '9', '+1', ' 1', '1 ', '1.5', '-1.50', '1.', '.5',
+    '999999999999999', '-999999999999999', '1000000000000000', '9007199254740993', '-9223372036854775808', '12a', 'a12'];
+  for (const text of edges) t.deepEqual(parseCanonicalDecimalBytes(Buffer.from(text, 'latin1')), parseCanonicalDecimal(text), text);
+  const text = fc.oneof(
+    fc.stringMatching(/^-?[0-9]{0,18}(\.[0-9]{0,4})?$/),
+    decimalArb.map(formatDecimal),
+    fc.string({ maxLength: 20 }),
+  );
+  fc.assert(fc.property(text, (s) => {
+    const bytes = Buffer.from(s, 'latin1');
+    const a = parseCanonicalDecimalBytes(bytes);
+    const b = parseCanonicalDecimal(bytes.toString('latin1'));
+    return a === undefined ? b === undefined : b !== undefined && a.m === b.m && a.e === b.e;
+  }), { seed: 11, numRuns: 2000 });
+});
+
+test('INCR and DECR by one share encoded operations that decode as they were built', (t) => {
+  t.deepEqual(decodeCounterOperation(encodeCounterOperation({ kind: 'by', increment: 1n })), { kind: 'by', increment: 1n });
+  t.deepEqual(decodeCounterOperation(encodeCounterOperation({ kind: 'by', increment: -1n })), { kind: 'by', increment: -1n });
+  t.deepEqual(decodeCounterOperation(encodeCounterOperation({ kind: 'by', increment: 7n })), { kind: 'by', increment: 7n });
 });
