@@ -50,14 +50,17 @@ function toBuffers(keys: readonly string[]): Buffer[] {
   return keys.map((k) => Buffer.from(k, 'latin1'));
 }
 
-async function sadd(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const result = await operate(ctx, args[1]!, { kind: 'add', members: args.slice(2) });
+/** The count an add or remove reports. SADD and SREM chain it with then(), not await: an async function's frame and promises were ~0.5 KB of garbage a write. */
+function countReply(result: PutResult): Reply {
   return decodeCountOutcome(result.outcome);
 }
 
-async function srem(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
-  const result = await operate(ctx, args[1]!, { kind: 'remove', members: args.slice(2) });
-  return decodeCountOutcome(result.outcome);
+function sadd(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return operate(ctx, args[1]!, { kind: 'add', members: args.slice(2) }).then(countReply);
+}
+
+function srem(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
+  return operate(ctx, args[1]!, { kind: 'remove', members: args.slice(2) }).then(countReply);
 }
 
 function smembers(ctx: CommandContext, args: Buffer[]): Promise<Reply> {
