@@ -65,8 +65,11 @@ export class Writer {
    * list searched from the start while it is short, as most writers
    * (operations, outcomes, deltas) name one actor and a whole state a
    * handful (a Map per writer was most of what encoding a one-field delta
-   * allocated); indexed by a Map once it is longer.
+   * allocated); indexed by a Map once it is longer. The first actor is
+   * kept on its own and the list made only for a second: a one-actor delta
+   * (every SADD's and HSET's) then allocates no list at all.
    */
+  private firstActor: string | undefined;
   private actors: string[] | undefined;
   private actorIndex: Map<string, number> | undefined;
 
@@ -124,19 +127,28 @@ export class Writer {
   }
 
   actor(a: string): void {
-    const actors = (this.actors ??= []);
-    const index = this.actorIndex === undefined ? actors.indexOf(a) : this.actorIndex.get(a) ?? -1;
+    if (a === this.firstActor) {
+      this.varint(1);
+      return;
+    }
+    const listed = this.actors;
+    const index = listed === undefined ? -1 : this.actorIndex === undefined ? listed.indexOf(a) : this.actorIndex.get(a) ?? -1;
     if (index >= 0) {
       this.varint(index + 1);
       return;
     }
     const utf8 = actorIdBytes(a);
     if (utf8 === undefined) throw new CrdtCodecError(`actor id longer than ${actorBytesMax} bytes`);
+    this.varint(0);
+    this.bytes(utf8);
+    if (this.firstActor === undefined) {
+      this.firstActor = a;
+      return;
+    }
+    const actors = (this.actors ??= [this.firstActor]);
     actors.push(a);
     if (this.actorIndex !== undefined) this.actorIndex.set(a, actors.length - 1);
     else if (actors.length > actorsListedMax) this.actorIndex = new Map(actors.map((x, i) => [x, i]));
-    this.varint(0);
-    this.bytes(utf8);
   }
 
   dot(d: Dot): void {
