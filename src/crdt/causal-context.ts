@@ -369,7 +369,9 @@ export function joinEntries<T extends Tagged>(a: readonly T[], b: readonly T[], 
       }
     }
   }
-  return same && out.length === a.length ? a : out;
+  if (same && out.length === a.length) return a;
+  // One entry (a write that replaced what it saw) as a literal of one: `out`, grown by push, has room for 17.
+  return out.length === 1 ? [out[0]!] : out;
 }
 
 /** The entries of `entries` that a side which saw `ctx` but stores nothing under `item` keeps: those it never saw. */

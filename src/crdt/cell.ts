@@ -186,19 +186,34 @@ export function writeCell<V, N>(w: Writer, cell: Cell<V, N>, writeValue: (w: Wri
 }
 
 export function readCellEntries<V, N>(r: Reader, ctx: CausalContext, key: string, readValue: (r: Reader) => V, readNumber: (r: Reader) => N): Cell<V, N> {
-  const values: Valued<V>[] = [];
-  for (let n = r.count(3); n > 0; n--) {
-    const dot = readSeenDot(r, ctx, key, values);
-    values.push({ dot, value: readValue(r) });
+  // One value is a literal of one entry, none the shared empty array: grown from [] by push, an array took room
+  // for 17 entries, and a field with no counter had an empty array of its own (~250 bytes a field of a decoded hash).
+  const valueCount = r.count(3);
+  let values: readonly Valued<V>[] = noEntries;
+  if (valueCount === 1) {
+    const dot = readSeenDot(r, ctx, key, noEntries);
+    values = [{ dot, value: readValue(r) }];
+  } else if (valueCount > 1) {
+    const list: Valued<V>[] = [];
+    for (let i = 0; i < valueCount; i++) {
+      const dot = readSeenDot(r, ctx, key, list);
+      list.push({ dot, value: readValue(r) });
+    }
+    values = list;
   }
-  const counts: Count<N>[] = [];
-  for (let n = r.count(5); n > 0; n--) {
-    const dot = readSeenDot(r, ctx, key, counts);
-    const sum = readNumber(r);
-    const value = readNumber(r);
-    counts.push({ dot, sum, hint: { value, over: readDots(r), saw: readDots(r) } });
+  const countCount = r.count(5);
+  let counts: readonly Count<N>[] = noEntries;
+  if (countCount > 0) {
+    const list: Count<N>[] = [];
+    for (let i = 0; i < countCount; i++) {
+      const dot = readSeenDot(r, ctx, key, list);
+      const sum = readNumber(r);
+      const value = readNumber(r);
+      list.push({ dot, sum, hint: { value, over: readDots(r), saw: readDots(r) } });
+    }
+    counts = list;
   }
-  if (values.length === 0 && counts.length === 0) throw new CrdtCodecError('an empty entry');
+  if (valueCount === 0 && countCount === 0) throw new CrdtCodecError('an empty entry');
   return { values, counts };
 }
 

@@ -14,9 +14,9 @@ import { chainOf, chainState, valueBytesOf } from './value-chain.js';
 
 /**
  * Encoded bytes of the versions whose decoded states are kept. A decoded
- * state takes ~17× its encoded size in heap (measured: a 300k-member set,
- * 5.6 MB encoded, 101 MB decoded; a 300k-field hash, 9.1 MB and 154 MB plus
- * 35 MB of value buffers), so 32 MiB of values is up to ~600 MB; past it
+ * state takes ~8-12× its encoded size in heap (measured: a 300k-member set,
+ * 7.8 MB encoded, 65 MB decoded; a 300k-field hash, 9.3 MB and 108 MB plus
+ * its value buffers), so 32 MiB of values is up to ~400 MB; past it
  * a collection is decoded per operation, as it would be without the cache.
  * One state may take the whole budget: a cap of a quarter made every HSET to
  * a 250k-field hash (8 MiB) decode the hash and replay its chain, ~0.5 s a
