@@ -99,16 +99,25 @@ function position(clock: VClock, actor: string): number {
 function join(a: VClock, b: VClock): VClock {
   if (descends(a, b)) return a;
   if (descends(b, a)) return b;
-  const out: ClockEntry[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j === b.length || (i < a.length && a[i]!.actor < b[j]!.actor)) out.push(a[i++]!);
-    else if (i === a.length || b[j]!.actor < a[i]!.actor) out.push(b[j++]!);
+  // Counted first and made to size: a join is the past of every version a coordinator mints over another
+  // node's, kept with the cached record, and an array grown by push keeps room for 17 entries.
+  let size = 0;
+  for (let i = 0, j = 0; i < a.length || j < b.length; size++) {
+    if (j === b.length || (i < a.length && a[i]!.actor < b[j]!.actor)) i++;
+    else if (i === a.length || b[j]!.actor < a[i]!.actor) j++;
+    else {
+      i++;
+      j++;
+    }
+  }
+  const out = new Array<ClockEntry>(size);
+  for (let i = 0, j = 0, k = 0; k < size; k++) {
+    if (j === b.length || (i < a.length && a[i]!.actor < b[j]!.actor)) out[k] = a[i++]!;
+    else if (i === a.length || b[j]!.actor < a[i]!.actor) out[k] = b[j++]!;
     else {
       const ea = a[i++]!;
       const eb = b[j++]!;
-      out.push(ea.counter >= eb.counter ? ea : eb);
+      out[k] = ea.counter >= eb.counter ? ea : eb;
     }
   }
   return out;
