@@ -33,7 +33,8 @@ export function reconcile(siblings: Siblings): Sibling[] {
   for (let i = 0; i < ranked.length; i++) {
     if (!isSuperseded(ranked, i)) kept.push(ranked[i]!);
   }
-  return kept;
+  // The record is cached as returned: `kept`, grown by push, has room for 17 versions.
+  return kept.length === ranked.length ? ranked : kept.slice();
 }
 
 /** True when `later`'s past covers `earlier`'s dot: a write that saw `earlier` made `later`. */
