@@ -4,33 +4,14 @@
 // long long range shows in replies or errors (expiry times, BITFIELD), the
 // bigint form keeps it exact.
 
+import { parseStrictInteger } from '../crdt/decimal.js';
 import { CommandError } from './types.js';
 
 export const notInteger = 'ERR value is not an integer or out of range';
 export const syntaxError = 'ERR syntax error';
 
-/** Parses a strict decimal integer; null when malformed or beyond ±2^53. */
-export function parseInteger(arg: Buffer): number | null {
-  const length = arg.length;
-  if (length === 0 || length > 20) return null;
-  let i = 0;
-  let negative = false;
-  if (arg[0] === 0x2d) {
-    negative = true;
-    i = 1;
-    if (length === 1) return null;
-  }
-  // "0" alone; never "-0" or "007" (string2ll).
-  if (arg[i] === 0x30 && (length > i + 1 || negative)) return null;
-  let value = 0;
-  for (; i < length; i++) {
-    const d = arg[i]! - 0x30;
-    if (d < 0 || d > 9) return null;
-    value = value * 10 + d;
-  }
-  if (!Number.isSafeInteger(value)) return null;
-  return negative ? (value === 0 ? 0 : -value) : value;
-}
+/** Parses a strict decimal integer; null when malformed or beyond ±2^53. The counters' codec reads its run totals with the same rule (crdt/decimal.ts). */
+export const parseInteger = parseStrictInteger;
 
 export const int64Max = (1n << 63n) - 1n;
 export const int64Min = -(1n << 63n);

@@ -115,27 +115,41 @@ export function parseCanonicalDecimal(text: string): Decimal | undefined {
 }
 
 /**
- * parseCanonicalDecimal of latin1 bytes. An integer of up to 15 digits (every
- * INCR counter's run total) is read straight from the bytes, exactly (below
- * 2^53), without the string and the pattern the general path needs.
+ * A strict decimal integer as Redis reads one (util.c string2ll: no sign
+ * but '-', no leading zero, no "-0", no space); null when malformed or
+ * beyond ±2^53. Canonical decimal text for an integer is exactly this, so
+ * it also reads a counter's run totals (parseCanonicalDecimalBytes).
+ */
+export function parseStrictInteger(arg: Buffer): number | null {
+  const length = arg.length;
+  if (length === 0 || length > 20) return null;
+  let i = 0;
+  let negative = false;
+  if (arg[0] === 0x2d) {
+    negative = true;
+    i = 1;
+    if (length === 1) return null;
+  }
+  // "0" alone; never "-0" or "007" (string2ll).
+  if (arg[i] === 0x30 && (length > i + 1 || negative)) return null;
+  let value = 0;
+  for (; i < length; i++) {
+    const d = arg[i]! - 0x30;
+    if (d < 0 || d > 9) return null;
+    value = value * 10 + d;
+  }
+  if (!Number.isSafeInteger(value)) return null;
+  return negative ? (value === 0 ? 0 : -value) : value;
+}
+
+/**
+ * parseCanonicalDecimal of latin1 bytes. An integer below 2^53 (every INCR
+ * counter's run total in practice) is read straight from the bytes, without
+ * the string and the pattern the general path needs.
  */
 export function parseCanonicalDecimalBytes(bytes: Buffer): Decimal | undefined {
-  const length = bytes.length;
-  const first = bytes[0] === 0x2d ? 1 : 0; // '-'
-  if (length - first >= 1 && length - first <= 15) {
-    let n = 0;
-    let i = first;
-    for (; i < length; i++) {
-      const digit = bytes[i]! - 0x30;
-      if (digit < 0 || digit > 9) break;
-      n = n * 10 + digit;
-    }
-    if (i === length) {
-      // Canonical text has no leading zero and no "-0": "0" alone is zero.
-      if (bytes[first] === 0x30) return length === 1 ? decimalZero : undefined;
-      return { m: BigInt(first === 1 ? -n : n), e: 0 };
-    }
-  }
+  const integer = parseStrictInteger(bytes);
+  if (integer !== null) return integer === 0 ? decimalZero : { m: BigInt(integer), e: 0 };
   return parseCanonicalDecimal(bytes.toString('latin1'));
 }
 

@@ -269,7 +269,7 @@ test('parseCanonicalDecimalBytes reads exactly what parseCanonicalDecimal reads 
   }), { seed: 11, numRuns: 2000 });
 });
 
-test('INCR and DECR by one share encoded operations that decode as they were built', (t) => {
+test('INCR\'s and DECR\'s operations, encoded once, decode as they were built, as any other increment\'s', (t) => {
   t.deepEqual(decodeCounterOperation(encodeCounterOperation({ kind: 'by', increment: 1n })), { kind: 'by', increment: 1n });
   t.deepEqual(decodeCounterOperation(encodeCounterOperation({ kind: 'by', increment: -1n })), { kind: 'by', increment: -1n });
   t.deepEqual(decodeCounterOperation(encodeCounterOperation({ kind: 'by', increment: 7n })), { kind: 'by', increment: 7n });
